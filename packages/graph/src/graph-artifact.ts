@@ -1,0 +1,194 @@
+import { z } from 'zod';
+
+/**
+ * The versioned JSON form of a feature graph: what `slate apply` uploads with each deployment and what
+ * both planes read. Pure data (no functions): resolvers are referenced by `fqn` and found in the
+ * deployment's bundle at run time.
+ */
+export const GRAPH_ARTIFACT_VERSION = 1;
+
+/** Scalar value types; `list`/`set`/`struct`/`vector`/`document` compose them. */
+export type DType =
+  | { readonly type: 'int' }
+  | { readonly type: 'float' }
+  | { readonly type: 'string' }
+  | { readonly type: 'bool' }
+  | { readonly type: 'date' }
+  | { readonly type: 'datetime' }
+  | { readonly type: 'enum'; readonly values: readonly string[] }
+  | { readonly type: 'list'; readonly of: DType }
+  | { readonly type: 'set'; readonly of: DType }
+  | { readonly type: 'struct'; readonly fields: Readonly<Record<string, DType>> }
+  | { readonly type: 'vector'; readonly dimensions: number }
+  | { readonly type: 'document' };
+
+export const DTypeSchema: z.ZodType<DType> = z.lazy(() =>
+  z.discriminatedUnion('type', [
+    z.object({ type: z.literal('int') }),
+    z.object({ type: z.literal('float') }),
+    z.object({ type: z.literal('string') }),
+    z.object({ type: z.literal('bool') }),
+    z.object({ type: z.literal('date') }),
+    z.object({ type: z.literal('datetime') }),
+    z.object({ type: z.literal('enum'), values: z.array(z.string()).min(1) }),
+    z.object({ type: z.literal('list'), of: DTypeSchema }),
+    z.object({ type: z.literal('set'), of: DTypeSchema }),
+    z.object({ type: z.literal('struct'), fields: z.record(z.string(), DTypeSchema) }),
+    z.object({ type: z.literal('vector'), dimensions: z.number().int().positive() }),
+    z.object({ type: z.literal('document') }),
+  ]),
+);
+
+/** Where in the user's source a definition stands, for lint messages. */
+export const SourceLocationSchema = z.object({ file: z.string(), line: z.number().int().nonnegative() });
+export type SourceLocation = z.infer<typeof SourceLocationSchema>;
+
+const featureName = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lowercase letters, digits and _');
+
+/** Metadata every feature may carry. */
+const FeatureCommon = {
+  /** Fully qualified name: `<namespace>.<name>`. */
+  fqn: z.string(),
+  name: featureName,
+  namespace: featureName,
+  description: z.string().optional(),
+  owner: z.string().optional(),
+  tags: z.array(z.string()).default([]),
+  source: SourceLocationSchema.optional(),
+};
+
+/** Join pairs of a relationship: each `foreign` feature of the target equals the `local` feature. */
+export const JoinSchema = z.array(z.object({ local: z.string(), foreign: z.string() })).min(1);
+
+export const ScalarFeatureSchema = z.object({
+  ...FeatureCommon,
+  kind: z.literal('scalar'),
+  dtype: DTypeSchema,
+  primary: z.boolean().default(false),
+  /** The feature-time field: when a value was observed. */
+  featureTime: z.boolean().default(false),
+  nullable: z.boolean().default(false),
+  /** JSON default returned when no resolver produced a value. */
+  default: z.unknown().optional(),
+  version: z.number().int().positive().default(1),
+  deprecated: z.boolean().default(false),
+  /** Seconds a cached online value stays fresh; 0 = never cached; null = forever ("infinity"). */
+  maxStalenessS: z.number().nonnegative().nullable().default(0),
+  storeOnline: z.boolean().default(true),
+  storeOffline: z.boolean().default(true),
+  etlOfflineToOnline: z.boolean().default(false),
+  cacheNulls: z.boolean().default(true),
+  cacheDefaults: z.boolean().default(true),
+  /** Seconds after observation that an offline value stops counting (point-in-time); null = forever. */
+  offlineTtlS: z.number().nonnegative().nullable().default(null),
+  validations: z
+    .object({
+      min: z.number().optional(),
+      max: z.number().optional(),
+      minLength: z.number().int().nonnegative().optional(),
+      maxLength: z.number().int().nonnegative().optional(),
+      strict: z.boolean().default(false),
+    })
+    .optional(),
+});
+
+export const HasManyFeatureSchema = z.object({
+  ...FeatureCommon,
+  kind: z.literal('has_many'),
+  /** Namespace of the related rows. */
+  target: featureName,
+  join: JoinSchema,
+  maxStalenessS: z.number().nonnegative().nullable().default(0),
+});
+
+export const HasOneFeatureSchema = z.object({
+  ...FeatureCommon,
+  kind: z.literal('has_one'),
+  target: featureName,
+  join: JoinSchema,
+  optional: z.boolean().default(false),
+});
+
+export const FeatureSpecSchema = z.discriminatedUnion('kind', [
+  ScalarFeatureSchema,
+  HasManyFeatureSchema,
+  HasOneFeatureSchema,
+]);
+export type FeatureSpec = z.infer<typeof FeatureSpecSchema>;
+export type ScalarFeatureSpec = z.infer<typeof ScalarFeatureSchema>;
+export type HasManyFeatureSpec = z.infer<typeof HasManyFeatureSchema>;
+export type HasOneFeatureSpec = z.infer<typeof HasOneFeatureSchema>;
+
+export const NamespaceSpecSchema = z.object({
+  name: featureName,
+  /** FQN of the primary key feature. */
+  primaryKey: z.string(),
+  /** FQN of the feature-time feature, when the class has one. */
+  featureTime: z.string().optional(),
+  description: z.string().optional(),
+  owner: z.string().optional(),
+  tags: z.array(z.string()).default([]),
+  features: z.array(FeatureSpecSchema),
+  source: SourceLocationSchema.optional(),
+});
+export type NamespaceSpec = z.infer<typeof NamespaceSpecSchema>;
+
+/**
+ * A resolver input: a feature of the root namespace, or a has-many relationship whose rows arrive as an
+ * array of objects holding the listed `features` of the target namespace.
+ */
+export const ResolverInputSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('feature'), param: z.string(), fqn: z.string() }),
+  z.object({
+    type: z.literal('has_many'),
+    param: z.string(),
+    fqn: z.string(),
+    /** FQNs of the target features each row carries. */
+    features: z.array(z.string()),
+  }),
+]);
+export type ResolverInput = z.infer<typeof ResolverInputSchema>;
+
+export const ResolverOutputSchema = z.object({ param: z.string(), fqn: z.string() });
+export type ResolverOutput = z.infer<typeof ResolverOutputSchema>;
+
+export const ResolverSpecSchema = z.object({
+  fqn: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/),
+  kind: z.enum(['online', 'offline']),
+  /** The namespace every input and output is rooted in. */
+  namespace: featureName,
+  inputs: z.array(ResolverInputSchema),
+  outputs: z.array(ResolverOutputSchema).min(1),
+  /** Environments the resolver runs in; empty = all. */
+  environments: z.array(z.string()).default([]),
+  tags: z.array(z.string()).default([]),
+  timeoutMs: z.number().int().positive().optional(),
+  /** The resolver returns every primary key (a `total` data-frame resolver). */
+  total: z.boolean().default(false),
+  cron: z.string().optional(),
+  description: z.string().optional(),
+  owner: z.string().optional(),
+  source: SourceLocationSchema.optional(),
+});
+export type ResolverSpec = z.infer<typeof ResolverSpecSchema>;
+
+export const NamedQuerySpecSchema = z.object({
+  name: z.string().min(1),
+  version: z.string().optional(),
+  inputs: z.array(z.string()).min(1),
+  outputs: z.array(z.string()).min(1),
+  tags: z.array(z.string()).default([]),
+  staleness: z.record(z.string(), z.string()).default({}),
+  description: z.string().optional(),
+  owner: z.string().optional(),
+});
+export type NamedQuerySpec = z.infer<typeof NamedQuerySpecSchema>;
+
+export const GraphArtifactSchema = z.object({
+  version: z.literal(GRAPH_ARTIFACT_VERSION),
+  project: z.string().optional(),
+  namespaces: z.array(NamespaceSpecSchema),
+  resolvers: z.array(ResolverSpecSchema),
+  namedQueries: z.array(NamedQuerySpecSchema).default([]),
+});
+export type GraphArtifact = z.infer<typeof GraphArtifactSchema>;

@@ -1,0 +1,2 @@
+export { type ErrorKind, httpStatusOf, SlateError } from './errors.ts';
+export * from './graph-artifact.ts';

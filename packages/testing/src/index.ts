@@ -1,0 +1,2 @@
+export { freePort } from './ports.ts';
+export { isReachable, type TestServices, testServices } from './services.ts';
