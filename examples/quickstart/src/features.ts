@@ -1,0 +1,23 @@
+import { datetime, features, float, hasMany, int, string } from '@slate/sdk';
+
+export const Transaction = features('transaction', {
+  id: int(),
+  user_id: int(),
+  amount: float().describe('Amount in USD'),
+  at: datetime().describe('When the payment was made'),
+});
+
+export const User = features(
+  'user',
+  {
+    id: int(),
+    name: string(),
+    email: string(),
+    email_domain: string().describe('The part of the email after @'),
+    transactions: hasMany(() => Transaction, { on: { user_id: 'id' } }),
+    transaction_count: int(),
+    total_spend: float().describe('Sum of all transaction amounts, USD'),
+    risk_score: float().describe('0 (safe) to 1 (risky)'),
+  },
+  { owner: 'fraud-team@example.com', tags: ['team:fraud'] },
+);

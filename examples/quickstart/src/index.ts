@@ -1,0 +1,2 @@
+export { Transaction, User } from './features.ts';
+export * from './resolvers.ts';

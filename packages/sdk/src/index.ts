@@ -1,0 +1,41 @@
+export { type CollectedGraph, collectGraph, type ResolverFunction } from './collect-graph.ts';
+export {
+  type AnyFeatureClass,
+  type AnyRef,
+  type FeatureClass,
+  type FeatureClassOptions,
+  type FeatureRef,
+  featureClassInternals,
+  features,
+  type HasManyRef,
+  type HasOneRef,
+  hasMany,
+  hasOne,
+  type RowOf,
+} from './feature-class.ts';
+export {
+  bool,
+  date,
+  datetime,
+  document,
+  enumOf,
+  float,
+  int,
+  list,
+  ScalarField,
+  type ScalarFieldOptions,
+  set,
+  string,
+  struct,
+  vector,
+} from './fields.ts';
+export { type NamedQuery, type NamedQueryOptions, namedQuery } from './named-query.ts';
+export {
+  offline,
+  online,
+  type Resolver,
+  type ResolverContext,
+  type ResolverOptions,
+  type ResolverRefs,
+  type ValuesOf,
+} from './resolver.ts';
