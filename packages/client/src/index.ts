@@ -1,0 +1,40 @@
+export { sha256Hex, toBase64 } from './bytes.ts';
+export {
+  type CredentialOverrides,
+  type Credentials,
+  type CredentialsFile,
+  CredentialsFileSchema,
+  DEFAULT_API_SERVER,
+  type LoadCredentialsOptions,
+  loadCredentials,
+} from './credentials.ts';
+export {
+  type ChalkError,
+  type FeatureResult,
+  type JsonValue,
+  type OnlineQueryRequest,
+  type OnlineQueryResponse,
+  OnlineQueryResponseSchema,
+  type OnlineQueryResult,
+  type QueryMeta,
+} from './online-query.ts';
+export {
+  type AccessToken,
+  type CallOptions,
+  type CreateDeploymentInput,
+  createSlateClient,
+  type GitMetadata,
+  type ListDeploymentsOptions,
+  type QueryOptions,
+  type SlateClient,
+  type SlateClientOptions,
+  type WaitForDeploymentOptions,
+} from './slate-client.ts';
+export {
+  DEPLOYMENT_STATUSES,
+  type Deployment,
+  type DeploymentPage,
+  type DeploymentStatus,
+  FAILED_DEPLOYMENT_STATUSES,
+  type WhoAmI,
+} from './wire.ts';

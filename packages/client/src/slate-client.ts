@@ -1,0 +1,445 @@
+import type { GraphArtifact } from '@slate/graph';
+import { SlateError } from '@slate/graph';
+import type { z } from 'zod';
+import { sha256Hex, toBase64 } from './bytes.ts';
+import { errorFromNetwork, errorFromResponse } from './http-error.ts';
+import {
+  type OnlineQueryRequest,
+  OnlineQueryResponseSchema,
+  type OnlineQueryResult,
+  toOnlineQueryResult,
+} from './online-query.ts';
+import {
+  type Deployment,
+  type DeploymentPage,
+  DeploymentPageSchema,
+  DeploymentSchema,
+  FAILED_DEPLOYMENT_STATUSES,
+  TokenResponseSchema,
+  type WhoAmI,
+  WhoAmISchema,
+} from './wire.ts';
+
+/** How to reach and authenticate against a Slate installation. */
+export interface SlateClientOptions {
+  /** Metadata plane base URL, e.g. `http://127.0.0.1:4000`. */
+  readonly apiServer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /**
+   * Environment id or (case-insensitive) name. Default: the token's `primary_environment`.
+   */
+  readonly environment?: string;
+  /**
+   * Data plane base URL for queries. Default: `engines[environment]` from the token exchange, else
+   * `apiServer` (chalk.md §3.2).
+   */
+  readonly queryServer?: string;
+  /** The `fetch` to use (default: the global one). */
+  readonly fetch?: typeof fetch;
+  /** Clock in epoch ms, for token expiry (default `Date.now`). */
+  readonly now?: () => number;
+}
+
+/** A bearer token and what the exchange said about the installation. */
+export interface AccessToken {
+  readonly accessToken: string;
+  readonly tokenType: string;
+  readonly expiresAt: Date;
+  /** The environment requests go to: the configured one resolved to an id, else the primary one. */
+  readonly environmentId: string | undefined;
+  readonly primaryEnvironment: string | undefined;
+  /** Environment id → data plane URL. */
+  readonly engines: Readonly<Record<string, string>>;
+  readonly environmentIdToName: Readonly<Record<string, string>>;
+}
+
+/** Options every call accepts. */
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** Per-query options that are not part of the body. */
+export interface QueryOptions extends CallOptions {
+  /** Sent as `X-Chalk-Timeout`; the server stops resolvers after it. */
+  readonly timeoutMs?: number;
+}
+
+/** Git facts recorded with a deployment. */
+export interface GitMetadata {
+  readonly commit?: string;
+  readonly branch?: string;
+  readonly author?: string;
+  readonly message?: string;
+}
+
+/** What `createDeployment` uploads. */
+export interface CreateDeploymentInput {
+  readonly graph: GraphArtifact;
+  /** The ESM bundle of the feature repository. */
+  readonly bundle: Uint8Array;
+  /** Hex SHA-256 of `bundle`; computed when omitted. */
+  readonly sourceHash?: string;
+  readonly git?: GitMetadata;
+  /** Target environment id (default: the client's environment). */
+  readonly environmentId?: string;
+}
+
+export interface ListDeploymentsOptions extends CallOptions {
+  /** Default: the client's environment. */
+  readonly environmentId?: string;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export interface WaitForDeploymentOptions extends CallOptions {
+  /** Give up after this long (default 120 000 ms). */
+  readonly timeoutMs?: number;
+  /** Poll interval (default 500 ms). */
+  readonly intervalMs?: number;
+  /** Called with the first observation and each time the status changes. */
+  readonly onProgress?: (deployment: Deployment) => void;
+}
+
+/** Typed access to both planes' HTTP APIs. Create with `createSlateClient`. */
+export interface SlateClient {
+  readonly apiServer: string;
+  /**
+   * A valid bearer token, exchanged on first use and cached until less than 60 s of it remain.
+   * @throws SlateError `authentication` when the credentials are refused.
+   */
+  getToken(options?: CallOptions): Promise<AccessToken>;
+  /** The data plane URL queries go to. */
+  queryServer(options?: CallOptions): Promise<string>;
+  /** `GET /v1/who-am-i`. */
+  whoAmI(options?: CallOptions): Promise<WhoAmI>;
+  /**
+   * `POST /v1/query/online`. Per-feature failures are data (`errors`, `data[].error`), not exceptions.
+   * @throws SlateError for HTTP-level failures (bad request, authentication, unreachable plane).
+   */
+  queryOnline(request: OnlineQueryRequest, options?: QueryOptions): Promise<OnlineQueryResult>;
+  /**
+   * `POST /v1/deployments`: uploads the graph and bundle. Resolves once the deployment is recorded, not
+   * once it serves (see `waitForDeployment`).
+   * @throws SlateError `input`/`INVALID_GRAPH` when the metadata plane rejects the graph.
+   */
+  createDeployment(input: CreateDeploymentInput, options?: CallOptions): Promise<Deployment>;
+  /** `GET /v1/deployments/:id`. @throws SlateError `not_found`. */
+  getDeployment(id: string, options?: CallOptions): Promise<Deployment>;
+  /** `GET /v1/deployments?environment_id=…`, newest first. */
+  listDeployments(options?: ListDeploymentsOptions): Promise<DeploymentPage>;
+  /** `POST /v1/deployments/:id/redeploy`: a new deployment of an earlier one's graph and bundle (rollback). */
+  redeploy(id: string, options?: CallOptions): Promise<Deployment>;
+  /**
+   * Polls a deployment until it is `SUCCESS` or one of `FAILED_DEPLOYMENT_STATUSES`, and returns it in
+   * that state (a failed deployment is returned, not thrown).
+   * @throws SlateError `timeout`/`DEPLOYMENT_WAIT_TIMEOUT` when neither happens within `timeoutMs`.
+   */
+  waitForDeployment(id: string, options?: WaitForDeploymentOptions): Promise<Deployment>;
+}
+
+/** Tokens are refreshed this long before they expire, so none expires in flight. */
+const REFRESH_MARGIN_MS = 60_000;
+
+interface Request<S extends z.ZodType> {
+  readonly method: 'GET' | 'POST';
+  readonly target: 'api' | 'query';
+  readonly path: string;
+  readonly body?: unknown;
+  readonly schema: S;
+  readonly headers?: Record<string, string>;
+  readonly signal?: AbortSignal;
+  /** Retry once on 503, as Chalk's clients do for queries (a data plane rolling over). */
+  readonly retryUnavailable?: boolean;
+}
+
+/**
+ * Creates a client. Nothing is sent until the first call; the token exchange happens lazily and is shared
+ * by concurrent calls. A request answered 401 clears the cached token and is retried once.
+ *
+ * @example
+ * const client = createSlateClient({ apiServer: 'http://127.0.0.1:4000', clientId, clientSecret });
+ * const result = await client.queryOnline({ inputs: { 'user.id': 1 }, outputs: ['user.name'] });
+ * console.log(result.get('user.name'));
+ */
+export function createSlateClient(options: SlateClientOptions): SlateClient {
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const now = options.now ?? Date.now;
+  const apiServer = trimSlash(options.apiServer);
+  let cached: AccessToken | undefined;
+  let pending: Promise<AccessToken> | undefined;
+
+  const exchange = async (signal?: AbortSignal): Promise<AccessToken> => {
+    const url = `${apiServer}/v1/oauth/token`;
+    const body = {
+      client_id: options.clientId,
+      client_secret: options.clientSecret,
+      grant_type: 'client_credentials',
+    };
+    const started = now();
+    const answer = await send(fetchImpl, 'POST', url, { 'Content-Type': 'application/json' }, body, signal);
+    const token = parse(TokenResponseSchema, answer, 'POST', url);
+    const names = token.environment_id_to_name ?? {};
+    const engines = token.engines ?? {};
+    const primary = token.primary_environment ?? undefined;
+    return {
+      accessToken: token.access_token,
+      tokenType: token.token_type,
+      expiresAt: new Date(started + token.expires_in * 1000),
+      environmentId: options.environment ? resolveEnvironment(options.environment, names, engines) : primary,
+      primaryEnvironment: primary,
+      engines,
+      environmentIdToName: names,
+    };
+  };
+
+  const getToken = async (callOptions: CallOptions = {}): Promise<AccessToken> => {
+    if (cached && cached.expiresAt.getTime() - now() > REFRESH_MARGIN_MS) return cached;
+    pending ??= exchange(callOptions.signal).then(
+      (token) => {
+        cached = token;
+        pending = undefined;
+        return token;
+      },
+      (error: unknown) => {
+        pending = undefined;
+        throw error;
+      },
+    );
+    return pending;
+  };
+
+  const queryServer = async (callOptions: CallOptions = {}): Promise<string> => {
+    if (options.queryServer) return trimSlash(options.queryServer);
+    const token = await getToken(callOptions);
+    const engine = token.environmentId === undefined ? undefined : token.engines[token.environmentId];
+    return trimSlash(engine ?? apiServer);
+  };
+
+  const call = async <S extends z.ZodType>(request: Request<S>): Promise<z.output<S>> => {
+    const attempt = async (): Promise<{ token: AccessToken; answer: Answer }> => {
+      const token = await getToken(request);
+      const base = request.target === 'api' ? apiServer : await queryServer(request);
+      const headers: Record<string, string> = {
+        Authorization: `Bearer ${token.accessToken}`,
+        ...(token.environmentId ? { 'X-Chalk-Env-Id': token.environmentId } : {}),
+        ...(request.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...request.headers,
+      };
+      const answer = await send(
+        fetchImpl,
+        request.method,
+        `${base}${request.path}`,
+        headers,
+        request.body,
+        request.signal,
+      );
+      return { token, answer };
+    };
+    let { token, answer } = await attempt();
+    if (answer.status === 401) {
+      // Only drop the token this request used: a concurrent call may already have refreshed it.
+      if (cached === token) cached = undefined;
+      ({ answer } = await attempt());
+    } else if (answer.status === 503 && request.retryUnavailable) {
+      ({ answer } = await attempt());
+    }
+    return parse(request.schema, answer, request.method, answer.url);
+  };
+
+  const getDeployment = (id: string, callOptions: CallOptions = {}) =>
+    call({
+      method: 'GET',
+      target: 'api',
+      path: `/v1/deployments/${encodeURIComponent(id)}`,
+      schema: DeploymentSchema,
+      signal: callOptions.signal,
+    });
+
+  return {
+    apiServer,
+    getToken,
+    queryServer,
+
+    whoAmI: (callOptions = {}) =>
+      call({ method: 'GET', target: 'api', path: '/v1/who-am-i', schema: WhoAmISchema, ...callOptions }),
+
+    async queryOnline(request, queryOptions = {}) {
+      const response = await call({
+        method: 'POST',
+        target: 'query',
+        path: '/v1/query/online',
+        body: request,
+        schema: OnlineQueryResponseSchema,
+        headers: {
+          'X-Chalk-Deployment-Type': 'engine',
+          ...(queryOptions.timeoutMs === undefined
+            ? {}
+            : { 'X-Chalk-Timeout': String(queryOptions.timeoutMs) }),
+        },
+        signal: queryOptions.signal,
+        retryUnavailable: true,
+      });
+      return toOnlineQueryResult(response);
+    },
+
+    async createDeployment(input, callOptions = {}) {
+      const environmentId = input.environmentId ?? (await getToken(callOptions)).environmentId;
+      return call({
+        method: 'POST',
+        target: 'api',
+        path: '/v1/deployments',
+        body: {
+          ...(environmentId ? { environment_id: environmentId } : {}),
+          graph: input.graph,
+          bundle_base64: toBase64(input.bundle),
+          source_hash: input.sourceHash ?? (await sha256Hex(input.bundle)),
+          ...(input.git ? { git: input.git } : {}),
+        },
+        schema: DeploymentSchema,
+        signal: callOptions.signal,
+      });
+    },
+
+    getDeployment,
+
+    async listDeployments(listOptions = {}) {
+      const environmentId = listOptions.environmentId ?? (await getToken(listOptions)).environmentId;
+      const query = new URLSearchParams();
+      if (environmentId) query.set('environment_id', environmentId);
+      if (listOptions.limit !== undefined) query.set('limit', String(listOptions.limit));
+      if (listOptions.cursor) query.set('cursor', listOptions.cursor);
+      const search = query.size > 0 ? `?${query}` : '';
+      return call({
+        method: 'GET',
+        target: 'api',
+        path: `/v1/deployments${search}`,
+        schema: DeploymentPageSchema,
+        signal: listOptions.signal,
+      });
+    },
+
+    redeploy: (id, callOptions = {}) =>
+      call({
+        method: 'POST',
+        target: 'api',
+        path: `/v1/deployments/${encodeURIComponent(id)}/redeploy`,
+        body: {},
+        schema: DeploymentSchema,
+        signal: callOptions.signal,
+      }),
+
+    async waitForDeployment(id, waitOptions = {}) {
+      const timeoutMs = waitOptions.timeoutMs ?? 120_000;
+      const intervalMs = waitOptions.intervalMs ?? 500;
+      const deadline = now() + timeoutMs;
+      let lastStatus: string | undefined;
+      for (;;) {
+        const deployment = await getDeployment(id, waitOptions);
+        if (deployment.status !== lastStatus) {
+          lastStatus = deployment.status;
+          waitOptions.onProgress?.(deployment);
+        }
+        if (deployment.status === 'SUCCESS' || FAILED_DEPLOYMENT_STATUSES.has(deployment.status)) {
+          return deployment;
+        }
+        if (now() + intervalMs > deadline) {
+          throw new SlateError(
+            'timeout',
+            'DEPLOYMENT_WAIT_TIMEOUT',
+            `deployment ${id} is still ${deployment.status} after ${Math.round(timeoutMs / 1000)} s`,
+            { deployment_id: id, status: deployment.status },
+          );
+        }
+        await sleep(intervalMs, waitOptions.signal);
+      }
+    },
+  };
+}
+
+interface Answer {
+  readonly url: string;
+  readonly status: number;
+  readonly text: string;
+}
+
+/** One HTTP exchange; transport failures become `unavailable` (or `timeout` when aborted). */
+async function send(
+  fetchImpl: typeof fetch,
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body: unknown,
+  signal: AbortSignal | undefined,
+): Promise<Answer> {
+  try {
+    const response = await fetchImpl(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+    });
+    return { url, status: response.status, text: await response.text() };
+  } catch (cause) {
+    throw errorFromNetwork(method, url, cause);
+  }
+}
+
+/** Validates a 2xx answer against the part of its shape the client relies on. */
+function parse<S extends z.ZodType>(schema: S, answer: Answer, method: string, url: string): z.output<S> {
+  if (answer.status < 200 || answer.status >= 300) {
+    throw errorFromResponse(method, url, answer.status, answer.text);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(answer.text);
+  } catch (cause) {
+    throw new SlateError(
+      'internal',
+      'INVALID_RESPONSE',
+      `${method} ${url} answered with non-JSON`,
+      undefined,
+      {
+        cause,
+      },
+    );
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new SlateError('internal', 'INVALID_RESPONSE', `${method} ${url} answered an unexpected shape`, {
+      issues: parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+    });
+  }
+  return parsed.data;
+}
+
+/** An environment given by id stays; one given by name becomes its id (go `auth/token.go`). */
+function resolveEnvironment(
+  environment: string,
+  idToName: Readonly<Record<string, string>>,
+  engines: Readonly<Record<string, string>>,
+): string {
+  if (environment in idToName || environment in engines) return environment;
+  const wanted = environment.toLowerCase();
+  const match = Object.entries(idToName).find(([, name]) => name.toLowerCase() === wanted);
+  return match ? match[0] : environment;
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(errorFromNetwork('GET', 'deployment status', signal.reason));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(errorFromNetwork('GET', 'deployment status', signal?.reason));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
