@@ -1,3 +1,4 @@
+export { createLocalObjectStore, type LocalObjectStoreOptions } from './object/local/local-object-store.ts';
 export {
   BUCKETS,
   type BucketName,
@@ -6,6 +7,12 @@ export {
   type ObjectStoreCapabilities,
   type PutOptions,
 } from './object/object-store.ts';
+export { createS3ObjectStore, type S3ObjectStoreOptions } from './object/s3/s3-object-store.ts';
+export { scopeObjectStore } from './object/scoped-object-store.ts';
+export {
+  createMemoryOnlineStore,
+  type MemoryOnlineStoreOptions,
+} from './online/memory/memory-online-store.ts';
 export type {
   OnlineEntry,
   OnlineKey,
@@ -13,3 +20,4 @@ export type {
   OnlineStoreCapabilities,
   StoredValue,
 } from './online/online-store.ts';
+export { createRedisOnlineStore, type RedisOnlineStoreOptions } from './online/redis/redis-online-store.ts';

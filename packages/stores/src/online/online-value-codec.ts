@@ -1,0 +1,32 @@
+import { SlateError } from '@slate/graph';
+import type { StoredValue } from './online-store.ts';
+
+/**
+ * Encodes a value as the compact JSON every backend stores: `{"v":<value>,"t":<observedAt>}`. `t` comes
+ * last on purpose: the Redis write script reads the stored timestamp from the tail without decoding the
+ * value.
+ */
+export function encodeStoredValue(value: unknown, observedAt: number): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (cause) {
+    throw new SlateError('input', 'INVALID_ONLINE_VALUE', 'the value cannot be stored as JSON', undefined, {
+      cause,
+    });
+  }
+  return `{"v":${json ?? 'null'},"t":${JSON.stringify(observedAt)}}`;
+}
+
+/** Decodes what `encodeStoredValue` wrote; anything else (a foreign or damaged value) decodes to `null`. */
+export function decodeStoredValue(text: string): StoredValue | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null || !('t' in parsed) || !('v' in parsed)) return null;
+  const { v, t } = parsed as { v: unknown; t: unknown };
+  return typeof t === 'number' ? { value: v, observedAt: t } : null;
+}
