@@ -1,0 +1,492 @@
+import type { FeatureSpec, ScalarFeatureSpec } from '@slate/graph';
+import type { OnlineEntry, OnlineKey, OnlineStore, StoredValue } from '@slate/stores';
+import type { Plan, ResolverStep } from '../plan/plan.ts';
+import type { GraphIndex, Planner } from '../plan/planner.ts';
+import type { EngineQuery, EngineResult, OutputColumn, QueryError } from '../query.ts';
+import type { CallContext, ResolverOutcome, ResolverRuntime } from '../runtime/resolver-runtime.ts';
+import { coerceValue, primitiveTypeOf, toJsonValue } from '../values.ts';
+
+/** What executing a plan needs besides the plan and the query. */
+export interface ExecutionDeps {
+  readonly planner: Planner;
+  readonly runtime: ResolverRuntime;
+  readonly onlineStore?: OnlineStore;
+  /** Online-store namespace of this environment. */
+  readonly environment: string;
+  readonly deploymentId: string;
+}
+
+/** Values, errors and provenance of every feature known so far, one slot per row. */
+class QueryState {
+  readonly values = new Map<string, unknown[]>();
+  readonly errors = new Map<string, (QueryError | null)[]>();
+  readonly observedAt = new Map<string, (number | null)[]>();
+  readonly cacheHits = new Map<string, boolean[]>();
+
+  constructor(readonly rowCount: number) {}
+
+  column(fqn: string) {
+    const make = <T>(map: Map<string, T[]>, fill: T) => {
+      const existing = map.get(fqn);
+      if (existing) return existing;
+      const column = new Array<T>(this.rowCount).fill(fill);
+      map.set(fqn, column);
+      return column;
+    };
+    return {
+      values: make<unknown>(this.values, null),
+      errors: make<QueryError | null>(this.errors, null),
+      observedAt: make<number | null>(this.observedAt, null),
+      cacheHits: make<boolean>(this.cacheHits, false),
+    };
+  }
+
+  errorAt(fqn: string, row: number): QueryError | null {
+    return this.errors.get(fqn)?.[row] ?? null;
+  }
+}
+
+/**
+ * Executes a plan over the query's rows. Independent steps run concurrently; each step sends all its rows
+ * to the runtime in one call; a row whose inputs failed is reported `UPSTREAM_FAILED` without running the
+ * resolver; values within max-staleness come from the online store (read once per query, in one round
+ * trip) and fresh computations are written back.
+ */
+export async function executePlan(
+  plan: Plan,
+  query: EngineQuery,
+  deps: ExecutionDeps,
+): Promise<Omit<EngineResult, 'planCacheHit'>> {
+  const index = deps.planner.index;
+  const now = query.now ?? new Date();
+  const rowCount = rowCountOf(query);
+  const state = new QueryState(rowCount);
+  const requestErrors = coerceInputs(query, index, state);
+  if (requestErrors.length > 0)
+    return { rowCount, columns: [], errors: requestErrors, queryHash: null, explain: plan.explain };
+
+  const cached = await readCache(plan, state, now.getTime(), deps);
+  const writes: OnlineEntry[] = [];
+  const context: CallContext = {
+    now,
+    environment: deps.environment,
+    deploymentId: deps.deploymentId,
+    tags: query.tags ?? [],
+    queryContext: query.queryContext ?? {},
+  };
+
+  const running = new Map<number, Promise<void>>();
+  const runStep = (step: ResolverStep): Promise<void> => {
+    let promise = running.get(step.index);
+    if (!promise) {
+      promise = Promise.all(step.dependsOn.map((d) => runStep(plan.steps[d]!))).then(() =>
+        executeStep(step, state, cached.get(step.index), context, query, deps, writes),
+      );
+      running.set(step.index, promise);
+    }
+    return promise;
+  };
+  await Promise.all(plan.steps.map(runStep));
+  if (writes.length > 0 && deps.onlineStore)
+    await deps.onlineStore.set(deps.environment, writes, query.signal);
+
+  return assemble(plan, state);
+}
+
+function rowCountOf(query: EngineQuery): number {
+  const lengths = Object.values(query.inputs).map((column) => column.length);
+  return lengths.length === 0 ? 0 : Math.max(...lengths);
+}
+
+function coerceInputs(query: EngineQuery, index: GraphIndex, state: QueryState): QueryError[] {
+  const errors: QueryError[] = [];
+  for (const [fqn, column] of Object.entries(query.inputs)) {
+    const feature = index.features.get(fqn);
+    if (!feature) continue;
+    if (column.length !== state.rowCount) {
+      errors.push({
+        code: 'INVALID_QUERY',
+        category: 'REQUEST',
+        feature: fqn,
+        message: `Input '${fqn}' has ${column.length} values; other inputs have ${state.rowCount}`,
+      });
+      continue;
+    }
+    const target = state.column(fqn);
+    for (let row = 0; row < column.length; row++) {
+      const coerced = coerceFeatureValue(feature, column[row], index);
+      if (!coerced.ok) {
+        errors.push({
+          code: 'PARSE_FAILED',
+          category: 'REQUEST',
+          feature: fqn,
+          message: `Input '${fqn}': ${coerced.reason}`,
+        });
+        break;
+      }
+      target.values[row] = coerced.value;
+    }
+  }
+  return errors;
+}
+
+/** Coerces a scalar to its type, or a has-many value to an array of rows of the target's fields. */
+function coerceFeatureValue(
+  feature: FeatureSpec,
+  value: unknown,
+  index: GraphIndex,
+): { ok: true; value: unknown } | { ok: false; reason: string } {
+  if (feature.kind === 'scalar') return coerceValue(feature.dtype, value);
+  if (feature.kind === 'has_one') return { ok: true, value };
+  if (value === null || value === undefined) return { ok: true, value: [] };
+  if (!Array.isArray(value)) return { ok: false, reason: 'expected a list of rows' };
+  const rows: Record<string, unknown>[] = [];
+  for (const row of value) {
+    if (typeof row !== 'object' || row === null || Array.isArray(row))
+      return { ok: false, reason: 'expected each row to be an object' };
+    const out: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(row as Record<string, unknown>)) {
+      // Rows may name fields by short name (`amount`) or FQN (`transaction.amount`).
+      const name = key.startsWith(`${feature.target}.`) ? key.slice(feature.target.length + 1) : key;
+      const spec = index.features.get(`${feature.target}.${name}`);
+      if (spec?.kind !== 'scalar') {
+        out[name] = field;
+        continue;
+      }
+      const coerced = coerceValue(spec.dtype, field);
+      if (!coerced.ok) return { ok: false, reason: `${spec.fqn}: ${coerced.reason}` };
+      out[name] = coerced.value;
+    }
+    rows.push(out);
+  }
+  return { ok: true, value: rows };
+}
+
+/** Fresh cached outputs per step and row: a row is served from cache only when every output is fresh. */
+type CachedRows = Map<number, (Map<string, StoredValue> | null)[]>;
+
+async function readCache(
+  plan: Plan,
+  state: QueryState,
+  nowMs: number,
+  deps: ExecutionDeps,
+): Promise<CachedRows> {
+  const cached: CachedRows = new Map();
+  if (!deps.onlineStore) return cached;
+  const keys: OnlineKey[] = [];
+  const slots: { step: ResolverStep; row: number; fqn: string }[] = [];
+  for (const step of plan.steps) {
+    const cacheable = [...step.maxStalenessS].every(([, seconds]) => seconds !== 0);
+    const pkeys = state.values.get(step.primaryKey);
+    if (!cacheable || !pkeys) continue;
+    for (let row = 0; row < state.rowCount; row++) {
+      const pkey = pkeys[row];
+      if (typeof pkey !== 'string' && typeof pkey !== 'number') continue;
+      for (const fqn of step.maxStalenessS.keys()) {
+        keys.push({ feature: fqn, pkey });
+        slots.push({ step, row, fqn });
+      }
+    }
+  }
+  if (keys.length === 0) return cached;
+  const stored = await deps.onlineStore.get(deps.environment, keys);
+  const fresh = new Map<string, Map<string, StoredValue>>();
+  stored.forEach((value, i) => {
+    const { step, row, fqn } = slots[i]!;
+    const maxStaleness = step.maxStalenessS.get(fqn)!;
+    if (!value || (maxStaleness !== null && nowMs - value.observedAt > maxStaleness * 1000)) return;
+    const key = `${step.index}:${row}`;
+    fresh.set(key, (fresh.get(key) ?? new Map()).set(fqn, value));
+  });
+  for (const step of plan.steps) {
+    const rows = Array.from({ length: state.rowCount }, (_, row) => {
+      const values = fresh.get(`${step.index}:${row}`);
+      return values && values.size === step.maxStalenessS.size ? values : null;
+    });
+    if (rows.some((r) => r !== null)) cached.set(step.index, rows);
+  }
+  return cached;
+}
+
+async function executeStep(
+  step: ResolverStep,
+  state: QueryState,
+  cachedRows: (Map<string, StoredValue> | null)[] | undefined,
+  context: CallContext,
+  query: EngineQuery,
+  deps: ExecutionDeps,
+  writes: OnlineEntry[],
+): Promise<void> {
+  const { resolver } = step;
+  const index = deps.planner.index;
+  const outputs = resolver.outputs.map((output) => ({
+    ...output,
+    feature: index.features.get(output.fqn)!,
+    column: state.column(output.fqn),
+  }));
+  const subqueryRows = await fillHasManyInputs(step, state, query, deps);
+
+  const pending: number[] = [];
+  const callRows: Record<string, unknown>[] = [];
+  for (let row = 0; row < state.rowCount; row++) {
+    const hit = cachedRows?.[row];
+    if (hit) {
+      for (const output of outputs) {
+        const stored = hit.get(output.fqn)!;
+        const coerced = coerceFeatureValue(output.feature, stored.value, index);
+        output.column.values[row] = coerced.ok ? coerced.value : null;
+        output.column.observedAt[row] = stored.observedAt;
+        output.column.cacheHits[row] = true;
+      }
+      continue;
+    }
+    const failedInput = resolver.inputs
+      .map((input) => state.errorAt(input.fqn, row) ?? subqueryRows.errors.get(`${input.param}:${row}`))
+      .find(Boolean);
+    if (failedInput) {
+      for (const output of outputs) {
+        output.column.errors[row] = {
+          code: 'UPSTREAM_FAILED',
+          category: 'FIELD',
+          feature: output.fqn,
+          resolver: resolver.fqn,
+          message: `Upstream feature '${failedInput.feature}' failed: ${failedInput.message}`,
+        };
+      }
+      continue;
+    }
+    const inputs: Record<string, unknown> = {};
+    for (const input of resolver.inputs) {
+      inputs[input.param] =
+        input.type === 'has_many'
+          ? subqueryRows.rows.get(`${input.param}:${row}`)
+          : (state.values.get(input.fqn)?.[row] ?? null);
+    }
+    pending.push(row);
+    callRows.push(inputs);
+  }
+  if (pending.length === 0) return;
+
+  const remaining = query.deadline === undefined ? undefined : Math.max(1, query.deadline - Date.now());
+  const timeoutMs =
+    resolver.timeoutMs === undefined
+      ? remaining
+      : Math.min(resolver.timeoutMs, remaining ?? Number.POSITIVE_INFINITY);
+  let outcomes: ResolverOutcome[];
+  try {
+    outcomes = await deps.runtime.call(
+      { resolver: resolver.fqn, rows: callRows, context, timeoutMs },
+      query.signal,
+    );
+  } catch (thrown) {
+    const error = {
+      kind: 'RuntimeError',
+      message: thrown instanceof Error ? thrown.message : String(thrown),
+      stacktrace: '',
+    };
+    outcomes = callRows.map(() => ({ ok: false, error }));
+  }
+
+  const observedAt = context.now.getTime();
+  pending.forEach((row, i) => {
+    const outcome = outcomes[i]!;
+    for (const output of outputs) {
+      if (!outcome.ok) {
+        output.column.errors[row] = {
+          code: outcome.timedOut ? 'RESOLVER_TIMED_OUT' : 'RESOLVER_FAILED',
+          category: 'FIELD',
+          feature: output.fqn,
+          resolver: resolver.fqn,
+          message: outcome.timedOut
+            ? `Resolver ${resolver.fqn} timed out`
+            : `Resolver ${resolver.fqn} failed: ${outcome.error.message}`,
+          exception: outcome.error,
+        };
+        continue;
+      }
+      const checked = checkOutput(output.feature, outcome.outputs[output.param], output.param, index);
+      if (!checked.ok) {
+        output.column.errors[row] = {
+          code: 'VALIDATION_FAILED',
+          category: 'FIELD',
+          feature: output.fqn,
+          resolver: resolver.fqn,
+          message: checked.reason,
+        };
+        continue;
+      }
+      output.column.values[row] = checked.value;
+      output.column.observedAt[row] = observedAt;
+      const maxStaleness = step.maxStalenessS.get(output.fqn);
+      const pkey = state.values.get(step.primaryKey)?.[row];
+      if (
+        maxStaleness !== 0 &&
+        maxStaleness !== undefined &&
+        (typeof pkey === 'string' || typeof pkey === 'number') &&
+        shouldCache(output.feature, checked.value)
+      ) {
+        writes.push({
+          feature: output.fqn,
+          pkey,
+          value: toJsonValue(checked.value),
+          observedAt,
+          ...(maxStaleness === null ? {} : { ttlMs: maxStaleness * 1000 }),
+        });
+      }
+    }
+  });
+}
+
+function shouldCache(feature: FeatureSpec, value: unknown): boolean {
+  if (feature.kind !== 'scalar') return false;
+  if (value === null) return feature.cacheNulls;
+  if (feature.default !== undefined && JSON.stringify(toJsonValue(value)) === JSON.stringify(feature.default))
+    return feature.cacheDefaults;
+  return true;
+}
+
+/** Checks a resolver's output against its feature: presence, type, nullability and validations. */
+function checkOutput(
+  feature: FeatureSpec,
+  value: unknown,
+  param: string,
+  index: GraphIndex,
+): { ok: true; value: unknown } | { ok: false; reason: string } {
+  if (value === undefined)
+    return { ok: false, reason: `the resolver returned no '${param}' (${feature.fqn})` };
+  const coerced = coerceFeatureValue(feature, value, index);
+  if (!coerced.ok) return { ok: false, reason: `${feature.fqn}: ${coerced.reason}` };
+  if (feature.kind !== 'scalar') return coerced;
+  if (coerced.value === null && !feature.nullable)
+    return { ok: false, reason: `${feature.fqn} is not nullable, but the resolver returned null` };
+  const violation = validationFailure(feature, coerced.value);
+  return violation && feature.validations?.strict
+    ? { ok: false, reason: `${feature.fqn}: ${violation}` }
+    : coerced;
+}
+
+function validationFailure(feature: ScalarFeatureSpec, value: unknown): string | null {
+  const rules = feature.validations;
+  if (!rules || value === null) return null;
+  if (typeof value === 'number') {
+    if (rules.min !== undefined && value < rules.min) return `${value} is below the minimum ${rules.min}`;
+    if (rules.max !== undefined && value > rules.max) return `${value} is above the maximum ${rules.max}`;
+  }
+  const length = typeof value === 'string' || Array.isArray(value) ? value.length : undefined;
+  if (length !== undefined) {
+    if (rules.minLength !== undefined && length < rules.minLength)
+      return `length ${length} is below the minimum ${rules.minLength}`;
+    if (rules.maxLength !== undefined && length > rules.maxLength)
+      return `length ${length} is above the maximum ${rules.maxLength}`;
+  }
+  return null;
+}
+
+/**
+ * Prepares has-many inputs: each row's related rows, narrowed to the features the resolver asked for.
+ * Features the relation's rows lack are computed by a nested query over all related rows at once.
+ */
+async function fillHasManyInputs(
+  step: ResolverStep,
+  state: QueryState,
+  query: EngineQuery,
+  deps: ExecutionDeps,
+): Promise<{ rows: Map<string, Record<string, unknown>[]>; errors: Map<string, QueryError> }> {
+  const rows = new Map<string, Record<string, unknown>[]>();
+  const errors = new Map<string, QueryError>();
+  for (const sub of step.subqueries) {
+    const parents = state.values.get(sub.relation) ?? [];
+    const names = sub.features.map((fqn) => fqn.slice(sub.target.length + 1));
+    const flat: Record<string, unknown>[] = [];
+    const owner: number[] = [];
+    parents.forEach((related, row) => {
+      for (const child of (related as Record<string, unknown>[] | null) ?? []) {
+        flat.push(child);
+        owner.push(row);
+      }
+    });
+    const missing = names.filter((name) => flat.some((child) => !(name in child)));
+    if (missing.length > 0 && flat.length > 0) {
+      const target = deps.planner.index.namespaces.get(sub.target)!;
+      const pkName = target.primaryKey.slice(sub.target.length + 1);
+      const nested = await executeQuery(
+        {
+          ...query,
+          inputs: { [target.primaryKey]: flat.map((child) => child[pkName]) },
+          outputs: missing.map((name) => `${sub.target}.${name}`),
+        },
+        deps,
+      );
+      for (const column of nested.columns) {
+        const name = column.fqn.slice(sub.target.length + 1);
+        column.values.forEach((value, i) => {
+          flat[i] = { ...flat[i], [name]: value };
+          const error = column.errors[i];
+          if (error) errors.set(`${sub.param}:${owner[i]}`, error);
+        });
+      }
+      for (const error of nested.errors.filter((e) => e.category === 'REQUEST')) {
+        for (let row = 0; row < parents.length; row++) errors.set(`${sub.param}:${row}`, error);
+      }
+    }
+    for (let row = 0; row < parents.length; row++) rows.set(`${sub.param}:${row}`, []);
+    flat.forEach((child, i) => {
+      rows
+        .get(`${sub.param}:${owner[i]}`)!
+        .push(Object.fromEntries(names.map((name) => [name, child[name] ?? null])));
+    });
+  }
+  return { rows, errors };
+}
+
+/** Plans (through the planner's cache) and executes a query. */
+export async function executeQuery(query: EngineQuery, deps: ExecutionDeps): Promise<EngineResult> {
+  const { plan, cacheHit } = deps.planner.plan({
+    inputs: Object.keys(query.inputs),
+    outputs: query.outputs,
+    kind: 'online',
+    tags: query.tags ?? [],
+    requiredResolverTags: query.requiredResolverTags ?? [],
+    staleness: query.staleness ?? {},
+  });
+  if (plan.errors.length > 0) {
+    return {
+      rowCount: rowCountOf(query),
+      columns: [],
+      errors: [...plan.errors],
+      queryHash: null,
+      planCacheHit: cacheHit,
+      explain: plan.explain,
+    };
+  }
+  return { ...(await executePlan(plan, query, deps)), planCacheHit: cacheHit };
+}
+
+function assemble(plan: Plan, state: QueryState): Omit<EngineResult, 'planCacheHit'> {
+  const errors: QueryError[] = [];
+  const columns: OutputColumn[] = plan.outputs.map((output) => {
+    const { feature } = output;
+    const column = state.column(feature.fqn);
+    if (output.kind === 'unresolvable') errors.push(output.error);
+    else for (const error of column.errors) if (error) errors.push(error);
+    const kind = feature.kind === 'has_many' ? 'has_many' : 'scalar';
+    return {
+      fqn: feature.fqn,
+      kind,
+      target: feature.kind === 'has_many' ? feature.target : undefined,
+      values: column.values,
+      observedAt: column.observedAt,
+      errors: output.kind === 'unresolvable' ? column.values.map(() => output.error) : column.errors,
+      cacheHits: column.cacheHits,
+      resolver: output.kind === 'step' ? plan.steps[output.step]!.resolver.fqn : null,
+      primitiveType:
+        feature.kind === 'scalar'
+          ? primitiveTypeOf(feature.dtype)
+          : feature.kind === 'has_many'
+            ? "<class 'chalk.DataFrame'>"
+            : null,
+      version: feature.kind === 'scalar' ? feature.version : 1,
+    };
+  });
+  return { rowCount: state.rowCount, columns, errors, queryHash: plan.hash, explain: plan.explain };
+}

@@ -1,0 +1,21 @@
+export { createEngine, type Engine, type EngineOptions } from './engine.ts';
+export type { HasManySubquery, Plan, PlannedOutput, ResolverStep } from './plan/plan.ts';
+export { createPlanner, type GraphIndex, indexGraph, type Planner, type QueryShape } from './plan/planner.ts';
+export type {
+  EngineQuery,
+  EngineResult,
+  ErrorCategory,
+  OutputColumn,
+  QueryError,
+  QueryErrorCode,
+} from './query.ts';
+export { createInProcessRuntime } from './runtime/in-process/in-process-runtime.ts';
+export type {
+  CallContext,
+  ResolverCall,
+  ResolverException,
+  ResolverOutcome,
+  ResolverRuntime,
+} from './runtime/resolver-runtime.ts';
+export { createWorkerRuntime, type WorkerRuntimeOptions } from './runtime/worker/worker-runtime.ts';
+export { coerceValue, primitiveTypeOf, toJsonValue } from './values.ts';
