@@ -1,0 +1,21 @@
+import type { ObjectStore } from '@slate/stores';
+import type { Kysely } from 'kysely';
+import type { KeyRing } from './auth/key-ring.ts';
+import type { RevisionNotifier } from './data-planes/revision-notifier.ts';
+import type { Database } from './db/schema.ts';
+
+/** What request handlers and services share inside one metadata plane. */
+export interface MetadataPlaneContext {
+  readonly db: Kysely<Database>;
+  readonly keys: KeyRing;
+  readonly notifier: RevisionNotifier;
+  readonly objectStore: ObjectStore;
+  readonly mode: 'embedded' | 'production';
+  /** Public URL of this API server: the JWT issuer and `api_server` in token responses. */
+  readonly apiServer: string;
+  readonly registrationToken: string;
+  /** Injected clock. */
+  readonly now: () => Date;
+  /** Aborted on shutdown, releasing long polls. */
+  readonly shutdown: AbortSignal;
+}

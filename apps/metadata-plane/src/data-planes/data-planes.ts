@@ -1,0 +1,310 @@
+import { SlateError } from '@slate/graph';
+import { type Kysely, sql } from 'kysely';
+import { z } from 'zod';
+import type { Database } from '../db/schema.ts';
+import { newId, newSecret, sha256Hex } from '../ids.ts';
+import type { RevisionNotifier } from './revision-notifier.ts';
+
+export const RegisterDataPlaneSchema = z.object({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -, at most 63 characters'),
+  url: z.url(),
+  public_key: z.string().optional(),
+});
+export type RegisterDataPlaneInput = z.input<typeof RegisterDataPlaneSchema>;
+
+/** The identity of an authenticated data plane. */
+export interface DataPlaneIdentity {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** What a data plane should run: one entry per environment assigned to it. */
+export interface DesiredState {
+  readonly revision: number;
+  readonly environments: DesiredEnvironment[];
+}
+
+export interface DesiredEnvironment {
+  readonly id: string;
+  readonly name: string;
+  readonly project_id: string;
+  readonly team_id: string;
+  readonly desired_deployment: DesiredDeployment | null;
+}
+
+export interface DesiredDeployment {
+  readonly id: string;
+  readonly bundle: { readonly bucket: 'source'; readonly key: string; readonly sha256: string };
+  readonly graph: unknown;
+}
+
+/**
+ * Registers a data plane (or re-registers one by name), returning a fresh long-lived secret. The secret
+ * is stored as sha256 (it has 256 bits of entropy, so a slow hash would only slow every poll), and
+ * re-registering rotates it: the previous secret stops working.
+ */
+export async function registerDataPlane(
+  db: Kysely<Database>,
+  notifier: RevisionNotifier,
+  input: RegisterDataPlaneInput,
+): Promise<{ data_plane_id: string; token: string }> {
+  const { name, url, public_key } = RegisterDataPlaneSchema.parse(input);
+  const token = newSecret('dp-');
+  const row = await db
+    .insertInto('data_planes')
+    .values({ id: newId('dp', 12), name, url, token_hash: sha256Hex(token), public_key: public_key ?? null })
+    .onConflict((oc) =>
+      oc.column('name').doUpdateSet({
+        url: (eb) => eb.ref('excluded.url'),
+        token_hash: (eb) => eb.ref('excluded.token_hash'),
+        public_key: (eb) => eb.ref('excluded.public_key'),
+        revision: sql`data_planes.revision + 1`,
+      }),
+    )
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await assignUnassignedEnvironments(db, notifier);
+  notifier.notify(row.id);
+  return { data_plane_id: row.id, token };
+}
+
+/**
+ * Gives every environment without a data plane to the first registered one (oldest, then by id, so the
+ * choice is deterministic across replicas). Returns how many environments were assigned.
+ */
+export async function assignUnassignedEnvironments(
+  db: Kysely<Database>,
+  notifier: RevisionNotifier,
+): Promise<number> {
+  const first = await db
+    .selectFrom('data_planes')
+    .select('id')
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  if (!first) return 0;
+  const result = await db
+    .updateTable('environments')
+    .set({ data_plane_id: first.id })
+    .where('data_plane_id', 'is', null)
+    .executeTakeFirst();
+  const assigned = Number(result.numUpdatedRows);
+  if (assigned > 0) await bumpRevision(db, notifier, first.id);
+  return assigned;
+}
+
+/** Marks that something `dataPlaneId` should know changed, and wakes its long polls. */
+export async function bumpRevision(
+  db: Kysely<Database>,
+  notifier: RevisionNotifier,
+  dataPlaneId: string,
+): Promise<void> {
+  await db
+    .updateTable('data_planes')
+    .set({ revision: sql`revision + 1` })
+    .where('id', '=', dataPlaneId)
+    .execute();
+  notifier.notify(dataPlaneId);
+}
+
+/** Bumps the revision of the data plane serving `environmentId`, if it has one. */
+export async function bumpEnvironmentRevision(
+  db: Kysely<Database>,
+  notifier: RevisionNotifier,
+  environmentId: string,
+): Promise<void> {
+  const env = await db
+    .selectFrom('environments')
+    .select('data_plane_id')
+    .where('id', '=', environmentId)
+    .executeTakeFirst();
+  if (env?.data_plane_id) await bumpRevision(db, notifier, env.data_plane_id);
+}
+
+/**
+ * The data plane a bearer secret belongs to.
+ * @throws SlateError('authentication', 'INVALID_DATA_PLANE_TOKEN')
+ */
+export async function authenticateDataPlane(db: Kysely<Database>, token: string): Promise<DataPlaneIdentity> {
+  const row = await db
+    .selectFrom('data_planes')
+    .select(['id', 'name'])
+    .where('token_hash', '=', sha256Hex(token))
+    .executeTakeFirst();
+  if (!row)
+    throw new SlateError('authentication', 'INVALID_DATA_PLANE_TOKEN', 'the data-plane token is invalid');
+  return row;
+}
+
+/** Reads the desired state of a data plane now. */
+export async function readDesiredState(db: Kysely<Database>, dataPlaneId: string): Promise<DesiredState> {
+  return db.transaction().execute(async (trx) => {
+    // The revision is read before the environments: a change racing with this read bumps the revision
+    // again after it, so the data plane hears about it on its next poll instead of missing it.
+    const plane = await trx
+      .selectFrom('data_planes')
+      .select('revision')
+      .where('id', '=', dataPlaneId)
+      .executeTakeFirstOrThrow();
+    const rows = await trx
+      .selectFrom('environments')
+      .leftJoin('deployments', 'deployments.id', 'environments.desired_deployment_id')
+      .select([
+        'environments.id',
+        'environments.name',
+        'environments.project_id',
+        'environments.team_id',
+        'deployments.id as deployment_id',
+        'deployments.bundle_key',
+        'deployments.source_hash',
+        'deployments.graph',
+      ])
+      .where('environments.data_plane_id', '=', dataPlaneId)
+      .orderBy('environments.id')
+      .execute();
+    return {
+      revision: Number(plane.revision),
+      environments: rows.map((r) => ({
+        id: r.id,
+        name: r.name,
+        project_id: r.project_id,
+        team_id: r.team_id,
+        desired_deployment:
+          r.deployment_id && r.bundle_key && r.source_hash
+            ? {
+                id: r.deployment_id,
+                bundle: { bucket: 'source' as const, key: r.bundle_key, sha256: r.source_hash },
+                graph: r.graph,
+              }
+            : null,
+      })),
+    };
+  });
+}
+
+/** How often a long poll re-reads the revision even without an in-process wake-up (other replicas). */
+export const CROSS_REPLICA_POLL_MS = 1_000;
+
+/**
+ * Long poll: returns as soon as the revision is greater than `since`, or when `waitMs` elapses (then
+ * with the current state, whatever its revision). `since` omitted returns immediately.
+ */
+export async function waitForDesiredState(
+  db: Kysely<Database>,
+  notifier: RevisionNotifier,
+  dataPlaneId: string,
+  options: { since?: number; waitMs: number; signal?: AbortSignal },
+): Promise<DesiredState> {
+  const deadline = Date.now() + options.waitMs;
+  for (;;) {
+    if (options.since === undefined) return readDesiredState(db, dataPlaneId);
+    const plane = await db
+      .selectFrom('data_planes')
+      .select('revision')
+      .where('id', '=', dataPlaneId)
+      .executeTakeFirstOrThrow();
+    const remaining = deadline - Date.now();
+    if (Number(plane.revision) > options.since || remaining <= 0 || options.signal?.aborted) {
+      return readDesiredState(db, dataPlaneId);
+    }
+    await notifier.wait(dataPlaneId, Math.min(remaining, CROSS_REPLICA_POLL_MS), options.signal);
+  }
+}
+
+export const StatusReportSchema = z.object({
+  environments: z.array(
+    z
+      .object({
+        id: z.string().min(1),
+        active_deployment_id: z.string().min(1).nullable(),
+        deployment_id: z.string().min(1).nullable().optional(),
+        state: z.enum(['loaded', 'failed']).optional(),
+        error: z.string().max(20_000).optional(),
+      })
+      .refine((e) => !e.deployment_id || e.state !== undefined, {
+        message: 'state is required with deployment_id',
+        path: ['state'],
+      }),
+  ),
+});
+export type StatusReport = z.input<typeof StatusReportSchema>;
+
+/** What a status report changed; entries for environments not assigned to the reporter are ignored. */
+export interface StatusReportResult {
+  readonly updated: string[];
+  readonly ignored: string[];
+}
+
+/**
+ * Applies a data plane's observed state. Each claim is checked against the database (the environment
+ * must be assigned to this data plane; deployments must belong to that environment) rather than trusted,
+ * and rows are written only when a value changes. `loaded` → `SUCCESS`, `failed` → `BOOT_ERRORS`.
+ */
+export async function reportStatus(
+  db: Kysely<Database>,
+  dataPlaneId: string,
+  report: StatusReport,
+  now: Date,
+): Promise<StatusReportResult> {
+  const parsed = StatusReportSchema.parse(report);
+  const updated: string[] = [];
+  const ignored: string[] = [];
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('data_planes')
+      .set({ last_heartbeat_at: now, status: JSON.stringify(parsed) })
+      .where('id', '=', dataPlaneId)
+      .execute();
+    for (const e of parsed.environments) {
+      const env = await trx
+        .selectFrom('environments')
+        .select(['id', 'active_deployment_id'])
+        .where('id', '=', e.id)
+        .where('data_plane_id', '=', dataPlaneId)
+        .executeTakeFirst();
+      if (!env) {
+        ignored.push(e.id);
+        continue;
+      }
+      const belongs = async (deploymentId: string) =>
+        (await trx
+          .selectFrom('deployments')
+          .select('id')
+          .where('id', '=', deploymentId)
+          .where('environment_id', '=', env.id)
+          .executeTakeFirst()) !== undefined;
+      if (e.deployment_id && e.state && (await belongs(e.deployment_id))) {
+        if (e.state === 'loaded') {
+          await trx
+            .updateTable('deployments')
+            .set({ status: 'SUCCESS', activated_at: now, error: null })
+            .where('id', '=', e.deployment_id)
+            .where('status', '!=', 'SUCCESS')
+            .execute();
+        } else {
+          const error = e.error ?? 'the data plane could not load the deployment';
+          await trx
+            .updateTable('deployments')
+            .set({ status: 'BOOT_ERRORS', error })
+            .where('id', '=', e.deployment_id)
+            .where(sql<boolean>`(status, error) is distinct from (${'BOOT_ERRORS'}, ${error})`)
+            .execute();
+        }
+      }
+      const active =
+        e.active_deployment_id && (await belongs(e.active_deployment_id)) ? e.active_deployment_id : null;
+      if (active !== env.active_deployment_id) {
+        await trx
+          .updateTable('environments')
+          .set({ active_deployment_id: active })
+          .where('id', '=', env.id)
+          .execute();
+      }
+      updated.push(env.id);
+    }
+  });
+  return { updated, ignored };
+}

@@ -1,0 +1,43 @@
+import { SlateError } from '@slate/graph';
+import { type Kysely, type Migration, type MigrationResultSet, Migrator } from 'kysely';
+import * as initial from './migrations/0001-initial.ts';
+import type { Database } from './schema.ts';
+
+/** Every migration, in order. Names are the file names; add new ones at the end, never edit old ones. */
+const migrations: Readonly<Record<string, Migration>> = {
+  '0001-initial': initial,
+};
+
+/**
+ * Applies every pending migration. Safe to call from several processes at once: Kysely's `Migrator` on
+ * PostgreSQL takes a session-level `pg_advisory_lock` on a dedicated connection around the whole run,
+ * so concurrent callers queue and the later ones find nothing left to do.
+ *
+ * @throws SlateError('unavailable', 'MIGRATION_FAILED') when a migration fails (the transaction is
+ *   rolled back, so the schema stays at the last good version).
+ * @example
+ * await migrateToLatest(db);
+ */
+export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResultSet> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+  });
+  const result = await migrator.migrateToLatest();
+  if (result.error) {
+    throw new SlateError(
+      'unavailable',
+      'MIGRATION_FAILED',
+      `database migration failed: ${errorText(result.error)}`,
+      undefined,
+      {
+        cause: result.error,
+      },
+    );
+  }
+  return result;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,151 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/**
+ * Kysely table types for the metadata plane's PostgreSQL schema (see `migrations/`). Timestamps are
+ * `timestamptz` and read back as `Date`; `bigint` columns read back as strings (pg's default), so code
+ * converts them with `Number` where the values stay far below 2^53.
+ */
+export interface Database {
+  teams: TeamsTable;
+  projects: ProjectsTable;
+  environments: EnvironmentsTable;
+  users: UsersTable;
+  team_members: TeamMembersTable;
+  team_invites: TeamInvitesTable;
+  service_tokens: ServiceTokensTable;
+  signing_keys: SigningKeysTable;
+  deployments: DeploymentsTable;
+  data_planes: DataPlanesTable;
+  audit_log: AuditLogTable;
+  sessions: SessionsTable;
+}
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface TeamsTable {
+  id: string;
+  name: string;
+  created_at: CreatedAt;
+}
+
+export interface ProjectsTable {
+  id: string;
+  name: string;
+  team_id: string;
+  created_at: CreatedAt;
+}
+
+export interface EnvironmentsTable {
+  id: string;
+  name: string;
+  project_id: string;
+  team_id: string;
+  data_plane_id: string | null;
+  /** What the data plane reports as serving. */
+  active_deployment_id: string | null;
+  /** What the data plane should be serving (set by deploy/redeploy). */
+  desired_deployment_id: string | null;
+  created_at: CreatedAt;
+}
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  created_at: CreatedAt;
+}
+
+export interface TeamMembersTable {
+  user_id: string;
+  team_id: string;
+  role: string;
+  created_at: CreatedAt;
+}
+
+export interface TeamInvitesTable {
+  id: string;
+  team_id: string;
+  email: string;
+  role: string;
+  accepted_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+export interface ServiceTokensTable {
+  id: string;
+  client_id: string;
+  secret_hash: string;
+  environment_id: string;
+  name: string;
+  permissions: Json<string[]>;
+  created_at: CreatedAt;
+  revoked_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  public_jwk: Json<Record<string, unknown>>;
+  /** Private JWK in the clear for now; issue 5 moves it to the secret store. */
+  private_jwk: Json<Record<string, unknown>>;
+  created_at: CreatedAt;
+  retired_at: Timestamp | null;
+}
+
+export interface DeploymentsTable {
+  id: string;
+  /** Insertion order, so "newest first" is exact even when two deployments share a millisecond. */
+  seq: Generated<string>;
+  environment_id: string;
+  status: string;
+  graph: Json<unknown>;
+  bundle_key: string;
+  source_hash: string;
+  git: Json<Record<string, string>> | null;
+  created_by: string;
+  created_at: CreatedAt;
+  activated_at: Timestamp | null;
+  error: string | null;
+}
+
+export interface DataPlanesTable {
+  id: string;
+  name: string;
+  url: string;
+  token_hash: string;
+  public_key: string | null;
+  /** Bumped whenever anything this data plane should know changes; long polls compare against it. */
+  revision: Generated<string>;
+  last_heartbeat_at: Timestamp | null;
+  status: Json<unknown> | null;
+  created_at: CreatedAt;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  at: CreatedAt;
+  principal: string;
+  action: string;
+  target: string | null;
+  ip: string | null;
+  outcome: string;
+  trace_id: string | null;
+}
+
+export interface SessionsTable {
+  /** sha256 of the cookie value: a leaked table does not yield live sessions. */
+  id_hash: string;
+  user_id: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
+export type TeamRow = Selectable<TeamsTable>;
+export type ProjectRow = Selectable<ProjectsTable>;
+export type EnvironmentRow = Selectable<EnvironmentsTable>;
+export type DeploymentRow = Selectable<DeploymentsTable>;
+export type ServiceTokenRow = Selectable<ServiceTokensTable>;
+export type DataPlaneRow = Selectable<DataPlanesTable>;
+export type NewAuditEntry = Insertable<AuditLogTable>;

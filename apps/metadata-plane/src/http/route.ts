@@ -1,0 +1,206 @@
+import { SlateError } from '@slate/graph';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type ZodType, z } from 'zod';
+import type { Permission } from '../auth/permissions.ts';
+import { holdsAnywhere, type Principal } from '../auth/principal.ts';
+import { sessionPrincipal, userPrincipal } from '../auth/users.ts';
+import type { MetadataPlaneContext } from '../context.ts';
+import { authenticateDataPlane, type DataPlaneIdentity } from '../data-planes/data-planes.ts';
+import { safeEqual } from '../ids.ts';
+import { serviceTokenPrincipal } from '../tokens/service-tokens.ts';
+
+export const SESSION_COOKIE = 'slate_session';
+export const CSRF_HEADER = 'x-slate-csrf';
+
+/**
+ * Who may call a route:
+ * - `public`: anyone (token exchange, JWKS, health, local login);
+ * - `principal`: a service-token/user JWT or a session cookie holding `permission` somewhere
+ *   (`authenticated` = any valid principal); handlers then check the permission in the resource's scope;
+ * - `data_plane`: a registered data plane's own secret;
+ * - `registration`: the installation's data-plane registration token.
+ */
+export type RouteAuth =
+  | { readonly kind: 'public' }
+  | { readonly kind: 'principal'; readonly permission: Permission | 'authenticated' }
+  | { readonly kind: 'data_plane' }
+  | { readonly kind: 'registration' };
+
+export interface RouteContext<A extends RouteAuth, B, Q, P> {
+  readonly principal: A extends { kind: 'principal' } ? Principal : null;
+  readonly dataPlane: A extends { kind: 'data_plane' } ? DataPlaneIdentity : null;
+  readonly body: B;
+  readonly query: Q;
+  readonly params: P;
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+  /** Names the object of an audited action (defaults to the `:id` path parameter). */
+  auditTarget(target: string): void;
+}
+
+/** One HTTP endpoint: its contract (for validation and `/openapi.json`) and its handler. */
+export interface RouteSpec<A extends RouteAuth = RouteAuth, B = unknown, Q = unknown, P = unknown> {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly url: string;
+  readonly summary: string;
+  readonly auth: A;
+  readonly body?: ZodType<B>;
+  readonly query?: ZodType<Q>;
+  readonly params?: ZodType<P>;
+  readonly status?: number;
+  readonly bodyLimit?: number;
+  /** Action name written to the audit log for every call (success or failure). */
+  readonly audit?: string;
+  /** Error bodies exactly `{detail, message, trace}` (Chalk's wire), without Slate's `code`. */
+  readonly chalkWire?: boolean;
+  handler(ctx: RouteContext<A, B, Q, P>): Promise<unknown>;
+}
+
+/** Identity helper that keeps a route's generic parameters inferred. */
+export function defineRoute<A extends RouteAuth, B = undefined, Q = undefined, P = undefined>(
+  spec: RouteSpec<A, B, Q, P>,
+): RouteSpec<A, B, Q, P> {
+  return spec;
+}
+
+/** Route config fastify carries to hooks (audit, error wire shape). */
+export interface SlateRouteConfig {
+  readonly audit?: string;
+  readonly chalkWire?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    slatePrincipal: Principal | null;
+    slateAuditTarget: string | null;
+  }
+}
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Mounts a route on `app`, authenticating in a `preHandler` hook before the body is validated. */
+export function mountRoute<A extends RouteAuth, B, Q, P>(
+  app: FastifyInstance,
+  ctx: MetadataPlaneContext,
+  spec: RouteSpec<A, B, Q, P>,
+): void {
+  const config: SlateRouteConfig = { audit: spec.audit, chalkWire: spec.chalkWire };
+  app.route({
+    method: spec.method,
+    url: spec.url,
+    config,
+    ...(spec.bodyLimit ? { bodyLimit: spec.bodyLimit } : {}),
+    preHandler: async (request) => {
+      await authenticate(ctx, spec.auth, request);
+    },
+    handler: async (request, reply) => {
+      const params = (spec.params ?? z.unknown()).parse(request.params) as P;
+      const query = (spec.query ?? z.unknown()).parse(request.query) as Q;
+      const body = (spec.body ?? z.unknown()).parse(request.body ?? {}) as B;
+      const result = await spec.handler({
+        principal: request.slatePrincipal as RouteContext<A, B, Q, P>['principal'],
+        dataPlane: dataPlanes.get(request) as RouteContext<A, B, Q, P>['dataPlane'],
+        body,
+        query,
+        params,
+        request,
+        reply,
+        auditTarget: (target) => {
+          request.slateAuditTarget = target;
+        },
+      });
+      reply.code(spec.status ?? 200);
+      return result ?? null;
+    },
+  });
+}
+
+const dataPlanes = new WeakMap<FastifyRequest, DataPlaneIdentity>();
+
+async function authenticate(
+  ctx: MetadataPlaneContext,
+  auth: RouteAuth,
+  request: FastifyRequest,
+): Promise<void> {
+  switch (auth.kind) {
+    case 'public':
+      return;
+    case 'registration': {
+      const token = bearer(request);
+      if (!token || !safeEqual(token, ctx.registrationToken)) {
+        throw new SlateError(
+          'authentication',
+          'INVALID_REGISTRATION_TOKEN',
+          'the registration token is invalid',
+        );
+      }
+      return;
+    }
+    case 'data_plane': {
+      const token = bearer(request);
+      if (!token)
+        throw new SlateError('authentication', 'AUTHENTICATION_REQUIRED', 'a data-plane token is required');
+      dataPlanes.set(request, await authenticateDataPlane(ctx.db, token));
+      return;
+    }
+    case 'principal': {
+      const principal = await resolvePrincipal(ctx, request);
+      request.slatePrincipal = principal;
+      if (auth.permission !== 'authenticated' && !holdsAnywhere(principal, auth.permission)) {
+        throw new SlateError('not_allowed', 'PERMISSION_DENIED', `missing permission ${auth.permission}`, {
+          permission: auth.permission,
+        });
+      }
+    }
+  }
+}
+
+async function resolvePrincipal(ctx: MetadataPlaneContext, request: FastifyRequest): Promise<Principal> {
+  const token = bearer(request);
+  if (token) {
+    const claims = await ctx.keys.verify(token);
+    if (typeof claims.sub !== 'string')
+      throw new SlateError('authentication', 'INVALID_TOKEN', 'the access token has no subject');
+    if (claims.kind === 'service_token') {
+      const principal = await serviceTokenPrincipal(ctx.db, claims.sub);
+      if (claims.env !== principal.environmentId) {
+        throw new SlateError(
+          'authentication',
+          'INVALID_TOKEN',
+          'the access token does not match its service token',
+        );
+      }
+      return principal;
+    }
+    if (claims.kind === 'user') {
+      return userPrincipal(ctx.db, claims.sub, 'bearer', typeof claims.env === 'string' ? claims.env : null);
+    }
+    throw new SlateError('authentication', 'INVALID_TOKEN', 'the access token has an unknown kind');
+  }
+  const cookie = request.cookies[SESSION_COOKIE];
+  if (cookie) {
+    // Cookies ride along on cross-site requests; SameSite=Strict stops most of that, and requiring a custom
+    // header stops the rest: a cross-origin page cannot set one without a CORS preflight, which we never
+    // grant. Bearer tokens need no such check because browsers never attach them on their own.
+    if (MUTATING.has(request.method) && request.headers[CSRF_HEADER] !== '1') {
+      throw new SlateError(
+        'not_allowed',
+        'CSRF_HEADER_REQUIRED',
+        `cookie-authenticated ${request.method} requests need the header ${CSRF_HEADER}: 1`,
+      );
+    }
+    return sessionPrincipal(ctx.db, cookie, ctx.now());
+  }
+  throw new SlateError(
+    'authentication',
+    'AUTHENTICATION_REQUIRED',
+    'an Authorization: Bearer token or a session is required',
+  );
+}
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import type { MetadataPlaneContext } from '../../context.ts';
+import {
+  RegisterDataPlaneSchema,
+  registerDataPlane,
+  reportStatus,
+  StatusReportSchema,
+  waitForDesiredState,
+} from '../../data-planes/data-planes.ts';
+import { defineRoute } from '../route.ts';
+import type { Router } from '../router.ts';
+
+/** Long polls stay under common 30 s proxy idle timeouts. */
+export const MAX_WAIT_SECONDS = 25;
+
+export function dataPlaneRoutes(router: Router, ctx: MetadataPlaneContext): void {
+  router.add(
+    defineRoute({
+      method: 'POST',
+      url: '/v1/data-planes/register',
+      summary: 'Register a data plane (Bearer = registration token); returns its own long-lived token',
+      auth: { kind: 'registration' },
+      body: RegisterDataPlaneSchema,
+      audit: 'data_plane.register',
+      handler: async ({ body, auditTarget }) => {
+        auditTarget(body.name);
+        return registerDataPlane(ctx.db, ctx.notifier, body);
+      },
+    }),
+  );
+  router.add(
+    defineRoute({
+      method: 'GET',
+      url: '/v1/data-plane/desired-state',
+      summary: 'Long poll: what this data plane should serve, once newer than `since` (or after `wait` s)',
+      auth: { kind: 'data_plane' },
+      query: z.object({
+        since: z.coerce.number().int().nonnegative().optional(),
+        wait: z.coerce.number().min(0).max(MAX_WAIT_SECONDS).default(0),
+      }),
+      handler: async ({ dataPlane, query, reply }) => {
+        const gone = new AbortController();
+        reply.raw.once('close', () => gone.abort());
+        return waitForDesiredState(ctx.db, ctx.notifier, dataPlane.id, {
+          since: query.since,
+          waitMs: query.wait * 1000,
+          signal: AbortSignal.any([gone.signal, ctx.shutdown]),
+        });
+      },
+    }),
+  );
+  router.add(
+    defineRoute({
+      method: 'POST',
+      url: '/v1/data-plane/status',
+      summary: 'Report what the data plane loaded (moves deployments to SUCCESS / BOOT_ERRORS)',
+      auth: { kind: 'data_plane' },
+      body: StatusReportSchema,
+      handler: ({ dataPlane, body }) => reportStatus(ctx.db, dataPlane.id, body, ctx.now()),
+    }),
+  );
+}

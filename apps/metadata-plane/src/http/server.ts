@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import { SlateError } from '@slate/graph';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { recordAudit } from '../audit/audit-log.ts';
+import { principalLabel } from '../auth/principal.ts';
+import type { MetadataPlaneContext } from '../context.ts';
+import { toHttpError } from './errors.ts';
+import type { SlateRouteConfig } from './route.ts';
+import { createRouter } from './router.ts';
+import { localLoginRoutes, logoutRoutes } from './routes/auth-routes.ts';
+import { catalogRoutes } from './routes/catalog-routes.ts';
+import { dataPlaneRoutes } from './routes/data-plane-routes.ts';
+import { deploymentRoutes } from './routes/deployment-routes.ts';
+import { systemRoutes } from './routes/system-routes.ts';
+import { tokenRoutes } from './routes/token-routes.ts';
+
+export interface HttpAppOptions {
+  readonly logger: Logger;
+  /** A built web UI to serve at `/` (SPA: unknown non-API paths get `index.html`). */
+  readonly webRoot?: string;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Builds the fastify app (not listening). */
+export async function buildHttpApp(
+  ctx: MetadataPlaneContext,
+  options: HttpAppOptions,
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    // A caller-supplied id (when sane) ties our logs to theirs; otherwise a fresh one.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    bodyLimit: 1024 * 1024,
+    trustProxy: true,
+  });
+  app.decorateRequest('slatePrincipal', null);
+  app.decorateRequest('slateAuditTarget', null);
+  await app.register(fastifyCookie);
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(String(body))));
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const config = routeConfig(request);
+    const { status, body, unexpected } = toHttpError(error, config.chalkWire);
+    if (unexpected) request.log.error({ err: error }, 'unhandled error');
+    else request.log.info({ code: body.code ?? codeOf(error), status }, 'request failed');
+    return reply.code(status).send(body);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const action = routeConfig(request).audit;
+    if (!action) return;
+    const params = request.params as Record<string, unknown> | undefined;
+    const target = request.slateAuditTarget ?? (typeof params?.id === 'string' ? params.id : null);
+    try {
+      await recordAudit(
+        ctx.db,
+        {
+          principal: principalLabel(request.slatePrincipal),
+          action,
+          target,
+          ip: request.ip,
+          outcome: reply.statusCode < 400 ? 'success' : `failure:${reply.statusCode}`,
+          traceId: request.id,
+        },
+        ctx.now(),
+      );
+    } catch (error) {
+      request.log.error({ err: error }, 'could not write the audit log');
+    }
+  });
+
+  const router = createRouter(app, ctx);
+  systemRoutes(router, ctx);
+  tokenRoutes(router, ctx);
+  catalogRoutes(router, ctx);
+  deploymentRoutes(router, ctx);
+  dataPlaneRoutes(router, ctx);
+  logoutRoutes(router, ctx);
+  if (ctx.mode === 'embedded') localLoginRoutes(router, ctx);
+
+  if (options.webRoot) {
+    await app.register(fastifyStatic, { root: options.webRoot, wildcard: false });
+  }
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const isApi = path.startsWith('/v1/') || path === '/v1' || path.startsWith('/.well-known/');
+    if (options.webRoot && request.method === 'GET' && !isApi) return reply.sendFile('index.html');
+    const { status, body } = toHttpError(
+      new SlateError('not_found', 'ROUTE_NOT_FOUND', `no route ${request.method} ${path}`),
+    );
+    return reply.code(status).send(body);
+  });
+  return app;
+}
+
+function routeConfig(request: FastifyRequest): SlateRouteConfig {
+  return (request.routeOptions?.config ?? {}) as SlateRouteConfig;
+}
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

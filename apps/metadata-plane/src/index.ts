@@ -1,0 +1,63 @@
+export type { AuditEntry, AuditView } from './audit/audit-log.ts';
+export { type KeyRing, loadKeyRing, TOKEN_AUDIENCE } from './auth/key-ring.ts';
+export {
+  PERMISSIONS,
+  type Permission,
+  permissionsOfRole,
+  ROLE_PERMISSIONS,
+  ROLES,
+  type Role,
+} from './auth/permissions.ts';
+export type { Principal, ServiceTokenPrincipal, UserPrincipal } from './auth/principal.ts';
+export type { EnvironmentView, ProjectView, TeamView } from './catalog/catalog.ts';
+export type {
+  DataPlaneIdentity,
+  DesiredDeployment,
+  DesiredEnvironment,
+  DesiredState,
+  RegisterDataPlaneInput,
+  StatusReport,
+  StatusReportResult,
+} from './data-planes/data-planes.ts';
+export {
+  createDatabase,
+  type DatabaseConfig,
+  DatabaseConfigSchema,
+  databaseUrlFromEnv,
+  type MetadataDatabase,
+} from './db/database.ts';
+export { migrateToLatest } from './db/migrate.ts';
+export type { Database } from './db/schema.ts';
+export { DEPLOYMENT_STATUSES, type DeploymentStatus } from './deployments/deployment-status.ts';
+export {
+  bundleKey,
+  type CreateDeploymentInput,
+  type DeploymentRef,
+  type DeploymentView,
+  type GraphSummary,
+} from './deployments/deployments.ts';
+export type { ErrorBody } from './http/errors.ts';
+export { createLogger } from './logger.ts';
+export {
+  createMetadataPlane,
+  type MetadataPlane,
+  type MetadataPlaneConfig,
+  MetadataPlaneConfigSchema,
+  type MetadataPlaneServices,
+} from './metadata-plane.ts';
+export type { Page } from './pagination.ts';
+export {
+  applySeed,
+  parseSeed,
+  type Seed,
+  type SeedInput,
+  type SeedIssue,
+  type SeedResult,
+} from './seed/seed.ts';
+export {
+  ACCESS_TOKEN_TTL_SECONDS,
+  type CreatedServiceToken,
+  type CreateServiceTokenInput,
+  type ServiceTokenView,
+  type TokenResponse,
+} from './tokens/service-tokens.ts';

@@ -1,0 +1,98 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import {
+  BUCKETS,
+  type BucketName,
+  createLocalObjectStore,
+  createS3ObjectStore,
+  type ObjectStore,
+} from '@slate/stores';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { databaseUrlFromEnv } from './db/database.ts';
+import { createLogger } from './logger.ts';
+import { createMetadataPlane } from './metadata-plane.ts';
+
+/**
+ * Standalone metadata plane. Configuration comes from the environment (flags override a few):
+ * - database: `DATABASE_URL`, or `POSTGRES_USER`/`POSTGRES_PASSWORD`/`POSTGRES_HOST`/`POSTGRES_DB`
+ *   (installation guide); neither → embedded PGlite in `SLATE_DATA_DIR` (default `.slate/metadata`);
+ * - `SLATE_API_SERVER` (public URL), `SLATE_REGISTRATION_TOKEN`, `SLATE_MODE` (`production` default);
+ * - `SLATE_SEED_FILE` / `--seed-file`: seed YAML (bare or at `chalk.metadata.seed`);
+ * - objects: `SLATE_S3_BUCKET_PREFIX` (buckets `<prefix>-data`, `<prefix>-source`, …) with
+ *   `SLATE_S3_REGION`, optional `SLATE_S3_ENDPOINT`, `SLATE_S3_FORCE_PATH_STYLE=true`; otherwise local
+ *   folders in `SLATE_OBJECTS_DIR` (default `.slate/objects`);
+ * - `PORT` / `--port` (default 4000), `HOST` / `--host` (default 0.0.0.0), `SLATE_WEB_ROOT`, `LOG_LEVEL`.
+ */
+const EnvSchema = z.object({
+  SLATE_MODE: z.enum(['embedded', 'production']).default('production'),
+  SLATE_API_SERVER: z.url(),
+  SLATE_REGISTRATION_TOKEN: z.string().min(16),
+  SLATE_SEED_FILE: z.string().min(1).optional(),
+  SLATE_DATA_DIR: z.string().min(1).default('.slate/metadata'),
+  SLATE_OBJECTS_DIR: z.string().min(1).default('.slate/objects'),
+  SLATE_S3_BUCKET_PREFIX: z.string().min(1).optional(),
+  SLATE_S3_REGION: z.string().min(1).default('us-east-1'),
+  SLATE_S3_ENDPOINT: z.url().optional(),
+  SLATE_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
+  SLATE_WEB_ROOT: z.string().min(1).optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+async function main(): Promise<void> {
+  const { values: flags } = parseArgs({
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'seed-file': { type: 'string' } },
+  });
+  const env = EnvSchema.parse({
+    ...process.env,
+    ...(flags.port ? { PORT: flags.port } : {}),
+    ...(flags.host ? { HOST: flags.host } : {}),
+    ...(flags['seed-file'] ? { SLATE_SEED_FILE: flags['seed-file'] } : {}),
+  });
+  const logger = createLogger(env.LOG_LEVEL);
+  const url = databaseUrlFromEnv(process.env);
+  const objectStore = createObjectStore(env);
+  await objectStore.init();
+  const plane = await createMetadataPlane({
+    mode: env.SLATE_MODE,
+    database: url ? { type: 'postgres', url } : { type: 'pglite', dataDir: env.SLATE_DATA_DIR },
+    objectStore,
+    apiServer: env.SLATE_API_SERVER,
+    registrationToken: env.SLATE_REGISTRATION_TOKEN,
+    seed: env.SLATE_SEED_FILE ? parseYaml(await readFile(env.SLATE_SEED_FILE, 'utf8')) : undefined,
+    webRoot: env.SLATE_WEB_ROOT,
+    logger,
+  });
+  const address = await plane.listen({ port: env.PORT, host: env.HOST });
+  logger.info(
+    { address, database: url ? 'postgres' : 'pglite', mode: env.SLATE_MODE },
+    'metadata plane listening',
+  );
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await plane.close();
+    await objectStore.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+function createObjectStore(env: z.output<typeof EnvSchema>): ObjectStore {
+  const prefix = env.SLATE_S3_BUCKET_PREFIX;
+  if (!prefix) return createLocalObjectStore({ root: env.SLATE_OBJECTS_DIR });
+  const buckets = Object.fromEntries(BUCKETS.map((b) => [b, `${prefix}-${b}`])) as Record<BucketName, string>;
+  return createS3ObjectStore({
+    region: env.SLATE_S3_REGION,
+    endpoint: env.SLATE_S3_ENDPOINT,
+    forcePathStyle: env.SLATE_S3_FORCE_PATH_STYLE === 'true',
+    buckets,
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});

@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import { isReachable, testServices } from '@slate/testing';
+import pg from 'pg';
+import { describe, it } from 'vitest';
+import { runMetadataPlaneSuite } from './metadata-plane.suite.ts';
+
+const adminUrl = testServices.postgresUrl;
+const reachable = await isReachable(adminUrl);
+const created: string[] = [];
+
+async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+if (reachable) {
+  runMetadataPlaneSuite('PostgreSQL', {
+    // A fresh database per call: migrations and seeds start from nothing, and runs never collide.
+    create: async () => {
+      const name = `slate_mp_${randomBytes(6).toString('hex')}`;
+      await admin((c) => c.query(`create database ${name}`));
+      created.push(name);
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      return { type: 'postgres', url: url.toString() };
+    },
+    cleanup: async () => {
+      const names = created.splice(0);
+      await admin(async (c) => {
+        for (const name of names) await c.query(`drop database if exists ${name} with (force)`);
+      });
+    },
+  });
+} else {
+  describe('metadata plane (PostgreSQL)', () => {
+    it.skip(`PostgreSQL is not reachable at ${adminUrl}`, () => {});
+  });
+}

@@ -1,0 +1,162 @@
+import type { ObjectStore } from '@slate/stores';
+import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { loadKeyRing } from './auth/key-ring.ts';
+import type { UserPrincipal } from './auth/principal.ts';
+import { issueUserAccessToken, userPrincipal } from './auth/users.ts';
+import type { MetadataPlaneContext } from './context.ts';
+import {
+  assignUnassignedEnvironments,
+  type RegisterDataPlaneInput,
+  registerDataPlane,
+} from './data-planes/data-planes.ts';
+import { createRevisionNotifier } from './data-planes/revision-notifier.ts';
+import { createDatabase, DatabaseConfigSchema } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import type { Database } from './db/schema.ts';
+import { buildHttpApp } from './http/server.ts';
+import { createLogger } from './logger.ts';
+import { applySeed, parseSeed, type SeedResult } from './seed/seed.ts';
+import {
+  type CreatedServiceToken,
+  type CreateServiceTokenInput,
+  createServiceToken,
+  revokeServiceToken,
+} from './tokens/service-tokens.ts';
+
+const isObjectStore = (v: unknown): v is ObjectStore =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as ObjectStore).put === 'function' &&
+  typeof (v as ObjectStore).head === 'function';
+const isLogger = (v: unknown): v is Logger =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as Logger).child === 'function' &&
+  typeof (v as Logger).info === 'function';
+
+/** Configuration of `createMetadataPlane`. */
+export const MetadataPlaneConfigSchema = z.object({
+  /** `embedded` (inside `slate up`: local email login) or `production` (no local login). */
+  mode: z.enum(['embedded', 'production']),
+  database: DatabaseConfigSchema,
+  /** Where deployment bundles go (`source` bucket). Owned by the caller: `close()` does not close it. */
+  objectStore: z.custom<ObjectStore>(isObjectStore, 'an ObjectStore'),
+  /** Public URL of this API (JWT issuer, `api_server` in token responses). */
+  apiServer: z.url(),
+  /** Shared secret data planes present to `POST /v1/data-planes/register`. */
+  registrationToken: z.string().min(16, 'use at least 16 characters'),
+  /** A parsed seed document (bare, or nested at `chalk.metadata.seed` / `slate.metadata.seed`), applied at start. */
+  seed: z.unknown().optional(),
+  /** A built web UI to serve at `/`. */
+  webRoot: z.string().min(1).optional(),
+  /** Defaults to JSON logs at `info` with secrets redacted. */
+  logger: z.custom<Logger>(isLogger, 'a pino logger').optional(),
+  /** Injected clock (tests). */
+  now: z.custom<() => Date>((v) => typeof v === 'function').optional(),
+});
+export type MetadataPlaneConfig = z.input<typeof MetadataPlaneConfigSchema>;
+
+/** In-process operations, for `slate up`, tests and admin tooling (no HTTP, no permission checks). */
+export interface MetadataPlaneServices {
+  readonly db: Kysely<Database>;
+  /** Validates, applies (idempotently) and assigns new environments to a data plane. */
+  applySeed(document: unknown): Promise<SeedResult>;
+  createServiceToken(input: CreateServiceTokenInput): Promise<CreatedServiceToken>;
+  revokeServiceToken(id: string): Promise<void>;
+  registerDataPlane(input: RegisterDataPlaneInput): Promise<{ data_plane_id: string; token: string }>;
+  /** Signs with a new key; old keys stay in the JWKS. Returns the new `kid`. */
+  rotateSigningKey(): Promise<string>;
+  /** A user access token (e.g. for `slate login` in embedded mode). */
+  issueUserAccessToken(userId: string, environmentId: string | null, ttlSeconds?: number): Promise<string>;
+}
+
+export interface MetadataPlane {
+  /** The fastify app, not listening (use `app.inject` in tests). */
+  readonly app: FastifyInstance;
+  readonly services: MetadataPlaneServices;
+  /** Starts listening; resolves to the bound URL. */
+  listen(options: { port: number; host?: string }): Promise<string>;
+  /** Releases long polls, stops the server and closes the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database, applies migrations (under an advisory lock), loads or creates the signing key,
+ * applies the seed, and builds the HTTP app.
+ *
+ * @throws ZodError for an invalid config; SlateError `INVALID_SEED` / `MIGRATION_FAILED`.
+ * @example
+ * const plane = await createMetadataPlane({
+ *   mode: 'embedded',
+ *   database: { type: 'pglite', dataDir: '.slate/metadata' },
+ *   objectStore,
+ *   apiServer: 'http://127.0.0.1:4000',
+ *   registrationToken: 'a-long-random-registration-token',
+ * });
+ * await plane.listen({ port: 4000 });
+ */
+export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<MetadataPlane> {
+  const parsed = MetadataPlaneConfigSchema.parse(config);
+  const logger = parsed.logger ?? createLogger();
+  const now = parsed.now ?? (() => new Date());
+  const database = await createDatabase(parsed.database);
+  try {
+    const { db } = database;
+    await migrateToLatest(db);
+    const apiServer = parsed.apiServer.replace(/\/+$/, '');
+    const keys = await loadKeyRing(db, apiServer);
+    const notifier = createRevisionNotifier();
+    const shutdown = new AbortController();
+    const ctx: MetadataPlaneContext = {
+      db,
+      keys,
+      notifier,
+      objectStore: parsed.objectStore,
+      mode: parsed.mode,
+      apiServer,
+      registrationToken: parsed.registrationToken,
+      now,
+      shutdown: shutdown.signal,
+    };
+    const services: MetadataPlaneServices = {
+      db,
+      applySeed: async (document) => {
+        const result = await applySeed(db, parseSeed(document));
+        await assignUnassignedEnvironments(db, notifier);
+        return result;
+      },
+      createServiceToken: (input) => createServiceToken(db, input),
+      revokeServiceToken: (id) => revokeServiceToken(db, id, now()),
+      registerDataPlane: (input) => registerDataPlane(db, notifier, input),
+      rotateSigningKey: () => keys.rotate(),
+      issueUserAccessToken: async (userId, environmentId, ttlSeconds = 3600) => {
+        const user: UserPrincipal = await userPrincipal(db, userId, 'bearer', environmentId);
+        return issueUserAccessToken(db, keys, user, environmentId, ttlSeconds);
+      },
+    };
+    if (parsed.seed !== undefined) {
+      const result = await services.applySeed(parsed.seed);
+      logger.info({ seed: result }, 'seed applied');
+    }
+    const app = await buildHttpApp(ctx, { logger, webRoot: parsed.webRoot });
+    let closed = false;
+    return {
+      app,
+      services,
+      listen: ({ port, host = '127.0.0.1' }) => app.listen({ port, host }),
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        shutdown.abort();
+        await app.close();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}

@@ -1,0 +1,221 @@
+import { hash, verify } from '@node-rs/argon2';
+import { SlateError } from '@slate/graph';
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import type { KeyRing } from '../auth/key-ring.ts';
+import { type Permission, PermissionSchema } from '../auth/permissions.ts';
+import type { ServiceTokenPrincipal } from '../auth/principal.ts';
+import { getEnvironment } from '../catalog/catalog.ts';
+import type { Database, ServiceTokenRow } from '../db/schema.ts';
+import { newId, newSecret } from '../ids.ts';
+import { decodeCursor, type Page, type PageQuery, toPage } from '../pagination.ts';
+
+/** Lifetime of an exchanged access token, as Chalk's token endpoint (chalk.md §3.2). */
+export const ACCESS_TOKEN_TTL_SECONDS = 3600;
+
+export const CreateServiceTokenSchema = z.object({
+  environmentId: z.string().min(1),
+  name: z.string().min(1).max(200),
+  permissions: z.array(PermissionSchema).min(1),
+});
+export type CreateServiceTokenInput = z.input<typeof CreateServiceTokenSchema>;
+
+/** The new token's credentials. `clientSecret` exists only here: it is stored as an argon2 hash. */
+export interface CreatedServiceToken {
+  readonly id: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+/**
+ * Creates a service token scoped to one environment.
+ *
+ * @throws SlateError('not_found', 'ENVIRONMENT_NOT_FOUND'), ZodError on a malformed input.
+ * @example
+ * const { clientId, clientSecret } = await createServiceToken(db, { environmentId: 'dev', name: 'ci', permissions: ['deploy.create'] });
+ */
+export async function createServiceToken(
+  db: Kysely<Database>,
+  input: CreateServiceTokenInput,
+): Promise<CreatedServiceToken> {
+  const { environmentId, name, permissions } = CreateServiceTokenSchema.parse(input);
+  await getEnvironment(db, environmentId);
+  const id = newId('st');
+  const clientId = `token-${newSecret('').slice(0, 32)}`;
+  const clientSecret = newSecret('ts-');
+  await db
+    .insertInto('service_tokens')
+    .values({
+      id,
+      client_id: clientId,
+      secret_hash: await hash(clientSecret),
+      environment_id: environmentId,
+      name,
+      permissions: JSON.stringify([...new Set(permissions)].sort()),
+    })
+    .execute();
+  return { id, clientId, clientSecret };
+}
+
+/** Wire shape of a token in lists: never the secret or its hash. */
+export interface ServiceTokenView {
+  readonly id: string;
+  readonly client_id: string;
+  readonly name: string;
+  readonly environment_id: string;
+  readonly permissions: string[];
+  readonly created_at: string;
+  readonly revoked_at: string | null;
+  readonly last_used_at: string | null;
+}
+
+function tokenView(row: ServiceTokenRow): ServiceTokenView {
+  return {
+    id: row.id,
+    client_id: row.client_id,
+    name: row.name,
+    environment_id: row.environment_id,
+    permissions: row.permissions,
+    created_at: row.created_at.toISOString(),
+    revoked_at: row.revoked_at?.toISOString() ?? null,
+    last_used_at: row.last_used_at?.toISOString() ?? null,
+  };
+}
+
+export async function listServiceTokens(
+  db: Kysely<Database>,
+  environmentId: string,
+  page: PageQuery,
+): Promise<Page<ServiceTokenView>> {
+  let q = db.selectFrom('service_tokens').selectAll().where('environment_id', '=', environmentId);
+  if (page.cursor) q = q.where('id', '>', decodeCursor(page.cursor));
+  const rows = await q
+    .orderBy('id')
+    .limit(page.limit + 1)
+    .execute();
+  return toPage(rows, page.limit, (r) => r.id, tokenView);
+}
+
+/** @throws SlateError('not_found', 'TOKEN_NOT_FOUND') */
+export async function getServiceToken(db: Kysely<Database>, id: string): Promise<ServiceTokenView> {
+  const row = await db.selectFrom('service_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new SlateError('not_found', 'TOKEN_NOT_FOUND', `token ${id} does not exist`);
+  return tokenView(row);
+}
+
+/** Revokes a token: its client credentials and every access token issued from it stop working at once. */
+export async function revokeServiceToken(db: Kysely<Database>, id: string, now: Date): Promise<void> {
+  const token = await getServiceToken(db, id);
+  if (token.revoked_at) return;
+  await db.updateTable('service_tokens').set({ revoked_at: now }).where('id', '=', id).execute();
+}
+
+/** Chalk's `POST /v1/oauth/token` response (chalk.md §3.2). */
+export interface TokenResponse {
+  readonly access_token: string;
+  readonly token_type: 'Bearer';
+  readonly expires_in: number;
+  readonly primary_environment: string;
+  readonly engines: Record<string, string>;
+  readonly api_server: string;
+  readonly environment_id_to_name: Record<string, string>;
+}
+
+// Verified against when the client id is unknown, so a miss costs the same time as a wrong secret.
+const DUMMY_HASH = await hash('slate-dummy-secret');
+
+/**
+ * Exchanges client credentials for a signed access token.
+ *
+ * @throws SlateError('authentication', 'INVALID_CLIENT_CREDENTIALS') for an unknown client id, a wrong
+ *   secret or a revoked token (the caller cannot tell which).
+ */
+export async function exchangeClientCredentials(
+  db: Kysely<Database>,
+  keys: KeyRing,
+  apiServer: string,
+  credentials: { clientId: string; clientSecret: string },
+  now: Date,
+): Promise<TokenResponse> {
+  const row = await db
+    .selectFrom('service_tokens')
+    .innerJoin('environments', 'environments.id', 'service_tokens.environment_id')
+    .leftJoin('data_planes', 'data_planes.id', 'environments.data_plane_id')
+    .select([
+      'service_tokens.id',
+      'service_tokens.secret_hash',
+      'service_tokens.revoked_at',
+      'service_tokens.permissions',
+      'environments.id as environment_id',
+      'environments.name as environment_name',
+      'environments.team_id',
+      'environments.project_id',
+      'data_planes.url as engine_url',
+    ])
+    .where('service_tokens.client_id', '=', credentials.clientId)
+    .executeTakeFirst();
+  const ok = await verify(row?.secret_hash ?? DUMMY_HASH, credentials.clientSecret).catch(() => false);
+  if (!row || !ok || row.revoked_at !== null) {
+    throw new SlateError('authentication', 'INVALID_CLIENT_CREDENTIALS', 'Client ID and secret are invalid');
+  }
+  await db.updateTable('service_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
+  const accessToken = await keys.sign(
+    {
+      sub: row.id,
+      client_id: credentials.clientId,
+      env: row.environment_id,
+      team: row.team_id,
+      project: row.project_id,
+      perms: row.permissions,
+      kind: 'service_token',
+    },
+    ACCESS_TOKEN_TTL_SECONDS,
+  );
+  return {
+    access_token: accessToken,
+    token_type: 'Bearer',
+    expires_in: ACCESS_TOKEN_TTL_SECONDS,
+    primary_environment: row.environment_id,
+    engines: row.engine_url ? { [row.environment_id]: row.engine_url } : {},
+    api_server: apiServer,
+    environment_id_to_name: { [row.environment_id]: row.environment_name },
+  };
+}
+
+/**
+ * The principal behind a verified service-token JWT. Re-reads the token row so revocation takes effect
+ * immediately rather than when the JWT expires; permissions come from the row, not the claims.
+ *
+ * @throws SlateError('authentication', 'TOKEN_REVOKED')
+ */
+export async function serviceTokenPrincipal(
+  db: Kysely<Database>,
+  tokenId: string,
+): Promise<ServiceTokenPrincipal> {
+  const row = await db
+    .selectFrom('service_tokens')
+    .innerJoin('environments', 'environments.id', 'service_tokens.environment_id')
+    .select([
+      'service_tokens.id',
+      'service_tokens.client_id',
+      'service_tokens.revoked_at',
+      'service_tokens.permissions',
+      'environments.id as environment_id',
+      'environments.team_id',
+      'environments.project_id',
+    ])
+    .where('service_tokens.id', '=', tokenId)
+    .executeTakeFirst();
+  if (!row || row.revoked_at !== null) {
+    throw new SlateError('authentication', 'TOKEN_REVOKED', 'the service token was revoked');
+  }
+  return {
+    kind: 'service_token',
+    id: row.id,
+    clientId: row.client_id,
+    environmentId: row.environment_id,
+    teamId: row.team_id,
+    projectId: row.project_id,
+    permissions: new Set(row.permissions as Permission[]),
+  };
+}
