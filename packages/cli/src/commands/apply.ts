@@ -1,0 +1,55 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { type CliContext, clientForCommand, printJson, printLine } from '../cli-context.ts';
+import { applyDeployment } from '../deploy/apply-deployment.ts';
+
+export {
+  type ApplyDeploymentOptions,
+  type ApplyDeploymentResult,
+  applyDeployment,
+} from '../deploy/apply-deployment.ts';
+export { buildDeployment, type DeploymentBuild } from '../deploy/build-deployment.ts';
+
+interface ApplyFlags {
+  readonly dir: string;
+  readonly await: boolean;
+  readonly force?: boolean;
+  readonly json?: boolean;
+  readonly timeout: string;
+}
+
+/**
+ * `slate apply [--dir .] [--no-await] [--force] [--json] [--timeout 120]`: deploy the feature repository.
+ * Progress goes to stdout, or to stderr with `--json` so stdout holds only the result.
+ */
+export function registerApply(program: Command, context: CliContext): void {
+  program
+    .command('apply')
+    .description('collect, lint, bundle and deploy the feature repository')
+    .option('--dir <dir>', 'the feature repository (holding slate.yaml)', '.')
+    .option('--no-await', 'return once the deployment is recorded, without waiting for the data plane')
+    .option('--force', 'deploy even when the environment already serves this exact bundle')
+    .option('--json', 'print the deployment as JSON')
+    .option('--timeout <seconds>', 'how long to wait for the data plane', '120')
+    .action(async (flags: ApplyFlags, command: Command) => {
+      const dir = resolve(context.cwd, flags.dir);
+      const client = await clientForCommand(command, context, dir);
+      const line = (text: string) => (flags.json ? context.stderr(`${text}\n`) : printLine(context, text));
+      const result = await applyDeployment({
+        dir,
+        client,
+        await: flags.await,
+        force: flags.force ?? false,
+        timeoutMs: Number(flags.timeout) * 1000,
+        onProgress: line,
+      });
+      if (flags.json) {
+        printJson(context, {
+          deployment: result.deployment,
+          unchanged: result.unchanged,
+          source_hash: result.build.sourceHash,
+          lint: result.build.lint,
+        });
+      }
+    });
+}

@@ -1,0 +1,124 @@
+import { relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { sha256Hex } from '@slate/client';
+import { type GraphArtifact, type LintIssue, lintGraph, SlateError } from '@slate/graph';
+import { collectGraph } from '@slate/sdk';
+import { build, type Message } from 'esbuild';
+import { tsImport } from 'tsx/esm/api';
+import { type LoadedProjectConfig, readProjectConfig } from '../project-config.ts';
+
+/** A feature repository's graph as collected from its source, with the lint findings about it. */
+export interface CollectedProject {
+  readonly config: LoadedProjectConfig;
+  readonly artifact: GraphArtifact;
+  readonly lint: readonly LintIssue[];
+}
+
+/** Everything a deployment uploads, built locally and deterministically. */
+export interface DeploymentBuild extends CollectedProject {
+  /** The entry bundled with all its dependencies (the SDK included) as one ESM module. */
+  readonly bundle: Uint8Array;
+  /** Lowercase hex SHA-256 of `bundle`. */
+  readonly sourceHash: string;
+}
+
+/**
+ * Reads `slate.yaml`, imports its `entry` through tsx and collects the feature graph, then lints it.
+ * Each call imports the module afresh, so edits between calls are seen.
+ *
+ * @throws SlateError `input`: `NO_PROJECT_CONFIG`/`INVALID_PROJECT_CONFIG` (see `readProjectConfig`),
+ *   `ENTRY_LOAD_FAILED` when the module does not load, `INVALID_GRAPH` when its exports do not form a graph.
+ */
+export async function collectProject(dir: string): Promise<CollectedProject> {
+  const config = await readProjectConfig(dir);
+  let exports: Record<string, unknown>;
+  try {
+    exports = (await tsImport(pathToFileURL(config.entryPath).href, import.meta.url)) as Record<
+      string,
+      unknown
+    >;
+  } catch (cause) {
+    throw new SlateError(
+      'input',
+      'ENTRY_LOAD_FAILED',
+      `cannot load ${relative(config.dir, config.entryPath)}: ${(cause as Error).message ?? String(cause)}`,
+      { entry: config.entry },
+      { cause },
+    );
+  }
+  const { artifact } = collectGraph(exports, { project: config.project });
+  return { config, artifact, lint: lintGraph(artifact) };
+}
+
+/**
+ * Bundles the entry with esbuild into memory: platform node, ESM, target node20, every import bundled
+ * (Node built-ins excepted), no source map. esbuild writes no timestamps and orders modules by import
+ * order, so the same sources always give the same bytes and thus the same `sourceHash`.
+ *
+ * @throws SlateError `input`/`BUNDLE_FAILED` listing esbuild's errors as `file:line: text`.
+ */
+export async function bundleProject(config: LoadedProjectConfig): Promise<Uint8Array> {
+  try {
+    const result = await build({
+      absWorkingDir: config.dir,
+      entryPoints: [config.entryPath],
+      outfile: 'slate-bundle.mjs',
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      write: false,
+      sourcemap: false,
+      legalComments: 'none',
+      charset: 'utf8',
+      logLevel: 'silent',
+      // Bundled CommonJS dependencies call `require`, which an ES module lacks.
+      banner: {
+        js: "import { createRequire as __slateCreateRequire } from 'node:module';\nconst require = __slateCreateRequire(import.meta.url);",
+      },
+    });
+    const [output] = result.outputFiles;
+    if (!output) throw new SlateError('internal', 'BUNDLE_FAILED', 'esbuild produced no output');
+    return output.contents;
+  } catch (error) {
+    if (error instanceof SlateError) throw error;
+    const messages = (error as { errors?: Message[] }).errors ?? [];
+    const lines = messages.map((m) =>
+      m.location ? `${m.location.file}:${m.location.line}: ${m.text}` : m.text,
+    );
+    throw new SlateError(
+      'input',
+      'BUNDLE_FAILED',
+      `cannot bundle ${config.entry}: ${lines.join('; ') || (error as Error).message}`,
+      { errors: lines },
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Builds what `slate apply` uploads: the collected graph, its lint findings, the bundle and its hash.
+ * It does not refuse a graph with lint errors; callers decide (see `applyDeployment`).
+ *
+ * @example
+ * const { artifact, bundle, sourceHash, lint } = await buildDeployment({ dir: 'examples/quickstart' });
+ */
+export async function buildDeployment(options: { readonly dir: string }): Promise<DeploymentBuild> {
+  const collected = await collectProject(options.dir);
+  const bundle = await bundleProject(collected.config);
+  const sourceHash = await sha256Hex(bundle);
+  return { ...collected, bundle, sourceHash };
+}
+
+/**
+ * One lint issue as `file:line: severity: message [CODE]`, the file relative to `dir` (lint messages carry
+ * absolute paths).
+ */
+export function formatLintIssue(issue: LintIssue, dir: string): string {
+  const { source } = issue;
+  const prefix = source ? `${source.file}:${source.line}: ` : '';
+  const text =
+    prefix && issue.message.startsWith(prefix) ? issue.message.slice(prefix.length) : issue.message;
+  const where = source ? `${relative(dir, source.file) || source.file}:${source.line}: ` : '';
+  return `${where}${issue.severity}: ${text} [${issue.code}]`;
+}
