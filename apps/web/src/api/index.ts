@@ -1,0 +1,10 @@
+export { ApiError, type ErrorBody, isNotFound } from './api-error.ts';
+export {
+  CSRF_HEADER,
+  createHttpClient,
+  type HttpClient,
+  type HttpClientOptions,
+  queryString,
+} from './http-client.ts';
+export { createSlateApi, listAll, type SlateApi } from './slate-api.ts';
+export type * from './types.ts';

@@ -1,0 +1,89 @@
+import type { HttpClient } from './http-client.ts';
+import type {
+  AuditEntry,
+  CreatedToken,
+  CreateTokenInput,
+  DataPlane,
+  Deployment,
+  DeploymentDetail,
+  Environment,
+  Me,
+  Page,
+  PageQuery,
+  Project,
+  ServiceToken,
+  Team,
+} from './types.ts';
+
+/** Every metadata-plane endpoint the web app calls, typed. Nothing else in the app builds URLs. */
+export interface SlateApi {
+  localLogin(email: string): Promise<unknown>;
+  logout(): Promise<unknown>;
+  me(signal?: AbortSignal): Promise<Me>;
+  teams(page?: PageQuery, signal?: AbortSignal): Promise<Page<Team>>;
+  projects(page?: PageQuery, signal?: AbortSignal): Promise<Page<Project>>;
+  environments(page?: PageQuery, signal?: AbortSignal): Promise<Page<Environment>>;
+  environment(id: string, signal?: AbortSignal): Promise<Environment>;
+  deployments(environmentId: string, page?: PageQuery, signal?: AbortSignal): Promise<Page<Deployment>>;
+  deployment(id: string, signal?: AbortSignal): Promise<DeploymentDetail>;
+  redeploy(id: string): Promise<Deployment>;
+  tokens(environmentId: string, page?: PageQuery, signal?: AbortSignal): Promise<Page<ServiceToken>>;
+  createToken(environmentId: string, input: CreateTokenInput): Promise<CreatedToken>;
+  revokeToken(id: string): Promise<unknown>;
+  auditLog(page?: PageQuery, signal?: AbortSignal): Promise<Page<AuditEntry>>;
+  dataPlanes(page?: PageQuery, signal?: AbortSignal): Promise<Page<DataPlane>>;
+}
+
+const enc = encodeURIComponent;
+
+/**
+ * Binds the endpoint table to a transport.
+ *
+ * @example
+ * const api = createSlateApi(createHttpClient());
+ * const { items } = await api.deployments('env_123', { limit: 20 });
+ */
+export function createSlateApi(http: HttpClient): SlateApi {
+  const page = (p: PageQuery | undefined) => ({ limit: p?.limit, cursor: p?.cursor });
+  return {
+    localLogin: (email) => http.request('POST', '/v1/auth/local-login', { body: { email } }),
+    logout: () => http.request('POST', '/v1/auth/logout'),
+    me: (signal) => http.request('GET', '/v1/me', { signal }),
+    teams: (p, signal) => http.request('GET', '/v1/teams', { query: page(p), signal }),
+    projects: (p, signal) => http.request('GET', '/v1/projects', { query: page(p), signal }),
+    environments: (p, signal) => http.request('GET', '/v1/environments', { query: page(p), signal }),
+    environment: (id, signal) => http.request('GET', `/v1/environments/${enc(id)}`, { signal }),
+    deployments: (environmentId, p, signal) =>
+      http.request('GET', '/v1/deployments', {
+        query: { environment_id: environmentId, ...page(p) },
+        signal,
+      }),
+    deployment: (id, signal) => http.request('GET', `/v1/deployments/${enc(id)}`, { signal }),
+    redeploy: (id) => http.request('POST', `/v1/deployments/${enc(id)}/redeploy`),
+    tokens: (environmentId, p, signal) =>
+      http.request('GET', `/v1/environments/${enc(environmentId)}/tokens`, { query: page(p), signal }),
+    createToken: (environmentId, input) =>
+      http.request('POST', `/v1/environments/${enc(environmentId)}/tokens`, { body: input }),
+    revokeToken: (id) => http.request('DELETE', `/v1/tokens/${enc(id)}`),
+    auditLog: (p, signal) => http.request('GET', '/v1/audit-log', { query: page(p), signal }),
+    dataPlanes: (p, signal) => http.request('GET', '/v1/data-planes', { query: page(p), signal }),
+  };
+}
+
+/**
+ * Follows `next_cursor` until the list ends or `maxItems` is reached, for the small lists (teams,
+ * projects, environments) a page needs in full.
+ */
+export async function listAll<T>(
+  fetchPage: (page: PageQuery) => Promise<Page<T>>,
+  { pageSize = 200, maxItems = 2_000 }: { pageSize?: number; maxItems?: number } = {},
+): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: Page<T> = await fetchPage({ limit: pageSize, cursor });
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor && items.length < maxItems);
+  return items;
+}

@@ -1,0 +1,184 @@
+/**
+ * Wire shapes of the metadata plane's REST API, as the web app reads them. Fields the UI does not need
+ * are left out; optional ones are those an older or newer server may omit.
+ */
+
+/** `{items, next_cursor}` of every list endpoint; `next_cursor` is null on the last page. */
+export interface Page<T> {
+  readonly items: T[];
+  readonly next_cursor: string | null;
+}
+
+export interface PageQuery {
+  readonly limit?: number;
+  readonly cursor?: string | null;
+}
+
+export interface Me {
+  readonly user: { readonly id: string; readonly email: string; readonly name: string };
+  readonly teams: readonly { readonly id: string; readonly name: string; readonly role: string }[];
+}
+
+export interface Team {
+  readonly id: string;
+  readonly name: string;
+  readonly created_at?: string;
+}
+
+export interface Project {
+  readonly id: string;
+  readonly name: string;
+  readonly team_id: string;
+  readonly created_at?: string;
+}
+
+export interface Environment {
+  readonly id: string;
+  readonly name: string;
+  readonly project_id: string;
+  readonly team_id: string;
+  readonly data_plane_id: string | null;
+  readonly active_deployment_id: string | null;
+  readonly desired_deployment_id?: string | null;
+  readonly created_at: string;
+}
+
+/** Chalk's deployment statuses (chalk.md §4); unknown strings are tolerated and shown as they are. */
+export type DeploymentStatus =
+  | 'UNKNOWN'
+  | 'PENDING'
+  | 'QUEUED'
+  | 'WORKING'
+  | 'SUCCESS'
+  | 'FAILURE'
+  | 'INTERNAL_ERROR'
+  | 'TIMEOUT'
+  | 'CANCELLED'
+  | 'EXPIRED'
+  | 'BOOT_ERRORS'
+  | 'AWAITING_SOURCE'
+  | 'DEPLOYING'
+  | (string & {});
+
+export interface GitInfo {
+  readonly commit?: string;
+  readonly branch?: string;
+  readonly author?: string;
+  readonly message?: string;
+}
+
+export interface GraphSummary {
+  readonly namespaces: number;
+  readonly features: number;
+  readonly resolvers: number;
+  readonly named_queries?: number;
+}
+
+export interface Deployment {
+  readonly id: string;
+  readonly environment_id: string;
+  readonly status: DeploymentStatus;
+  readonly created_at: string;
+  readonly activated_at: string | null;
+  readonly error: string | null;
+  readonly git: GitInfo | null;
+  readonly created_by?: string;
+  /** The data plane reports this deployment as serving. */
+  readonly active?: boolean;
+  /** The deployment the data plane is asked to serve (may still be rolling out). */
+  readonly desired?: boolean;
+  readonly graph_summary?: GraphSummary;
+}
+
+/** A dtype is `{type: 'int'}`, `{type: 'list', of}`, … in the graph artifact; older servers may send a string. */
+export type DType = string | { readonly type: string; readonly [key: string]: unknown };
+
+export interface FeatureSpec {
+  readonly fqn: string;
+  readonly name?: string;
+  readonly kind: string;
+  readonly dtype?: DType;
+  readonly target?: string;
+  readonly primary?: boolean;
+  readonly description?: string;
+  readonly owner?: string;
+  readonly tags?: readonly string[];
+  readonly maxStalenessS?: number | null;
+}
+
+export interface NamespaceSpec {
+  readonly name: string;
+  readonly primaryKey: string;
+  readonly description?: string;
+  readonly owner?: string;
+  readonly tags?: readonly string[];
+  readonly features: readonly FeatureSpec[];
+}
+
+/** A resolver input is `{type, param, fqn}` in the graph artifact; older servers may send the fqn string. */
+export type ResolverInput =
+  | string
+  | { readonly type?: string; readonly param?: string; readonly fqn: string };
+export type ResolverOutput = string | { readonly param?: string; readonly fqn: string };
+
+export interface ResolverSpec {
+  readonly fqn: string;
+  readonly kind: string;
+  readonly inputs: readonly ResolverInput[];
+  readonly outputs: readonly ResolverOutput[];
+  readonly tags?: readonly string[];
+  readonly environments?: readonly string[];
+  readonly cron?: string;
+  readonly description?: string;
+}
+
+export interface Graph {
+  readonly namespaces: readonly NamespaceSpec[];
+  readonly resolvers: readonly ResolverSpec[];
+}
+
+/** `GET /v1/deployments/:id`: the deployment and, when the server includes it, its feature graph. */
+export interface DeploymentDetail extends Deployment {
+  readonly graph?: Graph;
+}
+
+export interface ServiceToken {
+  readonly id: string;
+  readonly client_id: string;
+  readonly name: string;
+  readonly permissions: readonly string[];
+  readonly created_at: string;
+  readonly last_used_at: string | null;
+  readonly revoked_at: string | null;
+}
+
+export interface CreateTokenInput {
+  readonly name: string;
+  readonly permissions: readonly string[];
+}
+
+/** The only response that carries `client_secret`. */
+export interface CreatedToken {
+  readonly id: string;
+  readonly client_id: string;
+  readonly client_secret: string;
+}
+
+export interface AuditEntry {
+  readonly id?: string;
+  readonly at: string;
+  readonly principal: string;
+  readonly action: string;
+  readonly target: string | null;
+  readonly outcome: string;
+  readonly ip: string | null;
+  readonly trace_id?: string | null;
+}
+
+export interface DataPlane {
+  readonly id: string;
+  readonly name: string;
+  readonly url: string | null;
+  readonly last_heartbeat_at: string | null;
+  readonly healthy: boolean;
+}

@@ -1,0 +1,97 @@
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { ApiError, createHttpClient, createSlateApi, type Me, type SlateApi } from './api/index.ts';
+import { ApiProvider } from './api-context.tsx';
+import { AppShell } from './components/app-shell.tsx';
+import { EmptyState, ErrorState, Loading } from './components/states.tsx';
+import { AuditLogPage } from './pages/audit-log-page.tsx';
+import { EnvironmentPage } from './pages/environment-page.tsx';
+import { EnvironmentsPage } from './pages/environments-page.tsx';
+import { LoginPage } from './pages/login-page.tsx';
+import { TokensPage } from './pages/tokens-page.tsx';
+import { Link, navigate, type Route, useRoute } from './router.tsx';
+
+type Session =
+  | { readonly kind: 'checking' }
+  | { readonly kind: 'anonymous' }
+  | { readonly kind: 'failed'; readonly error: unknown }
+  | { readonly kind: 'user'; readonly me: Me };
+
+/**
+ * The app: checks the session with `GET /v1/me`, shows the login page without one (and again whenever any
+ * call answers 401), and otherwise the page for the current URL.
+ */
+export function App({ api: given }: { api?: SlateApi }) {
+  const [session, setSession] = useState<Session>({ kind: 'checking' });
+  const api = useMemo(
+    () =>
+      given ??
+      createSlateApi(createHttpClient({ onUnauthenticated: () => setSession({ kind: 'anonymous' }) })),
+    [given],
+  );
+  const route = useRoute();
+
+  const check = useCallback(() => {
+    setSession({ kind: 'checking' });
+    api.me().then(
+      (me) => setSession({ kind: 'user', me }),
+      (error: unknown) =>
+        setSession(
+          error instanceof ApiError && error.unauthenticated
+            ? { kind: 'anonymous' }
+            : { kind: 'failed', error },
+        ),
+    );
+  }, [api]);
+  useEffect(check, [check]);
+
+  useEffect(() => {
+    if (session.kind === 'user' && route.kind === 'login') navigate('/', { replace: true });
+  }, [session.kind, route.kind]);
+
+  const logout = async () => {
+    await api.logout().catch(() => undefined);
+    setSession({ kind: 'anonymous' });
+    navigate('/login');
+  };
+
+  return (
+    <ApiProvider api={api}>
+      {session.kind === 'checking' && (
+        <div className="center-page">
+          <Loading rows={2} label="Checking your session…" />
+        </div>
+      )}
+      {session.kind === 'failed' && (
+        <div className="center-page">
+          <ErrorState error={session.error} onRetry={check} title="Slate is not answering" />
+        </div>
+      )}
+      {session.kind === 'anonymous' && <LoginPage onLoggedIn={check} />}
+      {session.kind === 'user' && (
+        <AppShell me={session.me} route={route} onLogout={logout}>
+          <Page route={route} />
+        </AppShell>
+      )}
+    </ApiProvider>
+  );
+}
+
+function Page({ route }: { route: Route }) {
+  switch (route.kind) {
+    case 'login':
+    case 'environments':
+      return <EnvironmentsPage />;
+    case 'environment':
+      return <EnvironmentPage key={route.id} id={route.id} tab={route.tab} />;
+    case 'tokens':
+      return <TokensPage environmentId={route.environmentId} />;
+    case 'audit-log':
+      return <AuditLogPage />;
+    case 'not-found':
+      return (
+        <EmptyState title="Page not found">
+          Nothing lives at <code>{route.path}</code>. <Link to="/">Go to environments</Link>.
+        </EmptyState>
+      );
+  }
+}

@@ -1,0 +1,73 @@
+import { useMemo, useState } from 'react';
+import uPlot from 'uplot';
+import { formatDateTime } from '../format.ts';
+import { AXIS_STYLE, type ChartOptions, INTEGER_Y_AXIS, UplotChart } from './uplot-chart.tsx';
+
+export interface LineSeries {
+  readonly label: string;
+  readonly color: string;
+  readonly values: readonly (number | null)[];
+}
+
+interface StepLineChartProps {
+  /** Event times, ms since the epoch, ascending. */
+  readonly times: readonly number[];
+  readonly series: readonly LineSeries[];
+  /** One caption per point for the hover readout (a commit, a deployment id). */
+  readonly captions?: readonly string[];
+  readonly height?: number;
+  readonly label: string;
+}
+
+/** Values that hold until the next event (graph size per deployment), as stepped lines with points. */
+export function StepLineChart({ times, series, captions, height = 160, label }: StepLineChartProps) {
+  const [hover, setHover] = useState<number | null>(null);
+
+  const { options, data } = useMemo(() => {
+    const stepped = uPlot.paths.stepped!({ align: 1 });
+    const top = Math.max(3, ...series.flatMap((s) => s.values.map((v) => v ?? 0)));
+    const options: ChartOptions = {
+      legend: { show: false },
+      padding: [8, 12, 0, 0],
+      cursor: { y: false, drag: { x: false, y: false, setScale: false } },
+      scales: { x: { time: true }, y: { range: () => [0, Math.ceil(top * 1.15)] } },
+      axes: [AXIS_STYLE, INTEGER_Y_AXIS],
+      series: [
+        {},
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 2,
+          paths: stepped,
+          points: { show: true, size: 6, fill: '#fff', stroke: s.color },
+        })),
+      ],
+      hooks: { setCursor: [(u: uPlot) => setHover(u.cursor.idx ?? null)] },
+    };
+    const data = [times.map((t) => t / 1000), ...series.map((s) => [...s.values])] as uPlot.AlignedData;
+    return { options, data };
+  }, [times, series]);
+
+  const time = hover === null ? undefined : times[hover];
+  return (
+    <div className="chart-block">
+      <div className="chart-header">
+        <ul className="legend">
+          {series.map((s) => (
+            <li key={s.label}>
+              <span className="swatch line" style={{ background: s.color }} />
+              {s.label}
+              {hover !== null && <strong className="legend-value">{s.values[hover] ?? '—'}</strong>}
+            </li>
+          ))}
+        </ul>
+        <span className="chart-readout">
+          {time === undefined
+            ? 'per deployment'
+            : `${formatDateTime(new Date(time).toISOString())}${captions?.[hover!] ? ` · ${captions[hover!]}` : ''}`}
+        </span>
+      </div>
+      <UplotChart options={options} data={data} height={height} label={label} />
+    </div>
+  );
+}

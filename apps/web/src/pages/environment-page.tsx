@@ -1,0 +1,254 @@
+import { useCallback, useEffect, useState } from 'react';
+import type { Deployment, Environment } from '../api/index.ts';
+import { useApi } from '../api-context.tsx';
+import { ConfirmDialog } from '../components/confirm-dialog.tsx';
+import { DeploymentCharts } from '../components/deployment-charts.tsx';
+import { DeploymentsTable } from '../components/deployments-table.tsx';
+import { FeatureCatalog } from '../components/feature-catalog.tsx';
+import { PageHeader } from '../components/page-header.tsx';
+import { RelativeTime } from '../components/relative-time.tsx';
+import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
+import { StatusBadge } from '../components/status-badge.tsx';
+import { shortId, shortSha } from '../format.ts';
+import { usePagedList } from '../hooks/use-paged-list.ts';
+import { useResource } from '../hooks/use-resource.ts';
+import { Link } from '../router.tsx';
+import { statusCategory } from '../status.ts';
+
+/** While a deployment is rolling out, re-read the history this often. */
+const POLL_MS = 4_000;
+
+/** One environment: its deployment history (chart and table, with roll back) and its feature catalog. */
+export function EnvironmentPage({ id, tab }: { id: string; tab: 'deployments' | 'catalog' }) {
+  const api = useApi();
+  const [env, reloadEnv] = useResource((signal) => api.environment(id, signal), [api, id]);
+
+  if (env.status === 'loading') return <Loading rows={6} />;
+  if (env.status === 'error') return <ErrorState error={env.error} onRetry={reloadEnv} />;
+  return <EnvironmentView env={env.data} tab={tab} onChanged={reloadEnv} />;
+}
+
+function EnvironmentView({
+  env,
+  tab,
+  onChanged,
+}: {
+  env: Environment;
+  tab: 'deployments' | 'catalog';
+  onChanged: () => void;
+}) {
+  const api = useApi();
+  const deployments = usePagedList(
+    (page, signal) => api.deployments(env.id, { limit: 100, ...page }, signal),
+    [api, env.id],
+  );
+  const active = deployments.items.find((d) => d.id === env.active_deployment_id);
+  const rollingOut = deployments.items.some((d) => statusCategory(d.status) === 'progress');
+
+  const { reload } = deployments;
+  useEffect(() => {
+    if (!rollingOut) return;
+    const timer = setInterval(() => {
+      reload();
+      onChanged();
+    }, POLL_MS);
+    return () => clearInterval(timer);
+  }, [rollingOut, reload, onChanged]);
+
+  return (
+    <>
+      <PageHeader
+        crumbs={<Link to="/">Environments</Link>}
+        title={env.name}
+        subtitle={
+          <span className="inline-gap">
+            {active ? (
+              <>
+                <StatusBadge status={active.status} />
+                <span>
+                  serving {active.git?.branch && <span className="branch">{active.git.branch}</span>}{' '}
+                  {active.git?.commit && <code>{shortSha(active.git.commit)}</code>} since{' '}
+                  <RelativeTime iso={active.activated_at ?? active.created_at} />
+                </span>
+              </>
+            ) : env.active_deployment_id ? (
+              <span className="mono">serving {shortId(env.active_deployment_id)}</span>
+            ) : (
+              <span>Nothing deployed yet</span>
+            )}
+            <span className="muted mono small" title={env.id}>
+              {env.id}
+            </span>
+          </span>
+        }
+        actions={
+          <Link to={{ kind: 'tokens', environmentId: env.id }} className="button">
+            Service tokens
+          </Link>
+        }
+      />
+      <nav className="tabs" aria-label="Environment sections">
+        <Link
+          to={{ kind: 'environment', id: env.id, tab: 'deployments' }}
+          className="tab"
+          aria-current={tab === 'deployments' ? 'page' : undefined}
+        >
+          Deployments
+        </Link>
+        <Link
+          to={{ kind: 'environment', id: env.id, tab: 'catalog' }}
+          className="tab"
+          aria-current={tab === 'catalog' ? 'page' : undefined}
+        >
+          Feature catalog
+        </Link>
+      </nav>
+      {tab === 'deployments' ? (
+        <DeploymentsSection env={env} list={deployments} onChanged={onChanged} />
+      ) : (
+        <CatalogSection activeId={env.active_deployment_id} />
+      )}
+    </>
+  );
+}
+
+function DeploymentsSection({
+  env,
+  list,
+  onChanged,
+}: {
+  env: Environment;
+  list: ReturnType<typeof usePagedList<Deployment>>;
+  onChanged: () => void;
+}) {
+  const api = useApi();
+  const [target, setTarget] = useState<Deployment | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const cancel = useCallback(() => {
+    setTarget(null);
+    setError(null);
+  }, []);
+
+  const confirm = async () => {
+    if (!target) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const created = await api.redeploy(target.id);
+      setNotice(
+        `Rolling back to ${target.git?.commit ? shortSha(target.git.commit) : shortId(target.id)}: deployment ${shortId(created.id)} is ${created.status.toLowerCase()}.`,
+      );
+      setTarget(null);
+      list.reload();
+      onChanged();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (list.status === 'loading') return <Loading rows={6} />;
+  if (list.status === 'error') return <ErrorState error={list.error} onRetry={list.reload} />;
+  if (list.items.length === 0) {
+    return (
+      <EmptyState title="No deployments yet">
+        Deploy a feature repository to this environment with <code>slate apply</code>; its history will show
+        here.
+      </EmptyState>
+    );
+  }
+  return (
+    <div className="stack-lg">
+      {notice && (
+        <div className="notice" role="status">
+          {notice}
+          <button type="button" className="button button-ghost button-small" onClick={() => setNotice(null)}>
+            Dismiss
+          </button>
+        </div>
+      )}
+      <DeploymentCharts deployments={list.items} />
+      <section className="card" aria-label="Deployment history">
+        <div className="card-header">
+          <h3 className="card-title">History</h3>
+          <span className="muted small">Newest first</span>
+        </div>
+        <DeploymentsTable
+          deployments={list.items}
+          activeId={env.active_deployment_id}
+          onRollback={setTarget}
+        />
+        {list.hasMore && (
+          <div className="card-footer">
+            <button type="button" className="button" onClick={list.loadMore} disabled={list.loadingMore}>
+              {list.loadingMore ? 'Loading…' : 'Load older deployments'}
+            </button>
+          </div>
+        )}
+      </section>
+      {target && (
+        <ConfirmDialog
+          title="Roll back to this deployment?"
+          confirmLabel="Roll back"
+          busy={busy}
+          error={error}
+          onConfirm={confirm}
+          onCancel={cancel}
+        >
+          <p>
+            <strong>{env.name}</strong> will redeploy{' '}
+            {target.git?.commit ? (
+              <>
+                commit <code>{shortSha(target.git.commit)}</code>
+                {target.git.branch && (
+                  <>
+                    {' '}
+                    on <span className="branch">{target.git.branch}</span>
+                  </>
+                )}
+              </>
+            ) : (
+              <code>{shortId(target.id)}</code>
+            )}
+            , deployed <RelativeTime iso={target.created_at} />.
+          </p>
+          {target.git?.message && <blockquote className="quote">{target.git.message}</blockquote>}
+          <p className="muted">
+            A new deployment is created from the same source and graph. The current deployment keeps serving
+            until the new one is live.
+          </p>
+        </ConfirmDialog>
+      )}
+    </div>
+  );
+}
+
+function CatalogSection({ activeId }: { activeId: string | null }) {
+  const api = useApi();
+  const [detail, reload] = useResource(
+    async (signal) => (activeId ? api.deployment(activeId, signal) : null),
+    [api, activeId],
+  );
+  if (!activeId) {
+    return (
+      <EmptyState title="No active deployment">
+        The catalog shows the features of the deployment an environment serves.
+      </EmptyState>
+    );
+  }
+  if (detail.status === 'loading') return <Loading rows={8} />;
+  if (detail.status === 'error') return <ErrorState error={detail.error} onRetry={reload} />;
+  const graph = detail.data?.graph;
+  if (!graph) {
+    return (
+      <EmptyState title="Catalog not available">
+        This server does not return the feature graph with <code>GET /v1/deployments/{'{id}'}</code> yet.
+      </EmptyState>
+    );
+  }
+  return <FeatureCatalog graph={graph} />;
+}

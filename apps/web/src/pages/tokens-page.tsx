@@ -1,0 +1,357 @@
+import { type FormEvent, useEffect, useState } from 'react';
+import {
+  type CreatedToken,
+  type Environment,
+  listAll,
+  type Project,
+  type ServiceToken,
+} from '../api/index.ts';
+import { useApi } from '../api-context.tsx';
+import { ConfirmDialog } from '../components/confirm-dialog.tsx';
+import { PageHeader } from '../components/page-header.tsx';
+import { RelativeTime } from '../components/relative-time.tsx';
+import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
+import { Pill } from '../components/status-badge.tsx';
+import { TokenCreatedPanel } from '../components/token-created-panel.tsx';
+import { usePagedList } from '../hooks/use-paged-list.ts';
+import { useResource } from '../hooks/use-resource.ts';
+import { TOKEN_PERMISSION_GROUPS } from '../permissions.ts';
+import { hrefOf, Link, navigate } from '../router.tsx';
+
+/** Service tokens of one environment: list, create (secret shown once), revoke. */
+export function TokensPage({ environmentId }: { environmentId: string | null }) {
+  const api = useApi();
+  const [envs, reload] = useResource(
+    async (signal) => {
+      const [environments, projects] = await Promise.all([
+        listAll((p) => api.environments(p, signal)),
+        listAll((p) => api.projects(p, signal)),
+      ]);
+      return { environments, projects };
+    },
+    [api],
+  );
+
+  const first = envs.status === 'ready' ? envs.data.environments[0] : undefined;
+  useEffect(() => {
+    if (!environmentId && first)
+      navigate(hrefOf({ kind: 'tokens', environmentId: first.id }), { replace: true });
+  }, [environmentId, first]);
+
+  const env =
+    envs.status === 'ready' ? envs.data.environments.find((e) => e.id === environmentId) : undefined;
+  return (
+    <>
+      <PageHeader
+        title="Service tokens"
+        crumbs={
+          env ? (
+            <Link to={{ kind: 'environment', id: env.id, tab: 'deployments' }}>{env.name}</Link>
+          ) : undefined
+        }
+        subtitle="Credentials for CI and services, scoped to one environment. Exchange them at /v1/oauth/token."
+        actions={
+          envs.status === 'ready' && envs.data.environments.length > 0 ? (
+            <EnvironmentPicker
+              environments={envs.data.environments}
+              projects={envs.data.projects}
+              value={environmentId}
+            />
+          ) : undefined
+        }
+      />
+      {envs.status === 'loading' && <Loading />}
+      {envs.status === 'error' && <ErrorState error={envs.error} onRetry={reload} />}
+      {envs.status === 'ready' && envs.data.environments.length === 0 && (
+        <EmptyState title="No environments">Tokens belong to an environment; there is none yet.</EmptyState>
+      )}
+      {environmentId && envs.status === 'ready' && envs.data.environments.length > 0 && (
+        <Tokens key={environmentId} environmentId={environmentId} />
+      )}
+    </>
+  );
+}
+
+function EnvironmentPicker({
+  environments,
+  projects,
+  value,
+}: {
+  environments: Environment[];
+  projects: Project[];
+  value: string | null;
+}) {
+  const projectName = (id: string) => projects.find((p) => p.id === id)?.name ?? id;
+  return (
+    <label className="picker">
+      <span className="field-label">Environment</span>
+      <select
+        value={value ?? ''}
+        onChange={(e) => navigate(hrefOf({ kind: 'tokens', environmentId: e.target.value }))}
+      >
+        {environments.map((e) => (
+          <option key={e.id} value={e.id}>
+            {projectName(e.project_id)} / {e.name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function Tokens({ environmentId }: { environmentId: string }) {
+  const api = useApi();
+  const tokens = usePagedList(
+    (page, signal) => api.tokens(environmentId, { limit: 100, ...page }, signal),
+    [api, environmentId],
+  );
+  const [created, setCreated] = useState<{ token: CreatedToken; name: string } | null>(null);
+  const [revoking, setRevoking] = useState<ServiceToken | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [revokeError, setRevokeError] = useState<string | null>(null);
+
+  const revoke = async () => {
+    if (!revoking) return;
+    setBusy(true);
+    setRevokeError(null);
+    try {
+      await api.revokeToken(revoking.id);
+      setRevoking(null);
+      tokens.reload();
+    } catch (e) {
+      setRevokeError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="stack-lg">
+      {created ? (
+        <TokenCreatedPanel token={created.token} name={created.name} onDone={() => setCreated(null)} />
+      ) : (
+        <CreateTokenForm
+          environmentId={environmentId}
+          onCreated={(token, name) => {
+            setCreated({ token, name });
+            tokens.reload();
+          }}
+        />
+      )}
+      <section className="card" aria-label="Tokens">
+        <div className="card-header">
+          <h3 className="card-title">Tokens</h3>
+        </div>
+        {tokens.status === 'loading' && <Loading />}
+        {tokens.status === 'error' && <ErrorState error={tokens.error} onRetry={tokens.reload} />}
+        {tokens.status === 'ready' && tokens.items.length === 0 && (
+          <p className="card-empty muted">No service tokens in this environment yet.</p>
+        )}
+        {tokens.status === 'ready' && tokens.items.length > 0 && (
+          <TokensTable tokens={tokens.items} onRevoke={setRevoking} />
+        )}
+        {tokens.hasMore && (
+          <div className="card-footer">
+            <button type="button" className="button" onClick={tokens.loadMore} disabled={tokens.loadingMore}>
+              Load more
+            </button>
+          </div>
+        )}
+      </section>
+      {revoking && (
+        <ConfirmDialog
+          title={`Revoke “${revoking.name}”?`}
+          confirmLabel="Revoke token"
+          tone="danger"
+          busy={busy}
+          error={revokeError}
+          onConfirm={revoke}
+          onCancel={() => {
+            setRevoking(null);
+            setRevokeError(null);
+          }}
+        >
+          <p>
+            Anything using client id <code>{revoking.client_id}</code> stops working immediately. This cannot
+            be undone.
+          </p>
+        </ConfirmDialog>
+      )}
+    </div>
+  );
+}
+
+/** The token list; exported for tests. */
+export function TokensTable({
+  tokens,
+  onRevoke,
+}: {
+  tokens: readonly ServiceToken[];
+  onRevoke: (t: ServiceToken) => void;
+}) {
+  return (
+    <div className="table-wrap">
+      <table className="table">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Permissions</th>
+            <th className="hide-sm">Created</th>
+            <th>Last used</th>
+            <th>
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {tokens.map((t) => (
+            <tr key={t.id} className={t.revoked_at ? 'row-muted' : undefined}>
+              <td>
+                <span className="strong">{t.name}</span>
+                <div className="muted small mono">{t.client_id}</div>
+              </td>
+              <td className="cell-wide">
+                <span className="tags">
+                  {t.permissions.map((p) => (
+                    <span key={p} className="tag mono">
+                      {p}
+                    </span>
+                  ))}
+                </span>
+              </td>
+              <td className="hide-sm small nowrap">
+                <RelativeTime iso={t.created_at} />
+              </td>
+              <td className="small nowrap">
+                {t.last_used_at ? (
+                  <RelativeTime iso={t.last_used_at} />
+                ) : (
+                  <span className="muted">Never</span>
+                )}
+              </td>
+              <td className="cell-action">
+                {t.revoked_at ? (
+                  <span title={`Revoked ${t.revoked_at}`}>
+                    <Pill>Revoked</Pill>
+                  </span>
+                ) : (
+                  <button
+                    type="button"
+                    className="button button-small button-danger-quiet"
+                    onClick={() => onRevoke(t)}
+                  >
+                    Revoke
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function CreateTokenForm({
+  environmentId,
+  onCreated,
+}: {
+  environmentId: string;
+  onCreated: (t: CreatedToken, name: string) => void;
+}) {
+  const api = useApi();
+  const [open, setOpen] = useState(false);
+  const [name, setName] = useState('');
+  const [permissions, setPermissions] = useState<ReadonlySet<string>>(new Set(['query.online']));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  if (!open) {
+    return (
+      <div>
+        <button type="button" className="button button-primary" onClick={() => setOpen(true)}>
+          New token
+        </button>
+      </div>
+    );
+  }
+
+  const toggle = (slug: string) => {
+    const next = new Set(permissions);
+    if (next.has(slug)) next.delete(slug);
+    else next.add(slug);
+    setPermissions(next);
+  };
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const trimmed = name.trim();
+      const token = await api.createToken(environmentId, {
+        name: trimmed,
+        permissions: [...permissions].sort(),
+      });
+      setOpen(false);
+      setName('');
+      onCreated(token, trimmed);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form className="card card-pad stack" onSubmit={submit} aria-label="New token">
+      <h3 className="card-title">New service token</h3>
+      <label className="field">
+        <span className="field-label">Name</span>
+        <input
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          placeholder="ci-deploy, fraud-service…"
+          required
+          maxLength={200}
+          // biome-ignore lint/a11y/noAutofocus: the form was just opened by the user
+          autoFocus
+        />
+      </label>
+      <fieldset className="permission-groups">
+        <legend className="field-label">Permissions</legend>
+        {TOKEN_PERMISSION_GROUPS.map((group) => (
+          <div key={group.label} className="permission-group">
+            <div className="permission-group-label">{group.label}</div>
+            {group.permissions.map((p) => (
+              <label key={p.slug} className="check">
+                <input type="checkbox" checked={permissions.has(p.slug)} onChange={() => toggle(p.slug)} />
+                <span>
+                  <code>{p.slug}</code>
+                  <span className="muted small"> {p.hint}</span>
+                </span>
+              </label>
+            ))}
+          </div>
+        ))}
+      </fieldset>
+      {error && (
+        <div className="form-error" role="alert">
+          {error}
+        </div>
+      )}
+      <div className="inline-gap">
+        <button
+          type="submit"
+          className="button button-primary"
+          disabled={busy || name.trim() === '' || permissions.size === 0}
+        >
+          {busy ? 'Creating…' : 'Create token'}
+        </button>
+        <button type="button" className="button button-ghost" onClick={() => setOpen(false)} disabled={busy}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

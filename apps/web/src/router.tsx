@@ -1,0 +1,101 @@
+import { type AnchorHTMLAttributes, type MouseEvent, useSyncExternalStore } from 'react';
+
+/** Every screen of the app, parsed from the URL. Unknown paths become `not-found`. */
+export type Route =
+  | { readonly kind: 'login' }
+  | { readonly kind: 'environments' }
+  | { readonly kind: 'environment'; readonly id: string; readonly tab: 'deployments' | 'catalog' }
+  | { readonly kind: 'tokens'; readonly environmentId: string | null }
+  | { readonly kind: 'audit-log' }
+  | { readonly kind: 'not-found'; readonly path: string };
+
+/** Parses a pathname and search string into a {@link Route}. */
+export function parseRoute(pathname: string, search = ''): Route {
+  const params = new URLSearchParams(search);
+  const parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  const [first, second, third] = parts;
+  if (parts.length === 0) return { kind: 'environments' };
+  if (first === 'login' && parts.length === 1) return { kind: 'login' };
+  if (first === 'environments' && parts.length === 1) return { kind: 'environments' };
+  if (first === 'environments' && second && parts.length <= 3) {
+    if (third === undefined || third === 'deployments')
+      return { kind: 'environment', id: second, tab: 'deployments' };
+    if (third === 'catalog') return { kind: 'environment', id: second, tab: 'catalog' };
+    if (third === 'tokens') return { kind: 'tokens', environmentId: second };
+  }
+  if (first === 'tokens' && parts.length === 1)
+    return { kind: 'tokens', environmentId: params.get('environment') };
+  if (first === 'audit-log' && parts.length === 1) return { kind: 'audit-log' };
+  return { kind: 'not-found', path: pathname };
+}
+
+/** The canonical URL of a route. */
+export function hrefOf(route: Route): string {
+  const enc = encodeURIComponent;
+  switch (route.kind) {
+    case 'login':
+      return '/login';
+    case 'environments':
+      return '/';
+    case 'environment':
+      return `/environments/${enc(route.id)}${route.tab === 'catalog' ? '/catalog' : ''}`;
+    case 'tokens':
+      return route.environmentId ? `/environments/${enc(route.environmentId)}/tokens` : '/tokens';
+    case 'audit-log':
+      return '/audit-log';
+    case 'not-found':
+      return route.path;
+  }
+}
+
+const NAVIGATE_EVENT = 'slate:navigate';
+
+function subscribe(onChange: () => void): () => void {
+  window.addEventListener('popstate', onChange);
+  window.addEventListener(NAVIGATE_EVENT, onChange);
+  return () => {
+    window.removeEventListener('popstate', onChange);
+    window.removeEventListener(NAVIGATE_EVENT, onChange);
+  };
+}
+
+const snapshot = () => window.location.pathname + window.location.search;
+
+/** The current route; re-renders on back/forward and on {@link navigate}. */
+export function useRoute(): Route {
+  const location = useSyncExternalStore(subscribe, snapshot, () => '/');
+  const q = location.indexOf('?');
+  return q === -1 ? parseRoute(location) : parseRoute(location.slice(0, q), location.slice(q));
+}
+
+/** Client-side navigation (history API); `replace` keeps the current entry out of history. */
+export function navigate(to: string, { replace = false }: { replace?: boolean } = {}): void {
+  if (to === snapshot()) return;
+  if (replace) window.history.replaceState(null, '', to);
+  else window.history.pushState(null, '', to);
+  window.scrollTo?.({ top: 0 });
+  window.dispatchEvent(new Event(NAVIGATE_EVENT));
+}
+
+type LinkProps = Omit<AnchorHTMLAttributes<HTMLAnchorElement>, 'href'> & { readonly to: string | Route };
+
+/** An `<a>` that navigates without a page load, but still opens in a new tab with a modifier key. */
+export function Link({ to, onClick, ...rest }: LinkProps) {
+  const href = typeof to === 'string' ? to : hrefOf(to);
+  const handle = (event: MouseEvent<HTMLAnchorElement>) => {
+    onClick?.(event);
+    if (
+      event.defaultPrevented ||
+      event.button !== 0 ||
+      event.metaKey ||
+      event.ctrlKey ||
+      event.shiftKey ||
+      event.altKey
+    )
+      return;
+    if (rest.target && rest.target !== '_self') return;
+    event.preventDefault();
+    navigate(href);
+  };
+  return <a href={href} onClick={handle} {...rest} />;
+}
