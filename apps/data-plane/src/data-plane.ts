@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import type { ObjectStore, OnlineStore } from '@slate/stores';
+import type { FastifyInstance } from 'fastify';
+import { type Logger, pino } from 'pino';
+import { createTokenVerifier } from './auth/token-verifier.ts';
+import { registerDataPlane } from './control-plane/control-plane-client.ts';
+import { createDeploymentLoader } from './deployments/deployment-loader.ts';
+import { type Reconciler, startReconciler } from './deployments/reconciler.ts';
+import { ServedEnvironments } from './deployments/served-environments.ts';
+import { createDataPlaneServer } from './http/server.ts';
+
+export interface DataPlaneConfig {
+  /** This data plane's name; re-registering under the same name keeps its identity. */
+  readonly name: string;
+  /** The URL clients reach this data plane at (returned to them as `engines[env]`). */
+  readonly publicUrl: string;
+  readonly metadataPlaneUrl: string;
+  /** The metadata plane's JWT issuer; defaults to `metadataPlaneUrl`. */
+  readonly issuer?: string;
+  readonly registrationToken: string;
+  readonly objectStore: ObjectStore;
+  readonly onlineStore: OnlineStore;
+  /** Local working folder (bundle cache). */
+  readonly stateDir: string;
+  /** Resolver worker threads per deployment (default 2). */
+  readonly workers?: number;
+  readonly logger?: Logger;
+}
+
+export interface DataPlane {
+  readonly app: FastifyInstance;
+  /** Registers with the metadata plane, starts reconciling and listens; resolves once listening. */
+  start(listen: { port: number; host?: string }): Promise<void>;
+  /** Resolves once the first desired state has been applied. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a data plane: a query server whose deployments follow the metadata plane's desired state.
+ *
+ * @example
+ * const dataPlane = createDataPlane({ name: 'local', publicUrl: 'http://127.0.0.1:4001', metadataPlaneUrl: 'http://127.0.0.1:4000', registrationToken, objectStore, onlineStore, stateDir: '.slate/data-plane' });
+ * await dataPlane.start({ port: 4001 });
+ */
+export function createDataPlane(config: DataPlaneConfig): DataPlane {
+  const logger = config.logger ?? pino({ name: 'data-plane' });
+  const served = new ServedEnvironments();
+  let reconciler: Reconciler | undefined;
+  let isReady = false;
+  const verifier = createTokenVerifier({
+    jwksUrl: `${config.metadataPlaneUrl.replace(/\/$/, '')}/.well-known/jwks.json`,
+    issuer: config.issuer ?? config.metadataPlaneUrl,
+  });
+  const app = createDataPlaneServer({ served, verifier, logger, isReady: () => isReady });
+
+  return {
+    app,
+    async start(listen) {
+      const control = await registerDataPlane({
+        metadataPlaneUrl: config.metadataPlaneUrl,
+        registrationToken: config.registrationToken,
+        name: config.name,
+        publicUrl: config.publicUrl,
+      });
+      const load = createDeploymentLoader({
+        objectStore: config.objectStore,
+        onlineStore: config.onlineStore,
+        bundleDir: join(config.stateDir, 'bundles'),
+        workers: config.workers,
+      });
+      reconciler = startReconciler({ control, load, served, logger });
+      void reconciler.ready.then(() => (isReady = true));
+      await app.listen({ port: listen.port, host: listen.host ?? '127.0.0.1' });
+      logger.info({ url: config.publicUrl, data_plane_id: control.id }, 'data plane listening');
+    },
+    async ready() {
+      if (!reconciler) throw new Error('the data plane has not been started');
+      await reconciler.ready;
+    },
+    async close() {
+      await reconciler?.stop();
+      await app.close();
+      await served.close();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createEngine, createWorkerRuntime, type Engine } from '@slate/engine';
+import { SlateError } from '@slate/graph';
+import type { ObjectStore, OnlineStore } from '@slate/stores';
+import type { DesiredEnvironment } from '../control-plane/control-plane-client.ts';
+
+export type DesiredDeployment = NonNullable<DesiredEnvironment['desired_deployment']>;
+
+/** Turns a desired deployment into a ready engine (bundle fetched, verified, workers booted, named queries planned). */
+export type DeploymentLoader = (
+  environment: DesiredEnvironment,
+  deployment: DesiredDeployment,
+) => Promise<Engine>;
+
+export interface DeploymentLoaderOptions {
+  readonly objectStore: ObjectStore;
+  readonly onlineStore?: OnlineStore;
+  /** Local folder where bundles are cached by content hash. */
+  readonly bundleDir: string;
+  readonly workers?: number;
+  readonly memoryLimitMb?: number;
+}
+
+/**
+ * Creates the loader of deployments. Bundles are content-addressed: one fetched and verified before is
+ * reused, and a bundle whose bytes do not match the hash the metadata plane recorded is refused.
+ *
+ * @throws SlateError `BUNDLE_NOT_FOUND`, `BUNDLE_CORRUPT` or `BUNDLE_LOAD_FAILED` from the returned loader.
+ */
+export function createDeploymentLoader(options: DeploymentLoaderOptions): DeploymentLoader {
+  return async (environment, deployment) => {
+    const bundlePath = await fetchBundle(options, deployment.bundle);
+    const runtime = await createWorkerRuntime({
+      bundlePath,
+      workers: options.workers,
+      memoryLimitMb: options.memoryLimitMb,
+    });
+    const engine = createEngine({
+      graph: deployment.graph,
+      runtime,
+      onlineStore: options.onlineStore,
+      environment: environment.id,
+      environmentNames: [environment.name],
+      deploymentId: deployment.id,
+    });
+    for (const query of deployment.graph.namedQueries)
+      engine.prepare(query.inputs, query.outputs, query.tags);
+    return engine;
+  };
+}
+
+async function fetchBundle(
+  options: DeploymentLoaderOptions,
+  bundle: DesiredDeployment['bundle'],
+): Promise<string> {
+  if (!/^[0-9a-f]{64}$/.test(bundle.sha256))
+    throw new SlateError('input', 'BUNDLE_CORRUPT', `bad bundle hash '${bundle.sha256}'`);
+  const path = join(options.bundleDir, `${bundle.sha256}.mjs`);
+  if (
+    await stat(path).then(
+      () => true,
+      () => false,
+    )
+  )
+    return path;
+  const bytes = await options.objectStore.get(bundle.bucket, bundle.key);
+  if (!bytes)
+    throw new SlateError(
+      'not_found',
+      'BUNDLE_NOT_FOUND',
+      `bundle ${bundle.key} is not in the ${bundle.bucket} bucket`,
+    );
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== bundle.sha256)
+    throw new SlateError(
+      'input',
+      'BUNDLE_CORRUPT',
+      `bundle ${bundle.key} has hash ${actual}, expected ${bundle.sha256}`,
+    );
+  await mkdir(options.bundleDir, { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, bytes);
+  await rename(temporary, path);
+  return path;
+}

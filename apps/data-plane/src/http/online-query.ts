@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { type Engine, type OutputColumn, type QueryError, toJsonValue } from '@slate/engine';
+import { SlateError } from '@slate/graph';
+import { z } from 'zod';
+import type { ServedEnvironment } from '../deployments/served-environments.ts';
+
+/** `POST /v1/query/online` as the seed product's clients send it (chalk.md §3.4); unknown fields are ignored. */
+export const OnlineQueryRequestSchema = z.object({
+  inputs: z.record(z.string(), z.unknown()),
+  outputs: z.array(z.string().min(1)).nullish(),
+  staleness: z.record(z.string(), z.string()).nullish(),
+  context: z
+    .object({
+      environment: z.string().nullish(),
+      tags: z.array(z.string()).nullish(),
+      required_resolver_tags: z.array(z.string()).nullish(),
+    })
+    .nullish(),
+  include_meta: z.boolean().nullish(),
+  explain: z.boolean().nullish(),
+  store_plan_stages: z.boolean().nullish(),
+  query_name: z.string().nullish(),
+  query_name_version: z.string().nullish(),
+  correlation_id: z.string().nullish(),
+  deployment_id: z.string().nullish(),
+  branch_id: z.string().nullish(),
+  query_context: z.record(z.string(), z.unknown()).nullish(),
+  meta: z.record(z.string(), z.unknown()).nullish(),
+  now: z.iso.datetime({ offset: true }).nullish(),
+  encoding_options: z.object({ encode_structs_as_objects: z.boolean().nullish() }).nullish(),
+  planner_options: z.record(z.string(), z.unknown()).nullish(),
+});
+export type OnlineQueryRequest = z.infer<typeof OnlineQueryRequestSchema>;
+
+/** One entry of `data` in the response. */
+export interface FeatureResult {
+  field: string;
+  value: unknown;
+  pkey: unknown;
+  ts: string | null;
+  valid: boolean;
+  error: QueryError | null;
+  meta?: {
+    chosen_resolver_fqn: string | null;
+    cache_hit: boolean;
+    primitive_type: string | null;
+    version: number;
+  };
+}
+
+export interface OnlineQueryResponse {
+  data: FeatureResult[];
+  errors: QueryError[];
+  meta?: Record<string, unknown>;
+}
+
+/** What the route knows besides the body. */
+export interface OnlineQueryCall {
+  readonly environment: ServedEnvironment;
+  readonly deploymentId: string;
+  readonly engine: Engine;
+  /** Absolute deadline from `X-Chalk-Timeout`. */
+  readonly deadline?: number;
+  readonly queryName?: string;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Answers one online query: resolves a named query, runs the engine over one row, and shapes the result
+ * as the seed product does: feature results in `data`, every error in `errors` (field errors also on their
+ * `data` entry), `meta` only when `include_meta` or `explain` is set.
+ *
+ * @throws SlateError `INVALID_QUERY` (kind `input`) when the query names no outputs or an unknown named query.
+ */
+export async function runOnlineQuery(
+  request: OnlineQueryRequest,
+  call: OnlineQueryCall,
+): Promise<{ response: OnlineQueryResponse; queryId: string }> {
+  const started = performance.now();
+  const queryId = randomUUID();
+  const now = request.now ? new Date(request.now) : new Date();
+  const named = resolveNamedQuery(
+    call.engine,
+    request.query_name ?? call.queryName,
+    request.query_name_version,
+  );
+  const outputs = request.outputs?.length ? request.outputs : (named?.outputs ?? []);
+  if (outputs.length === 0) throw new SlateError('input', 'INVALID_QUERY', 'the query names no outputs');
+
+  const result = await call.engine.query({
+    inputs: Object.fromEntries(Object.entries(request.inputs).map(([fqn, value]) => [fqn, [value]])),
+    outputs,
+    now,
+    staleness: { ...(named?.staleness ?? {}), ...(request.staleness ?? {}) },
+    tags: [...(named?.tags ?? []), ...(request.context?.tags ?? [])],
+    requiredResolverTags: request.context?.required_resolver_tags ?? [],
+    queryContext: request.query_context ?? {},
+    deadline: call.deadline,
+    signal: call.signal,
+  });
+
+  const response: OnlineQueryResponse = {
+    data: result.columns.flatMap((column) => featureResult(column, request, call.engine)),
+    errors: result.errors,
+  };
+  if (request.include_meta || request.explain) {
+    response.meta = {
+      execution_duration_s: (performance.now() - started) / 1000,
+      deployment_id: call.deploymentId,
+      environment_id: call.environment.id,
+      environment_name: call.environment.name,
+      query_id: queryId,
+      query_timestamp: now.toISOString(),
+      query_hash: result.queryHash,
+      missed_plan_cache: !result.planCacheHit,
+      ...(request.explain ? { explain_output: result.explain } : {}),
+      ...(request.meta ? { metadata: request.meta } : {}),
+    };
+  }
+  return { response, queryId };
+}
+
+function resolveNamedQuery(
+  engine: Engine,
+  name: string | null | undefined,
+  version: string | null | undefined,
+) {
+  if (!name) return undefined;
+  const candidates = engine.graph.namedQueries.filter((q) => q.name === name);
+  const match = version
+    ? candidates.find((q) => q.version === version)
+    : (candidates.find((q) => q.version === undefined) ?? candidates[0]);
+  if (!match) {
+    throw new SlateError(
+      'input',
+      'INVALID_QUERY',
+      `no named query '${name}'${version ? ` version ${version}` : ''} in deployment ${engine.deploymentId}`,
+    );
+  }
+  return match;
+}
+
+function featureResult(column: OutputColumn, request: OnlineQueryRequest, engine: Engine): FeatureResult[] {
+  const error = column.errors[0] ?? null;
+  // Request-level failures (no resolver in scope) are reported in `errors` only, as the seed product does.
+  if (error?.category === 'REQUEST') return [];
+  const observedAt = column.observedAt[0] ?? null;
+  const namespace = column.fqn.slice(0, column.fqn.indexOf('.'));
+  const primaryKey = engine.planner.index.namespaces.get(namespace)?.primaryKey;
+  const entry: FeatureResult = {
+    field: column.fqn,
+    value: error ? null : encodeValue(column, column.values[0]),
+    pkey: primaryKey === undefined ? null : (request.inputs[primaryKey] ?? null),
+    ts: observedAt === null ? null : new Date(observedAt).toISOString(),
+    valid: error === null,
+    error,
+  };
+  if (request.include_meta) {
+    entry.meta = {
+      chosen_resolver_fqn: column.resolver,
+      cache_hit: column.cacheHits[0] ?? false,
+      primitive_type: column.primitiveType,
+      version: column.version,
+    };
+  }
+  return [entry];
+}
+
+/** Has-many values go out as `{columns, values}` with `values` column-major, as the seed product's clients read them. */
+function encodeValue(column: OutputColumn, value: unknown): unknown {
+  if (column.kind !== 'has_many') return toJsonValue(value);
+  const rows = (value as Record<string, unknown>[] | null) ?? [];
+  const names = [...new Set(rows.flatMap((row) => Object.keys(row)))];
+  return {
+    columns: names.map((name) => `${column.target}.${name}`),
+    values: names.map((name) => rows.map((row) => toJsonValue(row[name] ?? null))),
+  };
+}
