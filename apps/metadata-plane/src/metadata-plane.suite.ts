@@ -502,6 +502,7 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
           token: REGISTRATION,
           body: { name: 'spare', url: 'http://spare.test' },
         });
+        expect(first.body.data_plane_id).toMatch(/^dp_[0-9a-z]{12}$/);
         expect(second.body.data_plane_id).toBe(first.body.data_plane_id);
         expect(second.body.token).not.toBe(first.body.token);
         const stale = await inject('GET', '/v1/data-plane/desired-state', {
@@ -589,6 +590,12 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
         });
         const env = await inject('GET', '/v1/environments/dev', { token: deployer.accessToken });
         expect(env.body.active_deployment_id).toBe(created.id);
+        const heartbeat = await plane.services.db
+          .selectFrom('data_planes')
+          .select('last_heartbeat_at')
+          .where('id', '=', dataPlane.data_plane_id)
+          .executeTakeFirstOrThrow();
+        expect(heartbeat.last_heartbeat_at!.getTime()).toBeGreaterThanOrEqual(t0 - 1000);
       });
 
       it('returns after the wait with the same revision when nothing changes', async () => {

@@ -189,8 +189,8 @@ export async function readDesiredState(db: Kysely<Database>, dataPlaneId: string
 export const CROSS_REPLICA_POLL_MS = 1_000;
 
 /**
- * Long poll: returns as soon as the revision is greater than `since`, or when `waitMs` elapses (then
- * with the current state, whatever its revision). `since` omitted returns immediately.
+ * Long poll: returns as soon as the revision differs from `since` (normally: is newer), or when `waitMs`
+ * elapses (then with the current state, whatever its revision). `since` omitted returns immediately.
  */
 export async function waitForDesiredState(
   db: Kysely<Database>,
@@ -207,7 +207,9 @@ export async function waitForDesiredState(
       .where('id', '=', dataPlaneId)
       .executeTakeFirstOrThrow();
     const remaining = deadline - Date.now();
-    if (Number(plane.revision) > options.since || remaining <= 0 || options.signal?.aborted) {
+    // `!==` rather than `>`: a `since` from the future (the data plane talked to a restored database)
+    // must get the current state now, not after a full wait.
+    if (Number(plane.revision) !== options.since || remaining <= 0 || options.signal?.aborted) {
       return readDesiredState(db, dataPlaneId);
     }
     await notifier.wait(dataPlaneId, Math.min(remaining, CROSS_REPLICA_POLL_MS), options.signal);
