@@ -22,7 +22,8 @@ import { createMetadataPlane } from './metadata-plane.ts';
  * - objects: `SLATE_S3_BUCKET_PREFIX` (buckets `<prefix>-data`, `<prefix>-source`, …) with
  *   `SLATE_S3_REGION`, optional `SLATE_S3_ENDPOINT`, `SLATE_S3_FORCE_PATH_STYLE=true`; otherwise local
  *   folders in `SLATE_OBJECTS_DIR` (default `.slate/objects`);
- * - `PORT` / `--port` (default 4000), `HOST` / `--host` (default 0.0.0.0), `SLATE_WEB_ROOT`, `LOG_LEVEL`.
+ * - `PORT` / `--port` (default 4000), `HOST` / `--host` (default 0.0.0.0), `SLATE_WEB_ROOT`,
+ *   `SLATE_TRUST_PROXY=true` (behind an ingress), `LOG_LEVEL`.
  */
 const EnvSchema = z.object({
   SLATE_MODE: z.enum(['embedded', 'production']).default('production'),
@@ -36,6 +37,7 @@ const EnvSchema = z.object({
   SLATE_S3_ENDPOINT: z.url().optional(),
   SLATE_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
   SLATE_WEB_ROOT: z.string().min(1).optional(),
+  SLATE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
     registrationToken: env.SLATE_REGISTRATION_TOKEN,
     seed: env.SLATE_SEED_FILE ? parseYaml(await readFile(env.SLATE_SEED_FILE, 'utf8')) : undefined,
     webRoot: env.SLATE_WEB_ROOT,
+    trustProxy: env.SLATE_TRUST_PROXY === 'true',
     logger,
   });
   const address = await plane.listen({ port: env.PORT, host: env.HOST });

@@ -54,6 +54,8 @@ export const MetadataPlaneConfigSchema = z.object({
   webRoot: z.string().min(1).optional(),
   /** Defaults to JSON logs at `info` with secrets redacted. */
   logger: z.custom<Logger>(isLogger, 'a pino logger').optional(),
+  /** Believe `X-Forwarded-For` for client IPs (set when running behind an ingress). Default false. */
+  trustProxy: z.boolean().default(false),
   /** Injected clock (tests). */
   now: z.custom<() => Date>((v) => typeof v === 'function').optional(),
 });
@@ -141,7 +143,7 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
       const result = await services.applySeed(parsed.seed);
       logger.info({ seed: result }, 'seed applied');
     }
-    const app = await buildHttpApp(ctx, { logger, webRoot: parsed.webRoot });
+    const app = await buildHttpApp(ctx, { logger, webRoot: parsed.webRoot, trustProxy: parsed.trustProxy });
     let closed = false;
     return {
       app,

@@ -21,6 +21,8 @@ export interface HttpAppOptions {
   readonly logger: Logger;
   /** A built web UI to serve at `/` (SPA: unknown non-API paths get `index.html`). */
   readonly webRoot?: string;
+  /** Believe `X-Forwarded-For` (only behind a proxy that sets it; otherwise callers could spoof audit IPs). */
+  readonly trustProxy?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -38,7 +40,7 @@ export async function buildHttpApp(
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: 1024 * 1024,
-    trustProxy: true,
+    trustProxy: options.trustProxy ?? false,
   });
   app.decorateRequest('slatePrincipal', null);
   app.decorateRequest('slateAuditTarget', null);
