@@ -98,7 +98,11 @@ export type QueryMeta = z.infer<typeof QueryMetaSchema>;
 /** The JSON answer of `POST /v1/query/online` (chalk.md §3.4). Unknown fields are kept. */
 export const OnlineQueryResponseSchema = z.looseObject({
   data: z.array(FeatureResultSchema),
-  errors: z.array(ChalkErrorSchema).nullish(),
+  /** Always an array here: a server that omits it or sends null reported no errors. */
+  errors: z
+    .array(ChalkErrorSchema)
+    .nullish()
+    .transform((errors) => errors ?? []),
   meta: QueryMetaSchema.nullish(),
 });
 export type OnlineQueryResponse = z.infer<typeof OnlineQueryResponseSchema>;
@@ -122,7 +126,7 @@ export function toOnlineQueryResult(response: OnlineQueryResponse): OnlineQueryR
     errorsFor: {
       value: (fqn: string): ChalkError[] => {
         const rowError = byField.get(fqn)?.error;
-        const listed = (response.errors ?? []).filter((error) => error.feature === fqn);
+        const listed = response.errors.filter((error) => error.feature === fqn);
         return rowError && !listed.includes(rowError) ? [rowError, ...listed] : listed;
       },
       enumerable: false,

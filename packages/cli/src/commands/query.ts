@@ -132,7 +132,7 @@ export function registerQuery(program: Command, context: CliContext): void {
       );
       if (flags.json) printJson(context, result);
       else printLine(context, formatQueryResult(result, Boolean(flags.includeMeta)));
-      const errors = result.errors ?? [];
+      const errors = result.errors;
       if (errors.length > 0) {
         throw new SlateError('internal', 'QUERY_ERRORS', `the query answered ${errors.length} error(s)`, {
           codes: errors.map((error) => error.code),
@@ -143,7 +143,7 @@ export function registerQuery(program: Command, context: CliContext): void {
 
 /** The human form of a query result: one row per output, then request-level errors and query meta. */
 export function formatQueryResult(result: OnlineQueryResult, includeMeta: boolean): string {
-  const errors = result.errors ?? [];
+  const errors = result.errors;
   const rowErrors = (field: string) =>
     result
       .errorsFor(field)
