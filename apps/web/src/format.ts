@@ -45,20 +45,22 @@ export function formatStaleness(seconds: number | null | undefined): string {
   if (seconds === undefined) return '—';
   if (seconds === null) return 'forever';
   if (seconds === 0) return 'none';
-  const parts: string[] = [];
-  let rest = Math.round(seconds);
-  for (const [unit, size] of [
+  // The largest unit and, when not zero, the one just below it: "2d 3h", never "2d 7s".
+  const units = [
     ['d', 86_400],
     ['h', 3_600],
     ['m', 60],
     ['s', 1],
-  ] as const) {
-    if (rest >= size) {
-      parts.push(`${Math.floor(rest / size)}${unit}`);
-      rest %= size;
-    }
-  }
-  return parts.slice(0, 2).join(' ');
+  ] as const;
+  const total = Math.round(seconds);
+  const i = units.findIndex(([, size]) => total >= size);
+  if (i === -1) return `${total}s`;
+  const [unit, size] = units[i]!;
+  const parts = [`${Math.floor(total / size)}${unit}`];
+  const next = units[i + 1];
+  if (next && Math.floor((total % size) / next[1]) > 0)
+    parts.push(`${Math.floor((total % size) / next[1])}${next[0]}`);
+  return parts.join(' ');
 }
 
 /** `{type: 'list', of: {type: 'int'}}` → `list[int]`; strings pass through. */

@@ -18,7 +18,7 @@ interface DeploymentsTableProps {
 export function DeploymentsTable({ deployments, activeId, onRollback }: DeploymentsTableProps) {
   return (
     <div className="table-wrap">
-      <table className="table">
+      <table className="table table-stack">
         <thead>
           <tr>
             <th>Status</th>
@@ -66,10 +66,7 @@ export function DeploymentsTable({ deployments, activeId, onRollback }: Deployme
                   {d.graph_summary ? (
                     <>
                       {plural(d.graph_summary.features, 'feature')}
-                      <div className="muted">
-                        {plural(d.graph_summary.resolvers, 'resolver')} ·{' '}
-                        {plural(d.graph_summary.namespaces, 'namespace')}
-                      </div>
+                      <div className="muted">{plural(d.graph_summary.resolvers, 'resolver')}</div>
                     </>
                   ) : (
                     <span className="muted">—</span>

@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'react';
 import uPlot from 'uplot';
 import { type BucketUnit, formatBucket } from '../charts/time-buckets.ts';
-import { AXIS_STYLE, type ChartOptions, INTEGER_Y_AXIS, UplotChart } from './uplot-chart.tsx';
+import { type ChartOptions, INTEGER_Y_AXIS, TIME_X_AXIS, UplotChart } from './uplot-chart.tsx';
 
 export interface BarSeries {
   readonly label: string;
@@ -49,7 +49,7 @@ export function StackedBarChart({ starts, unit, series, height = 180, label }: S
         x: { time: true, range: (_u, min, max) => [min - halfBucket, max + halfBucket] },
         y: { range: () => [0, Math.ceil(top * 1.1)] },
       },
-      axes: [AXIS_STYLE, INTEGER_Y_AXIS],
+      axes: [TIME_X_AXIS, INTEGER_Y_AXIS],
       series: [
         {},
         ...drawOrder.map((i) => ({

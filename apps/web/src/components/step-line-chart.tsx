@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'react';
 import uPlot from 'uplot';
 import { formatDateTime } from '../format.ts';
-import { AXIS_STYLE, type ChartOptions, INTEGER_Y_AXIS, UplotChart } from './uplot-chart.tsx';
+import { type ChartOptions, INTEGER_Y_AXIS, TIME_X_AXIS, UplotChart } from './uplot-chart.tsx';
 
 export interface LineSeries {
   readonly label: string;
@@ -31,7 +31,7 @@ export function StepLineChart({ times, series, captions, height = 160, label }: 
       padding: [8, 12, 0, 0],
       cursor: { y: false, drag: { x: false, y: false, setScale: false } },
       scales: { x: { time: true }, y: { range: () => [0, Math.ceil(top * 1.15)] } },
-      axes: [AXIS_STYLE, INTEGER_Y_AXIS],
+      axes: [TIME_X_AXIS, INTEGER_Y_AXIS],
       series: [
         {},
         ...series.map((s) => ({

@@ -47,6 +47,26 @@ export const AXIS_STYLE = {
   ticks: { show: false },
 } satisfies uPlot.Axis;
 
+const DAY_S = 86_400;
+
+/**
+ * Time axis with short local labels ("3 Nov", "14:00") instead of uPlot's two-line defaults, spaced so
+ * they never collide on a narrow card.
+ */
+export const TIME_X_AXIS = {
+  ...AXIS_STYLE,
+  space: 64,
+  size: 30,
+  values: (_u: uPlot, splits: number[], _axis: number, _space: number, incr: number) =>
+    splits.map((s) => {
+      const d = new Date(s * 1000);
+      if (incr < DAY_S && (d.getHours() !== 0 || d.getMinutes() !== 0)) {
+        return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+      }
+      return d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
+    }),
+} satisfies uPlot.Axis;
+
 /** Ticks at whole numbers only: counts of things are never 2.5. */
 export const INTEGER_Y_AXIS = {
   ...AXIS_STYLE,

@@ -30,11 +30,15 @@ const OUTCOMES: readonly {
   { key: 'error', label: 'Failed', color: '#d1495b', tone: 'failed' },
 ];
 
+/** The chart uses every loaded entry; the table shows this many more at a time. */
+const ROWS_STEP = 50;
+
 /** Who did what, when, from where: a chart of activity by outcome, then the filterable entries. */
 export function AuditLogPage() {
   const api = useApi();
   const log = usePagedList((page, signal) => api.auditLog({ limit: 200, ...page }, signal), [api]);
   const [query, setQuery] = useState('');
+  const [shown, setShown] = useState(ROWS_STEP);
   const q = useDeferredValue(query.trim().toLowerCase());
 
   const filtered = useMemo(
@@ -81,11 +85,19 @@ export function AuditLogPage() {
             {filtered.length === 0 ? (
               <p className="card-empty muted">No entry matches “{query}”.</p>
             ) : (
-              <AuditTable entries={filtered} />
+              <AuditTable entries={filtered.slice(0, shown)} />
             )}
-            {log.hasMore && (
+            {(shown < filtered.length || log.hasMore) && (
               <div className="card-footer">
-                <button type="button" className="button" onClick={log.loadMore} disabled={log.loadingMore}>
+                <button
+                  type="button"
+                  className="button"
+                  disabled={log.loadingMore}
+                  onClick={() => {
+                    if (shown >= filtered.length) log.loadMore();
+                    setShown((n) => n + ROWS_STEP);
+                  }}
+                >
                   {log.loadingMore ? 'Loading…' : 'Load older entries'}
                 </button>
               </div>
@@ -128,7 +140,7 @@ function ActivityChart({ entries }: { entries: readonly AuditEntry[] }) {
 function AuditTable({ entries }: { entries: readonly AuditEntry[] }) {
   return (
     <div className="table-wrap">
-      <table className="table">
+      <table className="table table-stack">
         <thead>
           <tr>
             <th>When</th>

@@ -17,6 +17,8 @@ import { statusCategory } from '../status.ts';
 
 /** While a deployment is rolling out, re-read the history this often. */
 const POLL_MS = 4_000;
+/** The chart uses every loaded deployment; the table shows this many more at a time. */
+const ROWS_STEP = 20;
 
 /** One environment: its deployment history (chart and table, with roll back) and its feature catalog. */
 export function EnvironmentPage({ id, tab }: { id: string; tab: 'deployments' | 'catalog' }) {
@@ -126,6 +128,7 @@ function DeploymentsSection({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [shown, setShown] = useState(ROWS_STEP);
 
   const cancel = useCallback(() => {
     setTarget(null);

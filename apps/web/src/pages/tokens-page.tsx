@@ -191,7 +191,7 @@ export function TokensTable({
 }) {
   return (
     <div className="table-wrap">
-      <table className="table">
+      <table className="table table-stack">
         <thead>
           <tr>
             <th>Name</th>

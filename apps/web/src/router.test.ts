@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { hrefOf, parseRoute, type Route } from './router.tsx';
+
+describe('router', () => {
+  it('round-trips every route through its URL', () => {
+    const routes: Route[] = [
+      { kind: 'environments' },
+      { kind: 'login' },
+      { kind: 'environment', id: 'env 1', tab: 'deployments' },
+      { kind: 'environment', id: 'env_1', tab: 'catalog' },
+      { kind: 'tokens', environmentId: 'env_1' },
+      { kind: 'audit-log' },
+    ];
+    for (const route of routes) expect(parseRoute(hrefOf(route))).toEqual(route);
+  });
+
+  it('reads /tokens?environment= and rejects unknown paths', () => {
+    expect(parseRoute('/tokens', '?environment=e2')).toEqual({ kind: 'tokens', environmentId: 'e2' });
+    expect(parseRoute('/tokens')).toEqual({ kind: 'tokens', environmentId: null });
+    expect(parseRoute('/environments/e1/nope')).toEqual({ kind: 'not-found', path: '/environments/e1/nope' });
+  });
+});
