@@ -382,17 +382,18 @@ function route(method: string, path: string, pattern: string): Record<string, st
   return params;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const method = req.method ?? 'GET';
-  const path = url.pathname;
-  const cookie = /slate_session=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
-  const loggedIn = cookie !== undefined && sessions.has(cookie);
-  if (method !== 'GET' && path !== '/v1/auth/local-login' && req.headers['x-slate-csrf'] !== '1') {
-    throw new HttpError(403, 'CSRF_HEADER_MISSING', 'x-slate-csrf header required');
-  }
-  let p: Record<string, string> | null;
-  if (route(method, path, 'POST /v1/auth/local-login')) {
+interface Ctx {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly url: URL;
+  readonly params: Record<string, string>;
+  readonly cookie: string | undefined;
+}
+type RouteHandler = (ctx: Ctx) => unknown;
+
+/** Routes that need no session. */
+const PUBLIC_ROUTES: Record<string, RouteHandler> = {
+  'POST /v1/auth/local-login': async ({ req, res }) => {
     const body = await readJson(req);
     const user = USERS.get(String(body.email ?? '').toLowerCase());
     if (!user) throw new HttpError(401, 'UNKNOWN_EMAIL', `${String(body.email)} is not a member or invited`);
@@ -400,37 +401,35 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<unknow
     sessions.add(sid);
     res.setHeader('set-cookie', `slate_session=${sid}; HttpOnly; SameSite=Strict; Path=/`);
     return { user };
-  }
-  if (route(method, path, 'POST /v1/auth/logout')) {
+  },
+  'POST /v1/auth/logout': ({ res, cookie }) => {
     if (cookie) sessions.delete(cookie);
     res.setHeader('set-cookie', 'slate_session=; Path=/; Max-Age=0');
     return { ok: true };
-  }
-  if (!loggedIn) throw new HttpError(401, 'UNAUTHENTICATED', 'sign in first');
-  if (route(method, path, 'GET /v1/me')) {
-    return {
-      user: USERS.get('owner@example.com'),
-      teams: [{ id: 'team_acme', name: 'Acme Payments', role: 'owner' }],
-    };
-  }
-  if (route(method, path, 'GET /v1/teams')) return page(teams, url);
-  if (route(method, path, 'GET /v1/projects')) return page(projects, url);
-  if (route(method, path, 'GET /v1/environments')) return page(environments, url);
-  if ((p = route(method, path, 'GET /v1/environments/:id'))) return findEnv(p.id!);
-  if (route(method, path, 'GET /v1/data-planes')) {
+  },
+};
+
+const ROUTES: Record<string, RouteHandler> = {
+  'GET /v1/me': () => ({
+    user: USERS.get('owner@example.com'),
+    teams: [{ id: 'team_acme', name: 'Acme Payments', role: 'owner' }],
+  }),
+  'GET /v1/teams': ({ url }) => page(teams, url),
+  'GET /v1/projects': ({ url }) => page(projects, url),
+  'GET /v1/environments': ({ url }) => page(environments, url),
+  'GET /v1/environments/:id': ({ params }) => findEnv(params.id!),
+  'GET /v1/data-planes': ({ url }) => {
     if (args['no-data-planes']) throw new HttpError(404, 'NOT_FOUND', 'no route');
     return page(dataPlanes, url);
-  }
-  if (route(method, path, 'GET /v1/deployments')) {
-    const envId = url.searchParams.get('environment_id');
-    return page(
-      deployments.filter((d) => d.environment_id === envId),
+  },
+  'GET /v1/deployments': ({ url }) =>
+    page(
+      deployments.filter((d) => d.environment_id === url.searchParams.get('environment_id')),
       url,
-    );
-  }
-  if ((p = route(method, path, 'GET /v1/deployments/:id'))) return { ...findDeployment(p.id!), graph };
-  if ((p = route(method, path, 'POST /v1/deployments/:id/redeploy'))) {
-    const source = findDeployment(p.id!);
+    ),
+  'GET /v1/deployments/:id': ({ params }) => ({ ...findDeployment(params.id!), graph }),
+  'POST /v1/deployments/:id/redeploy': ({ params }) => {
+    const source = findDeployment(params.id!);
     const e = findEnv(source.environment_id);
     const d: Deployment = {
       ...source,
@@ -452,33 +451,56 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<unknow
       e.active_deployment_id = d.id;
     }, 6_000);
     return { id: d.id, status: d.status, environment_id: d.environment_id, created_at: d.created_at };
-  }
-  if ((p = route(method, path, 'GET /v1/environments/:id/tokens'))) {
-    findEnv(p.id!);
+  },
+  'GET /v1/environments/:id/tokens': ({ params, url }) => {
+    findEnv(params.id!);
     return page(
-      tokens.filter((t) => t.environment_id === p!.id),
+      tokens.filter((t) => t.environment_id === params.id),
       url,
     );
-  }
-  if ((p = route(method, path, 'POST /v1/environments/:id/tokens'))) {
-    findEnv(p.id!);
+  },
+  'POST /v1/environments/:id/tokens': async ({ params, req, res }) => {
+    findEnv(params.id!);
     const body = await readJson(req);
     const t = {
       ...token(String(body.name), (body.permissions as string[]) ?? [], 0, null, null),
-      environment_id: p.id!,
+      environment_id: params.id!,
     };
     tokens.unshift(t);
     res.statusCode = 201;
     return { id: t.id, client_id: t.client_id, client_secret: `sk_${randomBytes(24).toString('base64url')}` };
-  }
-  if ((p = route(method, path, 'DELETE /v1/tokens/:id'))) {
-    const t = tokens.find((x) => x.id === p!.id);
-    if (!t) throw new HttpError(404, 'TOKEN_NOT_FOUND', `no token ${p.id}`);
+  },
+  'DELETE /v1/tokens/:id': ({ params }) => {
+    const t = tokens.find((x) => x.id === params.id);
+    if (!t) throw new HttpError(404, 'TOKEN_NOT_FOUND', `no token ${params.id}`);
     t.revoked_at = iso(Date.now());
     return t;
+  },
+  'GET /v1/audit-log': ({ url }) => page(audit, url),
+};
+
+function find(table: Record<string, RouteHandler>, method: string, path: string) {
+  for (const [pattern, handler] of Object.entries(table)) {
+    const params = route(method, path, pattern);
+    if (params) return { handler, params };
   }
-  if (route(method, path, 'GET /v1/audit-log')) return page(audit, url);
-  throw new HttpError(404, 'NOT_FOUND', `no route ${method} ${path}`);
+  return null;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const method = req.method ?? 'GET';
+  const cookie = /slate_session=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+  if (method !== 'GET' && url.pathname !== '/v1/auth/local-login' && req.headers['x-slate-csrf'] !== '1') {
+    throw new HttpError(403, 'CSRF_HEADER_MISSING', 'x-slate-csrf header required');
+  }
+  const open = find(PUBLIC_ROUTES, method, url.pathname);
+  if (open) return open.handler({ req, res, url, params: open.params, cookie });
+  if (cookie === undefined || !sessions.has(cookie))
+    throw new HttpError(401, 'UNAUTHENTICATED', 'sign in first');
+  const found = find(ROUTES, method, url.pathname);
+  if (!found) throw new HttpError(404, 'NOT_FOUND', `no route ${method} ${url.pathname}`);
+  return found.handler({ req, res, url, params: found.params, cookie });
 }
 
 function findEnv(id: string): Env {

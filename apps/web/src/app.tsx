@@ -1,14 +1,20 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, createHttpClient, createSlateApi, type Me, type SlateApi } from './api/index.ts';
 import { ApiProvider } from './api-context.tsx';
 import { AppShell } from './components/app-shell.tsx';
 import { EmptyState, ErrorState, Loading } from './components/states.tsx';
-import { AuditLogPage } from './pages/audit-log-page.tsx';
-import { EnvironmentPage } from './pages/environment-page.tsx';
 import { EnvironmentsPage } from './pages/environments-page.tsx';
 import { LoginPage } from './pages/login-page.tsx';
 import { TokensPage } from './pages/tokens-page.tsx';
 import { Link, navigate, type Route, useRoute } from './router.tsx';
+
+// The pages with charts load uPlot; split them out so sign-in and the overview stay light.
+const EnvironmentPage = lazy(() =>
+  import('./pages/environment-page.tsx').then((m) => ({ default: m.EnvironmentPage })),
+);
+const AuditLogPage = lazy(() =>
+  import('./pages/audit-log-page.tsx').then((m) => ({ default: m.AuditLogPage })),
+);
 
 type Session =
   | { readonly kind: 'checking' }
@@ -69,7 +75,9 @@ export function App({ api: given }: { api?: SlateApi }) {
       {session.kind === 'anonymous' && <LoginPage onLoggedIn={check} />}
       {session.kind === 'user' && (
         <AppShell me={session.me} route={route} onLogout={logout}>
-          <Page route={route} />
+          <Suspense fallback={<Loading rows={4} />}>
+            <Page route={route} />
+          </Suspense>
         </AppShell>
       )}
     </ApiProvider>

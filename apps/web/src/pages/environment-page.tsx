@@ -181,14 +181,22 @@ function DeploymentsSection({
           <span className="muted small">Newest first</span>
         </div>
         <DeploymentsTable
-          deployments={list.items}
+          deployments={list.items.slice(0, shown)}
           activeId={env.active_deployment_id}
           onRollback={setTarget}
         />
-        {list.hasMore && (
+        {(shown < list.items.length || list.hasMore) && (
           <div className="card-footer">
-            <button type="button" className="button" onClick={list.loadMore} disabled={list.loadingMore}>
-              {list.loadingMore ? 'Loading…' : 'Load older deployments'}
+            <button
+              type="button"
+              className="button"
+              disabled={list.loadingMore}
+              onClick={() => {
+                if (shown >= list.items.length) list.loadMore();
+                setShown((n) => n + ROWS_STEP);
+              }}
+            >
+              {list.loadingMore ? 'Loading…' : 'Show older deployments'}
             </button>
           </div>
         )}

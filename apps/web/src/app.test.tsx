@@ -1,0 +1,67 @@
+import { fireEvent, render, screen } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import { createHttpClient, createSlateApi } from './api/index.ts';
+import { App } from './app.tsx';
+import { createFakeServer, reply } from './test-support/fake-server.ts';
+
+describe('App', () => {
+  it('shows the login page without a session, signs in, then lists environments', async () => {
+    let session = false;
+    const server = createFakeServer({
+      'GET /v1/me': () =>
+        session
+          ? {
+              user: { id: 'u1', email: 'owner@example.com', name: 'Owner' },
+              teams: [{ id: 't1', name: 'Acme', role: 'owner' }],
+            }
+          : reply(401, { detail: 'sign in', message: 'sign in', trace: null, code: 'UNAUTHENTICATED' }),
+      'POST /v1/auth/local-login': (req) => {
+        if ((req.body as { email: string }).email !== 'owner@example.com') {
+          return reply(401, {
+            detail: 'not a member',
+            message: 'not a member',
+            trace: null,
+            code: 'UNKNOWN_EMAIL',
+          });
+        }
+        session = true;
+        return { user: { id: 'u1' } };
+      },
+      'GET /v1/teams': () => ({ items: [{ id: 't1', name: 'Acme' }], next_cursor: null }),
+      'GET /v1/projects': () => ({
+        items: [{ id: 'p1', name: 'fraud-detection', team_id: 't1' }],
+        next_cursor: null,
+      }),
+      'GET /v1/environments': () => ({
+        items: [
+          {
+            id: 'env_1',
+            name: 'staging',
+            project_id: 'p1',
+            team_id: 't1',
+            data_plane_id: null,
+            active_deployment_id: null,
+            created_at: '',
+          },
+        ],
+        next_cursor: null,
+      }),
+      'GET /v1/deployments': () => ({ items: [], next_cursor: null }),
+      // no /v1/data-planes: the page must cope with the 404
+    });
+    render(<App api={createSlateApi(createHttpClient({ fetch: server.fetch }))} />);
+
+    const email = await screen.findByLabelText('Email');
+    fireEvent.change(email, { target: { value: 'stranger@example.com' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect((await screen.findByRole('alert')).textContent).toMatch(/not a member/);
+
+    fireEvent.change(email, { target: { value: 'owner@example.com' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect(await screen.findByRole('heading', { name: 'Environments', level: 1 })).toBeTruthy();
+    expect(await screen.findByText('staging')).toBeTruthy();
+    expect(await screen.findByText('Never deployed')).toBeTruthy();
+    expect(screen.getByText(/doesn’t report data planes yet/)).toBeTruthy();
+    expect(screen.getByText('owner@example.com')).toBeTruthy();
+  });
+});
