@@ -62,7 +62,7 @@ export function DeploymentsTable({ deployments, activeId, onRollback }: Deployme
                   </div>
                   {d.error && <div className="cell-error">{d.error}</div>}
                 </td>
-                <td className="hide-sm small">
+                <td className="hide-sm small nowrap">
                   {d.graph_summary ? (
                     <>
                       {plural(d.graph_summary.features, 'feature')}
