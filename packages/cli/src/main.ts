@@ -6,6 +6,7 @@ import { registerDeployments } from './commands/deployments.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerToken } from './commands/token.ts';
+import { registerUp } from './commands/up.ts';
 import { registerWhoAmI } from './commands/whoami.ts';
 
 /** Adds one command (or command group) to the program; commands write only through `context`. */
@@ -16,6 +17,7 @@ export type CommandRegistration = (program: Command, context: CliContext) => voi
  * `register<Name>(program, context)`, and is added here.
  */
 export const commands: readonly CommandRegistration[] = [
+  registerUp,
   registerApply,
   registerQuery,
   registerLint,

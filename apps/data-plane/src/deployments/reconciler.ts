@@ -75,13 +75,13 @@ export function startReconciler(options: {
   };
 
   const loop = async () => {
-    let since = -1;
+    let since = 0;
     let backoffMs = 250;
     while (!abort.signal.aborted) {
       try {
         const state = await control.desiredState(
           since,
-          since < 0 ? 0 : (options.pollSeconds ?? 20),
+          since === 0 ? 0 : (options.pollSeconds ?? 20),
           abort.signal,
         );
         await reconcile(state);

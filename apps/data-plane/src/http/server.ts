@@ -40,7 +40,6 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
-    disableRequestLogging: true,
     genReqId: () => crypto.randomUUID(),
   });
 

@@ -41,6 +41,8 @@ export async function buildHttpApp(
     },
     bodyLimit: 1024 * 1024,
     trustProxy: options.trustProxy ?? false,
+    // At shutdown, cut what is still open (data planes' long polls, idle keep-alives): they all retry.
+    forceCloseConnections: true,
   });
   app.decorateRequest('slatePrincipal', null);
   app.decorateRequest('slateAuditTarget', null);

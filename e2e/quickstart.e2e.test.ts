@@ -1,0 +1,286 @@
+/**
+ * The README's promise, end to end: `slate up` boots the platform on free ports in a temporary folder,
+ * deploys the quickstart, serves queries with the seed product's wire shapes, takes a changed resolver
+ * with `slate apply` without failing a query, stops on Ctrl-C, and reuses its state on the next start.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from '@slate/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freeMailDomains, transactions, users } from '../examples/quickstart/src/sample-data.ts';
+
+const repo = new URL('..', import.meta.url).pathname;
+const slateBin = join(repo, 'packages/cli/bin/slate.js');
+const work = mkdtempSync(join(tmpdir(), 'slate-e2e-'));
+const project = join(work, 'quickstart');
+const stateDir = join(work, 'state');
+let apiPort: number;
+let dataPlanePort: number;
+let up: { child: ChildProcess; output: () => string };
+
+/** Starts `slate up` and resolves once it printed that it is up. */
+async function startUp(): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      slateBin,
+      'up',
+      '--project',
+      project,
+      '--state-dir',
+      stateDir,
+      '--port',
+      String(apiPort),
+      '--data-plane-port',
+      String(dataPlanePort),
+    ],
+    { cwd: work, env: { ...process.env, FORCE_COLOR: '0' } },
+  );
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`slate up did not start in time:\n${output}`)), 90_000);
+    const check = () => {
+      if (output.includes('Slate is up')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => reject(new Error(`slate up exited with ${code}:\n${output}`)));
+  });
+  return { child, output: () => output };
+}
+
+async function stop(process: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => process.once('exit', (code) => resolve(code)));
+  process.kill('SIGINT');
+  return exited;
+}
+
+const credentials = () => JSON.parse(readFileSync(join(stateDir, 'credentials.json'), 'utf8'));
+
+async function accessToken(): Promise<string> {
+  const { client_id, client_secret } = credentials();
+  const response = await fetch(`http://127.0.0.1:${apiPort}/v1/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_id, client_secret, grant_type: 'client_credentials' }),
+  });
+  return (await response.json()).access_token;
+}
+
+async function queryOnline(body: unknown, token: string) {
+  const response = await fetch(`http://127.0.0.1:${dataPlanePort}/v1/query/online`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      'x-chalk-env-id': 'dev',
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** The example's risk score for a user, from the sample data by a plain loop. */
+function expectedRisk(id: number): number {
+  const user = users.find((u) => u.id === id)!;
+  let count = 0;
+  let total = 0;
+  for (const t of transactions) {
+    if (t.user_id !== id) continue;
+    count++;
+    total += t.amount;
+  }
+  const freeMail = (freeMailDomains as readonly string[]).includes(user.email.split('@')[1]!) ? 0.2 : 0;
+  return (
+    Math.round(Math.min(1, 0.05 * count + Math.round(total * 100) / 100 / 5000 + freeMail) * 1000) / 1000
+  );
+}
+
+const cli = (args: string[]) =>
+  promisify(execFile)(process.execPath, [slateBin, ...args], {
+    cwd: work,
+    env: {
+      ...process.env,
+      SLATE_API_SERVER: `http://127.0.0.1:${apiPort}`,
+      SLATE_CLIENT_ID: credentials().client_id,
+      SLATE_CLIENT_SECRET: credentials().client_secret,
+    },
+  });
+
+beforeAll(async () => {
+  cpSync(join(repo, 'examples/quickstart'), project, {
+    recursive: true,
+    filter: (source) => !source.includes('node_modules'),
+  });
+  // The copy resolves @slate/sdk from the repository, as an installed project would from its own node_modules.
+  symlinkSync(join(repo, 'node_modules'), join(work, 'node_modules'), 'dir');
+  apiPort = await freePort();
+  dataPlanePort = await freePort();
+  up = await startUp();
+}, 120_000);
+
+afterAll(async () => {
+  if (up?.child.exitCode === null) await stop(up.child);
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('slate up, end to end', () => {
+  it('writes credentials for the seeded environment', () => {
+    expect(credentials()).toEqual({
+      client_id: expect.stringMatching(/^token-/),
+      client_secret: expect.any(String),
+      api_server: `http://127.0.0.1:${apiPort}`,
+      environment: 'dev',
+    });
+  });
+
+  it('exchanges client credentials for a token as the seed product does', async () => {
+    const { client_id, client_secret } = credentials();
+    const response = await fetch(`http://127.0.0.1:${apiPort}/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_id, client_secret, grant_type: 'client_credentials' }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      access_token: expect.any(String),
+      token_type: 'Bearer',
+      expires_in: expect.any(Number),
+      primary_environment: 'dev',
+      engines: { dev: `http://127.0.0.1:${dataPlanePort}` },
+    });
+  });
+
+  it('refuses bad credentials with the exact 401 body', async () => {
+    const response = await fetch(`http://127.0.0.1:${apiPort}/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_id: credentials().client_id,
+        client_secret: 'wrong',
+        grant_type: 'client_credentials',
+      }),
+    });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({
+      detail: 'Client ID and secret are invalid',
+      message: 'Client ID and secret are invalid',
+      trace: null,
+    });
+  });
+
+  it('answers an online query for every sample user', async () => {
+    const token = await accessToken();
+    for (const user of users) {
+      const { status, body } = await queryOnline(
+        { inputs: { 'user.id': user.id }, outputs: ['user.name', 'user.risk_score'] },
+        token,
+      );
+      expect(status).toBe(200);
+      expect(body.errors).toEqual([]);
+      expect(body.data.map((d: { field: string; value: unknown }) => [d.field, d.value])).toEqual([
+        ['user.name', user.name],
+        ['user.risk_score', expectedRisk(user.id)],
+      ]);
+    }
+  });
+
+  it('answers malformed JSON with 400 PARSE_FAILED', async () => {
+    const { status, body } = await queryOnline('{"inputs": ', await accessToken());
+    expect(status).toBe(400);
+    expect(body.code).toBe('PARSE_FAILED');
+  });
+
+  it('reports an undefined output and a feature without a resolver in scope', async () => {
+    const token = await accessToken();
+    const undefinedOutput = await queryOnline(
+      { inputs: { 'user.id': 1 }, outputs: ['user.favourite_colour'] },
+      token,
+    );
+    expect(undefinedOutput.body.errors).toEqual([
+      {
+        code: 'PARSE_FAILED',
+        category: 'REQUEST',
+        feature: 'user.favourite_colour',
+        message: "Query output referenced undefined feature 'user.favourite_colour'",
+      },
+    ]);
+    const noResolver = await queryOnline(
+      { inputs: { 'user.email': 'kim@gmail.com' }, outputs: ['user.email_domain', 'user.name'] },
+      token,
+    );
+    expect(noResolver.body.data).toEqual([
+      expect.objectContaining({ field: 'user.email_domain', value: 'gmail.com' }),
+    ]);
+    expect(noResolver.body.errors).toEqual([
+      expect.objectContaining({ code: 'RESOLVER_NOT_FOUND', feature: 'user.name' }),
+    ]);
+  });
+
+  it('takes an edited resolver with slate apply, failing no query in between', async () => {
+    const token = await accessToken();
+    const resolvers = join(project, 'src/resolvers.ts');
+    writeFileSync(
+      resolvers,
+      readFileSync(resolvers, 'utf8').replace('.toLowerCase() })', '.toUpperCase() })'),
+    );
+
+    let applying = true;
+    const failures: unknown[] = [];
+    const domains = new Set<string>();
+    const traffic = (async () => {
+      while (applying) {
+        const { status, body } = await queryOnline(
+          { inputs: { 'user.id': 1 }, outputs: ['user.email_domain'] },
+          token,
+        );
+        if (status !== 200 || body.errors.length > 0) failures.push(body);
+        else domains.add(body.data[0].value);
+      }
+    })();
+    const applied = await cli(['apply', '--dir', project]);
+    const after = await queryOnline({ inputs: { 'user.id': 1 }, outputs: ['user.email_domain'] }, token);
+    applying = false;
+    await traffic;
+
+    expect(applied.stdout).toMatch(/SUCCESS/);
+    expect(after.body.data[0].value).toBe('ANALYTICAL.IO');
+    expect(failures).toEqual([]);
+    expect(domains.has('analytical.io')).toBe(true);
+  });
+
+  it('answers slate query from the command line', async () => {
+    const { stdout } = await cli([
+      'query',
+      '--in',
+      'user.id=2',
+      '--out',
+      'user.name',
+      '--out',
+      'user.transaction_count',
+    ]);
+    expect(stdout).toContain('Grace Hopper');
+    expect(stdout).toMatch(/user\.transaction_count\s+1\b/);
+  });
+
+  it('stops on Ctrl-C and reuses its state on the next start', async () => {
+    expect(await stop(up.child)).toBe(0);
+    expect(up.output()).toContain('▸ stopped');
+    const before = credentials();
+    up = await startUp();
+    expect(up.output()).toMatch(/is unchanged: still serving deployment c[a-z0-9]{24}/);
+    expect(credentials()).toEqual(before);
+    const { body } = await queryOnline(
+      { inputs: { 'user.id': 1 }, outputs: ['user.email_domain'] },
+      await accessToken(),
+    );
+    expect(body.data[0].value).toBe('ANALYTICAL.IO');
+  });
+});

@@ -1,0 +1,161 @@
+import { existsSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { SlateError } from '@slate/graph';
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { type CliContext, printLine } from '../cli-context.ts';
+import { applyDeployment } from '../deploy/apply-deployment.ts';
+import { startPlatform } from '../up/start-platform.ts';
+
+interface UpFlags {
+  readonly stateDir?: string;
+  readonly host: string;
+  readonly port?: string;
+  readonly dataPlanePort?: string;
+  readonly project?: string;
+  readonly seed?: string;
+  readonly webRoot?: string;
+  readonly verbose?: boolean;
+}
+
+/** The sample query `slate up` runs and prints; it reads every kind of feature of the example. */
+const sampleOutputs = [
+  'user.name',
+  'user.email_domain',
+  'user.transaction_count',
+  'user.total_spend',
+  'user.risk_score',
+];
+
+/**
+ * `slate up`: the whole platform on this machine, on embedded defaults, in this terminal. Deploys the
+ * feature repository (only when it changed since the last start), proves it answers a query, prints how to
+ * query it, and stops cleanly on Ctrl-C.
+ */
+export function registerUp(program: Command, context: CliContext): void {
+  program
+    .command('up')
+    .description('run the metadata plane and a data plane locally and deploy the feature repository')
+    .option('--state-dir <dir>', 'where state lives (env SLATE_STATE_DIR)', undefined)
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <port>', 'metadata plane port: API and web UI (env SLATE_PORT, default 4000)')
+    .option('--data-plane-port <port>', 'data plane port (env SLATE_DATA_PLANE_PORT, default 4001)')
+    .option(
+      '--project <dir>',
+      'feature repository to deploy (default: this folder, else examples/quickstart)',
+    )
+    .option('--seed <file>', "seed file (default: the project's seed.yaml)")
+    .option('--web-root <dir>', 'built web UI to serve (default: apps/web/dist when built)')
+    .option('--verbose', 'log every request')
+    .action(async (flags: UpFlags) => {
+      const env = context.env;
+      const project = resolve(
+        context.cwd,
+        flags.project ?? (existsSync(resolve(context.cwd, 'slate.yaml')) ? '.' : 'examples/quickstart'),
+      );
+      if (!existsSync(resolve(project, 'slate.yaml'))) {
+        throw new SlateError(
+          'input',
+          'NO_PROJECT',
+          `${project} holds no slate.yaml: pass --project <feature repository>`,
+        );
+      }
+      const seedFile = flags.seed ? resolve(context.cwd, flags.seed) : resolve(project, 'seed.yaml');
+      const webRoot = flags.webRoot ? resolve(context.cwd, flags.webRoot) : defaultWebRoot();
+      const stateDir = resolve(context.cwd, flags.stateDir ?? env.SLATE_STATE_DIR ?? '.slate');
+      const port = portOf(flags.port ?? env.SLATE_PORT ?? '4000', '--port');
+      const dataPlanePort = portOf(
+        flags.dataPlanePort ?? env.SLATE_DATA_PLANE_PORT ?? '4001',
+        '--data-plane-port',
+      );
+      const line = (text: string) => printLine(context, text);
+
+      line(`▸ starting Slate in ${relative(context.cwd, stateDir) || '.'}`);
+      const platform = await startPlatform({
+        stateDir,
+        host: flags.host,
+        port,
+        dataPlanePort,
+        seedFile: existsSync(seedFile) ? seedFile : undefined,
+        webRoot: webRoot && existsSync(webRoot) ? webRoot : undefined,
+        logger: pino({ level: flags.verbose ? 'info' : 'warn' }),
+      });
+      const stop = waitForSignal();
+      try {
+        line(`▸ metadata plane  ${platform.apiServer}  (API and web UI)`);
+        line(`▸ data plane      ${platform.dataPlaneUrl}  (queries)`);
+        line(
+          `▸ credentials     ${relative(context.cwd, platform.credentialsPath)}  (environment ${platform.environment})`,
+        );
+        const { unchanged, deployment } = await applyDeployment({
+          dir: project,
+          client: platform.client,
+          onProgress: line,
+        });
+        if (unchanged)
+          line(
+            `▸ ${relative(context.cwd, project) || '.'} is unchanged: still serving deployment ${deployment.id}`,
+          );
+
+        const answer = await platform.client.queryOnline({
+          inputs: { 'user.id': 1 },
+          outputs: sampleOutputs,
+        });
+        const errors = answer.errors ?? [];
+        if (errors.length > 0) {
+          throw new SlateError(
+            'internal',
+            'SAMPLE_QUERY_FAILED',
+            `the sample query failed: ${errors.map((e) => e.message).join('; ')}`,
+          );
+        }
+        line('');
+        line('Slate is up. user 1 of the example right now:');
+        for (const result of answer.data)
+          line(`  ${result.field.padEnd(24)} ${JSON.stringify(result.value)}`);
+        line('');
+        line('Query it yourself (from this folder, in another terminal):');
+        line(`  npx slate query --in user.id=1 --out user.name --out user.risk_score`);
+        line(`  TOKEN=$(npx slate token)`);
+        line(
+          `  curl -s ${platform.dataPlaneUrl}/v1/query/online -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"inputs":{"user.id":1},"outputs":["user.name","user.risk_score"]}'`,
+        );
+        line(`Open ${platform.apiServer} and sign in as the seeded owner. Press Ctrl-C to stop.`);
+        await stop.promise;
+        line('▸ stopping…');
+      } finally {
+        stop.dispose();
+        await platform.close();
+      }
+      line('▸ stopped');
+    });
+}
+
+function portOf(text: string, flag: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new SlateError('input', 'INVALID_PORT', `${flag} must be a port number, not '${text}'`);
+  return port;
+}
+
+function defaultWebRoot(): string | undefined {
+  const dist = new URL('../../../../apps/web/dist', import.meta.url).pathname;
+  return existsSync(dist) ? dist : undefined;
+}
+
+/** Resolves on the first SIGINT or SIGTERM; `dispose` removes the handlers. */
+function waitForSignal(): { promise: Promise<void>; dispose(): void } {
+  let handler: () => void = () => {};
+  const promise = new Promise<void>((resolve) => {
+    handler = () => resolve();
+    process.once('SIGINT', handler);
+    process.once('SIGTERM', handler);
+  });
+  return {
+    promise,
+    dispose() {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
