@@ -36,7 +36,7 @@ function expectedUser(id: number) {
   };
 }
 
-const valueOf = (result: EngineResult, fqn: string, row = 0) =>
+const valueAt = (result: EngineResult, fqn: string, row = 0) =>
   result.columns.find((c) => c.fqn === fqn)?.values[row];
 const errorOf = (result: EngineResult, fqn: string, row = 0) =>
   result.columns.find((c) => c.fqn === fqn)?.errors[row];
@@ -57,11 +57,11 @@ describe('engine over the quickstart graph', () => {
       });
       const expected = expectedUser(id);
       expect(result.errors).toEqual([]);
-      expect(valueOf(result, 'user.name')).toBe(expected.name);
-      expect(valueOf(result, 'user.email_domain')).toBe(expected.domain);
-      expect(valueOf(result, 'user.transaction_count')).toBe(expected.count);
-      expect(valueOf(result, 'user.total_spend')).toBeCloseTo(expected.total, 10);
-      expect(valueOf(result, 'user.risk_score')).toBeCloseTo(expected.risk, 10);
+      expect(valueAt(result, 'user.name')).toBe(expected.name);
+      expect(valueAt(result, 'user.email_domain')).toBe(expected.domain);
+      expect(valueAt(result, 'user.transaction_count')).toBe(expected.count);
+      expect(valueAt(result, 'user.total_spend')).toBeCloseTo(expected.total, 10);
+      expect(valueAt(result, 'user.risk_score')).toBeCloseTo(expected.risk, 10);
       expect(result.columns.find((c) => c.fqn === 'user.risk_score')?.resolver).toBe('risk_score');
     },
   );
@@ -81,7 +81,7 @@ describe('engine over the quickstart graph', () => {
       inputs: { 'user.id': [1] },
       outputs: ['user.transactions'],
     });
-    const rows = valueOf(result, 'user.transactions') as { id: number; amount: number; at: Date }[];
+    const rows = valueAt(result, 'user.transactions') as { id: number; amount: number; at: Date }[];
     const expected = transactions.filter((t) => t.user_id === 1);
     expect(rows.map((r) => r.id)).toEqual(expected.map((t) => t.id));
     expect(rows[0]!.at).toEqual(new Date(expected[0]!.at));
@@ -110,7 +110,7 @@ describe('engine over the quickstart graph', () => {
       inputs: { 'user.email': ['x@y.org'] },
       outputs: ['user.email_domain', 'user.name'],
     });
-    expect(valueOf(result, 'user.email_domain')).toBe('y.org');
+    expect(valueAt(result, 'user.email_domain')).toBe('y.org');
     expect(result.errors).toHaveLength(1);
     expect(result.errors[0]).toMatchObject({
       code: 'RESOLVER_NOT_FOUND',
@@ -134,7 +134,7 @@ describe('engine over the quickstart graph', () => {
       code: 'UPSTREAM_FAILED',
       feature: 'user.email_domain',
     });
-    expect(valueOf(result, 'user.transaction_count')).toBe(0);
+    expect(valueAt(result, 'user.transaction_count')).toBe(0);
   });
 
   it('rejects an input of the wrong type', async () => {

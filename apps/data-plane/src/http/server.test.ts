@@ -10,8 +10,9 @@ import { createDataPlaneServer } from './server.ts';
 
 const issuer = 'http://metadata.test';
 const { artifact, functions } = collectGraph(quickstart);
-let signingKey: CryptoKey;
-let foreignKey: CryptoKey;
+type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+let signingKey: SigningKey;
+let foreignKey: SigningKey;
 let app: ReturnType<typeof createDataPlaneServer>;
 let served: ServedEnvironments;
 
@@ -26,7 +27,7 @@ function engineFor(deploymentId: string) {
 
 async function token(
   claims: Record<string, unknown> = {},
-  options: { key?: CryptoKey; expiresIn?: string; kid?: string } = {},
+  options: { key?: SigningKey; expiresIn?: string; kid?: string } = {},
 ) {
   return new SignJWT({
     client_id: 'token-abc',
