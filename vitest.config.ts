@@ -1,17 +1,25 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * `npm test` runs every project: the Node packages and apps (unit, integration against the machine's
+ * PostgreSQL and Redis, end to end over `slate up`) and the web UI (jsdom). Type tests (`*.test-d.ts`)
+ * are checked by tsc as part of the run.
+ */
 export default defineConfig({
   test: {
-    include: [
-      'packages/*/src/**/*.test.ts',
-      'apps/*/src/**/*.test.ts',
-      'e2e/**/*.test.ts',
-      'examples/*/src/**/*.test.ts',
+    projects: [
+      {
+        test: {
+          name: 'node',
+          include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'e2e/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
+          exclude: ['**/node_modules/**', 'apps/web/**'],
+          testTimeout: 30_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+          typecheck: { enabled: true, include: ['packages/*/src/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+        },
+      },
+      'apps/web/vitest.config.ts',
     ],
-    exclude: ['**/node_modules/**', 'apps/web/**'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
-    pool: 'forks',
-    typecheck: { enabled: true, include: ['packages/*/src/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
   },
 });
