@@ -11,12 +11,21 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'e2e/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
+          include: [
+            'packages/*/src/**/*.test.ts',
+            'apps/*/src/**/*.test.ts',
+            'e2e/**/*.test.ts',
+            'examples/*/src/**/*.test.ts',
+          ],
           exclude: ['**/node_modules/**', 'apps/web/**'],
           testTimeout: 30_000,
           hookTimeout: 120_000,
           pool: 'forks',
-          typecheck: { enabled: true, include: ['packages/*/src/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+          typecheck: {
+            enabled: true,
+            include: ['packages/*/src/**/*.test-d.ts'],
+            tsconfig: './tsconfig.json',
+          },
         },
       },
       'apps/web/vitest.config.ts',
