@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { type Engine, type OutputColumn, type QueryError, toJsonValue } from '@slate/engine';
+import {
+  type Engine,
+  type EngineQuery,
+  type EngineResult,
+  type OutputColumn,
+  type QueryError,
+  toJsonValue,
+} from '@slate/engine';
 import { SlateError } from '@slate/graph';
 import { z } from 'zod';
 import type { ServedEnvironment } from '../deployments/served-environments.ts';
@@ -79,6 +86,35 @@ export async function runOnlineQuery(
   const started = performance.now();
   const queryId = randomUUID();
   const now = request.now ? new Date(request.now) : new Date();
+  const inputs: Record<string, unknown[]> = {};
+  for (const fqn in request.inputs) inputs[fqn] = [request.inputs[fqn]];
+  const result = await call.engine.query(engineQuery(request, call, inputs, now));
+
+  const response: OnlineQueryResponse = {
+    data: result.columns.flatMap((column) => featureResult(column, request, call.engine)),
+    errors: result.errors,
+  };
+  if (request.include_meta || request.explain) {
+    response.meta = queryMeta(request, call, { queryId, now, started, result });
+  }
+  return { response, queryId };
+}
+
+/** The query-body fields shared by the JSON and feather query endpoints. */
+export type QueryFields = Omit<OnlineQueryRequest, 'inputs' | 'now'>;
+
+/**
+ * The engine query for a request: a named query (by body or `X-Chalk-Query-Name`) supplies outputs,
+ * staleness and tags the request does not give.
+ *
+ * @throws SlateError `INVALID_QUERY` (kind `input`) when the query names no outputs or an unknown named query.
+ */
+export function engineQuery(
+  request: QueryFields,
+  call: OnlineQueryCall,
+  inputs: Record<string, unknown[]>,
+  now: Date,
+): EngineQuery {
   const named = resolveNamedQuery(
     call.engine,
     request.query_name ?? call.queryName,
@@ -86,38 +122,38 @@ export async function runOnlineQuery(
   );
   const outputs = request.outputs?.length ? request.outputs : (named?.outputs ?? []);
   if (outputs.length === 0) throw new SlateError('input', 'INVALID_QUERY', 'the query names no outputs');
-
-  const result = await call.engine.query({
-    inputs: Object.fromEntries(Object.entries(request.inputs).map(([fqn, value]) => [fqn, [value]])),
+  return {
+    inputs,
     outputs,
     now,
-    staleness: { ...(named?.staleness ?? {}), ...(request.staleness ?? {}) },
-    tags: [...(named?.tags ?? []), ...(request.context?.tags ?? [])],
+    staleness:
+      named || request.staleness ? { ...(named?.staleness ?? {}), ...(request.staleness ?? {}) } : {},
+    tags: named ? [...named.tags, ...(request.context?.tags ?? [])] : (request.context?.tags ?? []),
     requiredResolverTags: request.context?.required_resolver_tags ?? [],
     queryContext: request.query_context ?? {},
     deadline: call.deadline,
     signal: call.signal,
-  });
-
-  const response: OnlineQueryResponse = {
-    data: result.columns.flatMap((column) => featureResult(column, request, call.engine)),
-    errors: result.errors,
   };
-  if (request.include_meta || request.explain) {
-    response.meta = {
-      execution_duration_s: (performance.now() - started) / 1000,
-      deployment_id: call.deploymentId,
-      environment_id: call.environment.id,
-      environment_name: call.environment.name,
-      query_id: queryId,
-      query_timestamp: now.toISOString(),
-      query_hash: result.queryHash,
-      missed_plan_cache: !result.planCacheHit,
-      ...(request.explain ? { explain_output: result.explain } : {}),
-      ...(request.meta ? { metadata: request.meta } : {}),
-    };
-  }
-  return { response, queryId };
+}
+
+/** The response `meta` object (chalk.md §3.4). */
+export function queryMeta(
+  request: QueryFields,
+  call: OnlineQueryCall,
+  run: { queryId: string; now: Date; started: number; result: EngineResult },
+): Record<string, unknown> {
+  return {
+    execution_duration_s: (performance.now() - run.started) / 1000,
+    deployment_id: call.deploymentId,
+    environment_id: call.environment.id,
+    environment_name: call.environment.name,
+    query_id: run.queryId,
+    query_timestamp: run.now.toISOString(),
+    query_hash: run.result.queryHash,
+    missed_plan_cache: !run.result.planCacheHit,
+    explain_output: request.explain ? run.result.explain : null,
+    ...(request.meta ? { metadata: request.meta } : {}),
+  };
 }
 
 function resolveNamedQuery(

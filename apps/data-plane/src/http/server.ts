@@ -10,7 +10,9 @@ import { ZodError } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
+import { runFeatherQueries } from './feather-query.ts';
 import { OnlineQueryRequestSchema, runOnlineQuery } from './online-query.ts';
+import { readQueryHeaders } from './query-headers.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -83,30 +85,19 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     const principal = request.principal!;
     requirePermission(principal, 'query.online');
     const environment = environmentOf(request, principal, served);
+    const headers = readQueryHeaders(request.headers, Date.now());
     const body = OnlineQueryRequestSchema.parse(request.body);
-    if (body.branch_id || request.headers['x-chalk-branch-id']) {
-      throw new SlateError(
-        'input',
-        'INVALID_QUERY',
-        'branch deployments are not available on this data plane yet',
-      );
-    }
-    const timeoutMs = Number(request.headers['x-chalk-timeout']);
+    if (body.branch_id) throw branchError(body.branch_id);
     const answer = await served.withEngine(environment.id, (deployment) =>
       runOnlineQuery(body, {
         environment,
         deploymentId: deployment.id,
         engine: deployment.engine,
-        deadline: Number.isFinite(timeoutMs) && timeoutMs > 0 ? Date.now() + timeoutMs : undefined,
-        queryName: headerValue(request, 'x-chalk-query-name'),
+        deadline: headers.deadline,
+        queryName: headers.queryName,
       }),
     );
-    if (!answer)
-      throw new SlateError(
-        'unavailable',
-        'NO_ACTIVE_DEPLOYMENT',
-        `environment ${environment.id} has no active deployment yet`,
-      );
+    if (!answer) throw noDeployment(environment.id);
     request.log.info(
       {
         query_id: answer.queryId,
@@ -119,12 +110,67 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     return answer.response;
   });
 
+  // Binary endpoints take the raw body whatever its declared type (clients send octet-stream or nothing).
+  app.register(async (binary) => {
+    binary.removeAllContentTypeParsers();
+    binary.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+    binary.post('/v1/query/feather', async (request, reply) => {
+      const principal = request.principal!;
+      requirePermission(principal, 'query.online');
+      const environment = environmentOf(request, principal, served);
+      const headers = readQueryHeaders(request.headers, Date.now());
+      const body = request.body;
+      if (!(body instanceof Uint8Array) || body.length === 0)
+        throw new SlateError('input', 'PARSE_FAILED', 'the feather request body is empty');
+      const answer = await served.withEngine(environment.id, (deployment) =>
+        runFeatherQueries(body, {
+          environment,
+          deploymentId: deployment.id,
+          engine: deployment.engine,
+          deadline: headers.deadline,
+          queryName: headers.queryName,
+        }),
+      );
+      if (!answer) throw noDeployment(environment.id);
+      for (const outcome of answer.outcomes) {
+        request.log.info(
+          {
+            query_id: outcome.queryId,
+            correlation_id: outcome.correlationId,
+            environment: environment.id,
+            rows: outcome.rows,
+            errors: outcome.result.errors.length,
+          },
+          'feather query',
+        );
+      }
+      return reply.type('application/octet-stream').send(answer.body);
+    });
+  });
+
   return app;
 }
 
 function headerValue(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+function branchError(branch: string): SlateError {
+  return new SlateError(
+    'input',
+    'INVALID_QUERY',
+    `branch deployments are not available on this data plane yet (branch '${branch}')`,
+  );
+}
+
+function noDeployment(environmentId: string): SlateError {
+  return new SlateError(
+    'unavailable',
+    'NO_ACTIVE_DEPLOYMENT',
+    `environment ${environmentId} has no active deployment yet`,
+  );
 }
 
 function requirePermission(principal: Principal, permission: string): void {

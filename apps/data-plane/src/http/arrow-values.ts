@@ -1,0 +1,112 @@
+import type { DType } from '@slate/graph';
+import {
+  Bool,
+  type DataType,
+  DateDay,
+  Field,
+  Float64,
+  Int64,
+  List,
+  Struct,
+  type Table,
+  TimestampMillisecond,
+  Utf8,
+  Vector,
+  vectorFromArray,
+} from 'apache-arrow';
+
+/**
+ * The Arrow type a feature's values travel as. Integers are Int64 (the seed product's clients read them as
+ * BigInt), datetimes millisecond timestamps in UTC, documents JSON text.
+ */
+export function arrowTypeOf(dtype: DType): DataType {
+  switch (dtype.type) {
+    case 'int':
+      return new Int64();
+    case 'float':
+      return new Float64();
+    case 'string':
+    case 'enum':
+    case 'document':
+      return new Utf8();
+    case 'bool':
+      return new Bool();
+    case 'datetime':
+      return new TimestampMillisecond('UTC');
+    case 'date':
+      return new DateDay();
+    case 'list':
+    case 'set':
+      return new List(new Field('item', arrowTypeOf(dtype.of), true));
+    case 'vector':
+      return new List(new Field('item', new Float64(), true));
+    case 'struct':
+      return new Struct(
+        Object.entries(dtype.fields).map(([name, field]) => new Field(name, arrowTypeOf(field), true)),
+      );
+  }
+}
+
+/** An engine value as the Arrow builder for `arrowTypeOf(dtype)` takes it. */
+export function toArrowValue(dtype: DType, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  switch (dtype.type) {
+    case 'int':
+      return typeof value === 'bigint' ? value : BigInt(Math.trunc(Number(value)));
+    case 'datetime':
+      return value instanceof Date ? value : new Date(value as string | number);
+    case 'date':
+      return value instanceof Date ? value : new Date(`${value as string}T00:00:00Z`);
+    case 'document':
+      return JSON.stringify(value);
+    case 'list':
+    case 'set':
+      return (value as unknown[]).map((item) => toArrowValue(dtype.of, item));
+    case 'struct': {
+      const row = value as Record<string, unknown>;
+      return Object.fromEntries(
+        Object.entries(dtype.fields).map(([name, field]) => [name, toArrowValue(field, row[name])]),
+      );
+    }
+    default:
+      return value;
+  }
+}
+
+/** A column of engine values as an Arrow vector of `arrowTypeOf(dtype)`. */
+export function toArrowVector(dtype: DType, values: readonly unknown[]): Vector {
+  return vectorFromArray(
+    values.map((value) => toArrowValue(dtype, value)),
+    arrowTypeOf(dtype),
+  );
+}
+
+/**
+ * Arrow input columns as the engine's columnar inputs. Nested values become plain arrays and objects;
+ * 64-bit integers become numbers when they fit exactly and strings otherwise, so no precision is lost.
+ */
+export function tableToInputs(table: Table): Record<string, unknown[]> {
+  const inputs: Record<string, unknown[]> = {};
+  for (const field of table.schema.fields) {
+    const column = table.getChild(field.name);
+    if (!column) continue;
+    const values: unknown[] = new Array(column.length);
+    for (let row = 0; row < column.length; row++) values[row] = fromArrowValue(column.get(row));
+    inputs[field.name] = values;
+  }
+  return inputs;
+}
+
+function fromArrowValue(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : String(value);
+  if (typeof value !== 'object') return value;
+  if (value instanceof Date || value instanceof Uint8Array) return value;
+  if (value instanceof Vector) return Array.from(value as Iterable<unknown>, fromArrowValue);
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    const plain = (value as { toJSON(): Record<string, unknown> }).toJSON();
+    return Object.fromEntries(Object.entries(plain).map(([k, v]) => [k, fromArrowValue(v)]));
+  }
+  if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<unknown>, fromArrowValue);
+  return value;
+}
