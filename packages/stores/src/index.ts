@@ -21,3 +21,15 @@ export type {
   StoredValue,
 } from './online/online-store.ts';
 export { createRedisOnlineStore, type RedisOnlineStoreOptions } from './online/redis/redis-online-store.ts';
+export {
+  createObjectStore,
+  type ObjectStoreConfig,
+  ObjectStoreConfigSchema,
+  objectStoreConfigFromEnv,
+} from './object/object-store-config.ts';
+export {
+  createOnlineStore,
+  type OnlineStoreConfig,
+  OnlineStoreConfigSchema,
+  onlineStoreConfigFromEnv,
+} from './online/online-store-config.ts';

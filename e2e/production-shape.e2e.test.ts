@@ -1,0 +1,230 @@
+/**
+ * The production shape: the metadata plane and a data plane as separate processes, started from their own
+ * `src/main.ts` with environment variables only, on the machine's PostgreSQL and Redis and an S3 server
+ * (s3rver). A user signs in, creates a service token, deploys the quickstart with the CLI, and queries it.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { BUCKETS } from '@slate/stores';
+import { freePort, isReachable, testServices } from '@slate/testing';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import S3rver from 's3rver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repo = new URL('..', import.meta.url).pathname;
+const services = (await isReachable(testServices.postgresUrl)) && (await isReachable(testServices.redisUrl));
+const run = `e2e${Date.now().toString(36)}`;
+const work = mkdtempSync(join(tmpdir(), 'slate-prod-'));
+const registrationToken = 'a-registration-token-for-this-test-only';
+const children: ChildProcess[] = [];
+let s3: S3rver;
+let apiServer: string;
+let dataPlaneUrl: string;
+let databaseUrl: string;
+let s3Endpoint: string;
+
+/** Starts one of the apps' `main.ts` and resolves when its health probe answers. */
+async function startApp(app: string, env: Record<string, string>, healthUrl: string): Promise<void> {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx/esm'), join(repo, `apps/${app}/src/main.ts`)], {
+    cwd: work,
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      ...env,
+    },
+  });
+  children.push(child);
+  let output = '';
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode}:\n${output}`);
+    if (
+      await fetch(healthUrl).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${app} did not become healthy:\n${output}`);
+}
+
+const s3Env = (endpoint: string) => ({
+  SLATE_S3_BUCKET_PREFIX: run,
+  SLATE_S3_ENDPOINT: endpoint,
+  SLATE_S3_FORCE_PATH_STYLE: 'true',
+  SLATE_S3_REGION: 'us-east-1',
+});
+
+beforeAll(async () => {
+  if (!services) return;
+  const admin = new pg.Client({ connectionString: testServices.postgresUrl });
+  await admin.connect();
+  await admin.query(`create database ${run}`);
+  await admin.end();
+  const url = new URL(testServices.postgresUrl);
+  url.pathname = `/${run}`;
+  databaseUrl = url.toString();
+
+  const s3Port = await freePort();
+  s3 = new S3rver({
+    address: '127.0.0.1',
+    port: s3Port,
+    directory: join(work, 's3'),
+    silent: true,
+    configureBuckets: BUCKETS.map((bucket) => ({ name: `${run}-${bucket}`, configs: [] })),
+  });
+  await s3.run();
+  const endpoint = `http://127.0.0.1:${s3Port}`;
+  s3Endpoint = endpoint;
+
+  const apiPort = await freePort();
+  const dataPlanePort = await freePort();
+  apiServer = `http://127.0.0.1:${apiPort}`;
+  dataPlaneUrl = `http://127.0.0.1:${dataPlanePort}`;
+  await startApp(
+    'metadata-plane',
+    {
+      ...s3Env(endpoint),
+      DATABASE_URL: databaseUrl,
+      SLATE_API_SERVER: apiServer,
+      SLATE_REGISTRATION_TOKEN: registrationToken,
+      // Embedded mode only enables the password-less login this test signs in with; all else is production.
+      SLATE_MODE: 'embedded',
+      SLATE_SEED_FILE: join(repo, 'examples/quickstart/seed.yaml'),
+      PORT: String(apiPort),
+      HOST: '127.0.0.1',
+    },
+    `${apiServer}/healthz`,
+  );
+  await startApp(
+    'data-plane',
+    {
+      ...s3Env(endpoint),
+      SLATE_METADATA_PLANE_URL: apiServer,
+      SLATE_REGISTRATION_TOKEN: registrationToken,
+      SLATE_PUBLIC_URL: dataPlaneUrl,
+      SLATE_DATA_PLANE_NAME: 'prod-shape',
+      SLATE_STATE_DIR: join(work, 'data-plane'),
+      REDIS_URL: testServices.redisUrl,
+      SLATE_REDIS_KEY_PREFIX: run,
+      PORT: String(dataPlanePort),
+      HOST: '127.0.0.1',
+    },
+    `${dataPlaneUrl}/healthz`,
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(
+    children.map((child) =>
+      child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve).kill('SIGTERM')) : null,
+    ),
+  );
+  await s3?.close();
+  if (services && databaseUrl) {
+    const admin = new pg.Client({ connectionString: testServices.postgresUrl });
+    await admin.connect();
+    await admin.query(`drop database if exists ${run} with (force)`);
+    await admin.end();
+    const redis = new Redis(testServices.redisUrl);
+    const keys = await redis.keys(`${run}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe.skipIf(!services)('separate planes on PostgreSQL, Redis and S3', () => {
+  let clientId: string;
+  let clientSecret: string;
+
+  it('lets the seeded owner sign in and create a service token', async () => {
+    const login = await fetch(`${apiServer}/v1/auth/local-login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-slate-csrf': '1' },
+      body: JSON.stringify({ email: 'owner@example.com' }),
+    });
+    expect(login.status).toBeLessThan(300);
+    const cookie = login.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    const created = await fetch(`${apiServer}/v1/environments/dev/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-slate-csrf': '1', cookie },
+      body: JSON.stringify({ name: 'ci', permissions: ['query.online', 'deploy.create', 'deploy.read'] }),
+    });
+    expect(created.status).toBe(201);
+    ({ client_id: clientId, client_secret: clientSecret } = (await created.json()) as {
+      client_id: string;
+      client_secret: string;
+    });
+  });
+
+  it('deploys with the CLI and serves queries from the separate data plane', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(repo, 'packages/cli/bin/slate.js'), 'apply', '--dir', join(repo, 'examples/quickstart')],
+      {
+        cwd: work,
+        env: {
+          ...process.env,
+          SLATE_API_SERVER: apiServer,
+          SLATE_CLIENT_ID: clientId,
+          SLATE_CLIENT_SECRET: clientSecret,
+        },
+      },
+    );
+    expect(stdout).toMatch(/SUCCESS/);
+
+    const token = await fetch(`${apiServer}/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_id: clientId,
+        client_secret: clientSecret,
+        grant_type: 'client_credentials',
+      }),
+    }).then((r) => r.json() as Promise<{ access_token: string; engines: Record<string, string> }>);
+    expect(token.engines).toEqual({ dev: dataPlaneUrl });
+    const response = await fetch(`${token.engines.dev}/v1/query/online`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: { 'user.id': 3 }, outputs: ['user.name', 'user.total_spend'] }),
+    });
+    const body = (await response.json()) as { data: { field: string; value: unknown }[]; errors: unknown[] };
+    expect(body.errors).toEqual([]);
+    // Alan Turing's four transactions: 999.99 + 450 + 320.5 + 610.
+    expect(body.data.map((d) => [d.field, d.value])).toEqual([
+      ['user.name', 'Alan Turing'],
+      ['user.total_spend', 2380.49],
+    ]);
+  });
+
+  it('keeps the deployment bundle content-addressed in the S3 source bucket', async () => {
+    const client = new S3Client({
+      endpoint: s3Endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    const listed = await client.send(
+      new ListObjectsV2Command({ Bucket: `${run}-source`, Prefix: 'env/dev/bundles/' }),
+    );
+    client.destroy();
+    expect(listed.Contents?.map((object) => object.Key)).toEqual([
+      expect.stringMatching(/^env\/dev\/bundles\/[0-9a-f]{64}\.mjs$/),
+    ]);
+  });
+});
