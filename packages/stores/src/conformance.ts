@@ -7,6 +7,7 @@
  * import { runOnlineStoreConformance } from '@slate/stores/conformance';
  * runOnlineStoreConformance('my-store', { create: async () => createMyOnlineStore() });
  */
+export { type BusConformanceOptions, runBusConformance } from './bus/bus-conformance.ts';
 export {
   type ObjectStoreConformanceOptions,
   runObjectStoreConformance,

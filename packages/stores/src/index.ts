@@ -1,3 +1,18 @@
+export {
+  type Bus,
+  type BusCapabilities,
+  type BusConsumer,
+  type BusMessage,
+  type ConsumerOptions,
+  DEAD_LETTER_OFFSET_HEADER,
+  DEAD_LETTER_REASON_HEADER,
+  deadLetterTopic,
+  type OutgoingMessage,
+  type PollOptions,
+} from './bus/bus.ts';
+export { createKafkaBus, type KafkaBusOptions } from './bus/kafka/kafka-bus.ts';
+export { createLogBus, type LogBusOptions } from './bus/log/log-bus.ts';
+export { createRedisBus, type RedisBusOptions } from './bus/redis/redis-bus.ts';
 export { createLocalObjectStore, type LocalObjectStoreOptions } from './object/local/local-object-store.ts';
 export {
   BUCKETS,

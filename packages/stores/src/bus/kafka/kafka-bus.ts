@@ -1,0 +1,318 @@
+import { randomUUID } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { SlateError } from '@slate/graph';
+import { type Admin, type Consumer, Kafka, type Producer, type SASLOptions } from 'kafkajs';
+import {
+  type Bus,
+  type BusConsumer,
+  type BusMessage,
+  type ConsumerOptions,
+  DEAD_LETTER_OFFSET_HEADER,
+  DEAD_LETTER_REASON_HEADER,
+  deadLetterTopic,
+  type OutgoingMessage,
+  type PollOptions,
+} from '../bus.ts';
+import { busClosed, checkBusName, checkMessages, waitFor } from '../bus-input.ts';
+
+/** Options for `createKafkaBus`, as the seed product's background-persistence install configures Kafka. */
+export interface KafkaBusOptions {
+  readonly brokers: readonly string[];
+  readonly clientId?: string;
+  readonly ssl?: boolean;
+  /** SASL/SCRAM (or PLAIN) credentials; the seed product's Kafka buses use SCRAM. */
+  readonly sasl?: {
+    readonly mechanism: 'scram-sha-256' | 'scram-sha-512' | 'plain';
+    readonly username: string;
+    readonly password: string;
+  };
+  /** Prepended to every topic name (e.g. an environment). Default none. */
+  readonly topicPrefix?: string;
+  /** Partitions of topics the bus creates. Default 1. */
+  readonly partitions?: number;
+  /** Messages a consumer buffers ahead of `poll` before it stops fetching. Default 1,000. */
+  readonly bufferSize?: number;
+}
+
+const ID_HEADER = 'slate-id';
+const TIME_HEADER = 'slate-published-at';
+
+/**
+ * A `Bus` on Kafka through the KafkaJS API (`kafkajs`; `@confluentinc/kafka-javascript`'s KafkaJS layer
+ * is a drop-in). Topics are created on first use with `partitions` partitions; a message goes to partition
+ * `crc32(key) % partitions`, which is what keeps a key in order. Offsets are `partition:offset`.
+ * Consumers fetch into a bounded buffer (backpressure: fetching pauses while it is full) and commit, on
+ * `ack`, the offset below which everything is acknowledged, per partition. Unlike the other backends a
+ * group is split among its consumers by partition, not by message, and idle deliveries are not handed to
+ * another consumer (`redeliversIdle: false`): a crashed consumer's messages come back after the group
+ * rebalances. `seek` needs the group to have no running consumer (Kafka's rule for setting offsets).
+ *
+ * @example
+ * const bus = createKafkaBus({ brokers: ['kafka-1:9096'], ssl: true, sasl: { mechanism: 'scram-sha-512', username, password } });
+ * await bus.init();
+ */
+export function createKafkaBus(options: KafkaBusOptions): Bus {
+  const kafka = new Kafka({
+    clientId: options.clientId ?? 'slate',
+    brokers: [...options.brokers],
+    ssl: options.ssl,
+    sasl: options.sasl as SASLOptions | undefined,
+    logLevel: 1,
+  });
+  const partitions = options.partitions ?? 1;
+  const bufferSize = options.bufferSize ?? 1_000;
+  const name = (topic: string) => `${options.topicPrefix ?? ''}${topic}`;
+  let admin: Admin | undefined;
+  let producer: Producer | undefined;
+  const created = new Map<string, Promise<void>>();
+  const consumers = new Set<BusConsumer>();
+  const deliveryCounts = new Map<string, Map<string, number>>();
+  let closed = false;
+  const alive = () => {
+    if (closed) throw busClosed();
+  };
+
+  const ensureTopic = (topic: string) => {
+    let done = created.get(topic);
+    if (!done) {
+      done = admin!
+        .createTopics({ topics: [{ topic: name(topic), numPartitions: partitions }], waitForLeaders: true })
+        .then(() => undefined);
+      created.set(topic, done);
+    }
+    return done;
+  };
+
+  const send = async (topic: string, messages: readonly OutgoingMessage[]): Promise<string[]> => {
+    await ensureTopic(topic);
+    const now = String(Date.now());
+    const partitionOf = (key: string) => crc32(key) % partitions;
+    const byPartition = new Map<number, number[]>();
+    messages.forEach((message, i) => {
+      const p = partitionOf(message.key);
+      byPartition.set(p, [...(byPartition.get(p) ?? []), i]);
+    });
+    const result = await producer!.send({
+      topic: name(topic),
+      acks: -1,
+      messages: messages.map((message) => ({
+        key: message.key,
+        value: message.value,
+        partition: partitionOf(message.key),
+        headers: { ...(message.headers ?? {}), [ID_HEADER]: message.id ?? randomUUID(), [TIME_HEADER]: now },
+      })),
+    });
+    const offsets = new Array<string>(messages.length);
+    for (const meta of result) {
+      const indexes = byPartition.get(meta.partition) ?? [];
+      indexes.forEach((index, k) => {
+        offsets[index] = `${meta.partition}:${BigInt(meta.baseOffset ?? '0') + BigInt(k)}`;
+      });
+    }
+    return offsets;
+  };
+
+  const parseOffset = (offset: string) => {
+    const match = /^(\d+):(\d+)$/.exec(offset);
+    if (!match) throw new SlateError('input', 'INVALID_OFFSET', `invalid offset ${JSON.stringify(offset)}`);
+    return { partition: Number(match[1]), offset: match[2]! };
+  };
+
+  const bus: Bus = {
+    capabilities: { persistent: true, shared: true, redeliversIdle: false },
+    async init() {
+      admin = kafka.admin();
+      producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await Promise.all([admin.connect(), producer.connect()]);
+    },
+    async close() {
+      if (closed) return;
+      await Promise.all([...consumers].map((consumer) => consumer.close()));
+      closed = true;
+      await Promise.all([producer?.disconnect(), admin?.disconnect()]);
+    },
+    async publish(topic, messages, signal) {
+      alive();
+      checkBusName(topic, 'topic');
+      checkMessages(messages);
+      signal?.throwIfAborted();
+      return send(topic, messages);
+    },
+    async seek(topic, group, offset) {
+      alive();
+      checkBusName(topic, 'topic');
+      checkBusName(group, 'group');
+      const at = parseOffset(offset);
+      await ensureTopic(topic);
+      await admin!.setOffsets({ groupId: group, topic: name(topic), partitions: [at] });
+      deliveryCounts.delete(`${topic}\u0000${group}`);
+    },
+    consumer(consumerOptions: ConsumerOptions): BusConsumer {
+      alive();
+      const { topic, group } = consumerOptions;
+      checkBusName(topic, 'topic');
+      checkBusName(group, 'group');
+      const consumerName = consumerOptions.name ?? randomUUID();
+      const maxDeliveries = consumerOptions.maxDeliveries ?? 5;
+      const countsKey = `${topic}\u0000${group}`;
+      const counts = deliveryCounts.get(countsKey) ?? new Map<string, number>();
+      deliveryCounts.set(countsKey, counts);
+      const buffer: Omit<BusMessage, 'deliveries'>[] = [];
+      const retry: Omit<BusMessage, 'deliveries'>[] = [];
+      /** Per partition: offsets delivered and not acknowledged, and acknowledged ones above the commit. */
+      const inFlight = new Map<number, Set<bigint>>();
+      const acked = new Map<number, Set<bigint>>();
+      const committed = new Map<number, bigint>();
+      let wake: (() => void) | undefined;
+      let drained: (() => void) | undefined;
+      let kafkaConsumer: Consumer | undefined;
+      let started: Promise<void> | undefined;
+      let open = true;
+
+      const start = async () => {
+        await ensureTopic(topic);
+        kafkaConsumer = kafka.consumer({ groupId: group });
+        await kafkaConsumer.connect();
+        await kafkaConsumer.subscribe({
+          topic: name(topic),
+          fromBeginning: (consumerOptions.from ?? 'earliest') === 'earliest',
+        });
+        await kafkaConsumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning }) => {
+            for (const message of batch.messages) {
+              const headers = Object.fromEntries(
+                Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v ?? '')]),
+              );
+              const { [ID_HEADER]: id = '', [TIME_HEADER]: time = '0', ...rest } = headers;
+              buffer.push({
+                topic,
+                offset: `${batch.partition}:${message.offset}`,
+                key: message.key?.toString() ?? '',
+                value: message.value?.toString() ?? '',
+                id,
+                headers: rest,
+                publishedAt: Number(time),
+              });
+              if (!committed.has(batch.partition)) committed.set(batch.partition, BigInt(message.offset));
+              resolveOffset(message.offset);
+              wake?.();
+              while (buffer.length >= bufferSize && isRunning() && open) {
+                await new Promise<void>((resolve) => {
+                  drained = resolve;
+                  setTimeout(resolve, 1_000);
+                });
+                await heartbeat();
+              }
+            }
+            await heartbeat();
+          },
+        });
+      };
+
+      const commit = async (partition: number) => {
+        const done = acked.get(partition) ?? new Set();
+        let next = committed.get(partition);
+        if (next === undefined) return;
+        while (done.delete(next)) next++;
+        committed.set(partition, next);
+        await kafkaConsumer!.commitOffsets([{ topic: name(topic), partition, offset: String(next) }]);
+      };
+
+      const acknowledge = async (messages: readonly BusMessage[]) => {
+        const touched = new Set<number>();
+        for (const message of messages) {
+          const { partition, offset } = parseOffset(message.offset);
+          inFlight.get(partition)?.delete(BigInt(offset));
+          const set = acked.get(partition) ?? new Set<bigint>();
+          set.add(BigInt(offset));
+          acked.set(partition, set);
+          counts.delete(message.offset);
+          touched.add(partition);
+        }
+        await Promise.all([...touched].map(commit));
+      };
+
+      const moveToDeadLetter = async (messages: readonly BusMessage[], reason: string) => {
+        if (messages.length === 0) return;
+        await send(
+          deadLetterTopic(topic),
+          messages.map((m) => ({
+            key: m.key,
+            value: m.value,
+            id: m.id,
+            headers: {
+              ...m.headers,
+              [DEAD_LETTER_REASON_HEADER]: reason,
+              [DEAD_LETTER_OFFSET_HEADER]: m.offset,
+            },
+          })),
+        );
+        await acknowledge(messages);
+      };
+
+      const consumer: BusConsumer = {
+        topic,
+        group,
+        name: consumerName,
+        async poll(pollOptions: PollOptions = {}) {
+          if (!open) throw busClosed();
+          started ??= start();
+          await started;
+          const max = pollOptions.max ?? 100;
+          const deadline = Date.now() + (pollOptions.waitMs ?? 0);
+          for (;;) {
+            const out: BusMessage[] = [];
+            const dead: BusMessage[] = [];
+            while (out.length < max && (retry.length > 0 || buffer.length > 0)) {
+              const next = retry.shift() ?? buffer.shift()!;
+              const deliveries = (counts.get(next.offset) ?? 0) + 1;
+              const message = { ...next, deliveries };
+              if (deliveries > maxDeliveries) {
+                dead.push(message);
+                continue;
+              }
+              counts.set(next.offset, deliveries);
+              const { partition, offset } = parseOffset(next.offset);
+              const set = inFlight.get(partition) ?? new Set<bigint>();
+              set.add(BigInt(offset));
+              inFlight.set(partition, set);
+              out.push(message);
+            }
+            if (buffer.length < bufferSize) drained?.();
+            await moveToDeadLetter(dead, `delivered ${maxDeliveries} times without acknowledgement`);
+            const left = deadline - Date.now();
+            if (out.length > 0 || left <= 0 || pollOptions.signal?.aborted) return out;
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+              void waitFor(left, pollOptions.signal).then(resolve);
+            });
+          }
+        },
+        ack: acknowledge,
+        async nack(messages) {
+          for (const message of messages) {
+            const { partition, offset } = parseOffset(message.offset);
+            inFlight.get(partition)?.delete(BigInt(offset));
+            const { deliveries: _deliveries, ...rest } = message;
+            retry.push(rest);
+          }
+        },
+        async deadLetter(messages, reason) {
+          await moveToDeadLetter(messages, reason);
+        },
+        async close() {
+          if (!open) return;
+          open = false;
+          consumers.delete(consumer);
+          drained?.();
+          await kafkaConsumer?.disconnect();
+        },
+      };
+      consumers.add(consumer);
+      return consumer;
+    },
+  };
+  return bus;
+}
