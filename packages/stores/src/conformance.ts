@@ -16,3 +16,4 @@ export {
   type OnlineStoreConformanceOptions,
   runOnlineStoreConformance,
 } from './online/online-store-conformance.ts';
+export { type QueueConformanceOptions, runQueueConformance } from './queue/queue-conformance.ts';

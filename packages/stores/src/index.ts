@@ -48,3 +48,4 @@ export {
   OnlineStoreConfigSchema,
   onlineStoreConfigFromEnv,
 } from './online/online-store-config.ts';
+export * from './queue/index.ts';
