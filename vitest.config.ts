@@ -16,6 +16,7 @@ export default defineConfig({
             'apps/*/src/**/*.test.ts',
             'e2e/**/*.test.ts',
             'examples/*/src/**/*.test.ts',
+            'deploy/**/*.test.ts',
           ],
           exclude: ['**/node_modules/**', 'apps/web/**'],
           testTimeout: 30_000,

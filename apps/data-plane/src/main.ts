@@ -12,6 +12,8 @@ import { createDataPlane } from './data-plane.ts';
 /**
  * Standalone data plane, configured from the environment:
  * - `SLATE_METADATA_PLANE_URL` (where to register and long-poll), `SLATE_REGISTRATION_TOKEN`;
+ * - `SLATE_METADATA_PLANE_ISSUER`: the issuer tokens carry, the metadata plane's public URL (default
+ *   `SLATE_METADATA_PLANE_URL`; differs when this data plane reaches it by an in-cluster address);
  * - `SLATE_PUBLIC_URL`: the URL clients reach this data plane at (default `http://<hostname>:<PORT>`);
  * - `SLATE_DATA_PLANE_NAME` (default the hostname; replicas of one data plane share it);
  * - online store: `REDIS_URL` (else in-process); buckets: `SLATE_S3_BUCKET_PREFIX` … (else
@@ -21,6 +23,7 @@ import { createDataPlane } from './data-plane.ts';
  */
 const EnvSchema = z.object({
   SLATE_METADATA_PLANE_URL: z.url(),
+  SLATE_METADATA_PLANE_ISSUER: z.url().optional(),
   SLATE_REGISTRATION_TOKEN: z.string().min(16),
   SLATE_PUBLIC_URL: z.url().optional(),
   SLATE_DATA_PLANE_NAME: z.string().min(1).default(hostname()),
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
     name: env.SLATE_DATA_PLANE_NAME,
     publicUrl: env.SLATE_PUBLIC_URL ?? `http://${hostname()}:${env.PORT}`,
     metadataPlaneUrl: env.SLATE_METADATA_PLANE_URL,
+    issuer: env.SLATE_METADATA_PLANE_ISSUER?.replace(/\/+$/, ''),
     registrationToken: env.SLATE_REGISTRATION_TOKEN,
     objectStore,
     onlineStore,

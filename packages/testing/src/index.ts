@@ -1,2 +1,3 @@
 export { freePort } from './ports.ts';
 export { isReachable, type TestServices, testServices } from './services.ts';
+export { helmBinary } from './tools.ts';
