@@ -1,18 +1,25 @@
-import { httpStatusOf, SlateError } from '@slate/graph';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify';
+import { SlateError } from '@slate/graph';
+import type { OnlineKey } from '@slate/stores';
+import { tableFromIPC } from 'apache-arrow';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { ZodError } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
-import type { ServedEnvironments } from '../deployments/served-environments.ts';
+import type {
+  ServedDeployment,
+  ServedEnvironment,
+  ServedEnvironments,
+} from '../deployments/served-environments.ts';
+import { tableToInputs } from './arrow-values.ts';
+import { decodeByteModel } from './byte-model.ts';
+import { type ConcurrencyLimiter, createConcurrencyLimiter } from './concurrency-limit.ts';
 import { runFeatherQueries } from './feather-query.ts';
+import { DeleteRowsRequestSchema, featureWrites, UploadSingleRequestSchema } from './feature-upload.ts';
+import type { FeatureWriter } from './feature-writer.ts';
+import { introspectGraph } from './graph-introspection.ts';
 import { OnlineQueryRequestSchema, runOnlineQuery } from './online-query.ts';
-import { readQueryHeaders } from './query-headers.ts';
+import { type QueryHeaders, readQueryHeaders } from './query-headers.ts';
+import { sendError } from './send-error.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,19 +33,41 @@ export interface DataPlaneServerOptions {
   readonly logger: Logger;
   /** Resolves when the first deployment state has been applied. */
   readonly isReady: () => boolean;
-  /** Largest accepted request body in bytes (default 10 MiB). */
+  /** Largest accepted request body in bytes (default 10 MiB); larger ones get 413 `BODY_TOO_LARGE`. */
   readonly bodyLimit?: number;
+  /** Where uploads go; without one the upload and delete endpoints answer 503. */
+  readonly featureWriter?: FeatureWriter;
+  /**
+   * Requests one environment may have in flight (queries, uploads); more get 429 with `Retry-After`
+   * (default 512).
+   */
+  readonly maxInFlightPerEnvironment?: number;
 }
 
 const publicRoutes = new Set(['/healthz', '/readyz']);
 
+/** What a request runs against once authenticated, admitted and leased an engine. */
+interface Served {
+  readonly principal: Principal;
+  readonly environment: ServedEnvironment;
+  readonly deployment: ServedDeployment;
+  readonly headers: QueryHeaders;
+}
+
 /**
- * The data plane's HTTP API. Every route but the health probes needs a bearer token issued by the
- * metadata plane for the environment being queried; errors leave in the seed product's shapes, with
+ * The data plane's HTTP API (chalk.md §3). Every route but the health probes needs a bearer token issued by
+ * the metadata plane for the environment being queried; errors leave in the seed product's shapes, with
  * statuses decided in `sendError` alone.
+ *
+ * @example
+ * const app = createDataPlaneServer({ served, verifier, logger, isReady: () => true, featureWriter });
+ * await app.listen({ port: 4001 });
  */
 export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyInstance {
   const { served, verifier } = options;
+  const limiter: ConcurrencyLimiter = createConcurrencyLimiter({
+    maxInFlight: options.maxInFlightPerEnvironment ?? 512,
+  });
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
@@ -63,6 +92,37 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     request.principal = await verifier.verify(token);
   });
 
+  /**
+   * Runs `work` for an authenticated request: permission checked, environment resolved, a concurrency slot
+   * taken and the active engine leased until `work` settles.
+   */
+  const serve = async <T>(
+    request: FastifyRequest,
+    permission: string,
+    work: (context: Served) => Promise<T>,
+  ): Promise<T> => {
+    const principal = request.principal!;
+    requirePermission(principal, permission);
+    const environment = environmentOf(request, principal, served);
+    const headers = readQueryHeaders(request.headers, Date.now());
+    const release = limiter.acquire(environment.id);
+    try {
+      const answer = await served.withEngine(environment.id, (deployment) =>
+        work({ principal, environment, deployment, headers }),
+      );
+      if (answer === undefined) throw noDeployment(environment.id);
+      return answer;
+    } finally {
+      release();
+    }
+  };
+
+  const writerOf = (): FeatureWriter => {
+    if (!options.featureWriter)
+      throw new SlateError('unavailable', 'UPLOADS_UNAVAILABLE', 'this data plane accepts no uploads');
+    return options.featureWriter;
+  };
+
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const environments = served
@@ -82,13 +142,9 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
   });
 
   app.post('/v1/query/online', async (request) => {
-    const principal = request.principal!;
-    requirePermission(principal, 'query.online');
-    const environment = environmentOf(request, principal, served);
-    const headers = readQueryHeaders(request.headers, Date.now());
     const body = OnlineQueryRequestSchema.parse(request.body);
     if (body.branch_id) throw branchError(body.branch_id);
-    const answer = await served.withEngine(environment.id, (deployment) =>
+    const answer = await serve(request, 'query.online', ({ environment, deployment, headers }) =>
       runOnlineQuery(body, {
         environment,
         deploymentId: deployment.id,
@@ -97,17 +153,104 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
         queryName: headers.queryName,
       }),
     );
-    if (!answer) throw noDeployment(environment.id);
     request.log.info(
       {
         query_id: answer.queryId,
         correlation_id: body.correlation_id ?? null,
-        environment: environment.id,
         errors: answer.response.errors.length,
       },
       'online query',
     );
     return answer.response;
+  });
+
+  app.post('/v1/upload/single', async (request) => {
+    const body = UploadSingleRequestSchema.parse(request.body);
+    if (body.branch_id) throw branchError(body.branch_id);
+    const writer = writerOf();
+    return serve(request, 'query.online', async ({ environment, deployment }) => {
+      const columns = Object.fromEntries(Object.entries(body.inputs).map(([fqn, value]) => [fqn, [value]]));
+      const { writes, errors } = featureWrites(deployment.engine.planner.index, columns, Date.now());
+      if (errors.length > 0) throw uploadRejected(errors);
+      await writer.write(environment.id, writes, { online: true, offline: true });
+      request.log.info(
+        { correlation_id: body.correlation_id ?? null, values: writes.length },
+        'features uploaded',
+      );
+      return {
+        data: writes.map((write) => ({
+          field: write.feature,
+          value: write.value,
+          error: null,
+          ts: new Date(write.observedAt).toISOString(),
+        })),
+        errors: [],
+      };
+    });
+  });
+
+  app.delete('/v1/features/rows', async (request) => {
+    const body = DeleteRowsRequestSchema.parse(request.body);
+    const writer = writerOf();
+    return serve(request, 'query.online', async ({ environment, deployment }) => {
+      const index = deployment.engine.planner.index;
+      const namespace = index.namespaces.get(body.namespace);
+      if (!namespace)
+        throw new SlateError('input', 'INVALID_QUERY', `no feature namespace '${body.namespace}'`);
+      const fqns = (
+        body.features ?? namespace.features.filter((f) => f.kind === 'scalar').map((f) => f.fqn)
+      ).map((name) => (name.startsWith(`${namespace.name}.`) ? name : `${namespace.name}.${name}`));
+      const unknown = fqns.filter((fqn) => index.features.get(fqn)?.kind !== 'scalar');
+      if (unknown.length > 0)
+        throw new SlateError(
+          'input',
+          'INVALID_QUERY',
+          `'${body.namespace}' has no scalar feature ${unknown.map((f) => `'${f}'`).join(', ')}`,
+        );
+      const keys: OnlineKey[] = fqns.flatMap((feature) =>
+        body.primary_keys.map((pkey) => ({ feature, pkey })),
+      );
+      await writer.delete(environment.id, keys, {
+        online: !body.retain_online,
+        offline: !body.retain_offline,
+      });
+      request.log.info({ namespace: namespace.name, rows: body.primary_keys.length }, 'feature rows deleted');
+      return { errors: [] };
+    });
+  });
+
+  app.get('/v1/environment/graph', async (request) =>
+    serve(request, 'deploy.read', async ({ deployment }) =>
+      introspectGraph(deployment.id, deployment.engine.graph),
+    ),
+  );
+
+  app.get<{ Params: { id: string } }>('/v1/deployments/:id/graph', async (request) =>
+    serve(request, 'deploy.read', async ({ deployment }) => {
+      if (deployment.id !== request.params.id) {
+        throw new SlateError(
+          'not_found',
+          'DEPLOYMENT_NOT_FOUND',
+          `deployment ${request.params.id} is not served here (the active one is ${deployment.id}); ask the metadata plane for other deployments`,
+        );
+      }
+      return introspectGraph(deployment.id, deployment.engine.graph);
+    }),
+  );
+
+  const runsUnavailable = () =>
+    new SlateError(
+      'input',
+      'INVALID_QUERY',
+      'triggered resolver runs are not available on this data plane yet: run the resolver through an online query instead',
+    );
+  app.post('/v1/runs/trigger', async (request) => {
+    requirePermission(request.principal!, 'query.online');
+    throw runsUnavailable();
+  });
+  app.get('/v1/runs/:id', async (request) => {
+    requirePermission(request.principal!, 'query.online');
+    throw runsUnavailable();
   });
 
   // Binary endpoints take the raw body whatever its declared type (clients send octet-stream or nothing).
@@ -116,14 +259,8 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     binary.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
     binary.post('/v1/query/feather', async (request, reply) => {
-      const principal = request.principal!;
-      requirePermission(principal, 'query.online');
-      const environment = environmentOf(request, principal, served);
-      const headers = readQueryHeaders(request.headers, Date.now());
-      const body = request.body;
-      if (!(body instanceof Uint8Array) || body.length === 0)
-        throw new SlateError('input', 'PARSE_FAILED', 'the feather request body is empty');
-      const answer = await served.withEngine(environment.id, (deployment) =>
+      const body = nonEmptyBody(request, 'feather request');
+      const answer = await serve(request, 'query.online', ({ environment, deployment, headers }) =>
         runFeatherQueries(body, {
           environment,
           deploymentId: deployment.id,
@@ -132,13 +269,11 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
           queryName: headers.queryName,
         }),
       );
-      if (!answer) throw noDeployment(environment.id);
       for (const outcome of answer.outcomes) {
         request.log.info(
           {
             query_id: outcome.queryId,
             correlation_id: outcome.correlationId,
-            environment: environment.id,
             rows: outcome.rows,
             errors: outcome.result.errors.length,
           },
@@ -147,14 +282,74 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
       }
       return reply.type('application/octet-stream').send(answer.body);
     });
+
+    binary.post('/v1/upload_features/multi', async (request) => {
+      const model = decodeByteModel(nonEmptyBody(request, 'upload'));
+      const features = model.attrs.features;
+      const tableBytes = model.bytes.get('table_bytes');
+      if (!tableBytes)
+        throw new SlateError(
+          'input',
+          'PARSE_FAILED',
+          "the upload has no 'table_bytes' (Arrow IPC of the rows)",
+        );
+      const compression = model.attrs.table_compression;
+      if (compression !== undefined && compression !== null && compression !== 'uncompressed')
+        throw new SlateError(
+          'input',
+          'INVALID_QUERY',
+          `table_compression '${String(compression)}' is not supported`,
+        );
+      let columns: Record<string, unknown[]>;
+      try {
+        columns = tableToInputs(tableFromIPC(tableBytes));
+      } catch (error) {
+        throw new SlateError(
+          'input',
+          'PARSE_FAILED',
+          `'table_bytes' is not Arrow IPC (${error instanceof Error ? error.message : String(error)})`,
+        );
+      }
+      if (Array.isArray(features)) {
+        const missing = features.filter((fqn) => typeof fqn !== 'string' || !(fqn in columns));
+        if (missing.length > 0)
+          throw new SlateError(
+            'input',
+            'INVALID_QUERY',
+            `the table lacks the listed features ${missing.join(', ')}`,
+          );
+      }
+      const writer = writerOf();
+      return serve(request, 'query.online', async ({ environment, deployment }) => {
+        const { writes, errors } = featureWrites(deployment.engine.planner.index, columns, Date.now());
+        if (errors.length > 0) throw uploadRejected(errors);
+        const { operationId } = await writer.write(environment.id, writes, { online: true, offline: true });
+        request.log.info({ operation_id: operationId, values: writes.length }, 'features uploaded');
+        return { operation_id: operationId, errors: [] };
+      });
+    });
   });
 
   return app;
 }
 
-function headerValue(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
+function nonEmptyBody(request: FastifyRequest, what: string): Buffer {
+  const body = request.body;
+  if (!(body instanceof Uint8Array) || body.length === 0)
+    throw new SlateError('input', 'PARSE_FAILED', `the ${what} body is empty`);
+  return body as Buffer;
+}
+
+function uploadRejected(errors: readonly { code: string; message: string }[]): SlateError {
+  return new SlateError(
+    'input',
+    errors[0]!.code,
+    `the upload was rejected: ${errors
+      .slice(0, 3)
+      .map((e) => e.message)
+      .join('; ')}`,
+    { errors },
+  );
 }
 
 function branchError(branch: string): SlateError {
@@ -181,7 +376,8 @@ function requirePermission(principal: Principal, permission: string): void {
 
 /** The environment a request addresses: its token's, which `X-Chalk-Env-Id` may name but never change. */
 function environmentOf(request: FastifyRequest, principal: Principal, served: ServedEnvironments) {
-  const asked = headerValue(request, 'x-chalk-env-id');
+  const value = request.headers['x-chalk-env-id'];
+  const asked = Array.isArray(value) ? value[0] : value;
   const environment = served.get(principal.environment);
   if (asked && asked !== principal.environment && asked !== environment?.name) {
     throw new SlateError(
@@ -197,58 +393,4 @@ function environmentOf(request: FastifyRequest, principal: Principal, served: Se
       `environment ${principal.environment} is not served here`,
     );
   return environment;
-}
-
-/** The one mapping from errors to HTTP statuses and bodies on the data plane. */
-function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const slate = toSlateError(error, request);
-  const status = slate.code === 'BODY_TOO_LARGE' ? 413 : httpStatusOf(slate.kind);
-  if (status >= 500) request.log.error({ err: error }, 'request failed');
-  const body: Record<string, unknown> = {
-    detail: slate.message,
-    message: slate.message,
-    trace: null,
-    code: slate.code,
-  };
-  if (slate.details?.issues) body.issues = slate.details.issues;
-  if (request.url.startsWith('/v1/query/') && slate.kind === 'input') {
-    body.errors = [{ code: slate.code, category: 'REQUEST', message: slate.message }];
-  }
-  return reply.code(status).send(body);
-}
-
-function toSlateError(error: unknown, request: FastifyRequest): SlateError {
-  if (error instanceof SlateError) return error;
-  const isQuery = request.url.startsWith('/v1/query/');
-  if (error instanceof ZodError) {
-    const issues = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
-    const summary = issues.map((i) => `${i.path || 'body'}: ${i.message}`).join('; ');
-    return new SlateError(
-      'input',
-      isQuery ? 'INVALID_QUERY' : 'INVALID_REQUEST',
-      `invalid request: ${summary}`,
-      { issues },
-    );
-  }
-  const code = (error as { code?: string }).code;
-  if (
-    code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
-    code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
-    (error instanceof SyntaxError && (error as { statusCode?: number }).statusCode === 400)
-  ) {
-    return new SlateError(
-      'input',
-      'PARSE_FAILED',
-      `the request body is not valid JSON: ${(error as Error).message}`,
-    );
-  }
-  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-    return new SlateError('input', 'BODY_TOO_LARGE', 'the request body is too large');
-  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
-    return new SlateError('input', 'PARSE_FAILED', 'send the request as application/json');
-  const statusCode = (error as { statusCode?: number }).statusCode;
-  if (statusCode && statusCode >= 400 && statusCode < 500) {
-    return new SlateError('input', isQuery ? 'PARSE_FAILED' : 'INVALID_REQUEST', (error as Error).message);
-  }
-  return new SlateError('internal', 'INTERNAL_SERVER_ERROR', 'internal error');
 }
