@@ -59,24 +59,21 @@ const models: Record<string, new (data: never) => { validate(): void }> = {
   Secret,
   ServiceAccount,
 };
+interface Container {
+  env: { name: string; value?: string }[];
+  envFrom?: unknown[];
+  args: string[];
+}
+interface Manifest {
+  kind: string;
+  metadata: { name: string };
+  data?: Record<string, string>;
+  spec?: { template: { spec: { containers: Container[] } } };
+}
 const find = (docs: Record<string, unknown>[], kind: string, name: string) =>
-  docs.find((d) => d.kind === kind && (d.metadata as { name: string }).name === name) as Record<
-    string,
-    never
-  >;
-const containerOf = (deployment: Record<string, never>) =>
-  (
-    deployment as {
-      spec: {
-        template: {
-          spec: {
-            containers: { env: { name: string; value?: string }[]; envFrom?: unknown[]; args: string[] }[];
-          };
-        };
-      };
-    }
-  ).spec.template.spec.containers[0]!;
-const envOf = (deployment: Record<string, never>) =>
+  docs.find((d) => d.kind === kind && (d.metadata as { name: string }).name === name) as unknown as Manifest;
+const containerOf = (deployment: Manifest) => deployment.spec!.template.spec.containers[0]!;
+const envOf = (deployment: Manifest) =>
   Object.fromEntries(containerOf(deployment).env.map((e) => [e.name, e.value]));
 
 describe.skipIf(!helm)('the Helm chart', () => {
@@ -118,9 +115,7 @@ describe.skipIf(!helm)('the Helm chart', () => {
       SLATE_MODE: 'production',
       SLATE_S3_BUCKET_PREFIX: 'acme-slate',
     });
-    const seedYaml = (find(docs, 'ConfigMap', 'rel-slate-seed') as { data: Record<string, string> }).data[
-      'seed.yaml'
-    ]!;
+    const seedYaml = find(docs, 'ConfigMap', 'rel-slate-seed').data!['seed.yaml']!;
     const seed = parseSeed(parse(seedYaml));
     expect(seed.teams.map((t) => t.id)).toEqual(['acme']);
     expect(seed.environments.map((e) => e.id)).toEqual(['prod']);
