@@ -7,11 +7,18 @@
  * import { runOnlineStoreConformance } from '@slate/stores/conformance';
  * runOnlineStoreConformance('my-store', { create: async () => createMyOnlineStore() });
  */
+
 export { type BusConformanceOptions, runBusConformance } from './bus/bus-conformance.ts';
 export {
   type ObjectStoreConformanceOptions,
   runObjectStoreConformance,
 } from './object/object-store-conformance.ts';
+export {
+  type OfflineStoreConformanceOptions,
+  runOfflineStoreConformance,
+  seededRandom,
+} from './offline/offline-store-conformance.ts';
+export { pointInTimeOracle } from './offline/point-in-time-oracle.ts';
 export {
   type OnlineStoreConformanceOptions,
   runOnlineStoreConformance,

@@ -22,8 +22,31 @@ export {
   type ObjectStoreCapabilities,
   type PutOptions,
 } from './object/object-store.ts';
+export {
+  createObjectStore,
+  type ObjectStoreConfig,
+  ObjectStoreConfigSchema,
+  objectStoreConfigFromEnv,
+} from './object/object-store-config.ts';
 export { createS3ObjectStore, type S3ObjectStoreOptions } from './object/s3/s3-object-store.ts';
 export { scopeObjectStore } from './object/scoped-object-store.ts';
+export type {
+  CompactionResult,
+  Observation,
+  OfflineBatch,
+  OfflineStore,
+  OfflineStoreCapabilities,
+  SampledColumn,
+  SampledFeature,
+  SampleRequest,
+  SampleResult,
+  ScanOptions,
+  StoredObservation,
+} from './offline/offline-store.ts';
+export {
+  createParquetOfflineStore,
+  type ParquetOfflineStoreOptions,
+} from './offline/parquet/parquet-offline-store.ts';
 export {
   createMemoryOnlineStore,
   type MemoryOnlineStoreOptions,
@@ -35,17 +58,11 @@ export type {
   OnlineStoreCapabilities,
   StoredValue,
 } from './online/online-store.ts';
-export { createRedisOnlineStore, type RedisOnlineStoreOptions } from './online/redis/redis-online-store.ts';
-export {
-  createObjectStore,
-  type ObjectStoreConfig,
-  ObjectStoreConfigSchema,
-  objectStoreConfigFromEnv,
-} from './object/object-store-config.ts';
 export {
   createOnlineStore,
   type OnlineStoreConfig,
   OnlineStoreConfigSchema,
   onlineStoreConfigFromEnv,
 } from './online/online-store-config.ts';
+export { createRedisOnlineStore, type RedisOnlineStoreOptions } from './online/redis/redis-online-store.ts';
 export * from './queue/index.ts';

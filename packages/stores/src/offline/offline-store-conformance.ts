@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import { SlateError } from '@slate/graph';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Observation, OfflineStore, SampledFeature } from './offline-store.ts';
+import { pointInTimeOracle } from './point-in-time-oracle.ts';
+
+/** How `runOfflineStoreConformance` gets a store. */
+export interface OfflineStoreConformanceOptions {
+  /** A fresh, initialised store; the suite closes it after each test. */
+  readonly create: () => Promise<OfflineStore>;
+}
+
+/** A small seeded PRNG (mulberry32), so a failing randomized case can be replayed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const DAY = 86_400_000;
+const BASE = Date.UTC(2024, 0, 1);
+
+/**
+ * Registers the vitest suite every `OfflineStore` backend must pass, including a randomized comparison
+ * with `pointInTimeOracle` (ties on observed-at, TTLs, bounds, backdated values arriving late, several
+ * commits and a compaction). Each test uses a fresh, randomly named environment.
+ *
+ * @example
+ * runOfflineStoreConformance('parquet', { create: async () => { const s = createParquetOfflineStore({ objectStore }); await s.init(); return s; } });
+ */
+export function runOfflineStoreConformance(name: string, options: OfflineStoreConformanceOptions): void {
+  describe(`OfflineStore conformance: ${name}`, () => {
+    let store: OfflineStore;
+    let env: string;
+
+    beforeEach(async () => {
+      store = await options.create();
+      env = `env-${randomUUID().slice(0, 8)}`;
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('reads back every observation with its JSON value, times and provenance', async () => {
+      const values: unknown[] = [42, -1.5, 'héllo "x"', true, null, [1, 'a', null], { a: { b: [true] } }, 0];
+      const observations: Observation[] = values.map((value, i) => ({
+        feature: 'user.f',
+        pkey: String(i),
+        value,
+        observedAt: BASE + i * 1000,
+        insertedAt: BASE + DAY + i,
+        resolver: i % 2 ? 'get_f' : null,
+        deploymentId: 'dep-1',
+        queryId: i === 0 ? 'q-1' : null,
+      }));
+      expect(await store.write(env, { ids: ['batch-1'], observations })).toBe(true);
+      const stored = await store.scan(env, { features: ['user.f'] });
+      expect(stored.map(({ observationId: _, ...rest }) => rest)).toEqual(observations);
+      expect(new Set(stored.map((o) => o.observationId)).size).toBe(values.length);
+    });
+
+    it('skips a batch whose ids were all committed before (redelivery never duplicates)', async () => {
+      const batch = {
+        ids: ['m-1', 'm-2'],
+        observations: [{ feature: 'user.f', pkey: '1', value: 1, observedAt: BASE, insertedAt: BASE }],
+      };
+      expect(await store.write(env, batch)).toBe(true);
+      expect(await store.write(env, batch)).toBe(false);
+      expect(await store.write(env, { ...batch, ids: ['m-2'] })).toBe(false);
+      expect(await store.write(env, { ...batch, ids: ['m-2', 'm-3'] })).toBe(true);
+      expect(await store.scan(env)).toHaveLength(2);
+    });
+
+    it('keeps environments apart', async () => {
+      const other = `env-${randomUUID().slice(0, 8)}`;
+      await store.write(env, {
+        ids: ['a'],
+        observations: [{ feature: 'user.f', pkey: '1', value: 'mine', observedAt: BASE, insertedAt: BASE }],
+      });
+      expect(await store.scan(other)).toEqual([]);
+      const sampled = await store.sample(other, {
+        spine: { pkeys: ['1'], times: [BASE + 1] },
+        features: [{ fqn: 'user.f', ttlMs: null }],
+      });
+      expect(sampled.columns[0]!.values).toEqual([null]);
+    });
+
+    it('answers a spine with no observations at all with nulls, one row per input', async () => {
+      const sampled = await store.sample(env, {
+        spine: { pkeys: ['1', '1', '2'], times: [BASE, BASE, BASE] },
+        features: [{ fqn: 'user.a', ttlMs: null }],
+      });
+      expect(sampled.rowCount).toBe(3);
+      expect(sampled.columns).toEqual([
+        { fqn: 'user.a', values: [null, null, null], observedAt: [null, null, null] },
+      ]);
+    });
+
+    it('follows the point-in-time rule exactly: at-or-before, newest wins, ties to the later insert, TTL, bounds', async () => {
+      const obs = (pkey: string, value: unknown, observedAt: number, insertedAt: number): Observation => ({
+        feature: 'user.score',
+        pkey,
+        value,
+        observedAt,
+        insertedAt,
+      });
+      await store.write(env, {
+        ids: ['b1'],
+        observations: [
+          obs('1', 'old', 1_000, 10),
+          obs('1', 'tie-first', 2_000, 20),
+          obs('2', 'two', 5_000, 50),
+        ],
+      });
+      // Late arrivals: a correction for the tie, and a backdated value inserted after everything else.
+      await store.write(env, {
+        ids: ['b2'],
+        observations: [obs('1', 'tie-second', 2_000, 30), obs('1', 'backdated', 1_500, 99)],
+      });
+      const times = [999, 1_000, 1_499, 1_500, 1_999, 2_000, 10_000];
+      const sampled = await store.sample(env, {
+        spine: { pkeys: times.map(() => '1'), times: times.map((t) => t) },
+        features: [{ fqn: 'user.score', ttlMs: null }],
+      });
+      expect(sampled.columns[0]!.values).toEqual([
+        null,
+        'old',
+        'old',
+        'backdated',
+        'backdated',
+        'tie-second',
+        'tie-second',
+      ]);
+      const withTtl = await store.sample(env, {
+        spine: { pkeys: ['1', '1', '2', '2'], times: [2_500, 2_501, 5_500, 5_501] },
+        features: [{ fqn: 'user.score', ttlMs: 500 }],
+      });
+      expect(withTtl.columns[0]).toEqual({
+        fqn: 'user.score',
+        values: ['tie-second', null, 'two', null],
+        observedAt: [2_000, null, 5_000, null],
+      });
+      const bounded = await store.sample(env, {
+        spine: { pkeys: ['1', '1'], times: [1_600, 10_000] },
+        features: [{ fqn: 'user.score', ttlMs: null }],
+        upperBound: 1_600,
+        lowerBound: 1_200,
+      });
+      expect(bounded.columns[0]!.values).toEqual(['backdated', 'backdated']);
+    });
+
+    for (const seed of [1, 2, 3]) {
+      it(`agrees with the brute-force oracle on randomized data (seed ${seed}), before and after compaction`, async () => {
+        const random = seededRandom(seed);
+        const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
+        const features = ['user.a', 'user.b', 'account.c'];
+        const pkeys = ['1', '2', '3', '4', '5'];
+        const all: Observation[] = [];
+        let insertedAt = BASE;
+        for (let batch = 0; batch < 6; batch++) {
+          const observations: Observation[] = [];
+          for (let i = 0; i < 40; i++) {
+            // Few distinct times, spread over three days: many ties, several partitions, backdated arrivals.
+            const observedAt = BASE + Math.floor(random() * 12) * (DAY / 4);
+            observations.push({
+              feature: pick(features),
+              pkey: pick(pkeys),
+              value: random() < 0.1 ? null : Math.round(random() * 1000),
+              observedAt,
+              insertedAt: insertedAt++,
+            });
+          }
+          all.push(...observations);
+          await store.write(env, { ids: [`seed-${seed}-${batch}`], observations });
+        }
+        const rows = 120;
+        const spine = {
+          pkeys: Array.from({ length: rows }, () => pick([...pkeys, '6'])),
+          times: Array.from({ length: rows }, () => BASE - DAY / 4 + Math.floor(random() * 16) * (DAY / 4)),
+        };
+        const requested: SampledFeature[] = [
+          { fqn: 'user.a', ttlMs: null },
+          { fqn: 'user.b', ttlMs: DAY / 2 },
+          { fqn: 'account.c', ttlMs: DAY / 4 },
+        ];
+        const bounds = seed === 3 ? { lowerBound: BASE + DAY / 4, upperBound: BASE + 2 * DAY } : {};
+        const expected = pointInTimeOracle(all, spine, requested, bounds);
+        const actual = await store.sample(env, { spine, features: requested, ...bounds });
+        expect(actual.rowCount).toBe(rows);
+        expect(actual.columns).toEqual(expected);
+        expect(expected.flatMap((c) => c.values).filter((v) => v !== null).length).toBeGreaterThan(rows / 2);
+
+        const compacted = await store.compact(env);
+        expect(compacted.merged).toBeGreaterThan(0);
+        expect(await store.sample(env, { spine, features: requested, ...bounds })).toEqual(actual);
+        expect(await store.scan(env)).toHaveLength(all.length);
+      });
+    }
+
+    it('refuses malformed feature names', async () => {
+      const error = await store
+        .write(env, {
+          ids: ['x'],
+          observations: [{ feature: "bad'; drop", pkey: '1', value: 1, observedAt: 0, insertedAt: 0 }],
+        })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SlateError);
+      expect(error).toMatchObject({ kind: 'input' });
+    });
+  });
+}

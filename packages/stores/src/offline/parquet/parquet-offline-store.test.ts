@@ -1,0 +1,116 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLocalObjectStore } from '../../object/local/local-object-store.ts';
+import { runOfflineStoreConformance } from '../offline-store-conformance.ts';
+import { createParquetOfflineStore } from './parquet-offline-store.ts';
+
+const root = await mkdtemp(join(tmpdir(), 'slate-offline-test-'));
+afterAll(() => rm(root, { recursive: true, force: true }));
+const objectStore = createLocalObjectStore({ root: join(root, 'objects') });
+await objectStore.init();
+
+const open = async () => {
+  const store = createParquetOfflineStore({ objectStore, threads: 1 });
+  await store.init();
+  return store;
+};
+
+runOfflineStoreConformance('parquet on local folders', { create: open });
+
+const T = Date.UTC(2024, 5, 1);
+
+describe('createParquetOfflineStore', () => {
+  it('lays files out by namespace and day, and hides data files that no commit names', async () => {
+    const store = await open();
+    await store.write('layout', {
+      ids: ['m1'],
+      observations: [
+        { feature: 'user.a', pkey: '1', value: 1, observedAt: T, insertedAt: T },
+        { feature: 'user.a', pkey: '1', value: 2, observedAt: T + 86_400_000, insertedAt: T },
+        { feature: 'card.b', pkey: '9', value: 3, observedAt: T, insertedAt: T },
+      ],
+    });
+    const keys: string[] = [];
+    for await (const info of objectStore.list('data', 'offline/layout/')) keys.push(info.key);
+    const data = keys.filter((k) => k.endsWith('.parquet')).map((k) => k.split('/').slice(2, 5).join('/'));
+    expect(data.sort()).toEqual([
+      'observations/namespace=card/date=2024-06-01',
+      'observations/namespace=user/date=2024-06-01',
+      'observations/namespace=user/date=2024-06-02',
+    ]);
+    expect(keys.filter((k) => k.includes('/_commits/'))).toHaveLength(1);
+
+    // A writer that crashed after uploading a data file but before its commit: the file stays invisible.
+    const orphan = keys.find((k) => k.includes('namespace=card'))!;
+    const bytes = await objectStore.get('data', orphan);
+    await objectStore.put(
+      'data',
+      'offline/layout/observations/namespace=card/date=2024-06-01/crashed-0.parquet',
+      bytes!,
+    );
+    const again = await open();
+    expect((await again.scan('layout', { features: ['card.b'] })).map((o) => o.value)).toEqual([3]);
+    await again.close();
+    await store.close();
+  });
+
+  it('writes a sample to Parquet with typed value columns and observed-at timestamps', async () => {
+    const store = await open();
+    await store.write('typed', {
+      ids: ['m1'],
+      observations: [
+        { feature: 'user.n', pkey: '1', value: 7, observedAt: T, insertedAt: T },
+        { feature: 'user.s', pkey: '1', value: 'x', observedAt: T, insertedAt: T },
+        { feature: 'user.l', pkey: '1', value: [1, 2], observedAt: T, insertedAt: T },
+      ],
+    });
+    const output = join(root, 'sample.parquet');
+    const result = await store.sample('typed', {
+      spine: { pkeys: ['1', '2'], times: [T + 5, T + 5] },
+      features: [
+        { fqn: 'user.n', ttlMs: null, dtype: { type: 'int' } },
+        { fqn: 'user.s', ttlMs: null, dtype: { type: 'string' } },
+        { fqn: 'user.l', ttlMs: null, dtype: { type: 'list', of: { type: 'int' } } },
+      ],
+      output: { parquet: output },
+    });
+    expect(result).toEqual({ rowCount: 2, columns: [] });
+    const duck = await DuckDBInstance.create(':memory:');
+    const connection = await duck.connect();
+    const reader = await connection.runAndReadAll(`SELECT * FROM read_parquet('${output}') ORDER BY __row__`);
+    expect(reader.columnNames()).toEqual([
+      '__row__',
+      'pkey',
+      '__ts__',
+      'user.n',
+      'user.n.__observed_at__',
+      'user.s',
+      'user.s.__observed_at__',
+      'user.l',
+      'user.l.__observed_at__',
+    ]);
+    const rows = reader.getRowObjectsJson();
+    expect(rows[0]).toMatchObject({ pkey: '1', 'user.n': '7', 'user.s': 'x', 'user.l': '[1,2]' });
+    expect(rows[1]).toMatchObject({ pkey: '2', 'user.n': null, 'user.s': null });
+    const types = await connection.runAndReadAll(
+      `SELECT column_type FROM (DESCRIBE SELECT * FROM read_parquet('${output}'))`,
+    );
+    expect(types.getRowsJS().map((r) => r[0])).toEqual([
+      'BIGINT',
+      'VARCHAR',
+      'TIMESTAMP',
+      'BIGINT',
+      'TIMESTAMP',
+      'VARCHAR',
+      'TIMESTAMP',
+      'VARCHAR',
+      'TIMESTAMP',
+    ]);
+    connection.closeSync();
+    duck.closeSync();
+    await store.close();
+  });
+});

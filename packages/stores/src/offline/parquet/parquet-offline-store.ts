@@ -1,0 +1,492 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { type DType, SlateError } from '@slate/graph';
+import type { ObjectStore } from '../../object/object-store.ts';
+import type {
+  CompactionResult,
+  OfflineBatch,
+  OfflineStore,
+  SampledColumn,
+  SampleRequest,
+  SampleResult,
+  ScanOptions,
+  StoredObservation,
+} from '../offline-store.ts';
+import { type DataFile, OfflineManifest } from './offline-manifest.ts';
+
+/** Options for `createParquetOfflineStore`. */
+export interface ParquetOfflineStoreOptions {
+  /** Where the Parquet files and commits live (the `data` bucket); local folders or S3. */
+  readonly objectStore: ObjectStore;
+  /** Local folder where files are staged for DuckDB (it cannot read S3 here). Default: a temp folder. */
+  readonly stagingDir?: string;
+  /** DuckDB worker threads. Default 2. */
+  readonly threads?: number;
+  /** DuckDB memory limit, e.g. `'4GB'`; DuckDB spills past it. Default DuckDB's (80% of RAM). */
+  readonly memoryLimit?: string;
+  /** A (namespace, day) partition with at least this many files is merged by `compact`. Default 4. */
+  readonly compactMinFiles?: number;
+}
+
+const FQN = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_.]*$/;
+const ENVIRONMENT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
+/** Observed-at (ms) is scaled by this and inserted-at added, making one ASOF key that orders ties. */
+const TIE_SCALE = '10000000000000';
+
+const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
+const ident = (text: string) => `"${text.replaceAll('"', '""')}"`;
+
+/**
+ * An `OfflineStore` of Parquet files in the `data` bucket, read and written by DuckDB.
+ *
+ * Layout, under `offline/<environment>/`: `observations/namespace=<ns>/date=<YYYY-MM-DD>/<commit>-<n>.parquet`
+ * (columns `feature, pkey, value (JSON text), observed_at, inserted_at, resolver, deployment_id, query_id,
+ * observation_id`, sorted by feature, key and time) and `_commits/*.json` (see `OfflineManifest`): a batch's
+ * files are uploaded first and become visible with its commit file, so a crash mid-write shows nothing.
+ * Writes are serialised per environment within a process; commits from several processes commute.
+ *
+ * Reads stage the needed files (pruned by namespace and by time, using each file's observed-at range) into
+ * a local folder once — data files are immutable — and run one DuckDB query: an `ASOF LEFT JOIN` per feature
+ * on `(pkey, observed_at * 10^13 + inserted_at)`, so the newest observation at or before the row's time
+ * wins and ties go to the latest insert, then the TTL check. `compact` merges the files of a partition into
+ * one and deletes the old ones after its commit (a reader that misses a deleted file re-reads the manifest).
+ *
+ * Throws `SlateError('input', 'INVALID_FEATURE')` for malformed feature names or environments.
+ *
+ * @example
+ * const offline = createParquetOfflineStore({ objectStore });
+ * await offline.init();
+ * await offline.write('prod', { ids: ['m1'], observations: [{ feature: 'user.score', pkey: '1', value: 0.7, observedAt: t, insertedAt: Date.now() }] });
+ * const { columns } = await offline.sample('prod', { spine: { pkeys: ['1'], times: [t + 1] }, features: [{ fqn: 'user.score', ttlMs: null }] });
+ */
+export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): OfflineStore {
+  const { objectStore } = options;
+  const manifests = new Map<string, OfflineManifest>();
+  const writeChains = new Map<string, Promise<unknown>>();
+  let instance: DuckDBInstance | undefined;
+  let staging = options.stagingDir;
+  let ownStaging = false;
+
+  const manifestOf = (environment: string) => {
+    if (!ENVIRONMENT.test(environment))
+      throw new SlateError('input', 'INVALID_FEATURE', `invalid environment ${JSON.stringify(environment)}`);
+    let manifest = manifests.get(environment);
+    if (!manifest) {
+      manifest = new OfflineManifest(objectStore, `offline/${environment}`);
+      manifests.set(environment, manifest);
+    }
+    return manifest;
+  };
+
+  const withConnection = async <T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> => {
+    if (!instance)
+      throw new SlateError('unavailable', 'OFFLINE_STORE_CLOSED', 'the offline store is not open');
+    const connection = await instance.connect();
+    try {
+      return await work(connection);
+    } finally {
+      connection.closeSync();
+    }
+  };
+
+  /** Local paths of the files, fetching those not staged yet. */
+  const stage = async (files: readonly DataFile[], signal?: AbortSignal): Promise<string[] | null> => {
+    const paths: string[] = [];
+    for (const file of files) {
+      const path = join(staging!, file.key);
+      const present = await stat(path).then(
+        () => true,
+        () => false,
+      );
+      if (!present) {
+        const bytes = await objectStore.get('data', file.key, signal);
+        if (!bytes) return null;
+        await mkdir(dirname(path), { recursive: true });
+        const temp = `${path}.${randomUUID()}.tmp`;
+        await writeFile(temp, bytes);
+        await rename(temp, path);
+      }
+      paths.push(path);
+    }
+    return paths;
+  };
+
+  /** Stages the visible files that match; retries once when compaction deleted one meanwhile. */
+  const stageVisible = async (
+    manifest: OfflineManifest,
+    filter: Parameters<OfflineManifest['visible']>[0],
+    signal?: AbortSignal,
+  ): Promise<string[]> => {
+    for (let attempt = 0; ; attempt++) {
+      await manifest.refresh(signal);
+      const paths = await stage(manifest.visible(filter), signal);
+      if (paths) return paths;
+      if (attempt >= 2)
+        throw new SlateError(
+          'unavailable',
+          'OFFLINE_FILE_MISSING',
+          'an offline store file disappeared while reading',
+        );
+    }
+  };
+
+  const observationsSql = (paths: readonly string[]) =>
+    paths.length === 0
+      ? `(SELECT NULL::VARCHAR AS feature, NULL::VARCHAR AS pkey, NULL::VARCHAR AS value, NULL::TIMESTAMP AS observed_at, NULL::TIMESTAMP AS inserted_at, NULL::VARCHAR AS resolver, NULL::VARCHAR AS deployment_id, NULL::VARCHAR AS query_id, NULL::VARCHAR AS observation_id WHERE false)`
+      : `read_parquet([${paths.map(quote).join(', ')}])`;
+
+  const checkFeature = (fqn: string) => {
+    if (!FQN.test(fqn))
+      throw new SlateError('input', 'INVALID_FEATURE', `invalid feature name ${JSON.stringify(fqn)}`);
+  };
+
+  const write = async (environment: string, batch: OfflineBatch, signal?: AbortSignal): Promise<boolean> => {
+    const manifest = manifestOf(environment);
+    await manifest.refresh(signal);
+    if (manifest.hasAll(batch.ids)) return false;
+    for (const observation of batch.observations) checkFeature(observation.feature);
+    const commitId = randomUUID();
+    const workDir = await mkdtemp(join(staging!, '.write-'));
+    try {
+      const adds: DataFile[] = [];
+      await withConnection(async (connection) => {
+        const table = `w_${commitId.replaceAll('-', '')}`;
+        await connection.run(
+          `CREATE TEMP TABLE ${table} (feature VARCHAR, namespace VARCHAR, pkey VARCHAR, value VARCHAR, observed_ms BIGINT, inserted_ms BIGINT, resolver VARCHAR, deployment_id VARCHAR, query_id VARCHAR, observation_id VARCHAR)`,
+        );
+        try {
+          const appender = await connection.createAppender(table);
+          const batchId = batch.ids[0] ?? commitId;
+          batch.observations.forEach((o, i) => {
+            appender.appendVarchar(o.feature);
+            appender.appendVarchar(o.feature.slice(0, o.feature.indexOf('.')));
+            appender.appendVarchar(String(o.pkey));
+            appender.appendVarchar(JSON.stringify(o.value ?? null));
+            appender.appendBigInt(BigInt(Math.trunc(o.observedAt)));
+            appender.appendBigInt(BigInt(Math.trunc(o.insertedAt)));
+            for (const text of [o.resolver, o.deploymentId, o.queryId]) {
+              if (text == null) appender.appendNull();
+              else appender.appendVarchar(text);
+            }
+            appender.appendVarchar(`${batchId}:${i}`);
+            appender.endRow();
+          });
+          appender.closeSync();
+          await connection.run(
+            `COPY (SELECT feature, pkey, value, make_timestamp(observed_ms * 1000) AS observed_at, make_timestamp(inserted_ms * 1000) AS inserted_at, resolver, deployment_id, query_id, observation_id, namespace, strftime(make_timestamp(observed_ms * 1000), '%Y-%m-%d') AS date FROM ${table} ORDER BY feature, pkey, observed_ms) TO ${quote(workDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (namespace, date), OVERWRITE_OR_IGNORE)`,
+          );
+          const stats = await connection.runAndReadAll(
+            `SELECT namespace, strftime(make_timestamp(observed_ms * 1000), '%Y-%m-%d') AS date, count(*)::BIGINT AS n, min(observed_ms) AS lo, max(observed_ms) AS hi FROM ${table} GROUP BY ALL`,
+          );
+          const byPartition = new Map(
+            stats.getRowsJS().map(([ns, date, n, lo, hi]) => [
+              `namespace=${ns}/date=${date}`,
+              {
+                namespace: String(ns),
+                date: String(date),
+                rows: Number(n),
+                lo: Number(lo),
+                hi: Number(hi),
+              },
+            ]),
+          );
+          let n = 0;
+          for (const path of await listFiles(workDir)) {
+            const partition = dirname(relative(workDir, path));
+            const info = byPartition.get(partition);
+            if (!info) continue;
+            const key = `offline/${environment}/observations/${partition}/${commitId}-${n++}.parquet`;
+            const bytes = await readFile(path);
+            await objectStore.put('data', key, bytes);
+            adds.push({
+              key,
+              namespace: info.namespace,
+              date: info.date,
+              rows: info.rows,
+              bytes: bytes.length,
+              minObservedAt: info.lo,
+              maxObservedAt: info.hi,
+            });
+          }
+        } finally {
+          await connection.run(`DROP TABLE IF EXISTS ${table}`);
+        }
+      });
+      signal?.throwIfAborted();
+      await manifest.commit({ ids: batch.ids, adds, removes: [] });
+      return true;
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  };
+
+  const sample = async (
+    environment: string,
+    request: SampleRequest,
+    signal?: AbortSignal,
+  ): Promise<SampleResult> => {
+    const manifest = manifestOf(environment);
+    for (const feature of request.features) checkFeature(feature.fqn);
+    const namespaces = new Set(request.features.map((f) => f.fqn.slice(0, f.fqn.indexOf('.'))));
+    let from = request.lowerBound;
+    let to = request.upperBound;
+    if ('times' in request.spine && request.spine.times.length > 0) {
+      let lo = Number.POSITIVE_INFINITY;
+      let hi = Number.NEGATIVE_INFINITY;
+      for (const t of request.spine.times) {
+        if (t < lo) lo = t;
+        if (t > hi) hi = t;
+      }
+      to = to === undefined ? hi : Math.min(to, hi);
+      const ttls = request.features.map((f) => f.ttlMs);
+      if (ttls.every((ttl) => ttl !== null)) {
+        const earliest = lo - Math.max(...(ttls as number[]));
+        from = from === undefined ? earliest : Math.max(from, earliest);
+      }
+    }
+    const paths = await stageVisible(manifest, { namespaces, from, to }, signal);
+
+    return withConnection(async (connection) => {
+      const suffix = randomUUID().replaceAll('-', '');
+      const spine = `s_${suffix}`;
+      if ('parquet' in request.spine) {
+        await connection.run(
+          `CREATE TEMP TABLE ${spine} AS SELECT file_row_number AS __row__, pkey::VARCHAR AS pkey, ts::TIMESTAMP AS ts FROM read_parquet(${quote(request.spine.parquet)}, file_row_number = true)`,
+        );
+      } else {
+        const { pkeys, times } = request.spine;
+        if (pkeys.length !== times.length)
+          throw new SlateError('input', 'INVALID_SPINE', 'the spine needs one time per primary key');
+        await connection.run(`CREATE TEMP TABLE ${spine}_raw (__row__ BIGINT, pkey VARCHAR, ts_ms BIGINT)`);
+        const appender = await connection.createAppender(`${spine}_raw`);
+        for (let i = 0; i < pkeys.length; i++) {
+          appender.appendBigInt(BigInt(i));
+          appender.appendVarchar(String(pkeys[i]));
+          appender.appendBigInt(BigInt(Math.trunc(times[i]!)));
+          appender.endRow();
+        }
+        appender.closeSync();
+        await connection.run(
+          `CREATE TEMP TABLE ${spine} AS SELECT __row__, pkey, make_timestamp(ts_ms * 1000) AS ts FROM ${spine}_raw`,
+        );
+        await connection.run(`DROP TABLE ${spine}_raw`);
+      }
+      try {
+        const bounds = [
+          request.lowerBound === undefined
+            ? null
+            : `observed_at >= make_timestamp(${Math.trunc(request.lowerBound)} * 1000)`,
+          request.upperBound === undefined
+            ? null
+            : `observed_at <= make_timestamp(${Math.trunc(request.upperBound)} * 1000)`,
+        ].filter(Boolean);
+        const ctes = request.features.map(
+          (feature, i) =>
+            `f${i} AS (SELECT pkey, value, observed_at, epoch_ms(observed_at)::HUGEINT * ${TIE_SCALE} + epoch_ms(inserted_at) AS __k__ FROM ${observationsSql(paths)} WHERE feature = ${quote(feature.fqn)}${bounds.map((b) => ` AND ${b}`).join('')})`,
+        );
+        const toFile = request.output !== undefined;
+        const columns = request.features.flatMap((feature, i) => {
+          const fresh =
+            feature.ttlMs === null
+              ? `f${i}.observed_at IS NOT NULL`
+              : `f${i}.observed_at >= s.ts - to_milliseconds(${Math.trunc(feature.ttlMs)})`;
+          const value = toFile ? typed(`f${i}.value`, feature.dtype) : `f${i}.value`;
+          return [
+            `CASE WHEN ${fresh} THEN ${value} END AS ${ident(feature.fqn)}`,
+            toFile
+              ? `CASE WHEN ${fresh} THEN f${i}.observed_at END AS ${ident(`${feature.fqn}.__observed_at__`)}`
+              : `CASE WHEN ${fresh} THEN epoch_ms(f${i}.observed_at) END AS ${ident(`${feature.fqn}.__observed_at__`)}`,
+          ];
+        });
+        const joins = request.features.map(
+          (_, i) => `ASOF LEFT JOIN f${i} ON s.pkey = f${i}.pkey AND s.__k__ >= f${i}.__k__`,
+        );
+        const query = [
+          ctes.length > 0 ? `WITH ${ctes.join(',\n')}` : '',
+          `SELECT s.__row__, s.pkey, s.ts AS __ts__${columns.map((c) => `, ${c}`).join('')}`,
+          `FROM (SELECT *, epoch_ms(ts)::HUGEINT * ${TIE_SCALE} + (${TIE_SCALE} - 1) AS __k__ FROM ${spine}) s`,
+          ...joins,
+          'ORDER BY s.__row__',
+        ].join('\n');
+        signal?.throwIfAborted();
+        if (request.output) {
+          await connection.run(
+            `COPY (${query}) TO ${quote(request.output.parquet)} (FORMAT parquet, COMPRESSION zstd)`,
+          );
+          const count = await connection.runAndReadAll(`SELECT count(*)::BIGINT FROM ${spine}`);
+          return { rowCount: Number(count.getRowsJS()[0]![0]), columns: [] };
+        }
+        const reader = await connection.runAndReadAll(query);
+        const raw = reader.getColumnsJS();
+        const rowCount = raw[0]?.length ?? 0;
+        const out: SampledColumn[] = request.features.map((feature, i) => ({
+          fqn: feature.fqn,
+          values: raw[3 + 2 * i]!.map((v) => (v === null ? null : JSON.parse(String(v)))),
+          observedAt: raw[4 + 2 * i]!.map((v) => (v === null ? null : Number(v))),
+        }));
+        return { rowCount, columns: out };
+      } finally {
+        await connection.run(`DROP TABLE IF EXISTS ${spine}`);
+      }
+    });
+  };
+
+  return {
+    capabilities: { persistent: true },
+    async init() {
+      if (!staging) {
+        staging = await mkdtemp(join(tmpdir(), 'slate-offline-'));
+        ownStaging = true;
+      }
+      await mkdir(staging, { recursive: true });
+      instance = await DuckDBInstance.create(':memory:', {
+        threads: String(options.threads ?? 2),
+        ...(options.memoryLimit ? { memory_limit: options.memoryLimit } : {}),
+      });
+    },
+    async close() {
+      await Promise.all([...writeChains.values()]);
+      instance?.closeSync();
+      instance = undefined;
+      if (ownStaging && staging) await rm(staging, { recursive: true, force: true });
+    },
+    write(environment, batch, signal) {
+      const run = (writeChains.get(environment) ?? Promise.resolve()).then(() =>
+        write(environment, batch, signal),
+      );
+      writeChains.set(
+        environment,
+        run.catch(() => {}),
+      );
+      return run;
+    },
+    sample,
+    async scan(environment, scanOptions: ScanOptions = {}) {
+      const manifest = manifestOf(environment);
+      const features = scanOptions.features;
+      features?.forEach(checkFeature);
+      const namespaces = features ? new Set(features.map((f) => f.slice(0, f.indexOf('.')))) : undefined;
+      const paths = await stageVisible(manifest, { namespaces });
+      return withConnection(async (connection) => {
+        const where = features ? `WHERE feature IN (${features.map(quote).join(', ')})` : '';
+        const reader = await connection.runAndReadAll(
+          `SELECT feature, pkey, value, epoch_ms(observed_at), epoch_ms(inserted_at), resolver, deployment_id, query_id, observation_id FROM ${observationsSql(paths)} ${where} ORDER BY feature, pkey, observed_at, inserted_at`,
+        );
+        return reader
+          .getRowsJS()
+          .map(
+            ([
+              feature,
+              pkey,
+              value,
+              observedAt,
+              insertedAt,
+              resolver,
+              deploymentId,
+              queryId,
+              observationId,
+            ]) => ({
+              feature: String(feature),
+              pkey: String(pkey),
+              value: JSON.parse(String(value)),
+              observedAt: Number(observedAt),
+              insertedAt: Number(insertedAt),
+              resolver: resolver === null ? null : String(resolver),
+              deploymentId: deploymentId === null ? null : String(deploymentId),
+              queryId: queryId === null ? null : String(queryId),
+              observationId: String(observationId),
+            }),
+          ) satisfies StoredObservation[];
+      });
+    },
+    async compact(environment, signal): Promise<CompactionResult> {
+      const manifest = manifestOf(environment);
+      const run = (writeChains.get(environment) ?? Promise.resolve()).then(async () => {
+        await manifest.refresh(signal);
+        const groups = new Map<string, DataFile[]>();
+        for (const file of manifest.visible()) {
+          const id = `${file.namespace}/${file.date}`;
+          groups.set(id, [...(groups.get(id) ?? []), file]);
+        }
+        let merged = 0;
+        let written = 0;
+        for (const files of groups.values()) {
+          if (files.length < (options.compactMinFiles ?? 4)) continue;
+          const paths = await stage(files, signal);
+          if (!paths) continue;
+          const first = files[0]!;
+          const key = `offline/${environment}/observations/namespace=${first.namespace}/date=${first.date}/${randomUUID()}-c.parquet`;
+          const local = join(staging!, key);
+          await mkdir(dirname(local), { recursive: true });
+          await withConnection((connection) =>
+            connection.run(
+              `COPY (SELECT * FROM read_parquet([${paths.map(quote).join(', ')}]) ORDER BY feature, pkey, observed_at) TO ${quote(local)} (FORMAT parquet, COMPRESSION zstd)`,
+            ),
+          );
+          const bytes = await readFile(local);
+          await objectStore.put('data', key, bytes);
+          await manifest.commit({
+            ids: [],
+            adds: [
+              {
+                key,
+                namespace: first.namespace,
+                date: first.date,
+                rows: files.reduce((sum, f) => sum + f.rows, 0),
+                bytes: bytes.length,
+                minObservedAt: Math.min(...files.map((f) => f.minObservedAt)),
+                maxObservedAt: Math.max(...files.map((f) => f.maxObservedAt)),
+              },
+            ],
+            removes: files.map((f) => f.key),
+          });
+          // Only after the commit: a reader holding the old list re-reads the manifest when a file is gone.
+          for (const file of files) {
+            await objectStore.delete('data', file.key);
+            await rm(join(staging!, file.key), { force: true });
+          }
+          merged += files.length;
+          written += 1;
+        }
+        return { merged, written };
+      });
+      writeChains.set(
+        environment,
+        run.catch(() => {}),
+      );
+      return run;
+    },
+  };
+}
+
+/** The SQL turning a JSON-text value into the column type of `dtype` (JSON text for composites). */
+function typed(column: string, dtype: DType | undefined): string {
+  switch (dtype?.type) {
+    case 'int':
+      return `TRY_CAST(${column} AS BIGINT)`;
+    case 'float':
+      return `TRY_CAST(${column} AS DOUBLE)`;
+    case 'bool':
+      return `TRY_CAST(${column} AS BOOLEAN)`;
+    case 'string':
+    case 'enum':
+      return `json_extract_string(${column}, '$')`;
+    case 'date':
+      return `TRY_CAST(json_extract_string(${column}, '$') AS DATE)`;
+    case 'datetime':
+      return `TRY_CAST(json_extract_string(${column}, '$') AS TIMESTAMPTZ)`;
+    default:
+      return column;
+  }
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith('.parquet')) out.push(join(entry.parentPath, entry.name));
+  }
+  return out.sort();
+}
