@@ -24,3 +24,4 @@ export {
   runOnlineStoreConformance,
 } from './online/online-store-conformance.ts';
 export { type QueueConformanceOptions, runQueueConformance } from './queue/queue-conformance.ts';
+export { runSqlSourceConformance } from './source/sql-source-conformance.ts';
