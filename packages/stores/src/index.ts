@@ -67,7 +67,16 @@ export {
 export { createRedisOnlineStore, type RedisOnlineStoreOptions } from './online/redis/redis-online-store.ts';
 export * from './queue/index.ts';
 export { createMysqlSqlSource, type MysqlSqlSourceOptions } from './source/mysql/mysql-sql-source.ts';
-export { createPostgresSqlSource, type PostgresSqlSourceOptions } from './source/postgres/postgres-sql-source.ts';
+export {
+  createPostgresSqlSource,
+  type PostgresSqlSourceOptions,
+} from './source/postgres/postgres-sql-source.ts';
 export type { SqlDialect, SqlRows, SqlSource, SqlStatement } from './source/sql-source.ts';
 export { createSqlSource, type SqlSourceConfig, SqlSourceConfigSchema } from './source/sql-source-config.ts';
-export { bindSqlTemplate, compileSqlTemplate, pushDownIn, quoteIdentifier, type SqlTemplate } from './source/sql-template.ts';
+export {
+  bindSqlTemplate,
+  compileSqlTemplate,
+  pushDownIn,
+  quoteIdentifier,
+  type SqlTemplate,
+} from './source/sql-template.ts';
