@@ -58,30 +58,32 @@ export function runOfflineStoreConformance(name: string, options: OfflineStoreCo
         deploymentId: 'dep-1',
         queryId: i === 0 ? 'q-1' : null,
       }));
-      expect(await store.write(env, { ids: ['batch-1'], observations })).toBe(true);
+      expect(await store.write(env, [{ id: 'batch-1', observations }])).toBe(1);
       const stored = await store.scan(env, { features: ['user.f'] });
       expect(stored.map(({ observationId: _, ...rest }) => rest)).toEqual(observations);
       expect(new Set(stored.map((o) => o.observationId)).size).toBe(values.length);
     });
 
     it('skips a batch whose ids were all committed before (redelivery never duplicates)', async () => {
-      const batch = {
-        ids: ['m-1', 'm-2'],
-        observations: [{ feature: 'user.f', pkey: '1', value: 1, observedAt: BASE, insertedAt: BASE }],
-      };
-      expect(await store.write(env, batch)).toBe(true);
-      expect(await store.write(env, batch)).toBe(false);
-      expect(await store.write(env, { ...batch, ids: ['m-2'] })).toBe(false);
-      expect(await store.write(env, { ...batch, ids: ['m-2', 'm-3'] })).toBe(true);
-      expect(await store.scan(env)).toHaveLength(2);
+      const batch = (id: string, value: number) => ({
+        id,
+        observations: [{ feature: 'user.f', pkey: '1', value, observedAt: BASE, insertedAt: BASE }],
+      });
+      expect(await store.write(env, [batch('m-1', 1), batch('m-2', 2)])).toBe(2);
+      expect(await store.write(env, [batch('m-1', 1), batch('m-2', 2)])).toBe(0);
+      // Regrouped on redelivery: only the new batch is written, once even if it appears twice.
+      expect(await store.write(env, [batch('m-2', 2), batch('m-3', 3), batch('m-3', 3)])).toBe(1);
+      expect((await store.scan(env)).map((o) => o.value).sort()).toEqual([1, 2, 3]);
     });
 
     it('keeps environments apart', async () => {
       const other = `env-${randomUUID().slice(0, 8)}`;
-      await store.write(env, {
-        ids: ['a'],
-        observations: [{ feature: 'user.f', pkey: '1', value: 'mine', observedAt: BASE, insertedAt: BASE }],
-      });
+      await store.write(env, [
+        {
+          id: 'a',
+          observations: [{ feature: 'user.f', pkey: '1', value: 'mine', observedAt: BASE, insertedAt: BASE }],
+        },
+      ]);
       expect(await store.scan(other)).toEqual([]);
       const sampled = await store.sample(other, {
         spine: { pkeys: ['1'], times: [BASE + 1] },
@@ -109,19 +111,20 @@ export function runOfflineStoreConformance(name: string, options: OfflineStoreCo
         observedAt,
         insertedAt,
       });
-      await store.write(env, {
-        ids: ['b1'],
-        observations: [
-          obs('1', 'old', 1_000, 10),
-          obs('1', 'tie-first', 2_000, 20),
-          obs('2', 'two', 5_000, 50),
-        ],
-      });
+      await store.write(env, [
+        {
+          id: 'b1',
+          observations: [
+            obs('1', 'old', 1_000, 10),
+            obs('1', 'tie-first', 2_000, 20),
+            obs('2', 'two', 5_000, 50),
+          ],
+        },
+      ]);
       // Late arrivals: a correction for the tie, and a backdated value inserted after everything else.
-      await store.write(env, {
-        ids: ['b2'],
-        observations: [obs('1', 'tie-second', 2_000, 30), obs('1', 'backdated', 1_500, 99)],
-      });
+      await store.write(env, [
+        { id: 'b2', observations: [obs('1', 'tie-second', 2_000, 30), obs('1', 'backdated', 1_500, 99)] },
+      ]);
       const times = [999, 1_000, 1_499, 1_500, 1_999, 2_000, 10_000];
       const sampled = await store.sample(env, {
         spine: { pkeys: times.map(() => '1'), times: times.map((t) => t) },
@@ -176,7 +179,7 @@ export function runOfflineStoreConformance(name: string, options: OfflineStoreCo
             });
           }
           all.push(...observations);
-          await store.write(env, { ids: [`seed-${seed}-${batch}`], observations });
+          await store.write(env, [{ id: `seed-${seed}-${batch}`, observations }]);
         }
         const rows = 120;
         const spine = {
@@ -202,12 +205,31 @@ export function runOfflineStoreConformance(name: string, options: OfflineStoreCo
       });
     }
 
+    it('appends record-table rows idempotently by batch id and reads them back in commit order', async () => {
+      expect(await store.appendRecords(env, 'query_log', [{ id: 'q1', rows: [{ a: 1 }, { a: 2 }] }])).toBe(1);
+      expect(
+        await store.appendRecords(env, 'query_log', [
+          { id: 'q1', rows: [{ a: 1 }, { a: 2 }] },
+          { id: 'q2', rows: [{ a: 3, nested: { b: [true] } }] },
+        ]),
+      ).toBe(1);
+      expect(await store.readRecords(env, 'query_log')).toEqual([
+        { a: 1 },
+        { a: 2 },
+        { a: 3, nested: { b: [true] } },
+      ]);
+      expect(await store.readRecords(env, 'usage')).toEqual([]);
+      expect(await store.scan(env)).toEqual([]);
+    });
+
     it('refuses malformed feature names', async () => {
       const error = await store
-        .write(env, {
-          ids: ['x'],
-          observations: [{ feature: "bad'; drop", pkey: '1', value: 1, observedAt: 0, insertedAt: 0 }],
-        })
+        .write(env, [
+          {
+            id: 'x',
+            observations: [{ feature: "bad'; drop", pkey: '1', value: 1, observedAt: 0, insertedAt: 0 }],
+          },
+        ])
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SlateError);
       expect(error).toMatchObject({ kind: 'input' });

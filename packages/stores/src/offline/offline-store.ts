@@ -5,9 +5,9 @@ import type { DType } from '@slate/graph';
  * queries). Values are immutable observations; nothing is updated in place.
  *
  * Semantics every backend shares (checked by `runOfflineStoreConformance` from `@slate/stores/conformance`):
- * - **Atomic, idempotent commits.** `write` makes a batch visible all at once or not at all (a crash
- *   mid-write leaves nothing visible), and a batch whose every id was committed before is skipped, so a
- *   redelivered message never duplicates rows.
+ * - **Atomic, idempotent commits.** `write` makes its batches visible all at once or not at all (a crash
+ *   mid-write leaves nothing visible), and skips a batch whose id was committed before, so a redelivered
+ *   message never duplicates rows, however it is grouped with others.
  * - **Point in time.** For an input row (primary key, time `T`), a feature's value is that of the
  *   observation of that key with the greatest `observedAt <= T`, ties broken by the greatest `insertedAt`
  *   (a late-arriving, backdated value counts from its `observedAt`); `null` when there is none, or when that
@@ -19,10 +19,22 @@ export interface OfflineStore {
   init(): Promise<void>;
   close(): Promise<void>;
   /**
-   * Commits a batch of observations; resolves `false` without writing when every id in `ids` was
-   * committed before.
+   * Commits batches of observations at once, skipping every batch whose id was committed before; resolves
+   * with the number of batches written.
    */
-  write(environment: string, batch: OfflineBatch, signal?: AbortSignal): Promise<boolean>;
+  write(environment: string, batches: readonly OfflineBatch[], signal?: AbortSignal): Promise<number>;
+  /**
+   * Commits batches of rows of a record table (`query_log`, `usage`, ...), idempotent by batch id like
+   * `write`; each row is any JSON object.
+   */
+  appendRecords(
+    environment: string,
+    table: string,
+    batches: readonly RecordBatch[],
+    signal?: AbortSignal,
+  ): Promise<number>;
+  /** Every committed row of a record table, in commit order. */
+  readRecords(environment: string, table: string, signal?: AbortSignal): Promise<Record<string, unknown>[]>;
   /** Samples features point-in-time for every spine row (see the interface notes). */
   sample(environment: string, request: SampleRequest, signal?: AbortSignal): Promise<SampleResult>;
   /** Every committed observation of the given features (all features when omitted), for inspection. */
@@ -54,14 +66,19 @@ export interface Observation {
 }
 
 export interface StoredObservation extends Observation {
-  /** Unique per stored row: the batch id of its commit and its index in the batch. */
+  /** Unique per stored row: its batch id and its index in the batch. */
   readonly observationId: string;
 }
 
 export interface OfflineBatch {
-  /** Ids of the messages (or uploads) this batch holds; the unit of idempotency. */
-  readonly ids: readonly string[];
+  /** The id of the message (or upload) this batch holds: the unit of idempotency. */
+  readonly id: string;
   readonly observations: readonly Observation[];
+}
+
+export interface RecordBatch {
+  readonly id: string;
+  readonly rows: readonly Record<string, unknown>[];
 }
 
 /** A requested feature of a sample. */

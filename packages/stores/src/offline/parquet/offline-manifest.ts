@@ -4,6 +4,7 @@ import type { ObjectStore } from '../../object/object-store.ts';
 /** One data file of the offline store. */
 export interface DataFile {
   readonly key: string;
+  /** The feature namespace, or `table:<name>` for a record table. */
   readonly namespace: string;
   /** UTC day of the observations (`YYYY-MM-DD`). */
   readonly date: string;
@@ -67,9 +68,9 @@ export class OfflineManifest {
     this.ids = ids;
   }
 
-  /** True when every id was committed. */
-  hasAll(ids: readonly string[]): boolean {
-    return ids.length > 0 && ids.every((id) => this.ids.has(id));
+  /** True when a batch with this id was committed. */
+  has(id: string): boolean {
+    return this.ids.has(id);
   }
 
   /** Visible files, optionally only of some namespaces and overlapping `[from, to]`. */

@@ -25,14 +25,16 @@ const T = Date.UTC(2024, 5, 1);
 describe('createParquetOfflineStore', () => {
   it('lays files out by namespace and day, and hides data files that no commit names', async () => {
     const store = await open();
-    await store.write('layout', {
-      ids: ['m1'],
-      observations: [
-        { feature: 'user.a', pkey: '1', value: 1, observedAt: T, insertedAt: T },
-        { feature: 'user.a', pkey: '1', value: 2, observedAt: T + 86_400_000, insertedAt: T },
-        { feature: 'card.b', pkey: '9', value: 3, observedAt: T, insertedAt: T },
-      ],
-    });
+    await store.write('layout', [
+      {
+        id: 'm1',
+        observations: [
+          { feature: 'user.a', pkey: '1', value: 1, observedAt: T, insertedAt: T },
+          { feature: 'user.a', pkey: '1', value: 2, observedAt: T + 86_400_000, insertedAt: T },
+          { feature: 'card.b', pkey: '9', value: 3, observedAt: T, insertedAt: T },
+        ],
+      },
+    ]);
     const keys: string[] = [];
     for await (const info of objectStore.list('data', 'offline/layout/')) keys.push(info.key);
     const data = keys.filter((k) => k.endsWith('.parquet')).map((k) => k.split('/').slice(2, 5).join('/'));
@@ -59,14 +61,16 @@ describe('createParquetOfflineStore', () => {
 
   it('writes a sample to Parquet with typed value columns and observed-at timestamps', async () => {
     const store = await open();
-    await store.write('typed', {
-      ids: ['m1'],
-      observations: [
-        { feature: 'user.n', pkey: '1', value: 7, observedAt: T, insertedAt: T },
-        { feature: 'user.s', pkey: '1', value: 'x', observedAt: T, insertedAt: T },
-        { feature: 'user.l', pkey: '1', value: [1, 2], observedAt: T, insertedAt: T },
-      ],
-    });
+    await store.write('typed', [
+      {
+        id: 'm1',
+        observations: [
+          { feature: 'user.n', pkey: '1', value: 7, observedAt: T, insertedAt: T },
+          { feature: 'user.s', pkey: '1', value: 'x', observedAt: T, insertedAt: T },
+          { feature: 'user.l', pkey: '1', value: [1, 2], observedAt: T, insertedAt: T },
+        ],
+      },
+    ]);
     const output = join(root, 'sample.parquet');
     const result = await store.sample('typed', {
       spine: { pkeys: ['1', '2'], times: [T + 5, T + 5] },

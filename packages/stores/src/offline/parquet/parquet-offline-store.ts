@@ -9,6 +9,7 @@ import type {
   CompactionResult,
   OfflineBatch,
   OfflineStore,
+  RecordBatch,
   SampledColumn,
   SampleRequest,
   SampleResult,
@@ -32,6 +33,7 @@ export interface ParquetOfflineStoreOptions {
 }
 
 const FQN = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_.]*$/;
+const TABLE = /^[a-z_][a-z0-9_]{0,63}$/;
 const ENVIRONMENT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
 /** Observed-at (ms) is scaled by this and inserted-at added, making one ASOF key that orders ties. */
 const TIE_SCALE = '10000000000000';
@@ -143,11 +145,22 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
       throw new SlateError('input', 'INVALID_FEATURE', `invalid feature name ${JSON.stringify(fqn)}`);
   };
 
-  const write = async (environment: string, batch: OfflineBatch, signal?: AbortSignal): Promise<boolean> => {
+  const write = async (
+    environment: string,
+    batches: readonly OfflineBatch[],
+    signal?: AbortSignal,
+  ): Promise<number> => {
     const manifest = manifestOf(environment);
     await manifest.refresh(signal);
-    if (manifest.hasAll(batch.ids)) return false;
-    for (const observation of batch.observations) checkFeature(observation.feature);
+    const seen = new Set<string>();
+    const fresh = batches.filter((batch) => {
+      if (manifest.has(batch.id) || seen.has(batch.id)) return false;
+      seen.add(batch.id);
+      return true;
+    });
+    if (fresh.length === 0) return 0;
+    for (const batch of fresh)
+      for (const observation of batch.observations) checkFeature(observation.feature);
     const commitId = randomUUID();
     const workDir = await mkdtemp(join(staging!, '.write-'));
     try {
@@ -159,21 +172,22 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
         );
         try {
           const appender = await connection.createAppender(table);
-          const batchId = batch.ids[0] ?? commitId;
-          batch.observations.forEach((o, i) => {
-            appender.appendVarchar(o.feature);
-            appender.appendVarchar(o.feature.slice(0, o.feature.indexOf('.')));
-            appender.appendVarchar(String(o.pkey));
-            appender.appendVarchar(JSON.stringify(o.value ?? null));
-            appender.appendBigInt(BigInt(Math.trunc(o.observedAt)));
-            appender.appendBigInt(BigInt(Math.trunc(o.insertedAt)));
-            for (const text of [o.resolver, o.deploymentId, o.queryId]) {
-              if (text == null) appender.appendNull();
-              else appender.appendVarchar(text);
-            }
-            appender.appendVarchar(`${batchId}:${i}`);
-            appender.endRow();
-          });
+          for (const batch of fresh) {
+            batch.observations.forEach((o, i) => {
+              appender.appendVarchar(o.feature);
+              appender.appendVarchar(o.feature.slice(0, o.feature.indexOf('.')));
+              appender.appendVarchar(String(o.pkey));
+              appender.appendVarchar(JSON.stringify(o.value ?? null));
+              appender.appendBigInt(BigInt(Math.trunc(o.observedAt)));
+              appender.appendBigInt(BigInt(Math.trunc(o.insertedAt)));
+              for (const text of [o.resolver, o.deploymentId, o.queryId]) {
+                if (text == null) appender.appendNull();
+                else appender.appendVarchar(text);
+              }
+              appender.appendVarchar(`${batch.id}:${i}`);
+              appender.endRow();
+            });
+          }
           appender.closeSync();
           await connection.run(
             `COPY (SELECT feature, pkey, value, make_timestamp(observed_ms * 1000) AS observed_at, make_timestamp(inserted_ms * 1000) AS inserted_at, resolver, deployment_id, query_id, observation_id, namespace, strftime(make_timestamp(observed_ms * 1000), '%Y-%m-%d') AS date FROM ${table} ORDER BY feature, pkey, observed_ms) TO ${quote(workDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (namespace, date), OVERWRITE_OR_IGNORE)`,
@@ -216,8 +230,8 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
         }
       });
       signal?.throwIfAborted();
-      await manifest.commit({ ids: batch.ids, adds, removes: [] });
-      return true;
+      await manifest.commit({ ids: fresh.map((batch) => batch.id), adds, removes: [] });
+      return fresh.length;
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
@@ -334,8 +348,105 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
     });
   };
 
+  /** Record tables: one Parquet file per commit, `batch_id, row_index, row (JSON text), inserted_at`. */
+  const appendRecords = async (
+    environment: string,
+    table: string,
+    batches: readonly RecordBatch[],
+    signal?: AbortSignal,
+  ): Promise<number> => {
+    if (!TABLE.test(table))
+      throw new SlateError('input', 'INVALID_FEATURE', `invalid table name ${JSON.stringify(table)}`);
+    const manifest = manifestOf(environment);
+    await manifest.refresh(signal);
+    const idOf = (batch: RecordBatch) => `${table}:${batch.id}`;
+    const seen = new Set<string>();
+    const fresh = batches.filter((batch) => {
+      if (manifest.has(idOf(batch)) || seen.has(batch.id)) return false;
+      seen.add(batch.id);
+      return true;
+    });
+    if (fresh.length === 0) return 0;
+    const commitId = randomUUID();
+    const now = Date.now();
+    const date = new Date(now).toISOString().slice(0, 10);
+    const key = `offline/${environment}/tables/${table}/date=${date}/${commitId}.parquet`;
+    const local = join(staging!, key);
+    await mkdir(dirname(local), { recursive: true });
+    const rows = await withConnection(async (connection) => {
+      const name = `r_${commitId.replaceAll('-', '')}`;
+      await connection.run(`CREATE TEMP TABLE ${name} (batch_id VARCHAR, row_index INTEGER, row VARCHAR)`);
+      try {
+        const appender = await connection.createAppender(name);
+        let count = 0;
+        for (const batch of fresh) {
+          batch.rows.forEach((row, i) => {
+            appender.appendVarchar(batch.id);
+            appender.appendInteger(i);
+            appender.appendVarchar(JSON.stringify(row));
+            appender.endRow();
+            count++;
+          });
+        }
+        appender.closeSync();
+        await connection.run(
+          `COPY (SELECT *, make_timestamp(${now} * 1000) AS inserted_at FROM ${name}) TO ${quote(local)} (FORMAT parquet, COMPRESSION zstd)`,
+        );
+        return count;
+      } finally {
+        await connection.run(`DROP TABLE IF EXISTS ${name}`);
+      }
+    });
+    const bytes = await readFile(local);
+    await objectStore.put('data', key, bytes);
+    await manifest.commit({
+      ids: fresh.map(idOf),
+      adds: [
+        {
+          key,
+          namespace: `table:${table}`,
+          date,
+          rows,
+          bytes: bytes.length,
+          minObservedAt: now,
+          maxObservedAt: now,
+        },
+      ],
+      removes: [],
+    });
+    return fresh.length;
+  };
+
+  const chained = <T>(environment: string, work: () => Promise<T>): Promise<T> => {
+    const run = (writeChains.get(environment) ?? Promise.resolve()).then(work);
+    writeChains.set(
+      environment,
+      run.catch(() => {}),
+    );
+    return run;
+  };
+
   return {
     capabilities: { persistent: true },
+    appendRecords(environment, table, batches, signal) {
+      return chained(environment, () => appendRecords(environment, table, batches, signal));
+    },
+    async readRecords(environment, table, signal) {
+      if (!TABLE.test(table))
+        throw new SlateError('input', 'INVALID_FEATURE', `invalid table name ${JSON.stringify(table)}`);
+      const paths = await stageVisible(
+        manifestOf(environment),
+        { namespaces: new Set([`table:${table}`]) },
+        signal,
+      );
+      if (paths.length === 0) return [];
+      return withConnection(async (connection) => {
+        const reader = await connection.runAndReadAll(
+          `SELECT row FROM read_parquet([${paths.map(quote).join(', ')}]) ORDER BY inserted_at, batch_id, row_index`,
+        );
+        return reader.getRowsJS().map(([row]) => JSON.parse(String(row)) as Record<string, unknown>);
+      });
+    },
     async init() {
       if (!staging) {
         staging = await mkdtemp(join(tmpdir(), 'slate-offline-'));
@@ -353,9 +464,9 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
       instance = undefined;
       if (ownStaging && staging) await rm(staging, { recursive: true, force: true });
     },
-    write(environment, batch, signal) {
+    write(environment, batches, signal) {
       const run = (writeChains.get(environment) ?? Promise.resolve()).then(() =>
-        write(environment, batch, signal),
+        write(environment, batches, signal),
       );
       writeChains.set(
         environment,
@@ -369,7 +480,9 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
       const features = scanOptions.features;
       features?.forEach(checkFeature);
       const namespaces = features ? new Set(features.map((f) => f.slice(0, f.indexOf('.')))) : undefined;
-      const paths = await stageVisible(manifest, { namespaces });
+      const paths = (await stageVisible(manifest, { namespaces })).filter(
+        (path) => !path.includes('/tables/'),
+      );
       return withConnection(async (connection) => {
         const where = features ? `WHERE feature IN (${features.map(quote).join(', ')})` : '';
         const reader = await connection.runAndReadAll(
@@ -408,6 +521,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
         await manifest.refresh(signal);
         const groups = new Map<string, DataFile[]>();
         for (const file of manifest.visible()) {
+          if (file.namespace.startsWith('table:')) continue;
           const id = `${file.namespace}/${file.date}`;
           groups.set(id, [...(groups.get(id) ?? []), file]);
         }
