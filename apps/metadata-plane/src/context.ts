@@ -1,6 +1,7 @@
 import type { ObjectStore } from '@slate/stores';
 import type { Kysely } from 'kysely';
 import type { KeyRing } from './auth/key-ring.ts';
+import type { OidcLogin } from './auth/oidc.ts';
 import type { RevisionNotifier } from './data-planes/revision-notifier.ts';
 import type { Database } from './db/schema.ts';
 
@@ -18,4 +19,9 @@ export interface MetadataPlaneContext {
   readonly now: () => Date;
   /** Aborted on shutdown, releasing long polls. */
   readonly shutdown: AbortSignal;
+  /** Puts a data plane's heartbeat on the `heartbeat` queue. */
+  readonly heartbeats: { send(dataPlaneId: string): Promise<void> };
+  /** A data plane without a heartbeat for this long is reported unhealthy. */
+  readonly heartbeatTimeoutMs: number;
+  readonly oidc: OidcLogin;
 }

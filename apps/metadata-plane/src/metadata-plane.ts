@@ -1,21 +1,33 @@
-import type { ObjectStore } from '@slate/stores';
+import {
+  createPgBossQueueBroker,
+  type ObjectStore,
+  QUEUE_NAMES,
+  type Queue,
+  type QueueBroker,
+  type QueueName,
+  startQueueWorker,
+} from '@slate/stores';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { loadKeyRing } from './auth/key-ring.ts';
+import { createOidcLogin, type OidcProviderConfig, OidcProviderSchema } from './auth/oidc.ts';
 import type { UserPrincipal } from './auth/principal.ts';
 import { issueUserAccessToken, userPrincipal } from './auth/users.ts';
 import type { MetadataPlaneContext } from './context.ts';
 import {
   assignUnassignedEnvironments,
+  type HeartbeatMessage,
   type RegisterDataPlaneInput,
+  recordHeartbeat,
   registerDataPlane,
 } from './data-planes/data-planes.ts';
 import { createRevisionNotifier } from './data-planes/revision-notifier.ts';
 import { createDatabase, DatabaseConfigSchema } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import type { Database } from './db/schema.ts';
+import type { Router } from './http/router.ts';
 import { buildHttpApp } from './http/server.ts';
 import { createLogger } from './logger.ts';
 import { applySeed, parseSeed, type SeedResult } from './seed/seed.ts';
@@ -26,6 +38,8 @@ import {
   revokeServiceToken,
 } from './tokens/service-tokens.ts';
 
+const isQueueBroker = (v: unknown): v is QueueBroker =>
+  typeof v === 'object' && v !== null && typeof (v as QueueBroker).queue === 'function';
 const isObjectStore = (v: unknown): v is ObjectStore =>
   typeof v === 'object' &&
   v !== null &&
@@ -58,6 +72,17 @@ export const MetadataPlaneConfigSchema = z.object({
   trustProxy: z.boolean().default(false),
   /** Injected clock (tests). */
   now: z.custom<() => Date>((v) => typeof v === 'function').optional(),
+  /**
+   * Where the installation's queues live. Default: pg-boss in the metadata database (PGlite or
+   * PostgreSQL). Pass an SQS broker on AWS. Owned by the caller when passed: `close()` does not close it.
+   */
+  queues: z.custom<QueueBroker>(isQueueBroker, 'a QueueBroker').optional(),
+  /** A data plane whose last heartbeat is older than this is unhealthy. Default 60 s. */
+  heartbeatTimeoutSeconds: z.number().positive().default(60),
+  /** OIDC identity providers (Google from GOOGLE_CLIENT_ID/SECRET, or any issuer by discovery). */
+  oidcProviders: z.array(OidcProviderSchema).default([]),
+  /** Test hook: receives the router with every mounted route. */
+  onRoutes: z.custom<(router: Router) => void>((v) => typeof v === 'function').optional(),
 });
 export type MetadataPlaneConfig = z.input<typeof MetadataPlaneConfigSchema>;
 
@@ -73,6 +98,8 @@ export interface MetadataPlaneServices {
   rotateSigningKey(): Promise<string>;
   /** A user access token (e.g. for `slate login` in embedded mode). */
   issueUserAccessToken(userId: string, environmentId: string | null, ttlSeconds?: number): Promise<string>;
+  /** The installation's queues, by the install guide's names. */
+  readonly queues: Readonly<Record<QueueName, Queue>>;
 }
 
 export interface MetadataPlane {
@@ -105,6 +132,8 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
   const logger = parsed.logger ?? createLogger();
   const now = parsed.now ?? (() => new Date());
   const database = await createDatabase(parsed.database);
+  // Undone in reverse order if start-up fails half way (pg-boss timers would keep the process alive).
+  const undo: (() => Promise<void>)[] = [];
   try {
     const { db } = database;
     await migrateToLatest(db);
@@ -112,6 +141,29 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
     const keys = await loadKeyRing(db, apiServer);
     const notifier = createRevisionNotifier();
     const shutdown = new AbortController();
+    const broker =
+      parsed.queues ??
+      createPgBossQueueBroker({
+        connection: { executeSql: database.executeSql },
+        onError: (error) => logger.warn({ err: error.message }, 'queue maintenance failed'),
+      });
+    await broker.init();
+    if (!parsed.queues) undo.push(() => broker.close());
+    const queues = {} as Record<QueueName, Queue>;
+    for (const name of QUEUE_NAMES) {
+      // Heartbeats are only worth their freshness: one quick attempt, then the next one supersedes it.
+      queues[name] = await broker.queue(
+        name,
+        name === 'heartbeat' ? { visibilityTimeoutSeconds: 30, maxAttempts: 2, retryDelaySeconds: 1 } : {},
+      );
+    }
+    const heartbeatQueue = queues.heartbeat as Queue<HeartbeatMessage>;
+    const heartbeatWorker = startQueueWorker(heartbeatQueue, (m) => recordHeartbeat(db, m.body), {
+      concurrency: 4,
+      pollMs: 500,
+      onError: (error) => logger.warn({ err: String(error) }, 'heartbeat not recorded'),
+    });
+    undo.push(() => heartbeatWorker.stop());
     const ctx: MetadataPlaneContext = {
       db,
       keys,
@@ -122,6 +174,17 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
       registrationToken: parsed.registrationToken,
       now,
       shutdown: shutdown.signal,
+      heartbeats: {
+        send: async (dataPlaneId) => {
+          const at = now().toISOString();
+          await heartbeatQueue.send(
+            { data_plane_id: dataPlaneId, at },
+            { idempotencyKey: `${dataPlaneId}@${at}` },
+          );
+        },
+      },
+      heartbeatTimeoutMs: parsed.heartbeatTimeoutSeconds * 1000,
+      oidc: createOidcLogin(db, apiServer, parsed.oidcProviders as OidcProviderConfig[]),
     };
     const services: MetadataPlaneServices = {
       db,
@@ -138,12 +201,18 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
         const user: UserPrincipal = await userPrincipal(db, userId, 'bearer', environmentId);
         return issueUserAccessToken(db, keys, user, environmentId, ttlSeconds);
       },
+      queues,
     };
     if (parsed.seed !== undefined) {
       const result = await services.applySeed(parsed.seed);
       logger.info({ seed: result }, 'seed applied');
     }
-    const app = await buildHttpApp(ctx, { logger, webRoot: parsed.webRoot, trustProxy: parsed.trustProxy });
+    const app = await buildHttpApp(ctx, {
+      logger,
+      webRoot: parsed.webRoot,
+      trustProxy: parsed.trustProxy,
+      onRoutes: parsed.onRoutes,
+    });
     let closed = false;
     return {
       app,
@@ -154,10 +223,13 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
         closed = true;
         shutdown.abort();
         await app.close();
+        await heartbeatWorker.stop();
+        if (!parsed.queues) await broker.close();
         await database.close();
       },
     };
   } catch (error) {
+    for (const step of undo.reverse()) await step().catch(() => {});
     await database.close();
     throw error;
   }

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { z } from 'zod';
 import type { Database } from '../db/schema.ts';
 import { decodeCursor, type Page, type PageQuery, toPage } from '../pagination.ts';
 
@@ -39,9 +40,41 @@ export interface AuditView {
   readonly trace_id: string | null;
 }
 
-/** Newest first. */
-export async function listAudit(db: Kysely<Database>, page: PageQuery): Promise<Page<AuditView>> {
+/** Filters of `GET /v1/audit-log` (all optional, combined with AND). */
+export const AuditFilterSchema = z.object({
+  /** Exact action, or a prefix ending in `.*` (`tokens.*`). */
+  action: z.string().min(1).max(200).optional(),
+  /** `user:<id>`, `token:<id>`, `data_plane:<id>` or `anonymous`. */
+  principal: z.string().min(1).max(200).optional(),
+  target: z.string().min(1).max(500).optional(),
+  /** `success`, `failure` (any failure) or an exact `failure:<status>`. */
+  outcome: z
+    .string()
+    .regex(/^(success|failure|failure:\d{3})$/)
+    .optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  trace_id: z.string().min(1).max(200).optional(),
+});
+export type AuditFilter = z.output<typeof AuditFilterSchema>;
+
+/** Newest first, filtered. */
+export async function listAudit(
+  db: Kysely<Database>,
+  page: PageQuery,
+  filter: AuditFilter = {},
+): Promise<Page<AuditView>> {
   let q = db.selectFrom('audit_log').selectAll();
+  if (filter.action?.endsWith('.*'))
+    q = q.where('action', 'like', `${escapeLike(filter.action.slice(0, -1))}%`);
+  else if (filter.action) q = q.where('action', '=', filter.action);
+  if (filter.principal) q = q.where('principal', '=', filter.principal);
+  if (filter.target) q = q.where('target', '=', filter.target);
+  if (filter.outcome === 'failure') q = q.where('outcome', 'like', 'failure:%');
+  else if (filter.outcome) q = q.where('outcome', '=', filter.outcome);
+  if (filter.from) q = q.where('at', '>=', new Date(filter.from));
+  if (filter.to) q = q.where('at', '<', new Date(filter.to));
+  if (filter.trace_id) q = q.where('trace_id', '=', filter.trace_id);
   if (page.cursor) q = q.where('id', '<', decodeCursor(page.cursor));
   const rows = await q
     .orderBy('id', 'desc')
@@ -62,4 +95,8 @@ export async function listAudit(db: Kysely<Database>, page: PageQuery): Promise<
       trace_id: r.trace_id,
     }),
   );
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }

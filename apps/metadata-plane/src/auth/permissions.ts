@@ -25,6 +25,8 @@ export const PERMISSIONS = [
   'tokens.list',
   'project.create',
   'environment.create',
+  'billing.read',
+  'infrastructure.read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 export const PermissionSchema = z.enum(PERMISSIONS);
@@ -49,9 +51,16 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
     'secrets.list',
     'tokens.list',
     'monitoring.read',
+    'team.list',
+    'infrastructure.read',
   ]),
-  viewer: new Set<Permission>(['deploy.read', 'logs.list', 'monitoring.read', 'cron.read']),
+  viewer: new Set<Permission>(['deploy.read', 'logs.list', 'monitoring.read', 'cron.read', 'team.list']),
 };
+
+/** Whether `role` names a built-in role (anything else is a custom role id). */
+export function isBuiltInRole(role: string): role is Role {
+  return (ROLES as readonly string[]).includes(role);
+}
 
 /** The permissions of a role, as a sorted array (what goes into a user's JWT `perms` claim). */
 export function permissionsOfRole(role: Role): Permission[] {

@@ -1,5 +1,5 @@
 import { SlateError } from '@slate/graph';
-import { type Permission, ROLE_PERMISSIONS, type Role } from './permissions.ts';
+import type { Permission } from './permissions.ts';
 
 /** A service token acting inside its one environment. */
 export interface ServiceTokenPrincipal {
@@ -13,15 +13,25 @@ export interface ServiceTokenPrincipal {
   readonly permissions: ReadonlySet<Permission>;
 }
 
-/** A person, by session cookie or user JWT; permissions come from their role in each team. */
+/**
+ * A person, by session cookie or user JWT. Permissions come from their role in each team (built-in or
+ * custom), plus any environment role, which adds permissions inside that one environment.
+ */
 export interface UserPrincipal {
   readonly kind: 'user';
   readonly id: string;
   readonly email: string;
   readonly name: string;
   readonly via: 'session' | 'bearer';
-  /** team id → role. */
-  readonly memberships: ReadonlyMap<string, Role>;
+  /** team id → role (a built-in role name or a custom role id). */
+  readonly memberships: ReadonlyMap<string, string>;
+  /** team id → what the team role grants. */
+  readonly teamPermissions: ReadonlyMap<string, ReadonlySet<Permission>>;
+  /** environment id → what an environment role adds there (`teamId` is the environment's team). */
+  readonly environmentPermissions: ReadonlyMap<
+    string,
+    { readonly teamId: string; readonly permissions: ReadonlySet<Permission> }
+  >;
   /** The environment a user JWT was issued for, if any. */
   readonly environmentId: string | null;
 }
@@ -37,7 +47,9 @@ export interface Scope {
 /** Whether the principal holds `permission` somewhere (used to reject early, before loading resources). */
 export function holdsAnywhere(principal: Principal, permission: Permission): boolean {
   if (principal.kind === 'service_token') return principal.permissions.has(permission);
-  for (const role of principal.memberships.values()) if (ROLE_PERMISSIONS[role].has(permission)) return true;
+  for (const granted of principal.teamPermissions.values()) if (granted.has(permission)) return true;
+  for (const env of principal.environmentPermissions.values())
+    if (env.permissions.has(permission)) return true;
   return false;
 }
 
@@ -48,8 +60,10 @@ export function can(principal: Principal, permission: Permission, scope: Scope):
     if (scope.environmentId !== undefined && scope.environmentId !== principal.environmentId) return false;
     return principal.permissions.has(permission);
   }
-  const role = principal.memberships.get(scope.teamId);
-  return role !== undefined && ROLE_PERMISSIONS[role].has(permission);
+  if (principal.teamPermissions.get(scope.teamId)?.has(permission)) return true;
+  if (scope.environmentId === undefined) return false;
+  const env = principal.environmentPermissions.get(scope.environmentId);
+  return env !== undefined && env.teamId === scope.teamId && env.permissions.has(permission);
 }
 
 /**

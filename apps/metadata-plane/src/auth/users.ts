@@ -3,8 +3,9 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { newId, newSecret, sha256Hex } from '../ids.ts';
 import type { KeyRing } from './key-ring.ts';
-import { permissionsOfRole, type Role, RoleSchema } from './permissions.ts';
+import type { Permission } from './permissions.ts';
 import type { UserPrincipal } from './principal.ts';
+import { resolveRolePermissions } from './roles.ts';
 
 /** How long a local-login session lasts. */
 export const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -118,12 +119,38 @@ export async function userPrincipal(
     .select(['team_id', 'role'])
     .where('user_id', '=', userId)
     .execute();
-  const memberships = new Map<string, Role>();
+  const memberships = new Map<string, string>();
+  const teamPermissions = new Map<string, ReadonlySet<Permission>>();
   for (const m of members) {
-    const role = RoleSchema.safeParse(m.role);
-    if (role.success) memberships.set(m.team_id, role.data);
+    memberships.set(m.team_id, m.role);
+    teamPermissions.set(m.team_id, await resolveRolePermissions(db, m.team_id, m.role));
   }
-  return { kind: 'user', id: user.id, email: user.email, name: user.name, via, memberships, environmentId };
+  const envRoles = await db
+    .selectFrom('environment_roles')
+    .innerJoin('environments', 'environments.id', 'environment_roles.environment_id')
+    .select(['environment_roles.environment_id', 'environment_roles.role', 'environments.team_id'])
+    .where('environment_roles.user_id', '=', userId)
+    .execute();
+  const environmentPermissions = new Map<string, { teamId: string; permissions: ReadonlySet<Permission> }>();
+  for (const e of envRoles) {
+    // An environment role only counts while its holder is still in the environment's team.
+    if (!memberships.has(e.team_id)) continue;
+    environmentPermissions.set(e.environment_id, {
+      teamId: e.team_id,
+      permissions: await resolveRolePermissions(db, e.team_id, e.role),
+    });
+  }
+  return {
+    kind: 'user',
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    via,
+    memberships,
+    teamPermissions,
+    environmentPermissions,
+    environmentId,
+  };
 }
 
 /**
@@ -157,13 +184,16 @@ export async function issueUserAccessToken(
     team = env.team_id;
     project = env.project_id;
   }
-  const role = team ? user.memberships.get(team) : undefined;
+  const perms = new Set<Permission>(team ? user.teamPermissions.get(team) : []);
+  for (const p of environmentId ? (user.environmentPermissions.get(environmentId)?.permissions ?? []) : []) {
+    perms.add(p);
+  }
   return keys.sign(
     {
       sub: user.id,
       client_id: user.id,
       ...(environmentId ? { env: environmentId, team, project } : {}),
-      perms: role ? permissionsOfRole(role) : [],
+      perms: [...perms].sort(),
       kind: 'user',
     },
     ttlSeconds,
@@ -173,7 +203,7 @@ export async function issueUserAccessToken(
 /** `GET /v1/me`. */
 export interface MeView {
   readonly user: { id: string; email: string; name: string };
-  readonly teams: { id: string; name: string; role: Role }[];
+  readonly teams: { id: string; name: string; role: string; permissions: Permission[] }[];
 }
 
 export async function describeUser(db: Kysely<Database>, user: UserPrincipal): Promise<MeView> {
@@ -183,6 +213,11 @@ export async function describeUser(db: Kysely<Database>, user: UserPrincipal): P
     : [];
   return {
     user: { id: user.id, email: user.email, name: user.name },
-    teams: teams.map((t) => ({ id: t.id, name: t.name, role: user.memberships.get(t.id)! })),
+    teams: teams.map((t) => ({
+      id: t.id,
+      name: t.name,
+      role: user.memberships.get(t.id)!,
+      permissions: [...(user.teamPermissions.get(t.id) ?? [])].sort(),
+    })),
   };
 }

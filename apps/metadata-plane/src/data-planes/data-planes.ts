@@ -1,8 +1,11 @@
 import { SlateError } from '@slate/graph';
 import { type Kysely, sql } from 'kysely';
 import { z } from 'zod';
+import { type Provisioning, provisioningOf } from '../catalog/catalog-admin.ts';
 import type { Database } from '../db/schema.ts';
 import { newId, newSecret, sha256Hex } from '../ids.ts';
+import { X25519_PUBLIC_KEY } from '../secrets/sealed-box.ts';
+import { type DesiredSecret, desiredSecrets } from '../secrets/secrets.ts';
 import type { RevisionNotifier } from './revision-notifier.ts';
 
 export const RegisterDataPlaneSchema = z.object({
@@ -10,7 +13,11 @@ export const RegisterDataPlaneSchema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -, at most 63 characters'),
   url: z.url(),
-  public_key: z.string().optional(),
+  /** The data plane's X25519 public key (raw, base64url); secrets are sealed to it. */
+  public_key: z
+    .string()
+    .regex(X25519_PUBLIC_KEY, 'a raw X25519 public key in base64url (43 characters)')
+    .optional(),
 });
 export type RegisterDataPlaneInput = z.input<typeof RegisterDataPlaneSchema>;
 
@@ -32,6 +39,10 @@ export interface DesiredEnvironment {
   readonly project_id: string;
   readonly team_id: string;
   readonly desired_deployment: DesiredDeployment | null;
+  /** What to provision for the environment (object-storage prefixes, online-store namespace). */
+  readonly provisioning: Provisioning;
+  /** The environment's secrets, each sealed to this data plane's public key. */
+  readonly secrets: DesiredSecret[];
 }
 
 export interface DesiredDeployment {
@@ -165,6 +176,7 @@ export async function readDesiredState(db: Kysely<Database>, dataPlaneId: string
       .where('environments.data_plane_id', '=', dataPlaneId)
       .orderBy('environments.id')
       .execute();
+    const secrets = await desiredSecrets(trx, dataPlaneId);
     return {
       revision: Number(plane.revision),
       environments: rows.map((r) => ({
@@ -180,6 +192,8 @@ export async function readDesiredState(db: Kysely<Database>, dataPlaneId: string
                 graph: r.graph,
               }
             : null,
+        provisioning: provisioningOf(r.id),
+        secrets: secrets.get(r.id) ?? [],
       })),
     };
   });
@@ -225,6 +239,15 @@ export const StatusReportSchema = z.object({
         deployment_id: z.string().min(1).nullable().optional(),
         state: z.enum(['loaded', 'failed']).optional(),
         error: z.string().max(20_000).optional(),
+        /** What the data plane has provisioned for the environment (echoes the desired `provisioning`). */
+        provisioned: z
+          .object({
+            object_prefixes: z.record(z.string(), z.string()),
+            online_namespace: z.string(),
+          })
+          .optional(),
+        /** Secrets the data plane could not open (e.g. sealed to a key it no longer has). */
+        secret_errors: z.array(z.string()).max(1000).optional(),
       })
       .refine((e) => !e.deployment_id || e.state !== undefined, {
         message: 'state is required with deployment_id',
@@ -255,15 +278,16 @@ export async function reportStatus(
   const updated: string[] = [];
   const ignored: string[] = [];
   await db.transaction().execute(async (trx) => {
+    // Freshness (last_heartbeat_at) comes from the heartbeat queue, not from here.
     await trx
       .updateTable('data_planes')
-      .set({ last_heartbeat_at: now, status: JSON.stringify(parsed) })
+      .set({ status: JSON.stringify(parsed) })
       .where('id', '=', dataPlaneId)
       .execute();
     for (const e of parsed.environments) {
       const env = await trx
         .selectFrom('environments')
-        .select(['id', 'active_deployment_id'])
+        .select(['id', 'active_deployment_id', 'provisioned'])
         .where('id', '=', e.id)
         .where('data_plane_id', '=', dataPlaneId)
         .executeTakeFirst();
@@ -305,8 +329,74 @@ export async function reportStatus(
           .where('id', '=', env.id)
           .execute();
       }
+      if (e.provisioned && JSON.stringify(e.provisioned) !== JSON.stringify(env.provisioned)) {
+        await trx
+          .updateTable('environments')
+          .set({ provisioned: JSON.stringify(e.provisioned), provisioned_at: now })
+          .where('id', '=', env.id)
+          .execute();
+      }
       updated.push(env.id);
     }
   });
   return { updated, ignored };
+}
+
+/** A heartbeat as it travels over the `heartbeat` queue. */
+export interface HeartbeatMessage {
+  readonly [key: string]: unknown;
+  readonly data_plane_id: string;
+  /** When the data plane (or the API on its behalf) observed it alive, ISO 8601. */
+  readonly at: string;
+}
+
+/** Applies a heartbeat: moves `last_heartbeat_at` forward only (queues may deliver out of order). */
+export async function recordHeartbeat(db: Kysely<Database>, heartbeat: HeartbeatMessage): Promise<void> {
+  const at = new Date(heartbeat.at);
+  if (Number.isNaN(at.getTime())) return;
+  await db
+    .updateTable('data_planes')
+    .set({ last_heartbeat_at: at })
+    .where('id', '=', heartbeat.data_plane_id)
+    .where((eb) => eb.or([eb('last_heartbeat_at', 'is', null), eb('last_heartbeat_at', '<', at)]))
+    .execute();
+}
+
+/** `GET /v1/data-planes` item. */
+export interface DataPlaneView {
+  readonly id: string;
+  readonly name: string;
+  readonly url: string;
+  readonly last_heartbeat_at: string | null;
+  /** A heartbeat arrived within the timeout. */
+  readonly healthy: boolean;
+  readonly environments: string[];
+  readonly has_public_key: boolean;
+  readonly created_at: string;
+}
+
+/** Every data plane, healthy when its last heartbeat is at most `heartbeatTimeoutMs` old. */
+export async function listDataPlanes(
+  db: Kysely<Database>,
+  now: Date,
+  heartbeatTimeoutMs: number,
+): Promise<DataPlaneView[]> {
+  const planes = await db.selectFrom('data_planes').selectAll().orderBy('created_at').orderBy('id').execute();
+  const envs = await db
+    .selectFrom('environments')
+    .select(['id', 'data_plane_id'])
+    .where('data_plane_id', 'is not', null)
+    .orderBy('id')
+    .execute();
+  return planes.map((p) => ({
+    id: p.id,
+    name: p.name,
+    url: p.url,
+    last_heartbeat_at: p.last_heartbeat_at?.toISOString() ?? null,
+    healthy:
+      p.last_heartbeat_at !== null && now.getTime() - p.last_heartbeat_at.getTime() <= heartbeatTimeoutMs,
+    environments: envs.filter((e) => e.data_plane_id === p.id).map((e) => e.id),
+    has_public_key: p.public_key !== null,
+    created_at: p.created_at.toISOString(),
+  }));
 }

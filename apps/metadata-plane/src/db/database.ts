@@ -23,6 +23,11 @@ export type DatabaseConfig = z.input<typeof DatabaseConfigSchema>;
 export interface MetadataDatabase {
   readonly db: Kysely<Database>;
   readonly type: 'pglite' | 'postgres';
+  /**
+   * Raw SQL on the same pool as `db` (pg-boss uses it). On PGlite this shares the one session with Kysely
+   * through the one-connection pool, so it never runs inside someone else's transaction.
+   */
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
   close(): Promise<void>;
 }
 
@@ -38,12 +43,12 @@ export async function createDatabase(config: DatabaseConfig): Promise<MetadataDa
     const lite = parsed.dataDir ? new PGlite(parsed.dataDir) : new PGlite();
     await lite.waitReady;
     // PGlite is a single session, so the pool has one connection and transactions serialize.
-    const db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: new pg.Pool(createPgConfig(lite)) }),
-    });
+    const pool = new pg.Pool(createPgConfig(lite));
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,
       type: 'pglite',
+      executeSql: executeOn(pool),
       close: async () => {
         await db.destroy();
         await lite.close();
@@ -52,7 +57,15 @@ export async function createDatabase(config: DatabaseConfig): Promise<MetadataDa
   }
   const pool = new pg.Pool({ connectionString: parsed.url, max: parsed.maxConnections });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, type: 'postgres', close: () => db.destroy() };
+  return { db, type: 'postgres', executeSql: executeOn(pool), close: () => db.destroy() };
+}
+
+/** Multi-statement text (pg-boss sends some) yields an array of results: keep the last one's rows. */
+function executeOn(pool: pg.Pool): MetadataDatabase['executeSql'] {
+  return async (text, values) => {
+    const result = (await pool.query(text, values)) as pg.QueryResult | pg.QueryResult[];
+    return { rows: (Array.isArray(result) ? result.at(-1)?.rows : result.rows) ?? [] };
+  };
 }
 
 /**

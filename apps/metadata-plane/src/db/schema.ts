@@ -18,10 +18,17 @@ export interface Database {
   data_planes: DataPlanesTable;
   audit_log: AuditLogTable;
   sessions: SessionsTable;
+  custom_roles: CustomRolesTable;
+  environment_roles: EnvironmentRolesTable;
+  secrets: SecretsTable;
+  usage_hourly: UsageHourlyTable;
+  usage_reports: UsageReportsTable;
+  oidc_transactions: OidcTransactionsTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
 
 export interface TeamsTable {
@@ -47,6 +54,9 @@ export interface EnvironmentsTable {
   active_deployment_id: string | null;
   /** What the data plane should be serving (set by deploy/redeploy). */
   desired_deployment_id: string | null;
+  /** What the data plane reports it provisioned (buckets, online namespace), verbatim. */
+  provisioned: Json<unknown> | null;
+  provisioned_at: Timestamp | null;
   created_at: CreatedAt;
 }
 
@@ -83,6 +93,9 @@ export interface ServiceTokensTable {
   created_at: CreatedAt;
   revoked_at: Timestamp | null;
   last_used_at: Timestamp | null;
+  /** Feature-tag rules `{default, tags: {tag: ALLOW|DENY}}`, carried in the JWT for the data plane. */
+  feature_permissions: Json<unknown> | null;
+  rotated_at: Timestamp | null;
 }
 
 export interface SigningKeysTable {
@@ -139,6 +152,59 @@ export interface SessionsTable {
   id_hash: string;
   user_id: string;
   created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
+export interface CustomRolesTable {
+  id: string;
+  team_id: string;
+  name: string;
+  description: string;
+  permissions: Json<string[]>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface EnvironmentRolesTable {
+  user_id: string;
+  environment_id: string;
+  /** A built-in role name or a custom role id. */
+  role: string;
+  created_at: CreatedAt;
+}
+
+export interface SecretsTable {
+  environment_id: string;
+  name: string;
+  /** Sealed to `data_plane_id`'s X25519 public key; the metadata plane cannot open it. */
+  sealed: string;
+  data_plane_id: string;
+  updated_by: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface UsageHourlyTable {
+  environment_id: string;
+  hour: Timestamp;
+  queries: ColumnType<string, number | string, number | string>;
+  rows: ColumnType<string, number | string, number | string>;
+  compute_seconds: number;
+}
+
+export interface UsageReportsTable {
+  id: string;
+  data_plane_id: string;
+  received_at: CreatedAt;
+}
+
+export interface OidcTransactionsTable {
+  /** sha256 of the `state` parameter. */
+  state_hash: string;
+  provider: string;
+  code_verifier: string;
+  nonce: string;
+  return_to: string;
   expires_at: Timestamp;
 }
 

@@ -204,16 +204,19 @@ async function findDeployment(db: Kysely<Database>, id: string): Promise<Deploym
   return row;
 }
 
-/** @throws SlateError not_found `DEPLOYMENT_NOT_FOUND`; not_allowed `PERMISSION_DENIED`. */
+/**
+ * One deployment with its whole graph (the list endpoint carries only `graph_summary`).
+ * @throws SlateError not_found `DEPLOYMENT_NOT_FOUND`; not_allowed `PERMISSION_DENIED`.
+ */
 export async function getDeployment(
   db: Kysely<Database>,
   principal: Principal,
   id: string,
-): Promise<DeploymentView> {
+): Promise<DeploymentView & { readonly graph: GraphArtifact }> {
   const row = await findDeployment(db, id);
   const env = await getEnvironment(db, row.environment_id);
   assertCan(principal, 'deploy.read', { teamId: env.team_id, environmentId: env.id });
-  return deploymentView(row, env);
+  return { ...deploymentView(row, env), graph: row.graph as GraphArtifact };
 }
 
 /** Deployment history of one environment, newest first. */

@@ -28,6 +28,7 @@ export function openApiDocument(routes: readonly RouteInfo[], serverUrl: string)
         },
       },
       security: security(route),
+      ...(route.auth.kind === 'principal' ? { 'x-slate-permission': route.auth.permission } : {}),
     };
     paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation };
   }

@@ -40,7 +40,7 @@ export interface RouteContext<A extends RouteAuth, B, Q, P> {
 
 /** One HTTP endpoint: its contract (for validation and `/openapi.json`) and its handler. */
 export interface RouteSpec<A extends RouteAuth = RouteAuth, B = unknown, Q = unknown, P = unknown> {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly url: string;
   readonly summary: string;
   readonly auth: A;
@@ -49,8 +49,12 @@ export interface RouteSpec<A extends RouteAuth = RouteAuth, B = unknown, Q = unk
   readonly params?: ZodType<P>;
   readonly status?: number;
   readonly bodyLimit?: number;
-  /** Action name written to the audit log for every call (success or failure). */
-  readonly audit?: string;
+  /**
+   * Action name written to the audit log for every call (success or failure). Every mutating route
+   * (POST/PUT/DELETE) is audited: without a name it is `<METHOD> <url>`; `false` opts out (only for
+   * data-plane telemetry that arrives every few seconds: status, heartbeat, usage).
+   */
+  readonly audit?: string | false;
   /** Error bodies exactly `{detail, message, trace}` (Chalk's wire), without Slate's `code`. */
   readonly chalkWire?: boolean;
   handler(ctx: RouteContext<A, B, Q, P>): Promise<unknown>;
@@ -73,6 +77,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     slatePrincipal: Principal | null;
     slateAuditTarget: string | null;
+    slateDataPlaneId: string | null;
   }
 }
 
@@ -84,7 +89,11 @@ export function mountRoute<A extends RouteAuth, B, Q, P>(
   ctx: MetadataPlaneContext,
   spec: RouteSpec<A, B, Q, P>,
 ): void {
-  const config: SlateRouteConfig = { audit: spec.audit, chalkWire: spec.chalkWire };
+  const audit =
+    spec.audit === false
+      ? undefined
+      : (spec.audit ?? (MUTATING.has(spec.method) ? `${spec.method} ${spec.url}` : undefined));
+  const config: SlateRouteConfig = { audit, chalkWire: spec.chalkWire };
   app.route({
     method: spec.method,
     url: spec.url,
@@ -109,6 +118,7 @@ export function mountRoute<A extends RouteAuth, B, Q, P>(
           request.slateAuditTarget = target;
         },
       });
+      if (reply.sent) return reply; // the handler answered itself (a redirect)
       reply.code(spec.status ?? 200);
       return result ?? null;
     },
@@ -140,7 +150,9 @@ async function authenticate(
       const token = bearer(request);
       if (!token)
         throw new SlateError('authentication', 'AUTHENTICATION_REQUIRED', 'a data-plane token is required');
-      dataPlanes.set(request, await authenticateDataPlane(ctx.db, token));
+      const identity = await authenticateDataPlane(ctx.db, token);
+      dataPlanes.set(request, identity);
+      request.slateDataPlaneId = identity.id;
       return;
     }
     case 'principal': {
@@ -162,7 +174,7 @@ async function resolvePrincipal(ctx: MetadataPlaneContext, request: FastifyReque
     if (typeof claims.sub !== 'string')
       throw new SlateError('authentication', 'INVALID_TOKEN', 'the access token has no subject');
     if (claims.kind === 'service_token') {
-      const principal = await serviceTokenPrincipal(ctx.db, claims.sub);
+      const principal = await serviceTokenPrincipal(ctx.db, claims.sub, claims.iat);
       if (claims.env !== principal.environmentId) {
         throw new SlateError(
           'authentication',

@@ -9,6 +9,8 @@ export interface RouteInfo {
   readonly url: string;
   readonly summary: string;
   readonly auth: RouteAuth;
+  /** Audit action, when the route is audited. */
+  readonly audit: string | undefined;
   readonly status: number;
   readonly body?: ZodType;
   readonly query?: ZodType;
@@ -32,6 +34,11 @@ export function createRouter(app: FastifyInstance, ctx: MetadataPlaneContext): R
         url: spec.url,
         summary: spec.summary,
         auth: spec.auth,
+        audit:
+          spec.audit === false
+            ? undefined
+            : (spec.audit ??
+              (['POST', 'PUT', 'DELETE'].includes(spec.method) ? `${spec.method} ${spec.url}` : undefined)),
         status: spec.status ?? 200,
         body: spec.body,
         query: spec.query,

@@ -9,15 +9,20 @@ import { principalLabel } from '../auth/principal.ts';
 import type { MetadataPlaneContext } from '../context.ts';
 import { toHttpError } from './errors.ts';
 import type { SlateRouteConfig } from './route.ts';
-import { createRouter } from './router.ts';
-import { localLoginRoutes, logoutRoutes } from './routes/auth-routes.ts';
+import { createRouter, type Router } from './router.ts';
+import { localLoginRoutes, logoutRoutes, oidcRoutes } from './routes/auth-routes.ts';
 import { catalogRoutes } from './routes/catalog-routes.ts';
 import { dataPlaneRoutes } from './routes/data-plane-routes.ts';
 import { deploymentRoutes } from './routes/deployment-routes.ts';
+import { secretRoutes } from './routes/secret-routes.ts';
 import { systemRoutes } from './routes/system-routes.ts';
+import { teamRoutes } from './routes/team-routes.ts';
 import { tokenRoutes } from './routes/token-routes.ts';
+import { usageRoutes } from './routes/usage-routes.ts';
 
 export interface HttpAppOptions {
+  /** Receives the router once every route is mounted (tests walk its route table). */
+  readonly onRoutes?: (router: Router) => void;
   readonly logger: Logger;
   /** A built web UI to serve at `/` (SPA: unknown non-API paths get `index.html`). */
   readonly webRoot?: string;
@@ -46,6 +51,7 @@ export async function buildHttpApp(
   });
   app.decorateRequest('slatePrincipal', null);
   app.decorateRequest('slateAuditTarget', null);
+  app.decorateRequest('slateDataPlaneId', null);
   await app.register(fastifyCookie);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(String(body))));
@@ -72,7 +78,9 @@ export async function buildHttpApp(
       await recordAudit(
         ctx.db,
         {
-          principal: principalLabel(request.slatePrincipal),
+          principal: request.slateDataPlaneId
+            ? `data_plane:${request.slateDataPlaneId}`
+            : principalLabel(request.slatePrincipal),
           action,
           target,
           ip: request.ip,
@@ -92,8 +100,13 @@ export async function buildHttpApp(
   catalogRoutes(router, ctx);
   deploymentRoutes(router, ctx);
   dataPlaneRoutes(router, ctx);
+  teamRoutes(router, ctx);
+  secretRoutes(router, ctx);
+  usageRoutes(router, ctx);
   logoutRoutes(router, ctx);
+  oidcRoutes(router, ctx);
   if (ctx.mode === 'embedded') localLoginRoutes(router, ctx);
+  options.onRoutes?.(router);
 
   if (options.webRoot) {
     await app.register(fastifyStatic, { root: options.webRoot, wildcard: false });

@@ -13,10 +13,22 @@ import { decodeCursor, type Page, type PageQuery, toPage } from '../pagination.t
 /** Lifetime of an exchanged access token, as Chalk's token endpoint (chalk.md §3.2). */
 export const ACCESS_TOKEN_TTL_SECONDS = 3600;
 
+/**
+ * Feature-level rules by feature tag (Chalk's `FeaturePermission`, ALLOW / DENY): a tag's rule wins over
+ * `default`. The metadata plane only stores them and puts them in the access token (claim
+ * `feature_permissions`); the data plane enforces them on queries.
+ */
+export const FeaturePermissionsSchema = z.object({
+  default: z.enum(['ALLOW', 'DENY']).default('ALLOW'),
+  tags: z.record(z.string().min(1).max(200), z.enum(['ALLOW', 'DENY'])).default({}),
+});
+export type FeaturePermissions = z.output<typeof FeaturePermissionsSchema>;
+
 export const CreateServiceTokenSchema = z.object({
   environmentId: z.string().min(1),
   name: z.string().min(1).max(200),
   permissions: z.array(PermissionSchema).min(1),
+  featurePermissions: FeaturePermissionsSchema.optional(),
 });
 export type CreateServiceTokenInput = z.input<typeof CreateServiceTokenSchema>;
 
@@ -38,7 +50,7 @@ export async function createServiceToken(
   db: Kysely<Database>,
   input: CreateServiceTokenInput,
 ): Promise<CreatedServiceToken> {
-  const { environmentId, name, permissions } = CreateServiceTokenSchema.parse(input);
+  const { environmentId, name, permissions, featurePermissions } = CreateServiceTokenSchema.parse(input);
   await getEnvironment(db, environmentId);
   const id = newId('st');
   const clientId = `token-${newSecret('').slice(0, 32)}`;
@@ -52,9 +64,33 @@ export async function createServiceToken(
       environment_id: environmentId,
       name,
       permissions: JSON.stringify([...new Set(permissions)].sort()),
+      feature_permissions: featurePermissions ? JSON.stringify(featurePermissions) : null,
     })
     .execute();
   return { id, clientId, clientSecret };
+}
+
+/**
+ * Gives a token a new client secret (same client id). The old secret stops working at once, and
+ * access tokens issued before the rotation are refused by this API (data planes, which verify JWTs
+ * offline, accept them until they expire: at most `ACCESS_TOKEN_TTL_SECONDS`; revoke to cut them).
+ *
+ * @throws SlateError not_found `TOKEN_NOT_FOUND`, conflict `TOKEN_REVOKED`
+ */
+export async function rotateServiceToken(
+  db: Kysely<Database>,
+  id: string,
+  now: Date,
+): Promise<{ id: string; clientId: string; clientSecret: string }> {
+  const token = await getServiceToken(db, id);
+  if (token.revoked_at) throw new SlateError('conflict', 'TOKEN_REVOKED', `token ${id} is revoked`);
+  const clientSecret = newSecret('ts-');
+  await db
+    .updateTable('service_tokens')
+    .set({ secret_hash: await hash(clientSecret), rotated_at: now })
+    .where('id', '=', id)
+    .execute();
+  return { id, clientId: token.client_id, clientSecret };
 }
 
 /** Wire shape of a token in lists: never the secret or its hash. */
@@ -67,6 +103,8 @@ export interface ServiceTokenView {
   readonly created_at: string;
   readonly revoked_at: string | null;
   readonly last_used_at: string | null;
+  readonly rotated_at: string | null;
+  readonly feature_permissions: FeaturePermissions | null;
 }
 
 function tokenView(row: ServiceTokenRow): ServiceTokenView {
@@ -79,6 +117,8 @@ function tokenView(row: ServiceTokenRow): ServiceTokenView {
     created_at: row.created_at.toISOString(),
     revoked_at: row.revoked_at?.toISOString() ?? null,
     last_used_at: row.last_used_at?.toISOString() ?? null,
+    rotated_at: row.rotated_at?.toISOString() ?? null,
+    feature_permissions: (row.feature_permissions as FeaturePermissions | null) ?? null,
   };
 }
 
@@ -146,6 +186,7 @@ export async function exchangeClientCredentials(
       'service_tokens.secret_hash',
       'service_tokens.revoked_at',
       'service_tokens.permissions',
+      'service_tokens.feature_permissions',
       'environments.id as environment_id',
       'environments.name as environment_name',
       'environments.team_id',
@@ -167,6 +208,7 @@ export async function exchangeClientCredentials(
       team: row.team_id,
       project: row.project_id,
       perms: row.permissions,
+      ...(row.feature_permissions ? { feature_permissions: row.feature_permissions } : {}),
       kind: 'service_token',
     },
     ACCESS_TOKEN_TTL_SECONDS,
@@ -191,6 +233,7 @@ export async function exchangeClientCredentials(
 export async function serviceTokenPrincipal(
   db: Kysely<Database>,
   tokenId: string,
+  issuedAtSeconds?: number,
 ): Promise<ServiceTokenPrincipal> {
   const row = await db
     .selectFrom('service_tokens')
@@ -199,6 +242,7 @@ export async function serviceTokenPrincipal(
       'service_tokens.id',
       'service_tokens.client_id',
       'service_tokens.revoked_at',
+      'service_tokens.rotated_at',
       'service_tokens.permissions',
       'environments.id as environment_id',
       'environments.team_id',
@@ -208,6 +252,19 @@ export async function serviceTokenPrincipal(
     .executeTakeFirst();
   if (!row || row.revoked_at !== null) {
     throw new SlateError('authentication', 'TOKEN_REVOKED', 'the service token was revoked');
+  }
+  // JWT iat has one-second resolution: tokens from the rotation's own second pass (a fresh exchange with
+  // the new secret must work at once), anything older is refused.
+  if (
+    row.rotated_at &&
+    issuedAtSeconds !== undefined &&
+    issuedAtSeconds < Math.floor(row.rotated_at.getTime() / 1000)
+  ) {
+    throw new SlateError(
+      'authentication',
+      'TOKEN_ROTATED',
+      'the service token was rotated; exchange the new secret',
+    );
   }
   return {
     kind: 'service_token',

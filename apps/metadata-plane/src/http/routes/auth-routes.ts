@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { loginVerifiedEmail, logout } from '../../auth/users.ts';
+import { loginVerifiedEmail, logout, SESSION_TTL_MS } from '../../auth/users.ts';
 import type { MetadataPlaneContext } from '../../context.ts';
 import { defineRoute, SESSION_COOKIE } from '../route.ts';
 import type { Router } from '../router.ts';
@@ -29,6 +29,89 @@ export function localLoginRoutes(router: Router, ctx: MetadataPlaneContext): voi
           expires: session.expiresAt,
         });
         return { user: session.user };
+      },
+    }),
+  );
+}
+
+/** Short-lived cookie binding a started OIDC login to the browser that started it. */
+export const OIDC_STATE_COOKIE = 'slate_oidc_state';
+
+/**
+ * OIDC login (authorization code + PKCE) with the configured providers. The callback ends in the same
+ * `loginVerifiedEmail` as the local login: an invited email joins its team at first login, and an email
+ * with neither membership nor invite is refused (no open sign-up).
+ */
+export function oidcRoutes(router: Router, ctx: MetadataPlaneContext): void {
+  const secure = ctx.apiServer.startsWith('https:');
+  router.add(
+    defineRoute({
+      method: 'GET',
+      url: '/v1/auth/providers',
+      summary: 'Identity providers this installation logs in with (and whether local login exists)',
+      auth: { kind: 'public' },
+      handler: async () => ({
+        providers: ctx.oidc.providers.map((p) => ({ ...p, login_url: `/v1/auth/oidc/${p.id}/login` })),
+        local_login: ctx.mode === 'embedded',
+      }),
+    }),
+  );
+  router.add(
+    defineRoute({
+      method: 'GET',
+      url: '/v1/auth/oidc/:provider/login',
+      summary: 'Start an OIDC login: redirects to the identity provider',
+      auth: { kind: 'public' },
+      params: z.object({ provider: z.string().min(1) }),
+      query: z.object({
+        // Only a same-site path: an absolute URL here would make this an open redirector.
+        return_to: z
+          .string()
+          .regex(/^\/(?![/\\])[^\s]*$/, 'a path on this site')
+          .default('/'),
+      }),
+      handler: async ({ params, query, reply }) => {
+        const { url, state } = await ctx.oidc.begin(params.provider, query.return_to, ctx.now());
+        // Lax, not Strict: the identity provider's redirect back is a cross-site top-level navigation,
+        // on which browsers withhold Strict cookies.
+        reply.setCookie(OIDC_STATE_COOKIE, state, {
+          httpOnly: true,
+          sameSite: 'lax',
+          secure,
+          path: '/v1/auth/oidc',
+          maxAge: 600,
+        });
+        return reply.redirect(url, 302);
+      },
+    }),
+  );
+  router.add(
+    defineRoute({
+      method: 'GET',
+      url: '/v1/auth/oidc/:provider/callback',
+      summary: 'Finish an OIDC login (the identity provider redirects here); sets the session cookie',
+      auth: { kind: 'public' },
+      params: z.object({ provider: z.string().min(1) }),
+      audit: 'auth.oidc_login',
+      handler: async ({ params, request, reply, auditTarget }) => {
+        const callback = new URL(request.url, `${ctx.apiServer}/`);
+        const { email, returnTo } = await ctx.oidc.complete(
+          params.provider,
+          callback,
+          request.cookies[OIDC_STATE_COOKIE],
+          ctx.now(),
+        );
+        auditTarget(email.toLowerCase());
+        const session = await loginVerifiedEmail(ctx.db, email, ctx.now());
+        reply.clearCookie(OIDC_STATE_COOKIE, { path: '/v1/auth/oidc' });
+        reply.setCookie(SESSION_COOKIE, session.cookie, {
+          httpOnly: true,
+          sameSite: 'strict',
+          secure,
+          path: '/',
+          expires: new Date(ctx.now().getTime() + SESSION_TTL_MS),
+        });
+        return reply.redirect(returnTo, 302);
       },
     }),
   );

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { MetadataPlaneContext } from '../../context.ts';
 import {
+  listDataPlanes,
   RegisterDataPlaneSchema,
   registerDataPlane,
   reportStatus,
@@ -22,6 +23,7 @@ export function dataPlaneRoutes(router: Router, ctx: MetadataPlaneContext): void
       auth: { kind: 'registration' },
       body: RegisterDataPlaneSchema,
       audit: 'data_plane.register',
+      // Registration sends the data plane's public key but no secret; the response holds its token.
       handler: async ({ body, auditTarget }) => {
         auditTarget(body.name);
         return registerDataPlane(ctx.db, ctx.notifier, body);
@@ -56,7 +58,38 @@ export function dataPlaneRoutes(router: Router, ctx: MetadataPlaneContext): void
       summary: 'Report what the data plane loaded (moves deployments to SUCCESS / BOOT_ERRORS)',
       auth: { kind: 'data_plane' },
       body: StatusReportSchema,
-      handler: ({ dataPlane, body }) => reportStatus(ctx.db, dataPlane.id, body, ctx.now()),
+      audit: false,
+      handler: async ({ dataPlane, body }) => {
+        const result = await reportStatus(ctx.db, dataPlane.id, body, ctx.now());
+        // A status report proves the data plane alive: it travels on as a heartbeat.
+        await ctx.heartbeats.send(dataPlane.id);
+        return result;
+      },
+    }),
+  );
+  router.add(
+    defineRoute({
+      method: 'POST',
+      url: '/v1/data-plane/heartbeat',
+      summary: 'The data plane is alive (queued on the heartbeat queue; freshness drives `healthy`)',
+      auth: { kind: 'data_plane' },
+      status: 202,
+      audit: false,
+      handler: async ({ dataPlane }) => {
+        await ctx.heartbeats.send(dataPlane.id);
+        return { ok: true };
+      },
+    }),
+  );
+  router.add(
+    defineRoute({
+      method: 'GET',
+      url: '/v1/data-planes',
+      summary: 'Registered data planes, their environments and health (heartbeat freshness)',
+      auth: { kind: 'principal', permission: 'infrastructure.read' },
+      handler: async () => ({
+        items: await listDataPlanes(ctx.db, ctx.now(), ctx.heartbeatTimeoutMs),
+      }),
     }),
   );
 }

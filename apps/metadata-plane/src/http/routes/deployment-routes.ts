@@ -49,7 +49,7 @@ export function deploymentRoutes(router: Router, ctx: MetadataPlaneContext): voi
     defineRoute({
       method: 'GET',
       url: '/v1/deployments/:id',
-      summary: 'One deployment: status, error, graph summary',
+      summary: 'One deployment: status, error, graph summary and the whole graph',
       auth: { kind: 'principal', permission: 'deploy.read' },
       params: IdParams,
       handler: ({ principal, params }) => getDeployment(ctx.db, principal, params.id),

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { listAudit } from '../../audit/audit-log.ts';
+import { AuditFilterSchema, listAudit } from '../../audit/audit-log.ts';
 import type { MetadataPlaneContext } from '../../context.ts';
 import { PageQuerySchema } from '../../pagination.ts';
 import { openApiDocument } from '../openapi.ts';
@@ -23,10 +23,11 @@ export function systemRoutes(router: Router, ctx: MetadataPlaneContext): void {
     defineRoute({
       method: 'GET',
       url: '/v1/audit-log',
-      summary: 'Audited actions, newest first (team admins)',
+      summary:
+        'Audited actions, newest first; filter by action (or prefix.*), principal, target, outcome, from/to, trace_id',
       auth: { kind: 'principal', permission: 'team.admin' },
-      query: PageQuerySchema,
-      handler: ({ query }) => listAudit(ctx.db, query),
+      query: PageQuerySchema.extend(AuditFilterSchema.shape),
+      handler: ({ query }) => listAudit(ctx.db, query, query),
     }),
   );
   router.add(

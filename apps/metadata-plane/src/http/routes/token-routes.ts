@@ -7,9 +7,11 @@ import { PageQuerySchema } from '../../pagination.ts';
 import {
   createServiceToken,
   exchangeClientCredentials,
+  FeaturePermissionsSchema,
   getServiceToken,
   listServiceTokens,
   revokeServiceToken,
+  rotateServiceToken,
 } from '../../tokens/service-tokens.ts';
 import { defineRoute } from '../route.ts';
 import type { Router } from '../router.ts';
@@ -26,6 +28,8 @@ export const TokenRequestSchema = z.object({
 export const CreateTokenBodySchema = z.object({
   name: z.string().min(1).max(200),
   permissions: z.array(PermissionSchema).min(1),
+  /** Optional feature-tag rules (ALLOW / DENY), carried in the token's JWTs for the data plane. */
+  feature_permissions: FeaturePermissionsSchema.optional(),
 });
 
 export function tokenRoutes(router: Router, ctx: MetadataPlaneContext): void {
@@ -79,6 +83,7 @@ export function tokenRoutes(router: Router, ctx: MetadataPlaneContext): void {
           environmentId: env.id,
           name: body.name,
           permissions: body.permissions,
+          featurePermissions: body.feature_permissions,
         });
         auditTarget(created.id);
         return {
@@ -88,6 +93,7 @@ export function tokenRoutes(router: Router, ctx: MetadataPlaneContext): void {
           name: body.name,
           environment_id: env.id,
           permissions: [...new Set(body.permissions)].sort(),
+          feature_permissions: body.feature_permissions ?? null,
         };
       },
     }),
@@ -121,6 +127,23 @@ export function tokenRoutes(router: Router, ctx: MetadataPlaneContext): void {
         assertCan(principal, 'tokens.write', { teamId: env.team_id, environmentId: env.id });
         await revokeServiceToken(ctx.db, token.id, ctx.now());
         return getServiceToken(ctx.db, token.id);
+      },
+    }),
+  );
+  router.add(
+    defineRoute({
+      method: 'POST',
+      url: '/v1/tokens/:id/rotate',
+      summary: 'Give a service token a new client secret (shown only here); the old one stops working',
+      auth: { kind: 'principal', permission: 'tokens.write' },
+      params: IdParams,
+      audit: 'tokens.rotate',
+      handler: async ({ principal, params }) => {
+        const token = await getServiceToken(ctx.db, params.id);
+        const env = await getEnvironment(ctx.db, token.environment_id);
+        assertCan(principal, 'tokens.write', { teamId: env.team_id, environmentId: env.id });
+        const rotated = await rotateServiceToken(ctx.db, token.id, ctx.now());
+        return { id: rotated.id, client_id: rotated.clientId, client_secret: rotated.clientSecret };
       },
     }),
   );
