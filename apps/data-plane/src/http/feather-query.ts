@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { coerceValue, type EngineResult, type OutputColumn } from '@slate/engine';
-import type { FeatureSpec } from '@slate/graph';
+import { type FeatureSpec, SlateError } from '@slate/graph';
 import {
   Table as ArrowTable,
   type Table,
@@ -14,6 +14,9 @@ import { tableToInputs, toArrowVector } from './arrow-values.ts';
 import { encodeByteModel } from './byte-model.ts';
 import { decodeFeatherRequest } from './feather-request.ts';
 import { engineQuery, type OnlineQueryCall, OnlineQueryRequestSchema, queryMeta } from './online-query.ts';
+
+/** Input rows one feather request may carry, over all its queries (the data plane's default). */
+export const DEFAULT_MAX_FEATHER_ROWS = 50_000;
 
 const isoTime = z.iso.datetime({ offset: true });
 
@@ -48,13 +51,24 @@ export interface FeatherQueryOutcome {
  * are data in that query's `errors`, as for the JSON endpoint.
  *
  * @throws SlateError `PARSE_FAILED` for a body that does not decode, `INVALID_QUERY` for a header of the
- * wrong shape or without outputs.
+ * wrong shape or without outputs, or more than `limits.maxRows` input rows.
  */
 export async function runFeatherQueries(
   body: Uint8Array,
   call: OnlineQueryCall,
+  limits: { maxRows: number } = { maxRows: DEFAULT_MAX_FEATHER_ROWS },
 ): Promise<{ body: Buffer; outcomes: FeatherQueryOutcome[] }> {
-  const queries = decodeFeatherRequest(body).map((query, index) => {
+  const decoded = decodeFeatherRequest(body, limits.maxRows);
+  // Arrow bodies are not validated against their buffers: a few flipped bits can declare millions of rows.
+  const rows = decoded.reduce((sum, query) => sum + query.inputs.numRows, 0);
+  if (rows > limits.maxRows) {
+    throw new SlateError(
+      'input',
+      'INVALID_QUERY',
+      `the request holds ${rows} input rows; this data plane answers at most ${limits.maxRows} per request`,
+    );
+  }
+  const queries = decoded.map((query, index) => {
     const parsed = FeatherQueryHeaderSchema.safeParse(query.header);
     if (!parsed.success) {
       // Prefix the issue paths with the query index, so a multi-query client sees which one was wrong.

@@ -1,5 +1,6 @@
 import { SlateError } from '@slate/graph';
-import { type Table, tableFromIPC } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
+import { decodeArrowIpc } from './arrow-ipc.ts';
 
 /** The magic prefix of a feather query request (chalk.md §3.5). */
 export const FEATHER_REQUEST_MAGIC = 'chal1';
@@ -16,9 +17,10 @@ export interface FeatherRequestQuery {
  * stream or file format (the seed product's clients send both).
  *
  * @throws SlateError `PARSE_FAILED` (kind `input`) for a wrong prefix, truncated frames, a header that is
- * not JSON, an Arrow body that does not decode, or a body holding no query.
+ * not JSON, an Arrow body that does not decode, or a body holding no query; `INVALID_QUERY` for an Arrow
+ * body declaring more than `maxRows` rows.
  */
-export function decodeFeatherRequest(body: Uint8Array): FeatherRequestQuery[] {
+export function decodeFeatherRequest(body: Uint8Array, maxRows: number): FeatherRequestQuery[] {
   const buffer = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const fail = (why: string): never => {
     throw new SlateError('input', 'PARSE_FAILED', `the feather request is malformed: ${why}`);
@@ -46,13 +48,7 @@ export function decodeFeatherRequest(body: Uint8Array): FeatherRequestQuery[] {
       fail(`the header of ${what} is not JSON`);
     }
     const arrowBytes = take(`the Arrow body of ${what}`);
-    let inputs: Table | undefined;
-    try {
-      inputs = tableFromIPC(arrowBytes);
-    } catch (error) {
-      fail(`the body of ${what} is not Arrow IPC (${error instanceof Error ? error.message : error})`);
-    }
-    queries.push({ header, inputs: inputs! });
+    queries.push({ header, inputs: decodeArrowIpc(arrowBytes, maxRows) });
   }
   if (queries.length === 0) fail('it holds no query');
   return queries;

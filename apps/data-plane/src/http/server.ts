@@ -1,6 +1,5 @@
 import { SlateError } from '@slate/graph';
 import type { OnlineKey } from '@slate/stores';
-import { tableFromIPC } from 'apache-arrow';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.ts';
@@ -10,10 +9,11 @@ import type {
   ServedEnvironment,
   ServedEnvironments,
 } from '../deployments/served-environments.ts';
+import { decodeArrowIpc } from './arrow-ipc.ts';
 import { tableToInputs } from './arrow-values.ts';
 import { decodeByteModel } from './byte-model.ts';
 import { type ConcurrencyLimiter, createConcurrencyLimiter } from './concurrency-limit.ts';
-import { runFeatherQueries } from './feather-query.ts';
+import { DEFAULT_MAX_FEATHER_ROWS, runFeatherQueries } from './feather-query.ts';
 import { DeleteRowsRequestSchema, featureWrites, UploadSingleRequestSchema } from './feature-upload.ts';
 import type { FeatureWriter } from './feature-writer.ts';
 import { introspectGraph } from './graph-introspection.ts';
@@ -42,6 +42,8 @@ export interface DataPlaneServerOptions {
    * (default 512).
    */
   readonly maxInFlightPerEnvironment?: number;
+  /** Input rows one feather query or Arrow upload request may carry (default 50,000). */
+  readonly maxRowsPerRequest?: number;
 }
 
 const publicRoutes = new Set(['/healthz', '/readyz']);
@@ -65,6 +67,7 @@ interface Served {
  */
 export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyInstance {
   const { served, verifier } = options;
+  const maxRows = options.maxRowsPerRequest ?? DEFAULT_MAX_FEATHER_ROWS;
   const limiter: ConcurrencyLimiter = createConcurrencyLimiter({
     maxInFlight: options.maxInFlightPerEnvironment ?? 512,
   });
@@ -261,13 +264,17 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     binary.post('/v1/query/feather', async (request, reply) => {
       const body = nonEmptyBody(request, 'feather request');
       const answer = await serve(request, 'query.online', ({ environment, deployment, headers }) =>
-        runFeatherQueries(body, {
-          environment,
-          deploymentId: deployment.id,
-          engine: deployment.engine,
-          deadline: headers.deadline,
-          queryName: headers.queryName,
-        }),
+        runFeatherQueries(
+          body,
+          {
+            environment,
+            deploymentId: deployment.id,
+            engine: deployment.engine,
+            deadline: headers.deadline,
+            queryName: headers.queryName,
+          },
+          { maxRows },
+        ),
       );
       for (const outcome of answer.outcomes) {
         request.log.info(
@@ -300,16 +307,7 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
           'INVALID_QUERY',
           `table_compression '${String(compression)}' is not supported`,
         );
-      let columns: Record<string, unknown[]>;
-      try {
-        columns = tableToInputs(tableFromIPC(tableBytes));
-      } catch (error) {
-        throw new SlateError(
-          'input',
-          'PARSE_FAILED',
-          `'table_bytes' is not Arrow IPC (${error instanceof Error ? error.message : String(error)})`,
-        );
-      }
+      const columns = tableToInputs(decodeArrowIpc(tableBytes, maxRows));
       if (Array.isArray(features)) {
         const missing = features.filter((fqn) => typeof fqn !== 'string' || !(fqn in columns));
         if (missing.length > 0)
