@@ -36,6 +36,7 @@ export type {
   OfflineBatch,
   OfflineStore,
   OfflineStoreCapabilities,
+  RecordBatch,
   SampledColumn,
   SampledFeature,
   SampleRequest,
