@@ -37,6 +37,7 @@ export type FeatherQueryHeader = z.infer<typeof FeatherQueryHeaderSchema>;
 export interface FeatherQueryOutcome {
   readonly queryId: string;
   readonly correlationId: string | null;
+  readonly queryName: string | undefined;
   readonly rows: number;
   readonly result: EngineResult;
   readonly inputs: Readonly<Record<string, readonly unknown[]>>;
@@ -128,6 +129,7 @@ async function runOne(
     outcome: {
       queryId,
       correlationId: header.correlation_id ?? null,
+      queryName: header.query_name ?? undefined,
       rows: result.rowCount,
       result,
       inputs,

@@ -82,7 +82,7 @@ export interface OnlineQueryCall {
 export async function runOnlineQuery(
   request: OnlineQueryRequest,
   call: OnlineQueryCall,
-): Promise<{ response: OnlineQueryResponse; queryId: string }> {
+): Promise<{ response: OnlineQueryResponse; queryId: string; result: EngineResult }> {
   const started = performance.now();
   const queryId = randomUUID();
   const now = request.now ? new Date(request.now) : new Date();
@@ -97,7 +97,7 @@ export async function runOnlineQuery(
   if (request.include_meta || request.explain) {
     response.meta = queryMeta(request, call, { queryId, now, started, result });
   }
-  return { response, queryId };
+  return { response, queryId, result };
 }
 
 /** The query-body fields shared by the JSON and feather query endpoints. */

@@ -1,3 +1,4 @@
+import type { EngineResult } from '@slate/engine';
 import { SlateError } from '@slate/graph';
 import type { OnlineKey } from '@slate/stores';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -9,6 +10,8 @@ import type {
   ServedEnvironment,
   ServedEnvironments,
 } from '../deployments/served-environments.ts';
+import { createDataPlaneMetrics, type DataPlaneMetrics } from '../observability/data-plane-metrics.ts';
+import { loggableInputs, REDACTED_LOG_PATHS } from '../observability/sensitive-inputs.ts';
 import { decodeArrowIpc } from './arrow-ipc.ts';
 import { tableToInputs } from './arrow-values.ts';
 import { decodeByteModel } from './byte-model.ts';
@@ -44,6 +47,8 @@ export interface DataPlaneServerOptions {
   readonly maxInFlightPerEnvironment?: number;
   /** Input rows one feather query or Arrow upload request may carry (default 50,000). */
   readonly maxRowsPerRequest?: number;
+  /** Where query and resolver metrics go (default: a fresh registry); served at `GET /metrics`. */
+  readonly metrics?: DataPlaneMetrics;
 }
 
 const publicRoutes = new Set(['/healthz', '/readyz']);
@@ -71,11 +76,57 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
   const limiter: ConcurrencyLimiter = createConcurrencyLimiter({
     maxInFlight: options.maxInFlightPerEnvironment ?? 512,
   });
+  const metrics = options.metrics ?? createDataPlaneMetrics();
   const app = Fastify({
-    loggerInstance: options.logger as FastifyBaseLogger,
+    // Credentials never reach a log line, whatever logs a request.
+    loggerInstance: options.logger.child({}, { redact: REDACTED_LOG_PATHS }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
     genReqId: () => crypto.randomUUID(),
+    // One line per query (with its query id) replaces Fastify's two lines per request; failures are
+    // logged by `sendError` and the `onResponse` hook below.
+    disableRequestLogging: true,
   });
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode >= 400)
+      request.log.info(
+        { method: request.method, url: request.routeOptions.url ?? request.url, status: reply.statusCode },
+        'request refused',
+      );
+  });
+
+  /** One log line per answered query; inputs only at debug level, with sensitive values redacted. */
+  const logQuery = (
+    request: FastifyRequest,
+    message: string,
+    deployment: ServedDeployment,
+    query: {
+      queryId: string;
+      correlationId: string | null | undefined;
+      queryName: string | undefined;
+      seconds: number;
+      result: EngineResult;
+      inputs: Readonly<Record<string, unknown>>;
+    },
+  ) => {
+    metrics.observeQuery(query.queryName, query.seconds, query.result);
+    request.log.info(
+      {
+        query_id: query.queryId,
+        correlation_id: query.correlationId ?? null,
+        deployment_id: deployment.id,
+        query_name: query.queryName ?? null,
+        rows: query.result.rowCount,
+        outputs: query.result.columns.length,
+        error_codes: [...new Set(query.result.errors.map((e) => e.code))],
+        duration_ms: Math.round(query.seconds * 1e4) / 10,
+        ...((request.log as unknown as Logger).isLevelEnabled('debug')
+          ? { inputs: loggableInputs(query.inputs, deployment.engine.graph) }
+          : {}),
+      },
+      message,
+    );
+  };
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
@@ -127,6 +178,11 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
   };
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/metrics', async (request, reply) => {
+    requirePermission(request.principal!, 'monitoring.read');
+    const { contentType, text } = await metrics.render();
+    return reply.type(contentType).send(text);
+  });
   app.get('/readyz', async (_request, reply) => {
     const environments = served
       .list()
@@ -147,24 +203,25 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
   app.post('/v1/query/online', async (request) => {
     const body = OnlineQueryRequestSchema.parse(request.body);
     if (body.branch_id) throw branchError(body.branch_id);
-    const answer = await serve(request, 'query.online', ({ environment, deployment, headers }) =>
-      runOnlineQuery(body, {
+    return serve(request, 'query.online', async ({ environment, deployment, headers }) => {
+      const started = performance.now();
+      const answer = await runOnlineQuery(body, {
         environment,
         deploymentId: deployment.id,
         engine: deployment.engine,
         deadline: headers.deadline,
         queryName: headers.queryName,
-      }),
-    );
-    request.log.info(
-      {
-        query_id: answer.queryId,
-        correlation_id: body.correlation_id ?? null,
-        errors: answer.response.errors.length,
-      },
-      'online query',
-    );
-    return answer.response;
+      });
+      logQuery(request, 'online query', deployment, {
+        queryId: answer.queryId,
+        correlationId: body.correlation_id,
+        queryName: body.query_name ?? headers.queryName,
+        seconds: (performance.now() - started) / 1000,
+        result: answer.result,
+        inputs: body.inputs,
+      });
+      return answer.response;
+    });
   });
 
   app.post('/v1/upload/single', async (request) => {
@@ -263,8 +320,9 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
 
     binary.post('/v1/query/feather', async (request, reply) => {
       const body = nonEmptyBody(request, 'feather request');
-      const answer = await serve(request, 'query.online', ({ environment, deployment, headers }) =>
-        runFeatherQueries(
+      const answer = await serve(request, 'query.online', async ({ environment, deployment, headers }) => {
+        const started = performance.now();
+        const answered = await runFeatherQueries(
           body,
           {
             environment,
@@ -274,19 +332,20 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
             queryName: headers.queryName,
           },
           { maxRows },
-        ),
-      );
-      for (const outcome of answer.outcomes) {
-        request.log.info(
-          {
-            query_id: outcome.queryId,
-            correlation_id: outcome.correlationId,
-            rows: outcome.rows,
-            errors: outcome.result.errors.length,
-          },
-          'feather query',
         );
-      }
+        const seconds = (performance.now() - started) / 1000;
+        for (const outcome of answered.outcomes) {
+          logQuery(request, 'feather query', deployment, {
+            queryId: outcome.queryId,
+            correlationId: outcome.correlationId,
+            queryName: outcome.queryName ?? headers.queryName,
+            seconds,
+            result: outcome.result,
+            inputs: outcome.inputs,
+          });
+        }
+        return answered;
+      });
       return reply.type('application/octet-stream').send(answer.body);
     });
 

@@ -1,0 +1,43 @@
+import { createInProcessRuntime } from '@slate/engine';
+import { describe, expect, it } from 'vitest';
+import { createDataPlaneMetrics } from './data-plane-metrics.ts';
+
+const context = { now: new Date(), environment: 'dev', deploymentId: 'c1', tags: [], queryContext: {} };
+
+describe('instrumentRuntime', () => {
+  it('times and counts every resolver call by resolver', async () => {
+    const metrics = createDataPlaneMetrics();
+    const runtime = metrics.instrumentRuntime(
+      createInProcessRuntime(
+        new Map([
+          ['ok', () => ({ x: 1 })],
+          [
+            'boom',
+            () => {
+              throw new Error('no');
+            },
+          ],
+        ]),
+      ),
+    );
+    await runtime.call({ resolver: 'ok', rows: [{}, {}], context });
+    await runtime.call({ resolver: 'ok', rows: [{}], context });
+    const failed = await runtime.call({ resolver: 'boom', rows: [{}], context });
+    expect(failed[0]?.ok).toBe(false);
+    const { text } = await metrics.render();
+    expect(text).toContain('resolver_request{id="ok",status="success"} 2');
+    expect(text).toContain('resolver_request{id="boom",status="failure"} 1');
+    expect(text).toContain('resolver_latency_seconds_count{id="ok",resolver_type="online"} 2');
+    await runtime.close();
+  });
+
+  it('keeps each instance’s registry apart', async () => {
+    const a = createDataPlaneMetrics();
+    const b = createDataPlaneMetrics();
+    await a
+      .instrumentRuntime(createInProcessRuntime(new Map([['f', () => ({})]])))
+      .call({ resolver: 'f', rows: [{}], context });
+    expect((await a.render()).text).toContain('resolver_request{id="f"');
+    expect((await b.render()).text).not.toContain('resolver_request{id="f"');
+  });
+});

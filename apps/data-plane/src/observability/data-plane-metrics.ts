@@ -1,0 +1,133 @@
+import type { EngineResult, ResolverRuntime } from '@slate/engine';
+import { Counter, Registry, Summary } from 'prom-client';
+
+/** Quantiles every latency summary reports (the seed product's: chalk.md §6.2). */
+const percentiles = [0.5, 0.75, 0.95, 0.99];
+
+/**
+ * The data plane's Prometheus metrics, named as the seed product exports them (chalk.md §6.2):
+ * `query_latency_seconds` and `resolver_latency_seconds` (summaries, label `id` = query name or `Unnamed`,
+ * resolver FQN), `query_request`, `feature_request` and `resolver_request` (counters with `status` =
+ * `success`|`failure`; `feature_request` also `context` = `inference`). Each instance has its own registry,
+ * so several servers in one process (tests, `slate up`) never collide.
+ */
+export interface DataPlaneMetrics {
+  readonly registry: Registry;
+  /** Records one answered query: its latency, outcome, and per feature how many rows succeeded or failed. */
+  observeQuery(queryName: string | undefined, seconds: number, result: EngineResult): void;
+  /** Wraps a runtime so every resolver call is timed and counted. */
+  instrumentRuntime(runtime: ResolverRuntime): ResolverRuntime;
+  /** The exposition text and its content type, for `GET /metrics`. */
+  render(): Promise<{ contentType: string; text: string }>;
+}
+
+/**
+ * Creates the metrics. Label children are cached per label value so the hot path never hashes label
+ * objects (a query of 100 features touches 100 counters).
+ *
+ * @example
+ * const metrics = createDataPlaneMetrics();
+ * const runtime = metrics.instrumentRuntime(await createWorkerRuntime({ bundlePath }));
+ */
+export function createDataPlaneMetrics(): DataPlaneMetrics {
+  const registry = new Registry();
+  const summary = { percentiles, maxAgeSeconds: 600, ageBuckets: 5, registers: [registry] };
+  const queryLatency = new Summary({
+    name: 'query_latency_seconds',
+    help: 'Online query latency in seconds, by query name (Unnamed for ad-hoc queries)',
+    labelNames: ['id'] as const,
+    ...summary,
+  });
+  const queryRequest = new Counter({
+    name: 'query_request',
+    help: 'Online queries answered, by query name and status',
+    labelNames: ['id', 'status'] as const,
+    registers: [registry],
+  });
+  const featureRequest = new Counter({
+    name: 'feature_request',
+    help: 'Feature values requested, by feature, status and context',
+    labelNames: ['id', 'status', 'context'] as const,
+    registers: [registry],
+  });
+  const resolverLatency = new Summary({
+    name: 'resolver_latency_seconds',
+    help: 'Resolver call latency in seconds (one call serves every row of a query)',
+    labelNames: ['id', 'resolver_type'] as const,
+    ...summary,
+  });
+  const resolverRequest = new Counter({
+    name: 'resolver_request',
+    help: 'Resolver calls, by resolver and status',
+    labelNames: ['id', 'status'] as const,
+    registers: [registry],
+  });
+
+  const cached = <T>(cache: Map<string, T>, key: string, make: () => T): T => {
+    let child = cache.get(key);
+    if (child === undefined) {
+      child = make();
+      cache.set(key, child);
+    }
+    return child;
+  };
+  const queryChildren = new Map<
+    string,
+    { latency: Summary.Internal<'id'>; ok: Counter.Internal; failed: Counter.Internal }
+  >();
+  const featureChildren = new Map<string, { ok: Counter.Internal; failed: Counter.Internal }>();
+  const resolverChildren = new Map<
+    string,
+    { latency: Summary.Internal<'id' | 'resolver_type'>; ok: Counter.Internal; failed: Counter.Internal }
+  >();
+
+  return {
+    registry,
+    observeQuery(queryName, seconds, result) {
+      const id = queryName || 'Unnamed';
+      const query = cached(queryChildren, id, () => ({
+        latency: queryLatency.labels({ id }),
+        ok: queryRequest.labels({ id, status: 'success' }),
+        failed: queryRequest.labels({ id, status: 'failure' }),
+      }));
+      query.latency.observe(seconds);
+      (result.errors.length === 0 ? query.ok : query.failed).inc();
+      for (const column of result.columns) {
+        let failed = 0;
+        for (const error of column.errors) if (error) failed++;
+        const feature = cached(featureChildren, column.fqn, () => ({
+          ok: featureRequest.labels({ id: column.fqn, status: 'success', context: 'inference' }),
+          failed: featureRequest.labels({ id: column.fqn, status: 'failure', context: 'inference' }),
+        }));
+        if (column.errors.length > failed) feature.ok.inc(column.errors.length - failed);
+        if (failed > 0) feature.failed.inc(failed);
+      }
+    },
+    instrumentRuntime(runtime) {
+      return {
+        async call(request, signal) {
+          const started = performance.now();
+          const resolver = cached(resolverChildren, request.resolver, () => ({
+            latency: resolverLatency.labels({ id: request.resolver, resolver_type: 'online' }),
+            ok: resolverRequest.labels({ id: request.resolver, status: 'success' }),
+            failed: resolverRequest.labels({ id: request.resolver, status: 'failure' }),
+          }));
+          try {
+            const outcomes = await runtime.call(request, signal);
+            (outcomes.every((outcome) => outcome.ok) ? resolver.ok : resolver.failed).inc();
+            return outcomes;
+          } catch (error) {
+            resolver.failed.inc();
+            throw error;
+          } finally {
+            resolver.latency.observe((performance.now() - started) / 1000);
+          }
+        },
+        close: () => runtime.close(),
+      };
+    },
+    async render() {
+      return { contentType: registry.contentType, text: await registry.metrics() };
+    },
+  };
+}
