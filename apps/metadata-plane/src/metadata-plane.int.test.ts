@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { isReachable, testServices } from '@slate/testing';
 import pg from 'pg';
 import { describe, it } from 'vitest';
-import { runMetadataPlaneSuite } from './metadata-plane.suite.ts';
+import { runAccessSuite } from './access.suite.ts';
+import { type DatabaseFactory, runMetadataPlaneSuite } from './metadata-plane.suite.ts';
 
 const adminUrl = testServices.postgresUrl;
 const reachable = await isReachable(adminUrl);
@@ -19,7 +20,7 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 }
 
 if (reachable) {
-  runMetadataPlaneSuite('PostgreSQL', {
+  const postgres: DatabaseFactory = {
     // A fresh database per call: migrations and seeds start from nothing, and runs never collide.
     create: async () => {
       const name = `slate_mp_${randomBytes(6).toString('hex')}`;
@@ -35,7 +36,9 @@ if (reachable) {
         for (const name of names) await c.query(`drop database if exists ${name} with (force)`);
       });
     },
-  });
+  };
+  runMetadataPlaneSuite('PostgreSQL', postgres);
+  runAccessSuite('PostgreSQL', postgres);
 } else {
   describe('metadata plane (PostgreSQL)', () => {
     it.skip(`PostgreSQL is not reachable at ${adminUrl}`, () => {});

@@ -1,10 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runMetadataPlaneSuite } from './metadata-plane.suite.ts';
+import { runAccessSuite } from './access.suite.ts';
+import { type DatabaseFactory, runMetadataPlaneSuite } from './metadata-plane.suite.ts';
 
 const dirs: string[] = [];
-runMetadataPlaneSuite('PGlite', {
+const pglite: DatabaseFactory = {
   create: async () => {
     const dir = await mkdtemp(join(tmpdir(), 'slate-mp-'));
     dirs.push(dir);
@@ -13,4 +14,6 @@ runMetadataPlaneSuite('PGlite', {
   cleanup: async () => {
     await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
   },
-});
+};
+runMetadataPlaneSuite('PGlite', pglite);
+runAccessSuite('PGlite', pglite);

@@ -13,6 +13,9 @@ export interface EnvironmentView {
   readonly data_plane_id: string | null;
   readonly active_deployment_id: string | null;
   readonly desired_deployment_id: string | null;
+  /** What its data plane reports having provisioned (object-storage prefixes, online namespace). */
+  readonly provisioned: unknown;
+  readonly provisioned_at: string | null;
   readonly created_at: string;
 }
 
@@ -25,6 +28,8 @@ export function environmentView(row: EnvironmentRow): EnvironmentView {
     data_plane_id: row.data_plane_id,
     active_deployment_id: row.active_deployment_id,
     desired_deployment_id: row.desired_deployment_id,
+    provisioned: row.provisioned ?? null,
+    provisioned_at: row.provisioned_at?.toISOString() ?? null,
     created_at: row.created_at.toISOString(),
   };
 }
