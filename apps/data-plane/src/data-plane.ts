@@ -8,6 +8,7 @@ import { createDeploymentLoader } from './deployments/deployment-loader.ts';
 import { type Reconciler, startReconciler } from './deployments/reconciler.ts';
 import { ServedEnvironments } from './deployments/served-environments.ts';
 import { createDataPlaneServer } from './http/server.ts';
+import { createDataPlaneOffline, type DataPlaneOfflineConfig } from './offline/data-plane-offline.ts';
 
 export interface DataPlaneConfig {
   /** This data plane's name; re-registering under the same name keeps its identity. */
@@ -25,6 +26,8 @@ export interface DataPlaneConfig {
   /** Resolver worker threads per deployment (default 2). */
   readonly workers?: number;
   readonly logger?: Logger;
+  /** Background persistence and offline queries (result bus + offline store); off when absent. */
+  readonly offline?: DataPlaneOfflineConfig;
 }
 
 export interface DataPlane {
@@ -53,6 +56,16 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
     issuer: config.issuer ?? config.metadataPlaneUrl,
   });
   const app = createDataPlaneServer({ served, verifier, logger, isReady: () => isReady });
+  // Background persistence and offline queries: publishing from loaded engines, the worker, the routes.
+  const offline =
+    config.offline &&
+    createDataPlaneOffline(config.offline, {
+      served,
+      onlineStore: config.onlineStore,
+      objectStore: config.objectStore,
+      logger,
+    });
+  if (offline) void app.register(offline.routes);
 
   return {
     app,
@@ -63,12 +76,14 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
         name: config.name,
         publicUrl: config.publicUrl,
       });
-      const load = createDeploymentLoader({
+      const loadDeployment = createDeploymentLoader({
         objectStore: config.objectStore,
         onlineStore: config.onlineStore,
         bundleDir: join(config.stateDir, 'bundles'),
         workers: config.workers,
       });
+      const load = offline ? offline.wrapLoader(loadDeployment) : loadDeployment;
+      offline?.start();
       reconciler = startReconciler({ control, load, served, logger });
       void reconciler.ready.then(() => (isReady = true));
       await app.listen({ port: listen.port, host: listen.host ?? '127.0.0.1' });
@@ -81,6 +96,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
     async close() {
       await reconciler?.stop();
       await app.close();
+      await offline?.close();
       await served.close();
     },
   };

@@ -19,6 +19,8 @@ export interface EngineQuery {
   /** Absolute deadline (epoch ms) after which unfinished resolvers report `RESOLVER_TIMED_OUT`. */
   readonly deadline?: number;
   readonly signal?: AbortSignal;
+  /** `'offline'` lets offline resolvers run and prefers them (offline queries); default `'online'`. */
+  readonly kind?: 'online' | 'offline';
 }
 
 export type ErrorCategory = 'REQUEST' | 'FIELD' | 'NETWORK';

@@ -444,7 +444,7 @@ export async function executeQuery(query: EngineQuery, deps: ExecutionDeps): Pro
   const { plan, cacheHit } = deps.planner.plan({
     inputs: Object.keys(query.inputs),
     outputs: query.outputs,
-    kind: 'online',
+    kind: query.kind ?? 'online',
     tags: query.tags ?? [],
     requiredResolverTags: query.requiredResolverTags ?? [],
     staleness: query.staleness ?? {},

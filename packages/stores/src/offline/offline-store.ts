@@ -104,7 +104,11 @@ export interface SampleRequest {
    * Write the result to this local Parquet file instead of returning it: columns `__row__`, `pkey`, `__ts__`,
    * then per feature `<fqn>` and `<fqn>.__observed_at__`, in spine order.
    */
-  readonly output?: { readonly parquet: string };
+  readonly output?: {
+    readonly parquet: string;
+    /** Name of the primary-key column (e.g. `user.id`). Default `pkey`. */
+    readonly keyColumn?: string;
+  };
 }
 
 /** Sampled columns, aligned with the spine; empty when the result went to a file. */

@@ -320,7 +320,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
         );
         const query = [
           ctes.length > 0 ? `WITH ${ctes.join(',\n')}` : '',
-          `SELECT s.__row__, s.pkey, s.ts AS __ts__${columns.map((c) => `, ${c}`).join('')}`,
+          `SELECT s.__row__, s.pkey AS ${ident(request.output?.keyColumn ?? 'pkey')}, s.ts AS __ts__${columns.map((c) => `, ${c}`).join('')}`,
           `FROM (SELECT *, epoch_ms(ts)::HUGEINT * ${TIE_SCALE} + (${TIE_SCALE} - 1) AS __k__ FROM ${spine}) s`,
           ...joins,
           'ORDER BY s.__row__',

@@ -1,0 +1,90 @@
+import type { Bus, ObjectStore, OfflineStore, OnlineStore } from '@slate/stores';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Logger } from 'pino';
+import type { DeploymentLoader } from '../deployments/deployment-loader.ts';
+import type { ServedEnvironments } from '../deployments/served-environments.ts';
+import { createPersistenceWorker, type PersistenceWorker } from '../persistence/persistence-worker.ts';
+import { createResultPublisher, publishingEngine } from '../persistence/result-publisher.ts';
+import { createOfflineWriter } from '../persistence/writers/offline-writer.ts';
+import { createOnlineWriter } from '../persistence/writers/online-writer.ts';
+import { createQueryLogWriter, createUsageWriter } from '../persistence/writers/record-writers.ts';
+import { offlineQueryRoutes } from './offline-query-routes.ts';
+import { createOfflineQueryService, type OfflineQueryService } from './offline-query-service.ts';
+
+/** What a data plane needs for background persistence and offline queries. */
+export interface DataPlaneOfflineConfig {
+  /** The result bus (embedded log, Redis Streams or Kafka). */
+  readonly bus: Bus;
+  readonly offlineStore: OfflineStore;
+  /**
+   * Run the persistence worker in this process (the embedded default). Set false when it runs as its own
+   * process (`createPersistenceWorker` over the same bus). Default true.
+   */
+  readonly runWorker?: boolean;
+}
+
+/** The offline side of a data plane: publishing, the persistence worker and the offline-query routes. */
+export interface DataPlaneOffline {
+  /** The offline-query routes, to register on the data plane's server. */
+  readonly routes: FastifyPluginAsync;
+  readonly service: OfflineQueryService;
+  /** Makes loaded engines publish each query's computed values to the result bus. */
+  wrapLoader(load: DeploymentLoader): DeploymentLoader;
+  /** Starts the persistence worker (when `runWorker`). */
+  start(): void;
+  /** Waits for offline-query jobs, flushes publishing and stops the worker. The stores belong to the caller. */
+  close(): Promise<void>;
+}
+
+/**
+ * Assembles background persistence (online, offline, query-log and usage writers on the result bus) and
+ * the offline-query API for one data plane.
+ *
+ * @example
+ * const offline = createDataPlaneOffline({ bus, offlineStore }, { served, onlineStore, objectStore, logger });
+ * await app.register(offline.routes);
+ * offline.start();
+ */
+export function createDataPlaneOffline(
+  config: DataPlaneOfflineConfig,
+  deps: { served: ServedEnvironments; onlineStore: OnlineStore; objectStore: ObjectStore; logger?: Logger },
+): DataPlaneOffline {
+  const publisher = createResultPublisher(config.bus, { logger: deps.logger });
+  const service = createOfflineQueryService({
+    served: deps.served,
+    offlineStore: config.offlineStore,
+    objectStore: deps.objectStore,
+    publisher,
+    logger: deps.logger,
+  });
+  let worker: PersistenceWorker | undefined;
+  const routes: FastifyPluginAsync = async (app) => {
+    await app.register(offlineQueryRoutes, { served: deps.served, service });
+  };
+  return {
+    routes,
+    service,
+    wrapLoader: (load) => async (environment, deployment) =>
+      publishingEngine(await load(environment, deployment), publisher, { environment: environment.id }),
+    start() {
+      if (config.runWorker === false || worker) return;
+      worker = createPersistenceWorker({
+        bus: config.bus,
+        name: 'embedded',
+        logger: deps.logger,
+        writers: [
+          createOnlineWriter(deps.onlineStore),
+          createOfflineWriter(config.offlineStore),
+          createQueryLogWriter(config.offlineStore),
+          createUsageWriter(config.offlineStore),
+        ],
+      });
+      worker.start();
+    },
+    async close() {
+      await service.idle();
+      await publisher.flush();
+      await worker?.stop();
+    },
+  };
+}

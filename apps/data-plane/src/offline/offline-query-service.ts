@@ -1,0 +1,451 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { Engine } from '@slate/engine';
+import { type DType, type ScalarFeatureSpec, SlateError } from '@slate/graph';
+import type { ObjectStore, OfflineStore, SampledFeature } from '@slate/stores';
+import type { Logger } from 'pino';
+import type { ServedEnvironments } from '../deployments/served-environments.ts';
+import type { ResultPublisher } from '../persistence/result-publisher.ts';
+import { INPUT_TIME_COLUMNS, type OfflineQueryRequest } from './offline-query-request.ts';
+
+/** A dataset revision's state, as stored (JSON in the `dataset` bucket) and reported. */
+export interface RevisionRecord {
+  readonly revision_id: string;
+  readonly dataset_id: string;
+  readonly dataset_name: string | null;
+  readonly environment_id: string;
+  readonly creator_id: string;
+  readonly deployment_id: string | null;
+  status: 'QUEUED' | 'WORKING' | 'COMPLETED' | 'FAILED';
+  readonly outputs: string[];
+  readonly created_at: string;
+  started_at: string | null;
+  terminated_at: string | null;
+  heartbeat_at: string;
+  errors: { code: string; category: 'REQUEST' | 'FIELD'; message: string; feature?: string }[];
+  num_partitions: number;
+  output_keys: string[];
+  num_bytes: number;
+  num_rows: number;
+  columns: { feature_fqn: string; column_name: string; dtype: string }[];
+}
+
+export interface OfflineQueryServiceOptions {
+  readonly served: ServedEnvironments;
+  readonly offlineStore: OfflineStore;
+  /** Holds revisions and their Parquet results (the `dataset` bucket). */
+  readonly objectStore: ObjectStore;
+  /** Where recomputed values go when `store_online` / `store_offline` is asked. */
+  readonly publisher?: ResultPublisher;
+  readonly logger?: Logger;
+  /** A running job that has not heart-beaten for this long is failed. Default 60 s. */
+  readonly heartbeatTimeoutMs?: number;
+  readonly now?: () => number;
+}
+
+/** Runs offline queries as background jobs and reports on their dataset revisions. */
+export interface OfflineQueryService {
+  /** Validates the request, records a queued revision, starts the job and returns the revision at once. */
+  submit(environmentId: string, creator: string, request: OfflineQueryRequest): Promise<RevisionRecord>;
+  /** The revision's current state; `null` when unknown. A job whose heartbeat stopped is reported failed. */
+  revision(environmentId: string, revisionId: string): Promise<RevisionRecord | null>;
+  /** The bytes of one result part. */
+  part(environmentId: string, revisionId: string, part: number): Promise<Uint8Array | null>;
+  /** Resolves once every running job has ended (for shutdown and tests). */
+  idle(): Promise<void>;
+}
+
+const recordKey = (env: string, revision: string) => `offline-queries/${env}/revisions/${revision}.json`;
+const partKey = (env: string, revision: string, part: number) =>
+  `offline-queries/${env}/revisions/${revision}/part-${part}.parquet`;
+
+/**
+ * Creates the offline-query service. Without `recompute_features` each output is sampled point-in-time
+ * from the offline store by DuckDB straight into Parquet; with it (all outputs, or the listed ones) the
+ * deployment's engine runs the resolvers for each row at its input time, preferring offline resolvers,
+ * and the other outputs are sampled. Results are one Parquet part per revision in the `dataset` bucket:
+ * `__row__`, the primary key (named by its FQN), `__ts__`, then each output and `<output>.__observed_at__`.
+ *
+ * Not supported (the revision fails with `INVALID_QUERY`): `spine_sql_query`, outputs of more than one
+ * namespace, has-many outputs.
+ */
+export function createOfflineQueryService(options: OfflineQueryServiceOptions): OfflineQueryService {
+  const now = options.now ?? Date.now;
+  const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 60_000;
+  const records = new Map<string, RevisionRecord>();
+  const running = new Set<Promise<void>>();
+
+  const save = async (record: RevisionRecord) => {
+    records.set(`${record.environment_id}/${record.revision_id}`, record);
+    await options.objectStore.put(
+      'dataset',
+      recordKey(record.environment_id, record.revision_id),
+      JSON.stringify(record),
+      {
+        contentType: 'application/json',
+      },
+    );
+  };
+
+  const fail = (record: RevisionRecord, error: unknown) => {
+    record.status = 'FAILED';
+    record.terminated_at = new Date(now()).toISOString();
+    const slate = error instanceof SlateError ? error : undefined;
+    record.errors.push({
+      code: slate?.code ?? 'INTERNAL_SERVER_ERROR',
+      category: 'REQUEST',
+      message: slate?.message ?? `the offline query failed: ${(error as Error)?.message ?? String(error)}`,
+    });
+  };
+
+  const run = async (record: RevisionRecord, request: OfflineQueryRequest) => {
+    record.status = 'WORKING';
+    record.started_at = new Date(now()).toISOString();
+    record.heartbeat_at = record.started_at;
+    await save(record);
+    const beat = setInterval(
+      () => {
+        record.heartbeat_at = new Date(now()).toISOString();
+        void save(record).catch(() => {});
+      },
+      Math.max(1_000, heartbeatTimeoutMs / 6),
+    );
+    const work = await mkdtemp(join(tmpdir(), 'slate-offline-query-'));
+    try {
+      const answer = await options.served.withEngine(record.environment_id, (deployment) =>
+        execute(record, request, deployment.engine, work),
+      );
+      if (answer === undefined)
+        throw new SlateError(
+          'unavailable',
+          'NO_ACTIVE_DEPLOYMENT',
+          `environment ${record.environment_id} has no active deployment`,
+        );
+      const bytes = await readFile(join(work, 'part-0.parquet'));
+      const key = partKey(record.environment_id, record.revision_id, 0);
+      await options.objectStore.put('dataset', key, bytes, { contentType: 'application/vnd.apache.parquet' });
+      record.output_keys = [key];
+      record.num_partitions = 1;
+      record.num_bytes = bytes.length;
+      record.status = 'COMPLETED';
+      record.terminated_at = new Date(now()).toISOString();
+    } catch (error) {
+      options.logger?.warn({ err: error, revision_id: record.revision_id }, 'offline query failed');
+      fail(record, error);
+    } finally {
+      clearInterval(beat);
+      await rm(work, { recursive: true, force: true });
+      await save(record);
+    }
+  };
+
+  const execute = async (
+    record: RevisionRecord,
+    request: OfflineQueryRequest,
+    engine: Engine,
+    work: string,
+  ) => {
+    const { features, namespaces } = engine.planner.index;
+    const outputs = [...new Set([...request.output, ...request.required_output])];
+    if (request.spine_sql_query)
+      throw new SlateError(
+        'input',
+        'INVALID_QUERY',
+        'spine_sql_query is not supported by this data plane yet',
+      );
+    if (outputs.length === 0) throw new SlateError('input', 'INVALID_QUERY', 'the query names no outputs');
+    const specs = outputs.map((fqn) => {
+      const spec = features.get(fqn);
+      if (!spec) throw new SlateError('input', 'INVALID_QUERY', `unknown feature '${fqn}'`);
+      if (spec.kind !== 'scalar')
+        throw new SlateError(
+          'input',
+          'INVALID_QUERY',
+          `'${fqn}' is not a scalar feature; offline queries return scalars`,
+        );
+      return spec;
+    });
+    const namespace = specs[0]!.namespace;
+    if (specs.some((spec) => spec.namespace !== namespace))
+      throw new SlateError('input', 'INVALID_QUERY', 'every output must belong to one namespace');
+    const primaryKey = namespaces.get(namespace)!.primaryKey;
+
+    const columns = request.input?.columns ?? [];
+    const values = request.input?.values ?? [];
+    const keyIndex = columns.indexOf(primaryKey);
+    if (keyIndex < 0)
+      throw new SlateError('input', 'INVALID_QUERY', `the input needs a '${primaryKey}' column`);
+    let rows = values[keyIndex]!.length;
+    if (values.some((column) => column.length !== rows))
+      throw new SlateError('input', 'INVALID_QUERY', 'every input column needs the same number of rows');
+    const timeIndex = columns.findIndex((c) => (INPUT_TIME_COLUMNS as readonly string[]).includes(c));
+    const submitted = Date.parse(record.created_at);
+    const timeOf = (row: number) => {
+      const raw = request.input_times?.[row] ?? (timeIndex >= 0 ? values[timeIndex]![row] : undefined);
+      if (raw === undefined || raw === null) return submitted;
+      const t = typeof raw === 'number' ? raw : Date.parse(String(raw));
+      if (!Number.isFinite(t))
+        throw new SlateError('input', 'INVALID_QUERY', `invalid input time ${JSON.stringify(raw)}`);
+      return t;
+    };
+    if (request.max_samples) rows = Math.min(rows, request.max_samples);
+    const pkeys = values[keyIndex]!.slice(0, rows).map((k) => String(k));
+    const times = Array.from({ length: rows }, (_, row) => timeOf(row));
+
+    const recompute = new Set(
+      request.recompute_features === true
+        ? outputs
+        : request.recompute_features === false
+          ? []
+          : request.recompute_features.filter((fqn) => outputs.includes(fqn)),
+    );
+    const sampled: SampledFeature[] = specs
+      .filter((spec) => !recompute.has(spec.fqn))
+      .map((spec) => ({
+        fqn: spec.fqn,
+        ttlMs: spec.offlineTtlS === null ? null : spec.offlineTtlS * 1000,
+        dtype: spec.dtype,
+      }));
+    const bounds = {
+      lowerBound: request.observed_at_lower_bound ? Date.parse(request.observed_at_lower_bound) : undefined,
+      upperBound: request.observed_at_upper_bound ? Date.parse(request.observed_at_upper_bound) : undefined,
+    };
+    record.columns.push(
+      { feature_fqn: primaryKey, column_name: primaryKey, dtype: dtypeName(features.get(primaryKey)) },
+      ...specs.map((spec) => ({ feature_fqn: spec.fqn, column_name: spec.fqn, dtype: dtypeName(spec) })),
+    );
+    const output = join(work, 'part-0.parquet');
+
+    if (recompute.size === 0) {
+      const result = await options.offlineStore.sample(record.environment_id, {
+        spine: { pkeys, times },
+        features: sampled,
+        ...bounds,
+        output: { parquet: output, keyColumn: primaryKey },
+      });
+      record.num_rows = result.rowCount;
+      return true;
+    }
+
+    // Recompute: the engine per distinct input time (its `now`), then merge with sampled outputs.
+    const sample = await options.offlineStore.sample(record.environment_id, {
+      spine: { pkeys, times },
+      features: sampled,
+      ...bounds,
+    });
+    const table = new Map<string, { values: unknown[]; observedAt: (number | null)[] }>(
+      sample.columns.map((c) => [c.fqn, { values: c.values, observedAt: c.observedAt }]),
+    );
+    for (const fqn of recompute)
+      table.set(fqn, { values: new Array(rows).fill(null), observedAt: new Array(rows).fill(null) });
+    const rowsByTime = new Map<number, number[]>();
+    times.forEach((t, row) => {
+      rowsByTime.set(t, [...(rowsByTime.get(t) ?? []), row]);
+    });
+    const published: {
+      feature: string;
+      pkey: string;
+      value: unknown;
+      observedAt: number;
+      resolver: string | null;
+    }[] = [];
+    for (const [t, group] of rowsByTime) {
+      const inputs: Record<string, unknown[]> = {};
+      columns.forEach((name, i) => {
+        if (i !== timeIndex) inputs[name] = group.map((row) => values[i]![row]);
+      });
+      const result = await engine.query({
+        inputs,
+        outputs: [...recompute],
+        now: new Date(t),
+        kind: 'offline',
+        tags: request.tags ?? [],
+        requiredResolverTags: request.required_resolver_tags ?? [],
+        queryContext: request.query_context ?? {},
+        staleness: Object.fromEntries([...recompute].map((fqn) => [fqn, '0s'])),
+      });
+      for (const error of result.errors)
+        record.errors.push({
+          code: error.code,
+          category: error.category === 'FIELD' ? 'FIELD' : 'REQUEST',
+          message: error.message,
+          feature: error.feature,
+        });
+      for (const column of result.columns) {
+        const target = table.get(column.fqn)!;
+        group.forEach((row, i) => {
+          if (column.errors[i]) return;
+          const value =
+            column.values[i] instanceof Date
+              ? (column.values[i] as Date).toISOString()
+              : (column.values[i] ?? null);
+          target.values[row] = value;
+          target.observedAt[row] = column.observedAt[i] ?? t;
+          published.push({
+            feature: column.fqn,
+            pkey: pkeys[row]!,
+            value,
+            observedAt: column.observedAt[i] ?? t,
+            resolver: column.resolver,
+          });
+        });
+      }
+    }
+    if ((request.store_offline || request.store_online) && published.length > 0) {
+      await options.publisher?.publish({
+        version: 1,
+        environment: record.environment_id,
+        operationId: record.revision_id,
+        operationKind: 'OFFLINE_QUERY',
+        deploymentId: engine.deploymentId,
+        insertedAt: now(),
+        values: published,
+        writeOnline: request.store_online,
+        writeOffline: request.store_offline,
+      });
+    }
+    await writeParquet(output, primaryKey, pkeys, times, specs, table);
+    record.num_rows = rows;
+    return true;
+  };
+
+  const load = async (environmentId: string, revisionId: string): Promise<RevisionRecord | null> => {
+    if (!/^[0-9a-f-]{36}$/.test(revisionId)) return null;
+    const cached = records.get(`${environmentId}/${revisionId}`);
+    if (cached) return cached;
+    const bytes = await options.objectStore.get('dataset', recordKey(environmentId, revisionId));
+    return bytes ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as RevisionRecord) : null;
+  };
+
+  return {
+    async submit(environmentId, creator, request) {
+      const id = randomUUID();
+      const at = new Date(now()).toISOString();
+      const record: RevisionRecord = {
+        revision_id: id,
+        dataset_id: request.dataset_name ? `dataset-${request.dataset_name}` : id,
+        dataset_name: request.dataset_name ?? null,
+        environment_id: environmentId,
+        creator_id: creator,
+        deployment_id: options.served.get(environmentId)?.deployment?.id ?? null,
+        status: 'QUEUED',
+        outputs: [...new Set([...request.output, ...request.required_output])],
+        created_at: at,
+        started_at: null,
+        terminated_at: null,
+        heartbeat_at: at,
+        errors: [],
+        num_partitions: 0,
+        output_keys: [],
+        num_bytes: 0,
+        num_rows: 0,
+        columns: [],
+      };
+      await save(record);
+      const job = run(record, request).finally(() => running.delete(job));
+      running.add(job);
+      return record;
+    },
+    async revision(environmentId, revisionId) {
+      const record = await load(environmentId, revisionId);
+      if (
+        record &&
+        (record.status === 'WORKING' || record.status === 'QUEUED') &&
+        now() - Date.parse(record.heartbeat_at) > heartbeatTimeoutMs
+      ) {
+        fail(
+          record,
+          new SlateError(
+            'timeout',
+            'HEARTBEAT_LOST',
+            `the job stopped heart-beating for over ${heartbeatTimeoutMs / 1000} s`,
+          ),
+        );
+        await save(record);
+      }
+      return record;
+    },
+    async part(environmentId, revisionId, part) {
+      const record = await load(environmentId, revisionId);
+      const key = record?.output_keys[part];
+      return key ? options.objectStore.get('dataset', key) : null;
+    },
+    async idle() {
+      while (running.size > 0) await Promise.all(running);
+    },
+  };
+}
+
+function dtypeName(spec: ReturnType<Engine['planner']['index']['features']['get']>): string {
+  return spec?.kind === 'scalar' ? spec.dtype.type : 'unknown';
+}
+
+/** The SQL turning JSON text into the column type of `dtype` (JSON text for composites). */
+function typed(column: string, dtype: DType): string {
+  switch (dtype.type) {
+    case 'int':
+      return `TRY_CAST(${column} AS BIGINT)`;
+    case 'float':
+      return `TRY_CAST(${column} AS DOUBLE)`;
+    case 'bool':
+      return `TRY_CAST(${column} AS BOOLEAN)`;
+    case 'string':
+    case 'enum':
+      return `json_extract_string(${column}, '$')`;
+    case 'date':
+      return `TRY_CAST(json_extract_string(${column}, '$') AS DATE)`;
+    case 'datetime':
+      return `TRY_CAST(json_extract_string(${column}, '$') AS TIMESTAMPTZ)`;
+    default:
+      return column;
+  }
+}
+
+/** Writes recomputed and sampled columns as one Parquet part (same layout as a sampled part). */
+async function writeParquet(
+  path: string,
+  primaryKey: string,
+  pkeys: readonly string[],
+  times: readonly number[],
+  specs: readonly ScalarFeatureSpec[],
+  table: ReadonlyMap<string, { values: unknown[]; observedAt: (number | null)[] }>,
+): Promise<void> {
+  const lines = pkeys.map((pkey, row) => {
+    const out: unknown[] = [row, pkey, times[row]];
+    for (const spec of specs) {
+      const column = table.get(spec.fqn)!;
+      out.push(
+        column.values[row] === null ? null : JSON.stringify(column.values[row]),
+        column.observedAt[row],
+      );
+    }
+    return JSON.stringify(out);
+  });
+  const source = `${path}.jsonl`;
+  await writeFile(source, lines.join('\n'));
+  const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
+  const ident = (text: string) => `"${text.replaceAll('"', '""')}"`;
+  const at = (i: number) => `json_extract_string(j, '$[${i}]')`;
+  const selects = [
+    `${at(0)}::BIGINT AS __row__`,
+    `${at(1)} AS ${ident(primaryKey)}`,
+    `make_timestamp(${at(2)}::BIGINT * 1000) AS __ts__`,
+    ...specs.flatMap((spec, i) => [
+      `${typed(at(3 + 2 * i), spec.dtype)} AS ${ident(spec.fqn)}`,
+      `make_timestamp(${at(4 + 2 * i)}::BIGINT * 1000) AS ${ident(`${spec.fqn}.__observed_at__`)}`,
+    ]),
+  ];
+  const duck = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const connection = await duck.connect();
+  try {
+    await connection.run(
+      `COPY (SELECT ${selects.join(', ')} FROM (SELECT json AS j FROM read_json_objects(${quote(source)}, format = 'newline_delimited')) ORDER BY 1) TO ${quote(path)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+  } finally {
+    connection.closeSync();
+    duck.closeSync();
+  }
+}

@@ -1,0 +1,265 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import {
+  createLocalObjectStore,
+  createLogBus,
+  createParquetOfflineStore,
+  type Observation,
+  type OfflineStore,
+} from '@slate/stores';
+import { pointInTimeOracle, seededRandom } from '@slate/stores/conformance';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestPlane, type TestPlane } from '../http/fixtures/test-plane.ts';
+import { createBusFeatureWriter } from '../persistence/bus-feature-writer.ts';
+import { createPersistenceWorker, type PersistenceWorker } from '../persistence/persistence-worker.ts';
+import {
+  createResultPublisher,
+  publishingEngine,
+  type ResultPublisher,
+} from '../persistence/result-publisher.ts';
+import { createOfflineWriter } from '../persistence/writers/offline-writer.ts';
+import { createOnlineWriter } from '../persistence/writers/online-writer.ts';
+import { offlineQueryRoutes } from './offline-query-routes.ts';
+import { createOfflineQueryService, type OfflineQueryService } from './offline-query-service.ts';
+
+const root = await mkdtemp(join(tmpdir(), 'slate-offline-query-'));
+const T = Date.UTC(2025, 0, 10);
+let plane: TestPlane;
+let offline: OfflineStore;
+let service: OfflineQueryService;
+let worker: PersistenceWorker;
+let publisher: ResultPublisher;
+let bus: ReturnType<typeof createLogBus>;
+let auth: Record<string, string>;
+
+beforeAll(async () => {
+  const objectStore = createLocalObjectStore({ root: join(root, 'objects') });
+  await objectStore.init();
+  offline = createParquetOfflineStore({ objectStore, threads: 1 });
+  await offline.init();
+  bus = createLogBus({ root: join(root, 'bus'), sync: false });
+  await bus.init();
+  publisher = createResultPublisher(bus);
+  plane = await createTestPlane({ server: { featureWriter: createBusFeatureWriter(bus) } });
+  worker = createPersistenceWorker({
+    bus,
+    writers: [createOnlineWriter(plane.onlineStore), createOfflineWriter(offline)],
+    lingerMs: 20,
+  });
+  service = createOfflineQueryService({
+    served: plane.served,
+    offlineStore: offline,
+    objectStore,
+    publisher,
+  });
+  await plane.app.register(offlineQueryRoutes, { served: plane.served, service });
+  await plane.app.ready();
+  auth = { authorization: `Bearer ${await plane.token({ perms: ['query.online', 'query.offline'] })}` };
+});
+
+afterAll(async () => {
+  await service.idle();
+  await worker.stop();
+  await plane.app.close();
+  await offline.close();
+  await bus.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+async function drainBus() {
+  await publisher.flush();
+  while ((await worker.runOnce()) > 0) {}
+}
+
+/** Submits an offline query, waits for it, and returns its revision and result rows. */
+async function offlineQuery(body: Record<string, unknown>) {
+  const submitted = await plane.app.inject({
+    method: 'POST',
+    url: '/v4/offline_query',
+    headers: auth,
+    payload: body,
+  });
+  expect(submitted.statusCode, submitted.body).toBe(200);
+  const dataset = submitted.json();
+  const revision = dataset.revisions[0].revision_id as string;
+  await service.idle();
+  const polled = await plane.app.inject({
+    method: 'GET',
+    url: `/v2/offline_query/${revision}`,
+    headers: auth,
+  });
+  expect(polled.statusCode).toBe(200);
+  const result = polled.json();
+  const rows: Record<string, unknown>[] = [];
+  for (const url of result.urls as string[]) {
+    const part = await plane.app.inject({ method: 'GET', url: new URL(url).pathname, headers: auth });
+    expect(part.statusCode).toBe(200);
+    const file = join(root, `${revision}.parquet`);
+    await writeFile(file, part.rawPayload);
+    const duck = await DuckDBInstance.create(':memory:');
+    const connection = await duck.connect();
+    const reader = await connection.runAndReadAll(`SELECT * FROM read_parquet('${file}') ORDER BY __row__`);
+    rows.push(...reader.getRowObjectsJS());
+    connection.closeSync();
+    duck.closeSync();
+  }
+  return { dataset, revision, result, rows };
+}
+
+const iso = (t: number) => new Date(t).toISOString();
+
+describe('offline queries over HTTP', () => {
+  it('samples the offline store point-in-time exactly as the brute-force oracle does', async () => {
+    const random = seededRandom(42);
+    const observations: Observation[] = [];
+    let inserted = T;
+    for (let batch = 0; batch < 4; batch++) {
+      const rows: Observation[] = [];
+      for (let i = 0; i < 60; i++) {
+        const feature = random() < 0.5 ? 'user.name' : 'user.total_spend';
+        rows.push({
+          feature,
+          pkey: String(1 + Math.floor(random() * 5)),
+          value:
+            feature === 'user.name' ? `n${Math.floor(random() * 100)}` : Math.round(random() * 10_000) / 100,
+          // Few distinct times: ties, and later batches backdating earlier ones.
+          observedAt: T + Math.floor(random() * 10) * 60_000,
+          insertedAt: inserted++,
+        });
+      }
+      observations.push(...rows);
+      await offline.write('dev', [{ id: `oracle-${batch}`, observations: rows }]);
+    }
+    const n = 80;
+    const ids = Array.from({ length: n }, () => 1 + Math.floor(random() * 6));
+    const times = Array.from({ length: n }, () => T - 60_000 + Math.floor(random() * 12) * 60_000);
+    const { result, rows } = await offlineQuery({
+      input: { columns: ['user.id'], values: [ids] },
+      input_times: times.map(iso),
+      output: ['user.name', 'user.total_spend'],
+    });
+    expect(result.is_finished).toBe(true);
+    expect(result.errors).toEqual([]);
+    expect(result.columns.map((c: { feature_fqn: string }) => c.feature_fqn)).toEqual([
+      'user.id',
+      'user.name',
+      'user.total_spend',
+    ]);
+    const expected = pointInTimeOracle(observations, { pkeys: ids.map(String), times }, [
+      { fqn: 'user.name', ttlMs: null },
+      { fqn: 'user.total_spend', ttlMs: null },
+    ]);
+    expect(rows).toHaveLength(n);
+    expect(rows.map((r) => r['user.id'])).toEqual(ids.map(String));
+    expect(rows.map((r) => (r.__ts__ as Date).getTime())).toEqual(times);
+    expect(rows.map((r) => r['user.name'])).toEqual(expected[0]!.values);
+    expect(rows.map((r) => r['user.total_spend'])).toEqual(expected[1]!.values);
+    expect(rows.map((r) => (r['user.name.__observed_at__'] as Date | null)?.getTime() ?? null)).toEqual(
+      expected[0]!.observedAt,
+    );
+    expect(expected[0]!.values.filter((v) => v !== null).length).toBeGreaterThan(n / 3);
+  });
+
+  it('returns values computed by online queries and uploads at the right times', async () => {
+    plane.served.activate('dev', {
+      id: 'cdep2',
+      engine: publishingEngine(plane.engineFor('cdep2'), publisher, { environment: 'dev' }),
+    });
+    const at = T + 86_400_000;
+    const online = await plane.app.inject({
+      method: 'POST',
+      url: '/v1/query/online',
+      headers: auth,
+      payload: { inputs: { 'user.id': 3 }, outputs: ['user.email_domain', 'user.risk_score'], now: iso(at) },
+    });
+    expect(online.statusCode, online.body).toBe(200);
+    await createBusFeatureWriter(bus).write(
+      'dev',
+      [{ feature: 'user.email', pkey: 4, value: 'e@uploaded.example', observedAt: at + 5_000 }],
+      { online: true, offline: true },
+    );
+    await drainBus();
+    const { rows } = await offlineQuery({
+      input: {
+        columns: ['user.id', '__ts__'],
+        values: [
+          [3, 3, 4, 4],
+          [iso(at - 1), iso(at), iso(at + 4_999), iso(at + 5_000)],
+        ],
+      },
+      output: ['user.email_domain', 'user.email', 'user.risk_score'],
+    });
+    expect(rows.map((r) => [r['user.email_domain'], r['user.email']])).toEqual([
+      [null, null],
+      ['gmail.com', null],
+      [null, null],
+      [null, 'e@uploaded.example'],
+    ]);
+    // The offline copy is the value the online query answered with.
+    const answered = online.json().data.find((d: { field: string }) => d.field === 'user.risk_score');
+    expect(typeof answered.value).toBe('number');
+    expect(rows[1]!['user.risk_score']).toBe(answered.value);
+    expect(rows[0]!['user.risk_score']).toBeNull();
+    expect((rows[1]!['user.risk_score.__observed_at__'] as Date).getTime()).toBe(at);
+  });
+
+  it('recomputes features through the resolvers at each row time, and stores them offline when asked', async () => {
+    const at = T + 2 * 86_400_000;
+    const { result, rows, revision } = await offlineQuery({
+      input: { columns: ['user.id'], values: [[1, 2]] },
+      input_times: [iso(at), iso(at + 1_000)],
+      output: ['user.name', 'user.email_domain'],
+      recompute_features: ['user.email_domain'],
+      store_offline: true,
+    });
+    expect(result.errors).toEqual([]);
+    expect(rows.map((r) => r['user.email_domain'])).toEqual(['analytical.io', 'navy.mil']);
+    expect(rows.map((r) => (r['user.email_domain.__observed_at__'] as Date).getTime())).toEqual([
+      at,
+      at + 1_000,
+    ]);
+    await drainBus();
+    const stored = (await offline.scan('dev', { features: ['user.email_domain'] })).filter(
+      (o) => o.queryId === revision,
+    );
+    expect(stored.map((o) => [o.pkey, o.value, o.observedAt])).toEqual([
+      ['1', 'analytical.io', at],
+      ['2', 'navy.mil', at + 1_000],
+    ]);
+  });
+
+  it('reports status, fails unsupported requests per revision, and checks permissions', async () => {
+    const { revision, result } = await offlineQuery({
+      spine_sql_query: 'select 1',
+      output: ['user.name'],
+    });
+    expect(result.is_finished).toBe(true);
+    expect(result.errors[0]).toMatchObject({ code: 'INVALID_QUERY' });
+    const status = await plane.app.inject({
+      method: 'GET',
+      url: `/v4/offline_query/${revision}/status`,
+      headers: auth,
+    });
+    expect(status.json().report).toMatchObject({
+      operation_id: revision,
+      status: 'FAILED',
+      environment_id: 'dev',
+    });
+    const missing = await plane.app.inject({
+      method: 'GET',
+      url: '/v2/offline_query/00000000-0000-0000-0000-000000000000',
+      headers: auth,
+    });
+    expect(missing.statusCode).toBe(404);
+    const readOnly = { authorization: `Bearer ${await plane.token({ perms: ['query.online'] })}` };
+    const denied = await plane.app.inject({
+      method: 'POST',
+      url: '/v4/offline_query',
+      headers: readOnly,
+      payload: { output: ['user.name'] },
+    });
+    expect(denied.statusCode).toBe(403);
+  });
+});
