@@ -45,7 +45,7 @@ async function startUp(): Promise<{ child: ChildProcess; output: () => string }>
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`slate up did not start in time:\n${output}`)), 90_000);
     const check = () => {
-      if (output.includes('Slate is up')) {
+      if (output.includes('Press Ctrl-C to stop')) {
         clearTimeout(timer);
         resolve();
       }
@@ -134,6 +134,7 @@ afterAll(async () => {
 
 describe('slate up, end to end', () => {
   it('writes credentials for the seeded environment', () => {
+    expect(up.output()).toContain('sign in as owner@example.com');
     expect(credentials()).toEqual({
       client_id: expect.stringMatching(/^token-/),
       client_secret: expect.any(String),

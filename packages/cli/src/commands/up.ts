@@ -120,7 +120,8 @@ export function registerUp(program: Command, context: CliContext): void {
         line(
           `  curl -s ${platform.dataPlaneUrl}/v1/query/online -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"inputs":{"user.id":1},"outputs":["user.name","user.risk_score"]}'`,
         );
-        line(`Open ${platform.apiServer} and sign in as the seeded owner. Press Ctrl-C to stop.`);
+        const signIn = platform.ownerEmail ? ` and sign in as ${platform.ownerEmail}` : '';
+        line(`Open ${platform.apiServer}${signIn}. Press Ctrl-C to stop.`);
         await stop.promise;
         line('▸ stopping…');
       } finally {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createSlateClient, type SlateClient } from '@slate/client';
 import { createDataPlane, type DataPlane } from '@slate/data-plane';
 import { SlateError } from '@slate/graph';
-import { createMetadataPlane, type MetadataPlane, type Permission } from '@slate/metadata-plane';
+import { createMetadataPlane, type MetadataPlane, type Permission, parseSeed } from '@slate/metadata-plane';
 import { createLocalObjectStore, createMemoryOnlineStore } from '@slate/stores';
 import { type Logger, pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
@@ -38,6 +38,8 @@ export interface Platform {
   readonly dataPlaneUrl: string;
   readonly environment: string;
   readonly credentialsPath: string;
+  /** The seed's owner invite: who can sign in to the web UI. */
+  readonly ownerEmail?: string;
   /** A client holding the environment's service credentials. */
   readonly client: SlateClient;
   close(): Promise<void>;
@@ -61,7 +63,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const onlineStore = createMemoryOnlineStore();
   await objectStore.init();
   await onlineStore.init();
-  const seed = options.seedFile ? parseYaml(await readFile(options.seedFile, 'utf8')) : undefined;
+  // Parsed here (and validated, with every issue's path) so a bad seed stops before anything starts.
+  const seed = options.seedFile ? parseSeed(parseYaml(await readFile(options.seedFile, 'utf8'))) : undefined;
   // Both planes run here, so the registration secret never needs to leave this process.
   const registrationToken = randomBytes(24).toString('base64url');
 
@@ -108,7 +111,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       metadataPlane,
       credentialsPath,
       apiServer,
-      seedEnvironment(seed),
+      seed?.environments[0]?.id,
     );
     const client = createSlateClient({
       apiServer,
@@ -116,7 +119,16 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       clientSecret: credentials.client_secret,
       environment: credentials.environment,
     });
-    return { apiServer, dataPlaneUrl, environment: credentials.environment, credentialsPath, client, close };
+    const ownerEmail = seed?.team_invites.find((invite) => invite.role === 'owner')?.email;
+    return {
+      apiServer,
+      dataPlaneUrl,
+      environment: credentials.environment,
+      credentialsPath,
+      ownerEmail,
+      client,
+      close,
+    };
   } catch (error) {
     await close();
     throw error;
@@ -136,17 +148,6 @@ async function listenOrExplain(listen: () => Promise<unknown>, port: number): Pr
     }
     throw error;
   }
-}
-
-function seedEnvironment(seed: unknown): string | undefined {
-  const found = z
-    .object({ environments: z.array(z.object({ id: z.string() })).min(1) })
-    .safeParse(
-      (seed as { chalk?: { metadata?: { seed?: unknown } } })?.chalk?.metadata?.seed ??
-        (seed as { slate?: { metadata?: { seed?: unknown } } })?.slate?.metadata?.seed ??
-        seed,
-    );
-  return found.success ? found.data.environments[0]!.id : undefined;
 }
 
 /** Every permission an environment-scoped token can hold: the local developer owns the laptop. */
