@@ -9,6 +9,21 @@ export {
   loadCredentials,
 } from './credentials.ts';
 export {
+  type BulkQueryRequest,
+  type BulkQueryResult,
+  type ByteModel,
+  decodeByteModel,
+  decodeFeatherResponse,
+  encodeByteModel,
+  encodeFeatherRequest,
+} from './feather.ts';
+export type {
+  DeleteFeaturesRequest,
+  DeleteFeaturesResponse,
+  EnvironmentGraph,
+  UploadFeaturesResponse,
+} from './features-api.ts';
+export {
   type ChalkError,
   type FeatureResult,
   type JsonValue,

@@ -1,7 +1,25 @@
 import type { GraphArtifact } from '@slate/graph';
 import { SlateError } from '@slate/graph';
+import { tableToIPC } from 'apache-arrow';
 import type { z } from 'zod';
 import { sha256Hex, toBase64 } from './bytes.ts';
+import {
+  type BulkQueryRequest,
+  type BulkQueryResult,
+  decodeFeatherResponse,
+  encodeByteModel,
+  encodeFeatherRequest,
+  inputsTable,
+} from './feather.ts';
+import {
+  type DeleteFeaturesRequest,
+  type DeleteFeaturesResponse,
+  DeleteResponseSchema,
+  type EnvironmentGraph,
+  EnvironmentGraphSchema,
+  type UploadFeaturesResponse,
+  UploadResponseSchema,
+} from './features-api.ts';
 import { errorFromNetwork, errorFromResponse } from './http-error.ts';
 import {
   type OnlineQueryRequest,
@@ -119,6 +137,30 @@ export interface SlateClient {
    */
   queryOnline(request: OnlineQueryRequest, options?: QueryOptions): Promise<OnlineQueryResult>;
   /**
+   * `POST /v1/query/feather` with one query over many rows (chalk.md §3.5). Per-row and per-feature
+   * failures are data (`errors`, null values), as for `queryOnline`.
+   * @example
+   * const { rows } = await client.queryBulk({ inputs: { 'user.id': [1, 2, 3] }, outputs: ['user.name'] });
+   */
+  queryBulk(request: BulkQueryRequest, options?: QueryOptions): Promise<BulkQueryResult>;
+  /** `POST /v1/query/feather` with several queries in one request; results come back in request order. */
+  multiQuery(requests: readonly BulkQueryRequest[], options?: QueryOptions): Promise<BulkQueryResult[]>;
+  /**
+   * `POST /v1/upload_features/multi`: stores feature values, one column per feature (each namespace's
+   * primary key included), as an Arrow table (chalk.md §3.6).
+   * @throws SlateError `input` (`PARSE_FAILED`, `INVALID_QUERY`) when the data plane refuses the rows.
+   * @example
+   * await client.uploadFeatures({ 'user.id': [1, 2], 'user.name': ['Ada', 'Grace'] });
+   */
+  uploadFeatures(
+    rows: Readonly<Record<string, readonly unknown[]>>,
+    options?: CallOptions,
+  ): Promise<UploadFeaturesResponse>;
+  /** `DELETE /v1/features/rows`: removes entities' stored values (all of the namespace's features by default). */
+  deleteFeatures(request: DeleteFeaturesRequest, options?: CallOptions): Promise<DeleteFeaturesResponse>;
+  /** `GET /v1/environment/graph`: the features and resolvers of the environment's active deployment. */
+  environmentGraph(options?: CallOptions): Promise<EnvironmentGraph>;
+  /**
    * `POST /v1/deployments`: uploads the graph and bundle. Resolves once the deployment is recorded, not
    * once it serves (see `waitForDeployment`).
    * @throws SlateError `input`/`INVALID_GRAPH` when the metadata plane rejects the graph.
@@ -141,12 +183,18 @@ export interface SlateClient {
 /** Tokens are refreshed this long before they expire, so none expires in flight. */
 const REFRESH_MARGIN_MS = 60_000;
 
-interface Request<S extends z.ZodType> {
-  readonly method: 'GET' | 'POST';
+interface Request<S extends z.ZodType> extends RawRequest {
+  readonly schema: S;
+}
+
+interface RawRequest {
+  readonly method: 'GET' | 'POST' | 'DELETE';
   readonly target: 'api' | 'query';
   readonly path: string;
+  /** JSON-encoded unless it is bytes, which are sent as `application/octet-stream`. */
   readonly body?: unknown;
-  readonly schema: S;
+  /** Read the answer as bytes (feather) rather than text. */
+  readonly binary?: boolean;
   readonly headers?: Record<string, string>;
   readonly signal?: AbortSignal;
   /** Retry once on 503, as Chalk's clients do for queries (a data plane rolling over). */
@@ -216,14 +264,20 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
     return trimSlash(engine ?? apiServer);
   };
 
-  const call = async <S extends z.ZodType>(request: Request<S>): Promise<z.output<S>> => {
+  /** Sends a request with the client's token, retrying once on 401 (fresh token) and, if asked, on 503. */
+  const exchangeRaw = async (request: RawRequest): Promise<Answer> => {
     const attempt = async (): Promise<{ token: AccessToken; answer: Answer }> => {
       const token = await getToken(request);
       const base = request.target === 'api' ? apiServer : await queryServer(request);
       const headers: Record<string, string> = {
         Authorization: `Bearer ${token.accessToken}`,
         ...(token.environmentId ? { 'X-Chalk-Env-Id': token.environmentId } : {}),
-        ...(request.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...(request.body === undefined
+          ? {}
+          : {
+              'Content-Type':
+                request.body instanceof Uint8Array ? 'application/octet-stream' : 'application/json',
+            }),
         ...request.headers,
       };
       const answer = await send(
@@ -233,6 +287,7 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
         headers,
         request.body,
         request.signal,
+        request.binary,
       );
       return { token, answer };
     };
@@ -244,7 +299,46 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
     } else if (answer.status === 503 && request.retryUnavailable) {
       ({ answer } = await attempt());
     }
+    return answer;
+  };
+
+  const call = async <S extends z.ZodType>(request: Request<S>): Promise<z.output<S>> => {
+    const answer = await exchangeRaw(request);
     return parse(request.schema, answer, request.method, answer.url);
+  };
+
+  const queryHeaders = (queryOptions: QueryOptions): Record<string, string> => ({
+    'X-Chalk-Deployment-Type': 'engine',
+    ...(queryOptions.timeoutMs === undefined ? {} : { 'X-Chalk-Timeout': String(queryOptions.timeoutMs) }),
+  });
+
+  const multiQuery = async (
+    requests: readonly BulkQueryRequest[],
+    queryOptions: QueryOptions = {},
+  ): Promise<BulkQueryResult[]> => {
+    const answer = await exchangeRaw({
+      method: 'POST',
+      target: 'query',
+      path: '/v1/query/feather',
+      body: encodeFeatherRequest(requests),
+      binary: true,
+      headers: queryHeaders(queryOptions),
+      signal: queryOptions.signal,
+      retryUnavailable: true,
+    });
+    if (answer.status < 200 || answer.status >= 300)
+      throw errorFromResponse('POST', answer.url, answer.status, answer.text);
+    try {
+      return decodeFeatherResponse(answer.bytes ?? new Uint8Array());
+    } catch (cause) {
+      throw new SlateError(
+        'internal',
+        'INVALID_RESPONSE',
+        `POST ${answer.url} answered an unreadable feather model`,
+        undefined,
+        { cause },
+      );
+    }
   };
 
   const getDeployment = (id: string, callOptions: CallOptions = {}) =>
@@ -271,17 +365,60 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
         path: '/v1/query/online',
         body: request,
         schema: OnlineQueryResponseSchema,
-        headers: {
-          'X-Chalk-Deployment-Type': 'engine',
-          ...(queryOptions.timeoutMs === undefined
-            ? {}
-            : { 'X-Chalk-Timeout': String(queryOptions.timeoutMs) }),
-        },
+        headers: queryHeaders(queryOptions),
         signal: queryOptions.signal,
         retryUnavailable: true,
       });
       return toOnlineQueryResult(response);
     },
+
+    multiQuery,
+
+    async queryBulk(request, queryOptions = {}) {
+      const [result] = await multiQuery([request], queryOptions);
+      if (!result) throw new SlateError('internal', 'INVALID_RESPONSE', 'the feather answer holds no query');
+      return result;
+    },
+
+    async uploadFeatures(rows, callOptions = {}) {
+      const table = tableToIPC(inputsTable(rows), 'stream');
+      const answer = await exchangeRaw({
+        method: 'POST',
+        target: 'query',
+        path: '/v1/upload_features/multi',
+        body: encodeByteModel({ features: Object.keys(rows), table_compression: 'uncompressed' }, [
+          ['table_bytes', table],
+        ]),
+        signal: callOptions.signal,
+      });
+      return parse(UploadResponseSchema, answer, 'POST', answer.url);
+    },
+
+    deleteFeatures: (request, callOptions = {}) =>
+      call({
+        method: 'DELETE',
+        target: 'query',
+        path: '/v1/features/rows',
+        body: {
+          namespace: request.namespace,
+          features: request.features ?? null,
+          tags: request.tags ?? null,
+          primary_keys: request.primaryKeys,
+          retain_offline: request.retainOffline ?? false,
+          retain_online: request.retainOnline ?? false,
+        },
+        schema: DeleteResponseSchema,
+        signal: callOptions.signal,
+      }),
+
+    environmentGraph: (callOptions = {}) =>
+      call({
+        method: 'GET',
+        target: 'query',
+        path: '/v1/environment/graph',
+        schema: EnvironmentGraphSchema,
+        signal: callOptions.signal,
+      }),
 
     async createDeployment(input, callOptions = {}) {
       const environmentId = input.environmentId ?? (await getToken(callOptions)).environmentId;
@@ -361,6 +498,8 @@ interface Answer {
   readonly url: string;
   readonly status: number;
   readonly text: string;
+  /** The body as bytes, for binary requests answered 2xx. */
+  readonly bytes?: Uint8Array;
 }
 
 /** One HTTP exchange; transport failures become `unavailable` (or `timeout` when aborted). */
@@ -371,14 +510,22 @@ async function send(
   headers: Record<string, string>,
   body: unknown,
   signal: AbortSignal | undefined,
+  binary = false,
 ): Promise<Answer> {
   try {
     const response = await fetchImpl(url, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body:
+        body === undefined
+          ? undefined
+          : body instanceof Uint8Array
+            ? (body as Uint8Array<ArrayBuffer>)
+            : JSON.stringify(body),
       signal,
     });
+    if (binary && response.ok)
+      return { url, status: response.status, text: '', bytes: new Uint8Array(await response.arrayBuffer()) };
     return { url, status: response.status, text: await response.text() };
   } catch (cause) {
     throw errorFromNetwork(method, url, cause);
