@@ -81,4 +81,6 @@ export interface EngineResult {
   readonly planCacheHit: boolean;
   /** A readable description of the plan. */
   readonly explain: string;
+  /** Non-fatal notices, e.g. that a queried feature is deprecated. */
+  readonly warnings: readonly string[];
 }

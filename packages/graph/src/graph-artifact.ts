@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type ExprNode, ExprNodeSchema } from './expression.ts';
 
 /**
  * The versioned JSON form of a feature graph: what `slate apply` uploads with each deployment and what
@@ -70,8 +71,23 @@ export const ScalarFeatureSchema = z.object({
   nullable: z.boolean().default(false),
   /** JSON default returned when no resolver produced a value. */
   default: z.unknown().optional(),
+  /** The default version: what the bare name (`user.score`) means when the feature has several versions. */
   version: z.number().int().positive().default(1),
+  /**
+   * How many versions the feature has (1 = unversioned). Versions are addressed as `user.score@2`; each is
+   * its own feature with its own resolvers and cached values. Absent means 1.
+   */
+  versions: z.number().int().positive().optional(),
+  /** Versions that log a deprecation warning when queried (all of them when `deprecated`). */
+  deprecatedVersions: z.array(z.number().int().positive()).optional(),
   deprecated: z.boolean().default(false),
+  /** When set, the feature is computed by this expression (the `_` DSL) instead of a resolver. */
+  expression: (ExprNodeSchema as z.ZodType<ExprNode>).optional(),
+  /**
+   * For one window of a windowed feature: `base` is the name users declared (`num_logins`), this feature
+   * is `num_logins__600__`; `seconds` is the window (`null` for `"all"`).
+   */
+  window: z.object({ base: featureName, seconds: z.number().positive().nullable() }).optional(),
   /** Seconds a cached online value stays fresh; 0 = never cached; null = forever ("infinity"). */
   maxStalenessS: z.number().nonnegative().nullable().default(0),
   storeOnline: z.boolean().default(true),
@@ -165,6 +181,13 @@ export const ResolverSpecSchema = z.object({
   timeoutMs: z.number().int().positive().optional(),
   /** The resolver returns every primary key (a `total` data-frame resolver). */
   total: z.boolean().default(false),
+  /**
+   * For data-frame resolvers: the output parameter under which the function returns an array of rows;
+   * `outputs` then list the features of each row (their `param` is the row's field name).
+   */
+  dataframe: z.string().optional(),
+  /** The function receives every row of a query at once (an array) and returns an array of outputs. */
+  batch: z.boolean().optional(),
   cron: z.string().optional(),
   description: z.string().optional(),
   owner: z.string().optional(),

@@ -1,4 +1,28 @@
 export { type Duration, parseDuration } from './duration.ts';
 export { type ErrorKind, httpStatusOf, SlateError } from './errors.ts';
+export {
+  AGGREGATE_FUNCTIONS,
+  type AggregateFunction,
+  BINARY_OPERATORS,
+  type BinaryOperator,
+  EXPR_FUNCTIONS,
+  type ExpressionReads,
+  type ExprFunction,
+  type ExprNode,
+  ExprNodeSchema,
+  expressionReads,
+  formatExpression,
+  UNARY_OPERATORS,
+  type UnaryOperator,
+} from './expression.ts';
+export {
+  assignable,
+  type ExprType,
+  type ExprTypeResult,
+  type ExprTypeScope,
+  exprTypeOf,
+  inferExpressionType,
+} from './expression-types.ts';
+export { type FeatureIndex, indexFeatures, type ResolvedFeature, windowSuffix } from './feature-index.ts';
 export * from './graph-artifact.ts';
 export { type LintIssue, lintGraph } from './lint-graph.ts';

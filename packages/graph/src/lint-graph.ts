@@ -1,3 +1,7 @@
+import { parseDuration } from './duration.ts';
+import { type ExprNode, expressionReads, formatExpression } from './expression.ts';
+import { assignable, inferExpressionType } from './expression-types.ts';
+import { type FeatureIndex, indexFeatures } from './feature-index.ts';
 import type { FeatureSpec, GraphArtifact, SourceLocation } from './graph-artifact.ts';
 
 /** One finding of `lintGraph`; `error`s block a deployment. */
@@ -8,10 +12,26 @@ export interface LintIssue {
   readonly source?: SourceLocation;
 }
 
+/** A producer of features as lint sees it: a resolver, or an expression feature. */
+interface Producer {
+  readonly name: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly source?: SourceLocation;
+}
+
+/** Names users may not give features or namespaces: the engine's own (`chalk_now`, window suffixes). */
+const reservedName = (name: string) => name.startsWith('chalk_') || name.includes('__');
+
 /**
- * Checks a graph artifact for mistakes a schema cannot see: unknown features, resolvers spanning
- * namespaces, joins over unknown or mismatched features, outputs nobody can compute from, and cycles
- * between resolvers. Returns every issue (never throws); messages start with `file:line` when known.
+ * Checks a graph artifact for mistakes a schema cannot see. Codes: `UNKNOWN_FEATURE` and
+ * `UNKNOWN_NAMESPACE` (references to nothing, from resolvers, relationships, named queries and
+ * expressions), `MIXED_NAMESPACES` (a resolver spanning namespaces), `TYPE_MISMATCH` (joins over different
+ * types; expressions applying operators to the wrong types or producing a value of another type than their
+ * feature), `CYCLE` (resolvers or expressions depending on themselves), `AMBIGUOUS_RESOLVER` (two resolvers
+ * of the same kind produce a feature in exactly the same scope), `RESERVED_NAME`, `INVALID_DURATION`
+ * (named-query staleness), `INVALID_DATAFRAME_RESOLVER`, `INVALID_VERSION`, `DUPLICATE_*`. Returns every
+ * issue (never throws); messages start with `file:line` when the definition's location is known.
  *
  * @example
  * const errors = lintGraph(artifact).filter((issue) => issue.severity === 'error');
@@ -26,65 +46,57 @@ export function lintGraph(artifact: GraphArtifact): LintIssue[] {
       message: source ? `${source.file}:${source.line}: ${text}` : text,
     });
 
-  const features = new Map<string, FeatureSpec>();
+  const index = indexFeatures(artifact);
   const namespaces = new Set<string>();
   for (const ns of artifact.namespaces) {
     if (namespaces.has(ns.name))
       report('error', 'DUPLICATE_NAMESPACE', `namespace '${ns.name}' is declared twice`, ns.source);
     namespaces.add(ns.name);
-    for (const feature of ns.features) features.set(feature.fqn, feature);
-  }
-
-  for (const ns of artifact.namespaces) {
+    if (reservedName(ns.name))
+      report('error', 'RESERVED_NAME', `namespace '${ns.name}' uses a reserved name`, ns.source);
     for (const feature of ns.features) {
-      if (feature.kind === 'scalar') continue;
-      if (!namespaces.has(feature.target)) {
+      const source = feature.source ?? ns.source;
+      if (reservedName(feature.name) && !(feature.kind === 'scalar' && feature.window))
         report(
           'error',
-          'UNKNOWN_NAMESPACE',
-          `${feature.fqn} relates to unknown namespace '${feature.target}'`,
-          ns.source,
+          'RESERVED_NAME',
+          `${feature.fqn}: names starting with 'chalk_' or containing '__' are reserved`,
+          source,
         );
-        continue;
-      }
-      for (const pair of feature.join) {
-        const local = features.get(pair.local);
-        const foreign = features.get(pair.foreign);
-        if (!local || !foreign) {
+      if (feature.kind === 'scalar' && (feature.versions ?? 1) > 1) {
+        if (feature.primary || feature.featureTime || feature.window)
           report(
             'error',
-            'UNKNOWN_FEATURE',
-            `${feature.fqn} joins on unknown feature '${!local ? pair.local : pair.foreign}'`,
-            ns.source,
+            'INVALID_VERSION',
+            `${feature.fqn}: primary keys, feature times and windowed features cannot be versioned`,
+            source,
           );
-        } else if (
-          local.kind !== 'scalar' ||
-          foreign.kind !== 'scalar' ||
-          local.dtype.type !== foreign.dtype.type
-        ) {
+        if (feature.version > (feature.versions ?? 1))
           report(
             'error',
-            'TYPE_MISMATCH',
-            `${feature.fqn} joins ${pair.local} with ${pair.foreign} of another type`,
-            ns.source,
+            'INVALID_VERSION',
+            `${feature.fqn}: default version ${feature.version} is above its ${feature.versions ?? 1} versions`,
+            source,
           );
-        }
       }
     }
   }
 
-  const producers = new Map<string, string[]>();
+  lintRelations(artifact, index, namespaces, report);
+
+  const producers: Producer[] = [];
   const resolverNames = new Set<string>();
   for (const resolver of artifact.resolvers) {
     if (resolverNames.has(resolver.fqn))
       report('error', 'DUPLICATE_RESOLVER', `two resolvers are named '${resolver.fqn}'`, resolver.source);
     resolverNames.add(resolver.fqn);
+    const canonical = (fqn: string) => index.resolve(fqn)?.fqn ?? fqn;
     const refs = [
       ...resolver.inputs.map((input) => input.fqn),
       ...resolver.outputs.map((output) => output.fqn),
     ];
     for (const fqn of refs) {
-      if (!features.has(fqn))
+      if (!index.resolve(fqn))
         report(
           'error',
           'UNKNOWN_FEATURE',
@@ -100,58 +112,221 @@ export function lintGraph(artifact: GraphArtifact): LintIssue[] {
         );
       }
     }
-    for (const output of resolver.outputs) {
-      producers.set(output.fqn, [...(producers.get(output.fqn) ?? []), resolver.fqn]);
-      if (resolver.inputs.some((input) => input.fqn === output.fqn)) {
+    if (resolver.dataframe !== undefined) {
+      const primaryKey = index.namespaces.get(resolver.namespace)?.primaryKey;
+      if (resolver.inputs.length > 0 || !resolver.outputs.some((o) => canonical(o.fqn) === primaryKey))
+        report(
+          'error',
+          'INVALID_DATAFRAME_RESOLVER',
+          `data-frame resolver ${resolver.fqn} must take no inputs and return the primary key ${primaryKey} in each row`,
+          resolver.source,
+        );
+    }
+    const outputs = resolver.outputs.map((output) => canonical(output.fqn));
+    const inputs = resolver.inputs.map((input) => canonical(input.fqn));
+    for (const output of outputs) {
+      if (inputs.includes(output)) {
         report(
           'error',
           'CYCLE',
-          `resolver ${resolver.fqn} takes its own output '${output.fqn}' as input`,
+          `resolver ${resolver.fqn} takes its own output '${output}' as input`,
           resolver.source,
         );
       }
     }
+    producers.push({ name: resolver.fqn, inputs, outputs, source: resolver.source });
   }
 
-  for (const [fqn, names] of producers) {
-    const scoped = artifact.resolvers.filter(
-      (r) => names.includes(r.fqn) && r.environments.length === 0 && r.tags.length === 0,
-    );
-    if (scoped.length > 1 && new Set(scoped.map((r) => r.kind)).size === 1) {
-      report(
-        'warning',
-        'AMBIGUOUS_RESOLVER',
-        `${fqn} is produced by ${scoped.map((r) => r.fqn).join(' and ')} in every scope`,
+  for (const ns of artifact.namespaces) {
+    for (const feature of ns.features) {
+      if (feature.kind !== 'scalar' || !feature.expression) continue;
+      const source = feature.source ?? ns.source;
+      const inputs = lintExpression(feature, feature.expression, index, (text) =>
+        report('error', text.code, text.message, source),
       );
+      producers.push({
+        name: `expression ${feature.fqn}`,
+        inputs,
+        outputs: [index.resolve(feature.fqn)?.fqn ?? feature.fqn],
+        source,
+      });
     }
   }
 
-  reportCycles(artifact, producers, report);
+  lintAmbiguity(artifact, index, report);
+  lintNamedQueries(artifact, index, report);
+  reportCycles(producers, report);
   return issues;
 }
 
-/** Resolver-level cycles: A needs an output of B which needs an output of A. */
-function reportCycles(
+type Report = (severity: LintIssue['severity'], code: string, text: string, source?: SourceLocation) => void;
+
+function lintRelations(
   artifact: GraphArtifact,
-  producers: Map<string, string[]>,
-  report: (severity: 'error', code: string, text: string, source?: SourceLocation) => void,
+  index: FeatureIndex,
+  namespaces: ReadonlySet<string>,
+  report: Report,
 ): void {
-  const byName = new Map(artifact.resolvers.map((r) => [r.fqn, r]));
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (name: string, path: string[]): void => {
-    if (state.get(name) === 'done') return;
-    if (state.get(name) === 'visiting') {
-      const cycle = [...path.slice(path.indexOf(name)), name];
-      report('error', 'CYCLE', `resolvers form a cycle: ${cycle.join(' -> ')}`, byName.get(name)?.source);
-      return;
-    }
-    state.set(name, 'visiting');
-    for (const input of byName.get(name)?.inputs ?? []) {
-      for (const producer of producers.get(input.fqn) ?? []) {
-        if (producer !== name) visit(producer, [...path, name]);
+  for (const ns of artifact.namespaces) {
+    for (const feature of ns.features) {
+      if (feature.kind === 'scalar') continue;
+      const source = feature.source ?? ns.source;
+      if (!namespaces.has(feature.target)) {
+        report(
+          'error',
+          'UNKNOWN_NAMESPACE',
+          `${feature.fqn} relates to unknown namespace '${feature.target}'`,
+          source,
+        );
+        continue;
+      }
+      for (const pair of feature.join) {
+        const local = index.features.get(pair.local);
+        const foreign = index.features.get(pair.foreign);
+        if (!local || !foreign) {
+          report(
+            'error',
+            'UNKNOWN_FEATURE',
+            `${feature.fqn} joins on unknown feature '${!local ? pair.local : pair.foreign}'`,
+            source,
+          );
+        } else if (
+          local.kind !== 'scalar' ||
+          foreign.kind !== 'scalar' ||
+          local.dtype.type !== foreign.dtype.type
+        ) {
+          report(
+            'error',
+            'TYPE_MISMATCH',
+            `${feature.fqn} joins ${pair.local} with ${pair.foreign} of another type`,
+            source,
+          );
+        }
       }
     }
-    state.set(name, 'done');
+  }
+}
+
+/** Checks one expression feature; returns the canonical features it reads (for cycle detection). */
+function lintExpression(
+  feature: FeatureSpec & { kind: 'scalar' },
+  expression: ExprNode,
+  index: FeatureIndex,
+  report: (issue: { code: string; message: string }) => void,
+): string[] {
+  const reads = expressionReads(expression);
+  const inputs: string[] = [];
+  const inNamespace = (fqn: string) => fqn.startsWith(`${feature.namespace}.`);
+  for (const fqn of reads.features) {
+    const resolved = index.resolve(fqn);
+    if (!resolved || !inNamespace(fqn))
+      report({
+        code: 'UNKNOWN_FEATURE',
+        message: `${feature.fqn}: the expression reads unknown feature '${fqn}'`,
+      });
+    else inputs.push(resolved.fqn);
+  }
+  for (const [relation, columns] of reads.relations) {
+    const spec = index.resolve(relation)?.spec;
+    if (spec?.kind !== 'has_many' || !inNamespace(relation)) {
+      report({
+        code: 'UNKNOWN_FEATURE',
+        message: `${feature.fqn}: the expression aggregates '${relation}', which is not a has-many relationship`,
+      });
+      continue;
+    }
+    inputs.push(relation);
+    for (const column of columns) {
+      if (!index.resolve(`${spec.target}.${column}`))
+        report({
+          code: 'UNKNOWN_FEATURE',
+          message: `${feature.fqn}: the expression reads unknown feature '${spec.target}.${column}'`,
+        });
+    }
+  }
+  const typed = inferExpressionType(expression, {
+    feature: (fqn) => {
+      const spec = index.resolve(fqn)?.spec;
+      return spec?.kind === 'scalar' ? spec.dtype : undefined;
+    },
+    column: (relation, name) => {
+      const target = index.resolve(relation)?.spec;
+      const spec = target?.kind === 'has_many' ? index.resolve(`${target.target}.${name}`)?.spec : undefined;
+      return spec?.kind === 'scalar' ? spec.dtype : undefined;
+    },
+  });
+  for (const error of typed.errors)
+    report({ code: 'TYPE_MISMATCH', message: `${feature.fqn} = ${formatExpression(expression)}: ${error}` });
+  if (typed.errors.length === 0 && !assignable(typed.type, feature.dtype))
+    report({
+      code: 'TYPE_MISMATCH',
+      message: `${feature.fqn} is ${feature.dtype.type}, but its expression ${formatExpression(expression)} is ${typed.type}`,
+    });
+  return inputs;
+}
+
+/**
+ * Two resolvers of the same kind producing a feature in exactly the same environments and tags: neither
+ * can be preferred, so every query of that feature would fail as ambiguous.
+ */
+function lintAmbiguity(artifact: GraphArtifact, index: FeatureIndex, report: Report): void {
+  const scopeKey = (r: GraphArtifact['resolvers'][number]) =>
+    JSON.stringify([r.kind, [...r.environments].sort(), [...r.tags].sort(), r.dataframe !== undefined]);
+  const seen = new Map<string, string>();
+  for (const resolver of artifact.resolvers) {
+    for (const output of resolver.outputs) {
+      const fqn = index.resolve(output.fqn)?.fqn ?? output.fqn;
+      const key = `${fqn} ${scopeKey(resolver)}`;
+      const rival = seen.get(key);
+      if (rival !== undefined && rival !== resolver.fqn)
+        report(
+          'error',
+          'AMBIGUOUS_RESOLVER',
+          `${fqn} is produced by ${rival} and ${resolver.fqn} in the same scope; scope one by environment or tags`,
+          resolver.source,
+        );
+      else seen.set(key, resolver.fqn);
+    }
+  }
+}
+
+function lintNamedQueries(artifact: GraphArtifact, index: FeatureIndex, report: Report): void {
+  for (const query of artifact.namedQueries) {
+    const label = `named query ${query.name}${query.version ? `@${query.version}` : ''}`;
+    for (const fqn of [...query.inputs, ...query.outputs, ...Object.keys(query.staleness)]) {
+      if (!index.resolve(fqn) && !index.windows(fqn))
+        report('error', 'UNKNOWN_FEATURE', `${label} references unknown feature '${fqn}'`);
+    }
+    for (const [fqn, text] of Object.entries(query.staleness)) {
+      try {
+        parseDuration(text);
+      } catch {
+        report('error', 'INVALID_DURATION', `${label}: staleness of ${fqn} is '${text}', not a duration`);
+      }
+    }
+  }
+}
+
+/** Producer-level cycles: A needs an output of B which needs an output of A. */
+function reportCycles(producers: readonly Producer[], report: Report): void {
+  const byOutput = new Map<string, Producer[]>();
+  for (const producer of producers)
+    for (const output of producer.outputs) byOutput.set(output, [...(byOutput.get(output) ?? []), producer]);
+  const state = new Map<Producer, 'visiting' | 'done'>();
+  const visit = (producer: Producer, path: Producer[]): void => {
+    if (state.get(producer) === 'done') return;
+    if (state.get(producer) === 'visiting') {
+      const cycle = [...path.slice(path.indexOf(producer)), producer].map((p) => p.name);
+      report('error', 'CYCLE', `resolvers form a cycle: ${cycle.join(' -> ')}`, producer.source);
+      return;
+    }
+    state.set(producer, 'visiting');
+    for (const input of producer.inputs) {
+      for (const next of byOutput.get(input) ?? []) {
+        if (next !== producer) visit(next, [...path, producer]);
+      }
+    }
+    state.set(producer, 'done');
   };
-  for (const resolver of artifact.resolvers) visit(resolver.fqn, []);
+  for (const producer of producers) visit(producer, []);
 }

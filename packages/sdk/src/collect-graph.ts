@@ -1,14 +1,18 @@
 import {
+  type DType,
   type FeatureSpec,
   GRAPH_ARTIFACT_VERSION,
   type GraphArtifact,
   GraphArtifactSchema,
+  inferExpressionType,
   type NamespaceSpec,
   parseDuration,
   type ResolverInput,
   type ResolverSpec,
   SlateError,
+  windowSuffix,
 } from '@slate/graph';
+import { type ClassTable, resolveExpression } from './expressions/resolve-expression.ts';
 import {
   type AnyFeatureClass,
   type FeatureClassInternals,
@@ -19,12 +23,22 @@ import {
 import { isScalarField } from './fields.ts';
 import { isNamedQuery, namedQueryOptions } from './named-query.ts';
 import { isResolver, type ResolverContext, resolverInternals } from './resolver.ts';
+import { isWindowedField } from './windowed.ts';
 
-/** A resolver's function as the engine calls it: named inputs in, named outputs out. */
-export type ResolverFunction = (
-  inputs: Record<string, unknown>,
-  context: ResolverContext,
-) => Record<string, unknown> | Promise<Record<string, unknown>>;
+/**
+ * A resolver's function as the engine calls it: named inputs in, named outputs out. A batch resolver's
+ * also carries `batch`, which takes every row at once (calling the function itself runs one row).
+ */
+export interface ResolverFunction {
+  (
+    inputs: Record<string, unknown>,
+    context: ResolverContext,
+  ): Record<string, unknown> | Promise<Record<string, unknown>>;
+  readonly batch?: (
+    rows: Record<string, unknown>[],
+    context: ResolverContext,
+  ) => Record<string, unknown>[] | Promise<Record<string, unknown>[]>;
+}
 
 export interface CollectedGraph {
   readonly artifact: GraphArtifact;
@@ -75,7 +89,7 @@ export function collectGraph(
         });
       }
       resolvers.push(spec);
-      functions.set(spec.fqn, resolverInternals(value).fn as ResolverFunction);
+      functions.set(spec.fqn, resolverFunction(resolverInternals(value)));
     } else if (isNamedQuery(value)) {
       const query = namedQueryOptions(value);
       namedQueries.push({
@@ -94,7 +108,7 @@ export function collectGraph(
   const draft = {
     version: GRAPH_ARTIFACT_VERSION,
     project: options.project,
-    namespaces: [...classes.values()].map(namespaceSpec),
+    namespaces: [...classes.values()].map((internals) => namespaceSpec(internals, classes)),
     resolvers,
     namedQueries,
   };
@@ -107,38 +121,76 @@ export function collectGraph(
   return { artifact: parsed.data, functions };
 }
 
-function namespaceSpec(internals: FeatureClassInternals): NamespaceSpec {
+function namespaceSpec(internals: FeatureClassInternals, classes: ClassTable): NamespaceSpec {
   const { namespace, options } = internals;
   const classStaleness = options.maxStaleness === undefined ? 0 : parseDuration(options.maxStaleness);
   const classTags = [...(options.tags ?? [])];
-  const features: FeatureSpec[] = Object.entries(internals.fields).map(([name, field]): FeatureSpec => {
+  const features: FeatureSpec[] = Object.entries(internals.fields).flatMap(([name, field]): FeatureSpec[] => {
     const fqn = `${namespace}.${name}`;
     if (isScalarField(field)) {
       const o = field.options;
-      return {
+      return [
+        {
+          kind: 'scalar',
+          fqn,
+          name,
+          namespace,
+          dtype: field.dtype,
+          description: o.description,
+          owner: o.owner ?? options.owner,
+          tags: [...new Set([...classTags, ...(o.tags ?? [])])],
+          primary: name === internals.primaryKey,
+          featureTime: name === internals.featureTime,
+          nullable: o.nullable ?? false,
+          default: o.default instanceof Date ? o.default.toISOString() : o.default,
+          version: o.version ?? 1,
+          ...(o.versions && o.versions > 1
+            ? { versions: o.versions, deprecatedVersions: [...(o.deprecatedVersions ?? [])] }
+            : {}),
+          deprecated: o.deprecated ?? false,
+          maxStalenessS: o.maxStaleness === undefined ? classStaleness : parseDuration(o.maxStaleness),
+          storeOnline: o.storeOnline ?? true,
+          storeOffline: o.storeOffline ?? true,
+          etlOfflineToOnline: o.etlOfflineToOnline ?? options.etlOfflineToOnline ?? false,
+          cacheNulls: o.cacheNulls ?? true,
+          cacheDefaults: o.cacheDefaults ?? true,
+          offlineTtlS: o.offlineTtl === undefined ? null : parseDuration(o.offlineTtl),
+          validations: o.validations,
+          ...(o.expression ? { expression: resolveExpression(o.expression, namespace, classes) } : {}),
+          source: o.source,
+        },
+      ];
+    }
+    if (isWindowedField(field)) {
+      const o = field.options;
+      const expression = resolveExpression(field.expression!, namespace, classes);
+      const dtype = o.dtype ?? inferredDType(expression, classes);
+      return field.windows.map((seconds) => ({
         kind: 'scalar',
-        fqn,
-        name,
+        fqn: `${fqn}${windowSuffix(seconds)}`,
+        name: `${name}${windowSuffix(seconds)}`,
         namespace,
-        dtype: field.dtype,
+        dtype,
         description: o.description,
         owner: o.owner ?? options.owner,
         tags: [...new Set([...classTags, ...(o.tags ?? [])])],
-        primary: name === internals.primaryKey,
-        featureTime: name === internals.featureTime,
-        nullable: o.nullable ?? false,
+        primary: false,
+        featureTime: false,
+        nullable: o.default === undefined,
         default: o.default instanceof Date ? o.default.toISOString() : o.default,
-        version: o.version ?? 1,
-        deprecated: o.deprecated ?? false,
+        version: 1,
+        deprecated: false,
         maxStalenessS: o.maxStaleness === undefined ? classStaleness : parseDuration(o.maxStaleness),
-        storeOnline: o.storeOnline ?? true,
-        storeOffline: o.storeOffline ?? true,
-        etlOfflineToOnline: o.etlOfflineToOnline ?? options.etlOfflineToOnline ?? false,
-        cacheNulls: o.cacheNulls ?? true,
-        cacheDefaults: o.cacheDefaults ?? true,
-        offlineTtlS: o.offlineTtl === undefined ? null : parseDuration(o.offlineTtl),
-        validations: o.validations,
-      };
+        storeOnline: true,
+        storeOffline: true,
+        etlOfflineToOnline: options.etlOfflineToOnline ?? false,
+        cacheNulls: true,
+        cacheDefaults: true,
+        offlineTtlS: null,
+        expression,
+        window: { base: name, seconds },
+        source: o.source,
+      }));
     }
     const target = featureClassInternals(field.target()).namespace;
     const join = Object.entries(field.on).map(([foreign, local]) => ({
@@ -146,13 +198,15 @@ function namespaceSpec(internals: FeatureClassInternals): NamespaceSpec {
       foreign: `${target}.${foreign}`,
     }));
     const common = { fqn, name, namespace, target, join, description: field.description, tags: classTags };
-    return field.kind === 'has_many'
-      ? {
-          ...common,
-          kind: 'has_many',
-          maxStalenessS: field.maxStaleness === undefined ? 0 : parseDuration(field.maxStaleness),
-        }
-      : { ...common, kind: 'has_one', optional: field.optional };
+    return [
+      field.kind === 'has_many'
+        ? {
+            ...common,
+            kind: 'has_many',
+            maxStalenessS: field.maxStaleness === undefined ? 0 : parseDuration(field.maxStaleness),
+          }
+        : { ...common, kind: 'has_one', optional: field.optional },
+    ];
   });
   return {
     name: namespace,
@@ -166,6 +220,41 @@ function namespaceSpec(internals: FeatureClassInternals): NamespaceSpec {
   };
 }
 
+/** The type of a windowed feature declared without `type`: inferred from its expression (float if unclear). */
+function inferredDType(expression: Parameters<typeof inferExpressionType>[0], classes: ClassTable): DType {
+  const scalarAt = (fqn: string): DType | undefined => {
+    const [namespace, ...path] = fqn.split('.');
+    let current = classes.get(namespace ?? '');
+    for (let i = 0; i < path.length && current; i++) {
+      const field = current.fields[path[i]!];
+      if (isScalarField(field)) return i === path.length - 1 ? field.dtype : undefined;
+      if (!field || !isRelationField(field)) return undefined;
+      current = featureClassInternals(field.target());
+    }
+    return undefined;
+  };
+  const { type } = inferExpressionType(expression, {
+    feature: scalarAt,
+    column: (relation, name) => {
+      const [namespace, field] = relation.split('.');
+      const relationField = classes.get(namespace ?? '')?.fields[field ?? ''];
+      if (!relationField || !isRelationField(relationField)) return undefined;
+      return scalarAt(`${featureClassInternals(relationField.target()).namespace}.${name}`);
+    },
+  });
+  switch (type) {
+    case 'int':
+    case 'float':
+    case 'string':
+    case 'bool':
+    case 'datetime':
+    case 'date':
+      return { type };
+    default:
+      return { type: 'float' };
+  }
+}
+
 function resolverSpec(exportName: string, internals: ReturnType<typeof resolverInternals>): ResolverSpec {
   const refs = [...Object.values(internals.inputs), ...Object.values(internals.outputs)];
   const namespace = refs[0]?.namespace ?? '';
@@ -173,25 +262,47 @@ function resolverSpec(exportName: string, internals: ReturnType<typeof resolverI
     ([param, ref]): ResolverInput =>
       ref.kind === 'has_many'
         ? { type: 'has_many', param, fqn: ref.fqn, features: [...ref.features] }
-        : { type: 'feature', param, fqn: ref.fqn },
+        : { type: 'feature', param, fqn: ref.kind === 'dataframe' ? ref.namespace : ref.fqn },
   );
   const environment = internals.environment;
+  const [frameParam, frame] =
+    Object.entries(internals.outputs).find(([, ref]) => ref.kind === 'dataframe') ?? [];
+  const outputs =
+    frame?.kind === 'dataframe'
+      ? frame.features.map((fqn) => ({ param: fqn.slice(fqn.indexOf('.') + 1), fqn }))
+      : Object.entries(internals.outputs).map(([param, ref]) => ({
+          param,
+          fqn: ref.kind === 'dataframe' ? ref.namespace : ref.fqn,
+        }));
   return {
     fqn: internals.name ?? exportName,
     kind: internals.kind,
     namespace,
     inputs,
-    outputs: Object.entries(internals.outputs).map(([param, ref]) => ({ param, fqn: ref.fqn })),
+    outputs,
     environments:
       environment === undefined ? [] : typeof environment === 'string' ? [environment] : [...environment],
     tags: [...(internals.tags ?? [])],
     timeoutMs: timeoutMs(internals.timeout),
-    total: false,
+    total: internals.total ?? false,
+    ...(frameParam === undefined ? {} : { dataframe: frameParam }),
+    ...(internals.batch ? { batch: true } : {}),
     cron: internals.cron,
     description: internals.description,
     owner: internals.owner,
     source: internals.source,
   };
+}
+
+/** The function the engine calls; a batch resolver's runs one row when called and all rows through `batch`. */
+function resolverFunction(internals: ReturnType<typeof resolverInternals>): ResolverFunction {
+  if (!internals.batch) return internals.fn as ResolverFunction;
+  const batch = internals.fn as NonNullable<ResolverFunction['batch']>;
+  const one = async (inputs: Record<string, unknown>, context: ResolverContext) => {
+    const [outputs] = await batch([inputs], context);
+    return outputs as Record<string, unknown>;
+  };
+  return Object.assign(one, { batch });
 }
 
 function timeoutMs(timeout: string | undefined): number | undefined {

@@ -1,12 +1,27 @@
-import { type Duration, parseDuration, SlateError, type SourceLocation } from '@slate/graph';
-import { isScalarField, type ScalarField } from './fields.ts';
+import { type Duration, parseDuration, SlateError, type SourceLocation, windowSuffix } from '@slate/graph';
+import { rawExpr, rootScope } from './expressions/expr.ts';
+import type { ExpressionsOf, Scope } from './expressions/scope.ts';
+import { isScalarField, ScalarField } from './fields.ts';
 import { callerLocation } from './source-location.ts';
+import { isWindowedField, WindowedField } from './windowed.ts';
 
 const classBrand = Symbol.for('slate.featureClass');
 const relationBrand = Symbol.for('slate.relationField');
 
 /** Class-level options of `features(...)`; feature-level settings override them. */
-export interface FeatureClassOptions {
+export interface FeatureClassOptions<F = Record<string, FieldDefinition>> {
+  /**
+   * Expression features, typed: `_` is this class (`_.age` is an `Expr<number>`, `_.transactions` rows to
+   * filter and aggregate, `_.profile.email` a has-one path); each returned expression must have its
+   * feature's type. The engine computes these features itself, no resolver needed.
+   *
+   * @example
+   * expressions: (_) => ({
+   *   subtotal: _.total.sub(_.sales_tax),
+   *   big_spend: _.transactions.where((t) => t.amount.gt(100)).sum((t) => t.amount),
+   * })
+   */
+  readonly expressions?: (_: Scope<F>) => ExpressionsOf<F>;
   readonly description?: string;
   readonly owner?: string;
   /** Tags every feature of the class inherits. */
@@ -28,7 +43,10 @@ export interface RelationField<C extends AnyFeatureClass, K extends 'has_many' |
   readonly maxStaleness?: Duration;
 }
 
-export type FieldDefinition = ScalarField<unknown> | RelationField<AnyFeatureClass, 'has_many' | 'has_one'>;
+export type FieldDefinition =
+  | ScalarField<unknown>
+  | WindowedField<unknown>
+  | RelationField<AnyFeatureClass, 'has_many' | 'has_one'>;
 
 type ScalarKeys<F> = { [K in keyof F]: F[K] extends ScalarField<unknown> ? K : never }[keyof F] & string;
 
@@ -39,6 +57,21 @@ export interface FeatureRef<Fqn extends string = string, T = unknown> {
   readonly namespace: string;
   readonly name: string;
   /** Phantom member carrying the value type. */
+  readonly __value: T;
+  /** One version of a versioned feature: `User.score.at(2)` is `user.score@2`. */
+  at<V extends number>(version: V): FeatureRef<`${Fqn}@${V}`, T>;
+}
+
+/** A reference to a windowed feature, e.g. `User.num_failed`; its bare name requests every window. */
+export interface WindowedRef<Fqn extends string = string, T = unknown> {
+  readonly kind: 'windowed';
+  readonly fqn: Fqn;
+  readonly namespace: string;
+  readonly name: string;
+  /** The FQNs of every window (`user.num_failed__600__`, …). */
+  readonly windows: readonly string[];
+  /** One window, as declared (`'10m'`): a feature that resolvers can take as input. */
+  window(duration: Duration): FeatureRef<`${Fqn}__${string}__`, T>;
   readonly __value: T;
 }
 
@@ -63,19 +96,23 @@ export interface HasOneRef<Fqn extends string = string, Row = unknown> {
   readonly namespace: string;
   readonly name: string;
   readonly target: string;
+  /** A feature of the related row, reached through this relationship: `User.profile.feature('email')`. */
+  feature<K extends keyof Row & string>(name: K): FeatureRef<`${Fqn}.${K}`, Row[K]>;
   readonly __value: Row;
 }
 
-export type AnyRef = FeatureRef | HasManyRef | HasOneRef;
+export type AnyRef = FeatureRef | HasManyRef | HasOneRef | WindowedRef;
 
 type RefOf<NS extends string, K extends string, D> =
   D extends ScalarField<infer T>
     ? FeatureRef<`${NS}.${K}`, T>
-    : D extends RelationField<infer C, 'has_many'>
-      ? HasManyRef<`${NS}.${K}`, RowOf<C>>
-      : D extends RelationField<infer C, 'has_one'>
-        ? HasOneRef<`${NS}.${K}`, RowOf<C>>
-        : never;
+    : D extends WindowedField<infer T>
+      ? WindowedRef<`${NS}.${K}`, T>
+      : D extends RelationField<infer C, 'has_many'>
+        ? HasManyRef<`${NS}.${K}`, RowOf<C>>
+        : D extends RelationField<infer C, 'has_one'>
+          ? HasOneRef<`${NS}.${K}`, RowOf<C>>
+          : never;
 
 /** The object a resolver sees for one row of a feature class: its scalar features by name. */
 export type RowOf<C> = C extends { readonly $fields: infer F }
@@ -103,7 +140,7 @@ export interface AnyFeatureClass {
 export interface FeatureClassInternals {
   readonly namespace: string;
   readonly fields: Readonly<Record<string, FieldDefinition>>;
-  readonly options: FeatureClassOptions;
+  readonly options: Omit<FeatureClassOptions, 'expressions'>;
   readonly primaryKey: string;
   readonly featureTime?: string;
   readonly source?: SourceLocation;
@@ -126,14 +163,15 @@ const namespacePattern = /^[a-z_][a-z0-9_]*$/;
  */
 export function features<const NS extends string, const F extends Record<string, FieldDefinition>>(
   namespace: NS,
-  fields: F,
-  options: FeatureClassOptions = {},
+  declared: F,
+  options: FeatureClassOptions<F> = {},
 ): FeatureClass<NS, F> {
   const source = callerLocation();
   const fail = (message: string) =>
     new SlateError('input', 'INVALID_FEATURE_CLASS', `features('${namespace}'): ${message}`, { source });
   if (!namespacePattern.test(namespace)) throw fail('namespaces are lowercase letters, digits and _');
   if (options.maxStaleness !== undefined) parseDuration(options.maxStaleness);
+  const fields = withExpressions(declared, options.expressions, fail);
 
   const entries = Object.entries(fields);
   for (const [name] of entries) {
@@ -152,17 +190,95 @@ export function features<const NS extends string, const F extends Record<string,
   const featureTime =
     timed[0]?.[0] ?? scalars.find(([n, field]) => n === 'ts' && field.dtype.type === 'datetime')?.[0];
 
-  const internals: FeatureClassInternals = { namespace, fields, options, primaryKey, featureTime, source };
+  const { expressions: _expressions, ...classOptions } = options;
+  const internals: FeatureClassInternals = {
+    namespace,
+    fields,
+    options: classOptions,
+    primaryKey,
+    featureTime,
+    source,
+  };
   const featureClass: Record<string | symbol, unknown> = { $namespace: namespace, [classBrand]: internals };
   for (const [name, field] of entries) {
     const fqn = `${namespace}.${name}`;
     if (isScalarField(field)) {
-      featureClass[name] = Object.freeze({ kind: 'scalar', fqn, namespace, name });
+      featureClass[name] = scalarRef(namespace, name, fqn);
+    } else if (isWindowedField(field)) {
+      featureClass[name] = windowedRef(namespace, name, fqn, field, fail);
     } else {
       featureClass[name] = relationRef(namespace, name, fqn, field);
     }
   }
   return Object.freeze(featureClass) as FeatureClass<NS, F>;
+}
+
+/** Attaches the `expressions` option's expressions to their fields. */
+function withExpressions<F extends Record<string, FieldDefinition>>(
+  fields: F,
+  expressions: FeatureClassOptions<F>['expressions'],
+  fail: (message: string) => SlateError,
+): Record<string, FieldDefinition> {
+  const result: Record<string, FieldDefinition> = { ...fields };
+  const defined = expressions
+    ? (expressions(rootScope() as unknown as Scope<F>) as Record<string, unknown>)
+    : {};
+  for (const [name, expression] of Object.entries(defined)) {
+    const field = result[name];
+    if (expression === undefined) continue;
+    if (isScalarField(field)) {
+      result[name] = new ScalarField(field.dtype, { ...field.options, expression: rawExpr(expression) });
+    } else if (isWindowedField(field)) {
+      result[name] = new WindowedField(field.windows, rawExpr(expression), field.options);
+    } else {
+      throw fail(`expressions: '${name}' is not a scalar or windowed feature of this class`);
+    }
+  }
+  for (const [name, field] of Object.entries(result)) {
+    if (isWindowedField(field) && !field.expression)
+      throw fail(
+        `windowed feature '${name}' has no expression (give one inline or in the expressions option)`,
+      );
+  }
+  return result;
+}
+
+function scalarRef(namespace: string, name: string, fqn: string): FeatureRef {
+  const ref: FeatureRef = Object.freeze({
+    kind: 'scalar',
+    fqn,
+    namespace,
+    name,
+    at: (version: number) => {
+      if (!Number.isInteger(version) || version < 1)
+        throw new SlateError('input', 'INVALID_FEATURE', `${fqn}@${version}: versions are positive integers`);
+      return scalarRef(namespace, name, `${fqn}@${version}`);
+    },
+  }) as unknown as FeatureRef;
+  return ref;
+}
+
+function windowedRef(
+  namespace: string,
+  name: string,
+  fqn: string,
+  field: WindowedField<unknown>,
+  fail: (message: string) => SlateError,
+): WindowedRef {
+  const windows = field.windows.map((seconds) => `${fqn}${windowSuffix(seconds)}`);
+  return Object.freeze({
+    kind: 'windowed',
+    fqn,
+    namespace,
+    name,
+    windows,
+    window: (duration: Duration) => {
+      const seconds = parseDuration(duration);
+      if (!field.windows.includes(seconds))
+        throw fail(`${fqn} has no window '${duration}' (its windows: ${windows.join(', ')})`);
+      return scalarRef(namespace, `${name}${windowSuffix(seconds)}`, `${fqn}${windowSuffix(seconds)}`);
+    },
+  }) as unknown as WindowedRef;
 }
 
 function relationRef(
@@ -183,7 +299,8 @@ function relationRef(
       get target() {
         return targetInternals().namespace;
       },
-    }) as HasOneRef;
+      feature: (feature: string) => scalarRef(namespace, `${name}.${feature}`, `${fqn}.${feature}`),
+    }) as unknown as HasOneRef;
   }
   const make = (selected?: readonly string[]): HasManyRef =>
     Object.freeze({

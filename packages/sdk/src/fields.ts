@@ -1,4 +1,13 @@
-import { type DType, type Duration, parseDuration, type ScalarFeatureSpec } from '@slate/graph';
+import {
+  type DType,
+  type Duration,
+  parseDuration,
+  type ScalarFeatureSpec,
+  SlateError,
+  type SourceLocation,
+} from '@slate/graph';
+import { type Expr, type RawExpr, type Ref, rawExpr, rootScope } from './expressions/expr.ts';
+import { callerLocation } from './source-location.ts';
 
 /** Options of a scalar field, set through the builder's methods. */
 export interface ScalarFieldOptions {
@@ -9,8 +18,16 @@ export interface ScalarFieldOptions {
   readonly description?: string;
   readonly owner?: string;
   readonly tags?: readonly string[];
+  /** The default version (what the bare name means) when the feature has several `versions`. */
   readonly version?: number;
+  /** How many versions the feature has (`user.score@1` … `@n`); 1 when unset. */
+  readonly versions?: number;
+  readonly deprecatedVersions?: readonly number[];
   readonly deprecated?: boolean;
+  /** The feature is computed by this expression (built by `.expression(...)`). */
+  readonly expression?: RawExpr;
+  /** Where the field was declared, for lint messages. */
+  readonly source?: SourceLocation;
   readonly maxStaleness?: Duration;
   readonly offlineTtl?: Duration;
   readonly storeOnline?: boolean;
@@ -37,7 +54,7 @@ export class ScalarField<T> {
 
   constructor(
     readonly dtype: DType,
-    readonly options: ScalarFieldOptions = {},
+    readonly options: ScalarFieldOptions = { source: callerLocation() },
   ) {}
 
   private with<U = T>(options: ScalarFieldOptions): ScalarField<U> {
@@ -68,20 +85,46 @@ export class ScalarField<T> {
   tags(...tags: string[]): ScalarField<T> {
     return this.with({ tags: [...(this.options.tags ?? []), ...tags] });
   }
-  version(version: number): ScalarField<T> {
-    return this.with({ version });
+  /**
+   * Declares `count` versions (`user.score@1` … `@count`), each its own feature with its own resolvers and
+   * cached values; the bare name means `default` (1 unless given). `deprecated` versions log a warning
+   * when queried. Primary keys, feature times and windowed features cannot be versioned.
+   *
+   * @example
+   * score: float().version(2, { default: 2, deprecated: [1] })
+   */
+  version(count: number, options: { default?: number; deprecated?: readonly number[] } = {}): ScalarField<T> {
+    if (!Number.isInteger(count) || count < 1)
+      throw fieldError(this, `version count ${count} is not a positive integer`);
+    return this.with({
+      versions: count,
+      version: options.default ?? 1,
+      deprecatedVersions: options.deprecated,
+    });
+  }
+  /**
+   * Computes the feature with an expression of the `_` DSL instead of a resolver: no user code runs, the
+   * engine interprets it. `_` is the feature class; the expression's type must fit the feature's (a
+   * nullable aggregation such as `mean()` needs `.nullable()` first, or `F.coalesce`).
+   *
+   * @example
+   * subtotal: float().expression((_) => _.total.sub(_.sales_tax)),
+   * big_spend: float().expression((_) => _.transactions.where((t) => t.amount.gt(100)).sum((t) => t.amount)),
+   */
+  expression(define: (_: Ref) => Expr<T>): ScalarField<T> {
+    return this.with({ expression: rawExpr(define(rootScope())) });
   }
   deprecated(): ScalarField<T> {
     return this.with({ deprecated: true });
   }
   /** How long a cached online value stays fresh (`"1h 30m"`, `"infinity"`; `"0s"` never caches). */
   maxStaleness(duration: Duration): ScalarField<T> {
-    parseDuration(duration);
+    checkDuration(this, duration);
     return this.with({ maxStaleness: duration });
   }
   /** How long after observation an offline value still counts in point-in-time queries. */
   offlineTtl(duration: Duration): ScalarField<T> {
-    parseDuration(duration);
+    checkDuration(this, duration);
     return this.with({ offlineTtl: duration });
   }
   store(where: { online?: boolean; offline?: boolean }): ScalarField<T> {
@@ -95,6 +138,21 @@ export class ScalarField<T> {
   }
   validate(validations: NonNullable<ScalarFeatureSpec['validations']>): ScalarField<T> {
     return this.with({ validations });
+  }
+}
+
+/** A definition error pointing at the field's declaration. */
+function fieldError(field: ScalarField<unknown>, message: string): SlateError {
+  const source = field.options.source ?? callerLocation();
+  const where = source ? `${source.file}:${source.line}: ` : '';
+  return new SlateError('input', 'INVALID_FEATURE', `${where}${message}`, { source });
+}
+
+function checkDuration(field: ScalarField<unknown>, duration: Duration): void {
+  try {
+    parseDuration(duration);
+  } catch (error) {
+    throw fieldError(field, error instanceof Error ? error.message : String(error));
   }
 }
 

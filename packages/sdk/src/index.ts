@@ -1,4 +1,6 @@
 export { type CollectedGraph, collectGraph, type ResolverFunction } from './collect-graph.ts';
+export type { Expr, Operand, Ref, Rows } from './expressions/expr.ts';
+export { F } from './expressions/functions.ts';
 export {
   type AnyFeatureClass,
   type AnyRef,
@@ -12,6 +14,7 @@ export {
   hasMany,
   hasOne,
   type RowOf,
+  type WindowedRef,
 } from './feature-class.ts';
 export {
   bool,
@@ -31,6 +34,9 @@ export {
 } from './fields.ts';
 export { type NamedQuery, type NamedQueryOptions, namedQuery } from './named-query.ts';
 export {
+  type BatchResolverOptions,
+  type DataFrameRef,
+  dataFrame,
   offline,
   online,
   type Resolver,
@@ -39,3 +45,4 @@ export {
   type ResolverRefs,
   type ValuesOf,
 } from './resolver.ts';
+export { isWindowedField, WindowedField, type WindowedOptions, windowed } from './windowed.ts';

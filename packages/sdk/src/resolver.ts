@@ -1,5 +1,11 @@
-import { type Duration, parseDuration, type SourceLocation } from '@slate/graph';
-import type { FeatureRef, HasManyRef } from './feature-class.ts';
+import { type Duration, parseDuration, SlateError, type SourceLocation } from '@slate/graph';
+import {
+  type AnyFeatureClass,
+  type FeatureRef,
+  featureClassInternals,
+  type HasManyRef,
+  type RowOf,
+} from './feature-class.ts';
 import { callerLocation } from './source-location.ts';
 
 const resolverBrand = Symbol.for('slate.resolver');
@@ -17,7 +23,42 @@ export interface ResolverContext {
   secret(name: string): string | undefined;
 }
 
-export type ResolverRefs = Record<string, FeatureRef | HasManyRef>;
+/**
+ * The rows of a data-frame resolver's output: `dataFrame(User, 'id', 'name')` is an array of `{ id, name }`
+ * objects, one per entity; the primary key must be among the features.
+ */
+export interface DataFrameRef<Row = unknown> {
+  readonly kind: 'dataframe';
+  readonly namespace: string;
+  /** FQNs of the features each row carries. */
+  readonly features: readonly string[];
+  readonly __value: readonly Row[];
+}
+
+/**
+ * Declares a data-frame output: rows of `featureClass` holding the named features.
+ *
+ * @example
+ * export const all_users = online({
+ *   inputs: {},
+ *   outputs: { users: dataFrame(User, 'id', 'name') },
+ *   total: true,
+ *   fn: () => ({ users: db.users.map((u) => ({ id: u.id, name: u.name })) }),
+ * });
+ */
+export function dataFrame<C extends AnyFeatureClass, const K extends keyof RowOf<C> & string>(
+  featureClass: C,
+  ...names: K[]
+): DataFrameRef<Pick<RowOf<C>, K>> {
+  const { namespace } = featureClassInternals(featureClass);
+  return Object.freeze({
+    kind: 'dataframe',
+    namespace,
+    features: names.map((name) => `${namespace}.${name}`),
+  }) as unknown as DataFrameRef<Pick<RowOf<C>, K>>;
+}
+
+export type ResolverRefs = Record<string, FeatureRef | HasManyRef | DataFrameRef>;
 
 /** The values a resolver receives or returns, by parameter name. */
 export type ValuesOf<R extends ResolverRefs> = { [K in keyof R]: R[K]['__value'] };
@@ -38,6 +79,11 @@ export interface ResolverOptions<I extends ResolverRefs, O extends ResolverRefs>
   readonly timeout?: Duration;
   /** Runs on a schedule: a UTC crontab (`"0 * * * *"`) or a duration (`"1h"`). */
   readonly cron?: string;
+  /**
+   * For a data-frame resolver: it returns every entity (a query with no inputs answers one row per
+   * entity it returns).
+   */
+  readonly total?: boolean;
   readonly description?: string;
   readonly owner?: string;
 }
@@ -47,11 +93,20 @@ export interface Resolver<I extends ResolverRefs = ResolverRefs, O extends Resol
   readonly [resolverBrand]: ResolverInternals<I, O>;
 }
 
+/** Options of a batch resolver: like `ResolverOptions`, but `fn` gets every row at once. */
+export interface BatchResolverOptions<I extends ResolverRefs, O extends ResolverRefs>
+  extends Omit<ResolverOptions<I, O>, 'fn'> {
+  /** Receives the inputs of every row of the query; returns one output object per row, in order. */
+  readonly fn: (rows: ValuesOf<I>[], context: ResolverContext) => ValuesOf<O>[] | Promise<ValuesOf<O>[]>;
+}
+
 export interface ResolverInternals<
   I extends ResolverRefs = ResolverRefs,
   O extends ResolverRefs = ResolverRefs,
-> extends ResolverOptions<I, O> {
+> extends Omit<ResolverOptions<I, O>, 'fn'> {
   readonly kind: 'online' | 'offline';
+  readonly batch: boolean;
+  readonly fn: ResolverOptions<I, O>['fn'] | BatchResolverOptions<I, O>['fn'];
   readonly source?: SourceLocation;
 }
 
@@ -67,26 +122,70 @@ export interface ResolverInternals<
  *   fn: ({ email }) => ({ domain: email.split('@')[1] ?? '' }),
  * });
  */
-export function online<const I extends ResolverRefs, const O extends ResolverRefs>(
+function declareOnline<const I extends ResolverRefs, const O extends ResolverRefs>(
   options: ResolverOptions<I, O>,
 ): Resolver<I, O> {
-  return declare('online', options, callerLocation());
+  return declare('online', options, false, callerLocation());
 }
+
+/**
+ * Declares a batch resolver: `fn` receives the inputs of every row of a query at once and returns an
+ * output object per row, in order (e.g. one database round trip for a bulk query). A thrown error, or a
+ * result of the wrong length, fails every row of the call.
+ *
+ * @example
+ * export const scores = online.batch({
+ *   inputs: { id: User.id },
+ *   outputs: { score: User.score },
+ *   fn: async (rows) => (await scoreService.many(rows.map((r) => r.id))).map((score) => ({ score })),
+ * });
+ */
+function declareOnlineBatch<const I extends ResolverRefs, const O extends ResolverRefs>(
+  options: BatchResolverOptions<I, O>,
+): Resolver<I, O> {
+  return declare('online', options, true, callerLocation());
+}
+
+export const online: typeof declareOnline & { readonly batch: typeof declareOnlineBatch } = Object.assign(
+  declareOnline,
+  { batch: declareOnlineBatch },
+);
 
 /** Declares an offline resolver: like `online`, but it runs only in offline queries and scheduled runs. */
 export function offline<const I extends ResolverRefs, const O extends ResolverRefs>(
   options: ResolverOptions<I, O>,
 ): Resolver<I, O> {
-  return declare('offline', options, callerLocation());
+  return declare('offline', options, false, callerLocation());
 }
 
 function declare<I extends ResolverRefs, O extends ResolverRefs>(
   kind: 'online' | 'offline',
-  options: ResolverOptions<I, O>,
+  options: ResolverOptions<I, O> | BatchResolverOptions<I, O>,
+  batch: boolean,
   source: SourceLocation | undefined,
 ): Resolver<I, O> {
-  if (options.timeout !== undefined) parseDuration(options.timeout);
-  return Object.freeze({ [resolverBrand]: Object.freeze({ ...options, kind, source }) });
+  const fail = (message: string) =>
+    new SlateError(
+      'input',
+      'INVALID_RESOLVER',
+      `${source ? `${source.file}:${source.line}: ` : ''}${message}`,
+      {
+        source,
+      },
+    );
+  if (options.timeout !== undefined) {
+    try {
+      parseDuration(options.timeout);
+    } catch {
+      throw fail(`timeout '${options.timeout}' is not a duration (try "200ms", "5s")`);
+    }
+  }
+  const outputs = Object.values(options.outputs);
+  if (outputs.some((ref) => ref.kind === 'dataframe') && outputs.length > 1)
+    throw fail('a data-frame output must be the only output');
+  if (options.total && !outputs.some((ref) => ref.kind === 'dataframe'))
+    throw fail('total resolvers return a data frame: use outputs: { rows: dataFrame(Class, ...) }');
+  return Object.freeze({ [resolverBrand]: Object.freeze({ ...options, kind, batch, source }) });
 }
 
 export function isResolver(value: unknown): value is Resolver {

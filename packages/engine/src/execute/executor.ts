@@ -1,9 +1,15 @@
 import type { FeatureSpec, ScalarFeatureSpec } from '@slate/graph';
 import type { OnlineEntry, OnlineKey, OnlineStore, StoredValue } from '@slate/stores';
+import { compileExpression } from '../expressions/compile-expression.ts';
 import type { Plan, ResolverStep } from '../plan/plan.ts';
 import type { GraphIndex, Planner } from '../plan/planner.ts';
 import type { EngineQuery, EngineResult, OutputColumn, QueryError } from '../query.ts';
-import type { CallContext, ResolverOutcome, ResolverRuntime } from '../runtime/resolver-runtime.ts';
+import {
+  type CallContext,
+  describeException,
+  type ResolverOutcome,
+  type ResolverRuntime,
+} from '../runtime/resolver-runtime.ts';
 import { coerceValue, primitiveTypeOf, toJsonValue } from '../values.ts';
 
 /** What executing a plan needs besides the plan and the query. */
@@ -56,14 +62,22 @@ export async function executePlan(
   plan: Plan,
   query: EngineQuery,
   deps: ExecutionDeps,
+  prefetched: Prefetched = new Map(),
 ): Promise<Omit<EngineResult, 'planCacheHit'>> {
   const index = deps.planner.index;
   const now = query.now ?? new Date();
   const rowCount = rowCountOf(query);
   const state = new QueryState(rowCount);
-  const requestErrors = coerceInputs(query, index, state);
+  const requestErrors = coerceInputs(query, plan, index, state);
   if (requestErrors.length > 0)
-    return { rowCount, columns: [], errors: requestErrors, queryHash: null, explain: plan.explain };
+    return {
+      rowCount,
+      columns: [],
+      errors: requestErrors,
+      queryHash: null,
+      explain: plan.explain,
+      warnings: [...plan.warnings],
+    };
 
   const cached = await readCache(plan, state, now.getTime(), deps);
   const writes: OnlineEntry[] = [];
@@ -80,7 +94,7 @@ export async function executePlan(
     let promise = running.get(step.index);
     if (!promise) {
       promise = Promise.all(step.dependsOn.map((d) => runStep(plan.steps[d]!))).then(() =>
-        executeStep(step, state, cached.get(step.index), context, query, deps, writes),
+        executeStep(step, state, cached.get(step.index), context, query, deps, writes, prefetched),
       );
       running.set(step.index, promise);
     }
@@ -90,18 +104,22 @@ export async function executePlan(
   if (writes.length > 0 && deps.onlineStore)
     await deps.onlineStore.set(deps.environment, writes, query.signal);
 
-  return assemble(plan, state);
+  return assemble(plan, state, index);
 }
+
+/** Data-frame resolver results already fetched in this query (a `total` resolver that supplied the rows). */
+export type Prefetched = Map<string, readonly Record<string, unknown>[]>;
 
 function rowCountOf(query: EngineQuery): number {
   const lengths = Object.values(query.inputs).map((column) => column.length);
   return lengths.length === 0 ? 0 : Math.max(...lengths);
 }
 
-function coerceInputs(query: EngineQuery, index: GraphIndex, state: QueryState): QueryError[] {
+function coerceInputs(query: EngineQuery, plan: Plan, index: GraphIndex, state: QueryState): QueryError[] {
   const errors: QueryError[] = [];
-  for (const [fqn, column] of Object.entries(query.inputs)) {
-    const feature = index.features.get(fqn);
+  for (const [name, column] of Object.entries(query.inputs)) {
+    const fqn = plan.inputs.get(name) ?? name;
+    const feature = index.resolve(fqn)?.spec;
     if (!feature) continue;
     if (column.length !== state.rowCount) {
       errors.push({
@@ -119,8 +137,8 @@ function coerceInputs(query: EngineQuery, index: GraphIndex, state: QueryState):
         errors.push({
           code: 'PARSE_FAILED',
           category: 'REQUEST',
-          feature: fqn,
-          message: `Input '${fqn}': ${coerced.reason}`,
+          feature: name,
+          message: `Input '${name}': ${coerced.reason}`,
         });
         break;
       }
@@ -176,7 +194,7 @@ async function readCache(
   const keys: OnlineKey[] = [];
   const slots: { step: ResolverStep; row: number; fqn: string }[] = [];
   for (const step of plan.steps) {
-    const cacheable = [...step.maxStalenessS].every(([, seconds]) => seconds !== 0);
+    const cacheable = step.maxStalenessS.size > 0 && [...step.maxStalenessS.values()].every((s) => s !== 0);
     const pkeys = state.values.get(step.primaryKey);
     if (!cacheable || !pkeys) continue;
     for (let row = 0; row < state.rowCount; row++) {
@@ -194,7 +212,9 @@ async function readCache(
   stored.forEach((value, i) => {
     const { step, row, fqn } = slots[i]!;
     const maxStaleness = step.maxStalenessS.get(fqn)!;
-    if (!value || (maxStaleness !== null && nowMs - value.observedAt > maxStaleness * 1000)) return;
+    // A value observed after the query's time is never returned (point-in-time correctness).
+    if (!value || value.observedAt > nowMs) return;
+    if (maxStaleness !== null && nowMs - value.observedAt > maxStaleness * 1000) return;
     const key = `${step.index}:${row}`;
     fresh.set(key, (fresh.get(key) ?? new Map()).set(fqn, value));
   });
@@ -216,12 +236,13 @@ async function executeStep(
   query: EngineQuery,
   deps: ExecutionDeps,
   writes: OnlineEntry[],
+  prefetched: Prefetched,
 ): Promise<void> {
   const { resolver } = step;
   const index = deps.planner.index;
-  const outputs = resolver.outputs.map((output) => ({
+  const outputs = step.outputs.map((output) => ({
     ...output,
-    feature: index.features.get(output.fqn)!,
+    feature: index.resolve(output.fqn)!.spec,
     column: state.column(output.fqn),
   }));
   const subqueryRows = await fillHasManyInputs(step, state, query, deps);
@@ -240,9 +261,11 @@ async function executeStep(
       }
       continue;
     }
-    const failedInput = resolver.inputs
-      .map((input) => state.errorAt(input.fqn, row) ?? subqueryRows.errors.get(`${input.param}:${row}`))
-      .find(Boolean);
+    let failedInput: QueryError | null | undefined = null;
+    for (const input of step.inputs) {
+      failedInput = state.errorAt(input.fqn, row) ?? subqueryRows.errors.get(`${input.param}:${row}`);
+      if (failedInput) break;
+    }
     if (failedInput) {
       for (const output of outputs) {
         output.column.errors[row] = {
@@ -256,7 +279,7 @@ async function executeStep(
       continue;
     }
     const inputs: Record<string, unknown> = {};
-    for (const input of resolver.inputs) {
+    for (const input of step.inputs) {
       inputs[input.param] =
         input.type === 'has_many'
           ? subqueryRows.rows.get(`${input.param}:${row}`)
@@ -267,29 +290,31 @@ async function executeStep(
   }
   if (pending.length === 0) return;
 
-  const remaining = query.deadline === undefined ? undefined : Math.max(1, query.deadline - Date.now());
-  const timeoutMs =
-    resolver.timeoutMs === undefined
-      ? remaining
-      : Math.min(resolver.timeoutMs, remaining ?? Number.POSITIVE_INFINITY);
-  let outcomes: ResolverOutcome[];
-  try {
-    outcomes = await deps.runtime.call(
-      { resolver: resolver.fqn, rows: callRows, context, timeoutMs },
-      query.signal,
-    );
-  } catch (thrown) {
-    const error = {
-      kind: 'RuntimeError',
-      message: thrown instanceof Error ? thrown.message : String(thrown),
-      stacktrace: '',
-    };
-    outcomes = callRows.map(() => ({ ok: false, error }));
+  let outcomes: StepOutcome[];
+  switch (step.kind) {
+    case 'expression':
+      outcomes = evaluateExpression(step, callRows, context);
+      break;
+    case 'traversal':
+      outcomes = await traverse(step, callRows, query, deps);
+      break;
+    default:
+      outcomes =
+        resolver.dataframe === undefined
+          ? await callRuntime(step, callRows, context, query, deps)
+          : await joinDataFrame(step, pending, state, context, query, deps, prefetched);
   }
 
   const observedAt = context.now.getTime();
   pending.forEach((row, i) => {
     const outcome = outcomes[i]!;
+    // A row that outputs its class's feature time is dated by it (a backdated value then never
+    // overwrites a newer one in the online store).
+    const featureTime = step.featureTime && outcome.ok ? outcome.outputs[featureTimeParam(step)] : undefined;
+    const rowObservedAt =
+      featureTime instanceof Date || typeof featureTime === 'string'
+        ? new Date(featureTime).getTime() || observedAt
+        : observedAt;
     for (const output of outputs) {
       if (!outcome.ok) {
         output.column.errors[row] = {
@@ -304,7 +329,15 @@ async function executeStep(
         };
         continue;
       }
-      const checked = checkOutput(output.feature, outcome.outputs[output.param], output.param, index);
+      const outputError = outcome.outputErrors?.[output.param];
+      if (outputError) {
+        output.column.errors[row] = { ...outputError, feature: output.fqn };
+        continue;
+      }
+      let value = outcome.outputs[output.param];
+      if (value === null && output.feature.kind === 'scalar' && output.feature.default !== undefined)
+        value = output.feature.default;
+      const checked = checkOutput(output.feature, value, output.param, index);
       if (!checked.ok) {
         output.column.errors[row] = {
           code: 'VALIDATION_FAILED',
@@ -316,12 +349,12 @@ async function executeStep(
         continue;
       }
       output.column.values[row] = checked.value;
-      output.column.observedAt[row] = observedAt;
-      const maxStaleness = step.maxStalenessS.get(output.fqn);
+      output.column.observedAt[row] = rowObservedAt;
+      const ttl = step.writeTtlS.get(output.fqn);
       const pkey = state.values.get(step.primaryKey)?.[row];
       if (
-        maxStaleness !== 0 &&
-        maxStaleness !== undefined &&
+        ttl !== 0 &&
+        ttl !== undefined &&
         (typeof pkey === 'string' || typeof pkey === 'number') &&
         shouldCache(output.feature, checked.value)
       ) {
@@ -329,12 +362,195 @@ async function executeStep(
           feature: output.fqn,
           pkey,
           value: toJsonValue(checked.value),
-          observedAt,
-          ...(maxStaleness === null ? {} : { ttlMs: maxStaleness * 1000 }),
+          observedAt: rowObservedAt,
+          ...(ttl === null ? {} : { ttlMs: ttl * 1000 }),
         });
       }
     }
   });
+}
+
+/** A row's outcome; `outputErrors` carries per-output failures (of a nested query). */
+type StepOutcome =
+  | (ResolverOutcome & { readonly ok: false })
+  | {
+      readonly ok: true;
+      readonly outputs: Readonly<Record<string, unknown>>;
+      readonly outputErrors?: Readonly<Record<string, QueryError>>;
+    };
+
+function featureTimeParam(step: ResolverStep): string {
+  return step.outputs.find((output) => output.fqn === step.featureTime)?.param ?? '\0';
+}
+
+async function callRuntime(
+  step: ResolverStep,
+  callRows: Record<string, unknown>[],
+  context: CallContext,
+  query: EngineQuery,
+  deps: ExecutionDeps,
+): Promise<StepOutcome[]> {
+  const { resolver } = step;
+  const remaining = query.deadline === undefined ? undefined : Math.max(1, query.deadline - Date.now());
+  const timeoutMs =
+    resolver.timeoutMs === undefined
+      ? remaining
+      : Math.min(resolver.timeoutMs, remaining ?? Number.POSITIVE_INFINITY);
+  try {
+    return await deps.runtime.call(
+      { resolver: resolver.fqn, rows: callRows, context, timeoutMs },
+      query.signal,
+    );
+  } catch (thrown) {
+    const error = {
+      kind: 'RuntimeError',
+      message: thrown instanceof Error ? thrown.message : String(thrown),
+      stacktrace: '',
+    };
+    return callRows.map(() => ({ ok: false, error }));
+  }
+}
+
+/**
+ * A data-frame resolver is called once (without inputs) and its rows are joined to the query's rows by
+ * primary key; an entity it does not return gets nulls (a left outer join).
+ */
+async function joinDataFrame(
+  step: ResolverStep,
+  pending: readonly number[],
+  state: QueryState,
+  context: CallContext,
+  query: EngineQuery,
+  deps: ExecutionDeps,
+  prefetched: Prefetched,
+): Promise<StepOutcome[]> {
+  const fetched = await fetchDataFrame(
+    step.resolver.fqn,
+    step.resolver.dataframe!,
+    step,
+    context,
+    query,
+    deps,
+    prefetched,
+  );
+  if (!fetched.ok) return pending.map(() => fetched);
+  const pkParam = step.outputs.find((output) => output.fqn === step.primaryKey)?.param ?? '';
+  const byKey = new Map(fetched.rows.map((row) => [String(row[pkParam]), row]));
+  const pkeys = state.values.get(step.primaryKey) ?? [];
+  return pending.map((row) => {
+    const found = byKey.get(String(pkeys[row]));
+    return {
+      ok: true,
+      outputs: Object.fromEntries(
+        step.outputs.map((output) => [output.param, found?.[output.param] ?? null]),
+      ),
+    };
+  });
+}
+
+async function fetchDataFrame(
+  fqn: string,
+  param: string,
+  step: Pick<ResolverStep, 'resolver'>,
+  context: CallContext,
+  query: EngineQuery,
+  deps: ExecutionDeps,
+  prefetched: Prefetched,
+): Promise<{ ok: true; rows: readonly Record<string, unknown>[] } | (ResolverOutcome & { ok: false })> {
+  const known = prefetched.get(fqn);
+  if (known) return { ok: true, rows: known };
+  const [outcome] = await callRuntime(step as ResolverStep, [{}], context, query, deps);
+  if (!outcome!.ok) return outcome as ResolverOutcome & { ok: false };
+  const rows = outcome!.outputs[param];
+  if (!Array.isArray(rows) || rows.some((row) => typeof row !== 'object' || row === null))
+    return {
+      ok: false,
+      error: {
+        kind: 'TypeError',
+        message: `${fqn} must return an array of row objects as '${param}'`,
+        stacktrace: '',
+      },
+    };
+  prefetched.set(fqn, rows);
+  return { ok: true, rows };
+}
+
+/** Evaluates an expression step in process: no user code runs. */
+function evaluateExpression(
+  step: ResolverStep,
+  callRows: readonly Record<string, unknown>[],
+  context: CallContext,
+): StepOutcome[] {
+  const program = compileExpression(step.expression!.node);
+  const seconds = step.expression!.windowSeconds;
+  // "all" looks back 100 years, as the seed product does.
+  const windowMs =
+    seconds === undefined ? null : seconds === null ? 100 * 365.25 * 86_400_000 : seconds * 1000;
+  const windowStart = windowMs === null ? null : new Date(context.now.getTime() - windowMs);
+  return callRows.map((inputs) => {
+    try {
+      const value = program({
+        feature: (fqn) => inputs[fqn] ?? null,
+        rows: (relation) => (inputs[relation] as Record<string, unknown>[] | undefined) ?? [],
+        now: context.now,
+        windowStart,
+      });
+      return { ok: true, outputs: { value } };
+    } catch (thrown) {
+      return { ok: false, error: describeException(thrown) };
+    }
+  });
+}
+
+/**
+ * Follows a has-one relationship: one nested query in the related namespace over every row at once, whose
+ * inputs are the join's foreign features set to this row's local values. A row whose join key is missing
+ * gets nulls (an optional relationship) or an error.
+ */
+async function traverse(
+  step: ResolverStep,
+  callRows: readonly Record<string, unknown>[],
+  query: EngineQuery,
+  deps: ExecutionDeps,
+): Promise<StepOutcome[]> {
+  const relation = step.traversal!;
+  const keyed: number[] = [];
+  const outcomes: StepOutcome[] = callRows.map((inputs, i) => {
+    if (relation.join.some((pair) => inputs[pair.foreign] === null || inputs[pair.foreign] === undefined)) {
+      if (relation.optional) return { ok: true, outputs: {} };
+      return {
+        ok: false,
+        error: { kind: 'LookupError', message: `${relation.fqn}: the join key is missing`, stacktrace: '' },
+      };
+    }
+    keyed.push(i);
+    return { ok: true, outputs: {} };
+  });
+  if (keyed.length === 0) return outcomes;
+  const nested = await executeQuery(
+    {
+      ...query,
+      inputs: Object.fromEntries(
+        relation.join.map((pair) => [pair.foreign, keyed.map((i) => callRows[i]![pair.foreign])]),
+      ),
+      outputs: step.outputs.map((output) => output.param),
+      staleness: undefined,
+    },
+    deps,
+  );
+  const requestError = nested.errors.find((error) => error.category === 'REQUEST');
+  keyed.forEach((callIndex, nestedRow) => {
+    const outputs: Record<string, unknown> = {};
+    const outputErrors: Record<string, QueryError> = {};
+    for (const output of step.outputs) {
+      const column = nested.columns.find((c) => c.fqn === output.param);
+      const error = column?.errors[nestedRow] ?? (column ? null : (requestError ?? null));
+      if (error) outputErrors[output.param] = error;
+      else outputs[output.param] = column?.values[nestedRow] ?? null;
+    }
+    outcomes[callIndex] = { ok: true, outputs, outputErrors };
+  });
+  return outcomes;
 }
 
 function shouldCache(feature: FeatureSpec, value: unknown): boolean {
@@ -440,7 +656,11 @@ async function fillHasManyInputs(
 }
 
 /** Plans (through the planner's cache) and executes a query. */
-export async function executeQuery(query: EngineQuery, deps: ExecutionDeps): Promise<EngineResult> {
+export async function executeQuery(
+  query: EngineQuery,
+  deps: ExecutionDeps,
+  prefetched: Prefetched = new Map(),
+): Promise<EngineResult> {
   const { plan, cacheHit } = deps.planner.plan({
     inputs: Object.keys(query.inputs),
     outputs: query.outputs,
@@ -457,26 +677,95 @@ export async function executeQuery(query: EngineQuery, deps: ExecutionDeps): Pro
       queryHash: null,
       planCacheHit: cacheHit,
       explain: plan.explain,
+      warnings: [...plan.warnings],
     };
   }
-  return { ...(await executePlan(plan, query, deps)), planCacheHit: cacheHit };
+  if (plan.rowSource) return queryEveryEntity(plan, plan.rowSource, query, deps, prefetched);
+  return { ...(await executePlan(plan, query, deps, prefetched)), planCacheHit: cacheHit };
 }
 
-function assemble(plan: Plan, state: QueryState): Omit<EngineResult, 'planCacheHit'> {
+/**
+ * A query without inputs, answered by a `total` data-frame resolver: one row per entity it returns, the
+ * rest of the features computed as if the primary keys had been given.
+ */
+async function queryEveryEntity(
+  plan: Plan,
+  source: NonNullable<Plan['rowSource']>,
+  query: EngineQuery,
+  deps: ExecutionDeps,
+  prefetched: Prefetched,
+): Promise<EngineResult> {
+  const context: CallContext = {
+    now: query.now ?? new Date(),
+    environment: deps.environment,
+    deploymentId: deps.deploymentId,
+    tags: query.tags ?? [],
+    queryContext: query.queryContext ?? {},
+  };
+  const fetched = await fetchDataFrame(
+    source.fqn,
+    source.dataframe!,
+    { resolver: source },
+    context,
+    query,
+    deps,
+    prefetched,
+  );
+  const namespace = deps.planner.index.namespaces.get(source.namespace)!;
+  if (!fetched.ok) {
+    const error: QueryError = {
+      code: fetched.timedOut ? 'RESOLVER_TIMED_OUT' : 'RESOLVER_FAILED',
+      category: 'REQUEST',
+      resolver: source.fqn,
+      message: `Resolver ${source.fqn} failed: ${fetched.error.message}`,
+      exception: fetched.error,
+    };
+    return {
+      rowCount: 0,
+      columns: [],
+      errors: [error],
+      queryHash: plan.hash,
+      planCacheHit: true,
+      explain: plan.explain,
+      warnings: [...plan.warnings],
+    };
+  }
+  const pkParam = source.outputs.find((output) => output.fqn === namespace.primaryKey)?.param ?? '';
+  const result = await executeQuery(
+    { ...query, inputs: { [namespace.primaryKey]: fetched.rows.map((row) => row[pkParam] ?? null) } },
+    deps,
+    prefetched,
+  );
+  return { ...result, explain: `${plan.explain}\n${result.explain}` };
+}
+
+function assemble(plan: Plan, state: QueryState, index: GraphIndex): Omit<EngineResult, 'planCacheHit'> {
   const errors: QueryError[] = [];
   const columns: OutputColumn[] = plan.outputs.map((output) => {
     const { feature } = output;
-    const column = state.column(feature.fqn);
+    const column = state.column(output.fqn);
     if (output.kind === 'unresolvable') errors.push(output.error);
-    else for (const error of column.errors) if (error) errors.push(error);
+    else
+      for (const error of column.errors)
+        if (error) errors.push(error.feature === output.name ? error : { ...error, feature: output.name });
+    if (output.kind === 'default' && feature.kind === 'scalar') {
+      const coerced = coerceValue(feature.dtype, feature.default);
+      column.values.fill(coerced.ok ? coerced.value : feature.default);
+    }
     const kind = feature.kind === 'has_many' ? 'has_many' : 'scalar';
+    const spec = index.resolve(output.fqn)?.spec ?? feature;
     return {
-      fqn: feature.fqn,
+      fqn: output.name,
       kind,
       target: feature.kind === 'has_many' ? feature.target : undefined,
       values: column.values,
       observedAt: column.observedAt,
-      errors: output.kind === 'unresolvable' ? column.values.map(() => output.error) : column.errors,
+      errors:
+        output.kind === 'unresolvable'
+          ? column.values.map(() => output.error)
+          : column.errors.map((error) =>
+              error && error.feature !== output.name ? { ...error, feature: output.name } : error,
+            ),
       cacheHits: column.cacheHits,
       resolver: output.kind === 'step' ? plan.steps[output.step]!.resolver.fqn : null,
       primitiveType:
@@ -485,8 +774,15 @@ function assemble(plan: Plan, state: QueryState): Omit<EngineResult, 'planCacheH
           : feature.kind === 'has_many'
             ? "<class 'chalk.DataFrame'>"
             : null,
-      version: feature.kind === 'scalar' ? feature.version : 1,
+      version: spec.kind === 'scalar' ? spec.version : 1,
     };
   });
-  return { rowCount: state.rowCount, columns, errors, queryHash: plan.hash, explain: plan.explain };
+  return {
+    rowCount: state.rowCount,
+    columns,
+    errors,
+    queryHash: plan.hash,
+    explain: plan.explain,
+    warnings: [...plan.warnings],
+  };
 }

@@ -1,14 +1,20 @@
 import { createHash } from 'node:crypto';
 import {
+  type ExprNode,
+  expressionReads,
+  type FeatureIndex,
   type FeatureSpec,
+  formatExpression,
   type GraphArtifact,
-  type NamespaceSpec,
+  type HasOneFeatureSpec,
+  indexFeatures,
   parseDuration,
   type ResolverSpec,
+  type ScalarFeatureSpec,
   SlateError,
 } from '@slate/graph';
 import type { QueryError } from '../query.ts';
-import type { HasManySubquery, Plan, PlannedOutput, ResolverStep } from './plan.ts';
+import type { HasManySubquery, Plan, PlannedOutput, ResolverStep, StepInput, StepOutput } from './plan.ts';
 
 /** The parts of a query that decide its plan; equal shapes share one cached plan. */
 export interface QueryShape {
@@ -25,33 +31,46 @@ export interface Planner {
   plan(shape: QueryShape): { plan: Plan; cacheHit: boolean };
   /** Features, namespaces and producers of the graph, indexed. */
   readonly index: GraphIndex;
+  /** How many plans were built (cache misses) since the planner was created. */
+  readonly plansBuilt: number;
 }
 
-export interface GraphIndex {
-  readonly features: ReadonlyMap<string, FeatureSpec>;
-  readonly namespaces: ReadonlyMap<string, NamespaceSpec>;
+/** Every lookup the planner makes: features by any name (versions, windows, has-one paths), producers. */
+export interface GraphIndex extends FeatureIndex {
+  /** Resolvers producing each feature, by canonical FQN. */
   readonly producers: ReadonlyMap<string, readonly ResolverSpec[]>;
 }
 
 /** Indexes a graph for planning: every lookup the planner makes is a map hit. */
 export function indexGraph(graph: GraphArtifact): GraphIndex {
-  const features = new Map<string, FeatureSpec>();
-  const namespaces = new Map<string, NamespaceSpec>();
-  for (const ns of graph.namespaces) {
-    namespaces.set(ns.name, ns);
-    for (const feature of ns.features) features.set(feature.fqn, feature);
-  }
+  const features = indexFeatures(graph);
   const producers = new Map<string, ResolverSpec[]>();
   for (const resolver of graph.resolvers) {
-    for (const output of resolver.outputs)
-      producers.set(output.fqn, [...(producers.get(output.fqn) ?? []), resolver]);
+    for (const output of resolver.outputs) {
+      const fqn = features.resolve(output.fqn)?.fqn ?? output.fqn;
+      producers.set(fqn, [...(producers.get(fqn) ?? []), resolver]);
+    }
   }
-  return { features, namespaces, producers };
+  return {
+    features: features.features,
+    namespaces: features.namespaces,
+    resolve: features.resolve,
+    windows: features.windows,
+    producers,
+  };
 }
 
 /**
  * Creates the planner of one deployment in one environment. Plans are cached by query shape (at most
  * `cacheSize`, least recently used evicted), so a repeated shape is never planned again.
+ *
+ * Resolver choice, as the seed product does it: a resolver is in scope when its environments include the
+ * planner's (or it names none), every tag it carries matches a query tag (`key` matches `key:value`), and it
+ * carries every `requiredResolverTags`; offline resolvers only in offline queries. Among those in scope the
+ * most specific wins (environment-bound over generic, tagged over untagged, the query's kind over the other,
+ * per-row over data-frame); two equally specific ones are an ambiguity error. Expression features are
+ * computed by their expression; has-one paths (`user.profile.email`) by a nested query in the related
+ * namespace, keyed by the join.
  *
  * @example
  * const planner = createPlanner(artifact, { environment: 'dev' });
@@ -65,17 +84,25 @@ export function createPlanner(
   const environments = new Set([options.environment, ...(options.environmentNames ?? [])]);
   const cacheSize = options.cacheSize ?? 1_000;
   const cache = new Map<string, Plan>();
+  let plansBuilt = 0;
   return {
     index,
+    get plansBuilt() {
+      return plansBuilt;
+    },
     plan(shape) {
       const key = shapeKey(shape);
       const cached = cache.get(key);
       if (cached) {
-        cache.delete(key);
-        cache.set(key, cached);
+        // Refresh recency only when it is not already the newest entry: the common repeated-shape case.
+        if (cache.size > 1) {
+          cache.delete(key);
+          cache.set(key, cached);
+        }
         return { plan: cached, cacheHit: true };
       }
       const plan = buildPlan(index, environments, shape);
+      plansBuilt++;
       cache.set(key, plan);
       if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
       return { plan, cacheHit: false };
@@ -84,52 +111,77 @@ export function createPlanner(
 }
 
 function shapeKey(shape: QueryShape): string {
+  const staleness = Object.keys(shape.staleness);
   return JSON.stringify([
-    [...shape.inputs].sort(),
+    shape.inputs.length > 1 ? [...shape.inputs].sort() : shape.inputs,
     shape.outputs,
     shape.kind,
-    [...shape.tags].sort(),
-    [...shape.requiredResolverTags].sort(),
-    Object.entries(shape.staleness).sort(),
+    shape.tags.length > 1 ? [...shape.tags].sort() : shape.tags,
+    shape.requiredResolverTags.length > 1
+      ? [...shape.requiredResolverTags].sort()
+      : shape.requiredResolverTags,
+    staleness.length === 0 ? 0 : Object.entries(shape.staleness).sort(),
   ]);
 }
 
 type Resolution = { ok: true; step: number | null } | { ok: false; error: QueryError };
 
+/** A step under construction: outputs of traversal steps grow as more paths through it are planned. */
+type DraftStep = ResolverStep & {
+  outputs: StepOutput[];
+  maxStalenessS: Map<string, number | null>;
+  writeTtlS: Map<string, number | null>;
+};
+
+const requestError = (code: QueryError['code'], fqn: string, message: string): QueryError => ({
+  code,
+  category: 'REQUEST',
+  feature: fqn,
+  message,
+});
+
 function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: QueryShape): Plan {
   const errors: QueryError[] = [];
-  for (const fqn of shape.inputs) {
-    if (!index.features.has(fqn)) {
-      errors.push({
-        code: 'PARSE_FAILED',
-        category: 'REQUEST',
-        feature: fqn,
-        message: `Query input referenced undefined feature '${fqn}'`,
-      });
+  const warnings = new Set<string>();
+  const warnIfDeprecated = (spec: FeatureSpec) => {
+    if (spec.kind === 'scalar' && spec.deprecated)
+      warnings.add(`Feature '${spec.fqn}' is deprecated${spec.description ? `: ${spec.description}` : ''}`);
+  };
+
+  const inputNames = new Map<string, string>();
+  for (const name of shape.inputs) {
+    const resolved = index.resolve(name);
+    if (!resolved) {
+      errors.push(requestError('PARSE_FAILED', name, `Query input referenced undefined feature '${name}'`));
+      continue;
     }
+    inputNames.set(name, resolved.fqn);
+    warnIfDeprecated(resolved.spec);
   }
-  for (const fqn of shape.outputs) {
-    if (!index.features.has(fqn)) {
-      errors.push({
-        code: 'PARSE_FAILED',
-        category: 'REQUEST',
-        feature: fqn,
-        message: `Query output referenced undefined feature '${fqn}'`,
-      });
+  const requested: { name: string; fqn: string; spec: FeatureSpec }[] = [];
+  for (const name of shape.outputs) {
+    const windows = index.windows(name);
+    if (windows) {
+      for (const fqn of windows) requested.push({ name: fqn, fqn, spec: index.features.get(fqn)! });
+      continue;
     }
+    const resolved = index.resolve(name);
+    if (!resolved) {
+      errors.push(requestError('PARSE_FAILED', name, `Query output referenced undefined feature '${name}'`));
+      continue;
+    }
+    requested.push({ name, fqn: resolved.fqn, spec: resolved.spec });
+    warnIfDeprecated(resolved.spec);
   }
   const staleness = new Map<string, number | null>();
-  for (const [fqn, text] of Object.entries(shape.staleness)) {
+  for (const [name, text] of Object.entries(shape.staleness)) {
     try {
-      staleness.set(fqn, parseDuration(text));
+      const seconds = parseDuration(text);
+      const targets = index.windows(name) ?? [index.resolve(name)?.fqn ?? name];
+      for (const fqn of targets) staleness.set(fqn, seconds);
     } catch (error) {
       if (!(error instanceof SlateError)) throw error;
-      errors.push({
-        code: 'INVALID_QUERY',
-        category: 'REQUEST',
-        feature: fqn,
-        message: `staleness for '${fqn}': ${error.message}`,
-      });
+      errors.push(requestError('INVALID_QUERY', name, `staleness for '${name}': ${error.message}`));
     }
   }
   if (errors.length > 0) {
@@ -139,15 +191,18 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
       outputs: [],
       errors,
       unresolvable: new Map(),
+      inputs: inputNames,
+      warnings: [...warnings],
       explain: errors.map((e) => e.message).join('\n'),
     };
   }
 
-  const inputs = new Set(shape.inputs);
-  const steps: ResolverStep[] = [];
-  const stepByResolver = new Map<string, number>();
+  const inputs = new Set(inputNames.values());
+  const steps: DraftStep[] = [];
+  const stepByKey = new Map<string, number>();
   const memo = new Map<string, Resolution>();
   const visiting = new Set<string>();
+  const canonical = (fqn: string) => index.resolve(fqn)?.fqn ?? fqn;
 
   const inScope = (resolver: ResolverSpec): boolean =>
     (shape.kind === 'offline' || resolver.kind === 'online') &&
@@ -155,11 +210,181 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
     resolver.tags.every((tag) => shape.tags.some((given) => given === tag || given.startsWith(`${tag}:`))) &&
     shape.requiredResolverTags.every((tag) => resolver.tags.includes(tag));
 
-  // More specific resolvers win: environment-bound over generic, tagged over untagged, and the query's kind.
   const specificity = (resolver: ResolverSpec): number =>
-    (resolver.environments.length > 0 ? 4 : 0) +
-    (resolver.tags.length > 0 ? 2 : 0) +
-    (resolver.kind === shape.kind ? 1 : 0);
+    (resolver.environments.length > 0 ? 8 : 0) +
+    (resolver.tags.length > 0 ? 4 : 0) +
+    (resolver.kind === shape.kind ? 2 : 0) +
+    (resolver.dataframe === undefined ? 1 : 0);
+
+  const stalenessOf = (fqn: string): { read: number | null; write: number | null } => {
+    const feature = index.features.get(fqn);
+    const declared = feature?.kind === 'scalar' && feature.storeOnline ? feature.maxStalenessS : 0;
+    return { read: staleness.has(fqn) ? staleness.get(fqn)! : declared, write: declared };
+  };
+
+  const draft = (
+    key: string,
+    fields: Omit<ResolverStep, 'index' | 'maxStalenessS' | 'writeTtlS' | 'outputs' | 'primaryKey'> & {
+      outputs: StepOutput[];
+      cached: boolean;
+    },
+  ): number => {
+    const { cached, ...rest } = fields;
+    const namespace = index.namespaces.get(rest.resolver.namespace);
+    const step: DraftStep = {
+      ...rest,
+      index: steps.length,
+      maxStalenessS: new Map(),
+      writeTtlS: new Map(),
+      primaryKey: namespace?.primaryKey ?? `${rest.resolver.namespace}.id`,
+      featureTime: namespace?.featureTime,
+    };
+    for (const output of rest.outputs) {
+      const { read, write } = cached ? stalenessOf(output.fqn) : { read: 0, write: 0 };
+      step.maxStalenessS.set(output.fqn, read);
+      step.writeTtlS.set(output.fqn, write);
+    }
+    steps.push(step);
+    stepByKey.set(key, step.index);
+    return step.index;
+  };
+
+  /** Resolves each input; returns the steps they depend on, or the first input that cannot be resolved. */
+  const dependencies = (fqns: readonly string[]): Set<number> | string => {
+    const dependsOn = new Set<number>();
+    for (const fqn of fqns) {
+      const resolution = resolve(fqn);
+      if (!resolution.ok) return fqn;
+      if (resolution.step !== null) dependsOn.add(resolution.step);
+    }
+    return dependsOn;
+  };
+
+  const cannotResolve = (owner: string, fqn: string): QueryError =>
+    requestError('RESOLVER_NOT_FOUND', fqn, `${owner} needs '${fqn}', which cannot be resolved`);
+
+  const planResolver = (resolver: ResolverSpec): number | QueryError => {
+    const existing = stepByKey.get(resolver.fqn);
+    if (existing !== undefined) return existing;
+    const stepInputs: StepInput[] = resolver.inputs.map((input) => ({
+      type: input.type,
+      param: input.param,
+      fqn: canonical(input.fqn),
+    }));
+    const dependsOn = dependencies(stepInputs.map((input) => input.fqn));
+    if (typeof dependsOn === 'string') return cannotResolve(resolver.fqn, dependsOn);
+    const subqueries: HasManySubquery[] = [];
+    for (const input of resolver.inputs) {
+      const relation = index.resolve(input.fqn)?.spec;
+      if (input.type === 'has_many' && relation?.kind === 'has_many')
+        subqueries.push({
+          param: input.param,
+          relation: relation.fqn,
+          target: relation.target,
+          features: input.features,
+        });
+    }
+    return draft(resolver.fqn, {
+      kind: 'resolver',
+      resolver,
+      inputs: stepInputs,
+      outputs: resolver.outputs.map((output) => ({ param: output.param, fqn: canonical(output.fqn) })),
+      dependsOn: [...dependsOn].sort((a, b) => a - b),
+      subqueries,
+      cached: true,
+    });
+  };
+
+  const planExpression = (spec: ScalarFeatureSpec, fqn: string, node: ExprNode): number | QueryError => {
+    const key = `expression:${fqn}`;
+    const existing = stepByKey.get(key);
+    if (existing !== undefined) return existing;
+    const reads = expressionReads(node);
+    const stepInputs: StepInput[] = [];
+    const subqueries: HasManySubquery[] = [];
+    for (const read of reads.features) {
+      const resolved = index.resolve(read);
+      if (!resolved) return cannotResolve(key, read);
+      stepInputs.push({ type: 'feature', param: read, fqn: resolved.fqn });
+    }
+    for (const [relationName, columns] of reads.relations) {
+      const relation = index.resolve(relationName)?.spec;
+      if (relation?.kind !== 'has_many') return cannotResolve(key, relationName);
+      stepInputs.push({ type: 'has_many', param: relationName, fqn: relation.fqn });
+      subqueries.push({
+        param: relationName,
+        relation: relation.fqn,
+        target: relation.target,
+        features: [...columns].map((column) => `${relation.target}.${column}`),
+      });
+    }
+    const dependsOn = dependencies(stepInputs.map((input) => input.fqn));
+    if (typeof dependsOn === 'string') return cannotResolve(key, dependsOn);
+    const resolver: ResolverSpec = {
+      fqn: key,
+      kind: 'online',
+      namespace: spec.namespace,
+      inputs: stepInputs.map((input) =>
+        input.type === 'has_many'
+          ? { type: 'has_many', param: input.param, fqn: input.fqn, features: [] }
+          : { type: 'feature', param: input.param, fqn: input.fqn },
+      ),
+      outputs: [{ param: 'value', fqn }],
+      environments: [],
+      tags: [],
+      total: false,
+      description: formatExpression(node),
+    };
+    return draft(key, {
+      kind: 'expression',
+      resolver,
+      inputs: stepInputs,
+      outputs: [{ param: 'value', fqn }],
+      dependsOn: [...dependsOn].sort((a, b) => a - b),
+      subqueries,
+      expression: { node, windowSeconds: spec.window?.seconds },
+      cached: true,
+    });
+  };
+
+  const planTraversal = (relation: HasOneFeatureSpec, fqn: string, rest: string): number | QueryError => {
+    const key = `traversal:${relation.fqn}`;
+    let stepIndex = stepByKey.get(key);
+    if (stepIndex === undefined) {
+      const locals = relation.join.map((pair) => pair.local);
+      const dependsOn = dependencies(locals);
+      if (typeof dependsOn === 'string') return cannotResolve(relation.fqn, dependsOn);
+      const resolver: ResolverSpec = {
+        fqn: relation.fqn,
+        kind: 'online',
+        namespace: relation.namespace,
+        inputs: relation.join.map((pair) => ({ type: 'feature', param: pair.foreign, fqn: pair.local })),
+        outputs: [],
+        environments: [],
+        tags: [],
+        total: false,
+        description: `has-one ${relation.target}`,
+      };
+      stepIndex = draft(key, {
+        kind: 'traversal',
+        resolver,
+        inputs: relation.join.map((pair) => ({ type: 'feature', param: pair.foreign, fqn: pair.local })),
+        outputs: [],
+        dependsOn: [...dependsOn].sort((a, b) => a - b),
+        subqueries: [],
+        traversal: relation,
+        cached: false,
+      });
+    }
+    const step = steps[stepIndex]!;
+    if (!step.outputs.some((output) => output.fqn === fqn)) {
+      step.outputs.push({ param: rest, fqn });
+      step.maxStalenessS.set(fqn, 0);
+      step.writeTtlS.set(fqn, 0);
+      (step.resolver.outputs as { param: string; fqn: string }[]).push({ param: rest, fqn });
+    }
+    return stepIndex;
+  };
 
   const resolve = (fqn: string): Resolution => {
     if (inputs.has(fqn)) return { ok: true, step: null };
@@ -168,122 +393,98 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
     if (visiting.has(fqn)) {
       return {
         ok: false,
-        error: {
-          code: 'RESOLVER_NOT_FOUND',
-          category: 'REQUEST',
-          feature: fqn,
-          message: `No resolver found for '${fqn}': its resolvers depend on it`,
-        },
+        error: requestError(
+          'RESOLVER_NOT_FOUND',
+          fqn,
+          `No resolver found for '${fqn}': its resolvers depend on it`,
+        ),
       };
     }
     visiting.add(fqn);
-    const candidates = (index.producers.get(fqn) ?? [])
-      .filter(inScope)
-      .sort((a, b) => specificity(b) - specificity(a));
-    let result: Resolution = {
-      ok: false,
-      error: {
-        code: 'RESOLVER_NOT_FOUND',
-        category: 'REQUEST',
-        feature: fqn,
-        message: `No resolver found for '${fqn}' in this query's scope`,
-      },
-    };
-    for (let i = 0; i < candidates.length; i++) {
-      const resolver = candidates[i]!;
-      const step = planStep(resolver);
-      if (typeof step !== 'number') {
-        result = {
-          ok: false,
-          error: { ...step, feature: fqn, message: `No resolver found for '${fqn}': ${step.message}` },
-        };
-        continue;
-      }
-      const rival = candidates
-        .slice(i + 1)
-        .find((other) => specificity(other) === specificity(resolver) && typeof planStep(other) === 'number');
-      result = rival
-        ? {
-            ok: false,
-            error: {
-              code: 'INVALID_QUERY',
-              category: 'REQUEST',
-              feature: fqn,
-              message: `Ambiguous resolvers for '${fqn}': ${resolver.fqn} and ${rival.fqn} are both in scope`,
-            },
-          }
-        : { ok: true, step };
-      break;
-    }
+    const result = resolveFresh(fqn);
     visiting.delete(fqn);
     memo.set(fqn, result);
     return result;
   };
 
-  const planStep = (resolver: ResolverSpec): number | QueryError => {
-    const existing = stepByResolver.get(resolver.fqn);
-    if (existing !== undefined) return existing;
-    const dependsOn = new Set<number>();
-    const subqueries: HasManySubquery[] = [];
-    for (const input of resolver.inputs) {
-      const resolution = resolve(input.fqn);
-      if (!resolution.ok) {
-        return {
-          code: 'RESOLVER_NOT_FOUND',
-          category: 'REQUEST',
-          message: `${resolver.fqn} needs '${input.fqn}', which cannot be resolved`,
+  const asResolution = (fqn: string, step: number | QueryError): Resolution =>
+    typeof step === 'number'
+      ? { ok: true, step }
+      : {
+          ok: false,
+          error: { ...step, feature: fqn, message: `No resolver found for '${fqn}': ${step.message}` },
         };
-      }
-      if (resolution.step !== null) dependsOn.add(resolution.step);
-      if (input.type === 'has_many') {
-        const relation = index.features.get(input.fqn);
-        if (relation?.kind === 'has_many') {
-          subqueries.push({
-            param: input.param,
-            relation: input.fqn,
-            target: relation.target,
-            features: input.features,
-          });
-        }
-      }
-    }
-    const maxStalenessS = new Map<string, number | null>();
-    for (const output of resolver.outputs) {
-      const feature = index.features.get(output.fqn);
-      const declared = feature?.kind === 'scalar' && feature.storeOnline ? feature.maxStalenessS : 0;
-      maxStalenessS.set(output.fqn, staleness.has(output.fqn) ? staleness.get(output.fqn)! : declared);
-    }
-    const namespace = index.namespaces.get(resolver.namespace);
-    const step: ResolverStep = {
-      index: steps.length,
-      resolver,
-      dependsOn: [...dependsOn].sort((a, b) => a - b),
-      maxStalenessS,
-      primaryKey: namespace?.primaryKey ?? `${resolver.namespace}.id`,
-      subqueries,
+
+  const resolveFresh = (fqn: string): Resolution => {
+    const resolved = index.resolve(fqn);
+    if (resolved?.kind === 'path')
+      return asResolution(fqn, planTraversal(resolved.relation, fqn, resolved.rest));
+    const spec = resolved?.spec;
+    if (spec?.kind === 'scalar' && spec.expression)
+      return asResolution(fqn, planExpression(spec, fqn, spec.expression));
+
+    const candidates = (index.producers.get(fqn) ?? [])
+      .filter(inScope)
+      .sort((a, b) => specificity(b) - specificity(a));
+    let result: Resolution = {
+      ok: false,
+      error: requestError('RESOLVER_NOT_FOUND', fqn, `No resolver found for '${fqn}' in this query's scope`),
     };
-    steps.push(step);
-    stepByResolver.set(resolver.fqn, step.index);
-    return step.index;
+    for (let i = 0; i < candidates.length; i++) {
+      const resolver = candidates[i]!;
+      const step = planResolver(resolver);
+      if (typeof step !== 'number') {
+        result = asResolution(fqn, step);
+        continue;
+      }
+      const rival = candidates
+        .slice(i + 1)
+        .find(
+          (other) => specificity(other) === specificity(resolver) && typeof planResolver(other) === 'number',
+        );
+      result = rival
+        ? {
+            ok: false,
+            error: requestError(
+              'INVALID_QUERY',
+              fqn,
+              `Ambiguous resolvers for '${fqn}': ${resolver.fqn} and ${rival.fqn} are both in scope`,
+            ),
+          }
+        : { ok: true, step };
+      break;
+    }
+    return result;
   };
 
   const unresolvable = new Map<string, QueryError>();
-  const outputs: PlannedOutput[] = shape.outputs.map((fqn) => {
-    const feature = index.features.get(fqn)!;
+  const outputs: PlannedOutput[] = requested.map(({ name, fqn, spec }) => {
     const resolution = resolve(fqn);
+    const feature = fqn === spec.fqn ? spec : { ...spec, fqn };
     if (!resolution.ok) {
-      unresolvable.set(fqn, resolution.error);
-      return { kind: 'unresolvable', feature, error: resolution.error };
+      if (feature.kind === 'scalar' && feature.default !== undefined)
+        return { kind: 'default', feature, name, fqn };
+      unresolvable.set(name, resolution.error);
+      return { kind: 'unresolvable', feature, error: resolution.error, name, fqn };
     }
     return resolution.step === null
-      ? { kind: 'input', feature }
-      : { kind: 'step', feature, step: resolution.step };
+      ? { kind: 'input', feature, name, fqn }
+      : { kind: 'step', feature, step: resolution.step, name, fqn };
   });
+
+  let rowSource: ResolverSpec | undefined;
+  if (shape.inputs.length === 0 && requested.length > 0) {
+    const namespace = index.namespaces.get(requested[0]!.spec.namespace);
+    rowSource = (index.producers.get(namespace?.primaryKey ?? '') ?? []).find(
+      (resolver) => resolver.total && resolver.dataframe !== undefined && inScope(resolver),
+    );
+  }
 
   const pruned = pruneUnreachable(steps, outputs);
   const structure = JSON.stringify([
-    pruned.steps.map((s) => [s.resolver.fqn, s.dependsOn]),
-    pruned.outputs.map((o) => [o.feature.fqn, o.kind === 'step' ? o.step : o.kind]),
+    pruned.steps.map((s) => [s.resolver.fqn, s.dependsOn, s.outputs.map((o) => o.fqn)]),
+    pruned.outputs.map((o) => [o.name, o.kind === 'step' ? o.step : o.kind]),
+    rowSource?.fqn ?? null,
   ]);
   const hash = createHash('sha256').update(structure).digest('hex').slice(0, 32);
   return {
@@ -291,7 +492,10 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
     ...pruned,
     errors: [],
     unresolvable,
-    explain: explainPlan(hash, pruned.steps, pruned.outputs),
+    inputs: inputNames,
+    rowSource,
+    warnings: [...warnings],
+    explain: explainPlan(hash, pruned.steps, pruned.outputs, rowSource),
   };
 }
 
@@ -327,13 +531,21 @@ function explainPlan(
   hash: string,
   steps: readonly ResolverStep[],
   outputs: readonly PlannedOutput[],
+  rowSource: ResolverSpec | undefined,
 ): string {
-  const lines = [`plan ${hash}: ${steps.length} resolver step(s)`];
+  const lines = [`plan ${hash}: ${steps.length} step(s)`];
+  if (rowSource) lines.push(`  rows: every entity returned by ${rowSource.fqn} (total)`);
   for (const step of steps) {
-    const inputs = step.resolver.inputs.map((input) => input.fqn).join(', ');
-    const produced = step.resolver.outputs.map((output) => output.fqn).join(', ');
+    const inputs = step.inputs.map((input) => input.fqn).join(', ');
+    const produced = step.outputs.map((output) => output.fqn).join(', ');
     const after = step.dependsOn.length > 0 ? `  after ${step.dependsOn.map((d) => `[${d}]`).join(' ')}` : '';
-    lines.push(`  [${step.index}] ${step.resolver.fqn}(${inputs}) -> ${produced}${after}`);
+    const how =
+      step.kind === 'expression'
+        ? ` = ${step.resolver.description}`
+        : step.kind === 'traversal'
+          ? ` (nested query in '${step.traversal?.target}')`
+          : '';
+    lines.push(`  [${step.index}] ${step.resolver.fqn}(${inputs}) -> ${produced}${how}${after}`);
   }
   lines.push('outputs:');
   for (const output of outputs) {
@@ -342,8 +554,10 @@ function explainPlan(
         ? 'given as input'
         : output.kind === 'step'
           ? `from [${output.step}]`
-          : `${output.error.code}: ${output.error.message}`;
-    lines.push(`  ${output.feature.fqn} ${how}`);
+          : output.kind === 'default'
+            ? 'its default (no resolver in scope)'
+            : `${output.error.code}: ${output.error.message}`;
+    lines.push(`  ${output.name} ${how}`);
   }
   return lines.join('\n');
 }

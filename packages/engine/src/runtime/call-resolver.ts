@@ -2,8 +2,9 @@ import type { ResolverContext, ResolverFunction } from '@slate/sdk';
 import { type CallContext, describeException, type ResolverOutcome } from './resolver-runtime.ts';
 
 /**
- * Runs a resolver function over rows, concurrently, each row's failure its own. Shared by every runtime
- * so in-process and worker execution behave the same.
+ * Runs a resolver function over rows, concurrently, each row's failure its own; a batch resolver is called
+ * once with every row (its failure, or a result of the wrong length, fails them all). Shared by every
+ * runtime so in-process and worker execution behave the same.
  */
 export async function callResolver(
   fn: ResolverFunction,
@@ -12,6 +13,7 @@ export async function callResolver(
   secrets: ReadonlyMap<string, string>,
 ): Promise<ResolverOutcome[]> {
   const resolverContext: ResolverContext = { ...context, secret: (name) => secrets.get(name) };
+  if (fn.batch) return callBatch(fn.batch, rows, resolverContext);
   return Promise.all(
     rows.map(async (row): Promise<ResolverOutcome> => {
       try {
@@ -32,6 +34,41 @@ export async function callResolver(
       }
     }),
   );
+}
+
+async function callBatch(
+  batch: NonNullable<ResolverFunction['batch']>,
+  rows: readonly Record<string, unknown>[],
+  context: ResolverContext,
+): Promise<ResolverOutcome[]> {
+  const failAll = (error: ResolverOutcome & { ok: false }) => rows.map(() => error);
+  try {
+    const outputs = await batch([...rows], context);
+    if (!Array.isArray(outputs) || outputs.length !== rows.length) {
+      return failAll({
+        ok: false,
+        error: {
+          kind: 'TypeError',
+          message: `the batch resolver must return an array of ${rows.length} output objects`,
+          stacktrace: '',
+        },
+      });
+    }
+    return outputs.map((output) =>
+      typeof output === 'object' && output !== null
+        ? { ok: true, outputs: output }
+        : {
+            ok: false,
+            error: {
+              kind: 'TypeError',
+              message: 'each batch result must be an object of outputs',
+              stacktrace: '',
+            },
+          },
+    );
+  } catch (thrown) {
+    return failAll({ ok: false, error: describeException(thrown) });
+  }
 }
 
 /** Races a call against its timeout: unfinished rows report `timedOut`. */
