@@ -335,6 +335,11 @@ async function executeStep(
         continue;
       }
       let value = outcome.outputs[output.param];
+      if (step.kind === 'traversal' && (value === null || value === undefined)) {
+        // An optional has-one without a related row: the path's features are null, whatever their type.
+        output.column.values[row] = null;
+        continue;
+      }
       if (value === null && output.feature.kind === 'scalar' && output.feature.default !== undefined)
         value = output.feature.default;
       const checked = checkOutput(output.feature, value, output.param, index);

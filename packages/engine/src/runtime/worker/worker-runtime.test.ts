@@ -41,6 +41,11 @@ const ask = async (output: string) => {
 };
 
 describe('worker runtime isolation', () => {
+  it('calls a batch resolver once with every row, across the thread boundary', async () => {
+    const result = await engine.query({ inputs: { 'probe.id': [1, 2, 3] }, outputs: ['probe.batched'] });
+    expect(result.columns[0]!.values).toEqual(['1 of 3', '2 of 3', '3 of 3']);
+  });
+
   it('runs resolvers from a bundle', async () => {
     expect(await ask('probe.echo')).toEqual({ value: 'echo 7', error: null });
   });
