@@ -1,7 +1,7 @@
 import type { EngineResult } from '@slate/engine';
 import { SlateError } from '@slate/graph';
 import type { OnlineKey } from '@slate/stores';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.ts';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
@@ -84,7 +84,7 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     genReqId: () => crypto.randomUUID(),
     // One line per query (with its query id) replaces Fastify's two lines per request; failures are
     // logged by `sendError` and the `onResponse` hook below.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
 
   app.addHook('onResponse', async (request, reply) => {
