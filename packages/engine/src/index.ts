@@ -1,5 +1,19 @@
+export { createLruOnlineStore, type LruOnlineStoreOptions } from './cache/lru-online-store.ts';
 export { createEngine, type Engine, type EngineOptions } from './engine.ts';
-export type { HasManySubquery, Plan, PlannedOutput, ResolverStep } from './plan/plan.ts';
+export {
+  type CompiledExpression,
+  compileExpression,
+  ExpressionError,
+  type ExpressionScope,
+} from './expressions/compile-expression.ts';
+export type {
+  HasManySubquery,
+  Plan,
+  PlannedOutput,
+  ResolverStep,
+  StepInput,
+  StepOutput,
+} from './plan/plan.ts';
 export { createPlanner, type GraphIndex, indexGraph, type Planner, type QueryShape } from './plan/planner.ts';
 export type {
   EngineQuery,

@@ -194,13 +194,15 @@ async function readCache(
   const keys: OnlineKey[] = [];
   const slots: { step: ResolverStep; row: number; fqn: string }[] = [];
   for (const step of plan.steps) {
-    const cacheable = step.maxStalenessS.size > 0 && [...step.maxStalenessS.values()].every((s) => s !== 0);
     const pkeys = state.values.get(step.primaryKey);
-    if (!cacheable || !pkeys) continue;
+    if (step.needed.size === 0 || !pkeys) continue;
+    let cacheable = true;
+    for (const fqn of step.needed) if (step.maxStalenessS.get(fqn) === 0) cacheable = false;
+    if (!cacheable) continue;
     for (let row = 0; row < state.rowCount; row++) {
       const pkey = pkeys[row];
       if (typeof pkey !== 'string' && typeof pkey !== 'number') continue;
-      for (const fqn of step.maxStalenessS.keys()) {
+      for (const fqn of step.needed) {
         keys.push({ feature: fqn, pkey });
         slots.push({ step, row, fqn });
       }
@@ -221,7 +223,7 @@ async function readCache(
   for (const step of plan.steps) {
     const rows = Array.from({ length: state.rowCount }, (_, row) => {
       const values = fresh.get(`${step.index}:${row}`);
-      return values && values.size === step.maxStalenessS.size ? values : null;
+      return values && values.size === step.needed.size ? values : null;
     });
     if (rows.some((r) => r !== null)) cached.set(step.index, rows);
   }
@@ -253,7 +255,8 @@ async function executeStep(
     const hit = cachedRows?.[row];
     if (hit) {
       for (const output of outputs) {
-        const stored = hit.get(output.fqn)!;
+        const stored = hit.get(output.fqn);
+        if (!stored) continue;
         const coerced = coerceFeatureValue(output.feature, stored.value, index);
         output.column.values[row] = coerced.ok ? coerced.value : null;
         output.column.observedAt[row] = stored.observedAt;

@@ -66,6 +66,8 @@ export interface ResolverStep {
   readonly outputs: readonly StepOutput[];
   /** Indices of steps producing this step's inputs. */
   readonly dependsOn: readonly number[];
+  /** The outputs the query uses (requested, or inputs of other steps); the cache is judged on these. */
+  readonly needed: ReadonlySet<string>;
   /** Seconds each output may be served from the online store (0 = always compute, null = forever). */
   readonly maxStalenessS: ReadonlyMap<string, number | null>;
   /** Seconds each computed output stays in the online store (its declared max staleness; 0 = not written). */

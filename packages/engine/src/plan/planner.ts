@@ -224,7 +224,10 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
 
   const draft = (
     key: string,
-    fields: Omit<ResolverStep, 'index' | 'maxStalenessS' | 'writeTtlS' | 'outputs' | 'primaryKey'> & {
+    fields: Omit<
+      ResolverStep,
+      'index' | 'maxStalenessS' | 'writeTtlS' | 'outputs' | 'primaryKey' | 'needed'
+    > & {
       outputs: StepOutput[];
       cached: boolean;
     },
@@ -234,6 +237,7 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
     const step: DraftStep = {
       ...rest,
       index: steps.length,
+      needed: new Set(),
       maxStalenessS: new Map(),
       writeTtlS: new Map(),
       primaryKey: namespace?.primaryKey ?? `${rest.resolver.namespace}.id`,
@@ -515,9 +519,19 @@ function pruneUnreachable(
   };
   for (const output of outputs) if (output.kind === 'step') visit(output.step);
   const renumber = new Map([...reachable].sort((a, b) => a - b).map((old, index) => [old, index]));
+  // What the query uses of each step: requested outputs and other steps' inputs. A step is served from
+  // the online store when these are fresh, whatever its other outputs.
+  const used = new Set<string>();
+  for (const output of outputs) if (output.kind === 'step') used.add(output.fqn);
+  for (const index of reachable) for (const input of steps[index]!.inputs) used.add(input.fqn);
   const kept = [...renumber.keys()].map((old) => {
     const step = steps[old]!;
-    return { ...step, index: renumber.get(old)!, dependsOn: step.dependsOn.map((d) => renumber.get(d)!) };
+    return {
+      ...step,
+      index: renumber.get(old)!,
+      dependsOn: step.dependsOn.map((d) => renumber.get(d)!),
+      needed: new Set(step.outputs.filter((output) => used.has(output.fqn)).map((output) => output.fqn)),
+    };
   });
   return {
     steps: kept,
