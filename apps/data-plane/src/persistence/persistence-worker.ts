@@ -1,6 +1,6 @@
 import type { Bus, BusConsumer, BusMessage } from '@slate/stores';
 import type { Logger } from 'pino';
-import { RESULT_BUS_TOPIC, ResultMessageSchema } from './result-message.ts';
+import { parseResultMessage, RESULT_BUS_TOPIC } from './result-message.ts';
 import type { PersistenceWriter, ReceivedResult } from './writers/writer.ts';
 
 export interface PersistenceWorkerOptions {
@@ -88,7 +88,7 @@ export function createPersistenceWorker(options: PersistenceWorkerOptions): Pers
     const invalid: BusMessage[] = [];
     for (const message of messages) {
       try {
-        batch.push({ id: message.id, message: ResultMessageSchema.parse(JSON.parse(message.value)) });
+        batch.push({ id: message.id, message: parseResultMessage(message.value) });
       } catch {
         invalid.push(message);
       }

@@ -73,3 +73,32 @@ export const ResultMessageSchema = z.object({
 });
 export type ResultMessage = z.infer<typeof ResultMessageSchema>;
 export type ResultMessageInput = z.input<typeof ResultMessageSchema>;
+
+const EnvelopeSchema = ResultMessageSchema.extend({ values: z.array(z.unknown()).default([]) });
+
+/**
+ * Parses a bus message body into a `ResultMessage`: the envelope through the schema, the values (the bulk
+ * of a message) through a hand-written loop with the same rules, several times faster than the schema.
+ *
+ * @throws Error (a `ZodError` or `TypeError`) when the body is not a valid result message.
+ */
+export function parseResultMessage(text: string): ResultMessage {
+  const envelope = EnvelopeSchema.parse(JSON.parse(text));
+  const values = envelope.values as Record<string, unknown>[];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (
+      typeof v !== 'object' ||
+      v === null ||
+      typeof v.feature !== 'string' ||
+      typeof v.pkey !== 'string' ||
+      typeof v.observedAt !== 'number' ||
+      !Number.isFinite(v.observedAt) ||
+      (v.resolver !== undefined && v.resolver !== null && typeof v.resolver !== 'string') ||
+      (v.ttlMs !== undefined && !(typeof v.ttlMs === 'number' && v.ttlMs > 0))
+    )
+      throw new TypeError(`value ${i} is not a valid result value`);
+    if (v.resolver === undefined) v.resolver = null;
+  }
+  return envelope as ResultMessage;
+}
