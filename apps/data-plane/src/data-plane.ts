@@ -5,6 +5,7 @@ import { type Logger, pino } from 'pino';
 import { createTokenVerifier } from './auth/token-verifier.ts';
 import { registerDataPlane } from './control-plane/control-plane-client.ts';
 import { createDeploymentLoader } from './deployments/deployment-loader.ts';
+import { createEnvironmentProvisioner } from './deployments/environment-provisioner.ts';
 import { type Reconciler, startReconciler } from './deployments/reconciler.ts';
 import { ServedEnvironments } from './deployments/served-environments.ts';
 import { createDataPlaneServer } from './http/server.ts';
@@ -75,6 +76,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
         registrationToken: config.registrationToken,
         name: config.name,
         publicUrl: config.publicUrl,
+        keyDir: join(config.stateDir, 'keys'),
       });
       const loadDeployment = createDeploymentLoader({
         objectStore: config.objectStore,
@@ -84,7 +86,14 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       });
       const load = offline ? offline.wrapLoader(loadDeployment) : loadDeployment;
       offline?.start();
-      reconciler = startReconciler({ control, load, served, logger });
+      reconciler = startReconciler({
+        control,
+        load,
+        served,
+        logger,
+        key: control.key,
+        provision: createEnvironmentProvisioner({ objectStore: config.objectStore }),
+      });
       void reconciler.ready.then(() => (isReady = true));
       await app.listen({ port: listen.port, host: listen.host ?? '127.0.0.1' });
       logger.info({ url: config.publicUrl, data_plane_id: control.id }, 'data plane listening');

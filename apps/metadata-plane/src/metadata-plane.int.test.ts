@@ -4,6 +4,9 @@ import pg from 'pg';
 import { describe, it } from 'vitest';
 import { runAccessSuite } from './access.suite.ts';
 import { type DatabaseFactory, runMetadataPlaneSuite } from './metadata-plane.suite.ts';
+import { runOidcSuite } from './oidc.suite.ts';
+import { runSecretsSuite } from './secrets.suite.ts';
+import { runUsageSuite } from './usage.suite.ts';
 
 const adminUrl = testServices.postgresUrl;
 const reachable = await isReachable(adminUrl);
@@ -39,6 +42,9 @@ if (reachable) {
   };
   runMetadataPlaneSuite('PostgreSQL', postgres);
   runAccessSuite('PostgreSQL', postgres);
+  runSecretsSuite('PostgreSQL', postgres);
+  runOidcSuite('PostgreSQL', postgres);
+  runUsageSuite('PostgreSQL', postgres);
 } else {
   describe('metadata plane (PostgreSQL)', () => {
     it.skip(`PostgreSQL is not reachable at ${adminUrl}`, () => {});

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAccessSuite } from './access.suite.ts';
 import { type DatabaseFactory, runMetadataPlaneSuite } from './metadata-plane.suite.ts';
+import { runOidcSuite } from './oidc.suite.ts';
+import { runSecretsSuite } from './secrets.suite.ts';
+import { runUsageSuite } from './usage.suite.ts';
 
 const dirs: string[] = [];
 const pglite: DatabaseFactory = {
@@ -17,3 +20,6 @@ const pglite: DatabaseFactory = {
 };
 runMetadataPlaneSuite('PGlite', pglite);
 runAccessSuite('PGlite', pglite);
+runSecretsSuite('PGlite', pglite);
+runOidcSuite('PGlite', pglite);
+runUsageSuite('PGlite', pglite);

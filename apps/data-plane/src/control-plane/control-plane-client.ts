@@ -1,5 +1,6 @@
 import { GraphArtifactSchema, SlateError } from '@slate/graph';
 import { z } from 'zod';
+import { type DataPlaneKey, loadOrCreateDataPlaneKey } from './data-plane-key.ts';
 
 /** What the metadata plane wants this data plane to run. */
 export const DesiredStateSchema = z.object({
@@ -17,6 +18,17 @@ export const DesiredStateSchema = z.object({
           graph: GraphArtifactSchema,
         })
         .nullable(),
+      /** What to provision (object-storage prefixes per bucket, online-store namespace). */
+      provisioning: z
+        .object({
+          object_prefixes: z.record(z.string(), z.string()),
+          online_namespace: z.string(),
+        })
+        .optional(),
+      /** The environment's secrets, sealed to this data plane's public key. */
+      secrets: z
+        .array(z.object({ name: z.string(), sealed: z.string(), updated_at: z.string() }))
+        .default([]),
     }),
   ),
 });
@@ -27,9 +39,14 @@ export type DesiredEnvironment = DesiredState['environments'][number];
 export interface EnvironmentStatus {
   readonly id: string;
   readonly active_deployment_id: string | null;
-  readonly deployment_id: string;
-  readonly state: 'loaded' | 'failed';
+  /** The desired deployment this status is about; null when none is desired yet. */
+  readonly deployment_id: string | null;
+  readonly state?: 'loaded' | 'failed';
   readonly error?: string;
+  /** What was provisioned for the environment (echo of the desired `provisioning`). */
+  readonly provisioned?: { object_prefixes: Record<string, string>; online_namespace: string };
+  /** Names of secrets that could not be opened. */
+  readonly secret_errors?: string[];
 }
 
 /** The data plane's side of the control channel: it pulls desired state and pushes observed state. */
@@ -52,17 +69,25 @@ export async function registerDataPlane(options: {
   registrationToken: string;
   name: string;
   publicUrl: string;
-}): Promise<ControlPlaneClient & { readonly id: string }> {
+  /**
+   * Folder holding this data plane's X25519 key (created on first start). With it, registration sends
+   * the public key and the client can open the sealed secrets of the desired state.
+   */
+  keyDir?: string;
+}): Promise<ControlPlaneClient & { readonly id: string; readonly key: DataPlaneKey | null }> {
   const base = options.metadataPlaneUrl.replace(/\/$/, '');
+  const key = options.keyDir ? await loadOrCreateDataPlaneKey(options.keyDir) : null;
   const registration = Registration.parse(
     await send(`${base}/v1/data-planes/register`, options.registrationToken, {
       name: options.name,
       url: options.publicUrl,
+      ...(key ? { public_key: key.publicKey } : {}),
     }),
   );
   const token = registration.token;
   return {
     id: registration.data_plane_id,
+    key,
     async desiredState(since, waitSeconds, signal) {
       const url = `${base}/v1/data-plane/desired-state?since=${since}&wait=${waitSeconds}`;
       return DesiredStateSchema.parse(await send(url, token, undefined, signal));

@@ -8,10 +8,14 @@ import type { DesiredEnvironment } from '../control-plane/control-plane-client.t
 
 export type DesiredDeployment = NonNullable<DesiredEnvironment['desired_deployment']>;
 
-/** Turns a desired deployment into a ready engine (bundle fetched, verified, workers booted, named queries planned). */
+/**
+ * Turns a desired deployment into a ready engine (bundle fetched, verified, workers booted with the
+ * environment's decrypted secrets, named queries planned).
+ */
 export type DeploymentLoader = (
   environment: DesiredEnvironment,
   deployment: DesiredDeployment,
+  secrets?: Readonly<Record<string, string>>,
 ) => Promise<Engine>;
 
 export interface DeploymentLoaderOptions {
@@ -30,10 +34,11 @@ export interface DeploymentLoaderOptions {
  * @throws SlateError `BUNDLE_NOT_FOUND`, `BUNDLE_CORRUPT` or `BUNDLE_LOAD_FAILED` from the returned loader.
  */
 export function createDeploymentLoader(options: DeploymentLoaderOptions): DeploymentLoader {
-  return async (environment, deployment) => {
+  return async (environment, deployment, secrets = {}) => {
     const bundlePath = await fetchBundle(options, deployment.bundle);
     const runtime = await createWorkerRuntime({
       bundlePath,
+      secrets,
       workers: options.workers,
       memoryLimitMb: options.memoryLimitMb,
     });

@@ -1,10 +1,14 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type {
   ControlPlaneClient,
+  DesiredEnvironment,
   DesiredState,
   EnvironmentStatus,
 } from '../control-plane/control-plane-client.ts';
+import type { DataPlaneKey } from '../control-plane/data-plane-key.ts';
 import type { DeploymentLoader } from './deployment-loader.ts';
+import type { EnvironmentProvisioner, Provisioning } from './environment-provisioner.ts';
 import type { ServedEnvironments } from './served-environments.ts';
 
 export interface Reconciler {
@@ -29,9 +33,56 @@ export function startReconciler(options: {
   logger: Logger;
   /** Seconds each long-poll may wait (default 20). */
   pollSeconds?: number;
+  /** Opens the sealed secrets of the desired state (without it, deployments get no secrets). */
+  key?: DataPlaneKey | null;
+  /** Provisions environments' storage (without it, nothing is provisioned or reported). */
+  provision?: EnvironmentProvisioner;
 }): Reconciler {
   const { control, load, served, logger } = options;
   const failed = new Map<string, string>();
+  /** environment id → fingerprint of the secrets its active deployment was loaded with. */
+  const loadedSecrets = new Map<string, string>();
+  /** environment id → what was provisioned (JSON), so an unchanged spec is not re-provisioned. */
+  const provisioned = new Map<string, string>();
+
+  // Secrets are opened on every pass from the desired state (never cached in the clear beyond the
+  // workers that use them); the fingerprint of the sealed values tells when a reload is needed.
+  const openSecrets = (env: DesiredEnvironment) => {
+    const values: Record<string, string> = {};
+    const errors: string[] = [];
+    for (const secret of env.secrets) {
+      if (!options.key) {
+        errors.push(secret.name);
+        continue;
+      }
+      try {
+        values[secret.name] = options.key.open(secret.sealed, `${env.id}/${secret.name}`);
+      } catch {
+        errors.push(secret.name);
+      }
+    }
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify(env.secrets.map((s) => [s.name, s.sealed])))
+      .digest('hex');
+    return { values, errors, fingerprint };
+  };
+  const provisionEnvironment = async (env: DesiredEnvironment): Promise<Provisioning | undefined> => {
+    if (!options.provision || !env.provisioning) return undefined;
+    const spec = JSON.stringify(env.provisioning);
+    if (provisioned.get(env.id) !== spec) {
+      try {
+        await options.provision(env.id, env.provisioning);
+        provisioned.set(env.id, spec);
+      } catch (error) {
+        logger.error(
+          { environment: env.id, err: error instanceof Error ? error.message : String(error) },
+          'environment provisioning failed',
+        );
+        return undefined;
+      }
+    }
+    return env.provisioning;
+  };
   const abort = new AbortController();
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
@@ -40,21 +91,39 @@ export function startReconciler(options: {
     const statuses: EnvironmentStatus[] = [];
     for (const env of state.environments) {
       served.upsert({ id: env.id, name: env.name, teamId: env.team_id, projectId: env.project_id });
+      const provisionedNow = await provisionEnvironment(env);
+      const secrets = openSecrets(env);
+      const extra = {
+        ...(provisionedNow ? { provisioned: provisionedNow } : {}),
+        ...(secrets.errors.length > 0 ? { secret_errors: secrets.errors } : {}),
+      };
       const desired = env.desired_deployment;
       const active = served.get(env.id)?.deployment ?? null;
-      if (!desired) continue;
-      if (active?.id !== desired.id && !failed.has(desired.id)) {
+      if (!desired) {
+        statuses.push({
+          id: env.id,
+          active_deployment_id: active?.id ?? null,
+          deployment_id: null,
+          ...extra,
+        });
+        continue;
+      }
+      // A changed secret reloads the same deployment: workers receive secrets when they boot.
+      const secretsChanged = active?.id === desired.id && loadedSecrets.get(env.id) !== secrets.fingerprint;
+      const failureKey = `${desired.id}:${secrets.fingerprint}`;
+      if ((active?.id !== desired.id || secretsChanged) && !failed.has(failureKey)) {
         try {
           const started = Date.now();
-          const engine = await load(env, desired);
+          const engine = await load(env, desired, secrets.values);
           served.activate(env.id, { id: desired.id, engine });
+          loadedSecrets.set(env.id, secrets.fingerprint);
           logger.info(
             { environment: env.id, deployment: desired.id, ms: Date.now() - started },
             'deployment activated',
           );
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
-          failed.set(desired.id, message);
+          failed.set(failureKey, message);
           logger.error(
             { environment: env.id, deployment: desired.id, err: message },
             'deployment failed to load',
@@ -62,13 +131,14 @@ export function startReconciler(options: {
         }
       }
       const now = served.get(env.id)?.deployment ?? null;
-      const error = failed.get(desired.id);
+      const error = failed.get(failureKey);
       statuses.push({
         id: env.id,
         active_deployment_id: now?.id ?? null,
         deployment_id: desired.id,
         state: error === undefined ? 'loaded' : 'failed',
         ...(error === undefined ? {} : { error }),
+        ...extra,
       });
     }
     await control.reportStatus(statuses);

@@ -139,7 +139,7 @@ export function createOidcLogin(
         throw failed('the login expired or was already used; start again');
       }
       const config = await configuration(providerId);
-      let claims: client.IDToken | undefined;
+      let claims: Record<string, unknown> | undefined;
       try {
         const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
           pkceCodeVerifier: transaction.code_verifier,
@@ -147,7 +147,12 @@ export function createOidcLogin(
           expectedNonce: transaction.nonce,
           idTokenExpected: true,
         });
-        claims = tokens.claims();
+        const idToken = tokens.claims();
+        claims = idToken;
+        // Google puts the email in the ID token; many providers only in the userinfo response.
+        if (idToken && typeof idToken.email !== 'string') {
+          claims = { ...(await client.fetchUserInfo(config, tokens.access_token, idToken.sub)), ...idToken };
+        }
       } catch (error) {
         throw failed('the identity provider did not confirm the login', error);
       }
