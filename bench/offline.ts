@@ -81,7 +81,7 @@ async function pointInTime(root: string): Promise<{ figures: BenchFigure[]; note
   const duck = await DuckDBInstance.create(':memory:', { threads: '2' });
   const connection = await duck.connect();
   const manifest = new OfflineManifest(objectStore, 'offline/bench');
-  const files: { key: string; local: string }[] = [];
+  const files: { key: string; local: string; feature: string }[] = [];
   const [, generateMs] = await time(async () => {
     await connection.run(`CREATE TABLE spine AS SELECT (hash(i) % ${KEYS})::VARCHAR AS pkey,
       make_timestamp((${T0} + (hash(i * 7 + 1) % ${SPAN_MS}))::BIGINT * 1000) AS ts
@@ -101,6 +101,7 @@ async function pointInTime(root: string): Promise<{ figures: BenchFigure[]; note
       files.push({
         key: `offline/bench/observations/namespace=bench/date=2025-01-01/gen-${f}.parquet`,
         local,
+        feature: `bench.f${f}`,
       });
     }
     for (const file of files) {
@@ -118,6 +119,7 @@ async function pointInTime(root: string): Promise<{ figures: BenchFigure[]; note
           bytes: (await stat(file.local)).size,
           minObservedAt: T0,
           maxObservedAt: T0 + SPAN_MS,
+          features: [file.feature],
         })),
       ),
       removes: [],

@@ -12,6 +12,8 @@ export interface DataFile {
   readonly bytes: number;
   readonly minObservedAt: number;
   readonly maxObservedAt: number;
+  /** The features it holds, when known: a read of one feature opens only the files that hold it. */
+  readonly features?: readonly string[];
 }
 
 /** A commit: files that became visible and files that stopped being visible, at once. */

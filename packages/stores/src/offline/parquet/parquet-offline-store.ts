@@ -135,6 +135,26 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
     }
   };
 
+  /** Like `stageVisible`, keeping each file's manifest entry next to its local path. */
+  const stageVisibleFiles = async (
+    manifest: OfflineManifest,
+    filter: Parameters<OfflineManifest['visible']>[0],
+    signal?: AbortSignal,
+  ): Promise<{ file: DataFile; path: string }[]> => {
+    for (let attempt = 0; ; attempt++) {
+      await manifest.refresh(signal);
+      const files = manifest.visible(filter);
+      const paths = await stage(files, signal);
+      if (paths) return files.map((file, i) => ({ file, path: paths[i]! }));
+      if (attempt >= 2)
+        throw new SlateError(
+          'unavailable',
+          'OFFLINE_FILE_MISSING',
+          'an offline store file disappeared while reading',
+        );
+    }
+  };
+
   const observationsSql = (paths: readonly string[]) =>
     paths.length === 0
       ? `(SELECT NULL::VARCHAR AS feature, NULL::VARCHAR AS pkey, NULL::VARCHAR AS value, NULL::TIMESTAMP AS observed_at, NULL::TIMESTAMP AS inserted_at, NULL::VARCHAR AS resolver, NULL::VARCHAR AS deployment_id, NULL::VARCHAR AS query_id, NULL::VARCHAR AS observation_id WHERE false)`
@@ -193,10 +213,10 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
             `COPY (SELECT feature, pkey, value, make_timestamp(observed_ms * 1000) AS observed_at, make_timestamp(inserted_ms * 1000) AS inserted_at, resolver, deployment_id, query_id, observation_id, namespace, strftime(make_timestamp(observed_ms * 1000), '%Y-%m-%d') AS date FROM ${table} ORDER BY feature, pkey, observed_ms) TO ${quote(workDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (namespace, date), OVERWRITE_OR_IGNORE)`,
           );
           const stats = await connection.runAndReadAll(
-            `SELECT namespace, strftime(make_timestamp(observed_ms * 1000), '%Y-%m-%d') AS date, count(*)::BIGINT AS n, min(observed_ms) AS lo, max(observed_ms) AS hi FROM ${table} GROUP BY ALL`,
+            `SELECT namespace, strftime(make_timestamp(observed_ms * 1000), '%Y-%m-%d') AS date, count(*)::BIGINT AS n, min(observed_ms) AS lo, max(observed_ms) AS hi, list(DISTINCT feature ORDER BY feature) AS features FROM ${table} GROUP BY ALL`,
           );
           const byPartition = new Map(
-            stats.getRowsJS().map(([ns, date, n, lo, hi]) => [
+            stats.getRowsJS().map(([ns, date, n, lo, hi, features]) => [
               `namespace=${ns}/date=${date}`,
               {
                 namespace: String(ns),
@@ -204,6 +224,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
                 rows: Number(n),
                 lo: Number(lo),
                 hi: Number(hi),
+                features: (features as unknown[]).map(String),
               },
             ]),
           );
@@ -223,6 +244,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
               bytes: bytes.length,
               minObservedAt: info.lo,
               maxObservedAt: info.hi,
+              features: info.features,
             });
           }
         } finally {
@@ -261,7 +283,9 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
         from = from === undefined ? earliest : Math.max(from, earliest);
       }
     }
-    const paths = await stageVisible(manifest, { namespaces, from, to }, signal);
+    const files = await stageVisibleFiles(manifest, { namespaces, from, to }, signal);
+    const pathsOf = (fqn: string) =>
+      files.filter(({ file }) => !file.features || file.features.includes(fqn)).map(({ path }) => path);
 
     return withConnection(async (connection) => {
       const suffix = randomUUID().replaceAll('-', '');
@@ -299,7 +323,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
         ].filter(Boolean);
         const ctes = request.features.map(
           (feature, i) =>
-            `f${i} AS (SELECT pkey, value, observed_at, epoch_ms(observed_at)::HUGEINT * ${TIE_SCALE} + epoch_ms(inserted_at) AS __k__ FROM ${observationsSql(paths)} WHERE feature = ${quote(feature.fqn)}${bounds.map((b) => ` AND ${b}`).join('')})`,
+            `f${i} AS (SELECT pkey, value, observed_at, epoch_ms(observed_at)::HUGEINT * ${TIE_SCALE} + epoch_ms(inserted_at) AS __k__ FROM ${observationsSql(pathsOf(feature.fqn))} WHERE feature = ${quote(feature.fqn)}${bounds.map((b) => ` AND ${b}`).join('')})`,
         );
         const toFile = request.output !== undefined;
         const columns = request.features.flatMap((feature, i) => {
@@ -553,6 +577,9 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
                 bytes: bytes.length,
                 minObservedAt: Math.min(...files.map((f) => f.minObservedAt)),
                 maxObservedAt: Math.max(...files.map((f) => f.maxObservedAt)),
+                ...(files.every((f) => f.features)
+                  ? { features: [...new Set(files.flatMap((f) => f.features ?? []))].sort() }
+                  : {}),
               },
             ],
             removes: files.map((f) => f.key),
