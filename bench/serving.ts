@@ -195,6 +195,19 @@ export async function run(): Promise<BenchReport> {
   await check(`${baselineUrl}/v1/query/online`, {}, bodyA, (body) => (body.data as unknown[]).length === 100);
 
   try {
+    // Profiling aid: `SLATE_BENCH_ONLY=A|B|C` loads one shape, prints it and exits without a report.
+    const only = process.env.SLATE_BENCH_ONLY;
+    if (only) {
+      const shape = { A: bodyA, B: bodyB }[only];
+      const result = shape
+        ? await load(`${slateUrl}/v1/query/online`, { headers, body: shape })
+        : await load(`${slateUrl}/v1/query/feather`, {
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+            body: bodyC,
+          });
+      console.log(only, result);
+      return await Promise.reject(new Error('SLATE_BENCH_ONLY: no report written'));
+    }
     const base = await load(`${baselineUrl}/v1/query/online`, {
       headers: { 'content-type': 'application/json' },
       body: bodyA,

@@ -22,7 +22,8 @@ const Claims = z.object({
 /**
  * Verifies EdDSA JWTs locally against the metadata plane's JWKS: keys are cached and refetched when a
  * token names an unknown key id (so signing-key rotation needs no restart), and no request goes to the
- * metadata plane per query.
+ * metadata plane per query. A verified token is remembered (by its exact text, so any tampering misses the
+ * cache) for `cacheMs`, never past its `exp`; refused tokens are never remembered.
  *
  * @example
  * const verifier = createTokenVerifier({ jwksUrl: 'http://127.0.0.1:4000/.well-known/jwks.json', issuer: 'http://127.0.0.1:4000' });
@@ -32,18 +33,47 @@ export function createTokenVerifier(options: {
   issuer: string;
   audience?: string;
   keys?: JWTVerifyGetKey;
+  /**
+   * How long a verified token's principal is reused without verifying its signature again (default
+   * 60 000 ms, never past the token's expiry; 0 disables). Bounds how long a token signed by a key the
+   * metadata plane has since removed keeps working.
+   */
+  cacheMs?: number;
+  /** Verified tokens remembered at once (default 10 000); the oldest are forgotten first. */
+  cacheSize?: number;
+  now?: () => number;
 }): TokenVerifier {
   const keys =
     options.keys ??
     createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 10 * 60_000 });
+  const cacheMs = options.cacheMs ?? 60_000;
+  const cacheSize = options.cacheSize ?? 10_000;
+  const now = options.now ?? Date.now;
+  // Signature checks cost ~100 µs of CPU each: a client reusing its token should not pay that per query.
+  const verified = new Map<string, { principal: Principal; until: number }>();
+  const remember = (token: string, principal: Principal, expiresAtS: number | undefined) => {
+    if (cacheMs <= 0) return;
+    const until = Math.min(
+      now() + cacheMs,
+      expiresAtS === undefined ? Number.POSITIVE_INFINITY : expiresAtS * 1000,
+    );
+    if (verified.size >= cacheSize) verified.delete(verified.keys().next().value!);
+    verified.set(token, { principal, until });
+  };
   return {
     async verify(token) {
+      const hit = verified.get(token);
+      if (hit) {
+        if (hit.until > now()) return hit.principal;
+        verified.delete(token);
+      }
       let payload: unknown;
       try {
         ({ payload } = await jwtVerify(token, keys, {
           issuer: options.issuer,
           audience: options.audience ?? 'slate',
           algorithms: ['EdDSA'],
+          currentDate: new Date(now()),
         }));
       } catch (error) {
         const reason =
@@ -67,7 +97,7 @@ export function createTokenVerifier(options: {
       if (!claims.success)
         throw new SlateError('authentication', 'UNAUTHENTICATED', 'the access token lacks required claims');
       const c = claims.data;
-      return {
+      const principal: Principal = {
         subject: c.sub,
         clientId: c.client_id,
         kind: c.kind,
@@ -76,6 +106,8 @@ export function createTokenVerifier(options: {
         project: c.project,
         permissions: c.perms,
       };
+      remember(token, principal, (payload as { exp?: number }).exp);
+      return principal;
     },
   };
 }

@@ -91,7 +91,7 @@ export async function runOnlineQuery(
   const result = await call.engine.query(engineQuery(request, call, inputs, now));
 
   const response: OnlineQueryResponse = {
-    data: result.columns.flatMap((column) => featureResult(column, request, call.engine)),
+    data: featureResults(result.columns, request, call.engine),
     errors: result.errors,
   };
   if (request.include_meta || request.explain) {
@@ -176,30 +176,46 @@ function resolveNamedQuery(
   return match;
 }
 
-function featureResult(column: OutputColumn, request: OnlineQueryRequest, engine: Engine): FeatureResult[] {
-  const error = column.errors[0] ?? null;
-  // Request-level failures (no resolver in scope) are reported in `errors` only, as the seed product does.
-  if (error?.category === 'REQUEST') return [];
-  const observedAt = column.observedAt[0] ?? null;
-  const namespace = column.fqn.slice(0, column.fqn.indexOf('.'));
-  const primaryKey = engine.planner.index.namespaces.get(namespace)?.primaryKey;
-  const entry: FeatureResult = {
-    field: column.fqn,
-    value: error ? null : encodeValue(column, column.values[0]),
-    pkey: primaryKey === undefined ? null : (request.inputs[primaryKey] ?? null),
-    ts: observedAt === null ? null : new Date(observedAt).toISOString(),
-    valid: error === null,
-    error,
-  };
-  if (request.include_meta) {
-    entry.meta = {
-      chosen_resolver_fqn: column.resolver,
-      cache_hit: column.cacheHits[0] ?? false,
-      primitive_type: column.primitiveType,
-      version: column.version,
+function featureResults(
+  columns: readonly OutputColumn[],
+  request: OnlineQueryRequest,
+  engine: Engine,
+): FeatureResult[] {
+  const data: FeatureResult[] = [];
+  const namespaces = engine.planner.index.namespaces;
+  // Values read together share their timestamps: format each distinct one once.
+  let lastObservedAt: number | null = null;
+  let lastTs: string | null = null;
+  for (const column of columns) {
+    const error = column.errors[0] ?? null;
+    // Request-level failures (no resolver in scope) are reported in `errors` only, as the seed product does.
+    if (error?.category === 'REQUEST') continue;
+    const observedAt = column.observedAt[0] ?? null;
+    if (observedAt !== lastObservedAt) {
+      lastObservedAt = observedAt;
+      lastTs = observedAt === null ? null : new Date(observedAt).toISOString();
+    }
+    const primaryKey = namespaces.get(column.fqn.slice(0, column.fqn.indexOf('.')))?.primaryKey;
+    const value = error ? null : column.values[0];
+    const entry: FeatureResult = {
+      field: column.fqn,
+      value: value === null || typeof value !== 'object' ? (value ?? null) : encodeValue(column, value),
+      pkey: primaryKey === undefined ? null : (request.inputs[primaryKey] ?? null),
+      ts: lastTs,
+      valid: error === null,
+      error,
     };
+    if (request.include_meta) {
+      entry.meta = {
+        chosen_resolver_fqn: column.resolver,
+        cache_hit: column.cacheHits[0] ?? false,
+        primitive_type: column.primitiveType,
+        version: column.version,
+      };
+    }
+    data.push(entry);
   }
-  return [entry];
+  return data;
 }
 
 /** Has-many values go out as `{columns, values}` with `values` column-major, as the seed product's clients read them. */

@@ -1,7 +1,12 @@
 import type { EngineResult } from '@slate/engine';
 import { SlateError } from '@slate/graph';
 import type { OnlineKey } from '@slate/stores';
-import Fastify, { type FastifyBaseLogger, LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.ts';
 import type { TokenVerifier } from '../auth/token-verifier.ts';

@@ -44,11 +44,22 @@ export function createDataPlaneMetrics(): DataPlaneMetrics {
     labelNames: ['id', 'status'] as const,
     registers: [registry],
   });
+  // Feature counts are tallied in plain numbers on the hot path (100 features per query) and handed to
+  // the counter when Prometheus scrapes.
+  const featureTallies = new Map<string, { ok: number; failed: number }>();
   const featureRequest = new Counter({
     name: 'feature_request',
     help: 'Feature values requested, by feature, status and context',
     labelNames: ['id', 'status', 'context'] as const,
     registers: [registry],
+    collect() {
+      for (const [id, tally] of featureTallies) {
+        if (tally.ok > 0) this.inc({ id, status: 'success', context: 'inference' }, tally.ok);
+        if (tally.failed > 0) this.inc({ id, status: 'failure', context: 'inference' }, tally.failed);
+        tally.ok = 0;
+        tally.failed = 0;
+      }
+    },
   });
   const resolverLatency = new Summary({
     name: 'resolver_latency_seconds',
@@ -75,7 +86,6 @@ export function createDataPlaneMetrics(): DataPlaneMetrics {
     string,
     { latency: Summary.Internal<'id'>; ok: Counter.Internal; failed: Counter.Internal }
   >();
-  const featureChildren = new Map<string, { ok: Counter.Internal; failed: Counter.Internal }>();
   const resolverChildren = new Map<
     string,
     { latency: Summary.Internal<'id' | 'resolver_type'>; ok: Counter.Internal; failed: Counter.Internal }
@@ -95,12 +105,9 @@ export function createDataPlaneMetrics(): DataPlaneMetrics {
       for (const column of result.columns) {
         let failed = 0;
         for (const error of column.errors) if (error) failed++;
-        const feature = cached(featureChildren, column.fqn, () => ({
-          ok: featureRequest.labels({ id: column.fqn, status: 'success', context: 'inference' }),
-          failed: featureRequest.labels({ id: column.fqn, status: 'failure', context: 'inference' }),
-        }));
-        if (column.errors.length > failed) feature.ok.inc(column.errors.length - failed);
-        if (failed > 0) feature.failed.inc(failed);
+        const tally = cached(featureTallies, column.fqn, () => ({ ok: 0, failed: 0 }));
+        tally.ok += column.errors.length - failed;
+        tally.failed += failed;
       }
     },
     instrumentRuntime(runtime) {

@@ -1,0 +1,73 @@
+import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { createTokenVerifier } from './token-verifier.ts';
+
+const issuer = 'http://metadata.test';
+
+async function setup(cacheMs?: number) {
+  const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+  const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'EdDSA' };
+  let clock = Date.now();
+  let keyLookups = 0;
+  const local = createLocalJWKSet({ keys: [jwk] });
+  const verifier = createTokenVerifier({
+    jwksUrl: `${issuer}/jwks`,
+    issuer,
+    keys: (header, token) => {
+      keyLookups++;
+      return local(header, token);
+    },
+    cacheMs,
+    now: () => clock,
+  });
+  const sign = (expiresIn: string) =>
+    new SignJWT({ env: 'dev', perms: ['query.online'] })
+      .setProtectedHeader({ alg: 'EdDSA', kid: 'k1' })
+      .setIssuer(issuer)
+      .setAudience('slate')
+      .setSubject('tok_1')
+      .setExpirationTime(expiresIn)
+      .sign(pair.privateKey);
+  return { verifier, sign, advance: (ms: number) => (clock += ms), lookups: () => keyLookups };
+}
+
+describe('verified-token cache', () => {
+  it('verifies a token once and reuses the principal within cacheMs', async () => {
+    const { verifier, sign, advance, lookups } = await setup(60_000);
+    const token = await sign('1h');
+    const first = await verifier.verify(token);
+    advance(59_000);
+    expect(await verifier.verify(token)).toEqual(first);
+    expect(lookups()).toBe(1);
+    advance(2_000);
+    await verifier.verify(token);
+    expect(lookups()).toBe(2);
+  });
+
+  it('never serves a token past its expiry', async () => {
+    const { verifier, sign, advance } = await setup(60_000);
+    const token = await sign('10s');
+    await verifier.verify(token);
+    advance(11_000);
+    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+
+  it('does not remember refused tokens, nor serve a tampered copy of a remembered one', async () => {
+    const { verifier, sign } = await setup(60_000);
+    const token = await sign('1h');
+    await verifier.verify(token);
+    const [header, payload, signature] = token.split('.');
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
+    const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, env: 'prod' })).toString('base64url')}.${signature}`;
+    await expect(verifier.verify(forged)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(verifier.verify(forged)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+
+  it('verifies every time when disabled', async () => {
+    const { verifier, sign, lookups } = await setup(0);
+    const token = await sign('1h');
+    await verifier.verify(token);
+    await verifier.verify(token);
+    expect(lookups()).toBe(2);
+  });
+});
