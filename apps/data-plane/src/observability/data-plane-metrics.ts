@@ -47,7 +47,7 @@ export function createDataPlaneMetrics(): DataPlaneMetrics {
   // Feature counts are tallied in plain numbers on the hot path (100 features per query) and handed to
   // the counter when Prometheus scrapes.
   const featureTallies = new Map<string, { ok: number; failed: number }>();
-  const featureRequest = new Counter({
+  new Counter({
     name: 'feature_request',
     help: 'Feature values requested, by feature, status and context',
     labelNames: ['id', 'status', 'context'] as const,
