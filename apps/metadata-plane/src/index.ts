@@ -1,5 +1,7 @@
-export type { AuditEntry, AuditView } from './audit/audit-log.ts';
+export { type AuditEntry, type AuditFilter, AuditFilterSchema, type AuditView } from './audit/audit-log.ts';
 export { type KeyRing, loadKeyRing, TOKEN_AUDIENCE } from './auth/key-ring.ts';
+export type { InviteView, MemberView } from './auth/members.ts';
+export { googleProvider, type OidcLogin, type OidcProviderConfig, OidcProviderSchema } from './auth/oidc.ts';
 export {
   PERMISSIONS,
   type Permission,
@@ -9,12 +11,16 @@ export {
   type Role,
 } from './auth/permissions.ts';
 export type { Principal, ServiceTokenPrincipal, UserPrincipal } from './auth/principal.ts';
+export type { RoleView } from './auth/roles.ts';
 export type { EnvironmentView, ProjectView, TeamView } from './catalog/catalog.ts';
+export { PROVISIONED_BUCKETS, type Provisioning, provisioningOf } from './catalog/catalog-admin.ts';
 export type {
   DataPlaneIdentity,
+  DataPlaneView,
   DesiredDeployment,
   DesiredEnvironment,
   DesiredState,
+  HeartbeatMessage,
   RegisterDataPlaneInput,
   StatusReport,
   StatusReportResult,
@@ -46,6 +52,8 @@ export {
   type MetadataPlaneServices,
 } from './metadata-plane.ts';
 export type { Page } from './pagination.ts';
+export { SEALED_BOX_VERSION, sealToPublicKey, X25519_PUBLIC_KEY } from './secrets/sealed-box.ts';
+export type { DesiredSecret, SecretView } from './secrets/secrets.ts';
 export {
   applySeed,
   parseSeed,
@@ -58,6 +66,9 @@ export {
   ACCESS_TOKEN_TTL_SECONDS,
   type CreatedServiceToken,
   type CreateServiceTokenInput,
+  type FeaturePermissions,
+  FeaturePermissionsSchema,
   type ServiceTokenView,
   type TokenResponse,
 } from './tokens/service-tokens.ts';
+export { type UsageReport, UsageReportSchema, type UsageView } from './usage/usage.ts';

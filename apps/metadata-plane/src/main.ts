@@ -5,10 +5,12 @@ import {
   type BucketName,
   createLocalObjectStore,
   createS3ObjectStore,
+  createSqsQueueBroker,
   type ObjectStore,
 } from '@slate/stores';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { googleProvider, type OidcProviderConfig } from './auth/oidc.ts';
 import { databaseUrlFromEnv } from './db/database.ts';
 import { createLogger } from './logger.ts';
 import { createMetadataPlane } from './metadata-plane.ts';
@@ -23,7 +25,13 @@ import { createMetadataPlane } from './metadata-plane.ts';
  *   `SLATE_S3_REGION`, optional `SLATE_S3_ENDPOINT`, `SLATE_S3_FORCE_PATH_STYLE=true`; otherwise local
  *   folders in `SLATE_OBJECTS_DIR` (default `.slate/objects`);
  * - `PORT` / `--port` (default 4000), `HOST` / `--host` (default 0.0.0.0), `SLATE_WEB_ROOT`,
- *   `SLATE_TRUST_PROXY=true` (behind an ingress), `LOG_LEVEL`.
+ *   `SLATE_TRUST_PROXY=true` (behind an ingress), `LOG_LEVEL`;
+ * - login: `GOOGLE_CLIENT_ID` + `GOOGLE_CLIENT_SECRET` (install guide) enable Google; any other OIDC issuer
+ *   by discovery with `SLATE_OIDC_ISSUER`, `SLATE_OIDC_CLIENT_ID`, `SLATE_OIDC_CLIENT_SECRET` and
+ *   optional `SLATE_OIDC_NAME` / `SLATE_OIDC_ID` (default `sso`);
+ * - queues: pg-boss in the metadata database by default; `SLATE_QUEUES=sqs` uses SQS (`SLATE_SQS_REGION`,
+ *   optional `SLATE_SQS_ENDPOINT`, `SLATE_SQS_PREFIX`) with the install guide's queue names;
+ * - `SLATE_HEARTBEAT_TIMEOUT_SECONDS` (default 60): when a silent data plane turns unhealthy.
  */
 const EnvSchema = z.object({
   SLATE_MODE: z.enum(['embedded', 'production']).default('production'),
@@ -41,7 +49,37 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+  GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+  SLATE_OIDC_ISSUER: z.url().optional(),
+  SLATE_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  SLATE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  SLATE_OIDC_NAME: z.string().min(1).default('Single sign-on'),
+  SLATE_OIDC_ID: z.string().min(1).default('sso'),
+  SLATE_QUEUES: z.enum(['postgres', 'sqs']).default('postgres'),
+  SLATE_SQS_REGION: z.string().min(1).default('us-east-1'),
+  SLATE_SQS_ENDPOINT: z.url().optional(),
+  SLATE_SQS_PREFIX: z.string().default(''),
+  SLATE_HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().positive().default(60),
 });
+
+/** Identity providers from the environment (Google as in the install guide, plus one generic issuer). */
+function oidcProvidersFromEnv(env: z.output<typeof EnvSchema>): OidcProviderConfig[] {
+  const providers: OidcProviderConfig[] = [];
+  if (env.GOOGLE_CLIENT_ID && env.GOOGLE_CLIENT_SECRET) {
+    providers.push(googleProvider(env.GOOGLE_CLIENT_ID, env.GOOGLE_CLIENT_SECRET));
+  }
+  if (env.SLATE_OIDC_ISSUER && env.SLATE_OIDC_CLIENT_ID && env.SLATE_OIDC_CLIENT_SECRET) {
+    providers.push({
+      id: env.SLATE_OIDC_ID,
+      name: env.SLATE_OIDC_NAME,
+      issuer: env.SLATE_OIDC_ISSUER,
+      clientId: env.SLATE_OIDC_CLIENT_ID,
+      clientSecret: env.SLATE_OIDC_CLIENT_SECRET,
+    });
+  }
+  return providers;
+}
 
 async function main(): Promise<void> {
   const { values: flags } = parseArgs({
@@ -57,6 +95,15 @@ async function main(): Promise<void> {
   const url = databaseUrlFromEnv(process.env);
   const objectStore = createObjectStore(env);
   await objectStore.init();
+  const queues =
+    env.SLATE_QUEUES === 'sqs'
+      ? createSqsQueueBroker({
+          region: env.SLATE_SQS_REGION,
+          endpoint: env.SLATE_SQS_ENDPOINT,
+          namePrefix: env.SLATE_SQS_PREFIX,
+        })
+      : undefined;
+  await queues?.init();
   const plane = await createMetadataPlane({
     mode: env.SLATE_MODE,
     database: url ? { type: 'postgres', url } : { type: 'pglite', dataDir: env.SLATE_DATA_DIR },
@@ -67,6 +114,9 @@ async function main(): Promise<void> {
     webRoot: env.SLATE_WEB_ROOT,
     trustProxy: env.SLATE_TRUST_PROXY === 'true',
     logger,
+    oidcProviders: oidcProvidersFromEnv(env),
+    heartbeatTimeoutSeconds: env.SLATE_HEARTBEAT_TIMEOUT_SECONDS,
+    ...(queues ? { queues } : {}),
   });
   const address = await plane.listen({ port: env.PORT, host: env.HOST });
   logger.info(
@@ -76,6 +126,7 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await plane.close();
+    await queues?.close();
     await objectStore.close();
     process.exit(0);
   };
