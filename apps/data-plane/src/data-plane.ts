@@ -8,7 +8,9 @@ import { createDeploymentLoader } from './deployments/deployment-loader.ts';
 import { createEnvironmentProvisioner } from './deployments/environment-provisioner.ts';
 import { type Reconciler, startReconciler } from './deployments/reconciler.ts';
 import { ServedEnvironments } from './deployments/served-environments.ts';
+import { createOnlineStoreFeatureWriter } from './http/feature-writer.ts';
 import { createDataPlaneServer } from './http/server.ts';
+import { createDataPlaneMetrics } from './observability/data-plane-metrics.ts';
 import { createDataPlaneOffline, type DataPlaneOfflineConfig } from './offline/data-plane-offline.ts';
 
 export interface DataPlaneConfig {
@@ -56,7 +58,16 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
     jwksUrl: `${config.metadataPlaneUrl.replace(/\/$/, '')}/.well-known/jwks.json`,
     issuer: config.issuer ?? config.metadataPlaneUrl,
   });
-  const app = createDataPlaneServer({ served, verifier, logger, isReady: () => isReady });
+  const metrics = createDataPlaneMetrics();
+  const app = createDataPlaneServer({
+    served,
+    verifier,
+    logger,
+    isReady: () => isReady,
+    metrics,
+    // Uploads go straight to the online store until background persistence re-points this seam.
+    featureWriter: createOnlineStoreFeatureWriter(config.onlineStore),
+  });
   // Background persistence and offline queries: publishing from loaded engines, the worker, the routes.
   const offline =
     config.offline &&
@@ -83,6 +94,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
         onlineStore: config.onlineStore,
         bundleDir: join(config.stateDir, 'bundles'),
         workers: config.workers,
+        instrumentRuntime: metrics.instrumentRuntime,
       });
       const load = offline ? offline.wrapLoader(loadDeployment) : loadDeployment;
       offline?.start();

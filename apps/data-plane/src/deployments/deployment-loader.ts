@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createEngine, createWorkerRuntime, type Engine } from '@slate/engine';
+import { createEngine, createWorkerRuntime, type Engine, type ResolverRuntime } from '@slate/engine';
 import { SlateError } from '@slate/graph';
 import type { ObjectStore, OnlineStore } from '@slate/stores';
 import type { DesiredEnvironment } from '../control-plane/control-plane-client.ts';
@@ -25,6 +25,8 @@ export interface DeploymentLoaderOptions {
   readonly bundleDir: string;
   readonly workers?: number;
   readonly memoryLimitMb?: number;
+  /** Wraps each deployment's resolver runtime (the data plane's resolver metrics). */
+  readonly instrumentRuntime?: (runtime: ResolverRuntime) => ResolverRuntime;
 }
 
 /**
@@ -36,12 +38,13 @@ export interface DeploymentLoaderOptions {
 export function createDeploymentLoader(options: DeploymentLoaderOptions): DeploymentLoader {
   return async (environment, deployment, secrets = {}) => {
     const bundlePath = await fetchBundle(options, deployment.bundle);
-    const runtime = await createWorkerRuntime({
+    const workerRuntime = await createWorkerRuntime({
       bundlePath,
       secrets,
       workers: options.workers,
       memoryLimitMb: options.memoryLimitMb,
     });
+    const runtime = options.instrumentRuntime ? options.instrumentRuntime(workerRuntime) : workerRuntime;
     const engine = createEngine({
       graph: deployment.graph,
       runtime,
