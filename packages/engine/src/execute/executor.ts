@@ -22,33 +22,42 @@ export interface ExecutionDeps {
   readonly deploymentId: string;
 }
 
-/** Values, errors and provenance of every feature known so far, one slot per row. */
+/** One feature's values, errors and provenance, one slot per row. */
+interface Column {
+  readonly values: unknown[];
+  readonly errors: (QueryError | null)[];
+  readonly observedAt: (number | null)[];
+  readonly cacheHits: boolean[];
+}
+
+/** Values, errors and provenance of every feature known so far. */
 class QueryState {
-  readonly values = new Map<string, unknown[]>();
-  readonly errors = new Map<string, (QueryError | null)[]>();
-  readonly observedAt = new Map<string, (number | null)[]>();
-  readonly cacheHits = new Map<string, boolean[]>();
+  private readonly columns = new Map<string, Column>();
 
   constructor(readonly rowCount: number) {}
 
-  column(fqn: string) {
-    const make = <T>(map: Map<string, T[]>, fill: T) => {
-      const existing = map.get(fqn);
-      if (existing) return existing;
-      const column = new Array<T>(this.rowCount).fill(fill);
-      map.set(fqn, column);
-      return column;
-    };
-    return {
-      values: make<unknown>(this.values, null),
-      errors: make<QueryError | null>(this.errors, null),
-      observedAt: make<number | null>(this.observedAt, null),
-      cacheHits: make<boolean>(this.cacheHits, false),
-    };
+  column(fqn: string): Column {
+    let column = this.columns.get(fqn);
+    if (!column) {
+      const n = this.rowCount;
+      column = {
+        values: new Array<unknown>(n).fill(null),
+        errors: new Array<QueryError | null>(n).fill(null),
+        observedAt: new Array<number | null>(n).fill(null),
+        cacheHits: new Array<boolean>(n).fill(false),
+      };
+      this.columns.set(fqn, column);
+    }
+    return column;
+  }
+
+  /** A feature's values, when any step or input set them. */
+  valuesOf(fqn: string): unknown[] | undefined {
+    return this.columns.get(fqn)?.values;
   }
 
   errorAt(fqn: string, row: number): QueryError | null {
-    return this.errors.get(fqn)?.[row] ?? null;
+    return this.columns.get(fqn)?.errors[row] ?? null;
   }
 }
 
@@ -194,7 +203,7 @@ async function readCache(
   const keys: OnlineKey[] = [];
   const slots: { step: ResolverStep; row: number; fqn: string }[] = [];
   for (const step of plan.steps) {
-    const pkeys = state.values.get(step.primaryKey);
+    const pkeys = state.valuesOf(step.primaryKey);
     if (step.needed.size === 0 || !pkeys) continue;
     let cacheable = true;
     for (const fqn of step.needed) if (step.maxStalenessS.get(fqn) === 0) cacheable = false;
@@ -210,22 +219,32 @@ async function readCache(
   }
   if (keys.length === 0) return cached;
   const stored = await deps.onlineStore.get(deps.environment, keys);
-  const fresh = new Map<string, Map<string, StoredValue>>();
-  stored.forEach((value, i) => {
+  const fresh: (Map<string, StoredValue> | null)[][] = plan.steps.map(() => []);
+  for (let i = 0; i < stored.length; i++) {
+    const value = stored[i];
     const { step, row, fqn } = slots[i]!;
-    const maxStaleness = step.maxStalenessS.get(fqn)!;
     // A value observed after the query's time is never returned (point-in-time correctness).
-    if (!value || value.observedAt > nowMs) return;
-    if (maxStaleness !== null && nowMs - value.observedAt > maxStaleness * 1000) return;
-    const key = `${step.index}:${row}`;
-    fresh.set(key, (fresh.get(key) ?? new Map()).set(fqn, value));
-  });
+    if (!value || value.observedAt > nowMs) continue;
+    const maxStaleness = step.maxStalenessS.get(fqn)!;
+    if (maxStaleness !== null && nowMs - value.observedAt > maxStaleness * 1000) continue;
+    const rows = fresh[step.index]!;
+    let values = rows[row];
+    if (!values) {
+      values = new Map();
+      rows[row] = values;
+    }
+    values.set(fqn, value);
+  }
   for (const step of plan.steps) {
-    const rows = Array.from({ length: state.rowCount }, (_, row) => {
-      const values = fresh.get(`${step.index}:${row}`);
-      return values && values.size === step.needed.size ? values : null;
+    const rows = fresh[step.index]!;
+    let any = false;
+    const served = Array.from({ length: state.rowCount }, (_, row) => {
+      const values = rows[row];
+      const complete = values !== undefined && values !== null && values.size === step.needed.size;
+      if (complete) any = true;
+      return complete ? values : null;
     });
-    if (rows.some((r) => r !== null)) cached.set(step.index, rows);
+    if (any) cached.set(step.index, served);
   }
   return cached;
 }
@@ -243,8 +262,9 @@ async function executeStep(
   const { resolver } = step;
   const index = deps.planner.index;
   const outputs = step.outputs.map((output) => ({
-    ...output,
-    feature: index.resolve(output.fqn)!.spec,
+    param: output.param,
+    fqn: output.fqn,
+    feature: output.feature,
     column: state.column(output.fqn),
   }));
   const subqueryRows = await fillHasManyInputs(step, state, query, deps);
@@ -286,7 +306,7 @@ async function executeStep(
       inputs[input.param] =
         input.type === 'has_many'
           ? subqueryRows.rows.get(`${input.param}:${row}`)
-          : (state.values.get(input.fqn)?.[row] ?? null);
+          : (state.valuesOf(input.fqn)?.[row] ?? null);
     }
     pending.push(row);
     callRows.push(inputs);
@@ -359,7 +379,7 @@ async function executeStep(
       output.column.values[row] = checked.value;
       output.column.observedAt[row] = rowObservedAt;
       const ttl = step.writeTtlS.get(output.fqn);
-      const pkey = state.values.get(step.primaryKey)?.[row];
+      const pkey = state.valuesOf(step.primaryKey)?.[row];
       if (
         ttl !== 0 &&
         ttl !== undefined &&
@@ -444,7 +464,7 @@ async function joinDataFrame(
   if (!fetched.ok) return pending.map(() => fetched);
   const pkParam = step.outputs.find((output) => output.fqn === step.primaryKey)?.param ?? '';
   const byKey = new Map(fetched.rows.map((row) => [String(row[pkParam]), row]));
-  const pkeys = state.values.get(step.primaryKey) ?? [];
+  const pkeys = state.valuesOf(step.primaryKey) ?? [];
   return pending.map((row) => {
     const found = byKey.get(String(pkeys[row]));
     return {
@@ -619,7 +639,7 @@ async function fillHasManyInputs(
   const rows = new Map<string, Record<string, unknown>[]>();
   const errors = new Map<string, QueryError>();
   for (const sub of step.subqueries) {
-    const parents = state.values.get(sub.relation) ?? [];
+    const parents = state.valuesOf(sub.relation) ?? [];
     const names = sub.features.map((fqn) => fqn.slice(sub.target.length + 1));
     const flat: Record<string, unknown>[] = [];
     const owner: number[] = [];

@@ -50,6 +50,8 @@ export interface StepInput {
 export interface StepOutput {
   readonly param: string;
   readonly fqn: string;
+  /** The feature computed (for a has-one path: the feature at its end). */
+  readonly feature: FeatureSpec;
 }
 
 /**

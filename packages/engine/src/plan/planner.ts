@@ -110,6 +110,31 @@ export function createPlanner(
   };
 }
 
+/** A stand-in for an output naming no feature (lint reports those; the executor then fails the output). */
+function missingSpec(fqn: string): FeatureSpec {
+  const dot = fqn.indexOf('.');
+  return {
+    kind: 'scalar',
+    fqn,
+    name: fqn.slice(dot + 1),
+    namespace: fqn.slice(0, dot),
+    dtype: { type: 'document' },
+    tags: [],
+    primary: false,
+    featureTime: false,
+    nullable: true,
+    version: 1,
+    deprecated: false,
+    maxStalenessS: 0,
+    storeOnline: false,
+    storeOffline: false,
+    etlOfflineToOnline: false,
+    cacheNulls: false,
+    cacheDefaults: false,
+    offlineTtlS: null,
+  };
+}
+
 function shapeKey(shape: QueryShape): string {
   const staleness = Object.keys(shape.staleness);
   return JSON.stringify([
@@ -292,7 +317,14 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
       kind: 'resolver',
       resolver,
       inputs: stepInputs,
-      outputs: resolver.outputs.map((output) => ({ param: output.param, fqn: canonical(output.fqn) })),
+      outputs: resolver.outputs.map((output) => {
+        const resolved = index.resolve(output.fqn);
+        return {
+          param: output.param,
+          fqn: resolved?.fqn ?? output.fqn,
+          feature: resolved?.spec ?? missingSpec(output.fqn),
+        };
+      }),
       dependsOn: [...dependsOn].sort((a, b) => a - b),
       subqueries,
       cached: true,
@@ -343,7 +375,7 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
       kind: 'expression',
       resolver,
       inputs: stepInputs,
-      outputs: [{ param: 'value', fqn }],
+      outputs: [{ param: 'value', fqn, feature: spec }],
       dependsOn: [...dependsOn].sort((a, b) => a - b),
       subqueries,
       expression: { node, windowSeconds: spec.window?.seconds },
@@ -382,7 +414,7 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
     }
     const step = steps[stepIndex]!;
     if (!step.outputs.some((output) => output.fqn === fqn)) {
-      step.outputs.push({ param: rest, fqn });
+      step.outputs.push({ param: rest, fqn, feature: index.resolve(fqn)?.spec ?? missingSpec(fqn) });
       step.maxStalenessS.set(fqn, 0);
       step.writeTtlS.set(fqn, 0);
       (step.resolver.outputs as { param: string; fqn: string }[]).push({ param: rest, fqn });
