@@ -30,16 +30,20 @@ let s3Endpoint: string;
 
 /** Starts one of the apps' `main.ts` and resolves when its health probe answers. */
 async function startApp(app: string, env: Record<string, string>, healthUrl: string): Promise<void> {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx/esm'), join(repo, `apps/${app}/src/main.ts`)], {
-    cwd: work,
-    env: {
-      ...process.env,
-      LOG_LEVEL: 'warn',
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      ...env,
+  const child = spawn(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx/esm'), join(repo, `apps/${app}/src/main.ts`)],
+    {
+      cwd: work,
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'warn',
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        ...env,
+      },
     },
-  });
+  );
   children.push(child);
   let output = '';
   child.stderr!.on('data', (chunk) => (output += chunk));
