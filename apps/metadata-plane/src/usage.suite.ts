@@ -1,9 +1,11 @@
+import { registerDataPlane } from '@slate/data-plane';
+import { freePort } from '@slate/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseFactory } from './metadata-plane.suite.ts';
 import { createMetadataPlane, type MetadataPlane } from './metadata-plane.ts';
 import { createMemoryObjectStore } from './testing/memory-object-store.ts';
-import { harness } from './testing/plane-harness.ts';
+import { eventually, harness } from './testing/plane-harness.ts';
 
 /** Usage metering: data planes report counters, stored per hour per environment, read back for charts. */
 export function runUsageSuite(label: string, factory: DatabaseFactory): void {
@@ -121,6 +123,49 @@ export function runUsageSuite(label: string, factory: DatabaseFactory): void {
         { environment_id: 'dev', at: 'yesterday', queries: -1, rows: 0, compute_seconds: 0 },
       ]);
       expect(bad.status).toBe(400);
+    });
+
+    it("takes the data plane client's usage reports and heartbeats over HTTP", async () => {
+      const port = await freePort();
+      await plane.listen({ port });
+      const client = await registerDataPlane({
+        metadataPlaneUrl: `http://127.0.0.1:${port}`,
+        registrationToken: 'registration-token-for-tests',
+        name: 'north',
+        publicUrl: 'http://north.test',
+      });
+      const creator = await serviceToken('dev', ['environment.create']);
+      const env = await call('POST', '/v1/environments', creator, {
+        id: 'north1',
+        name: 'North',
+        project_id: 'web',
+        data_plane_id: client.id,
+      });
+      expect(env.body.data_plane_id).toBe(client.id);
+      const usage = {
+        report_id: 'north-report-1',
+        entries: [
+          { environment_id: 'north1', at: '2026-04-01T00:30:00Z', queries: 4, rows: 9, compute_seconds: 0.5 },
+        ],
+      };
+      await client.reportUsage!(usage);
+      await client.reportUsage!(usage); // a retry after a lost answer
+      const read = await call(
+        'GET',
+        '/v1/environments/north1/usage?from=2026-04-01T00:00:00Z&to=2026-04-02T00:00:00Z',
+        await serviceToken('north1', ['billing.read']),
+      );
+      expect(read.body.totals).toEqual({ queries: 4, rows: 9, compute_seconds: 0.5 });
+      await client.heartbeat!();
+      const beat = await eventually(async () => {
+        const row = await plane.services.db
+          .selectFrom('data_planes')
+          .select('last_heartbeat_at')
+          .where('id', '=', client.id)
+          .executeTakeFirstOrThrow();
+        return row.last_heartbeat_at ?? undefined;
+      });
+      expect(Date.now() - beat.getTime()).toBeLessThan(60_000);
     });
   });
 }

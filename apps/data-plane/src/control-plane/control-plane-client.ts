@@ -54,6 +54,22 @@ export interface ControlPlaneClient {
   /** Long-polls until the desired state is newer than `since` or `waitSeconds` pass. */
   desiredState(since: number, waitSeconds: number, signal?: AbortSignal): Promise<DesiredState>;
   reportStatus(environments: readonly EnvironmentStatus[]): Promise<void>;
+  /** Says this data plane is alive (status reports count too; this is for when nothing else is sent). */
+  heartbeat?(): Promise<void>;
+  /** Reports usage counters; `report_id` makes a retried report count once. */
+  reportUsage?(report: UsageReport): Promise<void>;
+}
+
+/** Usage counters since the previous report, per environment and the instant they happened in. */
+export interface UsageReport {
+  readonly report_id: string;
+  readonly entries: readonly {
+    readonly environment_id: string;
+    readonly at: string;
+    readonly queries: number;
+    readonly rows: number;
+    readonly compute_seconds: number;
+  }[];
 }
 
 const Registration = z.object({ data_plane_id: z.string(), token: z.string() });
@@ -94,6 +110,12 @@ export async function registerDataPlane(options: {
     },
     async reportStatus(environments) {
       await send(`${base}/v1/data-plane/status`, token, { environments });
+    },
+    async heartbeat() {
+      await send(`${base}/v1/data-plane/heartbeat`, token, {});
+    },
+    async reportUsage(report) {
+      await send(`${base}/v1/data-plane/usage`, token, report);
     },
   };
 }
