@@ -6,38 +6,70 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { collectGraph } from '@slate/sdk';
 import { callResolver } from '../call-resolver.ts';
 import { describeException } from '../resolver-runtime.ts';
-import type { WorkerData, WorkerReply, WorkerRequest } from './worker-protocol.ts';
+import type {
+  CallMessage,
+  ResultMessage,
+  WorkerData,
+  WorkerReply,
+  WorkerRequest,
+} from './worker-protocol.ts';
 
 const port = parentPort!;
 const { bundleUrl, secrets } = workerData as WorkerData;
 const secretMap = new Map(Object.entries(secrets));
 
+/** Results finished in the same tick, sent as one message. */
+let outbox: ResultMessage[] = [];
+
+function flush(): void {
+  const results = outbox;
+  outbox = [];
+  try {
+    port.postMessage(
+      (results.length === 1 ? results[0]! : { type: 'results', results }) satisfies WorkerReply,
+    );
+  } catch {
+    // Outputs that cannot cross threads (functions, class instances with handles) fail their call alone.
+    for (const result of results) {
+      try {
+        port.postMessage(result satisfies WorkerReply);
+      } catch (thrown) {
+        const error = describeException(thrown);
+        const failed = result.outcomes.map(() => ({ ok: false as const, error }));
+        port.postMessage({ type: 'result', id: result.id, outcomes: failed } satisfies WorkerReply);
+      }
+    }
+  }
+}
+
+function reply(result: ResultMessage): void {
+  if (outbox.length === 0) queueMicrotask(flush);
+  outbox.push(result);
+}
+
 try {
   const { functions } = collectGraph(await import(bundleUrl));
-  port.on('message', async (request: WorkerRequest) => {
+  const run = async (call: CallMessage) => {
+    const fn = functions.get(call.resolver);
+    const outcomes = fn
+      ? await callResolver(fn, call.rows, call.context, secretMap)
+      : call.rows.map(() => ({
+          ok: false as const,
+          error: {
+            kind: 'LookupError',
+            message: `resolver ${call.resolver} is not in this deployment`,
+            stacktrace: '',
+          },
+        }));
+    reply({ type: 'result', id: call.id, outcomes });
+  };
+  port.on('message', (request: WorkerRequest) => {
     if (request.type === 'ping') {
       port.postMessage({ type: 'pong', id: request.id } satisfies WorkerReply);
       return;
     }
-    const fn = functions.get(request.resolver);
-    const outcomes = fn
-      ? await callResolver(fn, request.rows, request.context, secretMap)
-      : request.rows.map(() => ({
-          ok: false as const,
-          error: {
-            kind: 'LookupError',
-            message: `resolver ${request.resolver} is not in this deployment`,
-            stacktrace: '',
-          },
-        }));
-    try {
-      port.postMessage({ type: 'result', id: request.id, outcomes } satisfies WorkerReply);
-    } catch (thrown) {
-      // Outputs that cannot cross threads (functions, class instances with handles) fail the call alone.
-      const error = describeException(thrown);
-      const failed = request.rows.map(() => ({ ok: false as const, error }));
-      port.postMessage({ type: 'result', id: request.id, outcomes: failed } satisfies WorkerReply);
-    }
+    if (request.type === 'calls') for (const call of request.calls) void run(call);
+    else void run(request);
   });
   port.postMessage({ type: 'ready', resolvers: [...functions.keys()] } satisfies WorkerReply);
 } catch (thrown) {

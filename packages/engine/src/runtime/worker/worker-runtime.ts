@@ -8,7 +8,7 @@ import type {
   ResolverOutcome,
   ResolverRuntime,
 } from '../resolver-runtime.ts';
-import type { WorkerData, WorkerReply, WorkerRequest } from './worker-protocol.ts';
+import type { CallMessage, WorkerData, WorkerReply, WorkerRequest } from './worker-protocol.ts';
 
 export interface WorkerRuntimeOptions {
   /** Path of the deployment's ESM bundle. */
@@ -95,6 +95,28 @@ function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => voi
   const failPending = new Map<number, (error: ResolverException) => void>();
   let nextId = 1;
   let alive = true;
+  // Calls made in the same tick go to the worker as one message (see `WorkerRequest`).
+  let outbox: CallMessage[] = [];
+  const flush = () => {
+    const calls = outbox;
+    outbox = [];
+    if (!alive) return;
+    try {
+      worker.postMessage((calls.length === 1 ? calls[0]! : { type: 'calls', calls }) satisfies WorkerRequest);
+    } catch {
+      // One call's inputs could not be cloned: send each alone, failing only the ones that cannot go.
+      for (const call of calls) {
+        try {
+          worker.postMessage(call satisfies WorkerRequest);
+        } catch (thrown) {
+          const fail = failPending.get(call.id);
+          pending.delete(call.id);
+          failPending.delete(call.id);
+          fail?.({ kind: 'DataCloneError', message: String(thrown), stacktrace: '' });
+        }
+      }
+    }
+  };
 
   const die = (error: ResolverException) => {
     if (!alive) return;
@@ -125,22 +147,14 @@ function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => voi
       return new Promise<ResolverOutcome[]>((resolve) => {
         pending.set(id, (reply) => resolve(reply.type === 'result' ? [...reply.outcomes] : []));
         failPending.set(id, (error) => resolve(failAll(request.rows.length, error)));
-        const message: WorkerRequest = {
+        if (outbox.length === 0) queueMicrotask(flush);
+        outbox.push({
           type: 'call',
           id,
           resolver: request.resolver,
           rows: request.rows,
           context: request.context,
-        };
-        try {
-          worker.postMessage(message);
-        } catch (thrown) {
-          pending.delete(id);
-          failPending.delete(id);
-          resolve(
-            failAll(request.rows.length, { kind: 'DataCloneError', message: String(thrown), stacktrace: '' }),
-          );
-        }
+        });
       });
     },
     ping(graceMs) {
@@ -187,10 +201,12 @@ function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => voi
           ),
         );
       } else {
-        const settle = pending.get(reply.id);
-        pending.delete(reply.id);
-        failPending.delete(reply.id);
-        settle?.(reply);
+        for (const one of reply.type === 'results' ? reply.results : [reply]) {
+          const settle = pending.get(one.id);
+          pending.delete(one.id);
+          failPending.delete(one.id);
+          settle?.(one);
+        }
       }
     });
     worker.on('error', (error) => {
