@@ -558,6 +558,13 @@ export function runAccessSuite(label: string, factory: DatabaseFactory): void {
         }[];
       clock += 5_000; // a heartbeat time no earlier report could have produced
       const expectedAt = new Date(clock).toISOString();
+      const page = await call('GET', '/v1/data-planes?limit=1', callers.viewer!);
+      expect(page.status).toBe(403); // viewers do not see infrastructure
+      const first = await call('GET', '/v1/data-planes?limit=1', callers.developer!);
+      expect(first.body.items).toHaveLength(1);
+      expect(Object.keys((first.body.items as object[])[0]!)).toEqual(
+        expect.arrayContaining(['id', 'name', 'url', 'last_heartbeat_at', 'healthy']),
+      );
       const beat = await call('POST', '/v1/data-plane/heartbeat', { token: dataPlane.token });
       expect(beat.status).toBe(202);
       const seen = await eventually(async () => {

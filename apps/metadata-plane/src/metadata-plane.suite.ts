@@ -588,6 +588,11 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
           git: { commit: 'abc', branch: 'main' },
           graph_summary: { namespaces: 1, features: 1, resolvers: 0, named_queries: 0 },
         });
+        // The whole graph too (the web UI's catalog reads it from here).
+        const shown = got.body.graph as GraphArtifact;
+        expect(shown.namespaces.map((n) => [n.name, n.features.map((f) => f.fqn)])).toEqual([
+          ['user', ['user.id']],
+        ]);
         const env = await inject('GET', '/v1/environments/dev', { token: deployer.accessToken });
         expect(env.body.active_deployment_id).toBe(created.id);
         // The status report travelled on as a heartbeat over the heartbeat queue; its consumer records it.

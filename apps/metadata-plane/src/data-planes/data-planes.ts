@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { type Provisioning, provisioningOf } from '../catalog/catalog-admin.ts';
 import type { Database } from '../db/schema.ts';
 import { newId, newSecret, sha256Hex } from '../ids.ts';
+import { decodeCursor, type Page, type PageQuery, toPage } from '../pagination.ts';
 import { X25519_PUBLIC_KEY } from '../secrets/sealed-box.ts';
 import { type DesiredSecret, desiredSecrets } from '../secrets/secrets.ts';
 import type { RevisionNotifier } from './revision-notifier.ts';
@@ -375,28 +376,39 @@ export interface DataPlaneView {
   readonly created_at: string;
 }
 
-/** Every data plane, healthy when its last heartbeat is at most `heartbeatTimeoutMs` old. */
+/** Data planes by id, one page; healthy when the last heartbeat is at most `heartbeatTimeoutMs` old. */
 export async function listDataPlanes(
   db: Kysely<Database>,
   now: Date,
   heartbeatTimeoutMs: number,
-): Promise<DataPlaneView[]> {
-  const planes = await db.selectFrom('data_planes').selectAll().orderBy('created_at').orderBy('id').execute();
+  page: PageQuery,
+): Promise<Page<DataPlaneView>> {
+  let q = db.selectFrom('data_planes').selectAll();
+  if (page.cursor) q = q.where('id', '>', decodeCursor(page.cursor));
+  const planes = await q
+    .orderBy('id')
+    .limit(page.limit + 1)
+    .execute();
   const envs = await db
     .selectFrom('environments')
     .select(['id', 'data_plane_id'])
     .where('data_plane_id', 'is not', null)
     .orderBy('id')
     .execute();
-  return planes.map((p) => ({
-    id: p.id,
-    name: p.name,
-    url: p.url,
-    last_heartbeat_at: p.last_heartbeat_at?.toISOString() ?? null,
-    healthy:
-      p.last_heartbeat_at !== null && now.getTime() - p.last_heartbeat_at.getTime() <= heartbeatTimeoutMs,
-    environments: envs.filter((e) => e.data_plane_id === p.id).map((e) => e.id),
-    has_public_key: p.public_key !== null,
-    created_at: p.created_at.toISOString(),
-  }));
+  return toPage(
+    planes,
+    page.limit,
+    (p) => p.id,
+    (p) => ({
+      id: p.id,
+      name: p.name,
+      url: p.url,
+      last_heartbeat_at: p.last_heartbeat_at?.toISOString() ?? null,
+      healthy:
+        p.last_heartbeat_at !== null && now.getTime() - p.last_heartbeat_at.getTime() <= heartbeatTimeoutMs,
+      environments: envs.filter((e) => e.data_plane_id === p.id).map((e) => e.id),
+      has_public_key: p.public_key !== null,
+      created_at: p.created_at.toISOString(),
+    }),
+  );
 }

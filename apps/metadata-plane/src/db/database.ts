@@ -56,6 +56,9 @@ export async function createDatabase(config: DatabaseConfig): Promise<MetadataDa
     };
   }
   const pool = new pg.Pool({ connectionString: parsed.url, max: parsed.maxConnections });
+  // An idle connection the server ends (restart, failover, `pg_terminate_backend`) is dropped from the pool
+  // and replaced on next use; without a listener, node-postgres would raise it as an uncaught error.
+  pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, type: 'postgres', executeSql: executeOn(pool), close: () => db.destroy() };
 }

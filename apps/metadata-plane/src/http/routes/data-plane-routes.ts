@@ -8,6 +8,7 @@ import {
   StatusReportSchema,
   waitForDesiredState,
 } from '../../data-planes/data-planes.ts';
+import { PageQuerySchema } from '../../pagination.ts';
 import { defineRoute } from '../route.ts';
 import type { Router } from '../router.ts';
 
@@ -87,9 +88,8 @@ export function dataPlaneRoutes(router: Router, ctx: MetadataPlaneContext): void
       url: '/v1/data-planes',
       summary: 'Registered data planes, their environments and health (heartbeat freshness)',
       auth: { kind: 'principal', permission: 'infrastructure.read' },
-      handler: async () => ({
-        items: await listDataPlanes(ctx.db, ctx.now(), ctx.heartbeatTimeoutMs),
-      }),
+      query: PageQuerySchema,
+      handler: ({ query }) => listDataPlanes(ctx.db, ctx.now(), ctx.heartbeatTimeoutMs, query),
     }),
   );
 }
