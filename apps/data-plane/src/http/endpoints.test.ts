@@ -287,3 +287,22 @@ describe('query headers', () => {
     }
   });
 });
+
+describe('a data plane without a feature writer', () => {
+  it('answers uploads 503 UPLOADS_UNAVAILABLE, after checking the token’s permission', async () => {
+    const readOnly = await createTestPlane({ module: accounts, server: { featureWriter: undefined } });
+    const upload = await call(readOnly, 'POST', '/v1/upload/single', { inputs: { 'account.id': 1 } });
+    expect(upload.statusCode).toBe(503);
+    expect(upload.json().code).toBe('UPLOADS_UNAVAILABLE');
+    const denied = await readOnly.app.inject({
+      method: 'POST',
+      url: '/v1/upload/single',
+      headers: {
+        authorization: `Bearer ${await readOnly.token({ perms: ['deploy.read'] })}`,
+        'content-type': 'application/json',
+      },
+      payload: JSON.stringify({ inputs: { 'account.id': 1 } }),
+    });
+    expect(denied.statusCode).toBe(403);
+  });
+});

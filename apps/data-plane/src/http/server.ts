@@ -232,8 +232,8 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
   app.post('/v1/upload/single', async (request) => {
     const body = UploadSingleRequestSchema.parse(request.body);
     if (body.branch_id) throw branchError(body.branch_id);
-    const writer = writerOf();
     return serve(request, 'query.online', async ({ environment, deployment }) => {
+      const writer = writerOf();
       const columns = Object.fromEntries(Object.entries(body.inputs).map(([fqn, value]) => [fqn, [value]]));
       const { writes, errors } = featureWrites(deployment.engine.planner.index, columns, Date.now());
       if (errors.length > 0) throw uploadRejected(errors);
@@ -256,8 +256,8 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
 
   app.delete('/v1/features/rows', async (request) => {
     const body = DeleteRowsRequestSchema.parse(request.body);
-    const writer = writerOf();
     return serve(request, 'query.online', async ({ environment, deployment }) => {
+      const writer = writerOf();
       const index = deployment.engine.planner.index;
       const namespace = index.namespaces.get(body.namespace);
       if (!namespace)
@@ -381,8 +381,8 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
             `the table lacks the listed features ${missing.join(', ')}`,
           );
       }
-      const writer = writerOf();
       return serve(request, 'query.online', async ({ environment, deployment }) => {
+        const writer = writerOf();
         const { writes, errors } = featureWrites(deployment.engine.planner.index, columns, Date.now());
         if (errors.length > 0) throw uploadRejected(errors);
         const { operationId } = await writer.write(environment.id, writes, { online: true, offline: true });
