@@ -8,6 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { freePort } from '@slate/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeMailDomains, transactions, users } from '../examples/quickstart/src/sample-data.ts';
@@ -192,6 +193,50 @@ describe('slate up, end to end', () => {
         ['user.risk_score', expectedRisk(user.id)],
       ]);
     }
+  });
+
+  it('persists computed values through the result bus to the offline store, read back point-in-time', async () => {
+    const token = await accessToken();
+    // The online queries above computed these; background persistence wrote them offline.
+    const ask = async () => {
+      const submitted = await fetch(`http://127.0.0.1:${dataPlanePort}/v4/offline_query`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          input: { columns: ['user.id'], values: [[1, 3]] },
+          input_times: [new Date().toISOString(), new Date().toISOString()],
+          output: ['user.name', 'user.risk_score'],
+        }),
+      });
+      const dataset = (await submitted.json()) as { revisions: { revision_id: string }[] };
+      const revision = dataset.revisions[0]!.revision_id;
+      let result: { is_finished: boolean; urls: string[] } = { is_finished: false, urls: [] };
+      for (let i = 0; i < 100 && !result.is_finished; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        result = await fetch(`http://127.0.0.1:${dataPlanePort}/v2/offline_query/${revision}`, {
+          headers: { authorization: `Bearer ${token}` },
+        }).then((r) => r.json() as Promise<typeof result>);
+      }
+      const rows: Record<string, unknown>[] = [];
+      for (const url of result.urls) {
+        const part = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+        const file = join(work, `${revision}.parquet`);
+        writeFileSync(file, new Uint8Array(await part.arrayBuffer()));
+        const duck = await DuckDBInstance.create(':memory:');
+        const connection = await duck.connect();
+        const reader = await connection.runAndReadAll(
+          `select * from read_parquet('${file}') order by "user.id"`,
+        );
+        rows.push(...reader.getRowObjectsJS());
+        connection.closeSync();
+        duck.closeSync();
+      }
+      return rows.map((row) => [Number(row['user.id']), row['user.name'], row['user.risk_score']]);
+    };
+    await expect.poll(ask, { timeout: 20_000, interval: 500 }).toEqual([
+      [1, 'Ada Lovelace', expectedRisk(1)],
+      [3, 'Alan Turing', expectedRisk(3)],
+    ]);
   });
 
   it('answers malformed JSON with 400 PARSE_FAILED', async () => {

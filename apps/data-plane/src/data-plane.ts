@@ -12,6 +12,7 @@ import { createOnlineStoreFeatureWriter } from './http/feature-writer.ts';
 import { createDataPlaneServer } from './http/server.ts';
 import { createDataPlaneMetrics } from './observability/data-plane-metrics.ts';
 import { createDataPlaneOffline, type DataPlaneOfflineConfig } from './offline/data-plane-offline.ts';
+import { createBusFeatureWriter } from './persistence/bus-feature-writer.ts';
 
 export interface DataPlaneConfig {
   /** This data plane's name; re-registering under the same name keeps its identity. */
@@ -65,8 +66,11 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
     logger,
     isReady: () => isReady,
     metrics,
-    // Uploads go straight to the online store until background persistence re-points this seam.
-    featureWriter: createOnlineStoreFeatureWriter(config.onlineStore),
+    // With background persistence, uploads travel the result bus like computed values (online and offline);
+    // without it they go straight to the online store.
+    featureWriter: config.offline
+      ? createBusFeatureWriter(config.offline.bus)
+      : createOnlineStoreFeatureWriter(config.onlineStore),
   });
   // Background persistence and offline queries: publishing from loaded engines, the worker, the routes.
   const offline =

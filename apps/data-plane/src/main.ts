@@ -1,13 +1,19 @@
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import {
+  busConfigFromEnv,
+  createBus,
   createObjectStore,
   createOnlineStore,
+  createParquetOfflineStore,
   objectStoreConfigFromEnv,
   onlineStoreConfigFromEnv,
 } from '@slate/stores';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { createDataPlane } from './data-plane.ts';
+import { createPersistenceWorker } from './persistence/persistence-worker.ts';
+import { createPersistenceWriters } from './persistence/persistence-writers.ts';
 
 /**
  * Standalone data plane, configured from the environment:
@@ -18,10 +24,15 @@ import { createDataPlane } from './data-plane.ts';
  * - `SLATE_DATA_PLANE_NAME` (default the hostname; replicas of one data plane share it);
  * - online store: `REDIS_URL` (else in-process); buckets: `SLATE_S3_BUCKET_PREFIX` … (else
  *   `SLATE_OBJECTS_DIR`), as for the metadata plane;
+ * - result bus: `KAFKA_BROKERS` (+ `KAFKA_SASL_*`), else `SLATE_BUS_REDIS_URL`/`REDIS_URL` (Redis Streams), else
+ *   the embedded log under the state dir; the offline store is Parquet in the `data` bucket;
+ * - `SLATE_ROLE`: `all` (default: queries and background persistence in this process), `query` (persistence
+ *   runs elsewhere, on the same bus) or `persistence` (only the worker: bus → online and offline stores);
  * - `SLATE_STATE_DIR` (bundle cache, default `.slate/data-plane`), `SLATE_WORKERS` (resolver threads per
  *   deployment), `PORT` (default 4001), `HOST` (default 0.0.0.0), `LOG_LEVEL`.
  */
 const EnvSchema = z.object({
+  SLATE_ROLE: z.enum(['all', 'query', 'persistence']).default('all'),
   SLATE_METADATA_PLANE_URL: z.url(),
   SLATE_METADATA_PLANE_ISSUER: z.url().optional(),
   SLATE_REGISTRATION_TOKEN: z.string().min(16),
@@ -39,8 +50,32 @@ async function main(): Promise<void> {
   const logger = pino({ name: 'data-plane', level: env.LOG_LEVEL, redact: ['req.headers.authorization'] });
   const objectStore = createObjectStore(objectStoreConfigFromEnv(process.env, '.slate/objects'));
   const onlineStore = createOnlineStore(onlineStoreConfigFromEnv(process.env));
-  await objectStore.init();
-  await onlineStore.init();
+  const bus = createBus(busConfigFromEnv(process.env, join(env.SLATE_STATE_DIR, 'bus')));
+  const offlineStore = createParquetOfflineStore({
+    objectStore,
+    stagingDir: join(env.SLATE_STATE_DIR, 'offline-staging'),
+  });
+  for (const store of [objectStore, onlineStore, bus, offlineStore]) await store.init();
+  const closeStores = async () => {
+    for (const store of [offlineStore, bus, onlineStore, objectStore]) await store.close();
+  };
+
+  if (env.SLATE_ROLE === 'persistence') {
+    const worker = createPersistenceWorker({
+      bus,
+      name: env.SLATE_DATA_PLANE_NAME,
+      logger,
+      writers: createPersistenceWriters({ onlineStore, offlineStore }),
+    });
+    worker.start();
+    logger.info({ role: 'persistence' }, 'background persistence running');
+    onSignal(logger, async () => {
+      await worker.stop();
+      await closeStores();
+    });
+    return;
+  }
+
   const dataPlane = createDataPlane({
     name: env.SLATE_DATA_PLANE_NAME,
     publicUrl: env.SLATE_PUBLIC_URL ?? `http://${hostname()}:${env.PORT}`,
@@ -52,17 +87,22 @@ async function main(): Promise<void> {
     stateDir: env.SLATE_STATE_DIR,
     workers: env.SLATE_WORKERS,
     logger,
+    offline: { bus, offlineStore, runWorker: env.SLATE_ROLE === 'all' },
   });
   await dataPlane.start({ port: env.PORT, host: env.HOST });
-  const stop = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
+  onSignal(logger, async () => {
     await dataPlane.close();
-    await onlineStore.close();
-    await objectStore.close();
-    process.exit(0);
+    await closeStores();
+  });
+}
+
+function onSignal(logger: { info(o: object, m: string): void }, stop: () => Promise<void>): void {
+  const handle = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    void stop().then(() => process.exit(0));
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => handle('SIGINT'));
+  process.once('SIGTERM', () => handle('SIGTERM'));
 }
 
 main().catch((error: unknown) => {

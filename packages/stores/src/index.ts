@@ -10,6 +10,7 @@ export {
   type OutgoingMessage,
   type PollOptions,
 } from './bus/bus.ts';
+export { type BusConfig, BusConfigSchema, busConfigFromEnv, createBus } from './bus/bus-config.ts';
 export { createKafkaBus, type KafkaBusOptions } from './bus/kafka/kafka-bus.ts';
 export { createLogBus, type LogBusOptions } from './bus/log/log-bus.ts';
 export { createRedisBus, type RedisBusOptions } from './bus/redis/redis-bus.ts';

@@ -4,10 +4,8 @@ import type { Logger } from 'pino';
 import type { DeploymentLoader } from '../deployments/deployment-loader.ts';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import { createPersistenceWorker, type PersistenceWorker } from '../persistence/persistence-worker.ts';
+import { createPersistenceWriters } from '../persistence/persistence-writers.ts';
 import { createResultPublisher, publishingEngine } from '../persistence/result-publisher.ts';
-import { createOfflineWriter } from '../persistence/writers/offline-writer.ts';
-import { createOnlineWriter } from '../persistence/writers/online-writer.ts';
-import { createQueryLogWriter, createUsageWriter } from '../persistence/writers/record-writers.ts';
 import { offlineQueryRoutes } from './offline-query-routes.ts';
 import { createOfflineQueryService, type OfflineQueryService } from './offline-query-service.ts';
 
@@ -72,12 +70,10 @@ export function createDataPlaneOffline(
         bus: config.bus,
         name: 'embedded',
         logger: deps.logger,
-        writers: [
-          createOnlineWriter(deps.onlineStore),
-          createOfflineWriter(config.offlineStore),
-          createQueryLogWriter(config.offlineStore),
-          createUsageWriter(config.offlineStore),
-        ],
+        writers: createPersistenceWriters({
+          onlineStore: deps.onlineStore,
+          offlineStore: config.offlineStore,
+        }),
       });
       worker.start();
     },

@@ -5,7 +5,12 @@ import { createSlateClient, type SlateClient } from '@slate/client';
 import { createDataPlane, type DataPlane } from '@slate/data-plane';
 import { SlateError } from '@slate/graph';
 import { createMetadataPlane, type MetadataPlane, type Permission, parseSeed } from '@slate/metadata-plane';
-import { createLocalObjectStore, createMemoryOnlineStore } from '@slate/stores';
+import {
+  createLocalObjectStore,
+  createLogBus,
+  createMemoryOnlineStore,
+  createParquetOfflineStore,
+} from '@slate/stores';
 import { type Logger, pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -61,14 +66,24 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   const objectStore = createLocalObjectStore({ root: join(options.stateDir, 'buckets') });
   const onlineStore = createMemoryOnlineStore();
-  await objectStore.init();
-  await onlineStore.init();
+  // Background persistence: computed and uploaded values travel a durable log to the online and offline stores.
+  const bus = createLogBus({ root: join(options.stateDir, 'bus') });
+  const offlineStore = createParquetOfflineStore({
+    objectStore,
+    stagingDir: join(options.stateDir, 'offline-staging'),
+  });
+  for (const store of [objectStore, onlineStore, bus, offlineStore]) await store.init();
   // Parsed here (and validated, with every issue's path) so a bad seed stops before anything starts.
   const seed = options.seedFile ? parseSeed(parseYaml(await readFile(options.seedFile, 'utf8'))) : undefined;
   // Both planes run here, so the registration secret never needs to leave this process.
   const registrationToken = randomBytes(24).toString('base64url');
 
-  const closers: (() => Promise<void>)[] = [() => onlineStore.close(), () => objectStore.close()];
+  const closers: (() => Promise<void>)[] = [
+    () => objectStore.close(),
+    () => onlineStore.close(),
+    () => bus.close(),
+    () => offlineStore.close(),
+  ];
   const close = async () => {
     for (const closer of closers.reverse()) await closer().catch(() => undefined);
   };
@@ -98,6 +113,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       onlineStore,
       stateDir: join(options.stateDir, 'data-plane'),
       logger,
+      offline: { bus, offlineStore },
     });
     closers.push(() => dataPlane.close());
     await listenOrExplain(

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import type { Bus } from './bus.ts';
+import { createKafkaBus } from './kafka/kafka-bus.ts';
+import { createLogBus } from './log/log-bus.ts';
+import { createRedisBus } from './redis/redis-bus.ts';
+
+/**
+ * The message bus, chosen by `type`: the embedded durable log (one process, a local folder), Redis Streams,
+ * or Kafka (SASL/SCRAM as the installation guide requires). Processes that share a bus must use the same one.
+ */
+export const BusConfigSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('log'), root: z.string().min(1) }),
+  z.object({
+    type: z.literal('redis'),
+    url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'),
+    keyPrefix: z.string().min(1).optional(),
+  }),
+  z.object({
+    type: z.literal('kafka'),
+    brokers: z.array(z.string().min(1)).min(1),
+    ssl: z.boolean().default(false),
+    sasl: z
+      .object({
+        mechanism: z.enum(['scram-sha-256', 'scram-sha-512', 'plain']),
+        username: z.string().min(1),
+        password: z.string().min(1),
+      })
+      .optional(),
+    topicPrefix: z.string().optional(),
+  }),
+]);
+export type BusConfig = z.input<typeof BusConfigSchema>;
+
+/**
+ * Creates the bus a config describes (not yet initialised).
+ *
+ * @throws ZodError for an invalid config.
+ * @example
+ * const bus = createBus({ type: 'redis', url: 'redis://127.0.0.1:6379' });
+ */
+export function createBus(config: BusConfig): Bus {
+  const parsed = BusConfigSchema.parse(config);
+  switch (parsed.type) {
+    case 'log':
+      return createLogBus({ root: parsed.root });
+    case 'redis':
+      return createRedisBus({ url: parsed.url, keyPrefix: parsed.keyPrefix });
+    case 'kafka':
+      return createKafkaBus({
+        brokers: parsed.brokers,
+        ssl: parsed.ssl,
+        sasl: parsed.sasl,
+        topicPrefix: parsed.topicPrefix,
+      });
+  }
+}
+
+/**
+ * The bus from environment variables: `KAFKA_BROKERS` (comma-separated, with `KAFKA_SASL_MECHANISM`,
+ * `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`, `KAFKA_SSL=true`) selects Kafka; else `SLATE_BUS_REDIS_URL`
+ * or `REDIS_URL` selects Redis Streams; else the embedded log under `defaultRoot`.
+ */
+export function busConfigFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  defaultRoot: string,
+): BusConfig {
+  if (env.KAFKA_BROKERS) {
+    const mechanism = env.KAFKA_SASL_MECHANISM?.toLowerCase();
+    return {
+      type: 'kafka',
+      brokers: env.KAFKA_BROKERS.split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+      ssl: env.KAFKA_SSL === 'true',
+      sasl: mechanism
+        ? {
+            mechanism: mechanism as 'scram-sha-512',
+            username: env.KAFKA_SASL_USERNAME ?? '',
+            password: env.KAFKA_SASL_PASSWORD ?? '',
+          }
+        : undefined,
+      topicPrefix: env.KAFKA_TOPIC_PREFIX || undefined,
+    };
+  }
+  const redis = env.SLATE_BUS_REDIS_URL || env.REDIS_URL;
+  if (redis) return { type: 'redis', url: redis, keyPrefix: env.SLATE_REDIS_KEY_PREFIX || undefined };
+  return { type: 'log', root: defaultRoot };
+}
