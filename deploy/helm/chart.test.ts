@@ -90,6 +90,7 @@ describe.skipIf(!helm)('the Helm chart', () => {
       'ConfigMap',
       'Deployment',
       'Deployment',
+      'Deployment',
       'Secret',
       'Service',
       'Service',
@@ -128,7 +129,22 @@ describe.skipIf(!helm)('the Helm chart', () => {
       SLATE_METADATA_PLANE_URL: 'http://rel-slate-metadata-plane:4000',
       SLATE_METADATA_PLANE_ISSUER: 'https://slate.example.com',
       SLATE_PUBLIC_URL: 'https://query.example.com',
+      SLATE_ROLE: 'query',
     });
+  });
+
+  it('runs background persistence as its own deployment on the shared Redis bus', async () => {
+    const docs = await render(guideValues);
+    const worker = find(docs, 'Deployment', 'rel-slate-persistence');
+    expect(envOf(worker)).toMatchObject({ SLATE_ROLE: 'persistence' });
+    expect(containerOf(worker).envFrom).toEqual([{ secretRef: { name: 'slate-redis' } }]);
+    const inProcess = structuredClone(guideValues) as typeof guideValues & {
+      slate: { persistence?: object };
+    };
+    inProcess.slate.persistence = { enabled: false };
+    const single = await render(inProcess);
+    expect(single.filter((d) => d.kind === 'Deployment')).toHaveLength(2);
+    expect(envOf(find(single, 'Deployment', 'rel-slate-data-plane'))).toMatchObject({ SLATE_ROLE: 'all' });
   });
 
   it('refuses the guide’s placeholder ids, which break its own rule of fewer than 10 characters', async () => {
