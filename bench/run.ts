@@ -21,13 +21,14 @@ if (unknown.length > 0) {
 
 const header =
   '# Benchmarks\n\nEach section is written by `npm run bench -- <name>`; every figure stands next to a baseline measured in the same run on the same machine.\n';
-let document = (() => {
+/** BENCHMARKS.md as it is now: re-read before each write, so benchmarks run side by side keep each other's sections. */
+const current = () => {
   try {
     return readFileSync(file, 'utf8');
   } catch {
     return header;
   }
-})();
+};
 
 for (const name of names) {
   console.log(`▸ bench ${name}…`);
