@@ -37,8 +37,14 @@ for (const name of names) {
   const section = `<!-- bench:${name} -->\n${toMarkdown(report)}<!-- /bench:${name} -->`;
   console.log(section);
   const pattern = new RegExp(`<!-- bench:${name} -->[\\s\\S]*?<!-- /bench:${name} -->`);
-  document = pattern.test(document)
-    ? document.replace(pattern, section)
-    : `${document.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, document);
+  const document = current();
+  writeFileSync(
+    file,
+    pattern.test(document)
+      ? document.replace(pattern, section)
+      : `${document.trimEnd()}
+
+${section}
+`,
+  );
 }
