@@ -620,6 +620,26 @@ export function runAccessSuite(label: string, factory: DatabaseFactory): void {
       );
       expect(future.body.items).toEqual([]);
       expect((await call('GET', '/v1/audit-log?outcome=maybe', callers.owner!)).status).toBe(400);
+      // Each team's admins read their own team's log (plus installation-wide entries), not another's.
+      const boss = await login('boss@other.test');
+      const theirs = (await call('GET', '/v1/audit-log?limit=500', boss)).body.items as {
+        team_id: string | null;
+        action: string;
+      }[];
+      expect(theirs.some((i) => i.team_id === 'other' && i.action === 'role.create')).toBe(true);
+      expect(theirs.every((i) => i.team_id === 'other' || i.team_id === null)).toBe(true);
+      const ours = (await call('GET', '/v1/audit-log?limit=500', callers.owner!)).body.items as {
+        team_id: string | null;
+        outcome: string;
+      }[];
+      expect(ours.every((i) => i.team_id === 'acme' || i.team_id === null)).toBe(true);
+      expect(ours.filter((i) => i.team_id === 'acme').length).toBeGreaterThan(10);
+      // A denied attempt on acme's resources is in acme's log too.
+      expect(ours.some((i) => i.team_id === 'acme' && i.outcome === 'failure:403')).toBe(true);
+      expect((await call('GET', '/v1/audit-log?team_id=acme', boss)).status).toBe(403);
+      const onlyAcme = (await call('GET', '/v1/audit-log?limit=500&team_id=acme', callers.owner!)).body
+        .items as unknown[];
+      expect(onlyAcme.length).toBe(ours.filter((i) => i.team_id === 'acme').length);
       // Mutations without an explicit action are audited as METHOD url.
       expect(items.map((i) => i.action)).toContain('environment.create');
       expect(items.map((i) => i.action)).toContain('auth.local_login');

@@ -160,12 +160,20 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
         try {
           const results = await Promise.all([migrateToLatest(db), migrateToLatest(db), migrateToLatest(db)]);
           const applied = results.flatMap((r) => r.results ?? []).filter((r) => r.status === 'Success');
-          expect(applied.map((r) => r.migrationName)).toEqual(['0001-initial', '0002-access-secrets-usage']);
+          expect(applied.map((r) => r.migrationName)).toEqual([
+            '0001-initial',
+            '0002-access-secrets-usage',
+            '0003-audit-teams',
+          ]);
           expect((await migrateToLatest(db)).results).toEqual([]);
           const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(
             db,
           );
-          expect(rows.rows.map((r) => r.name)).toEqual(['0001-initial', '0002-access-secrets-usage']);
+          expect(rows.rows.map((r) => r.name)).toEqual([
+            '0001-initial',
+            '0002-access-secrets-usage',
+            '0003-audit-teams',
+          ]);
         } finally {
           await close();
         }

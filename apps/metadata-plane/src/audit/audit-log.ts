@@ -12,6 +12,8 @@ export interface AuditEntry {
   /** `success`, or `failure:<http status>`. */
   readonly outcome: string;
   readonly traceId: string | null;
+  /** The team whose log it belongs to; null for installation-wide events (registrations, sign-in attempts). */
+  readonly teamId: string | null;
 }
 
 export async function recordAudit(db: Kysely<Database>, entry: AuditEntry, at: Date): Promise<void> {
@@ -25,6 +27,7 @@ export async function recordAudit(db: Kysely<Database>, entry: AuditEntry, at: D
       ip: entry.ip,
       outcome: entry.outcome,
       trace_id: entry.traceId,
+      team_id: entry.teamId,
     })
     .execute();
 }
@@ -38,6 +41,7 @@ export interface AuditView {
   readonly ip: string | null;
   readonly outcome: string;
   readonly trace_id: string | null;
+  readonly team_id: string | null;
 }
 
 /** Filters of `GET /v1/audit-log` (all optional, combined with AND). */
@@ -55,16 +59,26 @@ export const AuditFilterSchema = z.object({
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
   trace_id: z.string().min(1).max(200).optional(),
+  /** One of the caller's administered teams (default: all of them). */
+  team_id: z.string().min(1).optional(),
 });
 export type AuditFilter = z.output<typeof AuditFilterSchema>;
 
-/** Newest first, filtered. */
+/**
+ * Newest first, filtered, limited to `teams` (the caller's administered teams) plus installation-wide
+ * entries (no team: data-plane registrations, sign-in attempts), which every team admin may see.
+ */
 export async function listAudit(
   db: Kysely<Database>,
   page: PageQuery,
-  filter: AuditFilter = {},
+  filter: AuditFilter,
+  teams: readonly string[],
 ): Promise<Page<AuditView>> {
   let q = db.selectFrom('audit_log').selectAll();
+  if (filter.team_id) q = q.where('team_id', '=', filter.team_id);
+  else if (teams.length > 0)
+    q = q.where((eb) => eb.or([eb('team_id', 'in', teams), eb('team_id', 'is', null)]));
+  else q = q.where('team_id', 'is', null);
   if (filter.action?.endsWith('.*'))
     q = q.where('action', 'like', `${escapeLike(filter.action.slice(0, -1))}%`);
   else if (filter.action) q = q.where('action', '=', filter.action);
@@ -93,6 +107,7 @@ export async function listAudit(
       ip: r.ip,
       outcome: r.outcome,
       trace_id: r.trace_id,
+      team_id: r.team_id,
     }),
   );
 }

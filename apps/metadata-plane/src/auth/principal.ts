@@ -1,4 +1,5 @@
 import { SlateError } from '@slate/graph';
+import { noteAuditTeam } from '../audit/audit-scope.ts';
 import type { Permission } from './permissions.ts';
 
 /** A service token acting inside its one environment. */
@@ -72,6 +73,8 @@ export function can(principal: Principal, permission: Permission, scope: Scope):
  * assertCan(principal, 'deploy.create', { teamId: env.team_id, environmentId: env.id });
  */
 export function assertCan(principal: Principal, permission: Permission, scope: Scope): void {
+  // Allowed or not, the attempt belongs in the audit log of the team whose resource it was about.
+  noteAuditTeam(scope.teamId);
   if (!can(principal, permission, scope)) {
     const where = scope.environmentId ? `environment ${scope.environmentId}` : `team ${scope.teamId}`;
     throw new SlateError('not_allowed', 'PERMISSION_DENIED', `missing permission ${permission} in ${where}`, {

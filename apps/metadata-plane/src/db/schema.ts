@@ -145,6 +145,8 @@ export interface AuditLogTable {
   ip: string | null;
   outcome: string;
   trace_id: string | null;
+  /** The team whose log it belongs to (null: installation-wide). Added by migration 0003. */
+  team_id: string | null;
 }
 
 export interface SessionsTable {

@@ -1,6 +1,7 @@
 import { SlateError } from '@slate/graph';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ZodType, z } from 'zod';
+import { type AuditScope, runInAuditScope } from '../audit/audit-scope.ts';
 import type { Permission } from '../auth/permissions.ts';
 import { holdsAnywhere, type Principal } from '../auth/principal.ts';
 import { sessionPrincipal, userPrincipal } from '../auth/users.ts';
@@ -36,6 +37,8 @@ export interface RouteContext<A extends RouteAuth, B, Q, P> {
   readonly reply: FastifyReply;
   /** Names the object of an audited action (defaults to the `:id` path parameter). */
   auditTarget(target: string): void;
+  /** Files the audit entry under a team (permission checks in the handler already do this). */
+  auditTeam(teamId: string): void;
 }
 
 /** One HTTP endpoint: its contract (for validation and `/openapi.json`) and its handler. */
@@ -78,6 +81,8 @@ declare module 'fastify' {
     slatePrincipal: Principal | null;
     slateAuditTarget: string | null;
     slateDataPlaneId: string | null;
+    /** The team the request acted in (audit-log scoping), from its permission checks or the handler. */
+    slateAuditTeam: string | null;
   }
 }
 
@@ -106,17 +111,25 @@ export function mountRoute<A extends RouteAuth, B, Q, P>(
       const params = (spec.params ?? z.unknown()).parse(request.params) as P;
       const query = (spec.query ?? z.unknown()).parse(request.query) as Q;
       const body = (spec.body ?? z.unknown()).parse(request.body ?? {}) as B;
-      const result = await spec.handler({
-        principal: request.slatePrincipal as RouteContext<A, B, Q, P>['principal'],
-        dataPlane: dataPlanes.get(request) as RouteContext<A, B, Q, P>['dataPlane'],
-        body,
-        query,
-        params,
-        request,
-        reply,
-        auditTarget: (target) => {
-          request.slateAuditTarget = target;
-        },
+      const scope: AuditScope = { teamId: null };
+      const result = await runInAuditScope(scope, () =>
+        spec.handler({
+          principal: request.slatePrincipal as RouteContext<A, B, Q, P>['principal'],
+          dataPlane: dataPlanes.get(request) as RouteContext<A, B, Q, P>['dataPlane'],
+          body,
+          query,
+          params,
+          request,
+          reply,
+          auditTarget: (target) => {
+            request.slateAuditTarget = target;
+          },
+          auditTeam: (teamId) => {
+            scope.teamId ??= teamId;
+          },
+        }),
+      ).finally(() => {
+        request.slateAuditTeam = scope.teamId;
       });
       if (reply.sent) return reply; // the handler answered itself (a redirect)
       reply.code(spec.status ?? 200);

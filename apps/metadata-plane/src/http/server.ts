@@ -52,6 +52,7 @@ export async function buildHttpApp(
   app.decorateRequest('slatePrincipal', null);
   app.decorateRequest('slateAuditTarget', null);
   app.decorateRequest('slateDataPlaneId', null);
+  app.decorateRequest('slateAuditTeam', null);
   await app.register(fastifyCookie);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(String(body))));
@@ -86,6 +87,9 @@ export async function buildHttpApp(
           ip: request.ip,
           outcome: reply.statusCode < 400 ? 'success' : `failure:${reply.statusCode}`,
           traceId: request.id,
+          teamId:
+            request.slateAuditTeam ??
+            (request.slatePrincipal?.kind === 'service_token' ? request.slatePrincipal.teamId : null),
         },
         ctx.now(),
       );

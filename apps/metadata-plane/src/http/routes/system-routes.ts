@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { AuditFilterSchema, listAudit } from '../../audit/audit-log.ts';
+import { assertCan, type Principal } from '../../auth/principal.ts';
 import type { MetadataPlaneContext } from '../../context.ts';
 import { PageQuerySchema } from '../../pagination.ts';
 import { openApiDocument } from '../openapi.ts';
@@ -27,7 +28,10 @@ export function systemRoutes(router: Router, ctx: MetadataPlaneContext): void {
         'Audited actions, newest first; filter by action (or prefix.*), principal, target, outcome, from/to, trace_id',
       auth: { kind: 'principal', permission: 'team.admin' },
       query: PageQuerySchema.extend(AuditFilterSchema.shape),
-      handler: ({ query }) => listAudit(ctx.db, query, query),
+      handler: async ({ principal, query }) => {
+        if (query.team_id) assertCan(principal, 'team.admin', { teamId: query.team_id });
+        return listAudit(ctx.db, query, query, administeredTeams(principal));
+      },
     }),
   );
   router.add(
@@ -39,4 +43,13 @@ export function systemRoutes(router: Router, ctx: MetadataPlaneContext): void {
       handler: async () => openApiDocument(router.routes, ctx.apiServer),
     }),
   );
+}
+
+/** The teams whose audit log `principal` may read (those where it holds `team.admin`). */
+function administeredTeams(principal: Principal): string[] {
+  if (principal.kind === 'service_token')
+    return principal.permissions.has('team.admin') ? [principal.teamId] : [];
+  return [...principal.teamPermissions]
+    .filter(([, granted]) => granted.has('team.admin'))
+    .map(([team]) => team);
 }

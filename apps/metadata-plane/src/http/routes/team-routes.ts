@@ -54,7 +54,7 @@ export function teamRoutes(router: Router, ctx: MetadataPlaneContext): void {
       body: CreateTeamSchema,
       status: 201,
       audit: 'team.create',
-      handler: async ({ principal, body, auditTarget }) => {
+      handler: async ({ principal, body, auditTarget, auditTeam }) => {
         if (principal.kind !== 'user') {
           throw new SlateError(
             'not_allowed',
@@ -64,6 +64,7 @@ export function teamRoutes(router: Router, ctx: MetadataPlaneContext): void {
         }
         const team = await createTeam(db, principal, body);
         auditTarget(team.id);
+        auditTeam(team.id);
         return team;
       },
     }),

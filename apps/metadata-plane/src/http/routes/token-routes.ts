@@ -42,15 +42,17 @@ export function tokenRoutes(router: Router, ctx: MetadataPlaneContext): void {
       body: TokenRequestSchema,
       chalkWire: true,
       audit: 'oauth.token',
-      handler: async ({ body, auditTarget }) => {
+      handler: async ({ body, auditTarget, auditTeam }) => {
         auditTarget(body.client_id);
-        return exchangeClientCredentials(
+        const response = await exchangeClientCredentials(
           ctx.db,
           ctx.keys,
           ctx.apiServer,
           { clientId: body.client_id, clientSecret: body.client_secret },
           ctx.now(),
         );
+        auditTeam((await getEnvironment(ctx.db, response.primary_environment)).team_id);
+        return response;
       },
     }),
   );
