@@ -3,8 +3,8 @@ import { SlateError } from '@slate/graph';
 import { Redis } from 'ioredis';
 import { abortable } from '../../abortable.ts';
 import { checkEntry, checkEnvironment, checkFeature, pkeyOf } from '../online-input.ts';
-import type { OnlineEntry, OnlineKey, OnlineStore, StoredValue } from '../online-store.ts';
-import { decodeStoredValue, encodeStoredValue } from '../online-value-codec.ts';
+import type { OnlineEntry, OnlineKey, OnlineStore } from '../online-store.ts';
+import { decodeStoredValues, encodeStoredValue } from '../online-value-codec.ts';
 
 /** Options for `createRedisOnlineStore`: a URL (the store owns its connection) or a client you own. */
 export type RedisOnlineStoreOptions =
@@ -98,9 +98,18 @@ export function createRedisOnlineStore(options: RedisOnlineStoreOptions): Online
     );
   }
 
-  const envPrefix = (environment: string) => `${keyPrefix}:${encodeSegment(environment)}:`;
-  const keyOf = (environment: string, feature: string, pkey: string) =>
-    `${envPrefix(environment)}${encodeSegment(feature)}:${pkey}`;
+  // Key prefixes per (environment, feature), encoded once: a query builds one key per feature it reads.
+  const prefixes = new Map<string, string>();
+  const keyOf = (environment: string, feature: string, pkey: string) => {
+    const id = `${environment}\u0000${feature}`;
+    let prefix = prefixes.get(id);
+    if (prefix === undefined) {
+      prefix = `${keyPrefix}:${encodeSegment(environment)}:${encodeSegment(feature)}:`;
+      if (prefixes.size >= 100_000) prefixes.clear();
+      prefixes.set(id, prefix);
+    }
+    return prefix + pkey;
+  };
 
   /** Runs one Redis call, honouring `signal` and translating failures into `SlateError`s. */
   const call = async <T>(signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> => {
@@ -135,7 +144,7 @@ export function createRedisOnlineStore(options: RedisOnlineStoreOptions): Online
       signal?.throwIfAborted();
       if (redisKeys.length === 0) return [];
       const raw = await call(signal, () => client.mget(redisKeys));
-      return raw.map((text): StoredValue | null => (text === null ? null : decodeStoredValue(text)));
+      return decodeStoredValues(raw);
     },
 
     async set(environment: string, entries: readonly OnlineEntry[], signal?: AbortSignal) {
@@ -176,7 +185,7 @@ export function createRedisOnlineStore(options: RedisOnlineStoreOptions): Online
       checkEnvironment(environment);
       features.forEach(checkFeature);
       for (const feature of new Set(features)) {
-        const pattern = `${escapeGlob(`${envPrefix(environment)}${encodeSegment(feature)}:`)}*`;
+        const pattern = `${escapeGlob(keyOf(environment, feature, ''))}*`;
         let cursor = '0';
         do {
           const [next, found] = await call(signal, () =>
