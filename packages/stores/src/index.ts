@@ -45,6 +45,7 @@ export type {
   ScanOptions,
   StoredObservation,
 } from './offline/offline-store.ts';
+export { jsonToColumnSql } from './offline/parquet/json-column-sql.ts';
 export {
   createParquetOfflineStore,
   type ParquetOfflineStoreOptions,

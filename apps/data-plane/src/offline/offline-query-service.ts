@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Engine } from '@slate/engine';
 import { type DType, type ScalarFeatureSpec, SlateError } from '@slate/graph';
-import type { ObjectStore, OfflineStore, SampledFeature } from '@slate/stores';
+import { jsonToColumnSql, type ObjectStore, type OfflineStore, type SampledFeature } from '@slate/stores';
 import type { Logger } from 'pino';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import type { ResultPublisher } from '../persistence/result-publisher.ts';
@@ -383,27 +383,6 @@ function dtypeName(spec: ReturnType<Engine['planner']['index']['features']['get'
   return spec?.kind === 'scalar' ? spec.dtype.type : 'unknown';
 }
 
-/** The SQL turning JSON text into the column type of `dtype` (JSON text for composites). */
-function typed(column: string, dtype: DType): string {
-  switch (dtype.type) {
-    case 'int':
-      return `TRY_CAST(${column} AS BIGINT)`;
-    case 'float':
-      return `TRY_CAST(${column} AS DOUBLE)`;
-    case 'bool':
-      return `TRY_CAST(${column} AS BOOLEAN)`;
-    case 'string':
-    case 'enum':
-      return `json_extract_string(${column}, '$')`;
-    case 'date':
-      return `TRY_CAST(json_extract_string(${column}, '$') AS DATE)`;
-    case 'datetime':
-      return `TRY_CAST(json_extract_string(${column}, '$') AS TIMESTAMPTZ)`;
-    default:
-      return column;
-  }
-}
-
 /** Writes recomputed and sampled columns as one Parquet part (same layout as a sampled part). */
 async function writeParquet(
   path: string,
@@ -434,7 +413,7 @@ async function writeParquet(
     `${at(1)} AS ${ident(primaryKey)}`,
     `make_timestamp(${at(2)}::BIGINT * 1000) AS __ts__`,
     ...specs.flatMap((spec, i) => [
-      `${typed(at(3 + 2 * i), spec.dtype)} AS ${ident(spec.fqn)}`,
+      `${jsonToColumnSql(at(3 + 2 * i), spec.dtype)} AS ${ident(spec.fqn)}`,
       `make_timestamp(${at(4 + 2 * i)}::BIGINT * 1000) AS ${ident(`${spec.fqn}.__observed_at__`)}`,
     ]),
   ];

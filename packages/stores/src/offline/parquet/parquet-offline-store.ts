@@ -16,6 +16,7 @@ import type {
   ScanOptions,
   StoredObservation,
 } from '../offline-store.ts';
+import { jsonToColumnSql } from './json-column-sql.ts';
 import { type DataFile, OfflineManifest } from './offline-manifest.ts';
 
 /** Options for `createParquetOfflineStore`. */
@@ -331,7 +332,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
             feature.ttlMs === null
               ? `f${i}.observed_at IS NOT NULL`
               : `f${i}.observed_at >= s.ts - to_milliseconds(${Math.trunc(feature.ttlMs)})`;
-          const value = toFile ? typed(`f${i}.value`, feature.dtype) : `f${i}.value`;
+          const value = toFile ? jsonToColumnSql(`f${i}.value`, feature.dtype) : `f${i}.value`;
           return [
             `CASE WHEN ${fresh} THEN ${value} END AS ${ident(feature.fqn)}`,
             toFile
@@ -601,27 +602,6 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
       return run;
     },
   };
-}
-
-/** The SQL turning a JSON-text value into the column type of `dtype` (JSON text for composites). */
-function typed(column: string, dtype: DType | undefined): string {
-  switch (dtype?.type) {
-    case 'int':
-      return `TRY_CAST(${column} AS BIGINT)`;
-    case 'float':
-      return `TRY_CAST(${column} AS DOUBLE)`;
-    case 'bool':
-      return `TRY_CAST(${column} AS BOOLEAN)`;
-    case 'string':
-    case 'enum':
-      return `json_extract_string(${column}, '$')`;
-    case 'date':
-      return `TRY_CAST(json_extract_string(${column}, '$') AS DATE)`;
-    case 'datetime':
-      return `TRY_CAST(json_extract_string(${column}, '$') AS TIMESTAMPTZ)`;
-    default:
-      return column;
-  }
 }
 
 async function listFiles(dir: string): Promise<string[]> {
