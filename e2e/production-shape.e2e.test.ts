@@ -122,6 +122,7 @@ beforeAll(async () => {
       SLATE_STATE_DIR: join(work, 'data-plane'),
       REDIS_URL: testServices.redisUrl,
       SLATE_REDIS_KEY_PREFIX: run,
+      SLATE_USAGE_REPORT_INTERVAL_MS: '300',
       PORT: String(dataPlanePort),
       HOST: '127.0.0.1',
     },
@@ -152,6 +153,7 @@ afterAll(async () => {
 describe.skipIf(!services)('separate planes on PostgreSQL, Redis and S3', () => {
   let clientId: string;
   let clientSecret: string;
+  let cookie: string;
 
   it('lets the seeded owner sign in and create a service token', async () => {
     const login = await fetch(`${apiServer}/v1/auth/local-login`, {
@@ -160,7 +162,7 @@ describe.skipIf(!services)('separate planes on PostgreSQL, Redis and S3', () => 
       body: JSON.stringify({ email: 'owner@example.com' }),
     });
     expect(login.status).toBeLessThan(300);
-    const cookie = login.headers
+    cookie = login.headers
       .getSetCookie()
       .map((c) => c.split(';')[0])
       .join('; ');
@@ -214,6 +216,19 @@ describe.skipIf(!services)('separate planes on PostgreSQL, Redis and S3', () => 
       ['user.name', 'Alan Turing'],
       ['user.total_spend', 2380.49],
     ]);
+  });
+
+  it('meters the queries in the metadata plane’s usage, per environment and hour', async () => {
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const to = new Date(Date.now() + 3_600_000).toISOString();
+    const usage = async () => {
+      const response = await fetch(`${apiServer}/v1/environments/dev/usage?from=${from}&to=${to}`, {
+        headers: { cookie },
+      });
+      return ((await response.json()) as { totals: { queries: number; rows: number } }).totals;
+    };
+    // The CLI's apply ran no query; the test above ran exactly one.
+    await expect.poll(usage, { timeout: 15_000, interval: 300 }).toMatchObject({ queries: 1, rows: 1 });
   });
 
   it('keeps the deployment bundle content-addressed in the S3 source bucket', async () => {

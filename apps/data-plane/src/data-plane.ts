@@ -13,6 +13,7 @@ import { createDataPlaneServer } from './http/server.ts';
 import { createDataPlaneMetrics } from './observability/data-plane-metrics.ts';
 import { createDataPlaneOffline, type DataPlaneOfflineConfig } from './offline/data-plane-offline.ts';
 import { createBusFeatureWriter } from './persistence/bus-feature-writer.ts';
+import { createUsageMeter } from './usage/usage-meter.ts';
 
 export interface DataPlaneConfig {
   /** This data plane's name; re-registering under the same name keeps its identity. */
@@ -30,6 +31,8 @@ export interface DataPlaneConfig {
   /** Resolver worker threads per deployment (default 2). */
   readonly workers?: number;
   readonly logger?: Logger;
+  /** How often usage (queries, rows, resolver seconds per environment) is reported (default 60 s). */
+  readonly usageReportIntervalMs?: number;
   /** Background persistence and offline queries (result bus + offline store); off when absent. */
   readonly offline?: DataPlaneOfflineConfig;
 }
@@ -60,6 +63,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
     issuer: config.issuer ?? config.metadataPlaneUrl,
   });
   const metrics = createDataPlaneMetrics();
+  const usage = createUsageMeter({ logger, intervalMs: config.usageReportIntervalMs });
   const app = createDataPlaneServer({
     served,
     verifier,
@@ -98,10 +102,13 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
         onlineStore: config.onlineStore,
         bundleDir: join(config.stateDir, 'bundles'),
         workers: config.workers,
-        instrumentRuntime: metrics.instrumentRuntime,
+        instrumentRuntime: (runtime, environmentId) =>
+          usage.instrumentRuntime(metrics.instrumentRuntime(runtime), environmentId),
       });
-      const load = offline ? offline.wrapLoader(loadDeployment) : loadDeployment;
+      const metered = usage.wrapLoader(loadDeployment);
+      const load = offline ? offline.wrapLoader(metered) : metered;
       offline?.start();
+      usage.start((report) => control.reportUsage?.(report) ?? Promise.resolve());
       reconciler = startReconciler({
         control,
         load,
@@ -122,6 +129,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       await reconciler?.stop();
       await app.close();
       await offline?.close();
+      await usage.stop();
       await served.close();
     },
   };

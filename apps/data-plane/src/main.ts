@@ -29,7 +29,7 @@ import { createPersistenceWriters } from './persistence/persistence-writers.ts';
  * - `SLATE_ROLE`: `all` (default: queries and background persistence in this process), `query` (persistence
  *   runs elsewhere, on the same bus) or `persistence` (only the worker: bus → online and offline stores);
  * - `SLATE_STATE_DIR` (bundle cache, default `.slate/data-plane`), `SLATE_WORKERS` (resolver threads per
- *   deployment), `PORT` (default 4001), `HOST` (default 0.0.0.0), `LOG_LEVEL`.
+ *   deployment), `SLATE_USAGE_REPORT_INTERVAL_MS` (default 60 000), `PORT` (default 4001), `HOST` (default 0.0.0.0), `LOG_LEVEL`.
  */
 const EnvSchema = z.object({
   SLATE_ROLE: z.enum(['all', 'query', 'persistence']).default('all'),
@@ -40,6 +40,7 @@ const EnvSchema = z.object({
   SLATE_DATA_PLANE_NAME: z.string().min(1).default(hostname()),
   SLATE_STATE_DIR: z.string().min(1).default('.slate/data-plane'),
   SLATE_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+  SLATE_USAGE_REPORT_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
   PORT: z.coerce.number().int().min(0).max(65535).default(4001),
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
     onlineStore,
     stateDir: env.SLATE_STATE_DIR,
     workers: env.SLATE_WORKERS,
+    usageReportIntervalMs: env.SLATE_USAGE_REPORT_INTERVAL_MS,
     logger,
     offline: { bus, offlineStore, runWorker: env.SLATE_ROLE === 'all' },
   });

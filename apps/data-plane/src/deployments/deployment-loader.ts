@@ -25,8 +25,8 @@ export interface DeploymentLoaderOptions {
   readonly bundleDir: string;
   readonly workers?: number;
   readonly memoryLimitMb?: number;
-  /** Wraps each deployment's resolver runtime (the data plane's resolver metrics). */
-  readonly instrumentRuntime?: (runtime: ResolverRuntime) => ResolverRuntime;
+  /** Wraps each deployment's resolver runtime (resolver metrics, usage metering), per environment. */
+  readonly instrumentRuntime?: (runtime: ResolverRuntime, environmentId: string) => ResolverRuntime;
 }
 
 /**
@@ -44,7 +44,9 @@ export function createDeploymentLoader(options: DeploymentLoaderOptions): Deploy
       workers: options.workers,
       memoryLimitMb: options.memoryLimitMb,
     });
-    const runtime = options.instrumentRuntime ? options.instrumentRuntime(workerRuntime) : workerRuntime;
+    const runtime = options.instrumentRuntime
+      ? options.instrumentRuntime(workerRuntime, environment.id)
+      : workerRuntime;
     const engine = createEngine({
       graph: deployment.graph,
       runtime,
