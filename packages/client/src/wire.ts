@@ -1,3 +1,4 @@
+import { DEPLOYMENT_STATUSES } from '@slate/graph';
 import { z } from 'zod';
 
 /** Answer of `POST /v1/oauth/token` (chalk.md §3.2). */
@@ -21,32 +22,7 @@ export const WhoAmISchema = z.looseObject({
 export type WhoAmI = z.infer<typeof WhoAmISchema>;
 
 /** Statuses a deployment moves through, as Chalk names them (chalk.md §4). */
-export const DEPLOYMENT_STATUSES = [
-  'UNKNOWN',
-  'PENDING',
-  'QUEUED',
-  'WORKING',
-  'SUCCESS',
-  'FAILURE',
-  'INTERNAL_ERROR',
-  'TIMEOUT',
-  'CANCELLED',
-  'EXPIRED',
-  'BOOT_ERRORS',
-  'AWAITING_SOURCE',
-  'DEPLOYING',
-] as const;
-export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
-
-/** Statuses after which a deployment never serves: `waitForDeployment` stops on them. */
-export const FAILED_DEPLOYMENT_STATUSES: ReadonlySet<DeploymentStatus> = new Set([
-  'FAILURE',
-  'INTERNAL_ERROR',
-  'TIMEOUT',
-  'CANCELLED',
-  'EXPIRED',
-  'BOOT_ERRORS',
-]);
+export { DEPLOYMENT_STATUSES, type DeploymentStatus, FAILED_DEPLOYMENT_STATUSES } from '@slate/graph';
 
 /**
  * A deployment as the metadata plane reports it. Only `id`, `status`, `environment_id` and `created_at` are

@@ -1,3 +1,8 @@
+export {
+  DEPLOYMENT_STATUSES,
+  type DeploymentStatus,
+  FAILED_DEPLOYMENT_STATUSES,
+} from './deployment-status.ts';
 export { type Duration, parseDuration } from './duration.ts';
 export { type ErrorKind, httpStatusOf, SlateError } from './errors.ts';
 export {
