@@ -24,6 +24,11 @@ export interface Engine {
   readonly graph: GraphArtifact;
   readonly deploymentId: string;
   readonly planner: Planner;
+  /**
+   * Where the deployment's resolvers run: streaming consumers call streaming resolvers' functions through
+   * it. Wrappers of an engine pass it on.
+   */
+  readonly runtime?: ResolverRuntime;
   /** Answers a query; per-feature failures are in the result, never thrown. */
   query(query: EngineQuery): Promise<EngineResult>;
   /** Plans a shape ahead of traffic (named queries at deployment load). */
@@ -57,6 +62,7 @@ export function createEngine(options: EngineOptions): Engine {
     graph: options.graph,
     deploymentId: options.deploymentId,
     planner,
+    runtime: options.runtime,
     query: (query) => executeQuery(query, deps),
     prepare(inputs, outputs, tags = []) {
       planner.plan({ inputs, outputs, kind: 'online', tags, requiredResolverTags: [], staleness: {} });

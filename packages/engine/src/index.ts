@@ -31,5 +31,13 @@ export type {
   ResolverOutcome,
   ResolverRuntime,
 } from './runtime/resolver-runtime.ts';
+export {
+  createSqlRuntime,
+  type SqlRuntimeOptions,
+  type SqlScanOptions,
+  type SqlScanPage,
+  type SqlSources,
+  scanSqlResolver,
+} from './runtime/sql/sql-runtime.ts';
 export { createWorkerRuntime, type WorkerRuntimeOptions } from './runtime/worker/worker-runtime.ts';
 export { coerceValue, primitiveTypeOf, toJsonValue } from './values.ts';

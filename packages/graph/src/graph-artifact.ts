@@ -168,6 +168,49 @@ export type ResolverInput = z.infer<typeof ResolverInputSchema>;
 export const ResolverOutputSchema = z.object({ param: z.string(), fqn: z.string() });
 export type ResolverOutput = z.infer<typeof ResolverOutputSchema>;
 
+/**
+ * How a SQL resolver runs (chalk.md §2.2). `query` keeps its `${param}` placeholders (`${user.id}`,
+ * `${now}`); feature parameters are the resolver's inputs. Without feature parameters the resolver's input
+ * is the namespace's primary key, pushed down into the query's WHERE for each batch of rows. Columns map to
+ * the features of `namespace` case-insensitively with underscores stripped.
+ */
+export const SqlResolverSettingsSchema = z.object({
+  /** The named data source of the environment (`{ name, type, url }` in the data plane's configuration). */
+  dataSource: z.string().min(1),
+  query: z.string().min(1),
+  /** `one`: the first row per input; `one_or_none`: same, missing allowed; `all`: every row (a data frame). */
+  count: z.enum(['one', 'one_or_none', 'all']).default('one_or_none'),
+  /**
+   * The selected column holding the primary key when that key is the resolver's only input: requested keys
+   * are pushed down into the query's WHERE on it.
+   */
+  keyColumn: z.string().optional(),
+  /**
+   * Incremental runs: a scheduled or triggered run reads only rows whose `column` is greater than the
+   * high-water mark the previous run reached (minus `lookbackS`).
+   */
+  incremental: z
+    .object({
+      mode: z.enum(['row']).default('row'),
+      column: z.string().min(1),
+      lookbackS: z.number().nonnegative().default(0),
+    })
+    .optional(),
+  /** The file the query came from (`.sql` resolvers). */
+  file: z.string().optional(),
+});
+export type SqlResolverSettings = z.infer<typeof SqlResolverSettingsSchema>;
+
+/** How a streaming resolver reads its topic (chalk.md §2.4). */
+export const StreamResolverSettingsSchema = z.object({
+  topic: z.string().min(1),
+  /** Messages published longer ago than this (seconds) are dropped; null = never (the default). */
+  lateArrivalS: z.number().nonnegative().nullable().default(null),
+  /** `mapping`: one set of feature values per message. */
+  mode: z.enum(['mapping']).default('mapping'),
+});
+export type StreamResolverSettings = z.infer<typeof StreamResolverSettingsSchema>;
+
 export const ResolverSpecSchema = z.object({
   fqn: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/),
   kind: z.enum(['online', 'offline']),
@@ -189,6 +232,10 @@ export const ResolverSpecSchema = z.object({
   /** The function receives every row of a query at once (an array) and returns an array of outputs. */
   batch: z.boolean().optional(),
   cron: z.string().optional(),
+  /** A SQL resolver: executed by the data plane against a named data source, no user code involved. */
+  sql: SqlResolverSettingsSchema.optional(),
+  /** A streaming resolver: fed by the messages of a topic on the bus, never chosen by the query planner. */
+  stream: StreamResolverSettingsSchema.optional(),
   description: z.string().optional(),
   owner: z.string().optional(),
   source: SourceLocationSchema.optional(),

@@ -23,6 +23,16 @@ import {
 import { isScalarField } from './fields.ts';
 import { isNamedQuery, namedQueryOptions } from './named-query.ts';
 import { isResolver, type ResolverContext, resolverInternals } from './resolver.ts';
+import { isSqlResolver, parseSqlResolverFile, sqlResolverDeclaration } from './sql-resolver.ts';
+import { sqlResolverSpec } from './sql-resolver-spec.ts';
+import {
+  isStreamResolver,
+  STREAM_MESSAGE_PARAM,
+  STREAM_SKIPPED_OUTPUT,
+  type StreamInternals,
+  type StreamMessage,
+  streamInternals,
+} from './stream.ts';
 import { isWindowedField } from './windowed.ts';
 
 /**
@@ -58,7 +68,11 @@ export interface CollectedGraph {
  */
 export function collectGraph(
   exports: Record<string, unknown>,
-  options: { project?: string } = {},
+  options: {
+    project?: string;
+    /** SQL file resolvers (`*.sql` under the repository's source folder), with their paths and text. */
+    sqlFiles?: readonly { readonly path: string; readonly text: string }[];
+  } = {},
 ): CollectedGraph {
   const classes = new Map<string, FeatureClassInternals>();
   const addClass = (featureClass: AnyFeatureClass) => {
@@ -79,6 +93,7 @@ export function collectGraph(
   const resolvers: ResolverSpec[] = [];
   const functions = new Map<string, ResolverFunction>();
   const namedQueries: GraphArtifact['namedQueries'] = [];
+  const sqlDeclarations: [string, ReturnType<typeof sqlResolverDeclaration>][] = [];
   for (const [exportName, value] of Object.entries(exports)) {
     if (isFeatureClass(value)) addClass(value);
     else if (isResolver(value)) {
@@ -90,6 +105,18 @@ export function collectGraph(
       }
       resolvers.push(spec);
       functions.set(spec.fqn, resolverFunction(resolverInternals(value)));
+    } else if (isStreamResolver(value)) {
+      const internals = streamInternals(value);
+      const spec = streamResolverSpec(exportName, internals);
+      if (functions.has(spec.fqn)) {
+        throw new SlateError('input', 'INVALID_GRAPH', `two resolvers are named '${spec.fqn}'`, {
+          source: spec.source,
+        });
+      }
+      resolvers.push(spec);
+      functions.set(spec.fqn, streamFunction(internals));
+    } else if (isSqlResolver(value)) {
+      sqlDeclarations.push([exportName, sqlResolverDeclaration(value)]);
     } else if (isNamedQuery(value)) {
       const query = namedQueryOptions(value);
       namedQueries.push({
@@ -103,6 +130,19 @@ export function collectGraph(
         owner: query.owner,
       });
     }
+  }
+
+  for (const file of options.sqlFiles ?? [])
+    sqlDeclarations.push(['', sqlResolverDeclaration(parseSqlResolverFile(file.path, file.text))]);
+  // SQL resolvers have no function: the data plane runs their query against the named data source.
+  for (const [exportName, declaration] of sqlDeclarations) {
+    const spec = sqlResolverSpec(exportName, declaration, classes);
+    if (functions.has(spec.fqn) || resolvers.some((r) => r.fqn === spec.fqn)) {
+      throw new SlateError('input', 'INVALID_GRAPH', `two resolvers are named '${spec.fqn}'`, {
+        source: spec.source,
+      });
+    }
+    resolvers.push(spec);
   }
 
   const draft = {
@@ -308,4 +348,35 @@ function resolverFunction(internals: ReturnType<typeof resolverInternals>): Reso
 function timeoutMs(timeout: string | undefined): number | undefined {
   const seconds = timeout === undefined ? null : parseDuration(timeout);
   return seconds === null ? undefined : Math.max(1, Math.round(seconds * 1000));
+}
+
+function streamResolverSpec(exportName: string, internals: StreamInternals): ResolverSpec {
+  const outputs = Object.entries(internals.outputs).map(([param, ref]) => ({ param, fqn: ref.fqn }));
+  const environment = internals.environment;
+  const deadline =
+    internals.lateArrivalDeadline === undefined ? null : parseDuration(internals.lateArrivalDeadline);
+  return {
+    fqn: internals.name ?? exportName,
+    kind: 'online',
+    namespace: Object.values(internals.outputs)[0]?.namespace ?? '',
+    inputs: [],
+    outputs,
+    environments:
+      environment === undefined ? [] : typeof environment === 'string' ? [environment] : [...environment],
+    tags: [],
+    total: false,
+    stream: { topic: internals.source.topic, lateArrivalS: deadline, mode: 'mapping' },
+    description: internals.description,
+    owner: internals.owner,
+    source: internals.location,
+  };
+}
+
+/** A streaming resolver's function: `{ message }` in, its parsed values (or a skip marker) out. */
+function streamFunction(internals: StreamInternals): ResolverFunction {
+  return (inputs) => {
+    const message = inputs[STREAM_MESSAGE_PARAM] as StreamMessage;
+    const parsed = internals.parse(message);
+    return parsed === undefined ? { [STREAM_SKIPPED_OUTPUT]: true } : (parsed as Record<string, unknown>);
+  };
 }

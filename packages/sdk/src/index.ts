@@ -45,4 +45,24 @@ export {
   type ResolverRefs,
   type ValuesOf,
 } from './resolver.ts';
+export {
+  declareSqlResolver,
+  isSqlResolver,
+  parseSqlResolverFile,
+  type SqlResolver,
+  type SqlResolverDeclaration,
+  type SqlResolverOptions,
+  sqlResolver,
+} from './sql-resolver.ts';
+export { normalizeColumnName, selectedColumns, sqlParameters } from './sql-resolver-spec.ts';
+export {
+  isStreamResolver,
+  STREAM_MESSAGE_PARAM,
+  STREAM_SKIPPED_OUTPUT,
+  type StreamMessage,
+  type StreamOptions,
+  type StreamOutputs,
+  type StreamResolver,
+  stream,
+} from './stream.ts';
 export { isWindowedField, WindowedField, type WindowedOptions, windowed } from './windowed.ts';

@@ -46,6 +46,8 @@ export function indexGraph(graph: GraphArtifact): GraphIndex {
   const features = indexFeatures(graph);
   const producers = new Map<string, ResolverSpec[]>();
   for (const resolver of graph.resolvers) {
+    // Streaming resolvers run on their topic's messages, never in answer to a query.
+    if (resolver.stream) continue;
     for (const output of resolver.outputs) {
       const fqn = features.resolve(output.fqn)?.fqn ?? output.fqn;
       producers.set(fqn, [...(producers.get(fqn) ?? []), resolver]);
