@@ -13,6 +13,8 @@ import { createDataPlaneServer } from './http/server.ts';
 import { createDataPlaneMetrics } from './observability/data-plane-metrics.ts';
 import { createDataPlaneOffline, type DataPlaneOfflineConfig } from './offline/data-plane-offline.ts';
 import { createBusFeatureWriter } from './persistence/bus-feature-writer.ts';
+import { createDataPlaneRuns } from './runs/data-plane-runs.ts';
+import { createDataSourceRegistry, type DataSourceConfig } from './sources/data-sources.ts';
 import { createUsageMeter } from './usage/usage-meter.ts';
 
 export interface DataPlaneConfig {
@@ -35,6 +37,13 @@ export interface DataPlaneConfig {
   readonly usageReportIntervalMs?: number;
   /** Background persistence and offline queries (result bus + offline store); off when absent. */
   readonly offline?: DataPlaneOfflineConfig;
+  /**
+   * Named SQL data sources for SQL resolvers (`{ name, type, url, environment? }`; the URL may reference
+   * the environment's secrets as `${secret:NAME}`).
+   */
+  readonly dataSources?: readonly DataSourceConfig[];
+  /** Fire `cron` resolvers from this data plane (default true when `offline` is set). */
+  readonly schedule?: boolean;
 }
 
 export interface DataPlane {
@@ -63,6 +72,27 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
     issuer: config.issuer ?? config.metadataPlaneUrl,
   });
   const metrics = createDataPlaneMetrics();
+  // SQL resolvers' data sources, with the secrets each environment's deployment was loaded with.
+  const dataSources = createDataSourceRegistry(config.dataSources ?? []);
+  const environmentSecrets = new Map<string, Readonly<Record<string, string>>>();
+  const sqlSources = (
+    environment: { id: string; name: string },
+    secrets?: Readonly<Record<string, string>>,
+  ) => {
+    if (secrets) environmentSecrets.set(environment.id, secrets);
+    return dataSources.sourcesFor(environment, secrets ?? environmentSecrets.get(environment.id));
+  };
+  // Triggered and scheduled runs publish to the result bus: only with background persistence.
+  const runs =
+    config.offline &&
+    createDataPlaneRuns({
+      served,
+      bus: config.offline.bus,
+      objectStore: config.objectStore,
+      sqlSources: (environment) => sqlSources(environment),
+      schedule: config.schedule,
+      logger,
+    });
   const usage = createUsageMeter({ logger, intervalMs: config.usageReportIntervalMs });
   const app = createDataPlaneServer({
     served,
@@ -70,6 +100,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
     logger,
     isReady: () => isReady,
     metrics,
+    runs: runs ? runs.service : undefined,
     // With background persistence, uploads travel the result bus like computed values (online and offline);
     // without it they go straight to the online store.
     featureWriter: config.offline
@@ -104,10 +135,12 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
         workers: config.workers,
         instrumentRuntime: (runtime, environmentId) =>
           usage.instrumentRuntime(metrics.instrumentRuntime(runtime), environmentId),
+        sqlSources,
       });
       const metered = usage.wrapLoader(loadDeployment);
       const load = offline ? offline.wrapLoader(metered) : metered;
       offline?.start();
+      runs?.start();
       usage.start((report) => control.reportUsage?.(report) ?? Promise.resolve());
       reconciler = startReconciler({
         control,
@@ -127,10 +160,12 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
     },
     async close() {
       await reconciler?.stop();
+      await runs?.close();
       await app.close();
       await offline?.close();
       await usage.stop();
       await served.close();
+      await dataSources.close();
     },
   };
 }

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createEngine, createWorkerRuntime, type Engine, type ResolverRuntime } from '@slate/engine';
+import {
+  createEngine,
+  createSqlRuntime,
+  createWorkerRuntime,
+  type Engine,
+  type ResolverRuntime,
+  type SqlSources,
+} from '@slate/engine';
 import { SlateError } from '@slate/graph';
 import type { ObjectStore, OnlineStore } from '@slate/stores';
 import type { DesiredEnvironment } from '../control-plane/control-plane-client.ts';
@@ -27,6 +34,11 @@ export interface DeploymentLoaderOptions {
   readonly memoryLimitMb?: number;
   /** Wraps each deployment's resolver runtime (resolver metrics, usage metering), per environment. */
   readonly instrumentRuntime?: (runtime: ResolverRuntime, environmentId: string) => ResolverRuntime;
+  /** The environment's named data sources, for SQL resolvers (run in this process, not in the workers). */
+  readonly sqlSources?: (
+    environment: { id: string; name: string },
+    secrets: Readonly<Record<string, string>>,
+  ) => SqlSources;
 }
 
 /**
@@ -44,9 +56,17 @@ export function createDeploymentLoader(options: DeploymentLoaderOptions): Deploy
       workers: options.workers,
       memoryLimitMb: options.memoryLimitMb,
     });
-    const runtime = options.instrumentRuntime
-      ? options.instrumentRuntime(workerRuntime, environment.id)
+    // SQL resolvers run their queries here against the environment's data sources; the rest in workers.
+    const resolverRuntime = deployment.graph.resolvers.some((resolver) => resolver.sql)
+      ? createSqlRuntime({
+          resolvers: deployment.graph.resolvers,
+          sources: options.sqlSources?.(environment, secrets) ?? new Map(),
+          fallback: workerRuntime,
+        })
       : workerRuntime;
+    const runtime = options.instrumentRuntime
+      ? options.instrumentRuntime(resolverRuntime, environment.id)
+      : resolverRuntime;
     const engine = createEngine({
       graph: deployment.graph,
       runtime,

@@ -216,12 +216,12 @@ describe('triggered runs', () => {
   it.each([
     ['POST', '/v1/runs/trigger', { resolver_fqn: 'get_user' }],
     ['GET', '/v1/runs/run_1', undefined],
-  ] as const)('%s %s answers a clear 400 until scheduled runs exist', async (method, url, body) => {
+  ] as const)('%s %s answers a clear 400 without background persistence', async (method, url, body) => {
     const response = await call(quickstart, method, url, body);
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({
       code: 'INVALID_QUERY',
-      detail: expect.stringMatching(/not available/),
+      detail: expect.stringMatching(/need background persistence/),
     });
   });
 });

@@ -17,6 +17,7 @@ import type {
 } from '../deployments/served-environments.ts';
 import { createDataPlaneMetrics, type DataPlaneMetrics } from '../observability/data-plane-metrics.ts';
 import { loggableInputs, REDACTED_LOG_PATHS } from '../observability/sensitive-inputs.ts';
+import type { RunService } from '../runs/run-service.ts';
 import { decodeArrowIpc } from './arrow-ipc.ts';
 import { tableToInputs } from './arrow-values.ts';
 import { decodeByteModel } from './byte-model.ts';
@@ -27,6 +28,7 @@ import type { FeatureWriter } from './feature-writer.ts';
 import { introspectGraph } from './graph-introspection.ts';
 import { OnlineQueryRequestSchema, runOnlineQuery } from './online-query.ts';
 import { type QueryHeaders, readQueryHeaders } from './query-headers.ts';
+import { runRoutes } from './run-routes.ts';
 import { sendError } from './send-error.ts';
 
 declare module 'fastify' {
@@ -52,6 +54,8 @@ export interface DataPlaneServerOptions {
   readonly maxInFlightPerEnvironment?: number;
   /** Input rows one feather query or Arrow upload request may carry (default 50,000). */
   readonly maxRowsPerRequest?: number;
+  /** Triggered resolver runs (`/v1/runs/*`); without it those routes answer 400. */
+  readonly runs?: RunService;
   /** Where query and resolver metrics go (default: a fresh registry); served at `GET /metrics`. */
   readonly metrics?: DataPlaneMetrics;
 }
@@ -303,20 +307,24 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     }),
   );
 
-  const runsUnavailable = () =>
-    new SlateError(
-      'input',
-      'INVALID_QUERY',
-      'triggered resolver runs are not available on this data plane yet: run the resolver through an online query instead',
-    );
-  app.post('/v1/runs/trigger', async (request) => {
-    requirePermission(request.principal!, 'query.online');
-    throw runsUnavailable();
-  });
-  app.get('/v1/runs/:id', async (request) => {
-    requirePermission(request.principal!, 'query.online');
-    throw runsUnavailable();
-  });
+  if (options.runs) void app.register(runRoutes, { served, runs: options.runs });
+  else {
+    // Without background persistence (no result bus) a run would have nowhere to put its results.
+    const runsUnavailable = () =>
+      new SlateError(
+        'input',
+        'INVALID_QUERY',
+        'triggered resolver runs need background persistence (a result bus and an offline store) on this data plane: run the resolver through an online query instead',
+      );
+    app.post('/v1/runs/trigger', async (request) => {
+      requirePermission(request.principal!, 'query.online');
+      throw runsUnavailable();
+    });
+    app.get('/v1/runs/:id', async (request) => {
+      requirePermission(request.principal!, 'query.online');
+      throw runsUnavailable();
+    });
+  }
 
   // Binary endpoints take the raw body whatever its declared type (clients send octet-stream or nothing).
   app.register(async (binary) => {

@@ -62,8 +62,10 @@ export function createDataPlaneOffline(
   return {
     routes,
     service,
-    wrapLoader: (load) => async (environment, deployment) =>
-      publishingEngine(await load(environment, deployment), publisher, { environment: environment.id }),
+    wrapLoader: (load) => async (environment, deployment, secrets) =>
+      publishingEngine(await load(environment, deployment, secrets), publisher, {
+        environment: environment.id,
+      }),
     start() {
       if (config.runWorker === false || worker) return;
       worker = createPersistenceWorker({

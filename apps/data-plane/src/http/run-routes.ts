@@ -1,0 +1,59 @@
+import { SlateError } from '@slate/graph';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { ServedEnvironments } from '../deployments/served-environments.ts';
+import { type RunRecord, RunTriggerRequestSchema } from '../runs/run-record.ts';
+import type { RunService } from '../runs/run-service.ts';
+
+export interface RunRoutesOptions {
+  readonly served: ServedEnvironments;
+  readonly runs: RunService;
+}
+
+/**
+ * Triggered resolver runs (chalk.md §3.9): `POST /v1/runs/trigger` `{resolver_fqn, lower_bound?,
+ * upper_bound?, max_samples?, idempotency_key?, store_online?, store_offline?}` → the run `{id, status, …}`
+ * (`received` at first; the same run again for a used idempotency key); `GET /v1/runs/{id}` → the run with
+ * its status (`received`, `running`, `succeeded`, `failed`); `GET /v1/runs` → the environment's runs, newest
+ * first. Triggering needs `cron.create`; reading `cron.read` or `cron.create`. The environment is the
+ * token's.
+ */
+export const runRoutes: FastifyPluginAsync<RunRoutesOptions> = async (app: FastifyInstance, options) => {
+  const { served, runs } = options;
+  const environmentOf = (request: FastifyRequest, ...permissions: string[]) => {
+    const principal = request.principal;
+    if (!principal) throw new SlateError('authentication', 'UNAUTHENTICATED', 'a bearer token is required');
+    if (!permissions.some((p) => principal.permissions.includes(p)))
+      throw new SlateError(
+        'not_allowed',
+        'UNAUTHORIZED',
+        `this token lacks the '${permissions[0]}' permission`,
+      );
+    const environment = served.get(principal.environment);
+    if (!environment)
+      throw new SlateError(
+        'not_found',
+        'ENVIRONMENT_NOT_FOUND',
+        `environment ${principal.environment} is not served here`,
+      );
+    return environment;
+  };
+  const wire = (record: RunRecord) => ({ ...record, environment_id: record.environment });
+
+  app.post('/v1/runs/trigger', async (request) => {
+    const environment = environmentOf(request, 'cron.create');
+    const body = RunTriggerRequestSchema.parse(request.body ?? {});
+    return wire(await runs.trigger({ ...body, environment: environment.id, trigger: 'API' }));
+  });
+  app.get<{ Params: { id: string } }>('/v1/runs/:id', async (request) => {
+    const environment = environmentOf(request, 'cron.read', 'cron.create');
+    const record = await runs.get(environment.id, request.params.id);
+    if (!record)
+      throw new SlateError('not_found', 'RUN_NOT_FOUND', `no run ${request.params.id} in this environment`);
+    return wire(record);
+  });
+  app.get<{ Querystring: { limit?: string } }>('/v1/runs', async (request) => {
+    const environment = environmentOf(request, 'cron.read', 'cron.create');
+    const limit = Math.min(1_000, Math.max(1, Number(request.query.limit ?? 100) || 100));
+    return { runs: (await runs.list(environment.id, limit)).map(wire) };
+  });
+};

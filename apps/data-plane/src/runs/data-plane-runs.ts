@@ -1,0 +1,71 @@
+import type { SqlSources } from '@slate/engine';
+import type { Bus, ObjectStore } from '@slate/stores';
+import type { Logger } from 'pino';
+import type { ServedEnvironments } from '../deployments/served-environments.ts';
+import { createResultPublisher } from '../persistence/result-publisher.ts';
+import { createRunScheduler, type RunScheduler } from './run-scheduler.ts';
+import { createRunService, type RunService } from './run-service.ts';
+import { createObjectRunStore } from './run-store.ts';
+
+export interface DataPlaneRunsOptions {
+  readonly served: ServedEnvironments;
+  /** The result bus runs publish to. */
+  readonly bus: Bus;
+  /** Run records, idempotency keys and high-water marks (the `data` bucket). */
+  readonly objectStore: ObjectStore;
+  readonly sqlSources: (environment: { id: string; name: string }) => SqlSources;
+  /**
+   * Fire `cron` resolvers from this data plane (default true). Turn off where the metadata plane's
+   * `scheduled-resolver-trigger` queue delivers trigger messages to `service.trigger` instead.
+   */
+  readonly schedule?: boolean;
+  readonly clock?: () => Date;
+  readonly maxMissedRuns?: number;
+  readonly logger?: Logger;
+}
+
+/** Triggered and scheduled runs of one data plane. */
+export interface DataPlaneRuns {
+  readonly service: RunService;
+  readonly scheduler: RunScheduler;
+  start(): void;
+  /** Stops scheduling and waits for started runs. */
+  close(): Promise<void>;
+}
+
+/**
+ * Assembles the run service (records in object storage, results on the result bus) and the cron scheduler
+ * feeding it.
+ *
+ * @example
+ * const runs = createDataPlaneRuns({ served, bus, objectStore, sqlSources: (env) => registry.sourcesFor(env) });
+ * runs.start();
+ */
+export function createDataPlaneRuns(options: DataPlaneRunsOptions): DataPlaneRuns {
+  const service = createRunService({
+    served: options.served,
+    store: createObjectRunStore(options.objectStore),
+    publisher: createResultPublisher(options.bus, { logger: options.logger }),
+    sqlSources: options.sqlSources,
+    clock: options.clock,
+    logger: options.logger,
+  });
+  const scheduler = createRunScheduler({
+    served: options.served,
+    trigger: (message) => service.trigger(message),
+    clock: options.clock,
+    maxMissedRuns: options.maxMissedRuns,
+    logger: options.logger,
+  });
+  return {
+    service,
+    scheduler,
+    start() {
+      if (options.schedule !== false) scheduler.start();
+    },
+    async close() {
+      await scheduler.stop();
+      await service.idle();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+/** What starts a run: a cron tick, a person (`MANUAL`) or an API call (chalk.md §2.3 trigger kinds). */
+export const RunTriggerKindSchema = z.enum(['CRON', 'MANUAL', 'API']);
+export type RunTriggerKind = z.infer<typeof RunTriggerKindSchema>;
+
+const isoDate = z.iso.datetime({ offset: true });
+
+/**
+ * The message that starts a resolver run, as the metadata plane's `scheduled-resolver-trigger` queue
+ * would carry it (the data plane's own scheduler produces the same messages).
+ */
+export const RunTriggerMessageSchema = z.object({
+  resolver_fqn: z.string().min(1),
+  environment: z.string().min(1),
+  lower_bound: isoDate.nullable().optional(),
+  upper_bound: isoDate.nullable().optional(),
+  max_samples: z.number().int().positive().nullable().optional(),
+  idempotency_key: z.string().min(1).max(256).nullable().optional(),
+  store_online: z.boolean().optional(),
+  store_offline: z.boolean().optional(),
+  trigger: RunTriggerKindSchema,
+});
+export type RunTriggerMessage = z.input<typeof RunTriggerMessageSchema>;
+
+/** `POST /v1/runs/trigger`'s body (chalk.md §3.9); the environment comes from the token. */
+export const RunTriggerRequestSchema = RunTriggerMessageSchema.omit({ environment: true, trigger: true });
+export type RunTriggerRequest = z.input<typeof RunTriggerRequestSchema>;
+
+export const RunStatusSchema = z.enum(['received', 'running', 'succeeded', 'failed']);
+export type RunStatus = z.infer<typeof RunStatusSchema>;
+
+/** A run as persisted and as `GET /v1/runs/{id}` returns it. */
+export const RunRecordSchema = z.object({
+  id: z.string(),
+  environment: z.string(),
+  resolver_fqn: z.string(),
+  deployment_id: z.string().nullable(),
+  trigger: RunTriggerKindSchema,
+  status: RunStatusSchema,
+  lower_bound: z.string().nullable(),
+  upper_bound: z.string().nullable(),
+  max_samples: z.number().nullable(),
+  idempotency_key: z.string().nullable(),
+  store_online: z.boolean(),
+  store_offline: z.boolean(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  /** Entities (rows) the run read. */
+  rows: z.number().int().nonnegative(),
+  /** Feature values it published. */
+  values: z.number().int().nonnegative(),
+  /** The incremental high-water mark the run started from and reached. */
+  high_water_from: z.string().nullable(),
+  high_water_to: z.string().nullable(),
+  error: z.string().nullable(),
+});
+export type RunRecord = z.infer<typeof RunRecordSchema>;

@@ -1,0 +1,164 @@
+import { parseDuration, SlateError } from '@slate/graph';
+import { Cron } from 'croner';
+import type { Logger } from 'pino';
+import type { ServedEnvironments } from '../deployments/served-environments.ts';
+import type { RunTriggerMessage } from './run-record.ts';
+
+/** Fires `cron` resolvers of the served deployments by producing trigger messages. */
+export interface RunScheduler {
+  /** Fires everything due at the clock's time; resolves with the messages it produced. */
+  tick(): Promise<RunTriggerMessage[]>;
+  /** Ticks every `intervalMs` until `stop`. */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface RunSchedulerOptions {
+  readonly served: ServedEnvironments;
+  /** Where trigger messages go (the run service's `trigger`, or a queue feeding it). */
+  readonly trigger: (message: RunTriggerMessage) => Promise<unknown>;
+  /** Injected clock (tests move it by hand). */
+  readonly clock?: () => Date;
+  /**
+   * Due times fired per resolver per tick when the scheduler fell behind (down, or a slow tick): the
+   * latest ones, the older ones skipped and logged. Default 1, as a Kubernetes CronJob catching up fires
+   * once rather than replaying every missed run.
+   */
+  readonly maxMissedRuns?: number;
+  /** Default 1 s. */
+  readonly intervalMs?: number;
+  readonly logger?: Logger;
+}
+
+/**
+ * The next time a schedule fires strictly after `after`: a UTC crontab (`"*\/5 * * * *"`, via croner) or a
+ * duration (`"1h"`: on multiples of the period since the epoch, so every data plane agrees).
+ *
+ * @throws SlateError `INVALID_SCHEDULE` for a schedule that is neither.
+ * @example
+ * nextFireTime('0 * * * *', new Date('2026-01-01T10:15:00Z')); // 2026-01-01T11:00:00Z
+ */
+export function nextFireTime(schedule: string, after: Date): Date {
+  if (/^\s*\S+(\s+\S+){4,5}\s*$/.test(schedule)) {
+    let cron: Cron;
+    try {
+      cron = new Cron(schedule, { timezone: 'UTC', paused: true });
+    } catch (error) {
+      throw new SlateError('input', 'INVALID_SCHEDULE', `cron '${schedule}': ${(error as Error).message}`);
+    }
+    const next = cron.nextRun(after);
+    if (!next) throw new SlateError('input', 'INVALID_SCHEDULE', `cron '${schedule}' never fires again`);
+    return next;
+  }
+  let seconds: number | null;
+  try {
+    seconds = parseDuration(schedule);
+  } catch {
+    throw new SlateError('input', 'INVALID_SCHEDULE', `'${schedule}' is neither a crontab nor a duration`);
+  }
+  if (seconds === null || seconds <= 0)
+    throw new SlateError('input', 'INVALID_SCHEDULE', `'${schedule}' is not a positive period`);
+  const period = seconds * 1000;
+  return new Date((Math.floor(after.getTime() / period) + 1) * period);
+}
+
+/**
+ * Creates the scheduler. It re-reads the served deployments on every tick (a redeploy that adds, changes or
+ * removes a `cron` takes effect at the next tick) and keeps, per environment and resolver, the last due time
+ * it fired; a resolver first seen starts from the time it was seen, so nothing is replayed from before.
+ * Each fire is a trigger message with `trigger: 'CRON'` and the idempotency key
+ * `cron:<environment>:<resolver>:<due time>`, so a second scheduler (or a retried tick) firing the same due
+ * time starts no second run.
+ *
+ * @example
+ * const scheduler = createRunScheduler({ served, trigger: (m) => runs.trigger(m) });
+ * scheduler.start();
+ */
+export function createRunScheduler(options: RunSchedulerOptions): RunScheduler {
+  const clock = options.clock ?? (() => new Date());
+  const maxMissed = Math.max(1, options.maxMissedRuns ?? 1);
+  const lastDue = new Map<string, { schedule: string; at: Date }>();
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<unknown> = Promise.resolve();
+
+  const tick = async (): Promise<RunTriggerMessage[]> => {
+    const now = clock();
+    const messages: RunTriggerMessage[] = [];
+    const seen = new Set<string>();
+    for (const environment of options.served.list()) {
+      for (const resolver of environment.deployment?.engine.graph.resolvers ?? []) {
+        if (!resolver.cron || resolver.stream) continue;
+        const key = `${environment.id}\u0000${resolver.fqn}`;
+        seen.add(key);
+        const last = lastDue.get(key);
+        if (!last || last.schedule !== resolver.cron) {
+          lastDue.set(key, { schedule: resolver.cron, at: now });
+          continue;
+        }
+        const due: Date[] = [];
+        let skipped = 0;
+        try {
+          for (
+            let next = nextFireTime(resolver.cron, last.at);
+            next <= now;
+            next = nextFireTime(resolver.cron, next)
+          ) {
+            due.push(next);
+            if (due.length > maxMissed) {
+              due.shift();
+              skipped++;
+            }
+          }
+        } catch (error) {
+          options.logger?.warn({ resolver: resolver.fqn, err: error }, 'unusable cron schedule');
+          continue;
+        }
+        if (skipped > 0)
+          options.logger?.warn(
+            { resolver: resolver.fqn, environment: environment.id, skipped },
+            'missed scheduled runs skipped',
+          );
+        if (due.length === 0) continue;
+        lastDue.set(key, { schedule: resolver.cron, at: due[due.length - 1]! });
+        for (const at of due)
+          messages.push({
+            resolver_fqn: resolver.fqn,
+            environment: environment.id,
+            lower_bound: null,
+            upper_bound: null,
+            idempotency_key: `cron:${environment.id}:${resolver.fqn}:${at.toISOString()}`,
+            trigger: 'CRON',
+          });
+      }
+    }
+    for (const key of lastDue.keys()) if (!seen.has(key)) lastDue.delete(key);
+    for (const message of messages) {
+      try {
+        await options.trigger(message);
+      } catch (error) {
+        options.logger?.error({ resolver: message.resolver_fqn, err: error }, 'scheduled run not started');
+      }
+    }
+    return messages;
+  };
+
+  return {
+    tick: () => {
+      const result = ticking.then(tick);
+      ticking = result.catch(() => undefined);
+      return result;
+    },
+    start() {
+      if (timer) return;
+      timer = setInterval(() => {
+        ticking = ticking.then(tick).catch(() => undefined);
+      }, options.intervalMs ?? 1_000);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      timer = undefined;
+      await ticking;
+    },
+  };
+}
