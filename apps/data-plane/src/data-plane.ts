@@ -15,6 +15,7 @@ import { createDataPlaneOffline, type DataPlaneOfflineConfig } from './offline/d
 import { createBusFeatureWriter } from './persistence/bus-feature-writer.ts';
 import { createDataPlaneRuns } from './runs/data-plane-runs.ts';
 import { createDataSourceRegistry, type DataSourceConfig } from './sources/data-sources.ts';
+import { createStreamConsumers } from './streaming/stream-consumers.ts';
 import { createUsageMeter } from './usage/usage-meter.ts';
 
 export interface DataPlaneConfig {
@@ -94,6 +95,10 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       logger,
     });
   const usage = createUsageMeter({ logger, intervalMs: config.usageReportIntervalMs });
+  // Streaming resolvers consume their topics on the same bus and publish to the result bus.
+  const streams =
+    config.offline &&
+    createStreamConsumers({ served, bus: config.offline.bus, name: config.name, metrics, logger });
   const app = createDataPlaneServer({
     served,
     verifier,
@@ -141,6 +146,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       const load = offline ? offline.wrapLoader(metered) : metered;
       offline?.start();
       runs?.start();
+      streams?.start();
       usage.start((report) => control.reportUsage?.(report) ?? Promise.resolve());
       reconciler = startReconciler({
         control,
@@ -161,6 +167,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
     async close() {
       await reconciler?.stop();
       await runs?.close();
+      await streams?.stop();
       await app.close();
       await offline?.close();
       await usage.stop();

@@ -1,5 +1,5 @@
 import type { EngineResult, ResolverRuntime } from '@slate/engine';
-import { Counter, Registry, Summary } from 'prom-client';
+import { Counter, Gauge, Registry, Summary } from 'prom-client';
 
 /** Quantiles every latency summary reports (the seed product's: chalk.md §6.2). */
 const percentiles = [0.5, 0.75, 0.95, 0.99];
@@ -17,9 +17,23 @@ export interface DataPlaneMetrics {
   observeQuery(queryName: string | undefined, seconds: number, result: EngineResult): void;
   /** Wraps a runtime so every resolver call is timed and counted. */
   instrumentRuntime(runtime: ResolverRuntime): ResolverRuntime;
+  /**
+   * Records a streaming resolver's consumed batch: messages by outcome (`success`, `skipped`, `late`,
+   * `dead_letter`) and the consumer's lag, seconds from the newest message's publication to its processing
+   * (0 when the consumer is caught up), as `stream_messages` and `stream_consumer_lag_seconds` (label
+   * `resolver`).
+   */
+  observeStream(
+    resolver: string,
+    counts: Readonly<Partial<Record<StreamOutcome, number>>>,
+    lagSeconds: number,
+  ): void;
   /** The exposition text and its content type, for `GET /metrics`. */
   render(): Promise<{ contentType: string; text: string }>;
 }
+
+/** What became of a consumed stream message. */
+export type StreamOutcome = 'success' | 'skipped' | 'late' | 'dead_letter';
 
 /**
  * Creates the metrics. Label children are cached per label value so the hot path never hashes label
@@ -91,8 +105,25 @@ export function createDataPlaneMetrics(): DataPlaneMetrics {
     { latency: Summary.Internal<'id' | 'resolver_type'>; ok: Counter.Internal; failed: Counter.Internal }
   >();
 
+  const streamMessages = new Counter({
+    name: 'stream_messages',
+    help: 'Messages consumed by streaming resolvers, by resolver and outcome',
+    labelNames: ['resolver', 'status'] as const,
+    registers: [registry],
+  });
+  const streamLag = new Gauge({
+    name: 'stream_consumer_lag_seconds',
+    help: "Seconds between the newest consumed message's publication and its processing, by streaming resolver",
+    labelNames: ['resolver'] as const,
+    registers: [registry],
+  });
+
   return {
     registry,
+    observeStream(resolver, counts, lagSeconds) {
+      for (const [status, n] of Object.entries(counts)) if (n) streamMessages.inc({ resolver, status }, n);
+      streamLag.set({ resolver }, lagSeconds);
+    },
     observeQuery(queryName, seconds, result) {
       const id = queryName || 'Unnamed';
       const query = cached(queryChildren, id, () => ({

@@ -5,11 +5,7 @@ import type { Logger } from 'pino';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import type { ResultValue } from '../persistence/result-message.ts';
 import type { ResultPublisher } from '../persistence/result-publisher.ts';
-import {
-  type RunRecord,
-  type RunTriggerMessage,
-  RunTriggerMessageSchema,
-} from './run-record.ts';
+import { type RunRecord, type RunTriggerMessage, RunTriggerMessageSchema } from './run-record.ts';
 import type { RunStore } from './run-store.ts';
 
 /** Starts, executes and reports resolver runs (triggered by the API or a schedule). */

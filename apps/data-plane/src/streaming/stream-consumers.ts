@@ -1,0 +1,295 @@
+import { type Engine, indexGraph } from '@slate/engine';
+import type { ResolverSpec } from '@slate/graph';
+import type { Bus, BusConsumer, BusMessage, OutgoingMessage } from '@slate/stores';
+import type { Logger } from 'pino';
+import type { ServedEnvironments } from '../deployments/served-environments.ts';
+import type { StreamOutcome } from '../observability/data-plane-metrics.ts';
+import {
+  RESULT_BUS_TOPIC,
+  type ResultMessageInput,
+  type ResultValue,
+} from '../persistence/result-message.ts';
+
+/** The input parameter and skip marker of a streaming resolver's function (as `@slate/sdk` defines them). */
+const MESSAGE_PARAM = 'message';
+const SKIPPED_OUTPUT = '__skipped';
+
+/** The streaming resolvers of the served deployments, each consumed by its own loop. */
+export interface StreamConsumers {
+  /** Starts or stops consumers so that every streaming resolver of every active deployment has one. */
+  reconcile(): void;
+  /** Reconciles now and then every `reconcileIntervalMs`. */
+  start(): void;
+  /** Stops every consumer after its current batch; unacknowledged messages are redelivered later. */
+  stop(): Promise<void>;
+}
+
+export interface StreamConsumersOptions {
+  readonly served: ServedEnvironments;
+  /** The bus the stream topics and the result bus live on. */
+  readonly bus: Bus;
+  /**
+   * This data plane's consumer name: a restarted data plane under the same name is given back what it had
+   * received and not acknowledged (no loss); other data planes share the work of a topic.
+   */
+  readonly name: string;
+  readonly resultTopic?: string;
+  /** Messages per batch (default 500). */
+  readonly batchSize?: number;
+  /** How long a poll waits for messages (default 100 ms). */
+  readonly pollWaitMs?: number;
+  /** Default 1 s. */
+  readonly reconcileIntervalMs?: number;
+  readonly clock?: () => number;
+  readonly metrics?: {
+    observeStream(
+      resolver: string,
+      counts: Readonly<Partial<Record<StreamOutcome, number>>>,
+      lagSeconds: number,
+    ): void;
+  };
+  readonly logger?: Logger;
+  /** Test seam: runs after a batch's results are on the result bus, before it is acknowledged. */
+  readonly beforeAck?: (messages: readonly BusMessage[]) => Promise<void>;
+}
+
+/**
+ * Creates the stream consumers of a data plane: one loop per (environment, streaming resolver), reading the
+ * resolver's topic in the consumer group `stream.<environment>.<resolver>`. Each batch is parsed by the
+ * resolver's function in the deployment's runtime (worker threads); every message's values become one
+ * result message whose id is derived from the stream message's id, published to the result bus before the
+ * batch is acknowledged — so delivery is at least once and the persistence writers (idempotent by message
+ * id) store each message's values exactly once, across restarts. A message whose `parse` throws goes to
+ * the topic's dead-letter topic with the error as the reason; `undefined` from `parse` skips it; a message
+ * older than the resolver's late-arrival deadline is dropped. Values are observed at the feature-time
+ * output when the resolver returns one, else at the message's publication; they go offline, and online for
+ * features with `etlOfflineToOnline` and a max staleness.
+ *
+ * @example
+ * const streams = createStreamConsumers({ served, bus, name: 'data-plane-1', metrics });
+ * streams.start();
+ */
+export function createStreamConsumers(options: StreamConsumersOptions): StreamConsumers {
+  const clock = options.clock ?? Date.now;
+  const resultTopic = options.resultTopic ?? RESULT_BUS_TOPIC;
+  const loops = new Map<string, { stop: () => Promise<void> }>();
+  let timer: NodeJS.Timeout | undefined;
+
+  const reconcile = () => {
+    const wanted = new Map<string, { environment: string; resolver: ResolverSpec }>();
+    for (const environment of options.served.list())
+      for (const resolver of environment.deployment?.engine.graph.resolvers ?? [])
+        if (resolver.stream)
+          wanted.set(`${environment.id}\u0000${resolver.fqn}\u0000${resolver.stream.topic}`, {
+            environment: environment.id,
+            resolver,
+          });
+    for (const [key, loop] of loops)
+      if (!wanted.has(key)) {
+        loops.delete(key);
+        void loop.stop();
+      }
+    for (const [key, { environment, resolver }] of wanted)
+      if (!loops.has(key)) loops.set(key, startLoop(environment, resolver.fqn, resolver.stream!.topic));
+  };
+
+  const startLoop = (environment: string, fqn: string, topic: string) => {
+    const consumer = options.bus.consumer({
+      topic,
+      group: `stream.${environment}.${fqn}`,
+      name: options.name,
+      from: 'earliest',
+    });
+    const abort = new AbortController();
+    let failures = 0;
+    const done = (async () => {
+      while (!abort.signal.aborted) {
+        try {
+          const messages = await consumer.poll({
+            max: options.batchSize ?? 500,
+            waitMs: options.pollWaitMs ?? 100,
+            signal: abort.signal,
+          });
+          if (messages.length === 0) {
+            options.metrics?.observeStream(fqn, {}, 0);
+            continue;
+          }
+          const handled = await options.served.withEngine(environment, (deployment) =>
+            consumeBatch(deployment.engine, deployment.id, environment, fqn, consumer, messages),
+          );
+          if (handled === undefined) await consumer.nack(messages);
+          failures = 0;
+        } catch (error) {
+          if (abort.signal.aborted) break;
+          failures++;
+          options.logger?.error({ resolver: fqn, topic, err: error }, 'stream batch failed; retrying');
+          await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 250 * 2 ** failures)));
+        }
+      }
+    })();
+    return {
+      async stop() {
+        abort.abort();
+        await done;
+        await consumer.close();
+      },
+    };
+  };
+
+  const consumeBatch = async (
+    engine: Engine,
+    deploymentId: string,
+    environment: string,
+    fqn: string,
+    consumer: BusConsumer,
+    messages: readonly BusMessage[],
+  ): Promise<true> => {
+    const spec = engine.graph.resolvers.find((resolver) => resolver.fqn === fqn && resolver.stream);
+    if (!spec || !engine.runtime) {
+      await consumer.nack(messages);
+      return true;
+    }
+    const now = clock();
+    const lateMs = spec.stream!.lateArrivalS === null ? null : spec.stream!.lateArrivalS * 1000;
+    const fresh = lateMs === null ? messages : messages.filter((m) => now - m.publishedAt <= lateMs);
+    const late = messages.length - fresh.length;
+    const outcomes =
+      fresh.length === 0
+        ? []
+        : await engine.runtime.call({
+            resolver: fqn,
+            rows: fresh.map((m) => ({
+              [MESSAGE_PARAM]: { value: m.value, key: m.key, publishedAt: new Date(m.publishedAt) },
+            })),
+            context: { now: new Date(now), environment, deploymentId, tags: [], queryContext: {} },
+            timeoutMs: spec.timeoutMs,
+          });
+    const shape = streamShape(engine, spec);
+    const results: OutgoingMessage[] = [];
+    const dead: { message: BusMessage; reason: string }[] = [];
+    let skipped = 0;
+    fresh.forEach((message, i) => {
+      const outcome = outcomes[i]!;
+      if (!outcome.ok) {
+        dead.push({ message, reason: `${outcome.error.kind}: ${outcome.error.message}` });
+        return;
+      }
+      if (outcome.outputs[SKIPPED_OUTPUT] === true) {
+        skipped++;
+        return;
+      }
+      results.push(...resultMessages(shape, spec, outcome.outputs, message, environment, deploymentId, now));
+    });
+    if (results.length > 0) await options.bus.publish(resultTopic, results);
+    await options.beforeAck?.(messages);
+    for (const { message, reason } of dead) await consumer.deadLetter([message], reason.slice(0, 500));
+    const deadIds = new Set(dead.map((d) => d.message));
+    await consumer.ack(messages.filter((m) => !deadIds.has(m)));
+    const newest = messages.reduce((max, m) => Math.max(max, m.publishedAt), 0);
+    options.metrics?.observeStream(
+      fqn,
+      { success: fresh.length - skipped - dead.length, skipped, late, dead_letter: dead.length },
+      Math.max(0, (clock() - newest) / 1000),
+    );
+    return true;
+  };
+
+  return {
+    reconcile,
+    start() {
+      if (timer) return;
+      reconcile();
+      timer = setInterval(reconcile, options.reconcileIntervalMs ?? 1_000);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      timer = undefined;
+      const stopping = [...loops.values()].map((loop) => loop.stop());
+      loops.clear();
+      await Promise.all(stopping);
+    },
+  };
+}
+
+/** Where a streaming resolver's outputs go: primary key, feature time, offline and online features. */
+interface StreamShape {
+  readonly pkParam: string | undefined;
+  readonly timeParam: string | undefined;
+  readonly offline: readonly { param: string; fqn: string }[];
+  readonly online: readonly { param: string; fqn: string; ttlMs?: number }[];
+}
+
+const shapes = new WeakMap<ResolverSpec, StreamShape>();
+
+function streamShape(engine: Engine, spec: ResolverSpec): StreamShape {
+  const known = shapes.get(spec);
+  if (known) return known;
+  const index = indexGraph(engine.graph);
+  const namespace = index.namespaces.get(spec.namespace);
+  const pkParam = spec.outputs.find((o) => o.fqn === namespace?.primaryKey)?.param;
+  const timeParam = spec.outputs.find((o) => o.fqn === namespace?.featureTime)?.param;
+  const offline: { param: string; fqn: string }[] = [];
+  const online: { param: string; fqn: string; ttlMs?: number }[] = [];
+  for (const output of spec.outputs) {
+    if (output.param === pkParam || output.param === timeParam) continue;
+    const feature = index.features.get(output.fqn);
+    if (feature?.kind !== 'scalar') continue;
+    if (feature.storeOffline) offline.push(output);
+    if (feature.storeOnline && feature.etlOfflineToOnline && feature.maxStalenessS !== 0)
+      online.push(
+        feature.maxStalenessS === null ? output : { ...output, ttlMs: feature.maxStalenessS * 1000 },
+      );
+  }
+  const shape = { pkParam, timeParam, offline, online };
+  shapes.set(spec, shape);
+  return shape;
+}
+
+/** The result message(s) of one parsed stream message: ids derived from the message id (idempotent writes). */
+function resultMessages(
+  shape: StreamShape,
+  spec: ResolverSpec,
+  outputs: Readonly<Record<string, unknown>>,
+  message: BusMessage,
+  environment: string,
+  deploymentId: string,
+  now: number,
+): OutgoingMessage[] {
+  const pkey = shape.pkParam === undefined ? undefined : outputs[shape.pkParam];
+  if (pkey == null) return [];
+  const at = shape.timeParam === undefined ? undefined : outputs[shape.timeParam];
+  const observedAt = at == null ? message.publishedAt : new Date(at as string | number | Date).getTime();
+  const value = (param: string) => {
+    const v = outputs[param];
+    return v instanceof Date ? v.toISOString() : (v ?? null);
+  };
+  const values = (targets: readonly { param: string; fqn: string; ttlMs?: number }[]): ResultValue[] =>
+    targets.map((t) => ({
+      feature: t.fqn,
+      pkey: String(pkey),
+      value: value(t.param),
+      observedAt,
+      resolver: spec.fqn,
+      ...(t.ttlMs === undefined ? {} : { ttlMs: t.ttlMs }),
+    }));
+  const envelope = (kind: string, list: ResultValue[], online: boolean): OutgoingMessage => {
+    const operationId = `stream:${message.topic}:${message.id}:${kind}`;
+    const body: ResultMessageInput = {
+      version: 1,
+      environment,
+      operationId,
+      operationKind: 'UPLOAD_FEATURES',
+      deploymentId,
+      insertedAt: now,
+      values: list,
+      writeOnline: online,
+      writeOffline: !online,
+    };
+    return { key: environment, value: JSON.stringify(body), id: operationId };
+  };
+  const out: OutgoingMessage[] = [];
+  if (shape.offline.length > 0) out.push(envelope('offline', values(shape.offline), false));
+  if (shape.online.length > 0) out.push(envelope('online', values(shape.online), true));
+  return out;
+}
