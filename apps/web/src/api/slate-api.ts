@@ -13,6 +13,7 @@ import type {
   Project,
   ServiceToken,
   Team,
+  Usage,
 } from './types.ts';
 
 /** Every metadata-plane endpoint the web app calls, typed. Nothing else in the app builds URLs. */
@@ -32,6 +33,7 @@ export interface SlateApi {
   revokeToken(id: string): Promise<unknown>;
   auditLog(page?: PageQuery, signal?: AbortSignal): Promise<Page<AuditEntry>>;
   dataPlanes(page?: PageQuery, signal?: AbortSignal): Promise<Page<DataPlane>>;
+  usage(environmentId: string, range: { from: string; to: string }, signal?: AbortSignal): Promise<Usage>;
 }
 
 const enc = encodeURIComponent;
@@ -67,6 +69,8 @@ export function createSlateApi(http: HttpClient): SlateApi {
     revokeToken: (id) => http.request('DELETE', `/v1/tokens/${enc(id)}`),
     auditLog: (p, signal) => http.request('GET', '/v1/audit-log', { query: page(p), signal }),
     dataPlanes: (p, signal) => http.request('GET', '/v1/data-planes', { query: page(p), signal }),
+    usage: (environmentId, range, signal) =>
+      http.request('GET', `/v1/environments/${enc(environmentId)}/usage`, { query: range, signal }),
   };
 }
 

@@ -182,3 +182,12 @@ export interface DataPlane {
   readonly last_heartbeat_at: string | null;
   readonly healthy: boolean;
 }
+
+/** An environment's metered usage per UTC hour (hours without usage are absent). */
+export interface Usage {
+  readonly environment_id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly hours: readonly { hour: string; queries: number; rows: number; compute_seconds: number }[];
+  readonly totals: { queries: number; rows: number; compute_seconds: number };
+}

@@ -1,3 +1,4 @@
+import type { Usage } from '../api/index.ts';
 /** Bucket widths, smallest first; the first one that yields at most `maxBuckets` buckets wins. */
 export const BUCKET_UNITS = ['hour', 'day', 'week'] as const;
 export type BucketUnit = (typeof BUCKET_UNITS)[number];
@@ -108,4 +109,16 @@ export function formatBucket(start: number, unit: BucketUnit): string {
     month: 'short',
   });
   return unit === 'week' ? `Week of ${date}` : date;
+}
+
+/** Hourly buckets from `from` (inclusive) to `to` (exclusive) with the usage of each, zero where none. */
+export function hourlyQueries(
+  usage: Usage,
+  from: number,
+  to: number,
+): { starts: number[]; queries: number[] } {
+  const byHour = new Map(usage.hours.map((h) => [Date.parse(h.hour), h.queries]));
+  const starts: number[] = [];
+  for (let t = Math.floor(from / 3_600_000) * 3_600_000; t < to; t += 3_600_000) starts.push(t);
+  return { starts, queries: starts.map((t) => byHour.get(t) ?? 0) };
 }

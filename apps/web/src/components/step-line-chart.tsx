@@ -30,7 +30,14 @@ export function StepLineChart({ times, series, captions, height = 160, label }: 
       legend: { show: false },
       padding: [8, 12, 0, 0],
       cursor: { y: false, drag: { x: false, y: false, setScale: false } },
-      scales: { x: { time: true }, y: { range: () => [0, Math.ceil(top * 1.15)] } },
+      scales: {
+        // One point has no span: give the time axis an hour either side instead of uPlot's degenerate range.
+        x:
+          times.length === 1
+            ? { time: true, range: () => [times[0]! / 1000 - 3600, times[0]! / 1000 + 3600] }
+            : { time: true },
+        y: { range: () => [0, Math.ceil(top * 1.15)] },
+      },
       axes: [TIME_X_AXIS, INTEGER_Y_AXIS],
       series: [
         {},

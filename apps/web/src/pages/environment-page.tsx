@@ -9,6 +9,7 @@ import { PageHeader } from '../components/page-header.tsx';
 import { RelativeTime } from '../components/relative-time.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
+import { UsageChart } from '../components/usage-chart.tsx';
 import { shortId, shortSha } from '../format.ts';
 import { usePagedList } from '../hooks/use-paged-list.ts';
 import { useResource } from '../hooks/use-resource.ts';
@@ -175,6 +176,7 @@ function DeploymentsSection({
         </div>
       )}
       <DeploymentCharts deployments={list.items} />
+      <EnvironmentUsage environmentId={env.id} />
       <section className="card" aria-label="Deployment history">
         <div className="card-header">
           <h3 className="card-title">History</h3>
@@ -262,4 +264,26 @@ function CatalogSection({ activeId }: { activeId: string | null }) {
     );
   }
   return <FeatureCatalog graph={graph} />;
+}
+
+const USAGE_WINDOW_MS = 48 * 3_600_000;
+
+/** The environment's metered usage over the last two days (needs `billing.read`; hidden without it). */
+function EnvironmentUsage({ environmentId }: { environmentId: string }) {
+  const api = useApi();
+  const [range] = useState(() => {
+    const to = Date.now();
+    return { from: to - USAGE_WINDOW_MS, to };
+  });
+  const [usage] = useResource(
+    (signal) =>
+      api.usage(
+        environmentId,
+        { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString() },
+        signal,
+      ),
+    [api, environmentId, range],
+  );
+  if (usage.status !== 'ready') return null;
+  return <UsageChart usage={usage.data} from={range.from} to={range.to} />;
 }
