@@ -55,6 +55,27 @@ describe('logs', () => {
     expect(text).not.toContain(token.split('.')[2]);
   });
 
+  it('warn, with the query id, when a query uses a deprecated feature', async () => {
+    const { logger, lines } = capturedLogger('info');
+    const plane = await createTestPlane({ module: accounts, logger });
+    const response = await plane.app.inject({
+      method: 'POST',
+      url: '/v1/query/online',
+      headers: { authorization: `Bearer ${await plane.token()}`, 'content-type': 'application/json' },
+      payload: JSON.stringify({
+        inputs: { 'account.card_number': '5500' },
+        outputs: ['account.legacy_brand'],
+        include_meta: true,
+      }),
+    });
+    expect(response.json().data[0].value).toBe('5');
+    const warning = lines
+      .map((line) => JSON.parse(line))
+      .find((entry) => entry.msg === 'query used deprecated features');
+    expect(warning).toMatchObject({ level: 40, query_id: response.json().meta.query_id });
+    expect(warning.warnings.join(' ')).toContain('account.legacy_brand');
+  });
+
   it('leave inputs out at info level', async () => {
     const { logger, lines } = capturedLogger('info');
     const plane = await createTestPlane({ module: accounts, logger });

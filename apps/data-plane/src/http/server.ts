@@ -135,6 +135,13 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
       },
       message,
     );
+    // Deprecated features still answer, and say so once per query, as the seed product's engine does.
+    if (query.result.warnings.length > 0) {
+      request.log.warn(
+        { query_id: query.queryId, warnings: query.result.warnings },
+        'query used deprecated features',
+      );
+    }
   };
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
