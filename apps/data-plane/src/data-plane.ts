@@ -16,6 +16,7 @@ import { createBusFeatureWriter } from './persistence/bus-feature-writer.ts';
 import { createDataPlaneRuns } from './runs/data-plane-runs.ts';
 import { createDataSourceRegistry, type DataSourceConfig } from './sources/data-sources.ts';
 import { createStreamConsumers } from './streaming/stream-consumers.ts';
+import { streamPublishRoutes } from './streaming/stream-publish-routes.ts';
 import { createUsageMeter } from './usage/usage-meter.ts';
 
 export interface DataPlaneConfig {
@@ -122,6 +123,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       logger,
     });
   if (offline) void app.register(offline.routes);
+  if (config.offline) void app.register(streamPublishRoutes, { served, bus: config.offline.bus });
 
   return {
     app,

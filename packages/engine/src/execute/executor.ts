@@ -419,6 +419,11 @@ async function callRuntime(
   deps: ExecutionDeps,
 ): Promise<StepOutcome[]> {
   const { resolver } = step;
+  // A streaming resolver runs on its topic, not in a query: what the online store did not have is null.
+  if (resolver.stream) {
+    const outputs = Object.fromEntries(step.outputs.map((output) => [output.param, null]));
+    return callRows.map(() => ({ ok: true, outputs }));
+  }
   const remaining = query.deadline === undefined ? undefined : Math.max(1, query.deadline - Date.now());
   const timeoutMs =
     resolver.timeoutMs === undefined

@@ -39,18 +39,25 @@ export interface Planner {
 export interface GraphIndex extends FeatureIndex {
   /** Resolvers producing each feature, by canonical FQN. */
   readonly producers: ReadonlyMap<string, readonly ResolverSpec[]>;
+  /**
+   * Streaming resolvers producing each feature. A feature no query-time resolver produces is served from
+   * the online store alone through one of these (a miss answers null; nothing is written back).
+   */
+  readonly streamed?: ReadonlyMap<string, readonly ResolverSpec[]>;
 }
 
 /** Indexes a graph for planning: every lookup the planner makes is a map hit. */
 export function indexGraph(graph: GraphArtifact): GraphIndex {
   const features = indexFeatures(graph);
   const producers = new Map<string, ResolverSpec[]>();
+  const streamed = new Map<string, ResolverSpec[]>();
   for (const resolver of graph.resolvers) {
-    // Streaming resolvers run on their topic's messages, never in answer to a query.
-    if (resolver.stream) continue;
+    // Streaming resolvers run on their topic's messages, never in answer to a query: their features are
+    // served from the online store (see `streamed`).
+    const target = resolver.stream ? streamed : producers;
     for (const output of resolver.outputs) {
       const fqn = features.resolve(output.fqn)?.fqn ?? output.fqn;
-      producers.set(fqn, [...(producers.get(fqn) ?? []), resolver]);
+      target.set(fqn, [...(target.get(fqn) ?? []), resolver]);
     }
   }
   return {
@@ -59,6 +66,7 @@ export function indexGraph(graph: GraphArtifact): GraphIndex {
     resolve: features.resolve,
     windows: features.windows,
     producers,
+    streamed,
   };
 }
 
@@ -273,7 +281,8 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
     for (const output of rest.outputs) {
       const { read, write } = cached ? stalenessOf(output.fqn) : { read: 0, write: 0 };
       step.maxStalenessS.set(output.fqn, read);
-      step.writeTtlS.set(output.fqn, write);
+      // A streaming resolver's values reach the store from its stream only: a query's miss is not cached.
+      step.writeTtlS.set(output.fqn, rest.resolver.stream ? 0 : write);
     }
     steps.push(step);
     stepByKey.set(key, step.index);
@@ -319,14 +328,20 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
       kind: 'resolver',
       resolver,
       inputs: stepInputs,
-      outputs: resolver.outputs.map((output) => {
-        const resolved = index.resolve(output.fqn);
-        return {
-          param: output.param,
-          fqn: resolved?.fqn ?? output.fqn,
-          feature: resolved?.spec ?? missingSpec(output.fqn),
-        };
-      }),
+      outputs: resolver.outputs
+        .filter(
+          (output) =>
+            !resolver.stream ||
+            canonical(output.fqn) !== index.namespaces.get(resolver.namespace)?.primaryKey,
+        )
+        .map((output) => {
+          const resolved = index.resolve(output.fqn);
+          return {
+            param: output.param,
+            fqn: resolved?.fqn ?? output.fqn,
+            feature: resolved?.spec ?? missingSpec(output.fqn),
+          };
+        }),
       dependsOn: [...dependsOn].sort((a, b) => a - b),
       subqueries,
       cached: true,
@@ -461,9 +476,13 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
     if (spec?.kind === 'scalar' && spec.expression)
       return asResolution(fqn, planExpression(spec, fqn, spec.expression));
 
-    const candidates = (index.producers.get(fqn) ?? [])
+    let candidates = (index.producers.get(fqn) ?? [])
       .filter(inScope)
       .sort((a, b) => specificity(b) - specificity(a));
+    if (candidates.length === 0)
+      candidates = (index.streamed?.get(fqn) ?? [])
+        .filter(inScope)
+        .sort((a, b) => specificity(b) - specificity(a));
     let result: Resolution = {
       ok: false,
       error: requestError('RESOLVER_NOT_FOUND', fqn, `No resolver found for '${fqn}' in this query's scope`),
