@@ -317,6 +317,52 @@ describe('slate up, end to end', () => {
     expect(stdout).toMatch(/user\.transaction_count\s+1\b/);
   });
 
+  it('serves values from a streaming resolver online, fed by the example producer', async () => {
+    const token = await accessToken();
+    const produced = await promisify(execFile)(
+      process.execPath,
+      [join(project, 'scripts/produce-page-views.mjs'), `http://127.0.0.1:${dataPlanePort}`],
+      { env: { ...process.env, SLATE_TOKEN: token } },
+    );
+    expect(produced.stdout).toContain('published 5 messages to page-views');
+    const lastPages = async () => {
+      const pages: unknown[] = [];
+      for (const id of [1, 2, 3]) {
+        const { body } = await queryOnline({ inputs: { 'user.id': id }, outputs: ['user.last_page'] }, token);
+        pages.push(body.data[0]?.value);
+      }
+      return pages;
+    };
+    // User 1's latest view wins; user 2 viewed nothing; the skipped and malformed messages change nothing.
+    await expect.poll(lastPages, { timeout: 20_000, interval: 200 }).toEqual(['/docs', null, '/checkout']);
+  });
+
+  it('runs the scheduled resolver on demand and reports the run', async () => {
+    const token = await accessToken();
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const triggered = await fetch(`http://127.0.0.1:${dataPlanePort}/v1/runs/trigger`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ resolver_fqn: 'user_directory', idempotency_key: 'e2e-directory' }),
+    });
+    expect(triggered.status).toBe(200);
+    const run = (await triggered.json()) as { id: string; status: string };
+    expect(run.status).toBe('received');
+    const status = async () =>
+      (await fetch(`http://127.0.0.1:${dataPlanePort}/v1/runs/${run.id}`, { headers }).then((r) =>
+        r.json(),
+      )) as { status: string; rows: number };
+    await expect
+      .poll(status, { timeout: 20_000, interval: 200 })
+      .toMatchObject({ status: 'succeeded', rows: users.length });
+    const again = await fetch(`http://127.0.0.1:${dataPlanePort}/v1/runs/trigger`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ resolver_fqn: 'user_directory', idempotency_key: 'e2e-directory' }),
+    });
+    expect(((await again.json()) as { id: string }).id).toBe(run.id);
+  });
+
   it('stops on Ctrl-C and reuses its state on the next start', async () => {
     expect(await stop(up.child)).toBe(0);
     expect(up.output()).toContain('▸ stopped');

@@ -18,6 +18,11 @@ export const User = features(
     transaction_count: int(),
     total_spend: float().describe('Sum of all transaction amounts, USD'),
     risk_score: float().describe('0 (safe) to 1 (risky)'),
+    last_page: string()
+      .nullable()
+      .maxStaleness('1d')
+      .etlOfflineToOnline()
+      .describe('The last page the user viewed, from the page-views stream'),
   },
   { owner: 'fraud-team@example.com', tags: ['team:fraud'] },
 );

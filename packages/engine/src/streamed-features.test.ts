@@ -53,6 +53,9 @@ describe('features of streaming resolvers', () => {
     expect(column('device.label').values).toEqual(['device-1', 'device-2']);
     expect(calls).toBe(0);
     expect(await store.get('e', [{ feature: 'device.battery', pkey: 2 }])).toEqual([null]);
+    // The stream's primary-key output never stands in for a missing key.
+    const byLabel = await engine.query({ inputs: { 'device.label': ['x'] }, outputs: ['device.battery'] });
+    expect(byLabel.errors).toEqual([expect.objectContaining({ code: 'RESOLVER_NOT_FOUND' })]);
     await engine.close();
   });
 });

@@ -19,14 +19,17 @@ describe('collectGraph', () => {
       'user.transaction_count',
       'user.total_spend',
       'user.risk_score',
+      'user.last_page',
     ]);
     expect(artifact.resolvers.map((r) => r.fqn).sort()).toEqual(
       [
         'email_domain',
         'get_transaction',
         'get_user',
+        'page_views',
         'risk_score',
         'transaction_stats',
+        'user_directory',
         'user_transactions',
       ].sort(),
     );

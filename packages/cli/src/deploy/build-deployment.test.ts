@@ -31,7 +31,7 @@ describe('buildDeployment on examples/quickstart', () => {
     expect(first.config).toMatchObject({ project: 'quickstart', entry: 'src/index.ts' });
     expect(first.artifact.project).toBe('quickstart');
     expect(first.artifact.namespaces.map((ns) => ns.name).sort()).toEqual(['transaction', 'user']);
-    expect(first.artifact.resolvers).toHaveLength(6);
+    expect(first.artifact.resolvers).toHaveLength(8);
     // Only the file: Vitest's stack-trace handling hides tsx's source maps, so lines are checked in
     // main.test.ts through the real `bin/slate.js`.
     expect(first.artifact.resolvers.find((r) => r.fqn === 'get_user')?.source?.file).toBe(

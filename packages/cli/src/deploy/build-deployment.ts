@@ -1,4 +1,5 @@
-import { relative } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sha256Hex } from '@slate/client';
 import { type GraphArtifact, type LintIssue, lintGraph, SlateError } from '@slate/graph';
@@ -46,8 +47,22 @@ export async function collectProject(dir: string): Promise<CollectedProject> {
       { cause },
     );
   }
-  const { artifact } = collectGraph(exports, { project: config.project });
+  const sqlFiles = await readSqlFiles(config.dir, dirname(config.entryPath));
+  const { artifact } = collectGraph(exports, { project: config.project, sqlFiles });
   return { config, artifact, lint: lintGraph(artifact) };
+}
+
+/** SQL file resolvers: every `*.sql` under the entry's folder (paths relative to the project), sorted. */
+async function readSqlFiles(projectDir: string, root: string): Promise<{ path: string; text: string }[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  const files = entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.sql'))
+    .map((entry) => join(entry.parentPath, entry.name))
+    .filter((path) => !relative(root, path).split(/[\\/]/).includes('node_modules'))
+    .sort();
+  return Promise.all(
+    files.map(async (file) => ({ path: relative(projectDir, file), text: await readFile(file, 'utf8') })),
+  );
 }
 
 /**

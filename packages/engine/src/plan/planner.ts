@@ -55,8 +55,11 @@ export function indexGraph(graph: GraphArtifact): GraphIndex {
     // Streaming resolvers run on their topic's messages, never in answer to a query: their features are
     // served from the online store (see `streamed`).
     const target = resolver.stream ? streamed : producers;
+    const primaryKey = features.namespaces.get(resolver.namespace)?.primaryKey;
     for (const output of resolver.outputs) {
       const fqn = features.resolve(output.fqn)?.fqn ?? output.fqn;
+      // A stream keys its values by the primary key; it never supplies one to a query.
+      if (resolver.stream && fqn === primaryKey) continue;
       target.set(fqn, [...(target.get(fqn) ?? []), resolver]);
     }
   }
@@ -311,6 +314,9 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
       param: input.param,
       fqn: canonical(input.fqn),
     }));
+    // Stream values are read from the online store by primary key: the query must be able to supply it.
+    const streamKey = resolver.stream ? index.namespaces.get(resolver.namespace)?.primaryKey : undefined;
+    if (streamKey) stepInputs.push({ type: 'feature', param: '\0key', fqn: streamKey });
     const dependsOn = dependencies(stepInputs.map((input) => input.fqn));
     if (typeof dependsOn === 'string') return cannotResolve(resolver.fqn, dependsOn);
     const subqueries: HasManySubquery[] = [];

@@ -1,0 +1,31 @@
+import { dataFrame, offline, stream } from '@slate/sdk';
+import { User } from './features.ts';
+import { users } from './sample-data.ts';
+
+/**
+ * A streaming resolver: every message on the `page-views` topic (`{"user_id": 1, "page": "/pricing"}`) sets
+ * `user.last_page`. Messages without a user are skipped; a message that is not JSON goes to the
+ * `page-views.dead-letter` topic. Feed it with `scripts/produce-page-views.mjs`.
+ */
+export const page_views = stream({
+  source: { topic: 'page-views' },
+  outputs: { user_id: User.id, page: User.last_page },
+  lateArrivalDeadline: '1d',
+  parse: ({ value }) => {
+    const view = JSON.parse(value) as { user_id?: number; page?: string };
+    if (typeof view.user_id !== 'number' || typeof view.page !== 'string') return undefined;
+    return { user_id: view.user_id, page: view.page };
+  },
+});
+
+/**
+ * A scheduled resolver: every hour (UTC) it snapshots every user's name and email into the offline store.
+ * Trigger it now with `POST /v1/runs/trigger {"resolver_fqn": "user_directory"}`.
+ */
+export const user_directory = offline({
+  inputs: {},
+  outputs: { users: dataFrame(User, 'id', 'name', 'email') },
+  total: true,
+  cron: '1h',
+  fn: () => ({ users: users.map((u) => ({ id: u.id, name: u.name, email: u.email })) }),
+});
