@@ -572,17 +572,21 @@ export function runAccessSuite(label: string, factory: DatabaseFactory): void {
         return east?.last_heartbeat_at === expectedAt ? east : undefined;
       });
       expect(seen).toMatchObject({ name: 'east', url: 'http://east.test:5000', healthy: true });
-      // The message really went through the queue: a pg-boss job named `heartbeat` for this data plane.
-      const jobs = await sql<{ data: { data_plane_id: string; at: string }; state: string }>`
-        select data, state from pgboss.job where name = 'heartbeat'`.execute(plane.services.db);
-      expect(
-        jobs.rows.some(
+      // The message really went through the queue: a pg-boss job named `heartbeat` for this data plane. The
+      // consumer records the heartbeat before pg-boss marks its job completed, so wait for that too.
+      const completed = await eventually(async () => {
+        const jobs = await sql<{ data: { data_plane_id: string; at: string }; state: string }>`
+          select data, state from pgboss.job where name = 'heartbeat'`.execute(plane.services.db);
+        return jobs.rows.some(
           (j) =>
             j.data.data_plane_id === dataPlane.data_plane_id &&
             j.data.at === seen.last_heartbeat_at &&
             j.state === 'completed',
-        ),
-      ).toBe(true);
+        )
+          ? true
+          : undefined;
+      });
+      expect(completed).toBe(true);
       clock += 61_000; // past the 60 s heartbeat timeout
       expect((await listed()).find((p) => p.id === dataPlane.data_plane_id)?.healthy).toBe(false);
       await call('POST', '/v1/data-plane/status', { token: dataPlane.token }, { environments: [] });
