@@ -303,6 +303,25 @@ describe('slate up, end to end', () => {
     expect(domains.has('analytical.io')).toBe(true);
   });
 
+  it('rolls back to the first deployment with slate deployments rollback, and the data plane serves it again', async () => {
+    const token = await accessToken();
+    const { stdout } = await cli(['deployments', 'list', '--json']);
+    const listed = JSON.parse(stdout) as { items: { id: string; created_at: string }[] };
+    const oldest = [...listed.items].sort((a, b) => a.created_at.localeCompare(b.created_at))[0]!;
+    expect(listed.items.length).toBeGreaterThanOrEqual(2);
+    const rolledBack = await cli(['deployments', 'rollback', oldest.id]);
+    expect(rolledBack.stdout).toMatch(/SUCCESS/);
+    const { body } = await queryOnline(
+      { inputs: { 'user.id': 1 }, outputs: ['user.email_domain'], include_meta: true },
+      token,
+    );
+    expect(body.data[0].value).toBe('analytical.io');
+    expect(body.meta.deployment_id).toBe(oldest.id);
+    // Back to the edited code, so later tests see the deployment they expect.
+    const forward = await cli(['apply', '--dir', project, '--force']);
+    expect(forward.stdout).toMatch(/SUCCESS/);
+  });
+
   it('answers slate query from the command line', async () => {
     const { stdout } = await cli([
       'query',
