@@ -1,3 +1,5 @@
+import type { FeaturePermissions } from './feature-permissions.ts';
+
 /** Who a verified access token speaks for. */
 export interface Principal {
   /** The token's subject: a service token id or a user id. */
@@ -9,4 +11,6 @@ export interface Principal {
   readonly team?: string;
   readonly project?: string;
   readonly permissions: readonly string[];
+  /** Feature-level rules by tag, when the token carries them. */
+  readonly featurePermissions?: FeaturePermissions;
 }

@@ -1,6 +1,7 @@
 import { SlateError } from '@slate/graph';
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { z } from 'zod';
+import { FeaturePermissionsSchema } from './feature-permissions.ts';
 import type { Principal } from './principal.ts';
 
 /** Verifies access tokens issued by the metadata plane. */
@@ -17,6 +18,7 @@ const Claims = z.object({
   team: z.string().optional(),
   project: z.string().optional(),
   perms: z.array(z.string()).default([]),
+  feature_permissions: FeaturePermissionsSchema.optional(),
 });
 
 /**
@@ -105,6 +107,7 @@ export function createTokenVerifier(options: {
         team: c.team,
         project: c.project,
         permissions: c.perms,
+        ...(c.feature_permissions ? { featurePermissions: c.feature_permissions } : {}),
       };
       remember(token, principal, (payload as { exp?: number }).exp);
       return principal;

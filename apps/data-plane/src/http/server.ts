@@ -8,6 +8,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
+import { withFeaturePermissions } from '../auth/feature-permissions.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type {
@@ -178,7 +179,18 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     const release = limiter.acquire(environment.id);
     try {
       const answer = await served.withEngine(environment.id, (deployment) =>
-        work({ principal, environment, deployment, headers }),
+        work({
+          principal,
+          environment,
+          // A token with feature rules sees the deployment through them, on every query route.
+          deployment: principal.featurePermissions
+            ? {
+                ...deployment,
+                engine: withFeaturePermissions(deployment.engine, principal.featurePermissions),
+              }
+            : deployment,
+          headers,
+        }),
       );
       if (answer === undefined) throw noDeployment(environment.id);
       return answer;
