@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { PGlite } from '@electric-sql/pglite';
 import { freePort } from '@slate/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeMailDomains, transactions, users } from '../examples/quickstart/src/sample-data.ts';
@@ -334,6 +335,27 @@ describe('slate up, end to end', () => {
     ]);
     expect(stdout).toContain('Grace Hopper');
     expect(stdout).toMatch(/user\.transaction_count\s+1\b/);
+  });
+
+  it('answers the SQL file resolver from the app_db data source as a plain SQL query does', async () => {
+    const db = new PGlite();
+    await db.exec(readFileSync(join(project, 'data/app_db.sql'), 'utf8'));
+    const plain = await db.query<{ user_id: number; plan: string; seats: number }>(
+      'select user_id, plan, seats from plans',
+    );
+    await db.close();
+    const expected = new Map(plain.rows.map((row) => [row.user_id, [row.plan, row.seats]]));
+    const token = await accessToken();
+    for (const user of users) {
+      const { body } = await queryOnline(
+        { inputs: { 'user.id': user.id }, outputs: ['user.plan', 'user.seats'] },
+        token,
+      );
+      expect(body.errors).toEqual([]);
+      expect(body.data.map((d: { value: unknown }) => d.value)).toEqual(
+        expected.get(user.id) ?? [null, null],
+      );
+    }
   });
 
   it('serves values from a streaming resolver online, fed by the example producer', async () => {

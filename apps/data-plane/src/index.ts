@@ -18,3 +18,37 @@ export { OnlineQueryRequestSchema, type OnlineQueryResponse } from './http/onlin
 export { createDataPlaneServer, type DataPlaneServerOptions } from './http/server.ts';
 export { createDataPlaneMetrics, type DataPlaneMetrics } from './observability/data-plane-metrics.ts';
 export { createMetricsServer } from './observability/metrics-server.ts';
+export {
+  createDataPlaneRuns,
+  type DataPlaneRuns,
+  type DataPlaneRunsOptions,
+} from './runs/data-plane-runs.ts';
+export {
+  type RunRecord,
+  RunRecordSchema,
+  type RunStatus,
+  type RunTriggerMessage,
+  RunTriggerMessageSchema,
+  type RunTriggerRequest,
+} from './runs/run-record.ts';
+export {
+  createRunScheduler,
+  nextFireTime,
+  type RunScheduler,
+  type RunSchedulerOptions,
+} from './runs/run-scheduler.ts';
+export { createRunService, type RunService, type RunServiceOptions } from './runs/run-service.ts';
+export { createObjectRunStore, type RunStore } from './runs/run-store.ts';
+export {
+  createDataSourceRegistry,
+  type DataSourceConfig,
+  DataSourceConfigSchema,
+  type DataSourceRegistry,
+  resolveSecretReferences,
+} from './sources/data-sources.ts';
+export { createPgliteSqlSource, type PgliteSqlSourceOptions } from './sources/pglite-sql-source.ts';
+export {
+  createStreamConsumers,
+  type StreamConsumers,
+  type StreamConsumersOptions,
+} from './streaming/stream-consumers.ts';

@@ -18,6 +18,8 @@ export const User = features(
     transaction_count: int(),
     total_spend: float().describe('Sum of all transaction amounts, USD'),
     risk_score: float().describe('0 (safe) to 1 (risky)'),
+    plan: string().nullable().describe('Subscription plan, from the app database (src/sql/user_plans.sql)'),
+    seats: int().nullable().describe('Seats on the plan'),
     last_page: string()
       .nullable()
       .maxStaleness('1d')

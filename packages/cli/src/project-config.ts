@@ -14,6 +14,11 @@ export const ProjectConfigSchema = z.object({
     .string()
     .min(1)
     .refine((entry) => !isAbsolute(entry), 'a path relative to slate.yaml'),
+  /**
+   * Named SQL data sources `slate up` gives its data plane (`{name, type: postgres|mysql, url}` or
+   * `{name, type: pglite, initFile}`; paths relative to slate.yaml), validated by the data plane.
+   */
+  data_sources: z.array(z.record(z.string(), z.unknown())).optional(),
 });
 export type ProjectConfig = z.infer<typeof ProjectConfigSchema>;
 

@@ -19,6 +19,8 @@ describe('collectGraph', () => {
       'user.transaction_count',
       'user.total_spend',
       'user.risk_score',
+      'user.plan',
+      'user.seats',
       'user.last_page',
     ]);
     expect(artifact.resolvers.map((r) => r.fqn).sort()).toEqual(

@@ -2,19 +2,33 @@ import type { SqlSources } from '@slate/engine';
 import { SlateError } from '@slate/graph';
 import { createSqlSource, type SqlSource } from '@slate/stores';
 import { z } from 'zod';
+import { createPgliteSqlSource } from './pglite-sql-source.ts';
 
 /**
- * A named SQL data source of an environment, as SQL resolvers name it (`source: 'app_db'`). The URL may
- * reference the environment's secrets as `${secret:NAME}` (resolved on the data plane, never logged).
+ * A named SQL data source of an environment, as SQL resolvers name it (`source: 'app_db'`), chosen by
+ * `type`: `postgres` or `mysql` with a URL that may reference the environment's secrets as
+ * `${secret:NAME}` (resolved on the data plane, never logged), or an embedded `pglite` database.
  */
-export const DataSourceConfigSchema = z.object({
+const common = {
   name: z.string().regex(/^[A-Za-z_][\w-]*$/, 'letters, digits, _ and -'),
-  type: z.enum(['postgres', 'mysql']),
-  url: z.string().min(1),
   /** The environment (id or name) the source belongs to; absent = every environment. */
   environment: z.string().optional(),
-  maxConnections: z.number().int().positive().optional(),
-});
+};
+export const DataSourceConfigSchema = z.discriminatedUnion('type', [
+  z.object({
+    ...common,
+    type: z.enum(['postgres', 'mysql']),
+    url: z.string().min(1),
+    maxConnections: z.number().int().positive().optional(),
+  }),
+  /** An embedded PGlite database (local demos): in memory, or in `dataDir`; `initFile` runs at open. */
+  z.object({
+    ...common,
+    type: z.literal('pglite'),
+    dataDir: z.string().optional(),
+    initFile: z.string().optional(),
+  }),
+]);
 export type DataSourceConfig = z.input<typeof DataSourceConfigSchema>;
 
 /**
@@ -90,18 +104,21 @@ function lazySource(
   open: Map<string, Promise<SqlSource>>,
 ): SqlSource {
   const get = () => {
-    const url = resolveSecretReferences(config.url, secrets);
-    const key = `${config.type}\u0000${url}`;
+    const url = config.type === 'pglite' ? '' : resolveSecretReferences(config.url, secrets);
+    const key = `${config.type}\u0000${config.type === 'pglite' ? `${config.name}\u0000${config.dataDir ?? ''}` : url}`;
     let source = open.get(key);
     if (!source) {
-      const created = createSqlSource({ type: config.type, url, maxConnections: config.maxConnections });
+      const created =
+        config.type === 'pglite'
+          ? createPgliteSqlSource({ dataDir: config.dataDir, initFile: config.initFile })
+          : createSqlSource({ type: config.type, url, maxConnections: config.maxConnections });
       source = Promise.resolve(created);
       open.set(key, source);
     }
     return source;
   };
   return {
-    dialect: config.type,
+    dialect: config.type === 'mysql' ? 'mysql' : 'postgres',
     async init() {
       await (await get()).init();
     },

@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
+import type { DataSourceConfig } from '@slate/data-plane';
 import { SlateError } from '@slate/graph';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { type CliContext, printLine } from '../cli-context.ts';
 import { applyDeployment } from '../deploy/apply-deployment.ts';
+import { readProjectConfig } from '../project-config.ts';
 import { startPlatform } from '../up/start-platform.ts';
 
 interface UpFlags {
@@ -79,6 +81,7 @@ export function registerUp(program: Command, context: CliContext): void {
         seedFile: existsSync(seedFile) ? seedFile : undefined,
         webRoot: webRoot && existsSync(webRoot) ? webRoot : undefined,
         logger: pino({ level: flags.verbose ? 'info' : 'warn' }),
+        dataSources: await projectDataSources(project),
       });
       const stop = waitForSignal();
       try {
@@ -159,4 +162,14 @@ function waitForSignal(): { promise: Promise<void>; dispose(): void } {
       process.off('SIGTERM', handler);
     },
   };
+}
+
+/** The project's `data_sources`, with `initFile`/`dataDir` made absolute (they are relative to slate.yaml). */
+async function projectDataSources(project: string): Promise<DataSourceConfig[]> {
+  const config = await readProjectConfig(project);
+  return (config.data_sources ?? []).map((source) => {
+    const absolute = (key: string) =>
+      typeof source[key] === 'string' ? { [key]: resolve(project, source[key] as string) } : {};
+    return { ...source, ...absolute('initFile'), ...absolute('dataDir') } as DataSourceConfig;
+  });
 }

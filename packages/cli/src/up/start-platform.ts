@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSlateClient, type SlateClient } from '@slate/client';
-import { createDataPlane, type DataPlane } from '@slate/data-plane';
+import { createDataPlane, type DataPlane, type DataSourceConfig } from '@slate/data-plane';
 import { SlateError } from '@slate/graph';
 import { createMetadataPlane, type MetadataPlane, type Permission, parseSeed } from '@slate/metadata-plane';
 import {
@@ -27,6 +27,8 @@ export interface PlatformOptions {
   /** A built web UI to serve at `/`. */
   readonly webRoot?: string;
   readonly logger?: Logger;
+  /** Named SQL data sources of the environment, for SQL resolvers. */
+  readonly dataSources?: readonly DataSourceConfig[];
 }
 
 /** The credentials file `slate up` writes for the CLI and the seed product's clients. */
@@ -114,6 +116,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       stateDir: join(options.stateDir, 'data-plane'),
       logger,
       offline: { bus, offlineStore },
+      dataSources: options.dataSources,
     });
     closers.push(() => dataPlane.close());
     await listenOrExplain(
