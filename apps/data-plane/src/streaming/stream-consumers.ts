@@ -212,12 +212,20 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
   };
 }
 
-/** Where a streaming resolver's outputs go: primary key, feature time, offline and online features. */
+/** Where a streaming resolver's outputs go: primary key, feature time, and per feature online/offline. */
 interface StreamShape {
   readonly pkParam: string | undefined;
   readonly timeParam: string | undefined;
-  readonly offline: readonly { param: string; fqn: string }[];
-  readonly online: readonly { param: string; fqn: string; ttlMs?: number }[];
+  /** Features written online and offline (one result message carries both). */
+  readonly both: readonly StreamTarget[];
+  readonly offlineOnly: readonly StreamTarget[];
+  readonly onlineOnly: readonly StreamTarget[];
+}
+
+interface StreamTarget {
+  readonly param: string;
+  readonly fqn: string;
+  readonly ttlMs?: number;
 }
 
 const shapes = new WeakMap<ResolverSpec, StreamShape>();
@@ -229,19 +237,24 @@ function streamShape(engine: Engine, spec: ResolverSpec): StreamShape {
   const namespace = index.namespaces.get(spec.namespace);
   const pkParam = spec.outputs.find((o) => o.fqn === namespace?.primaryKey)?.param;
   const timeParam = spec.outputs.find((o) => o.fqn === namespace?.featureTime)?.param;
-  const offline: { param: string; fqn: string }[] = [];
-  const online: { param: string; fqn: string; ttlMs?: number }[] = [];
+  const both: StreamTarget[] = [];
+  const offlineOnly: StreamTarget[] = [];
+  const onlineOnly: StreamTarget[] = [];
   for (const output of spec.outputs) {
     if (output.param === pkParam || output.param === timeParam) continue;
     const feature = index.features.get(output.fqn);
     if (feature?.kind !== 'scalar') continue;
-    if (feature.storeOffline) offline.push(output);
-    if (feature.storeOnline && feature.etlOfflineToOnline && feature.maxStalenessS !== 0)
-      online.push(
-        feature.maxStalenessS === null ? output : { ...output, ttlMs: feature.maxStalenessS * 1000 },
-      );
+    const online =
+      feature.storeOnline && feature.etlOfflineToOnline && feature.maxStalenessS !== 0
+        ? feature.maxStalenessS === null
+          ? output
+          : { ...output, ttlMs: feature.maxStalenessS * 1000 }
+        : undefined;
+    if (online && feature.storeOffline) both.push(online);
+    else if (online) onlineOnly.push(online);
+    else if (feature.storeOffline) offlineOnly.push(output);
   }
-  const shape = { pkParam, timeParam, offline, online };
+  const shape = { pkParam, timeParam, both, offlineOnly, onlineOnly };
   shapes.set(spec, shape);
   return shape;
 }
@@ -264,7 +277,7 @@ function resultMessages(
     const v = outputs[param];
     return v instanceof Date ? v.toISOString() : (v ?? null);
   };
-  const values = (targets: readonly { param: string; fqn: string; ttlMs?: number }[]): ResultValue[] =>
+  const values = (targets: readonly StreamTarget[]): ResultValue[] =>
     targets.map((t) => ({
       feature: t.fqn,
       pkey: String(pkey),
@@ -273,7 +286,12 @@ function resultMessages(
       resolver: spec.fqn,
       ...(t.ttlMs === undefined ? {} : { ttlMs: t.ttlMs }),
     }));
-  const envelope = (kind: string, list: ResultValue[], online: boolean): OutgoingMessage => {
+  const envelope = (
+    kind: string,
+    list: ResultValue[],
+    online: boolean,
+    offline: boolean,
+  ): OutgoingMessage => {
     const operationId = `stream:${message.topic}:${message.id}:${kind}`;
     const body: ResultMessageInput = {
       version: 1,
@@ -284,12 +302,14 @@ function resultMessages(
       insertedAt: now,
       values: list,
       writeOnline: online,
-      writeOffline: !online,
+      writeOffline: offline,
     };
     return { key: environment, value: JSON.stringify(body), id: operationId };
   };
+  // Usually one result message per stream message (every feature online and offline).
   const out: OutgoingMessage[] = [];
-  if (shape.offline.length > 0) out.push(envelope('offline', values(shape.offline), false));
-  if (shape.online.length > 0) out.push(envelope('online', values(shape.online), true));
+  if (shape.both.length > 0) out.push(envelope('all', values(shape.both), true, true));
+  if (shape.offlineOnly.length > 0) out.push(envelope('offline', values(shape.offlineOnly), false, true));
+  if (shape.onlineOnly.length > 0) out.push(envelope('online', values(shape.onlineOnly), true, false));
   return out;
 }

@@ -270,17 +270,29 @@ export async function* scanSqlResolver(
   if (column && options.upperBound !== undefined) add((p) => `${column} < ${p}`, options.upperBound);
   if (column && options.after !== undefined && options.after !== null)
     add((p) => `${column} > ${p}`, options.after);
-  const order = [column, sql.keyColumn && `slate_q.${q(sql.keyColumn)}`].filter(Boolean).join(', ');
+  // Pages: by the primary key column when there is one (keyset: each page an index range), else by the
+  // bound column with offsets. The high-water mark is the greatest bound value seen, whatever the order.
+  const keyColumn = sql.keyColumn;
+  const order = keyColumn ? `slate_q.${q(keyColumn)}` : column;
   const pageSize = options.pageSize ?? 50_000;
-  const text = `select * from (${inner.text.trim().replace(/;\s*$/, '')}) as slate_q${
-    where.length > 0 ? ` where ${where.join(' and ')}` : ''
-  }${order ? ` order by ${order}` : ''}`;
+  const base = `select * from (${inner.text.trim().replace(/;\s*$/, '')}) as slate_q`;
   let highWater: unknown = options.after ?? null;
+  let lastKey: unknown;
   for (let offset = 0; ; offset += pageSize) {
     options.signal?.throwIfAborted();
+    const pageParams = [...params];
+    const conditions = [...where];
+    if (keyColumn && lastKey !== undefined) {
+      pageParams.push(lastKey);
+      conditions.push(
+        `slate_q.${q(keyColumn)} > ${source.dialect === 'postgres' ? `$${pageParams.length}` : '?'}`,
+      );
+    }
     const statement: SqlStatement = {
-      text: `${text} limit ${pageSize} offset ${offset}`,
-      params,
+      text: `${base}${conditions.length > 0 ? ` where ${conditions.join(' and ')}` : ''}${
+        order ? ` order by ${order}` : ''
+      } limit ${pageSize}${keyColumn ? '' : ` offset ${offset}`}`,
+      params: pageParams,
     };
     const result = await source.query(statement, options.signal);
     const byNormalized = new Map(spec.outputs.map((output) => [normalize(output.param), output.fqn]));
@@ -300,6 +312,10 @@ export async function* scanSqlResolver(
       }
       return values;
     });
+    if (keyColumn && result.rows.length > 0) {
+      const keyName = findColumn(result.columns, keyColumn) ?? keyColumn;
+      lastKey = result.rows[result.rows.length - 1]![keyName];
+    }
     if (rows.length > 0) yield { rows, highWater };
     if (result.rows.length < pageSize) return;
   }
