@@ -39,6 +39,7 @@ export {
 } from './runs/run-scheduler.ts';
 export { createRunService, type RunService, type RunServiceOptions } from './runs/run-service.ts';
 export { createObjectRunStore, type RunStore } from './runs/run-store.ts';
+export { consumeRunTriggers } from './runs/run-trigger-consumer.ts';
 export {
   createDataSourceRegistry,
   type DataSourceConfig,

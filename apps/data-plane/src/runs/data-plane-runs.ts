@@ -1,11 +1,12 @@
 import type { SqlSources } from '@slate/engine';
-import type { Bus, ObjectStore } from '@slate/stores';
+import type { Bus, ObjectStore, Queue, QueueWorker } from '@slate/stores';
 import type { Logger } from 'pino';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import { createResultPublisher } from '../persistence/result-publisher.ts';
 import { createRunScheduler, type RunScheduler } from './run-scheduler.ts';
 import { createRunService, type RunService } from './run-service.ts';
 import { createObjectRunStore } from './run-store.ts';
+import { consumeRunTriggers } from './run-trigger-consumer.ts';
 
 export interface DataPlaneRunsOptions {
   readonly served: ServedEnvironments;
@@ -19,6 +20,8 @@ export interface DataPlaneRunsOptions {
    * `scheduled-resolver-trigger` queue delivers trigger messages to `service.trigger` instead.
    */
   readonly schedule?: boolean;
+  /** The metadata plane's `scheduled-resolver-trigger` queue: its trigger messages start runs here. */
+  readonly triggerQueue?: Queue;
   readonly clock?: () => Date;
   readonly maxMissedRuns?: number;
   readonly logger?: Logger;
@@ -57,13 +60,17 @@ export function createDataPlaneRuns(options: DataPlaneRunsOptions): DataPlaneRun
     maxMissedRuns: options.maxMissedRuns,
     logger: options.logger,
   });
+  let triggers: QueueWorker | undefined;
   return {
     service,
     scheduler,
     start() {
       if (options.schedule !== false) scheduler.start();
+      if (options.triggerQueue && !triggers)
+        triggers = consumeRunTriggers(options.triggerQueue, service, options.logger);
     },
     async close() {
+      await triggers?.stop();
       await scheduler.stop();
       await service.idle();
     },

@@ -1,0 +1,93 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEngine, createInProcessRuntime } from '@slate/engine';
+import { collectGraph, dataFrame, features, int, offline, string } from '@slate/sdk';
+import { createLocalObjectStore, createLogBus, createMemoryQueueBroker } from '@slate/stores';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ServedEnvironments } from '../deployments/served-environments.ts';
+import { parseResultMessage, RESULT_BUS_TOPIC } from '../persistence/result-message.ts';
+import { createResultPublisher } from '../persistence/result-publisher.ts';
+import { createRunService } from './run-service.ts';
+import { createObjectRunStore } from './run-store.ts';
+import { consumeRunTriggers } from './run-trigger-consumer.ts';
+
+const root = await mkdtemp(join(tmpdir(), 'slate-run-triggers-'));
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+const Shop = features('shop', { id: int(), city: string() });
+const shops = [
+  { id: 1, city: 'Lyon' },
+  { id: 2, city: 'Oslo' },
+  { id: 3, city: 'Kyoto' },
+];
+const all_shops = offline({
+  inputs: {},
+  outputs: { rows: dataFrame(Shop, 'id', 'city') },
+  total: true,
+  cron: '1d',
+  fn: () => ({ rows: shops }),
+});
+
+describe('run triggers from the scheduled-resolver-trigger queue', () => {
+  it('starts a run per message (once per idempotency key) and refuses what it cannot run', async () => {
+    const bus = createLogBus({ root: join(root, 'bus'), sync: false });
+    await bus.init();
+    const objects = createLocalObjectStore({ root: join(root, 'objects') });
+    await objects.init();
+    const { artifact, functions } = collectGraph({ Shop, all_shops });
+    const served = new ServedEnvironments();
+    served.upsert({ id: 'env-1', name: 'dev', teamId: 't', projectId: 'p' });
+    served.activate('env-1', {
+      id: 'd1',
+      engine: createEngine({
+        graph: artifact,
+        runtime: createInProcessRuntime(functions),
+        environment: 'env-1',
+        deploymentId: 'd1',
+      }),
+    });
+    const runs = createRunService({
+      served,
+      store: createObjectRunStore(objects),
+      publisher: createResultPublisher(bus),
+      sqlSources: () => new Map(),
+    });
+    const broker = createMemoryQueueBroker();
+    await broker.init();
+    const queue = await broker.queue('scheduled-resolver-trigger', { maxAttempts: 1 });
+    const worker = consumeRunTriggers(queue, runs);
+
+    const trigger = {
+      resolver_fqn: 'all_shops',
+      environment: 'env-1',
+      idempotency_key: 'cron:env-1:all_shops:2026-01-01T00:00:00.000Z',
+      trigger: 'CRON',
+    };
+    await queue.send(trigger);
+    await queue.send(trigger); // a redelivery or a second scheduler: no second run
+    await queue.send({ resolver_fqn: 'missing', environment: 'env-1', trigger: 'CRON' });
+    await queue.send({ nonsense: true });
+    await expect.poll(() => queue.depth(), { timeout: 5_000 }).toBe(0);
+    await runs.idle();
+    await worker.stop();
+
+    const recorded = await runs.list('env-1');
+    expect(recorded).toEqual([
+      expect.objectContaining({ resolver_fqn: 'all_shops', trigger: 'CRON', status: 'succeeded', rows: 3 }),
+    ]);
+    const dead = await broker.queue(queue.deadLetterName);
+    expect(await dead.depth()).toBe(2);
+
+    const consumer = bus.consumer({ topic: RESULT_BUS_TOPIC, group: 'inspect' });
+    const published = (await consumer.poll({ max: 10 })).map((m) => parseResultMessage(m.value));
+    expect(published.flatMap((m) => m.values.map((v) => [v.feature, v.pkey, v.value]))).toEqual(
+      shops.map((s) => ['shop.city', String(s.id), s.city]),
+    );
+    expect(published.every((m) => m.writeOffline && !m.writeOnline)).toBe(true);
+    await consumer.close();
+    await served.close();
+    await broker.close();
+    await bus.close();
+  });
+});
