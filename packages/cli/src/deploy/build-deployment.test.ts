@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import type { GraphArtifact } from '@slate/graph';
 import { collectGraph } from '@slate/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repositoryRoot } from '../temp-feature-repo.ts';
+import { createTempFeatureRepo, repositoryRoot, validRepoFiles } from '../temp-feature-repo.ts';
 import { buildDeployment, type DeploymentBuild, formatLintIssue } from './build-deployment.ts';
 
 const quickstart = join(repositoryRoot, 'examples', 'quickstart');
@@ -63,6 +63,26 @@ describe('buildDeployment on examples/quickstart', () => {
     expect(withoutSources(artifact)).toEqual(withoutSources(typescriptOnly));
     const getUser = functions.get('get_user');
     expect(getUser).toBeDefined();
+  });
+});
+
+describe('SQL file resolvers', () => {
+  it('are collected from under the entry folder, and an edit to one changes the bundle hash', async () => {
+    const sql = (column: string) => `-- source: app_db\n-- resolves: user\nselect id, ${column} from users\n`;
+    const repo = await createTempFeatureRepo({ ...validRepoFiles, 'src/sql/user_names.sql': sql('name') });
+    try {
+      const before = await buildDeployment({ dir: repo.dir });
+      expect(before.artifact.resolvers.find((r) => r.fqn === 'user_names')).toMatchObject({
+        outputs: [{ param: 'name', fqn: 'user.name' }],
+        sql: { dataSource: 'app_db', file: 'src/sql/user_names.sql' },
+      });
+      await writeFile(join(repo.dir, 'src/sql/user_names.sql'), sql('full_name as name'));
+      const after = await buildDeployment({ dir: repo.dir });
+      expect(after.sourceHash).not.toBe(before.sourceHash);
+      expect(after.artifact.resolvers.find((r) => r.fqn === 'user_names')?.sql?.query).toContain('full_name');
+    } finally {
+      await repo.remove();
+    }
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -94,7 +95,17 @@ export async function bundleProject(config: LoadedProjectConfig): Promise<Uint8A
     });
     const [output] = result.outputFiles;
     if (!output) throw new SlateError('internal', 'BUNDLE_FAILED', 'esbuild produced no output');
-    return output.contents;
+    // SQL file resolvers travel in the graph, not in the code: a trailing comment with their hashes makes
+    // an edit to a .sql file change the bundle's hash, so `slate apply` deploys it.
+    const sqlFiles = await readSqlFiles(config.dir, dirname(config.entryPath));
+    if (sqlFiles.length === 0) return output.contents;
+    const trailer = sqlFiles
+      .map(
+        (file) =>
+          `// slate sql resolver ${file.path} ${createHash('sha256').update(file.text).digest('hex')}\n`,
+      )
+      .join('');
+    return new Uint8Array(Buffer.concat([output.contents, Buffer.from(trailer, 'utf8')]));
   } catch (error) {
     if (error instanceof SlateError) throw error;
     const messages = (error as { errors?: Message[] }).errors ?? [];
