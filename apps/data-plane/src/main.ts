@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { createDataPlane } from './data-plane.ts';
 import { createPersistenceWorker } from './persistence/persistence-worker.ts';
 import { createPersistenceWriters } from './persistence/persistence-writers.ts';
+import type { DataSourceConfig } from './sources/data-sources.ts';
 
 /**
  * Standalone data plane, configured from the environment:
@@ -29,7 +30,8 @@ import { createPersistenceWriters } from './persistence/persistence-writers.ts';
  * - `SLATE_ROLE`: `all` (default: queries and background persistence in this process), `query` (persistence
  *   runs elsewhere, on the same bus) or `persistence` (only the worker: bus → online and offline stores);
  * - `SLATE_STATE_DIR` (bundle cache, default `.slate/data-plane`), `SLATE_WORKERS` (resolver threads per
- *   deployment), `SLATE_USAGE_REPORT_INTERVAL_MS` (default 60 000), `PORT` (default 4001), `HOST` (default 0.0.0.0), `LOG_LEVEL`.
+ *   deployment), `SLATE_USAGE_REPORT_INTERVAL_MS` (default 60 000), `PORT` (default 4001), `HOST` (default 0.0.0.0), `LOG_LEVEL`;
+ * - `SLATE_DATA_SOURCES`: SQL resolvers' named data sources as a JSON array (URLs may use `${secret:NAME}`).
  */
 const EnvSchema = z.object({
   SLATE_ROLE: z.enum(['all', 'query', 'persistence']).default('all'),
@@ -44,6 +46,11 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4001),
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** SQL resolvers' data sources as JSON: `[{"name":"app_db","type":"postgres","url":"postgres://…${secret:PW}…"}]`. */
+  SLATE_DATA_SOURCES: z
+    .string()
+    .optional()
+    .transform((text) => (text ? (JSON.parse(text) as DataSourceConfig[]) : [])),
 });
 
 async function main(): Promise<void> {
@@ -90,6 +97,7 @@ async function main(): Promise<void> {
     usageReportIntervalMs: env.SLATE_USAGE_REPORT_INTERVAL_MS,
     logger,
     offline: { bus, offlineStore, runWorker: env.SLATE_ROLE === 'all' },
+    dataSources: env.SLATE_DATA_SOURCES,
   });
   await dataPlane.start({ port: env.PORT, host: env.HOST });
   onSignal(logger, async () => {
