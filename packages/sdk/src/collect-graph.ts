@@ -145,6 +145,20 @@ export function collectGraph(
     resolvers.push(spec);
   }
 
+  // A stream's values are stored by primary key: each message must yield it.
+  for (const spec of resolvers) {
+    if (!spec.stream) continue;
+    const internals = classes.get(spec.namespace);
+    const primaryKey = internals && `${spec.namespace}.${internals.primaryKey}`;
+    if (primaryKey && !spec.outputs.some((output) => output.fqn === primaryKey))
+      throw new SlateError(
+        'input',
+        'INVALID_RESOLVER',
+        `streaming resolver ${spec.fqn} must output the primary key ${primaryKey} (its values are stored by it)`,
+        { source: spec.source },
+      );
+  }
+
   const draft = {
     version: GRAPH_ARTIFACT_VERSION,
     project: options.project,

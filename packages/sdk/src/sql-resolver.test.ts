@@ -129,6 +129,15 @@ describe('SQL resolvers in the graph', () => {
 });
 
 describe('stream', () => {
+  it('must output the primary key', () => {
+    const keyless = stream({
+      source: { topic: 'logins' },
+      outputs: { n: User.login_count },
+      parse: () => ({ n: 1 }),
+    });
+    expect(() => collectGraph({ User, keyless })).toThrow(/must output the primary key user.id/);
+  });
+
   it('is a streaming resolver the planner never picks: topic, deadline, outputs', () => {
     const logins = stream({
       source: { topic: 'logins' },
