@@ -36,13 +36,23 @@ const card_events = stream({
   },
 });
 const { artifact, functions } = collectGraph({ Card, card_events });
+const late_card_events = stream({
+  name: 'card_events',
+  source: { topic: 'card-events' },
+  outputs: { id: Card.id, amount: Card.last_amount },
+  lateArrivalDeadline: '5s',
+  parse: ({ value }) => {
+    const body = JSON.parse(value) as { card: number; amount: number };
+    return { id: body.card, amount: body.amount };
+  },
+});
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(name: string) {
+async function setup(name: string, graph = { artifact, functions }) {
   const busRoot = join(root, name, 'bus');
   const openBus = async () => {
     const bus = createLogBus({ root: busRoot, sync: false });
@@ -67,8 +77,8 @@ async function setup(name: string) {
   served.activate(ENV, {
     id: 'd1',
     engine: createEngine({
-      graph: artifact,
-      runtime: createInProcessRuntime(functions),
+      graph: graph.artifact,
+      runtime: createInProcessRuntime(graph.functions),
       environment: ENV,
       deploymentId: 'd1',
     }),
@@ -193,5 +203,37 @@ describe('stream consumers', () => {
     const after = await offline.scan(ENV, { features: ['card.merchant'] });
     expect(after.length).toBe(total);
     expect(new Set(merchants.map((o) => o.pkey)).size).toBe(total);
+  });
+
+  it('drops messages published before the late-arrival deadline', async () => {
+    const { bus, online, served, produce } = await setup('late', collectGraph({ Card, late_card_events }));
+    const metrics = createDataPlaneMetrics();
+    let skew = 60_000; // the consumer's clock runs a minute ahead: every message is late
+    const consumers = createStreamConsumers({
+      served,
+      bus,
+      name: 'dp-1',
+      metrics,
+      pollWaitMs: 20,
+      clock: () => Date.now() + skew,
+    });
+    consumers.start();
+    cleanups.push(() => consumers.stop());
+    await produce([{ card: 7, amount: 1 }]);
+    await eventually(
+      async () => (await metrics.render()).text,
+      (text) => /status="late"\} 1/.test(text),
+    );
+    skew = 0;
+    await produce([{ card: 8, amount: 2 }]);
+    const stored = await eventually(
+      () =>
+        online.get(ENV, [
+          { feature: 'card.last_amount', pkey: '7' },
+          { feature: 'card.last_amount', pkey: '8' },
+        ]),
+      (v) => v[1] !== null,
+    );
+    expect(stored.map((s) => s?.value ?? null)).toEqual([null, 2]);
   });
 });
