@@ -1,5 +1,6 @@
 import { SlateError } from '@slate/graph';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { requestScope } from '../auth/request-scope.ts';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import { type RunRecord, RunTriggerRequestSchema } from '../runs/run-record.ts';
 import type { RunService } from '../runs/run-service.ts';
@@ -19,24 +20,8 @@ export interface RunRoutesOptions {
  */
 export const runRoutes: FastifyPluginAsync<RunRoutesOptions> = async (app: FastifyInstance, options) => {
   const { served, runs } = options;
-  const environmentOf = (request: FastifyRequest, ...permissions: string[]) => {
-    const principal = request.principal;
-    if (!principal) throw new SlateError('authentication', 'UNAUTHENTICATED', 'a bearer token is required');
-    if (!permissions.some((p) => principal.permissions.includes(p)))
-      throw new SlateError(
-        'not_allowed',
-        'UNAUTHORIZED',
-        `this token lacks the '${permissions[0]}' permission`,
-      );
-    const environment = served.get(principal.environment);
-    if (!environment)
-      throw new SlateError(
-        'not_found',
-        'ENVIRONMENT_NOT_FOUND',
-        `environment ${principal.environment} is not served here`,
-      );
-    return environment;
-  };
+  const environmentOf = (request: FastifyRequest, ...permissions: string[]) =>
+    requestScope(request, served, ...permissions).environment;
   const wire = (record: RunRecord) => ({ ...record, environment_id: record.environment });
 
   app.post('/v1/runs/trigger', async (request) => {

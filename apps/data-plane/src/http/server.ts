@@ -10,6 +10,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import { withFeaturePermissions } from '../auth/feature-permissions.ts';
 import type { Principal } from '../auth/principal.ts';
+import { requestScope, requirePermission } from '../auth/request-scope.ts';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type {
   ServedDeployment,
@@ -172,9 +173,7 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     permission: string,
     work: (context: Served) => Promise<T>,
   ): Promise<T> => {
-    const principal = request.principal!;
-    requirePermission(principal, permission);
-    const environment = environmentOf(request, principal, served);
+    const { principal, environment } = requestScope(request, served, permission);
     const headers = readQueryHeaders(request.headers, Date.now());
     const release = limiter.acquire(environment.id);
     try {
@@ -455,31 +454,4 @@ function noDeployment(environmentId: string): SlateError {
     'NO_ACTIVE_DEPLOYMENT',
     `environment ${environmentId} has no active deployment yet`,
   );
-}
-
-function requirePermission(principal: Principal, permission: string): void {
-  if (!principal.permissions.includes(permission)) {
-    throw new SlateError('not_allowed', 'UNAUTHORIZED', `this token lacks the '${permission}' permission`);
-  }
-}
-
-/** The environment a request addresses: its token's, which `X-Chalk-Env-Id` may name but never change. */
-function environmentOf(request: FastifyRequest, principal: Principal, served: ServedEnvironments) {
-  const value = request.headers['x-chalk-env-id'];
-  const asked = Array.isArray(value) ? value[0] : value;
-  const environment = served.get(principal.environment);
-  if (asked && asked !== principal.environment && asked !== environment?.name) {
-    throw new SlateError(
-      'not_allowed',
-      'UNAUTHORIZED',
-      `this token is scoped to environment ${principal.environment}, not ${asked}`,
-    );
-  }
-  if (!environment)
-    throw new SlateError(
-      'not_found',
-      'ENVIRONMENT_NOT_FOUND',
-      `environment ${principal.environment} is not served here`,
-    );
-  return environment;
 }

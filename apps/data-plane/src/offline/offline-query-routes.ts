@@ -1,5 +1,6 @@
 import { SlateError } from '@slate/graph';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { requestScope } from '../auth/request-scope.ts';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import { OfflineQueryRequestSchema } from './offline-query-request.ts';
 import type { OfflineQueryService, RevisionRecord } from './offline-query-service.ts';
@@ -22,24 +23,8 @@ export const offlineQueryRoutes: FastifyPluginAsync<OfflineQueryRoutesOptions> =
   options,
 ) => {
   const { served, service } = options;
-  const environmentOf = (request: FastifyRequest, ...permissions: string[]) => {
-    const principal = request.principal;
-    if (!principal) throw new SlateError('authentication', 'UNAUTHENTICATED', 'a bearer token is required');
-    if (!permissions.some((p) => principal.permissions.includes(p)))
-      throw new SlateError(
-        'not_allowed',
-        'UNAUTHORIZED',
-        `this token lacks the '${permissions[0]}' permission`,
-      );
-    const environment = served.get(principal.environment);
-    if (!environment)
-      throw new SlateError(
-        'not_found',
-        'ENVIRONMENT_NOT_FOUND',
-        `environment ${principal.environment} is not served here`,
-      );
-    return { environment, principal };
-  };
+  const environmentOf = (request: FastifyRequest, ...permissions: string[]) =>
+    requestScope(request, served, ...permissions);
   const base = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
   const wireRevision = (request: FastifyRequest, record: RevisionRecord) => ({
     revision_id: record.revision_id,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Engine } from '@slate/engine';
-import { type DType, type ScalarFeatureSpec, SlateError } from '@slate/graph';
+import { type ScalarFeatureSpec, SlateError } from '@slate/graph';
 import { jsonToColumnSql, type ObjectStore, type OfflineStore, type SampledFeature } from '@slate/stores';
 import type { Logger } from 'pino';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
