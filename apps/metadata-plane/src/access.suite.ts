@@ -202,6 +202,11 @@ const ENDPOINTS: Record<string, { permission: string; method: string; url: strin
     method: 'DELETE',
     url: '/v1/environments/dev/secrets/NONE',
   },
+  'GET /v1/environments/:id/jobs': {
+    permission: 'deploy.read',
+    method: 'GET',
+    url: '/v1/environments/dev/jobs',
+  },
   'GET /v1/environments/:id/usage': {
     permission: 'billing.read',
     method: 'GET',
@@ -212,6 +217,7 @@ const ENDPOINTS: Record<string, { permission: string; method: string; url: strin
 /** Mutating routes that are deliberately not audited (telemetry arriving every few seconds). */
 const UNAUDITED = [
   'POST /v1/data-plane/status',
+  'POST /v1/data-plane/batch-status',
   'POST /v1/data-plane/heartbeat',
   'POST /v1/data-plane/usage',
 ];
@@ -293,6 +299,7 @@ export function runAccessSuite(label: string, factory: DatabaseFactory): void {
           'POST /v1/data-plane/status',
           'POST /v1/data-plane/heartbeat',
           'POST /v1/data-plane/usage',
+          'POST /v1/data-plane/batch-status',
           'POST /v1/auth/logout',
           'GET /v1/auth/providers',
           'GET /v1/auth/oidc/:provider/login',
@@ -545,6 +552,45 @@ export function runAccessSuite(label: string, factory: DatabaseFactory): void {
       const listed = await call('GET', '/v1/environments/dev/tokens?limit=500', callers.admin!);
       expect(listed.raw).not.toContain(rotated.body.client_secret as string);
       expect(listed.raw).toContain('"rotated_at"');
+    });
+
+    it('records batch status from the batch-status queue, newest update winning, and lists the jobs', async () => {
+      const report = (body: Record<string, unknown>) =>
+        call('POST', '/v1/data-plane/batch-status', { token: dataPlane.token }, body);
+      const base = {
+        operation_id: 'rev-1',
+        environment_id: 'dev',
+        kind: 'OFFLINE_QUERY',
+        name: 'training set',
+      };
+      const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+      expect((await report({ ...base, status: 'RUNNING', progress: 0.5, at: t(1) })).status).toBe(202);
+      expect((await report({ ...base, status: 'SUCCEEDED', progress: 1, at: t(3) })).status).toBe(202);
+      // Delivered late: an older update never moves a job back.
+      await report({ ...base, status: 'RUNNING', progress: 0.2, at: t(2) });
+      // An environment this data plane does not serve is ignored.
+      await report({ ...base, operation_id: 'rev-x', environment_id: 'nope', status: 'FAILED', at: t(4) });
+      expect((await report({ ...base, status: 'DONE', at: t(5) })).status).toBe(400);
+      const jobs = async () =>
+        (await call('GET', '/v1/environments/dev/jobs', callers.viewer!)).body.items as Record<
+          string,
+          unknown
+        >[];
+      await eventually(async () =>
+        (await jobs()).some((j) => j.id === 'rev-1' && j.status === 'SUCCEEDED') ? true : undefined,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // the late update has had time to arrive
+      const listed = await jobs();
+      expect(listed.filter((j) => j.id === 'rev-1')).toEqual([
+        expect.objectContaining({
+          kind: 'OFFLINE_QUERY',
+          name: 'training set',
+          status: 'SUCCEEDED',
+          progress: 1,
+          updated_at: t(3),
+        }),
+      ]);
+      expect(listed.some((j) => j.id === 'rev-x')).toBe(false);
     });
 
     it('lists data planes; heartbeats travel over the heartbeat queue, and a stale one turns unhealthy', async () => {

@@ -2,6 +2,7 @@ import type { ObjectStore } from '@slate/stores';
 import type { Kysely } from 'kysely';
 import type { KeyRing } from './auth/key-ring.ts';
 import type { OidcLogin } from './auth/oidc.ts';
+import type { BatchStatusMessage } from './batch/batch-jobs.ts';
 import type { RevisionNotifier } from './data-planes/revision-notifier.ts';
 import type { Database } from './db/schema.ts';
 
@@ -21,6 +22,8 @@ export interface MetadataPlaneContext {
   readonly shutdown: AbortSignal;
   /** Puts a data plane's heartbeat on the `heartbeat` queue. */
   readonly heartbeats: { send(dataPlaneId: string): Promise<void> };
+  /** Status updates of data planes' long-running work, onto the `batch-status` queue. */
+  readonly batchStatus: { send(message: BatchStatusMessage): Promise<void> };
   /** A data plane without a heartbeat for this long is reported unhealthy. */
   readonly heartbeatTimeoutMs: number;
   readonly oidc: OidcLogin;

@@ -164,6 +164,7 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0001-initial',
             '0002-access-secrets-usage',
             '0003-audit-teams',
+            '0004-batch-jobs',
           ]);
           expect((await migrateToLatest(db)).results).toEqual([]);
           const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(
@@ -173,6 +174,7 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0001-initial',
             '0002-access-secrets-usage',
             '0003-audit-teams',
+            '0004-batch-jobs',
           ]);
         } finally {
           await close();

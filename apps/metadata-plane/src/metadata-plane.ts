@@ -15,6 +15,7 @@ import { loadKeyRing } from './auth/key-ring.ts';
 import { createOidcLogin, type OidcProviderConfig, OidcProviderSchema } from './auth/oidc.ts';
 import type { UserPrincipal } from './auth/principal.ts';
 import { issueUserAccessToken, userPrincipal } from './auth/users.ts';
+import { type BatchStatusMessage, recordBatchStatus } from './batch/batch-jobs.ts';
 import type { MetadataPlaneContext } from './context.ts';
 import {
   assignUnassignedEnvironments,
@@ -164,6 +165,13 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
       onError: (error) => logger.warn({ err: String(error) }, 'heartbeat not recorded'),
     });
     undo.push(() => heartbeatWorker.stop());
+    const batchStatusQueue = queues['batch-status'] as Queue<BatchStatusMessage>;
+    const batchStatusWorker = startQueueWorker(batchStatusQueue, (m) => recordBatchStatus(db, m.body), {
+      concurrency: 2,
+      pollMs: 500,
+      onError: (error) => logger.warn({ err: String(error) }, 'batch status not recorded'),
+    });
+    undo.push(() => batchStatusWorker.stop());
     const ctx: MetadataPlaneContext = {
       db,
       keys,
@@ -181,6 +189,13 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
             { data_plane_id: dataPlaneId, at },
             { idempotencyKey: `${dataPlaneId}@${at}` },
           );
+        },
+      },
+      batchStatus: {
+        send: async (message) => {
+          await batchStatusQueue.send(message, {
+            idempotencyKey: `${message.operation_id}@${message.status}@${message.at}`,
+          });
         },
       },
       heartbeatTimeoutMs: parsed.heartbeatTimeoutSeconds * 1000,
@@ -224,6 +239,7 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
         shutdown.abort();
         await app.close();
         await heartbeatWorker.stop();
+        await batchStatusWorker.stop();
         if (!parsed.queues) await broker.close();
         await database.close();
       },

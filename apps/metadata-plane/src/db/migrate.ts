@@ -3,6 +3,7 @@ import { type Kysely, type Migration, type MigrationResultSet, Migrator } from '
 import * as initial from './migrations/0001-initial.ts';
 import * as accessSecretsUsage from './migrations/0002-access-secrets-usage.ts';
 import * as auditTeams from './migrations/0003-audit-teams.ts';
+import * as batchJobs from './migrations/0004-batch-jobs.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order. Names are the file names; add new ones at the end, never edit old ones. */
@@ -10,6 +11,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   '0001-initial': initial,
   '0002-access-secrets-usage': accessSecretsUsage,
   '0003-audit-teams': auditTeams,
+  '0004-batch-jobs': batchJobs,
 };
 
 /**

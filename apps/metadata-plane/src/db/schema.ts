@@ -24,6 +24,7 @@ export interface Database {
   usage_hourly: UsageHourlyTable;
   usage_reports: UsageReportsTable;
   oidc_transactions: OidcTransactionsTable;
+  batch_jobs: BatchJobsTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -217,3 +218,16 @@ export type DeploymentRow = Selectable<DeploymentsTable>;
 export type ServiceTokenRow = Selectable<ServiceTokensTable>;
 export type DataPlaneRow = Selectable<DataPlanesTable>;
 export type NewAuditEntry = Insertable<AuditLogTable>;
+
+export interface BatchJobsTable {
+  id: string;
+  environment_id: string;
+  data_plane_id: string;
+  kind: string;
+  name: string | null;
+  status: string;
+  progress: number | null;
+  error: string | null;
+  created_at: CreatedAt;
+  reported_at: Timestamp;
+}

@@ -11,6 +11,7 @@ import { toHttpError } from './errors.ts';
 import type { SlateRouteConfig } from './route.ts';
 import { createRouter, type Router } from './router.ts';
 import { localLoginRoutes, logoutRoutes, oidcRoutes } from './routes/auth-routes.ts';
+import { batchRoutes } from './routes/batch-routes.ts';
 import { catalogRoutes } from './routes/catalog-routes.ts';
 import { dataPlaneRoutes } from './routes/data-plane-routes.ts';
 import { deploymentRoutes } from './routes/deployment-routes.ts';
@@ -107,6 +108,7 @@ export async function buildHttpApp(
   teamRoutes(router, ctx);
   secretRoutes(router, ctx);
   usageRoutes(router, ctx);
+  batchRoutes(router, ctx);
   logoutRoutes(router, ctx);
   oidcRoutes(router, ctx);
   if (ctx.mode === 'embedded') localLoginRoutes(router, ctx);

@@ -1,0 +1,105 @@
+import { type Kysely, sql } from 'kysely';
+import { z } from 'zod';
+import type { Database } from '../db/schema.ts';
+import { decodeCursor, encodeCursor, type Page, type PageQuery } from '../pagination.ts';
+
+/**
+ * A status update of long-running work on a data plane — an offline query or a resolver run — as it travels
+ * over the `batch-status` queue. Updates may arrive out of order; the newest `at` wins.
+ */
+export const BatchStatusSchema = z.object({
+  operation_id: z.string().min(1).max(200),
+  environment_id: z.string().min(1),
+  kind: z.enum(['OFFLINE_QUERY', 'RUN']),
+  name: z.string().max(500).nullish(),
+  status: z.enum(['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED']),
+  /** Fraction done, 0 to 1, when the data plane knows it. */
+  progress: z.number().min(0).max(1).nullish(),
+  error: z.string().max(4_000).nullish(),
+  at: z.iso.datetime({ offset: true }),
+});
+export type BatchStatus = z.infer<typeof BatchStatusSchema>;
+
+/** A batch status as the queue carries it: which data plane reported it. */
+export type BatchStatusMessage = BatchStatus & {
+  readonly [key: string]: unknown;
+  readonly data_plane_id: string;
+};
+
+export interface BatchJobView {
+  readonly id: string;
+  readonly environment_id: string;
+  readonly kind: string;
+  readonly name: string | null;
+  readonly status: string;
+  readonly progress: number | null;
+  readonly error: string | null;
+  readonly created_at: string;
+  readonly updated_at: string;
+}
+
+/**
+ * Applies a status update: creates the job or moves it forward, never back (an older `at` changes nothing).
+ * Updates for an environment the reporting data plane does not serve are ignored.
+ */
+export async function recordBatchStatus(db: Kysely<Database>, message: BatchStatusMessage): Promise<void> {
+  const served = await db
+    .selectFrom('environments')
+    .select('id')
+    .where('id', '=', message.environment_id)
+    .where('data_plane_id', '=', message.data_plane_id)
+    .executeTakeFirst();
+  if (!served) return;
+  const at = new Date(message.at);
+  const values = {
+    kind: message.kind,
+    name: message.name ?? null,
+    status: message.status,
+    progress: message.progress ?? null,
+    error: message.error ?? null,
+    reported_at: at,
+  };
+  await db
+    .insertInto('batch_jobs')
+    .values({
+      id: message.operation_id,
+      environment_id: message.environment_id,
+      data_plane_id: message.data_plane_id,
+      ...values,
+    })
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet(values).where(sql<boolean>`batch_jobs.reported_at <= ${at}`),
+    )
+    .execute();
+}
+
+/** An environment's jobs, most recently updated first. */
+export async function listBatchJobs(
+  db: Kysely<Database>,
+  environmentId: string,
+  page: PageQuery,
+): Promise<Page<BatchJobView>> {
+  const offset = page.cursor ? Number(decodeCursor(page.cursor)) || 0 : 0;
+  const rows = await db
+    .selectFrom('batch_jobs')
+    .selectAll()
+    .where('environment_id', '=', environmentId)
+    .orderBy('reported_at', 'desc')
+    .orderBy('id')
+    .offset(offset)
+    .limit(page.limit + 1)
+    .execute();
+  const items = rows.slice(0, page.limit).map((r) => ({
+    id: r.id,
+    environment_id: r.environment_id,
+    kind: r.kind,
+    name: r.name,
+    status: r.status,
+    progress: r.progress,
+    error: r.error,
+    created_at: r.created_at.toISOString(),
+    updated_at: r.reported_at.toISOString(),
+  }));
+  const next = rows.length > page.limit ? encodeCursor(offset + page.limit) : null;
+  return { items, next_cursor: next };
+}

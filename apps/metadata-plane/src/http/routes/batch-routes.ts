@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { assertCan } from '../../auth/principal.ts';
+import { BatchStatusSchema, listBatchJobs } from '../../batch/batch-jobs.ts';
+import { getEnvironment } from '../../catalog/catalog.ts';
+import type { MetadataPlaneContext } from '../../context.ts';
+import { PageQuerySchema } from '../../pagination.ts';
+import { defineRoute } from '../route.ts';
+import type { Router } from '../router.ts';
+
+/** Long-running work on data planes: they report its status over the `batch-status` queue; the UI lists it. */
+export function batchRoutes(router: Router, ctx: MetadataPlaneContext): void {
+  router.add(
+    defineRoute({
+      method: 'POST',
+      url: '/v1/data-plane/batch-status',
+      summary: 'A data plane reports the status of an offline query or a run (queued on batch-status)',
+      auth: { kind: 'data_plane' },
+      body: BatchStatusSchema,
+      status: 202,
+      audit: false,
+      handler: async ({ dataPlane, body }) => {
+        await ctx.batchStatus.send({ ...body, data_plane_id: dataPlane.id });
+        return { ok: true };
+      },
+    }),
+  );
+  router.add(
+    defineRoute({
+      method: 'GET',
+      url: '/v1/environments/:id/jobs',
+      summary:
+        "An environment's offline queries and runs with their latest status, most recently updated first",
+      auth: { kind: 'principal', permission: 'deploy.read' },
+      params: z.object({ id: z.string().min(1) }),
+      query: PageQuerySchema,
+      handler: async ({ principal, params, query }) => {
+        const env = await getEnvironment(ctx.db, params.id);
+        assertCan(principal, 'deploy.read', { teamId: env.team_id, environmentId: env.id });
+        return listBatchJobs(ctx.db, env.id, query);
+      },
+    }),
+  );
+}
