@@ -169,7 +169,7 @@ describe.skipIf(!services)('separate planes on PostgreSQL, Redis and S3', () => 
     const created = await fetch(`${apiServer}/v1/environments/dev/tokens`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-slate-csrf': '1', cookie },
-      body: JSON.stringify({ name: 'ci', permissions: ['query.online', 'deploy.create', 'deploy.read'] }),
+      body: JSON.stringify({ name: 'ci', permissions: ['query.online', 'query.offline', 'deploy.create', 'deploy.read'] }),
     });
     expect(created.status).toBe(201);
     ({ client_id: clientId, client_secret: clientSecret } = (await created.json()) as {
@@ -229,6 +229,40 @@ describe.skipIf(!services)('separate planes on PostgreSQL, Redis and S3', () => 
     };
     // The CLI's apply ran no query; the test above ran exactly one.
     await expect.poll(usage, { timeout: 15_000, interval: 300 }).toMatchObject({ queries: 1, rows: 1 });
+  });
+
+  it('shows an offline query’s progress in the metadata plane, reported over the batch-status queue', async () => {
+    const token = await fetch(`${apiServer}/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_id: clientId,
+        client_secret: clientSecret,
+        grant_type: 'client_credentials',
+      }),
+    }).then((r) => r.json() as Promise<{ access_token: string }>);
+    const submitted = await fetch(`${dataPlaneUrl}/v4/offline_query`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        input: { columns: ['user.id'], values: [[1, 2]] },
+        output: ['user.name'],
+        dataset_name: 'e2e-names',
+      }),
+    });
+    expect(submitted.status).toBe(200);
+    const revision = ((await submitted.json()) as { revisions: { revision_id: string }[] }).revisions[0]!
+      .revision_id;
+    const job = async () => {
+      const response = await fetch(`${apiServer}/v1/environments/dev/jobs`, { headers: { cookie } });
+      const { items } = (await response.json()) as {
+        items: { id: string; status: string; kind: string; name: string }[];
+      };
+      return items.find((item) => item.id === revision);
+    };
+    await expect
+      .poll(job, { timeout: 20_000, interval: 300 })
+      .toMatchObject({ kind: 'OFFLINE_QUERY', name: 'e2e-names', status: 'SUCCEEDED' });
   });
 
   it('keeps the deployment bundle content-addressed in the S3 source bucket', async () => {

@@ -3,6 +3,7 @@ import type { ObjectStore, OnlineStore } from '@slate/stores';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { createTokenVerifier } from './auth/token-verifier.ts';
+import { createBatchStatusReporter } from './control-plane/batch-status-reporter.ts';
 import { registerDataPlane } from './control-plane/control-plane-client.ts';
 import { createDeploymentLoader } from './deployments/deployment-loader.ts';
 import { createEnvironmentProvisioner } from './deployments/environment-provisioner.ts';
@@ -84,6 +85,8 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
     if (secrets) environmentSecrets.set(environment.id, secrets);
     return dataSources.sourcesFor(environment, secrets ?? environmentSecrets.get(environment.id));
   };
+  // Offline queries and runs report their progress to the metadata plane, for people to follow in the UI.
+  const batchStatus = createBatchStatusReporter({ logger });
   // Triggered and scheduled runs publish to the result bus: only with background persistence.
   const runs =
     config.offline &&
@@ -94,6 +97,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       sqlSources: (environment) => sqlSources(environment),
       schedule: config.schedule,
       logger,
+      onRun: (record) => batchStatus.run(record),
     });
   const usage = createUsageMeter({ logger, intervalMs: config.usageReportIntervalMs });
   // Streaming resolvers consume their topics on the same bus and publish to the result bus.
@@ -121,6 +125,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       onlineStore: config.onlineStore,
       objectStore: config.objectStore,
       logger,
+      onRevision: (record) => batchStatus.revision(record),
     });
   if (offline) void app.register(offline.routes);
   if (config.offline) void app.register(streamPublishRoutes, { served, bus: config.offline.bus });
@@ -150,6 +155,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       runs?.start();
       streams?.start();
       usage.start((report) => control.reportUsage?.(report) ?? Promise.resolve());
+      batchStatus.bind((report) => control.reportBatchStatus?.(report) ?? Promise.resolve());
       reconciler = startReconciler({
         control,
         load,
@@ -173,6 +179,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       await app.close();
       await offline?.close();
       await usage.stop();
+      await batchStatus.flush();
       await served.close();
       await dataSources.close();
     },

@@ -1,5 +1,6 @@
 import { GraphArtifactSchema, SlateError } from '@slate/graph';
 import { z } from 'zod';
+import type { BatchStatusReport } from './batch-status-reporter.ts';
 import { type DataPlaneKey, loadOrCreateDataPlaneKey } from './data-plane-key.ts';
 
 /** What the metadata plane wants this data plane to run. */
@@ -58,6 +59,8 @@ export interface ControlPlaneClient {
   heartbeat?(): Promise<void>;
   /** Reports usage counters; `report_id` makes a retried report count once. */
   reportUsage?(report: UsageReport): Promise<void>;
+  /** Reports the status of an offline query or a run (the metadata plane's `batch-status` queue). */
+  reportBatchStatus?(report: BatchStatusReport): Promise<void>;
 }
 
 /** Usage counters since the previous report, per environment and the instant they happened in. */
@@ -116,6 +119,9 @@ export async function registerDataPlane(options: {
     },
     async reportUsage(report) {
       await send(`${base}/v1/data-plane/usage`, token, report);
+    },
+    async reportBatchStatus(report) {
+      await send(`${base}/v1/data-plane/batch-status`, token, report);
     },
   };
 }

@@ -7,7 +7,11 @@ import { createPersistenceWorker, type PersistenceWorker } from '../persistence/
 import { createPersistenceWriters } from '../persistence/persistence-writers.ts';
 import { createResultPublisher, publishingEngine } from '../persistence/result-publisher.ts';
 import { offlineQueryRoutes } from './offline-query-routes.ts';
-import { createOfflineQueryService, type OfflineQueryService } from './offline-query-service.ts';
+import {
+  createOfflineQueryService,
+  type OfflineQueryService,
+  type RevisionRecord,
+} from './offline-query-service.ts';
 
 /** What a data plane needs for background persistence and offline queries. */
 export interface DataPlaneOfflineConfig {
@@ -45,7 +49,13 @@ export interface DataPlaneOffline {
  */
 export function createDataPlaneOffline(
   config: DataPlaneOfflineConfig,
-  deps: { served: ServedEnvironments; onlineStore: OnlineStore; objectStore: ObjectStore; logger?: Logger },
+  deps: {
+    served: ServedEnvironments;
+    onlineStore: OnlineStore;
+    objectStore: ObjectStore;
+    logger?: Logger;
+    onRevision?: (record: RevisionRecord) => void;
+  },
 ): DataPlaneOffline {
   const publisher = createResultPublisher(config.bus, { logger: deps.logger });
   const service = createOfflineQueryService({
@@ -54,6 +64,7 @@ export function createDataPlaneOffline(
     objectStore: deps.objectStore,
     publisher,
     logger: deps.logger,
+    onRevision: deps.onRevision,
   });
   let worker: PersistenceWorker | undefined;
   const routes: FastifyPluginAsync = async (app) => {

@@ -40,6 +40,8 @@ export interface OfflineQueryServiceOptions {
   readonly objectStore: ObjectStore;
   /** Where recomputed values go when `store_online` / `store_offline` is asked. */
   readonly publisher?: ResultPublisher;
+  /** Told every time a revision's record is saved (status changes). */
+  readonly onRevision?: (record: RevisionRecord) => void;
   readonly logger?: Logger;
   /** A running job that has not heart-beaten for this long is failed. Default 60 s. */
   readonly heartbeatTimeoutMs?: number;
@@ -80,6 +82,7 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
 
   const save = async (record: RevisionRecord) => {
     records.set(`${record.environment_id}/${record.revision_id}`, record);
+    options.onRevision?.(structuredClone(record));
     await options.objectStore.put(
       'dataset',
       recordKey(record.environment_id, record.revision_id),

@@ -3,9 +3,10 @@ import type { Bus, ObjectStore, Queue, QueueWorker } from '@slate/stores';
 import type { Logger } from 'pino';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import { createResultPublisher } from '../persistence/result-publisher.ts';
+import type { RunRecord } from './run-record.ts';
 import { createRunScheduler, type RunScheduler } from './run-scheduler.ts';
 import { createRunService, type RunService } from './run-service.ts';
-import { createObjectRunStore } from './run-store.ts';
+import { createObjectRunStore, type RunStore } from './run-store.ts';
 import { consumeRunTriggers } from './run-trigger-consumer.ts';
 
 export interface DataPlaneRunsOptions {
@@ -25,6 +26,8 @@ export interface DataPlaneRunsOptions {
   readonly clock?: () => Date;
   readonly maxMissedRuns?: number;
   readonly logger?: Logger;
+  /** Told every time a run's record is saved (status changes). */
+  readonly onRun?: (record: RunRecord) => void;
 }
 
 /** Triggered and scheduled runs of one data plane. */
@@ -47,7 +50,7 @@ export interface DataPlaneRuns {
 export function createDataPlaneRuns(options: DataPlaneRunsOptions): DataPlaneRuns {
   const service = createRunService({
     served: options.served,
-    store: createObjectRunStore(options.objectStore),
+    store: reportingStore(createObjectRunStore(options.objectStore), options.onRun),
     publisher: createResultPublisher(options.bus, { logger: options.logger }),
     sqlSources: options.sqlSources,
     clock: options.clock,
@@ -73,6 +76,18 @@ export function createDataPlaneRuns(options: DataPlaneRunsOptions): DataPlaneRun
       await triggers?.stop();
       await scheduler.stop();
       await service.idle();
+    },
+  };
+}
+
+/** The run store, telling `onRun` about every record it saves. */
+function reportingStore(store: RunStore, onRun: ((record: RunRecord) => void) | undefined): RunStore {
+  if (!onRun) return store;
+  return {
+    ...store,
+    async put(record) {
+      await store.put(record);
+      onRun(record);
     },
   };
 }
