@@ -1,6 +1,7 @@
 import type { HttpClient } from './http-client.ts';
 import type {
   AuditEntry,
+  BatchJob,
   CreatedToken,
   CreateTokenInput,
   DataPlane,
@@ -34,6 +35,7 @@ export interface SlateApi {
   auditLog(page?: PageQuery, signal?: AbortSignal): Promise<Page<AuditEntry>>;
   dataPlanes(page?: PageQuery, signal?: AbortSignal): Promise<Page<DataPlane>>;
   usage(environmentId: string, range: { from: string; to: string }, signal?: AbortSignal): Promise<Usage>;
+  jobs(environmentId: string, page?: PageQuery, signal?: AbortSignal): Promise<Page<BatchJob>>;
 }
 
 const enc = encodeURIComponent;
@@ -71,6 +73,8 @@ export function createSlateApi(http: HttpClient): SlateApi {
     dataPlanes: (p, signal) => http.request('GET', '/v1/data-planes', { query: page(p), signal }),
     usage: (environmentId, range, signal) =>
       http.request('GET', `/v1/environments/${enc(environmentId)}/usage`, { query: range, signal }),
+    jobs: (environmentId, p, signal) =>
+      http.request('GET', `/v1/environments/${enc(environmentId)}/jobs`, { query: page(p), signal }),
   };
 }
 

@@ -191,3 +191,16 @@ export interface Usage {
   readonly hours: readonly { hour: string; queries: number; rows: number; compute_seconds: number }[];
   readonly totals: { queries: number; rows: number; compute_seconds: number };
 }
+
+/** Long-running work on a data plane (an offline query or a resolver run) as last reported. */
+export interface BatchJob {
+  readonly id: string;
+  readonly environment_id: string;
+  readonly kind: 'OFFLINE_QUERY' | 'RUN' | string;
+  readonly name: string | null;
+  readonly status: 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | string;
+  readonly progress: number | null;
+  readonly error: string | null;
+  readonly created_at: string;
+  readonly updated_at: string;
+}

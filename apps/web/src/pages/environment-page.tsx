@@ -5,6 +5,7 @@ import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { DeploymentCharts } from '../components/deployment-charts.tsx';
 import { DeploymentsTable } from '../components/deployments-table.tsx';
 import { FeatureCatalog } from '../components/feature-catalog.tsx';
+import { JobsTable } from '../components/jobs-table.tsx';
 import { PageHeader } from '../components/page-header.tsx';
 import { RelativeTime } from '../components/relative-time.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
@@ -177,6 +178,7 @@ function DeploymentsSection({
       )}
       <DeploymentCharts deployments={list.items} />
       <EnvironmentUsage environmentId={env.id} />
+      <EnvironmentJobs environmentId={env.id} />
       <section className="card" aria-label="Deployment history">
         <div className="card-header">
           <h3 className="card-title">History</h3>
@@ -286,4 +288,30 @@ function EnvironmentUsage({ environmentId }: { environmentId: string }) {
   );
   if (usage.status !== 'ready') return null;
   return <UsageChart usage={usage.data} from={range.from} to={range.to} />;
+}
+
+/** Offline queries and runs of the environment, refreshed while any is still going. */
+function EnvironmentJobs({ environmentId }: { environmentId: string }) {
+  const api = useApi();
+  const [jobs, reload] = useResource(
+    (signal) => api.jobs(environmentId, { limit: 20 }, signal),
+    [api, environmentId],
+  );
+  const going =
+    jobs.status === 'ready' && jobs.data.items.some((j) => j.status === 'QUEUED' || j.status === 'RUNNING');
+  useEffect(() => {
+    if (!going) return;
+    const timer = setInterval(reload, 3_000);
+    return () => clearInterval(timer);
+  }, [going, reload]);
+  if (jobs.status !== 'ready' || jobs.data.items.length === 0) return null;
+  return (
+    <section className="card" aria-label="Jobs">
+      <div className="card-header">
+        <h3 className="card-title">Offline queries and runs</h3>
+        <span className="muted small">{going ? 'updating…' : 'most recent first'}</span>
+      </div>
+      <JobsTable jobs={jobs.data.items} />
+    </section>
+  );
 }
