@@ -169,7 +169,10 @@ describe.skipIf(!services)('separate planes on PostgreSQL, Redis and S3', () => 
     const created = await fetch(`${apiServer}/v1/environments/dev/tokens`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-slate-csrf': '1', cookie },
-      body: JSON.stringify({ name: 'ci', permissions: ['query.online', 'query.offline', 'deploy.create', 'deploy.read'] }),
+      body: JSON.stringify({
+        name: 'ci',
+        permissions: ['query.online', 'query.offline', 'deploy.create', 'deploy.read'],
+      }),
     });
     expect(created.status).toBe(201);
     ({ client_id: clientId, client_secret: clientSecret } = (await created.json()) as {

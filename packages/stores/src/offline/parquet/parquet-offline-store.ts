@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from '
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { type DType, SlateError } from '@slate/graph';
+import { SlateError } from '@slate/graph';
 import type { ObjectStore } from '../../object/object-store.ts';
 import type {
   CompactionResult,
