@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'react';
 import uPlot from 'uplot';
 import { type BucketUnit, formatBucket } from '../charts/time-buckets.ts';
+import { ChartHeader } from './chart-header.tsx';
 import { type ChartOptions, INTEGER_Y_AXIS, TIME_X_AXIS, UplotChart } from './uplot-chart.tsx';
 
 export interface BarSeries {
@@ -72,20 +73,12 @@ export function StackedBarChart({ starts, unit, series, height = 180, label }: S
   const start = hover === null ? undefined : starts[hover];
   return (
     <div className="chart-block">
-      <div className="chart-header">
-        <ul className="legend">
-          {series.map((s) => (
-            <li key={s.label}>
-              <span className="swatch" style={{ background: s.color }} />
-              {s.label}
-              {hover !== null && <strong className="legend-value">{s.values[hover] ?? 0}</strong>}
-            </li>
-          ))}
-        </ul>
-        <span className="chart-readout">
-          {start === undefined ? `per ${unit}` : formatBucket(start, unit)}
-        </span>
-      </div>
+      <ChartHeader
+        series={series}
+        hover={hover}
+        readout={start === undefined ? `per ${unit}` : formatBucket(start, unit)}
+        missing="0"
+      />
       <UplotChart options={options} data={data} height={height} label={label} />
     </div>
   );

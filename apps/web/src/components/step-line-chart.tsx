@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'react';
 import uPlot from 'uplot';
 import { formatDateTime } from '../format.ts';
+import { ChartHeader } from './chart-header.tsx';
 import { type ChartOptions, INTEGER_Y_AXIS, TIME_X_AXIS, UplotChart } from './uplot-chart.tsx';
 
 export interface LineSeries {
@@ -58,22 +59,16 @@ export function StepLineChart({ times, series, captions, height = 160, label }: 
   const time = hover === null ? undefined : times[hover];
   return (
     <div className="chart-block">
-      <div className="chart-header">
-        <ul className="legend">
-          {series.map((s) => (
-            <li key={s.label}>
-              <span className="swatch line" style={{ background: s.color }} />
-              {s.label}
-              {hover !== null && <strong className="legend-value">{s.values[hover] ?? '—'}</strong>}
-            </li>
-          ))}
-        </ul>
-        <span className="chart-readout">
-          {time === undefined
+      <ChartHeader
+        series={series}
+        hover={hover}
+        swatch="line"
+        readout={
+          time === undefined
             ? 'per deployment'
-            : `${formatDateTime(new Date(time).toISOString())}${captions?.[hover!] ? ` · ${captions[hover!]}` : ''}`}
-        </span>
-      </div>
+            : `${formatDateTime(new Date(time).toISOString())}${captions?.[hover!] ? ` · ${captions[hover!]}` : ''}`
+        }
+      />
       <UplotChart options={options} data={data} height={height} label={label} />
     </div>
   );
