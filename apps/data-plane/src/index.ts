@@ -33,7 +33,6 @@ export {
 } from './runs/run-record.ts';
 export {
   createRunScheduler,
-  nextFireTime,
   type RunScheduler,
   type RunSchedulerOptions,
 } from './runs/run-scheduler.ts';

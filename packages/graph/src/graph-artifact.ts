@@ -254,11 +254,40 @@ export const NamedQuerySpecSchema = z.object({
 });
 export type NamedQuerySpec = z.infer<typeof NamedQuerySpecSchema>;
 
+/**
+ * A scheduled query (chalk.md §6.5, `ScheduledQuery`): on `schedule`, the data plane runs an offline query
+ * of `output` over the entities of their namespace the offline store knows (only those with values
+ * inserted since the previous successful run when `incremental`), recomputing `recomputeFeatures`, and
+ * stores the results online and/or offline.
+ */
+export const ScheduledQuerySpecSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'letters, digits, _ . and -, at most 100'),
+  /** A UTC crontab or a duration (`"1d"`), as resolvers' `cron`. */
+  schedule: z.string().min(1),
+  /** FQNs of the scalar features to compute, all of one namespace. */
+  output: z.array(z.string()).min(1),
+  /** Outputs to recompute by running resolvers (`true`: all); the others are sampled from the offline store. */
+  recomputeFeatures: z.union([z.boolean(), z.array(z.string())]).default(false),
+  storeOnline: z.boolean().default(true),
+  storeOffline: z.boolean().default(true),
+  /** Only entities with values inserted since the last successful run (the first run takes all). */
+  incremental: z.boolean().default(true),
+  maxSamples: z.number().int().positive().optional(),
+  tags: z.array(z.string()).default([]),
+  requiredResolverTags: z.array(z.string()).default([]),
+  description: z.string().optional(),
+  owner: z.string().optional(),
+  source: SourceLocationSchema.optional(),
+});
+export type ScheduledQuerySpec = z.infer<typeof ScheduledQuerySpecSchema>;
+
 export const GraphArtifactSchema = z.object({
   version: z.literal(GRAPH_ARTIFACT_VERSION),
   project: z.string().optional(),
   namespaces: z.array(NamespaceSpecSchema),
   resolvers: z.array(ResolverSpecSchema),
   namedQueries: z.array(NamedQuerySpecSchema).default([]),
+  /** Absent in artifacts from before scheduled queries: read it as `[]`. */
+  scheduledQueries: z.array(ScheduledQuerySpecSchema).optional(),
 });
 export type GraphArtifact = z.infer<typeof GraphArtifactSchema>;

@@ -1,5 +1,4 @@
-import { parseDuration, SlateError } from '@slate/graph';
-import { Cron } from 'croner';
+import { dueFireTimes } from '@slate/graph';
 import type { Logger } from 'pino';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import type { RunTriggerMessage } from './run-record.ts';
@@ -28,38 +27,6 @@ export interface RunSchedulerOptions {
   /** Default 1 s. */
   readonly intervalMs?: number;
   readonly logger?: Logger;
-}
-
-/**
- * The next time a schedule fires strictly after `after`: a UTC crontab (`"*\/5 * * * *"`, via croner) or a
- * duration (`"1h"`: on multiples of the period since the epoch, so every data plane agrees).
- *
- * @throws SlateError `INVALID_SCHEDULE` for a schedule that is neither.
- * @example
- * nextFireTime('0 * * * *', new Date('2026-01-01T10:15:00Z')); // 2026-01-01T11:00:00Z
- */
-export function nextFireTime(schedule: string, after: Date): Date {
-  if (/^\s*\S+(\s+\S+){4,5}\s*$/.test(schedule)) {
-    let cron: Cron;
-    try {
-      cron = new Cron(schedule, { timezone: 'UTC', paused: true });
-    } catch (error) {
-      throw new SlateError('input', 'INVALID_SCHEDULE', `cron '${schedule}': ${(error as Error).message}`);
-    }
-    const next = cron.nextRun(after);
-    if (!next) throw new SlateError('input', 'INVALID_SCHEDULE', `cron '${schedule}' never fires again`);
-    return next;
-  }
-  let seconds: number | null;
-  try {
-    seconds = parseDuration(schedule);
-  } catch {
-    throw new SlateError('input', 'INVALID_SCHEDULE', `'${schedule}' is neither a crontab nor a duration`);
-  }
-  if (seconds === null || seconds <= 0)
-    throw new SlateError('input', 'INVALID_SCHEDULE', `'${schedule}' is not a positive period`);
-  const period = seconds * 1000;
-  return new Date((Math.floor(after.getTime() / period) + 1) * period);
 }
 
 /**
@@ -95,20 +62,10 @@ export function createRunScheduler(options: RunSchedulerOptions): RunScheduler {
           lastDue.set(key, { schedule: resolver.cron, at: now });
           continue;
         }
-        const due: Date[] = [];
-        let skipped = 0;
+        let due: readonly Date[];
+        let skipped: number;
         try {
-          for (
-            let next = nextFireTime(resolver.cron, last.at);
-            next <= now;
-            next = nextFireTime(resolver.cron, next)
-          ) {
-            due.push(next);
-            if (due.length > maxMissed) {
-              due.shift();
-              skipped++;
-            }
-          }
+          ({ due, skipped } = dueFireTimes(resolver.cron, last.at, now, maxMissed));
         } catch (error) {
           options.logger?.warn({ resolver: resolver.fqn, err: error }, 'unusable cron schedule');
           continue;
