@@ -6,6 +6,7 @@ import {
   GraphArtifactSchema,
   inferExpressionType,
   type NamespaceSpec,
+  nextFireTime,
   parseDuration,
   type ResolverInput,
   type ResolverSpec,
@@ -23,6 +24,7 @@ import {
 import { isScalarField } from './fields.ts';
 import { isNamedQuery, namedQueryOptions } from './named-query.ts';
 import { isResolver, type ResolverContext, resolverInternals } from './resolver.ts';
+import { isScheduledQuery, scheduledQuerySpec } from './scheduled-query.ts';
 import { isSqlResolver, parseSqlResolverFile, sqlResolverDeclaration } from './sql-resolver.ts';
 import { sqlResolverSpec } from './sql-resolver-spec.ts';
 import {
@@ -93,6 +95,7 @@ export function collectGraph(
   const resolvers: ResolverSpec[] = [];
   const functions = new Map<string, ResolverFunction>();
   const namedQueries: GraphArtifact['namedQueries'] = [];
+  const scheduledQueries: NonNullable<GraphArtifact['scheduledQueries']> = [];
   const sqlDeclarations: [string, ReturnType<typeof sqlResolverDeclaration>][] = [];
   for (const [exportName, value] of Object.entries(exports)) {
     if (isFeatureClass(value)) addClass(value);
@@ -117,6 +120,25 @@ export function collectGraph(
       functions.set(spec.fqn, streamFunction(internals));
     } else if (isSqlResolver(value)) {
       sqlDeclarations.push([exportName, sqlResolverDeclaration(value)]);
+    } else if (isScheduledQuery(value)) {
+      const spec = scheduledQuerySpec(value);
+      if (scheduledQueries.some((q) => q.name === spec.name))
+        throw new SlateError('input', 'INVALID_GRAPH', `two scheduled queries are named '${spec.name}'`, {
+          source: spec.source,
+        });
+      try {
+        nextFireTime(spec.schedule, new Date(0));
+      } catch (error) {
+        throw new SlateError(
+          'input',
+          'INVALID_GRAPH',
+          `scheduled query '${spec.name}': ${(error as Error).message}`,
+          {
+            source: spec.source,
+          },
+        );
+      }
+      scheduledQueries.push({ ...spec, output: [...spec.output], tags: [...spec.tags] });
     } else if (isNamedQuery(value)) {
       const query = namedQueryOptions(value);
       namedQueries.push({
@@ -165,12 +187,27 @@ export function collectGraph(
     namespaces: [...classes.values()].map((internals) => namespaceSpec(internals, classes)),
     resolvers,
     namedQueries,
+    ...(scheduledQueries.length > 0 ? { scheduledQueries } : {}),
   };
   const parsed = GraphArtifactSchema.safeParse(draft);
   if (!parsed.success) {
     throw new SlateError('input', 'INVALID_GRAPH', 'the feature graph does not form a valid artifact', {
       issues: parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
     });
+  }
+  // A scheduled query's outputs are scalar features of the graph (the data plane samples or recomputes them).
+  const scalars = new Set(
+    parsed.data.namespaces.flatMap((ns) => ns.features.flatMap((f) => (f.kind === 'scalar' ? [f.fqn] : []))),
+  );
+  for (const query of scheduledQueries) {
+    const unknown = query.output.filter((fqn) => !scalars.has(fqn));
+    if (unknown.length > 0)
+      throw new SlateError(
+        'input',
+        'INVALID_GRAPH',
+        `scheduled query '${query.name}' outputs unknown or non-scalar features: ${unknown.join(', ')}`,
+        { source: query.source },
+      );
   }
   return { artifact: parsed.data, functions };
 }

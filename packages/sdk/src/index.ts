@@ -46,6 +46,12 @@ export {
   type ValuesOf,
 } from './resolver.ts';
 export {
+  isScheduledQuery,
+  type ScheduledQuery,
+  type ScheduledQueryOptions,
+  scheduledQuery,
+} from './scheduled-query.ts';
+export {
   declareSqlResolver,
   isSqlResolver,
   parseSqlResolverFile,
