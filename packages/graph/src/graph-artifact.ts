@@ -186,14 +186,29 @@ export const SqlResolverSettingsSchema = z.object({
    */
   keyColumn: z.string().optional(),
   /**
-   * Incremental runs: a scheduled or triggered run reads only rows whose `column` is greater than the
-   * high-water mark the previous run reached (minus `lookbackS`).
+   * Incremental runs (chalk.md §2.2). The high-water mark is the greatest `column` value the previous runs
+   * ingested (`timestamp: feature_time`, the default) or the time the last successful run started
+   * (`resolver_execution_time`); `lookbackS` re-reads that much before it for late rows.
+   * - `row`: a run reads only rows whose `column` is past the mark.
+   * - `group`: the query is a GROUP BY; a run re-aggregates only the groups with an underlying row whose
+   *   `column` (a column of the queried tables, not an output) is past the mark.
+   * - `parameter`: the query is not rewritten; it reads the mark as `${chalk_incremental_timestamp}` (and
+   *   the last run's start as `${chalk_last_execution_timestamp}`); `column` is ignored.
    */
   incremental: z
     .object({
-      mode: z.enum(['row']).default('row'),
-      column: z.string().min(1),
+      mode: z.enum(['row', 'group', 'parameter']).default('row'),
+      /** Required for `row` and `group`: an output column (`row`) or a column of the queried tables (`group`). */
+      column: z
+        .string()
+        .regex(/^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*)?$/)
+        .optional(),
       lookbackS: z.number().nonnegative().default(0),
+      timestamp: z.enum(['feature_time', 'resolver_execution_time']).default('feature_time'),
+    })
+    .refine((settings) => settings.mode === 'parameter' || settings.column !== undefined, {
+      message: 'incremental row and group modes need a column',
+      path: ['column'],
     })
     .optional(),
   /** The file the query came from (`.sql` resolvers). */
@@ -206,8 +221,38 @@ export const StreamResolverSettingsSchema = z.object({
   topic: z.string().min(1),
   /** Messages published longer ago than this (seconds) are dropped; null = never (the default). */
   lateArrivalS: z.number().nonnegative().nullable().default(null),
-  /** `mapping`: one set of feature values per message. */
-  mode: z.enum(['mapping']).default('mapping'),
+  /**
+   * `mapping`: one set of feature values per message. `windowed`: messages are aggregated per entity over
+   * the windows of windowed features (see `windowed`).
+   */
+  mode: z.enum(['mapping', 'windowed']).default('mapping'),
+  /**
+   * How a `windowed` stream aggregates: each message lands (by event time) in an epoch-aligned bucket of
+   * `bucketS` seconds per entity; a window's value merges the buckets it covers. `continuous`: a window of W
+   * seconds covers the W/bucketS most recent buckets, the current one included; `tumbling`: the current
+   * epoch-aligned window of W seconds only.
+   */
+  windowed: z
+    .object({
+      windowMode: z.enum(['continuous', 'tumbling']).default('continuous'),
+      bucketS: z.number().int().positive(),
+      aggregations: z
+        .array(
+          z.object({
+            /** The function's output carrying the message's input to this aggregation. */
+            param: z.string().min(1),
+            /** The windowed feature (its base FQN, e.g. `user.page_views`). */
+            feature: z.string().min(1),
+            function: z.enum(['count', 'sum', 'min', 'max', 'mean']),
+            /** Every window of the feature: its FQN and seconds (`null` for `"all"`). */
+            windows: z
+              .array(z.object({ fqn: z.string(), seconds: z.number().int().positive().nullable() }))
+              .min(1),
+          }),
+        )
+        .min(1),
+    })
+    .optional(),
 });
 export type StreamResolverSettings = z.infer<typeof StreamResolverSettingsSchema>;
 

@@ -36,6 +36,13 @@ import {
   streamInternals,
 } from './stream.ts';
 import { isWindowedField } from './windowed.ts';
+import {
+  isWindowedStreamResolver,
+  STREAM_KEY_OUTPUT,
+  STREAM_TIME_OUTPUT,
+  type WindowedStreamInternals,
+  windowedStreamInternals,
+} from './windowed-stream.ts';
 
 /**
  * A resolver's function as the engine calls it: named inputs in, named outputs out. A batch resolver's
@@ -118,6 +125,16 @@ export function collectGraph(
       }
       resolvers.push(spec);
       functions.set(spec.fqn, streamFunction(internals));
+    } else if (isWindowedStreamResolver(value)) {
+      const internals = windowedStreamInternals(value);
+      const spec = windowedStreamSpec(exportName, internals);
+      if (functions.has(spec.fqn)) {
+        throw new SlateError('input', 'INVALID_GRAPH', `two resolvers are named '${spec.fqn}'`, {
+          source: spec.source,
+        });
+      }
+      resolvers.push(spec);
+      functions.set(spec.fqn, windowedStreamFunction(internals));
     } else if (isSqlResolver(value)) {
       sqlDeclarations.push([exportName, sqlResolverDeclaration(value)]);
     } else if (isScheduledQuery(value)) {
@@ -167,6 +184,13 @@ export function collectGraph(
     resolvers.push(spec);
   }
 
+  // A windowed stream yields its entity's primary key (the function's key output).
+  for (const [i, spec] of resolvers.entries()) {
+    const internals = classes.get(spec.namespace);
+    if (spec.stream?.mode !== 'windowed' || !internals) continue;
+    const primaryKey = `${spec.namespace}.${internals.primaryKey}`;
+    resolvers[i] = { ...spec, outputs: [{ param: STREAM_KEY_OUTPUT, fqn: primaryKey }, ...spec.outputs] };
+  }
   // A stream's values are stored by primary key: each message must yield it.
   for (const spec of resolvers) {
     if (!spec.stream) continue;
@@ -181,10 +205,12 @@ export function collectGraph(
       );
   }
 
+  const namespaces = [...classes.values()].map((internals) => namespaceSpec(internals, classes));
+  streamedWindows(namespaces, resolvers, classes);
   const draft = {
     version: GRAPH_ARTIFACT_VERSION,
     project: options.project,
-    namespaces: [...classes.values()].map((internals) => namespaceSpec(internals, classes)),
+    namespaces,
     resolvers,
     namedQueries,
     ...(scheduledQueries.length > 0 ? { scheduledQueries } : {}),
@@ -254,8 +280,9 @@ function namespaceSpec(internals: FeatureClassInternals, classes: ClassTable): N
     }
     if (isWindowedField(field)) {
       const o = field.options;
-      const expression = resolveExpression(field.expression!, namespace, classes);
-      const dtype = o.dtype ?? inferredDType(expression, classes);
+      // Without an expression a windowed stream computes the feature (checked by `streamedWindows`).
+      const expression = field.expression && resolveExpression(field.expression, namespace, classes);
+      const dtype = o.dtype ?? (expression ? inferredDType(expression, classes) : { type: 'float' as const });
       return field.windows.map((seconds) => ({
         kind: 'scalar',
         fqn: `${fqn}${windowSuffix(seconds)}`,
@@ -278,7 +305,7 @@ function namespaceSpec(internals: FeatureClassInternals, classes: ClassTable): N
         cacheNulls: true,
         cacheDefaults: true,
         offlineTtlS: null,
-        expression,
+        ...(expression ? { expression } : {}),
         window: { base: name, seconds },
         source: o.source,
       }));
@@ -429,5 +456,103 @@ function streamFunction(internals: StreamInternals): ResolverFunction {
     const message = inputs[STREAM_MESSAGE_PARAM] as StreamMessage;
     const parsed = internals.parse(message);
     return parsed === undefined ? { [STREAM_SKIPPED_OUTPUT]: true } : (parsed as Record<string, unknown>);
+  };
+}
+
+/**
+ * Windowed features without an expression must be computed by a windowed stream; a stream's `count` makes
+ * an untyped one an int.
+ */
+function streamedWindows(
+  namespaces: NamespaceSpec[],
+  resolvers: readonly ResolverSpec[],
+  classes: ClassTable,
+) {
+  const aggregations = new Map(
+    resolvers.flatMap((r) => r.stream?.windowed?.aggregations.map((a) => [a.feature, a] as const) ?? []),
+  );
+  for (const namespace of namespaces)
+    for (const [i, feature] of namespace.features.entries()) {
+      if (feature.kind !== 'scalar' || !feature.window || feature.expression) continue;
+      const aggregation = aggregations.get(`${namespace.name}.${feature.window.base}`);
+      if (!aggregation)
+        throw new SlateError(
+          'input',
+          'INVALID_FEATURE',
+          `${feature.source ? `${feature.source.file}:${feature.source.line}: ` : ''}windowed feature '${feature.window.base}' has no expression and no windowed stream computes it (give an expression, or aggregate it with windowedStream)`,
+          { source: feature.source },
+        );
+      const field = classes.get(namespace.name)?.fields[feature.window.base];
+      const typed = isWindowedField(field) && field.options.dtype !== undefined;
+      if (aggregation.function === 'count' && !typed)
+        namespace.features[i] = { ...feature, dtype: { type: 'int' } };
+    }
+}
+
+function windowedStreamSpec(exportName: string, internals: WindowedStreamInternals): ResolverSpec {
+  const environment = internals.environment;
+  const deadline =
+    internals.lateArrivalDeadline === undefined ? null : parseDuration(internals.lateArrivalDeadline);
+  const aggregations = internals.aggregations.map((aggregation, i) => ({
+    param: `a${i}`,
+    feature: aggregation.feature.fqn,
+    function: aggregation.function,
+    windows: internals.windows[i]!.map((w) => ({ fqn: w.fqn, seconds: w.seconds })),
+  }));
+  return {
+    fqn: internals.name ?? exportName,
+    kind: 'online',
+    namespace: internals.namespace,
+    inputs: [],
+    // The primary key output is added by `collectGraph`, which knows the namespace's key.
+    outputs: aggregations.flatMap((a) =>
+      a.windows.map((w) => ({ param: w.fqn.slice(w.fqn.indexOf('.') + 1), fqn: w.fqn })),
+    ),
+    environments:
+      environment === undefined ? [] : typeof environment === 'string' ? [environment] : [...environment],
+    tags: [],
+    total: false,
+    stream: {
+      topic: internals.source.topic,
+      lateArrivalS: deadline,
+      mode: 'windowed',
+      windowed: { windowMode: internals.windowMode, bucketS: internals.bucketS, aggregations },
+    },
+    description: internals.description,
+    owner: internals.owner,
+    source: internals.location,
+  };
+}
+
+/**
+ * A windowed stream's function: `{ message }` in; out the row's key, event time (when the resolver has
+ * `time`) and each aggregation's input (`a0`, `a1`, …), or a skip marker.
+ */
+function windowedStreamFunction(internals: WindowedStreamInternals): ResolverFunction {
+  return (inputs) => {
+    const row = internals.parse(inputs[STREAM_MESSAGE_PARAM] as StreamMessage);
+    if (row === undefined) return { [STREAM_SKIPPED_OUTPUT]: true };
+    const key = internals.key(row);
+    if (typeof key !== 'string' && typeof key !== 'number')
+      throw new TypeError(`key() returned ${key === null ? 'null' : typeof key}, not a string or number`);
+    const outputs: Record<string, unknown> = { [STREAM_KEY_OUTPUT]: key };
+    if (internals.time) {
+      const time = internals.time(row);
+      const ms = time instanceof Date ? time.getTime() : time;
+      if (typeof ms !== 'number' || !Number.isFinite(ms))
+        throw new TypeError('time() returned no valid time');
+      outputs[STREAM_TIME_OUTPUT] = ms;
+    }
+    internals.aggregations.forEach((aggregation, i) => {
+      const value = aggregation.of(row);
+      if (value === null || value === undefined) outputs[`a${i}`] = null;
+      else if (aggregation.function === 'count') outputs[`a${i}`] = value ? 1 : 0;
+      else if (typeof value === 'number' && Number.isFinite(value)) outputs[`a${i}`] = value;
+      else
+        throw new TypeError(
+          `${aggregation.feature.fqn}: the value to ${aggregation.function} is not a number`,
+        );
+    });
+    return outputs;
   };
 }

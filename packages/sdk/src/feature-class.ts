@@ -234,12 +234,8 @@ function withExpressions<F extends Record<string, FieldDefinition>>(
       throw fail(`expressions: '${name}' is not a scalar or windowed feature of this class`);
     }
   }
-  for (const [name, field] of Object.entries(result)) {
-    if (isWindowedField(field) && !field.expression)
-      throw fail(
-        `windowed feature '${name}' has no expression (give one inline or in the expressions option)`,
-      );
-  }
+  // A windowed feature without an expression is computed by a windowed stream (`windowedStream`);
+  // `collectGraph` refuses one that nothing computes.
   return result;
 }
 

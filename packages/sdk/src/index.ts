@@ -52,9 +52,18 @@ export {
   scheduledQuery,
 } from './scheduled-query.ts';
 export {
+  changedGroupsQuery,
+  type GroupByQueryParts,
+  groupHighWaterQuery,
+  hasTopLevelGroupBy,
+  splitGroupByQuery,
+} from './sql-query-clauses.ts';
+export {
   declareSqlResolver,
   isSqlResolver,
   parseSqlResolverFile,
+  SQL_INCREMENTAL_PARAMETERS,
+  type SqlIncrementalOptions,
   type SqlResolver,
   type SqlResolverDeclaration,
   type SqlResolverOptions,
@@ -72,3 +81,14 @@ export {
   stream,
 } from './stream.ts';
 export { isWindowedField, WindowedField, type WindowedOptions, windowed } from './windowed.ts';
+export {
+  isWindowedStreamResolver,
+  STREAM_KEY_OUTPUT,
+  STREAM_TIME_OUTPUT,
+  type WindowAggregation,
+  type WindowAggregationFunction,
+  type WindowAggregators,
+  type WindowedStreamOptions,
+  type WindowedStreamResolver,
+  windowedStream,
+} from './windowed-stream.ts';
