@@ -1,7 +1,7 @@
 import { parseDuration, type ResolverSpec, SlateError } from '@slate/graph';
 import type { FeatureClassInternals } from './feature-class.ts';
 import { isScalarField } from './fields.ts';
-import type { SqlResolverDeclaration } from './sql-resolver.ts';
+import { SQL_INCREMENTAL_PARAMETERS, type SqlResolverDeclaration } from './sql-resolver.ts';
 
 /** A column or feature name as the seed product compares them: lower-cased, underscores stripped. */
 export function normalizeColumnName(name: string): string {
@@ -109,8 +109,19 @@ export function sqlResolverSpec(
   if (mapped.length === 0) throw fail(`no selected column matches a feature of ${namespace}`);
 
   const inputs: ResolverSpec['inputs'] = [];
-  for (const param of sqlParameters(declaration.query)) {
-    if (param === 'now') continue;
+  const incrementalMode = declaration.incremental ? (declaration.incremental.mode ?? 'row') : undefined;
+  const parameters = sqlParameters(declaration.query);
+  const incrementalParameters = parameters.filter((param) =>
+    (SQL_INCREMENTAL_PARAMETERS as readonly string[]).includes(param),
+  );
+  if (incrementalMode === 'parameter' && incrementalParameters.length === 0)
+    throw fail(
+      `incremental mode parameter: the query must read \${chalk_incremental_timestamp} or \${chalk_last_execution_timestamp}`,
+    );
+  if (incrementalMode !== 'parameter' && incrementalParameters.length > 0)
+    throw fail(`\${${incrementalParameters[0]}} is only set for incremental mode parameter`);
+  for (const param of parameters) {
+    if (param === 'now' || incrementalParameters.includes(param)) continue;
     const dot = param.indexOf('.');
     const feature = dot < 0 ? undefined : byNormalized.get(normalizeColumnName(param.slice(dot + 1)));
     if (dot < 0 || normalizeColumnName(param.slice(0, dot)) !== normalizeColumnName(namespace) || !feature)
@@ -151,15 +162,18 @@ export function sqlResolverSpec(
       query: declaration.query,
       count,
       ...(keyColumn && inputs.length === 1 && inputs[0]!.param === primaryKey ? { keyColumn } : {}),
-      ...(declaration.incremental
+      ...(declaration.incremental && incrementalMode
         ? {
             incremental: {
-              mode: 'row',
-              column: declaration.incremental.column,
+              mode: incrementalMode,
+              ...(incrementalMode !== 'parameter' && declaration.incremental.column
+                ? { column: declaration.incremental.column }
+                : {}),
               lookbackS:
                 declaration.incremental.lookback === undefined
                   ? 0
                   : (parseDuration(declaration.incremental.lookback) ?? 0),
+              timestamp: declaration.incremental.timestamp ?? 'feature_time',
             },
           }
         : {}),

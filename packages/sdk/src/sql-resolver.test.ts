@@ -123,8 +123,74 @@ describe('SQL resolvers in the graph', () => {
     ['-- source: app\n-- resolves: user\nselect email from users', /primary key/],
     ['-- source: app\n-- resolves: user\n-- colour: red\nselect id from users', /unknown header/],
     [`-- source: app\n-- resolves: user\nselect email from users where id = \${order.id}`, /neither/],
+    [
+      '-- source: app\n-- resolves: user\n-- incremental: {mode: row}\nselect id from users',
+      /needs a column/,
+    ],
+    [
+      '-- source: app\n-- resolves: user\n-- incremental: {mode: batch, incremental_column: at}\nselect id from users',
+      /must be row, group or parameter/,
+    ],
+    [
+      '-- source: app\n-- resolves: user\n-- incremental: {mode: group, incremental_column: at}\nselect id from users',
+      /GROUP BY/,
+    ],
+    [
+      '-- source: app\n-- resolves: user\n-- incremental: {mode: parameter}\nselect id from users',
+      /chalk_incremental_timestamp/,
+    ],
+    [
+      '-- source: app\n-- resolves: user\n-- incremental: {incremental_column: at, incremental_timestamp: wall}\nselect id from users',
+      /feature_time or resolver_execution_time/,
+    ],
+    [
+      `-- source: app\n-- resolves: user\nselect id from users where at > \${chalk_incremental_timestamp}`,
+      /only set for incremental mode parameter/,
+    ],
   ])('refuses %j', (text, message) => {
     expect(() => collectGraph({ User }, { sqlFiles: [{ path: 'bad.sql', text }] })).toThrow(message);
+  });
+});
+
+describe('incremental SQL resolvers', () => {
+  it('reads the group and parameter modes and the incremental timestamp from the header', () => {
+    const { artifact } = collectGraph(
+      { User },
+      {
+        sqlFiles: [
+          {
+            path: 'src/user_logins.chalk.sql',
+            text: [
+              '-- source: app',
+              '-- resolves: user',
+              '-- incremental:',
+              '--   mode: group',
+              '--   incremental_column: l.at',
+              '--   lookback_period: 10m',
+              '--   incremental_timestamp: resolver_execution_time',
+              'select l.user_id as id, count(*) as login_count from logins l group by l.user_id',
+            ].join('\n'),
+          },
+          {
+            path: 'src/recent_emails.chalk.sql',
+            text: [
+              '-- source: app',
+              '-- resolves: user',
+              '-- incremental: {mode: parameter}',
+              `select id, email from users where updated_at > \${chalk_incremental_timestamp}`,
+            ].join('\n'),
+          },
+        ],
+      },
+    );
+    expect(artifact.resolvers.map((r) => [r.fqn, r.sql?.incremental, r.inputs.map((i) => i.param)])).toEqual([
+      [
+        'user_logins',
+        { mode: 'group', column: 'l.at', lookbackS: 600, timestamp: 'resolver_execution_time' },
+        ['id'],
+      ],
+      ['recent_emails', { mode: 'parameter', lookbackS: 0, timestamp: 'feature_time' }, ['id']],
+    ]);
   });
 });
 

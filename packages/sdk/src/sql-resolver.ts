@@ -1,6 +1,7 @@
 import { type Duration, parseDuration, SlateError, type SourceLocation } from '@slate/graph';
 import { type AnyFeatureClass, featureClassInternals } from './feature-class.ts';
 import { callerLocation } from './source-location.ts';
+import { hasTopLevelGroupBy } from './sql-query-clauses.ts';
 
 const sqlResolverBrand = Symbol.for('slate.sql-resolver');
 
@@ -25,8 +26,11 @@ export interface SqlResolverOptions {
    * error; `all`: every row the query returns (a data-frame resolver returning every entity).
    */
   readonly count?: 'one' | 'one_or_none' | 'all';
-  /** Scheduled and triggered runs read only rows whose `column` passed the previous run's high-water mark. */
-  readonly incremental?: { readonly column: string; readonly lookback?: Duration };
+  /**
+   * Scheduled and triggered runs read only what changed since the previous run's high-water mark (see
+   * `SqlIncrementalOptions`).
+   */
+  readonly incremental?: SqlIncrementalOptions;
   /** Runs on a schedule: a UTC crontab (`"0 * * * *"`) or a duration (`"1h"`). */
   readonly cron?: string;
   readonly environment?: string | readonly string[];
@@ -35,6 +39,37 @@ export interface SqlResolverOptions {
   readonly description?: string;
   readonly owner?: string;
 }
+
+/**
+ * How a SQL resolver runs incrementally (chalk.md §2.2 `incremental:`). The high-water mark is the greatest
+ * `column` value ingested so far (`timestamp: 'feature_time'`, the default; in `parameter` mode the greatest
+ * feature time) or the time the last successful run started (`'resolver_execution_time'`).
+ * - `row` (default): a run reads the rows whose output `column` is past the mark, less `lookback`.
+ * - `group`: for a GROUP BY query. `column` is a column of the queried tables (`created_at`, `p.created_at`);
+ *   a run re-aggregates every group that has a row past the mark, so the values it writes are whole-group
+ *   aggregates: the query gets `and (<group by keys>) in (select <group by keys> from … where … and
+ *   <column> > <mark>)` in its WHERE.
+ * - `parameter`: the query is left alone and reads the mark itself as `${chalk_incremental_timestamp}` (or
+ *   the last run's start as `${chalk_last_execution_timestamp}`); before the first run both are
+ *   1970-01-01T00:00:00Z. `column` is ignored.
+ *
+ * @example
+ * sqlResolver({ source: 'app', resolves: User, query: 'select user_id as id, sum(amount) as total from payments group by user_id', incremental: { mode: 'group', column: 'created_at', lookback: '1h' } });
+ */
+export interface SqlIncrementalOptions {
+  readonly mode?: 'row' | 'group' | 'parameter';
+  /** Required for `row` and `group`. */
+  readonly column?: string;
+  /** Re-read this much before the mark, for rows that arrive late (default none). */
+  readonly lookback?: Duration;
+  readonly timestamp?: 'feature_time' | 'resolver_execution_time';
+}
+
+/** The query parameters a `parameter`-mode incremental resolver reads (chalk's names). */
+export const SQL_INCREMENTAL_PARAMETERS = [
+  'chalk_incremental_timestamp',
+  'chalk_last_execution_timestamp',
+] as const;
 
 /** A SQL resolver declared with `sqlResolver(...)` or read from a `.sql` file. */
 export interface SqlResolver {
@@ -91,6 +126,25 @@ export function declareSqlResolver(declaration: SqlResolverDeclaration): SqlReso
   }
   if (declaration.count !== undefined && !['one', 'one_or_none', 'all'].includes(declaration.count))
     throw fail(`count '${declaration.count}' must be one, one_or_none or all`);
+  const incremental = declaration.incremental;
+  if (incremental) {
+    const mode = incremental.mode ?? 'row';
+    if (!['row', 'group', 'parameter'].includes(mode))
+      throw fail(`incremental mode '${mode}' must be row, group or parameter`);
+    if (
+      incremental.timestamp !== undefined &&
+      !['feature_time', 'resolver_execution_time'].includes(incremental.timestamp)
+    )
+      throw fail(
+        `incremental_timestamp '${incremental.timestamp}' must be feature_time or resolver_execution_time`,
+      );
+    if (mode !== 'parameter' && !incremental.column)
+      throw fail(`incremental mode ${mode} needs a column (incremental_column)`);
+    if (incremental.column !== undefined && !/^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*)?$/.test(incremental.column))
+      throw fail(`incremental column '${incremental.column}' must be a column name (or table.column)`);
+    if (mode === 'group' && !hasTopLevelGroupBy(declaration.query))
+      throw fail('incremental mode group needs a query with a GROUP BY');
+  }
   if (!declaration.source) throw fail('a SQL resolver needs a source (the data source name)');
   if (!declaration.query.trim()) throw fail('the SQL query is empty');
   return Object.freeze({ [sqlResolverBrand]: Object.freeze({ ...declaration }) });
@@ -107,8 +161,8 @@ export function sqlResolverDeclaration(resolver: SqlResolver): SqlResolverDeclar
 /**
  * Reads a SQL file resolver (chalk.md §2.2): header comments `-- source: app_db`, `-- resolves: user`,
  * `-- type: online|offline`, `-- count: one|one_or_none|all`, `-- cron: "0 * * * *"`, `-- timeout: 2s`,
- * `-- incremental: {incremental_column: updated_at, lookback_period: 1h}` (or indented lines under
- * `-- incremental:`), `-- environment:`, `-- tags: [a, b]`, `-- owner:`; other comment lines become the
+ * `-- incremental: {mode: row|group|parameter, incremental_column: updated_at, lookback_period: 1h,
+ * incremental_timestamp: feature_time|resolver_execution_time}` (or indented lines under `-- incremental:`), `-- environment:`, `-- tags: [a, b]`, `-- owner:`; other comment lines become the
  * description. The resolver is named after the file (`users.chalk.sql` → `users`).
  *
  * @throws SlateError `INVALID_RESOLVER` for a missing `source`/`resolves`, an unknown header key, or
@@ -169,8 +223,6 @@ export function parseSqlResolverFile(path: string, text: string): SqlResolver {
   if (type !== 'online' && type !== 'offline') throw fail(`type '${type}' must be online or offline`);
   const count = value('count');
   const incremental = headers.has('incremental') ? parseIncremental(headers.get('incremental')!) : undefined;
-  if (headers.has('incremental') && !incremental?.column)
-    throw fail('incremental needs incremental_column: <column>');
   const base =
     path
       .split(/[\\/]/)
@@ -219,7 +271,14 @@ function parseIncremental(raw: string): SqlResolverDeclaration['incremental'] {
       .map((pair) => pair.split(':').map((part) => unquote(part)))
       .filter((pair): pair is [string, string] => pair.length === 2 && pair[0] !== ''),
   );
-  const column = fields.get('incremental_column') ?? '';
+  const column = fields.get('incremental_column');
   const lookback = fields.get('lookback_period');
-  return { column, ...(lookback ? { lookback: lookback as Duration } : {}) };
+  const mode = fields.get('mode');
+  const timestamp = fields.get('incremental_timestamp');
+  return {
+    ...(mode ? { mode: mode as SqlIncrementalOptions['mode'] } : {}),
+    ...(column ? { column } : {}),
+    ...(lookback ? { lookback: lookback as Duration } : {}),
+    ...(timestamp ? { timestamp: timestamp as SqlIncrementalOptions['timestamp'] } : {}),
+  };
 }

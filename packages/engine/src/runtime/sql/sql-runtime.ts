@@ -1,11 +1,11 @@
 import { type ResolverSpec, SlateError } from '@slate/graph';
+import { SQL_INCREMENTAL_PARAMETERS } from '@slate/sdk';
 import {
   bindSqlTemplate,
   compileSqlTemplate,
   pushDownIn,
   type SqlRows,
   type SqlSource,
-  type SqlStatement,
   type SqlTemplate,
 } from '@slate/stores';
 import { withTimeout } from '../call-resolver.ts';
@@ -15,6 +15,8 @@ import {
   type ResolverOutcome,
   type ResolverRuntime,
 } from '../resolver-runtime.ts';
+
+const incrementalDefaults = Object.fromEntries(SQL_INCREMENTAL_PARAMETERS.map((name) => [name, new Date(0)]));
 
 /** The data sources SQL resolvers read from, by the name resolvers give (`source: 'app_db'`). */
 export type SqlSources = ReadonlyMap<string, SqlSource>;
@@ -119,8 +121,9 @@ async function runSqlResolver(
   const { spec } = resolver;
   const source = sourceOf(spec, sources);
   const template = templateFor(resolver, source);
+  // Outside runs a `parameter`-mode incremental query reads from the beginning (no mark applies).
   const base = (row: Readonly<Record<string, unknown>>) =>
-    bindSqlTemplate(template, { ...row, now: request.context.now });
+    bindSqlTemplate(template, { ...incrementalDefaults, ...row, now: request.context.now });
 
   if (spec.dataframe !== undefined) {
     const result = await source.query(base({}));
@@ -197,133 +200,4 @@ function one(
   return { ok: true, outputs: Object.fromEntries(spec.outputs.map((output) => [output.param, null])) };
 }
 
-/** Bounds and position of a batch scan of a SQL resolver (a scheduled or triggered run). */
-export interface SqlScanOptions {
-  readonly now: Date;
-  /** Only rows whose bound column is at or after this. */
-  readonly lowerBound?: Date;
-  /** Only rows whose bound column is before this. */
-  readonly upperBound?: Date;
-  /**
-   * The column `lowerBound`/`upperBound` and `after` apply to: the resolver's incremental column by
-   * default (else the caller passes the feature-time column).
-   */
-  readonly boundColumn?: string;
-  /** Incremental runs: only rows whose bound column is greater than this (the last high-water mark). */
-  readonly after?: unknown;
-  /** Rows per page (default 50,000). */
-  readonly pageSize?: number;
-  readonly signal?: AbortSignal;
-}
-
-/** One page of a scan: rows by feature FQN, and the greatest bound-column value seen so far. */
-export interface SqlScanPage {
-  readonly rows: readonly Record<string, unknown>[];
-  readonly highWater: unknown;
-}
-
-/**
- * Reads every row a SQL resolver's query returns, page by page (ordered by the bound column when there is
- * one), within bounds and after a high-water mark; each row's values keyed by feature FQN. A resolver
- * with `${feature}` parameters cannot be scanned (it needs inputs).
- *
- * @throws SlateError `INVALID_RUN` for a resolver with feature parameters, or bounds without a bound
- * column; `DATA_SOURCE_NOT_CONFIGURED`; the source's errors.
- * @example
- * for await (const page of scanSqlResolver(spec, sources, { now: new Date() })) console.log(page.rows.length);
- */
-export async function* scanSqlResolver(
-  spec: ResolverSpec,
-  sources: SqlSources,
-  options: SqlScanOptions,
-): AsyncGenerator<SqlScanPage> {
-  const sql = spec.sql;
-  if (!sql) throw new SlateError('input', 'INVALID_RUN', `${spec.fqn} is not a SQL resolver`);
-  if (sql.keyColumn === undefined && spec.dataframe === undefined)
-    throw new SlateError(
-      'input',
-      'INVALID_RUN',
-      `SQL resolver ${spec.fqn} takes \${feature} parameters: it cannot be run over its whole source`,
-    );
-  const source = sourceOf(spec, sources);
-  const template = compileSqlTemplate(sql.query, source.dialect);
-  const inner = bindSqlTemplate(template, { now: options.now });
-  const boundColumn = options.boundColumn ?? sql.incremental?.column;
-  const bounded =
-    options.lowerBound !== undefined || options.upperBound !== undefined || options.after !== undefined;
-  if (bounded && boundColumn === undefined)
-    throw new SlateError(
-      'input',
-      'INVALID_RUN',
-      `SQL resolver ${spec.fqn} has no incremental or feature-time column to apply bounds to`,
-    );
-  const q = (name: string) => (source.dialect === 'postgres' ? `"${name}"` : `\`${name}\``);
-  const params = [...inner.params];
-  const placeholder = () => (source.dialect === 'postgres' ? `$${params.length}` : '?');
-  const where: string[] = [];
-  const add = (condition: (p: string) => string, value: unknown) => {
-    params.push(value);
-    where.push(condition(placeholder()));
-  };
-  const column = boundColumn === undefined ? undefined : `slate_q.${q(boundColumn)}`;
-  if (column && options.lowerBound !== undefined) add((p) => `${column} >= ${p}`, options.lowerBound);
-  if (column && options.upperBound !== undefined) add((p) => `${column} < ${p}`, options.upperBound);
-  if (column && options.after !== undefined && options.after !== null)
-    add((p) => `${column} > ${p}`, options.after);
-  // Pages: by the primary key column when there is one (keyset: each page an index range), else by the
-  // bound column with offsets. The high-water mark is the greatest bound value seen, whatever the order.
-  const keyColumn = sql.keyColumn;
-  const order = keyColumn ? `slate_q.${q(keyColumn)}` : column;
-  const pageSize = options.pageSize ?? 50_000;
-  const base = `select * from (${inner.text.trim().replace(/;\s*$/, '')}) as slate_q`;
-  let highWater: unknown = options.after ?? null;
-  let lastKey: unknown;
-  for (let offset = 0; ; offset += pageSize) {
-    options.signal?.throwIfAborted();
-    const pageParams = [...params];
-    const conditions = [...where];
-    if (keyColumn && lastKey !== undefined) {
-      pageParams.push(lastKey);
-      conditions.push(
-        `slate_q.${q(keyColumn)} > ${source.dialect === 'postgres' ? `$${pageParams.length}` : '?'}`,
-      );
-    }
-    const statement: SqlStatement = {
-      text: `${base}${conditions.length > 0 ? ` where ${conditions.join(' and ')}` : ''}${
-        order ? ` order by ${order}` : ''
-      } limit ${pageSize}${keyColumn ? '' : ` offset ${offset}`}`,
-      params: pageParams,
-    };
-    const result = await source.query(statement, options.signal);
-    const byNormalized = new Map(spec.outputs.map((output) => [normalize(output.param), output.fqn]));
-    const keyFqn = spec.inputs[0]?.fqn;
-    if (sql.keyColumn && keyFqn) byNormalized.set(normalize(sql.keyColumn), keyFqn);
-    const pairs = result.columns.flatMap((c) => {
-      const fqn = byNormalized.get(normalize(c));
-      return fqn === undefined ? [] : [[c, fqn] as const];
-    });
-    const boundKey = boundColumn === undefined ? undefined : findColumn(result.columns, boundColumn);
-    const rows = result.rows.map((row) => {
-      const values: Record<string, unknown> = {};
-      for (const [c, fqn] of pairs) values[fqn] = row[c] ?? null;
-      if (boundKey !== undefined) {
-        const value = row[boundKey];
-        if (value != null && (highWater == null || compare(value, highWater) > 0)) highWater = value;
-      }
-      return values;
-    });
-    if (keyColumn && result.rows.length > 0) {
-      const keyName = findColumn(result.columns, keyColumn) ?? keyColumn;
-      lastKey = result.rows[result.rows.length - 1]![keyName];
-    }
-    if (rows.length > 0) yield { rows, highWater };
-    if (result.rows.length < pageSize) return;
-  }
-}
-
-function compare(a: unknown, b: unknown): number {
-  const value = (v: unknown) => (v instanceof Date ? v.getTime() : typeof v === 'string' ? v : Number(v));
-  const x = value(a);
-  const y = value(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
+export { type SqlScanOptions, type SqlScanPage, scanSqlResolver } from './sql-scan.ts';
