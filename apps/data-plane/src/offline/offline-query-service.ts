@@ -3,13 +3,18 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { Engine } from '@slate/engine';
+import type { Engine, SqlSources } from '@slate/engine';
 import { type ScalarFeatureSpec, SlateError } from '@slate/graph';
 import { jsonToColumnSql, type ObjectStore, type OfflineStore, type SampledFeature } from '@slate/stores';
 import type { Logger } from 'pino';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import type { ResultPublisher } from '../persistence/result-publisher.ts';
-import { INPUT_TIME_COLUMNS, type OfflineQueryRequest } from './offline-query-request.ts';
+import {
+  INPUT_TIME_COLUMNS,
+  type OfflineQueryRequest,
+  OfflineQueryRequestSchema,
+} from './offline-query-request.ts';
+import { runSpineSql } from './spine-sql.ts';
 
 /** A dataset revision's state, as stored (JSON in the `dataset` bucket) and reported. */
 export interface RevisionRecord {
@@ -31,6 +36,10 @@ export interface RevisionRecord {
   num_bytes: number;
   num_rows: number;
   columns: { feature_fqn: string; column_name: string; dtype: string }[];
+  /** 1 for the first run; each take-over after a lost heartbeat adds one. Absent in older records (= 1). */
+  attempt?: number;
+  /** Which run of this revision may write it (a fresh id per attempt); a superseded run stops. */
+  owner?: string;
 }
 
 export interface OfflineQueryServiceOptions {
@@ -43,8 +52,12 @@ export interface OfflineQueryServiceOptions {
   /** Told every time a revision's record is saved (status changes). */
   readonly onRevision?: (record: RevisionRecord) => void;
   readonly logger?: Logger;
-  /** A running job that has not heart-beaten for this long is failed. Default 60 s. */
+  /** A running job that has not heart-beaten for this long is taken over (re-run) or failed. Default 60 s. */
   readonly heartbeatTimeoutMs?: number;
+  /** Runs a revision may get (the first and take-overs after lost heartbeats) before it fails. Default 3. */
+  readonly maxAttempts?: number;
+  /** The environment's named SQL data sources, for `spine_sql_query`. Without it spine queries are refused. */
+  readonly sqlSources?: (environment: { id: string; name: string }) => SqlSources;
   readonly now?: () => number;
 }
 
@@ -52,8 +65,19 @@ export interface OfflineQueryServiceOptions {
 export interface OfflineQueryService {
   /** Validates the request, records a queued revision, starts the job and returns the revision at once. */
   submit(environmentId: string, creator: string, request: OfflineQueryRequest): Promise<RevisionRecord>;
-  /** The revision's current state; `null` when unknown. A job whose heartbeat stopped is reported failed. */
+  /**
+   * The revision's current state; `null` when unknown. A job whose heartbeat stopped (its data plane died)
+   * is re-run from scratch here, or reported failed (`HEARTBEAT_LOST`) once its attempts are used up.
+   */
   revision(environmentId: string, revisionId: string): Promise<RevisionRecord | null>;
+  /**
+   * Finds revisions left QUEUED/WORKING by a data plane that stopped (heartbeat older than the timeout)
+   * and re-runs them from scratch — jobs are deterministic and write their output under fixed keys — or
+   * fails them with `HEARTBEAT_LOST` after `maxAttempts`. Environments without an active deployment are
+   * left for a later call. Call it at start (once deployments are loaded) and periodically. Resolves with
+   * the number of revisions taken over (re-run or failed).
+   */
+  recover(): Promise<number>;
   /** The bytes of one result part. */
   part(environmentId: string, revisionId: string, part: number): Promise<Uint8Array | null>;
   /** Resolves once every running job has ended (for shutdown and tests). */
@@ -61,6 +85,10 @@ export interface OfflineQueryService {
 }
 
 const recordKey = (env: string, revision: string) => `offline-queries/${env}/revisions/${revision}.json`;
+/** One small object per unfinished revision (its request), so recovery lists only what may need it. */
+const JOBS_PREFIX = 'offline-query-jobs/';
+const jobKey = (env: string, revision: string) => `${JOBS_PREFIX}${env}/${revision}.json`;
+const finishedStatus = (status: RevisionRecord['status']) => status === 'COMPLETED' || status === 'FAILED';
 const partKey = (env: string, revision: string, part: number) =>
   `offline-queries/${env}/revisions/${revision}/part-${part}.parquet`;
 
@@ -68,20 +96,35 @@ const partKey = (env: string, revision: string, part: number) =>
  * Creates the offline-query service. Without `recompute_features` each output is sampled point-in-time
  * from the offline store by DuckDB straight into Parquet; with it (all outputs, or the listed ones) the
  * deployment's engine runs the resolvers for each row at its input time, preferring offline resolvers,
- * and the other outputs are sampled. Results are one Parquet part per revision in the `dataset` bucket:
- * `__row__`, the primary key (named by its FQN), `__ts__`, then each output and `<output>.__observed_at__`.
+ * and the other outputs are sampled. The rows come from `input` (+ `input_times`) or from a
+ * `spine_sql_query` run on one of the environment's SQL data sources (see `runSpineSql`). Results are one
+ * Parquet part per revision in the `dataset` bucket: `__row__`, the primary key (named by its FQN),
+ * `__ts__`, then each output and `<output>.__observed_at__`.
  *
- * Not supported (the revision fails with `INVALID_QUERY`): `spine_sql_query`, outputs of more than one
- * namespace, has-many outputs.
+ * Jobs survive their data plane: the request is kept beside the revision until it ends, a running job
+ * heart-beats into its record, and `recover` (or reading the revision) re-runs a job whose heartbeat is
+ * older than `heartbeatTimeoutMs` from scratch, up to `maxAttempts` runs, then fails it with
+ * `HEARTBEAT_LOST`. Without conditional writes in the object store two data planes can race to take over
+ * the same job; each run checks before it heart-beats and before it writes that it still owns the
+ * revision, so the loser stops, and both would write the same deterministic result anyway. With
+ * `store_online` / `store_offline`, a re-run publishes its recomputed values again.
+ *
+ * Not supported (the revision fails with `INVALID_QUERY`): outputs of more than one namespace, has-many
+ * outputs.
  */
 export function createOfflineQueryService(options: OfflineQueryServiceOptions): OfflineQueryService {
   const now = options.now ?? Date.now;
   const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 60_000;
+  const maxAttempts = options.maxAttempts ?? 3;
+  /** Records of the jobs this process runs (others are read from the object store). */
   const records = new Map<string, RevisionRecord>();
   const running = new Set<Promise<void>>();
+  /** Revisions this process is taking over right now (no second take-over from a concurrent read). */
+  const claiming = new Set<string>();
+  const keyOf = (record: { environment_id: string; revision_id: string }) =>
+    `${record.environment_id}/${record.revision_id}`;
 
   const save = async (record: RevisionRecord) => {
-    records.set(`${record.environment_id}/${record.revision_id}`, record);
     options.onRevision?.(structuredClone(record));
     await options.objectStore.put(
       'dataset',
@@ -92,6 +135,15 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
       },
     );
   };
+
+  const stored = async (environmentId: string, revisionId: string): Promise<RevisionRecord | null> => {
+    const bytes = await options.objectStore.get('dataset', recordKey(environmentId, revisionId));
+    return bytes ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as RevisionRecord) : null;
+  };
+
+  /** False once another run (a take-over elsewhere) has claimed the revision. */
+  const stillOwned = async (record: RevisionRecord) =>
+    (await stored(record.environment_id, record.revision_id))?.owner === record.owner;
 
   const fail = (record: RevisionRecord, error: unknown) => {
     record.status = 'FAILED';
@@ -104,22 +156,37 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
     });
   };
 
+  const finish = async (record: RevisionRecord) => {
+    await save(record);
+    await options.objectStore.delete('dataset', jobKey(record.environment_id, record.revision_id));
+  };
+
   const run = async (record: RevisionRecord, request: OfflineQueryRequest) => {
+    const abort = new AbortController();
+    let superseded = false;
     record.status = 'WORKING';
     record.started_at = new Date(now()).toISOString();
     record.heartbeat_at = record.started_at;
     await save(record);
     const beat = setInterval(
       () => {
-        record.heartbeat_at = new Date(now()).toISOString();
-        void save(record).catch(() => {});
+        void (async () => {
+          if (superseded) return;
+          if (!(await stillOwned(record))) {
+            superseded = true;
+            abort.abort();
+            return;
+          }
+          record.heartbeat_at = new Date(now()).toISOString();
+          await save(record);
+        })().catch(() => {});
       },
       Math.max(1_000, heartbeatTimeoutMs / 6),
     );
     const work = await mkdtemp(join(tmpdir(), 'slate-offline-query-'));
     try {
       const answer = await options.served.withEngine(record.environment_id, (deployment) =>
-        execute(record, request, deployment.engine, work),
+        execute(record, request, deployment.engine, work, abort.signal),
       );
       if (answer === undefined)
         throw new SlateError(
@@ -127,37 +194,119 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
           'NO_ACTIVE_DEPLOYMENT',
           `environment ${record.environment_id} has no active deployment`,
         );
-      const bytes = await readFile(join(work, 'part-0.parquet'));
-      const key = partKey(record.environment_id, record.revision_id, 0);
-      await options.objectStore.put('dataset', key, bytes, { contentType: 'application/vnd.apache.parquet' });
-      record.output_keys = [key];
-      record.num_partitions = 1;
-      record.num_bytes = bytes.length;
-      record.status = 'COMPLETED';
-      record.terminated_at = new Date(now()).toISOString();
+      if (!(await stillOwned(record))) superseded = true;
+      else {
+        const bytes = await readFile(join(work, 'part-0.parquet'));
+        const key = partKey(record.environment_id, record.revision_id, 0);
+        await options.objectStore.put('dataset', key, bytes, {
+          contentType: 'application/vnd.apache.parquet',
+        });
+        record.output_keys = [key];
+        record.num_partitions = 1;
+        record.num_bytes = bytes.length;
+        record.status = 'COMPLETED';
+        record.terminated_at = new Date(now()).toISOString();
+      }
     } catch (error) {
-      options.logger?.warn({ err: error, revision_id: record.revision_id }, 'offline query failed');
-      fail(record, error);
+      if (!superseded) {
+        options.logger?.warn({ err: error, revision_id: record.revision_id }, 'offline query failed');
+        fail(record, error);
+      }
     } finally {
       clearInterval(beat);
       await rm(work, { recursive: true, force: true });
-      await save(record);
+      records.delete(keyOf(record));
+      // A run that lost its revision to a take-over leaves the record to the new owner.
+      if (superseded || !(await stillOwned(record)))
+        options.logger?.info({ revision_id: record.revision_id }, 'offline query superseded by a take-over');
+      else await finish(record);
     }
   };
+
+  const start = (record: RevisionRecord, request: OfflineQueryRequest) => {
+    records.set(keyOf(record), record);
+    const job = run(record, request).finally(() => running.delete(job));
+    running.add(job);
+  };
+
+  /**
+   * Re-runs a revision whose heartbeat stopped, or fails it when it cannot run again (attempts used up,
+   * its request lost) — or, with `waitForDeployment`, leaves it while its environment has no deployment.
+   */
+  const takeOver = async (
+    stale: RevisionRecord,
+    waitForDeployment: boolean,
+  ): Promise<RevisionRecord | 'skipped'> => {
+    const key = keyOf(stale);
+    if (claiming.has(key) || records.has(key)) return 'skipped';
+    claiming.add(key);
+    try {
+      const hasDeployment = Boolean(options.served.get(stale.environment_id)?.deployment);
+      if (!hasDeployment && waitForDeployment) return 'skipped';
+      const bytes = await options.objectStore.get('dataset', jobKey(stale.environment_id, stale.revision_id));
+      const parsed = bytes
+        ? OfflineQueryRequestSchema.safeParse(JSON.parse(Buffer.from(bytes).toString('utf8')).request)
+        : undefined;
+      const attempt = (stale.attempt ?? 1) + 1;
+      const lost = `the job stopped heart-beating for over ${heartbeatTimeoutMs / 1000} s`;
+      if (!parsed?.success || attempt > maxAttempts || !hasDeployment) {
+        const reason = !parsed?.success
+          ? `${lost} and its request is gone, so it cannot be re-run`
+          : attempt > maxAttempts
+            ? `${lost} on each of its ${maxAttempts} attempts`
+            : `${lost}, and environment ${stale.environment_id} has no active deployment to re-run it`;
+        stale.owner = randomUUID();
+        fail(stale, new SlateError('timeout', 'HEARTBEAT_LOST', reason));
+        await finish(stale);
+        return stale;
+      }
+      const at = new Date(now()).toISOString();
+      const record: RevisionRecord = {
+        ...stale,
+        status: 'QUEUED',
+        attempt,
+        owner: randomUUID(),
+        started_at: null,
+        terminated_at: null,
+        heartbeat_at: at,
+        errors: [],
+        num_partitions: 0,
+        output_keys: [],
+        num_bytes: 0,
+        num_rows: 0,
+        columns: [],
+      };
+      options.logger?.warn(
+        { revision_id: record.revision_id, attempt, last_heartbeat: stale.heartbeat_at },
+        'offline query lost its heartbeat; re-running it',
+      );
+      await save(record);
+      start(record, parsed.data);
+      return record;
+    } finally {
+      claiming.delete(key);
+    }
+  };
+
+  const isStale = (record: RevisionRecord) =>
+    !finishedStatus(record.status) && now() - Date.parse(record.heartbeat_at) > heartbeatTimeoutMs;
 
   const execute = async (
     record: RevisionRecord,
     request: OfflineQueryRequest,
     engine: Engine,
     work: string,
+    signal: AbortSignal,
   ) => {
     const { features, namespaces } = engine.planner.index;
     const outputs = [...new Set([...request.output, ...request.required_output])];
-    if (request.spine_sql_query)
+    if (request.spine_sql_query && request.input)
+      throw new SlateError('input', 'INVALID_QUERY', 'give either input or spine_sql_query, not both');
+    if (request.spine_sql_query && request.input_times)
       throw new SlateError(
         'input',
         'INVALID_QUERY',
-        'spine_sql_query is not supported by this data plane yet',
+        "input_times goes with input; a spine query's rows take their time from its 'ts' column",
       );
     if (outputs.length === 0) throw new SlateError('input', 'INVALID_QUERY', 'the query names no outputs');
     const specs = outputs.map((fqn) => {
@@ -176,8 +325,24 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
       throw new SlateError('input', 'INVALID_QUERY', 'every output must belong to one namespace');
     const primaryKey = namespaces.get(namespace)!.primaryKey;
 
-    const columns = request.input?.columns ?? [];
-    const values = request.input?.values ?? [];
+    let input = request.input ?? { columns: [], values: [] };
+    if (request.spine_sql_query) {
+      const environment = options.served.get(record.environment_id);
+      if (!options.sqlSources || !environment)
+        throw new SlateError(
+          'input',
+          'INVALID_QUERY',
+          'this data plane has no SQL data sources for spine_sql_query',
+        );
+      input = await runSpineSql(request.spine_sql_query, {
+        sources: options.sqlSources(environment),
+        primaryKey,
+        features: new Set([...features.values()].filter((f) => f.namespace === namespace).map((f) => f.fqn)),
+        maxSamples: request.max_samples,
+        signal,
+      });
+    }
+    const { columns, values } = input;
     const keyIndex = columns.indexOf(primaryKey);
     if (keyIndex < 0)
       throw new SlateError('input', 'INVALID_QUERY', `the input needs a '${primaryKey}' column`);
@@ -223,22 +388,26 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
     const output = join(work, 'part-0.parquet');
 
     if (recompute.size === 0) {
-      const result = await options.offlineStore.sample(record.environment_id, {
-        spine: { pkeys, times },
-        features: sampled,
-        ...bounds,
-        output: { parquet: output, keyColumn: primaryKey },
-      });
+      const result = await options.offlineStore.sample(
+        record.environment_id,
+        {
+          spine: { pkeys, times },
+          features: sampled,
+          ...bounds,
+          output: { parquet: output, keyColumn: primaryKey },
+        },
+        signal,
+      );
       record.num_rows = result.rowCount;
       return true;
     }
 
     // Recompute: the engine per distinct input time (its `now`), then merge with sampled outputs.
-    const sample = await options.offlineStore.sample(record.environment_id, {
-      spine: { pkeys, times },
-      features: sampled,
-      ...bounds,
-    });
+    const sample = await options.offlineStore.sample(
+      record.environment_id,
+      { spine: { pkeys, times }, features: sampled, ...bounds },
+      signal,
+    );
     const table = new Map<string, { values: unknown[]; observedAt: (number | null)[] }>(
       sample.columns.map((c) => [c.fqn, { values: c.values, observedAt: c.observedAt }]),
     );
@@ -256,6 +425,7 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
       resolver: string | null;
     }[] = [];
     for (const [t, group] of rowsByTime) {
+      signal.throwIfAborted();
       const inputs: Record<string, unknown[]> = {};
       columns.forEach((name, i) => {
         if (i !== timeIndex) inputs[name] = group.map((row) => values[i]![row]);
@@ -317,10 +487,7 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
 
   const load = async (environmentId: string, revisionId: string): Promise<RevisionRecord | null> => {
     if (!/^[0-9a-f-]{36}$/.test(revisionId)) return null;
-    const cached = records.get(`${environmentId}/${revisionId}`);
-    if (cached) return cached;
-    const bytes = await options.objectStore.get('dataset', recordKey(environmentId, revisionId));
-    return bytes ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as RevisionRecord) : null;
+    return records.get(`${environmentId}/${revisionId}`) ?? stored(environmentId, revisionId);
   };
 
   return {
@@ -346,28 +513,22 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
         num_bytes: 0,
         num_rows: 0,
         columns: [],
+        attempt: 1,
+        owner: randomUUID(),
       };
+      // The request first: a revision whose record exists can always be re-run after a crash.
+      await options.objectStore.put('dataset', jobKey(environmentId, id), JSON.stringify({ request }), {
+        contentType: 'application/json',
+      });
       await save(record);
-      const job = run(record, request).finally(() => running.delete(job));
-      running.add(job);
+      start(record, request);
       return record;
     },
     async revision(environmentId, revisionId) {
       const record = await load(environmentId, revisionId);
-      if (
-        record &&
-        (record.status === 'WORKING' || record.status === 'QUEUED') &&
-        now() - Date.parse(record.heartbeat_at) > heartbeatTimeoutMs
-      ) {
-        fail(
-          record,
-          new SlateError(
-            'timeout',
-            'HEARTBEAT_LOST',
-            `the job stopped heart-beating for over ${heartbeatTimeoutMs / 1000} s`,
-          ),
-        );
-        await save(record);
+      if (record && isStale(record) && !records.has(keyOf(record))) {
+        const taken = await takeOver(record, false);
+        return taken === 'skipped' ? ((await stored(environmentId, revisionId)) ?? record) : taken;
       }
       return record;
     },
@@ -375,6 +536,29 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
       const record = await load(environmentId, revisionId);
       const key = record?.output_keys[part];
       return key ? options.objectStore.get('dataset', key) : null;
+    },
+    async recover() {
+      let taken = 0;
+      for await (const object of options.objectStore.list('dataset', JOBS_PREFIX)) {
+        const match = /^offline-query-jobs\/(.+)\/([0-9a-f-]{36})\.json$/.exec(object.key);
+        if (!match) continue;
+        const [, environmentId, revisionId] = match as unknown as [string, string, string];
+        if (records.has(`${environmentId}/${revisionId}`)) continue;
+        const record = await stored(environmentId, revisionId);
+        // A job file without a live revision: the process died between the two writes, or after the end.
+        if (!record || finishedStatus(record.status)) {
+          if (!record && now() - object.lastModified.getTime() <= heartbeatTimeoutMs) continue;
+          await options.objectStore.delete('dataset', object.key);
+          continue;
+        }
+        if (!isStale(record)) continue;
+        try {
+          if ((await takeOver(record, true)) !== 'skipped') taken++;
+        } catch (error) {
+          options.logger?.warn({ err: error, revision_id: revisionId }, 'offline query take-over failed');
+        }
+      }
+      return taken;
     },
     async idle() {
       while (running.size > 0) await Promise.all(running);

@@ -21,6 +21,7 @@ import {
 } from '../persistence/result-publisher.ts';
 import { createOfflineWriter } from '../persistence/writers/offline-writer.ts';
 import { createOnlineWriter } from '../persistence/writers/online-writer.ts';
+import { createPgliteSqlSource } from '../sources/pglite-sql-source.ts';
 import { offlineQueryRoutes } from './offline-query-routes.ts';
 import { createOfflineQueryService, type OfflineQueryService } from './offline-query-service.ts';
 
@@ -33,6 +34,7 @@ let worker: PersistenceWorker;
 let publisher: ResultPublisher;
 let bus: ReturnType<typeof createLogBus>;
 let auth: Record<string, string>;
+const appDb = createPgliteSqlSource();
 
 beforeAll(async () => {
   const objectStore = createLocalObjectStore({ root: join(root, 'objects') });
@@ -53,7 +55,9 @@ beforeAll(async () => {
     offlineStore: offline,
     objectStore,
     publisher,
+    sqlSources: (environment) => new Map(environment.id === 'dev' ? [['app_db', appDb]] : []),
   });
+  await appDb.init();
   await plane.app.register(offlineQueryRoutes, { served: plane.served, service });
   await plane.app.ready();
   auth = { authorization: `Bearer ${await plane.token({ perms: ['query.online', 'query.offline'] })}` };
@@ -65,6 +69,7 @@ afterAll(async () => {
   await plane.app.close();
   await offline.close();
   await bus.close();
+  await appDb.close();
   await rm(root, { recursive: true, force: true });
 });
 
@@ -232,7 +237,7 @@ describe('offline queries over HTTP', () => {
 
   it('reports status, fails unsupported requests per revision, and checks permissions', async () => {
     const { revision, result } = await offlineQuery({
-      spine_sql_query: 'select 1',
+      spine_sql_query: 'update app_users set id = 0',
       output: ['user.name'],
     });
     expect(result.is_finished).toBe(true);
@@ -261,5 +266,41 @@ describe('offline queries over HTTP', () => {
       payload: { output: ['user.name'] },
     });
     expect(denied.statusCode).toBe(403);
+  });
+
+  it('takes the spine from spine_sql_query on a data source: keys and ts from SQL, sampled as the oracle does', async () => {
+    const observations: Observation[] = [];
+    const base = T + 5 * 86_400_000;
+    for (let i = 0; i < 12; i++)
+      observations.push({
+        feature: 'user.name',
+        pkey: String(100 + (i % 3)),
+        value: `spine-${i}`,
+        observedAt: base + i * 60_000,
+        insertedAt: base + i,
+      });
+    await offline.write('dev', [{ id: 'spine-sql', observations }]);
+    await appDb.query({ text: 'create table app_users (id int, seen_at timestamptz)', params: [] });
+    const spine = Array.from({ length: 9 }, (_, i) => ({ id: 100 + (i % 4), t: base + i * 90_000 - 30_000 }));
+    await appDb.query({
+      text: `insert into app_users values ${spine.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')}`,
+      params: spine.flatMap((r) => [r.id, new Date(r.t)]),
+    });
+    const { result, rows } = await offlineQuery({
+      spine_sql_query: 'select id, seen_at as ts from app_users order by seen_at',
+      output: ['user.name'],
+      max_samples: 8,
+    });
+    expect(result.errors).toEqual([]);
+    const kept = spine.slice(0, 8);
+    const expected = pointInTimeOracle(
+      observations,
+      { pkeys: kept.map((r) => String(r.id)), times: kept.map((r) => r.t) },
+      [{ fqn: 'user.name', ttlMs: null }],
+    );
+    expect(rows.map((r) => r['user.id'])).toEqual(kept.map((r) => String(r.id)));
+    expect(rows.map((r) => (r.__ts__ as Date).getTime())).toEqual(kept.map((r) => r.t));
+    expect(rows.map((r) => r['user.name'])).toEqual(expected[0]!.values);
+    expect(expected[0]!.values.filter((v) => v !== null).length).toBeGreaterThan(3);
   });
 });
