@@ -284,6 +284,49 @@ export function runOnlineStoreConformance(name: string, options: OnlineStoreConf
       }
     });
 
+    it('applies a large call with repeated keys as its entries would apply one by one (oracle)', async () => {
+      // A seeded generator, so a failure reproduces; the oracle applies the documented rule entry by entry.
+      let seed = 42;
+      const random = () => {
+        seed = (seed + 0x6d2b79f5) | 0;
+        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+        return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+      };
+      const pool = Array.from({ length: 4_000 }, (_, i) => k(`b.f${i % 7}`, `p${Math.floor(i / 7)}`));
+      const oracle = new Map<string, { value: unknown; observedAt: number }>();
+      const apply = (entries: OnlineEntry[]) => {
+        for (const entry of entries) {
+          const id = `${entry.feature} ${entry.pkey}`;
+          const stored = oracle.get(id);
+          if (stored && stored.observedAt > entry.observedAt) continue;
+          oracle.set(id, { value: entry.value, observedAt: entry.observedAt });
+        }
+      };
+      const draw = (count: number, label: string): OnlineEntry[] =>
+        Array.from({ length: count }, (_, i) => {
+          const key = pool[Math.floor(random() * pool.length)]!;
+          return {
+            ...key,
+            value: { label, i },
+            observedAt: Math.floor(random() * 50),
+            ...(random() < 0.3 ? { ttlMs: 60_000 } : {}),
+          };
+        });
+      const first = draw(2_500, 'first');
+      const second = draw(3_500, 'second');
+      // Both calls repeat keys (a pool of 4,000, 6,000 draws over 50 instants), across the backend's chunks.
+      expect(new Set(second.map((e) => `${e.feature} ${e.pkey}`)).size).toBeLessThan(second.length);
+      await store.set(env, first);
+      apply(first);
+      await store.set(env, second);
+      apply(second);
+      const got = await store.get(env, pool);
+      const expected = pool.map((key) => oracle.get(`${key.feature} ${key.pkey}`) ?? null);
+      expect(got.filter((value) => value !== null).length).toBe(oracle.size);
+      expect(got).toEqual(expected);
+    });
+
     it('rejects invalid input with SlateError of kind input, writing nothing', async () => {
       const isInputError = (error: unknown) => error instanceof SlateError && error.kind === 'input';
       const attempts: (() => Promise<unknown>)[] = [

@@ -57,6 +57,56 @@ describe.skipIf(!reachable)('createRedisOnlineStore (Redis)', () => {
     expect(admin.status).toBe('ready'); // a client passed in stays open
   });
 
+  it('gives each key of a large mixed call the expiry of its winning entry, clearing earlier expiries', async () => {
+    const store = createRedisOnlineStore({ client: admin, keyPrefix });
+    const env = `ttl-${randomUUID()}`;
+    const count = 2_500; // more than one MGET/MSET chunk of the write script
+    await store.set(
+      env,
+      Array.from({ length: count }, (_, i) => ({
+        feature: 'e.f',
+        pkey: i,
+        value: 'old',
+        observedAt: 10,
+        ttlMs: 60_000,
+      })),
+    );
+    // Even keys: rewritten without TTL (newer), then a backdated TTL entry for the same key that must lose.
+    // Odd keys: rewritten with a longer TTL. Keys divisible by 5: a backdated write that must change nothing.
+    const entries = [];
+    for (let i = 0; i < count; i++) {
+      if (i % 5 === 0) entries.push({ feature: 'e.f', pkey: i, value: 'backdated', observedAt: 5 });
+      else if (i % 2 === 0) {
+        entries.push({ feature: 'e.f', pkey: i, value: 'plain', observedAt: 20 });
+        entries.push({ feature: 'e.f', pkey: i, value: 'late-backdated', observedAt: 15, ttlMs: 1_000 });
+      } else entries.push({ feature: 'e.f', pkey: i, value: 'longer', observedAt: 20, ttlMs: 600_000 });
+    }
+    await store.set(env, entries);
+    const pipeline = admin.pipeline();
+    for (let i = 0; i < count; i++) {
+      pipeline.get(`${keyPrefix}:${env}:e.f:${i}`);
+      pipeline.pttl(`${keyPrefix}:${env}:e.f:${i}`);
+    }
+    const replies = (await pipeline.exec())!.map(([error, reply]) => {
+      expect(error).toBeNull();
+      return reply;
+    });
+    for (let i = 0; i < count; i++) {
+      const [text, ttl] = [replies[2 * i] as string, replies[2 * i + 1] as number];
+      if (i % 5 === 0) {
+        expect(text).toBe('{"v":"old","t":10}');
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(60_000);
+      } else if (i % 2 === 0) {
+        expect(text).toBe('{"v":"plain","t":20}');
+        expect(ttl).toBe(-1);
+      } else {
+        expect(text).toBe('{"v":"longer","t":20}');
+        expect(ttl).toBeGreaterThan(60_000);
+      }
+    }
+  });
+
   it('reads a value it cannot decode as missing', async () => {
     const store = createRedisOnlineStore({ client: admin, keyPrefix });
     await admin.set(`${keyPrefix}:foreign:f:1`, 'not json');

@@ -24,28 +24,46 @@ export type RedisOnlineStoreOptions =
       readonly keyPrefix?: string;
     };
 
+/** Keys the write script reads with one MGET and writes with one MSET (Lua's `unpack` caps a call at 8,000 arguments). */
+const SCRIPT_CHUNK = 1_000;
+
 /**
- * Writes every entry unless the stored value is newer, in one atomic script run. KEYS are the value keys;
- * ARGV holds (observedAt, payload, ttlMs or 0) for each key in turn. The stored timestamp is read from the
- * payload's tail (`,"t":<number>}`, which `encodeStoredValue` always writes last) so large values are never
- * decoded. A value whose tail does not parse is overwritten.
+ * Writes every entry unless the stored value is newer, in one atomic script run. KEYS are distinct value
+ * keys, those without expiry first; ARGV holds the payloads (one per key), then the observed-at of each key,
+ * then the TTL in ms of each key that has one (the last `#ARGV - 2 * #KEYS` keys). The stored timestamp is
+ * read from the payload's tail (`,"t":<number>}`, which `encodeStoredValue` always writes last), so large
+ * values are never decoded; a value whose tail does not parse is overwritten.
+ *
+ * Why this shape: Redis runs on the same cores as the writers, and its cost per value is dominated by
+ * per-command overhead inside the script (a GET and a SET per value cost ~2.5× a bulk MGET/MSET). So the
+ * script reads the stored values of up to `SCRIPT_CHUNK` keys with one MGET and writes the winners without
+ * expiry with one MSET (which, like SET, clears an earlier expiry); only values with a TTL need a SET each.
+ * Reading before writing is only right because the keys are distinct: `set` folds repeated keys first.
  */
 const SET_IF_NOT_OLDER = `
-for i = 1, #KEYS do
-  local base = (i - 1) * 3
-  local incoming = tonumber(ARGV[base + 1])
-  local current = redis.call('GET', KEYS[i])
-  local stored = current and tonumber(string.match(current, ',"t":([^,}]+)}$'))
-  if not (stored and stored > incoming) then
-    local ttl = tonumber(ARGV[base + 3])
-    if ttl > 0 then
-      redis.call('SET', KEYS[i], ARGV[base + 2], 'PX', ttl)
-    else
-      redis.call('SET', KEYS[i], ARGV[base + 2])
+local n = #KEYS
+local plain = 3 * n - #ARGV
+local call, match, tonumber, unpack, min = redis.call, string.match, tonumber, unpack, math.min
+for from = 1, n, ${SCRIPT_CHUNK} do
+  local to = min(from + ${SCRIPT_CHUNK - 1}, n)
+  local current = call('MGET', unpack(KEYS, from, to))
+  local writes, count = {}, 0
+  for i = from, to do
+    local stored = current[i - from + 1]
+    stored = stored and tonumber(match(stored, ',"t":([^,}]+)}$'))
+    if not (stored and stored > tonumber(ARGV[n + i])) then
+      if i <= plain then
+        writes[count + 1] = KEYS[i]
+        writes[count + 2] = ARGV[i]
+        count = count + 2
+      else
+        call('SET', KEYS[i], ARGV[i], 'PX', ARGV[n + i + n - plain])
+      end
     end
   end
+  if count > 0 then call('MSET', unpack(writes, 1, count)) end
 end
-return #KEYS
+return n
 `;
 const SET_IF_NOT_OLDER_SHA = createHash('sha1').update(SET_IF_NOT_OLDER).digest('hex');
 
@@ -98,17 +116,28 @@ export function createRedisOnlineStore(options: RedisOnlineStoreOptions): Online
     );
   }
 
-  // Key prefixes per (environment, feature), encoded once: a query builds one key per feature it reads.
-  const prefixes = new Map<string, string>();
-  const keyOf = (environment: string, feature: string, pkey: string) => {
-    const id = `${environment}\u0000${feature}`;
-    let prefix = prefixes.get(id);
-    if (prefix === undefined) {
-      prefix = `${keyPrefix}:${encodeSegment(environment)}:${encodeSegment(feature)}:`;
-      if (prefixes.size >= 100_000) prefixes.clear();
-      prefixes.set(id, prefix);
+  // Key prefixes per environment and feature, encoded once: a query builds one key per feature it reads,
+  // a write one per value.
+  const prefixes = new Map<string, Map<string, string>>();
+  const prefixesOf = (environment: string) => {
+    let byFeature = prefixes.get(environment);
+    if (byFeature === undefined) {
+      if (prefixes.size >= 1_000) prefixes.clear();
+      byFeature = new Map();
+      prefixes.set(environment, byFeature);
     }
-    return prefix + pkey;
+    const features = byFeature;
+    const head = `${keyPrefix}:${encodeSegment(environment)}:`;
+    return (feature: string) => {
+      let prefix = features.get(feature);
+      if (prefix === undefined) {
+        checkFeature(feature);
+        prefix = `${head}${encodeSegment(feature)}:`;
+        if (features.size >= 100_000) features.clear();
+        features.set(feature, prefix);
+      }
+      return prefix;
+    };
   };
 
   /** Runs one Redis call, honouring `signal` and translating failures into `SlateError`s. */
@@ -140,7 +169,8 @@ export function createRedisOnlineStore(options: RedisOnlineStoreOptions): Online
 
     async get(environment: string, keys: readonly OnlineKey[], signal?: AbortSignal) {
       checkEnvironment(environment);
-      const redisKeys = keys.map((key) => keyOf(environment, key.feature, pkeyOf(key)));
+      const prefixOf = prefixesOf(environment);
+      const redisKeys = keys.map((key) => prefixOf(key.feature) + pkeyOf(key));
       signal?.throwIfAborted();
       if (redisKeys.length === 0) return [];
       const raw = await call(signal, () => client.mget(redisKeys));
@@ -149,33 +179,59 @@ export function createRedisOnlineStore(options: RedisOnlineStoreOptions): Online
 
     async set(environment: string, entries: readonly OnlineEntry[], signal?: AbortSignal) {
       checkEnvironment(environment);
-      const redisKeys: string[] = [];
-      const args: (string | number)[] = [];
+      const prefixOf = prefixesOf(environment);
+      // Repeated keys fold into the entry that applying them in order would leave: the newest `observedAt`,
+      // the later one on ties. The script compares against what Redis held before the call, so its keys
+      // must be distinct.
+      const slots = new Map<string, number>();
+      const keys: string[] = [];
+      const payloads: string[] = [];
+      const times: number[] = [];
+      const ttls: number[] = [];
+      let expiring = 0;
       for (const entry of entries) {
-        redisKeys.push(keyOf(environment, entry.feature, pkeyOf(entry)));
+        const key = prefixOf(entry.feature) + pkeyOf(entry);
         checkEntry(entry);
-        args.push(
-          entry.observedAt,
-          encodeStoredValue(entry.value, entry.observedAt),
-          entry.ttlMs === undefined ? 0 : Math.ceil(entry.ttlMs),
-        );
+        const payload = encodeStoredValue(entry.value, entry.observedAt);
+        const ttl = entry.ttlMs === undefined ? 0 : Math.ceil(entry.ttlMs);
+        const slot = slots.get(key);
+        if (slot === undefined) {
+          slots.set(key, keys.length);
+          keys.push(key);
+          payloads.push(payload);
+          times.push(entry.observedAt);
+          ttls.push(ttl);
+          if (ttl > 0) expiring += 1;
+        } else if (!(times[slot]! > entry.observedAt)) {
+          expiring += (ttl > 0 ? 1 : 0) - (ttls[slot]! > 0 ? 1 : 0);
+          payloads[slot] = payload;
+          times[slot] = entry.observedAt;
+          ttls[slot] = ttl;
+        }
       }
       signal?.throwIfAborted();
-      if (redisKeys.length === 0) return;
+      if (keys.length === 0) return;
+      // Strings, not numbers: ioredis would stringify them anyway, and an array of strings can be passed
+      // whole (spreading tens of thousands of arguments would overflow the stack).
+      const args =
+        expiring === 0
+          ? [...keys, ...payloads, ...times.map(String)]
+          : scriptArgs(keys, payloads, times, ttls);
       await call(signal, async () => {
         try {
-          return await client.evalsha(SET_IF_NOT_OLDER_SHA, redisKeys.length, ...redisKeys, ...args);
+          return await client.evalsha(SET_IF_NOT_OLDER_SHA, keys.length, args);
         } catch (error) {
           // The script cache is empty after a restart or SCRIPT FLUSH: send the body once, which caches it.
           if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
-          return await client.eval(SET_IF_NOT_OLDER, redisKeys.length, ...redisKeys, ...args);
+          return await client.eval(SET_IF_NOT_OLDER, keys.length, args);
         }
       });
     },
 
     async delete(environment: string, keys: readonly OnlineKey[], signal?: AbortSignal) {
       checkEnvironment(environment);
-      const redisKeys = keys.map((key) => keyOf(environment, key.feature, pkeyOf(key)));
+      const prefixOf = prefixesOf(environment);
+      const redisKeys = keys.map((key) => prefixOf(key.feature) + pkeyOf(key));
       signal?.throwIfAborted();
       if (redisKeys.length === 0) return;
       await call(signal, () => client.del(redisKeys));
@@ -185,7 +241,7 @@ export function createRedisOnlineStore(options: RedisOnlineStoreOptions): Online
       checkEnvironment(environment);
       features.forEach(checkFeature);
       for (const feature of new Set(features)) {
-        const pattern = `${escapeGlob(keyOf(environment, feature, ''))}*`;
+        const pattern = `${escapeGlob(prefixesOf(environment)(feature))}*`;
         let cursor = '0';
         do {
           const [next, found] = await call(signal, () =>
@@ -207,6 +263,27 @@ function encodeSegment(segment: string): string {
 /** Escapes Redis glob metacharacters so a SCAN pattern matches the text literally. */
 function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
+}
+
+/**
+ * The write script's KEYS and ARGV when some entries expire: keys without expiry first, then those with, so
+ * the TTLs can trail ARGV for the last keys only. Reordering is safe because the keys are distinct.
+ */
+function scriptArgs(
+  keys: readonly string[],
+  payloads: readonly string[],
+  times: readonly number[],
+  ttls: readonly number[],
+): string[] {
+  const order: number[] = [];
+  for (let i = 0; i < keys.length; i++) if (ttls[i] === 0) order.push(i);
+  for (let i = 0; i < keys.length; i++) if (ttls[i]! > 0) order.push(i);
+  return [
+    ...order.map((i) => keys[i]!),
+    ...order.map((i) => payloads[i]!),
+    ...order.map((i) => String(times[i])),
+    ...order.filter((i) => ttls[i]! > 0).map((i) => String(ttls[i])),
+  ];
 }
 
 function toSlateError(error: unknown): SlateError {
