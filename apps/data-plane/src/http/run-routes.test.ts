@@ -24,6 +24,9 @@ beforeAll(async () => {
     trigger: (message) => service.trigger(message),
     get: (environment, id) => service.get(environment, id),
     list: (environment, limit) => service.list(environment, limit),
+    page: (environment, query) => service.page(environment, query),
+    cancel: (environment, id) => service.cancel(environment, id),
+    recover: (environment) => service.recover(environment),
     idle: () => service.idle(),
   };
   plane = await createTestPlane({ server: { runs } });

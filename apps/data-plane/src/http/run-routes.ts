@@ -2,7 +2,7 @@ import { SlateError } from '@slate/graph';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { requestScope } from '../auth/request-scope.ts';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
-import { type RunRecord, RunTriggerRequestSchema } from '../runs/run-record.ts';
+import { RunListQuerySchema, type RunRecord, RunTriggerRequestSchema } from '../runs/run-record.ts';
 import type { RunService } from '../runs/run-service.ts';
 
 export interface RunRoutesOptions {
@@ -14,9 +14,11 @@ export interface RunRoutesOptions {
  * Triggered resolver runs (chalk.md §3.9): `POST /v1/runs/trigger` `{resolver_fqn, lower_bound?,
  * upper_bound?, max_samples?, idempotency_key?, store_online?, store_offline?}` → the run `{id, status, …}`
  * (`received` at first; the same run again for a used idempotency key); `GET /v1/runs/{id}` → the run with
- * its status (`received`, `running`, `succeeded`, `failed`); `GET /v1/runs` → the environment's runs, newest
- * first. Triggering needs `cron.create`; reading `cron.read` or `cron.create`. The environment is the
- * token's.
+ * its status (`received`, `running`, `succeeded`, `failed`, `canceled`) and progress (`rows`, `values`);
+ * `POST /v1/runs/{id}/cancel` → the run once stopped (`canceled`; chalk's `CancelScheduledResolverRun`),
+ * 409 `RUN_ALREADY_FINISHED` for a finished run; `GET /v1/runs?resolver_fqn=&status=&limit=&cursor=` →
+ * `{runs, next_cursor}`, newest first. Triggering and canceling need `cron.create`; reading `cron.read` or
+ * `cron.create`. The environment is the token's.
  */
 export const runRoutes: FastifyPluginAsync<RunRoutesOptions> = async (app: FastifyInstance, options) => {
   const { served, runs } = options;
@@ -36,9 +38,14 @@ export const runRoutes: FastifyPluginAsync<RunRoutesOptions> = async (app: Fasti
       throw new SlateError('not_found', 'RUN_NOT_FOUND', `no run ${request.params.id} in this environment`);
     return wire(record);
   });
-  app.get<{ Querystring: { limit?: string } }>('/v1/runs', async (request) => {
+  app.post<{ Params: { id: string } }>('/v1/runs/:id/cancel', async (request) => {
+    const environment = environmentOf(request, 'cron.create');
+    return wire(await runs.cancel(environment.id, request.params.id));
+  });
+  app.get('/v1/runs', async (request) => {
     const environment = environmentOf(request, 'cron.read', 'cron.create');
-    const limit = Math.min(1_000, Math.max(1, Number(request.query.limit ?? 100) || 100));
-    return { runs: (await runs.list(environment.id, limit)).map(wire) };
+    const query = RunListQuerySchema.parse(request.query ?? {});
+    const page = await runs.page(environment.id, query);
+    return { runs: page.runs.map(wire), next_cursor: page.next_cursor };
   });
 };

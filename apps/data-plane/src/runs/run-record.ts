@@ -27,7 +27,11 @@ export type RunTriggerMessage = z.input<typeof RunTriggerMessageSchema>;
 export const RunTriggerRequestSchema = RunTriggerMessageSchema.omit({ environment: true, trigger: true });
 export type RunTriggerRequest = z.input<typeof RunTriggerRequestSchema>;
 
-export const RunStatusSchema = z.enum(['received', 'running', 'succeeded', 'failed']);
+/**
+ * `received` → `running` → `succeeded` | `failed` | `canceled`. A run whose data plane died while it ran is
+ * `failed` once its heartbeat is older than the service's timeout (error `RUN_ABANDONED: …`).
+ */
+export const RunStatusSchema = z.enum(['received', 'running', 'succeeded', 'failed', 'canceled']);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
 
 /** A run as persisted and as `GET /v1/runs/{id}` returns it. */
@@ -55,5 +59,25 @@ export const RunRecordSchema = z.object({
   high_water_from: z.string().nullable(),
   high_water_to: z.string().nullable(),
   error: z.string().nullable(),
+  /** Last sign of life of the data plane running it (written every few seconds while `running`). */
+  heartbeat_at: z.string().nullable().default(null),
+  /** When a cancel was asked for (the run then stops between batches). */
+  cancel_requested_at: z.string().nullable().default(null),
 });
 export type RunRecord = z.infer<typeof RunRecordSchema>;
+
+/** `GET /v1/runs` filters and page (newest first). */
+export const RunListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  /** The `next_cursor` of the previous page. */
+  cursor: z.string().min(1).max(200).optional(),
+  resolver_fqn: z.string().min(1).optional(),
+  status: RunStatusSchema.optional(),
+});
+export type RunListQuery = z.input<typeof RunListQuerySchema>;
+
+/** A page of runs and the cursor of the next one (`null` on the last page). */
+export interface RunPage {
+  readonly runs: RunRecord[];
+  readonly next_cursor: string | null;
+}
