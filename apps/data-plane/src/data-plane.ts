@@ -126,6 +126,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       objectStore: config.objectStore,
       logger,
       onRevision: (record) => batchStatus.revision(record),
+      sqlSources: (environment) => sqlSources(environment),
     });
   if (offline) void app.register(offline.routes);
   if (config.offline) void app.register(streamPublishRoutes, { served, bus: config.offline.bus });
@@ -155,7 +156,10 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       runs?.start();
       streams?.start();
       usage.start((report) => control.reportUsage?.(report) ?? Promise.resolve());
-      batchStatus.bind((report) => control.reportBatchStatus?.(report) ?? Promise.resolve());
+      batchStatus.bind({
+        status: (report) => control.reportBatchStatus?.(report) ?? Promise.resolve(),
+        report: (report) => control.reportBatchReport?.(report) ?? Promise.resolve(),
+      });
       reconciler = startReconciler({
         control,
         load,
@@ -164,7 +168,13 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
         key: control.key,
         provision: createEnvironmentProvisioner({ objectStore: config.objectStore }),
       });
-      void reconciler.ready.then(() => (isReady = true));
+      void reconciler.ready.then(() => {
+        isReady = true;
+        // Offline queries a stopped data plane left unfinished resume once their deployments are loaded.
+        void offline?.service
+          .recover()
+          .catch((err: unknown) => logger.warn({ err }, 'offline query recovery failed'));
+      });
       await app.listen({ port: listen.port, host: listen.host ?? '127.0.0.1' });
       logger.info({ url: config.publicUrl, data_plane_id: control.id }, 'data plane listening');
     },

@@ -1,6 +1,6 @@
 import { GraphArtifactSchema, SlateError } from '@slate/graph';
 import { z } from 'zod';
-import type { BatchStatusReport } from './batch-status-reporter.ts';
+import type { BatchReport, BatchStatusReport } from './batch-status-reporter.ts';
 import { type DataPlaneKey, loadOrCreateDataPlaneKey } from './data-plane-key.ts';
 
 /** What the metadata plane wants this data plane to run. */
@@ -61,6 +61,8 @@ export interface ControlPlaneClient {
   reportUsage?(report: UsageReport): Promise<void>;
   /** Reports the status of an offline query or a run (the metadata plane's `batch-status` queue). */
   reportBatchStatus?(report: BatchStatusReport): Promise<void>;
+  /** Sends the final report of a finished offline query or run (the metadata plane's `batch-report` queue). */
+  reportBatchReport?(report: BatchReport): Promise<void>;
 }
 
 /** Usage counters since the previous report, per environment and the instant they happened in. */
@@ -122,6 +124,9 @@ export async function registerDataPlane(options: {
     },
     async reportBatchStatus(report) {
       await send(`${base}/v1/data-plane/batch-status`, token, report);
+    },
+    async reportBatchReport(report) {
+      await send(`${base}/v1/data-plane/batch-report`, token, report);
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { SqlSources } from '@slate/engine';
 import type { Bus, ObjectStore, OfflineStore, OnlineStore } from '@slate/stores';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
@@ -23,6 +24,8 @@ export interface DataPlaneOfflineConfig {
    * process (`createPersistenceWorker` over the same bus). Default true.
    */
   readonly runWorker?: boolean;
+  /** How often unfinished offline queries of stopped data planes are looked for (default 30 s). */
+  readonly recoverIntervalMs?: number;
 }
 
 /** The offline side of a data plane: publishing, the persistence worker and the offline-query routes. */
@@ -32,9 +35,15 @@ export interface DataPlaneOffline {
   readonly service: OfflineQueryService;
   /** Makes loaded engines publish each query's computed values to the result bus. */
   wrapLoader(load: DeploymentLoader): DeploymentLoader;
-  /** Starts the persistence worker (when `runWorker`). */
+  /**
+   * Starts the persistence worker (when `runWorker`) and the periodic look-out for offline queries whose
+   * data plane stopped (`service.recover`), which re-runs them once their environment's deployment is here.
+   */
   start(): void;
-  /** Waits for offline-query jobs, flushes publishing and stops the worker. The stores belong to the caller. */
+  /**
+   * Stops the look-out, waits for offline-query jobs, flushes publishing and stops the worker. The stores
+   * belong to the caller.
+   */
   close(): Promise<void>;
 }
 
@@ -55,6 +64,8 @@ export function createDataPlaneOffline(
     objectStore: ObjectStore;
     logger?: Logger;
     onRevision?: (record: RevisionRecord) => void;
+    /** The environment's named SQL data sources, for `spine_sql_query`. */
+    sqlSources?: (environment: { id: string; name: string }) => SqlSources;
   },
 ): DataPlaneOffline {
   const publisher = createResultPublisher(config.bus, { logger: deps.logger });
@@ -65,8 +76,16 @@ export function createDataPlaneOffline(
     publisher,
     logger: deps.logger,
     onRevision: deps.onRevision,
+    sqlSources: deps.sqlSources,
   });
   let worker: PersistenceWorker | undefined;
+  let recovering: Promise<unknown> = Promise.resolve();
+  let lookout: NodeJS.Timeout | undefined;
+  const recover = () => {
+    recovering = recovering
+      .then(() => service.recover())
+      .catch((error: unknown) => deps.logger?.warn({ err: error }, 'offline query recovery failed'));
+  };
   const routes: FastifyPluginAsync = async (app) => {
     await app.register(offlineQueryRoutes, { served: deps.served, service });
   };
@@ -78,6 +97,11 @@ export function createDataPlaneOffline(
         environment: environment.id,
       }),
     start() {
+      if (!lookout) {
+        recover();
+        lookout = setInterval(recover, config.recoverIntervalMs ?? 30_000);
+        lookout.unref();
+      }
       if (config.runWorker === false || worker) return;
       worker = createPersistenceWorker({
         bus: config.bus,
@@ -91,6 +115,8 @@ export function createDataPlaneOffline(
       worker.start();
     },
     async close() {
+      clearInterval(lookout);
+      await recovering;
       await service.idle();
       await publisher.flush();
       await worker?.stop();
