@@ -29,6 +29,7 @@ const day = (d: number) => new Date(Date.UTC(2026, 0, d));
 
 describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
   const table = `p7_members_${randomBytes(4).toString('hex')}`;
+  const payments = `${table}_payments`;
   let root: string;
   let source: SqlSource;
   let worker: PersistenceWorker;
@@ -43,6 +44,8 @@ describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
     full_name: string().maxStaleness('1h').etlOfflineToOnline(),
     score: float(),
     updated_at: datetime().featureTime(),
+    payment_count: int(),
+    payment_total: float(),
   });
   const members = sqlResolver({
     source: 'app',
@@ -57,7 +60,59 @@ describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
     query: `select id, full_name, score, updated_at from ${table}`,
     incremental: { column: 'updated_at' },
   });
-  const { artifact, functions } = collectGraph({ Member, members, members_incremental });
+  const members_cancel = sqlResolver({
+    source: 'app',
+    resolves: Member,
+    kind: 'offline',
+    query: `select id, full_name, score, updated_at from ${table}`,
+    incremental: { column: 'updated_at' },
+  });
+  const member_payments = sqlResolver({
+    source: 'app',
+    resolves: Member,
+    kind: 'offline',
+    query: `select member_id as id, count(*) as payment_count, sum(amount) as payment_total
+            from ${payments} group by member_id`,
+    incremental: { mode: 'group', column: 'created_at' },
+  });
+  const members_recent = sqlResolver({
+    source: 'app',
+    resolves: Member,
+    kind: 'offline',
+    query: `select id, full_name, updated_at from ${table} where updated_at > \${chalk_incremental_timestamp}`,
+    incremental: { mode: 'parameter', lookback: '1d' },
+  });
+  const members_since_run = sqlResolver({
+    source: 'app',
+    resolves: Member,
+    kind: 'offline',
+    query: `select id, score, updated_at from ${table}`,
+    incremental: { column: 'updated_at', timestamp: 'resolver_execution_time' },
+  });
+  const { artifact, functions } = collectGraph({
+    Member,
+    members,
+    members_incremental,
+    members_cancel,
+    member_payments,
+    members_recent,
+    members_since_run,
+  });
+  const count = async (where: string, params: unknown[] = []) =>
+    Number(
+      (await source.query({ text: `select count(*) as n from ${table} where ${where}`, params })).rows[0]!.n,
+    );
+  /** Every value one resolver's runs wrote offline for a feature, by primary key, oldest write first. */
+  const written = async (feature: string, resolver: string) => {
+    const byKey: Record<string, unknown[]> = {};
+    const all = (await offline.scan(ENV, { features: [feature] }))
+      .filter((o) => o.resolver === resolver)
+      .sort((a, b) => a.insertedAt - b.insertedAt);
+    for (const o of all) byKey[o.pkey] = [...(byKey[o.pkey] ?? []), o.value];
+    return byKey;
+  };
+  const writtenCount = async (feature: string, resolver: string) =>
+    Object.values(await written(feature, resolver)).reduce((n, values) => n + values.length, 0);
 
   const insert = async (id: number) =>
     source.query({
@@ -65,12 +120,12 @@ describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
       params: [id, `Member ${id}`, id / 10, day(id)],
     });
 
-  const newService = (clock?: () => Date) =>
+  const newService = (clock?: () => Date, app: SqlSource = source) =>
     createRunService({
       served,
       store: createObjectRunStore(objects),
       publisher: createResultPublisher(bus),
-      sqlSources: () => new Map([['app', source]]),
+      sqlSources: () => new Map([['app', app]]),
       clock,
       chunkSize: 2,
     });
@@ -103,6 +158,15 @@ describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
       params: [],
     });
     for (let id = 1; id <= 6; id++) await insert(id);
+    await source.query({
+      text: `create table ${payments} (id int primary key, member_id int, amount double precision, created_at timestamptz)`,
+      params: [],
+    });
+    for (let id = 1; id <= 9; id++)
+      await source.query({
+        text: `insert into ${payments} values ($1, $2, $3, $4)`,
+        params: [id, (id % 3) + 1, id * 10, day(id)],
+      });
     bus = createLogBus({ root: join(root, 'bus'), sync: false });
     await bus.init();
     objects = createLocalObjectStore({ root: join(root, 'objects') });
@@ -135,6 +199,7 @@ describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
     await worker?.stop();
     await served.close();
     await source?.query({ text: `drop table if exists ${table}`, params: [] });
+    await source?.query({ text: `drop table if exists ${payments}`, params: [] });
     await source?.close();
     await bus?.close();
     await offline?.close();
@@ -257,5 +322,256 @@ describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
       trigger: 'API',
     });
     expect(await finished(restarted, three.id)).toMatchObject({ status: 'succeeded', rows: 0 });
+  });
+
+  it('cancels a run between batches: its first batch stays written, the mark covers it, a restart goes on', async () => {
+    // The run's second read waits until it is aborted, as a slow query would when the run is canceled.
+    let reads = 0;
+    let secondRead!: () => void;
+    const atSecondRead = new Promise<void>((resolve) => {
+      secondRead = resolve;
+    });
+    const slow: SqlSource = {
+      dialect: source.dialect,
+      init: async () => {},
+      close: async () => {},
+      async query(statement, signal) {
+        if (++reads === 2) {
+          secondRead();
+          await new Promise<void>((resolve) => {
+            if (signal?.aborted) resolve();
+            signal?.addEventListener('abort', () => resolve(), { once: true });
+          });
+        }
+        return source.query(statement, signal);
+      },
+    };
+    const runs = newService(undefined, slow);
+    const run = await runs.trigger({ resolver_fqn: 'members_cancel', environment: ENV, trigger: 'API' });
+    await atSecondRead;
+    const canceled = await runs.cancel(ENV, run.id);
+    // The first page, in incremental-column order, as plain SQL returns it.
+    const firstPage = (
+      await source.query({
+        text: `select id, updated_at from ${table} order by updated_at, id limit 2`,
+        params: [],
+      })
+    ).rows;
+    expect(canceled).toMatchObject({ status: 'canceled', rows: 2, error: null, high_water_from: null });
+    expect(canceled.cancel_requested_at).not.toBeNull();
+    expect(await runs.get(ENV, run.id)).toMatchObject({ status: 'canceled', rows: 2 });
+    // Rows up to the last value published may continue on the next page: the mark stays below it.
+    expect(canceled.high_water_to).toBe((firstPage[0]!.updated_at as Date).toISOString());
+    await eventually(
+      () => writtenCount('member.full_name', 'members_cancel'),
+      (n) => n >= 2,
+    );
+    expect(Object.keys(await written('member.full_name', 'members_cancel')).sort()).toEqual(
+      firstPage.map((r) => String(r.id)).sort(),
+    );
+
+    await expect(runs.cancel(ENV, run.id)).rejects.toMatchObject({
+      code: 'RUN_ALREADY_FINISHED',
+      kind: 'conflict',
+    });
+    await expect(runs.cancel(ENV, 'run_nope')).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
+
+    const restarted = newService();
+    const next = await restarted.trigger({
+      resolver_fqn: 'members_cancel',
+      environment: ENV,
+      trigger: 'API',
+    });
+    const after = firstPage[0]!.updated_at as Date;
+    const done = await finished(restarted, next.id);
+    expect(done).toMatchObject({ status: 'succeeded', rows: await count('updated_at > $1', [after]) });
+    const everyone = (await source.query({ text: `select id from ${table}`, params: [] })).rows;
+    const values = await eventually(
+      () => written('member.full_name', 'members_cancel'),
+      (v) => Object.keys(v).length >= everyone.length,
+    );
+    expect(Object.keys(values).sort()).toEqual(everyone.map((r) => String(r.id)).sort());
+  });
+
+  it('marks a run abandoned by a stopped data plane failed; a live one keeps running and can be asked to stop', async () => {
+    const store = createObjectRunStore(objects);
+    const at = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
+    const base = {
+      environment: ENV,
+      resolver_fqn: 'members',
+      deployment_id: 'd1',
+      trigger: 'API' as const,
+      lower_bound: null,
+      upper_bound: null,
+      max_samples: null,
+      idempotency_key: null,
+      store_online: true,
+      store_offline: true,
+      finished_at: null,
+      rows: 4,
+      values: 8,
+      high_water_from: null,
+      high_water_to: null,
+      error: null,
+      cancel_requested_at: null,
+    };
+    const hourAgo = at(3_600_000);
+    await store.put({
+      ...base,
+      id: 'run_crashed1',
+      status: 'running',
+      created_at: hourAgo,
+      started_at: hourAgo,
+      heartbeat_at: hourAgo,
+    });
+    await store.put({
+      ...base,
+      id: 'run_crashed2',
+      status: 'received',
+      created_at: hourAgo,
+      started_at: null,
+      heartbeat_at: null,
+    });
+    await store.put({
+      ...base,
+      id: 'run_alive',
+      status: 'running',
+      created_at: hourAgo,
+      started_at: hourAgo,
+      heartbeat_at: at(1_000),
+    });
+
+    const runs = newService(); // a data plane starting after the crash
+    const listed = await runs.page(ENV, { status: 'running' });
+    expect(listed.runs.map((r) => r.id)).toContain('run_alive');
+    expect(listed.runs.map((r) => r.id)).not.toContain('run_crashed1');
+    for (const id of ['run_crashed1', 'run_crashed2']) {
+      const stored = (await store.get(ENV, id))!;
+      expect(stored).toMatchObject({ status: 'failed', rows: 4 });
+      expect(stored.error).toMatch(/^RUN_ABANDONED: no heartbeat since/);
+    }
+    // Run by another data plane: asked to stop (it looks at its next heartbeat), not failed.
+    const asked = await runs.cancel(ENV, 'run_alive');
+    expect(asked).toMatchObject({ status: 'running' });
+    expect(await store.cancelRequested(ENV, 'run_alive')).toBe(asked.cancel_requested_at);
+    await store.put({ ...(await store.get(ENV, 'run_alive'))!, status: 'failed', error: 'test cleanup' });
+  });
+
+  it('pages the runs of one resolver or status, newest first', async () => {
+    const runs = newService();
+    const all = await runs.list(ENV, 1_000);
+    const ofMembers = all.filter((r) => r.resolver_fqn === 'members_incremental');
+    expect(ofMembers.length).toBeGreaterThanOrEqual(3);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await runs.page(ENV, { resolver_fqn: 'members_incremental', limit: 2, cursor });
+      expect(page.runs.length).toBeLessThanOrEqual(2);
+      seen.push(...page.runs.map((r) => r.id));
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    expect(seen).toEqual(ofMembers.map((r) => r.id));
+    const failed = await runs.page(ENV, { status: 'failed' });
+    expect(failed.runs.map((r) => r.id).sort()).toEqual(
+      all
+        .filter((r) => r.status === 'failed')
+        .map((r) => r.id)
+        .sort(),
+    );
+    await expect(runs.page(ENV, { cursor: 'bogus' })).rejects.toMatchObject({ code: 'INVALID_CURSOR' });
+  });
+
+  it('group mode: a restarted run re-aggregates only the groups with new rows, whole', async () => {
+    const aggregates = async () =>
+      Object.fromEntries(
+        (
+          await source.query({
+            text: `select member_id, sum(amount) as total from ${payments} group by member_id`,
+            params: [],
+          })
+        ).rows.map((r) => [String(r.member_id), Number(r.total)]),
+      );
+    const first = newService();
+    const one = await first.trigger({ resolver_fqn: 'member_payments', environment: ENV, trigger: 'CRON' });
+    expect(await finished(first, one.id)).toMatchObject({
+      status: 'succeeded',
+      rows: 3,
+      high_water_to: day(9).toISOString(),
+    });
+    await source.query({ text: `insert into ${payments} values (10, 2, 1000, $1)`, params: [day(10)] });
+    const restarted = newService();
+    const two = await restarted.trigger({
+      resolver_fqn: 'member_payments',
+      environment: ENV,
+      trigger: 'CRON',
+    });
+    expect(await finished(restarted, two.id)).toMatchObject({
+      status: 'succeeded',
+      rows: 1,
+      high_water_from: day(9).toISOString(),
+      high_water_to: day(10).toISOString(),
+    });
+    const totals = await eventually(
+      () => written('member.payment_total', 'member_payments'),
+      (v) => (v['2'] ?? []).length >= 2,
+    );
+    // Member 2 written twice (its whole group again), the others once; the latest values are plain SQL's.
+    expect(Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v.length]))).toEqual({
+      '1': 1,
+      '2': 2,
+      '3': 1,
+    });
+    expect(Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v[v.length - 1]]))).toEqual(
+      await aggregates(),
+    );
+  });
+
+  it('parameter mode: ${chalk_incremental_timestamp} is the mark less the lookback; a restart reads from there', async () => {
+    const first = newService();
+    const one = await first.trigger({ resolver_fqn: 'members_recent', environment: ENV, trigger: 'API' });
+    const max = (await source.query({ text: `select max(updated_at) as m from ${table}`, params: [] }))
+      .rows[0]!.m as Date;
+    expect(await finished(first, one.id)).toMatchObject({
+      status: 'succeeded',
+      rows: await count('updated_at > $1', [new Date(0)]),
+      high_water_to: max.toISOString(),
+    });
+    await insert(9);
+    const restarted = newService();
+    const two = await restarted.trigger({ resolver_fqn: 'members_recent', environment: ENV, trigger: 'API' });
+    // lookback 1d: the last day before the mark is read again (late rows), plus what is new.
+    expect(await finished(restarted, two.id)).toMatchObject({
+      status: 'succeeded',
+      rows: await count('updated_at > $1', [new Date(max.getTime() - 86_400_000)]),
+      high_water_from: max.toISOString(),
+      high_water_to: day(9).toISOString(),
+    });
+  });
+
+  it('incremental_timestamp resolver_execution_time: the next run reads rows newer than the last run start', async () => {
+    let now = day(20);
+    const first = newService(() => now);
+    const one = await first.trigger({ resolver_fqn: 'members_since_run', environment: ENV, trigger: 'CRON' });
+    expect(await finished(first, one.id)).toMatchObject({
+      status: 'succeeded',
+      rows: await count('updated_at is not null'),
+      high_water_to: day(20).toISOString(),
+    });
+    await insert(19); // before the last run started: not picked up without a lookback
+    await insert(21);
+    now = day(22);
+    const restarted = newService(() => now);
+    const two = await restarted.trigger({
+      resolver_fqn: 'members_since_run',
+      environment: ENV,
+      trigger: 'CRON',
+    });
+    expect(await finished(restarted, two.id)).toMatchObject({
+      status: 'succeeded',
+      rows: await count('updated_at > $1', [day(20)]),
+      high_water_from: day(20).toISOString(),
+      high_water_to: day(22).toISOString(),
+    });
+    expect(await count('updated_at > $1', [day(20)])).toBe(1);
   });
 });
