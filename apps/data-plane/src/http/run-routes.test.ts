@@ -74,12 +74,51 @@ describe('/v1/runs', () => {
     });
     const listed = await call('GET', '/v1/runs?limit=5', ['cron.read']);
     expect((listed.json() as { runs: { id: string }[] }).runs.map((r) => r.id)).toContain(run.id);
+
+    const finished = await call('POST', `/v1/runs/${run.id}/cancel`, ['cron.create'], {});
+    expect(finished.statusCode).toBe(409);
+    expect(finished.json()).toMatchObject({ code: 'RUN_ALREADY_FINISHED' });
+  });
+
+  it('lists runs by resolver and status, a page at a time', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const triggered = await call('POST', '/v1/runs/trigger', ['cron.create'], {
+        resolver_fqn: 'user_directory',
+      });
+      ids.unshift((triggered.json() as { id: string }).id);
+    }
+    await service.idle();
+    const seen: string[] = [];
+    let url = '/v1/runs?resolver_fqn=user_directory&status=succeeded&limit=2';
+    for (;;) {
+      const page = (await call('GET', url, ['cron.read'])).json() as {
+        runs: { id: string; status: string; resolver_fqn: string }[];
+        next_cursor: string | null;
+      };
+      expect(page.runs.length).toBeLessThanOrEqual(2);
+      for (const r of page.runs)
+        expect(r).toMatchObject({ status: 'succeeded', resolver_fqn: 'user_directory' });
+      seen.push(...page.runs.map((r) => r.id));
+      if (!page.next_cursor) break;
+      url = `/v1/runs?resolver_fqn=user_directory&status=succeeded&limit=2&cursor=${page.next_cursor}`;
+    }
+    // Newest first: the three just triggered lead, every run shows up once.
+    expect(seen.slice(0, 3)).toEqual(ids);
+    expect(new Set(seen).size).toBe(seen.length);
+    const none = (await call('GET', '/v1/runs?status=canceled', ['cron.read'])).json() as { runs: unknown[] };
+    expect(none.runs).toEqual([]);
   });
 
   it.each([
     ['POST', '/v1/runs/trigger', ['query.online'], { resolver_fqn: 'user_directory' }, 403, 'UNAUTHORIZED'],
     ['GET', '/v1/runs/run_1', ['query.online'], undefined, 403, 'UNAUTHORIZED'],
     ['GET', '/v1/runs/run_nope', ['cron.read'], undefined, 404, 'RUN_NOT_FOUND'],
+    ['POST', '/v1/runs/run_nope/cancel', ['cron.create'], {}, 404, 'RUN_NOT_FOUND'],
+    ['POST', '/v1/runs/run_nope/cancel', ['cron.read'], {}, 403, 'UNAUTHORIZED'],
+    ['GET', '/v1/runs?status=sleeping', ['cron.read'], undefined, 400, 'INVALID_REQUEST'],
+    ['GET', '/v1/runs?limit=0', ['cron.read'], undefined, 400, 'INVALID_REQUEST'],
+    ['GET', '/v1/runs?cursor=bogus', ['cron.read'], undefined, 400, 'INVALID_CURSOR'],
     ['POST', '/v1/runs/trigger', ['cron.create'], { resolver_fqn: 'nope' }, 404, 'RESOLVER_NOT_FOUND'],
     ['POST', '/v1/runs/trigger', ['cron.create'], { resolver_fqn: 'get_user' }, 400, 'INVALID_RUN'],
     [
