@@ -120,7 +120,7 @@ describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
       params: [id, `Member ${id}`, id / 10, day(id)],
     });
 
-  const newService = (clock?: () => Date, app: SqlSource = source) =>
+  const newService = (clock?: () => Date, app: SqlSource = source, heartbeatMs?: number) =>
     createRunService({
       served,
       store: createObjectRunStore(objects),
@@ -128,7 +128,32 @@ describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
       sqlSources: () => new Map([['app', app]]),
       clock,
       chunkSize: 2,
+      heartbeatMs,
     });
+  /** A source whose `nth` read waits until the run is aborted, as a slow query would; `reached` when it waits. */
+  const slowAt = (nth: number) => {
+    let reads = 0;
+    let reached!: () => void;
+    const waiting = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const slow: SqlSource = {
+      dialect: source.dialect,
+      init: async () => {},
+      close: async () => {},
+      async query(statement, signal) {
+        if (++reads === nth) {
+          reached();
+          await new Promise<void>((resolve) => {
+            if (signal?.aborted) resolve();
+            signal?.addEventListener('abort', () => resolve(), { once: true });
+          });
+        }
+        return source.query(statement, signal);
+      },
+    };
+    return { slow, waiting };
+  };
 
   const finished = async (runs: RunService, id: string): Promise<RunRecord> => {
     await runs.idle();
@@ -326,29 +351,10 @@ describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
 
   it('cancels a run between batches: its first batch stays written, the mark covers it, a restart goes on', async () => {
     // The run's second read waits until it is aborted, as a slow query would when the run is canceled.
-    let reads = 0;
-    let secondRead!: () => void;
-    const atSecondRead = new Promise<void>((resolve) => {
-      secondRead = resolve;
-    });
-    const slow: SqlSource = {
-      dialect: source.dialect,
-      init: async () => {},
-      close: async () => {},
-      async query(statement, signal) {
-        if (++reads === 2) {
-          secondRead();
-          await new Promise<void>((resolve) => {
-            if (signal?.aborted) resolve();
-            signal?.addEventListener('abort', () => resolve(), { once: true });
-          });
-        }
-        return source.query(statement, signal);
-      },
-    };
+    const { slow, waiting } = slowAt(2);
     const runs = newService(undefined, slow);
     const run = await runs.trigger({ resolver_fqn: 'members_cancel', environment: ENV, trigger: 'API' });
-    await atSecondRead;
+    await waiting;
     const canceled = await runs.cancel(ENV, run.id);
     // The first page, in incremental-column order, as plain SQL returns it.
     const firstPage = (
@@ -455,6 +461,27 @@ describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
     expect(asked).toMatchObject({ status: 'running' });
     expect(await store.cancelRequested(ENV, 'run_alive')).toBe(asked.cancel_requested_at);
     await store.put({ ...(await store.get(ENV, 'run_alive'))!, status: 'failed', error: 'test cleanup' });
+  });
+
+  it('a running run heart-beats its progress and stops when another data plane asks it to', async () => {
+    const { slow, waiting } = slowAt(1);
+    const runner = newService(undefined, slow, 20);
+    const run = await runner.trigger({ resolver_fqn: 'members', environment: ENV, trigger: 'API' });
+    await waiting;
+    const other = newService(); // a second data plane on the same object storage
+    const beating = await eventually(
+      () => other.get(ENV, run.id),
+      (r) => r?.heartbeat_at != null && r.heartbeat_at !== r.started_at,
+    );
+    expect(beating).toMatchObject({ status: 'running', rows: 0 });
+    const asked = await other.cancel(ENV, run.id);
+    expect(asked.status).toBe('running');
+    await runner.idle();
+    expect(await other.get(ENV, run.id)).toMatchObject({
+      status: 'canceled',
+      rows: 0,
+      cancel_requested_at: asked.cancel_requested_at,
+    });
   });
 
   it('pages the runs of one resolver or status, newest first', async () => {
