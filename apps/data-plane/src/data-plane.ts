@@ -103,7 +103,14 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
   // Streaming resolvers consume their topics on the same bus and publish to the result bus.
   const streams =
     config.offline &&
-    createStreamConsumers({ served, bus: config.offline.bus, name: config.name, metrics, logger });
+    createStreamConsumers({
+      served,
+      bus: config.offline.bus,
+      stateStore: config.onlineStore,
+      name: config.name,
+      metrics,
+      logger,
+    });
   const app = createDataPlaneServer({
     served,
     verifier,

@@ -301,7 +301,7 @@ function namespaceSpec(internals: FeatureClassInternals, classes: ClassTable): N
         maxStalenessS: o.maxStaleness === undefined ? classStaleness : parseDuration(o.maxStaleness),
         storeOnline: true,
         storeOffline: true,
-        etlOfflineToOnline: options.etlOfflineToOnline ?? false,
+        etlOfflineToOnline: o.etlOfflineToOnline ?? options.etlOfflineToOnline ?? false,
         cacheNulls: true,
         cacheDefaults: true,
         offlineTtlS: null,

@@ -18,6 +18,11 @@ export interface WindowedOptions<T> {
   /** The value type (inferred from an inline expression when omitted). */
   readonly type?: ScalarField<T>;
   readonly maxStaleness?: Duration;
+  /**
+   * Values a streaming resolver computes are also written online (with `maxStaleness`); by default the
+   * class's setting.
+   */
+  readonly etlOfflineToOnline?: boolean;
   readonly description?: string;
   readonly owner?: string;
   readonly tags?: readonly string[];
@@ -38,6 +43,7 @@ export class WindowedField<T> {
       readonly default?: unknown;
       readonly dtype?: DType;
       readonly maxStaleness?: Duration;
+      readonly etlOfflineToOnline?: boolean;
       readonly description?: string;
       readonly owner?: string;
       readonly tags?: readonly string[];
@@ -98,6 +104,7 @@ export function windowed<T>(...args: unknown[]): WindowedField<T | null> {
     default: options.default,
     dtype: options.type?.dtype,
     maxStaleness: options.maxStaleness,
+    ...(options.etlOfflineToOnline === undefined ? {} : { etlOfflineToOnline: options.etlOfflineToOnline }),
     description: options.description,
     owner: options.owner,
     tags: options.tags,

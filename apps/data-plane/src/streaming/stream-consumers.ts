@@ -1,6 +1,6 @@
 import { type Engine, indexGraph } from '@slate/engine';
 import type { ResolverSpec } from '@slate/graph';
-import type { Bus, BusConsumer, BusMessage, OutgoingMessage } from '@slate/stores';
+import type { Bus, BusConsumer, BusMessage, OnlineStore, OutgoingMessage } from '@slate/stores';
 import type { Logger } from 'pino';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import type { StreamOutcome } from '../observability/data-plane-metrics.ts';
@@ -9,10 +9,18 @@ import {
   type ResultMessageInput,
   type ResultValue,
 } from '../persistence/result-message.ts';
+import {
+  createWindowedStreamState,
+  type WindowedStreamState,
+  type WindowRow,
+} from './windowed-stream-state.ts';
 
 /** The input parameter and skip marker of a streaming resolver's function (as `@slate/sdk` defines them). */
 const MESSAGE_PARAM = 'message';
 const SKIPPED_OUTPUT = '__skipped';
+/** A windowed stream row's entity key and event time outputs (`STREAM_KEY_OUTPUT`, `STREAM_TIME_OUTPUT`). */
+const KEY_OUTPUT = '__key';
+const TIME_OUTPUT = '__time';
 
 /** The streaming resolvers of the served deployments, each consumed by its own loop. */
 export interface StreamConsumers {
@@ -34,6 +42,11 @@ export interface StreamConsumersOptions {
    */
   readonly name: string;
   readonly resultTopic?: string;
+  /**
+   * Where windowed streams keep their per-entity bucket state and timers (the data plane's online store).
+   * Without it windowed streaming resolvers are not consumed.
+   */
+  readonly stateStore?: OnlineStore;
   /** Messages per batch (default 500). */
   readonly batchSize?: number;
   /** How long a poll waits for messages (default 100 ms). */
@@ -65,6 +78,14 @@ export interface StreamConsumersOptions {
  * output when the resolver returns one, else at the message's publication; they go offline, and online for
  * features with `etlOfflineToOnline` and a max staleness.
  *
+ * Windowed streams (`mode: 'windowed'`) aggregate each parsed row into its entity's epoch-aligned bucket
+ * (by event time: the resolver's `time` output, else the publication; never later than the clock; rows
+ * older than the late-arrival deadline are dropped) in `stateStore`, with the newest applied offset per
+ * partition, so a redelivery is never counted twice. Every entity a batch changed gets one result message
+ * with all its windows' values; the state is written after that message is on the result bus and before
+ * the batch is acknowledged. A timer wheel in the same store re-emits an entity when a bucket leaves one of
+ * its windows. A failed windowed batch is given back at once so that its rows are applied in offset order.
+ *
  * @example
  * const streams = createStreamConsumers({ served, bus, name: 'data-plane-1', metrics });
  * streams.start();
@@ -89,11 +110,23 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
         loops.delete(key);
         void loop.stop();
       }
-    for (const [key, { environment, resolver }] of wanted)
-      if (!loops.has(key)) loops.set(key, startLoop(environment, resolver.fqn, resolver.stream!.topic));
+    for (const [key, { environment, resolver }] of wanted) {
+      if (loops.has(key)) continue;
+      if (resolver.stream!.mode === 'windowed' && !options.stateStore) {
+        options.logger?.error(
+          { resolver: resolver.fqn },
+          'windowed stream needs a state store; not consumed',
+        );
+        continue;
+      }
+      loops.set(
+        key,
+        startLoop(environment, resolver.fqn, resolver.stream!.topic, resolver.stream!.mode === 'windowed'),
+      );
+    }
   };
 
-  const startLoop = (environment: string, fqn: string, topic: string) => {
+  const startLoop = (environment: string, fqn: string, topic: string, windowed: boolean) => {
     const consumer = options.bus.consumer({
       topic,
       group: `stream.${environment}.${fqn}`,
@@ -102,10 +135,13 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
     });
     const abort = new AbortController();
     let failures = 0;
+    let swept = Number.NEGATIVE_INFINITY;
     const done = (async () => {
       while (!abort.signal.aborted) {
+        let messages: BusMessage[] = [];
         try {
-          const messages = await consumer.poll({
+          if (windowed) swept = await sweepTimers(environment, fqn, swept);
+          messages = await consumer.poll({
             max: options.batchSize ?? 500,
             waitMs: options.pollWaitMs ?? 100,
             signal: abort.signal,
@@ -120,6 +156,9 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
           if (handled === undefined) await consumer.nack(messages);
           failures = 0;
         } catch (error) {
+          // A windowed stream applies each partition's rows in offset order: give the batch back now rather
+          // than let newer messages overtake it.
+          if (windowed && messages.length > 0) await consumer.nack(messages).catch(() => {});
           if (abort.signal.aborted) break;
           failures++;
           options.logger?.error({ resolver: fqn, topic, err: error }, 'stream batch failed; retrying');
@@ -151,6 +190,8 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
     }
     const now = clock();
     const lateMs = spec.stream!.lateArrivalS === null ? null : spec.stream!.lateArrivalS * 1000;
+    if (spec.stream!.mode === 'windowed')
+      return consumeWindowedBatch(engine, spec, deploymentId, environment, consumer, messages, now, lateMs);
     const fresh = lateMs === null ? messages : messages.filter((m) => now - m.publishedAt <= lateMs);
     const late = messages.length - fresh.length;
     const outcomes =
@@ -178,7 +219,17 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
         skipped++;
         return;
       }
-      results.push(...resultMessages(shape, spec, outcome.outputs, message, environment, deploymentId, now));
+      results.push(
+        ...resultMessages(
+          shape,
+          spec,
+          outcome.outputs,
+          { operation: `stream:${message.topic}:${message.id}`, observedAt: message.publishedAt },
+          environment,
+          deploymentId,
+          now,
+        ),
+      );
     });
     if (results.length > 0) await options.bus.publish(resultTopic, results);
     await options.beforeAck?.(messages);
@@ -192,6 +243,98 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
       Math.max(0, (clock() - newest) / 1000),
     );
     return true;
+  };
+
+  const windowStates = new WeakMap<ResolverSpec, WindowedStreamState>();
+  const windowState = (environment: string, spec: ResolverSpec) => {
+    let state = windowStates.get(spec);
+    if (!state) {
+      state = createWindowedStreamState({ store: options.stateStore!, environment, spec });
+      windowStates.set(spec, state);
+    }
+    return state;
+  };
+
+  const consumeWindowedBatch = async (
+    engine: Engine,
+    spec: ResolverSpec,
+    deploymentId: string,
+    environment: string,
+    consumer: BusConsumer,
+    messages: readonly BusMessage[],
+    now: number,
+    lateMs: number | null,
+  ): Promise<true> => {
+    const outcomes = await engine.runtime!.call({
+      resolver: spec.fqn,
+      rows: messages.map((m) => ({
+        [MESSAGE_PARAM]: { value: m.value, key: m.key, publishedAt: new Date(m.publishedAt) },
+      })),
+      context: { now: new Date(now), environment, deploymentId, tags: [], queryContext: {} },
+      timeoutMs: spec.timeoutMs,
+    });
+    const dead: { message: BusMessage; reason: string }[] = [];
+    const rows: WindowRow[] = [];
+    let skipped = 0;
+    let late = 0;
+    messages.forEach((message, i) => {
+      const outcome = outcomes[i]!;
+      if (!outcome.ok) {
+        dead.push({ message, reason: `${outcome.error.kind}: ${outcome.error.message}` });
+        return;
+      }
+      if (outcome.outputs[SKIPPED_OUTPUT] === true) {
+        skipped++;
+        return;
+      }
+      const time = outcome.outputs[TIME_OUTPUT];
+      // A row from the future counts now: windows end at the clock.
+      const at = Math.min(now, typeof time === 'number' ? time : message.publishedAt);
+      if (lateMs !== null && now - at > lateMs) {
+        late++;
+        return;
+      }
+      rows.push({ message, key: String(outcome.outputs[KEY_OUTPUT]), at, inputs: outcome.outputs });
+    });
+    const result = await windowState(environment, spec).apply(rows, now);
+    const shape = streamShape(engine, spec);
+    const results = result.emits.flatMap((emit) =>
+      windowResultMessages(shape, spec, emit, environment, deploymentId, now),
+    );
+    if (results.length > 0) await options.bus.publish(resultTopic, results);
+    await result.commit();
+    await options.beforeAck?.(messages);
+    for (const { message, reason } of dead) await consumer.deadLetter([message], reason.slice(0, 500));
+    const deadIds = new Set(dead.map((d) => d.message));
+    await consumer.ack(messages.filter((m) => !deadIds.has(m)));
+    const newest = messages.reduce((max, m) => Math.max(max, m.publishedAt), 0);
+    options.metrics?.observeStream(
+      spec.fqn,
+      { success: result.applied, skipped, late: late + result.late, dead_letter: dead.length },
+      Math.max(0, (clock() - newest) / 1000),
+    );
+    return true;
+  };
+
+  /** Fires a windowed stream's due timers, at most once per bucket boundary; returns the boundary swept. */
+  const sweepTimers = async (environment: string, fqn: string, swept: number): Promise<number> => {
+    const now = clock();
+    const done = await options.served.withEngine(environment, async (deployment) => {
+      const spec = deployment.engine.graph.resolvers.find((r) => r.fqn === fqn && r.stream?.windowed);
+      if (!spec) return swept;
+      const state = windowState(environment, spec);
+      const due = Math.floor(now / state.layout.bucketMs) * state.layout.bucketMs;
+      if (due <= swept) return swept;
+      const shape = streamShape(deployment.engine, spec);
+      await state.sweep(now, async (emits) => {
+        const results = emits.flatMap((emit) =>
+          windowResultMessages(shape, spec, emit, environment, deployment.id, now),
+        );
+        if (results.length > 0) await options.bus.publish(resultTopic, results);
+      });
+      return due;
+    });
+    return done ?? swept;
   };
 
   return {
@@ -259,12 +402,38 @@ function streamShape(engine: Engine, spec: ResolverSpec): StreamShape {
   return shape;
 }
 
-/** The result message(s) of one parsed stream message: ids derived from the message id (idempotent writes). */
+/** A windowed stream's emit as result messages: every window of the entity, observed now. */
+function windowResultMessages(
+  shape: StreamShape,
+  spec: ResolverSpec,
+  emit: { key: string; values: Readonly<Record<string, number | null>>; operationId: string },
+  environment: string,
+  deploymentId: string,
+  now: number,
+): OutgoingMessage[] {
+  const outputs: Record<string, unknown> = { [shape.pkParam ?? KEY_OUTPUT]: emit.key };
+  for (const output of spec.outputs)
+    if (output.fqn in emit.values) outputs[output.param] = emit.values[output.fqn];
+  return resultMessages(
+    shape,
+    spec,
+    outputs,
+    { operation: emit.operationId, observedAt: now },
+    environment,
+    deploymentId,
+    now,
+  );
+}
+
+/**
+ * The result message(s) of one parsed stream message (or windowed emit): ids derived from `operation`
+ * (the stream message's id), so writes are idempotent.
+ */
 function resultMessages(
   shape: StreamShape,
   spec: ResolverSpec,
   outputs: Readonly<Record<string, unknown>>,
-  message: BusMessage,
+  source: { readonly operation: string; readonly observedAt: number },
   environment: string,
   deploymentId: string,
   now: number,
@@ -272,7 +441,7 @@ function resultMessages(
   const pkey = shape.pkParam === undefined ? undefined : outputs[shape.pkParam];
   if (pkey == null) return [];
   const at = shape.timeParam === undefined ? undefined : outputs[shape.timeParam];
-  const observedAt = at == null ? message.publishedAt : new Date(at as string | number | Date).getTime();
+  const observedAt = at == null ? source.observedAt : new Date(at as string | number | Date).getTime();
   const value = (param: string) => {
     const v = outputs[param];
     return v instanceof Date ? v.toISOString() : (v ?? null);
@@ -292,7 +461,7 @@ function resultMessages(
     online: boolean,
     offline: boolean,
   ): OutgoingMessage => {
-    const operationId = `stream:${message.topic}:${message.id}:${kind}`;
+    const operationId = `${source.operation}:${kind}`;
     const body: ResultMessageInput = {
       version: 1,
       environment,
