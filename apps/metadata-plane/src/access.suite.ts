@@ -207,6 +207,11 @@ const ENDPOINTS: Record<string, { permission: string; method: string; url: strin
     method: 'GET',
     url: '/v1/environments/dev/jobs',
   },
+  'GET /v1/environments/:id/jobs/:operation_id': {
+    permission: 'deploy.read',
+    method: 'GET',
+    url: '/v1/environments/dev/jobs/no-such-job',
+  },
   'GET /v1/environments/:id/usage': {
     permission: 'billing.read',
     method: 'GET',
@@ -218,6 +223,7 @@ const ENDPOINTS: Record<string, { permission: string; method: string; url: strin
 const UNAUDITED = [
   'POST /v1/data-plane/status',
   'POST /v1/data-plane/batch-status',
+  'POST /v1/data-plane/batch-report',
   'POST /v1/data-plane/heartbeat',
   'POST /v1/data-plane/usage',
 ];
@@ -300,6 +306,7 @@ export function runAccessSuite(label: string, factory: DatabaseFactory): void {
           'POST /v1/data-plane/heartbeat',
           'POST /v1/data-plane/usage',
           'POST /v1/data-plane/batch-status',
+          'POST /v1/data-plane/batch-report',
           'POST /v1/auth/logout',
           'GET /v1/auth/providers',
           'GET /v1/auth/oidc/:provider/login',
@@ -591,6 +598,106 @@ export function runAccessSuite(label: string, factory: DatabaseFactory): void {
         }),
       ]);
       expect(listed.some((j) => j.id === 'rev-x')).toBe(false);
+    });
+
+    it('stores final reports from the batch-report queue, only from the serving data plane, and shows them per job', async () => {
+      const send = (token: string, body: Record<string, unknown>) =>
+        call('POST', '/v1/data-plane/batch-report', { token }, body);
+      const t = (s: number) => new Date(Date.UTC(2026, 0, 2, 0, 0, s)).toISOString();
+      const report = {
+        operation_id: 'rev-report-1',
+        environment_id: 'dev',
+        kind: 'OFFLINE_QUERY',
+        name: 'training set',
+        status: 'SUCCEEDED',
+        deployment_id: 'cdep1',
+        started_at: t(1),
+        finished_at: t(4),
+        duration_ms: 3_000,
+        rows: 120,
+        columns: [
+          { name: 'user.id', dtype: 'int' },
+          { name: 'user.name', dtype: 'string' },
+        ],
+        bytes_written: 2_048,
+        output: {
+          bucket: 'dataset',
+          keys: ['offline-queries/dev/revisions/rev-report-1/part-0.parquet'],
+          dataset_id: 'dataset-training',
+          dataset_name: 'training set',
+          revision_id: 'rev-report-1',
+        },
+        errors: [],
+        attempts: 2,
+        at: t(5),
+      };
+      // A running status first, then the report: the report moves the listed job to its end.
+      await call(
+        'POST',
+        '/v1/data-plane/batch-status',
+        { token: dataPlane.token },
+        {
+          operation_id: 'rev-report-1',
+          environment_id: 'dev',
+          kind: 'OFFLINE_QUERY',
+          status: 'RUNNING',
+          at: t(2),
+        },
+      );
+      expect((await send(dataPlane.token, report)).status).toBe(202);
+      // Delivered late, an older report with other numbers changes nothing.
+      expect((await send(dataPlane.token, { ...report, rows: 1, at: t(3) })).status).toBe(202);
+      expect((await send(dataPlane.token, { ...report, status: 'DONE' })).status).toBe(400);
+      expect((await send(dataPlane.token, { ...report, rows: -1 })).status).toBe(400);
+      expect((await call('POST', '/v1/data-plane/batch-report', callers.admin!, report)).status).toBe(401);
+      // Another data plane may not report on an environment it does not serve.
+      const west = await call(
+        'POST',
+        '/v1/data-planes/register',
+        { token: REGISTRATION },
+        { name: 'west', url: 'http://west.test:5000' },
+      );
+      expect(west.status).toBe(200);
+      await send(west.body.token as string, { ...report, operation_id: 'rev-report-west', at: t(6) });
+      await send(dataPlane.token, {
+        ...report,
+        operation_id: 'rev-report-x',
+        environment_id: 'nope',
+        at: t(6),
+      });
+      const job = await eventually(async () => {
+        const got = await call('GET', '/v1/environments/dev/jobs/rev-report-1', callers.viewer!);
+        return got.status === 200 && got.body.report ? got.body : undefined;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // the late and foreign reports have arrived
+      const again = await call('GET', '/v1/environments/dev/jobs/rev-report-1', callers.viewer!);
+      expect(again.body).toEqual(job);
+      expect(job).toMatchObject({
+        id: 'rev-report-1',
+        kind: 'OFFLINE_QUERY',
+        status: 'SUCCEEDED',
+        progress: 1,
+        updated_at: t(5),
+      });
+      expect(job.report).toEqual(report);
+      const listed = (await call('GET', '/v1/environments/dev/jobs?limit=500', callers.viewer!)).body
+        .items as {
+        id: string;
+        status: string;
+      }[];
+      expect(listed.find((j) => j.id === 'rev-report-1')?.status).toBe('SUCCEEDED');
+      expect(listed.some((j) => j.id === 'rev-report-west' || j.id === 'rev-report-x')).toBe(false);
+      const missing = await call('GET', '/v1/environments/dev/jobs/rev-report-west', callers.viewer!);
+      expect(missing.status).toBe(404);
+      expect(missing.body.code).toBe('JOB_NOT_FOUND');
+      // The report travelled over the batch-report queue.
+      const queued = await sql<{ data: { operation_id: string; data_plane_id: string } }>`
+        select data from pgboss.job where name = 'batch-report'`.execute(plane.services.db);
+      expect(
+        queued.rows.some(
+          (j) => j.data.operation_id === 'rev-report-1' && j.data.data_plane_id === dataPlane.data_plane_id,
+        ),
+      ).toBe(true);
     });
 
     it('lists data planes; heartbeats travel over the heartbeat queue, and a stale one turns unhealthy', async () => {

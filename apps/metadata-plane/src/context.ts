@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { KeyRing } from './auth/key-ring.ts';
 import type { OidcLogin } from './auth/oidc.ts';
 import type { BatchStatusMessage } from './batch/batch-jobs.ts';
+import type { BatchReportMessage } from './batch/batch-reports.ts';
 import type { RevisionNotifier } from './data-planes/revision-notifier.ts';
 import type { Database } from './db/schema.ts';
 
@@ -24,6 +25,8 @@ export interface MetadataPlaneContext {
   readonly heartbeats: { send(dataPlaneId: string): Promise<void> };
   /** Status updates of data planes' long-running work, onto the `batch-status` queue. */
   readonly batchStatus: { send(message: BatchStatusMessage): Promise<void> };
+  /** Final reports of data planes' finished work, onto the `batch-report` queue. */
+  readonly batchReports: { send(message: BatchReportMessage): Promise<void> };
   /** A data plane without a heartbeat for this long is reported unhealthy. */
   readonly heartbeatTimeoutMs: number;
   readonly oidc: OidcLogin;

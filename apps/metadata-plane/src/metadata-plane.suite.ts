@@ -165,6 +165,7 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0002-access-secrets-usage',
             '0003-audit-teams',
             '0004-batch-jobs',
+            '0005-batch-reports',
           ]);
           expect((await migrateToLatest(db)).results).toEqual([]);
           const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(
@@ -175,6 +176,7 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0002-access-secrets-usage',
             '0003-audit-teams',
             '0004-batch-jobs',
+            '0005-batch-reports',
           ]);
         } finally {
           await close();

@@ -16,6 +16,7 @@ import { createOidcLogin, type OidcProviderConfig, OidcProviderSchema } from './
 import type { UserPrincipal } from './auth/principal.ts';
 import { issueUserAccessToken, userPrincipal } from './auth/users.ts';
 import { type BatchStatusMessage, recordBatchStatus } from './batch/batch-jobs.ts';
+import { type BatchReportMessage, recordBatchReport } from './batch/batch-reports.ts';
 import type { MetadataPlaneContext } from './context.ts';
 import {
   assignUnassignedEnvironments,
@@ -172,6 +173,13 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
       onError: (error) => logger.warn({ err: String(error) }, 'batch status not recorded'),
     });
     undo.push(() => batchStatusWorker.stop());
+    const batchReportQueue = queues['batch-report'] as Queue<BatchReportMessage>;
+    const batchReportWorker = startQueueWorker(batchReportQueue, (m) => recordBatchReport(db, m.body), {
+      concurrency: 2,
+      pollMs: 500,
+      onError: (error) => logger.warn({ err: String(error) }, 'batch report not recorded'),
+    });
+    undo.push(() => batchReportWorker.stop());
     const ctx: MetadataPlaneContext = {
       db,
       keys,
@@ -196,6 +204,11 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
           await batchStatusQueue.send(message, {
             idempotencyKey: `${message.operation_id}@${message.status}@${message.at}`,
           });
+        },
+      },
+      batchReports: {
+        send: async (message) => {
+          await batchReportQueue.send(message, { idempotencyKey: `${message.operation_id}@${message.at}` });
         },
       },
       heartbeatTimeoutMs: parsed.heartbeatTimeoutSeconds * 1000,
@@ -240,6 +253,7 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
         await app.close();
         await heartbeatWorker.stop();
         await batchStatusWorker.stop();
+        await batchReportWorker.stop();
         if (!parsed.queues) await broker.close();
         await database.close();
       },

@@ -4,6 +4,7 @@ import * as initial from './migrations/0001-initial.ts';
 import * as accessSecretsUsage from './migrations/0002-access-secrets-usage.ts';
 import * as auditTeams from './migrations/0003-audit-teams.ts';
 import * as batchJobs from './migrations/0004-batch-jobs.ts';
+import * as batchReports from './migrations/0005-batch-reports.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order. Names are the file names; add new ones at the end, never edit old ones. */
@@ -12,6 +13,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   '0002-access-secrets-usage': accessSecretsUsage,
   '0003-audit-teams': auditTeams,
   '0004-batch-jobs': batchJobs,
+  '0005-batch-reports': batchReports,
 };
 
 /**

@@ -25,6 +25,7 @@ export interface Database {
   usage_reports: UsageReportsTable;
   oidc_transactions: OidcTransactionsTable;
   batch_jobs: BatchJobsTable;
+  batch_reports: BatchReportsTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -230,4 +231,17 @@ export interface BatchJobsTable {
   error: string | null;
   created_at: CreatedAt;
   reported_at: Timestamp;
+}
+
+/** The final report of a finished offline query or run (`batch-report` queue); `report` is its JSON. */
+export interface BatchReportsTable {
+  operation_id: string;
+  environment_id: string;
+  data_plane_id: string;
+  kind: string;
+  status: string;
+  report: Json<unknown>;
+  finished_at: Timestamp;
+  reported_at: Timestamp;
+  received_at: CreatedAt;
 }

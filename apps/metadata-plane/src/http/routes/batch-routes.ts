@@ -1,13 +1,17 @@
 import { z } from 'zod';
 import { assertCan } from '../../auth/principal.ts';
 import { BatchStatusSchema, listBatchJobs } from '../../batch/batch-jobs.ts';
+import { BatchReportSchema, getBatchJob } from '../../batch/batch-reports.ts';
 import { getEnvironment } from '../../catalog/catalog.ts';
 import type { MetadataPlaneContext } from '../../context.ts';
 import { PageQuerySchema } from '../../pagination.ts';
 import { defineRoute } from '../route.ts';
 import type { Router } from '../router.ts';
 
-/** Long-running work on data planes: they report its status over the `batch-status` queue; the UI lists it. */
+/**
+ * Long-running work on data planes: they report its status over the `batch-status` queue and a final
+ * report over `batch-report` when it ends; the UI lists the jobs and shows each one's report.
+ */
 export function batchRoutes(router: Router, ctx: MetadataPlaneContext): void {
   router.add(
     defineRoute({
@@ -26,6 +30,22 @@ export function batchRoutes(router: Router, ctx: MetadataPlaneContext): void {
   );
   router.add(
     defineRoute({
+      method: 'POST',
+      url: '/v1/data-plane/batch-report',
+      summary:
+        'A data plane sends the final report of a finished offline query or run (queued on batch-report)',
+      auth: { kind: 'data_plane' },
+      body: BatchReportSchema,
+      status: 202,
+      audit: false,
+      handler: async ({ dataPlane, body }) => {
+        await ctx.batchReports.send({ ...body, data_plane_id: dataPlane.id });
+        return { ok: true };
+      },
+    }),
+  );
+  router.add(
+    defineRoute({
       method: 'GET',
       url: '/v1/environments/:id/jobs',
       summary:
@@ -37,6 +57,20 @@ export function batchRoutes(router: Router, ctx: MetadataPlaneContext): void {
         const env = await getEnvironment(ctx.db, params.id);
         assertCan(principal, 'deploy.read', { teamId: env.team_id, environmentId: env.id });
         return listBatchJobs(ctx.db, env.id, query);
+      },
+    }),
+  );
+  router.add(
+    defineRoute({
+      method: 'GET',
+      url: '/v1/environments/:id/jobs/:operation_id',
+      summary: 'One offline query or run of an environment with its latest status and final report',
+      auth: { kind: 'principal', permission: 'deploy.read' },
+      params: z.object({ id: z.string().min(1), operation_id: z.string().min(1).max(200) }),
+      handler: async ({ principal, params }) => {
+        const env = await getEnvironment(ctx.db, params.id);
+        assertCan(principal, 'deploy.read', { teamId: env.team_id, environmentId: env.id });
+        return getBatchJob(ctx.db, env.id, params.operation_id);
       },
     }),
   );
