@@ -212,6 +212,26 @@ const ENDPOINTS: Record<string, { permission: string; method: string; url: strin
     method: 'GET',
     url: '/v1/environments/dev/jobs/no-such-job',
   },
+  'GET /v1/environments/:id/schedules': {
+    permission: 'cron.read',
+    method: 'GET',
+    url: '/v1/environments/dev/schedules',
+  },
+  'GET /v1/environments/:id/schedules/:kind/:name/fires': {
+    permission: 'cron.read',
+    method: 'GET',
+    url: '/v1/environments/dev/schedules/resolver/none/fires',
+  },
+  'POST /v1/environments/:id/schedules/:kind/:name/pause': {
+    permission: 'cron.create',
+    method: 'POST',
+    url: '/v1/environments/dev/schedules/resolver/none/pause',
+  },
+  'POST /v1/environments/:id/schedules/:kind/:name/resume': {
+    permission: 'cron.create',
+    method: 'POST',
+    url: '/v1/environments/dev/schedules/resolver/none/resume',
+  },
   'GET /v1/environments/:id/usage': {
     permission: 'billing.read',
     method: 'GET',
@@ -226,6 +246,8 @@ const UNAUDITED = [
   'POST /v1/data-plane/batch-report',
   'POST /v1/data-plane/heartbeat',
   'POST /v1/data-plane/usage',
+  'POST /v1/data-plane/triggers/lease',
+  'POST /v1/data-plane/triggers/ack',
 ];
 
 export function runAccessSuite(label: string, factory: DatabaseFactory): void {
@@ -306,6 +328,8 @@ export function runAccessSuite(label: string, factory: DatabaseFactory): void {
           'POST /v1/data-plane/heartbeat',
           'POST /v1/data-plane/usage',
           'POST /v1/data-plane/batch-status',
+          'POST /v1/data-plane/triggers/lease',
+          'POST /v1/data-plane/triggers/ack',
           'POST /v1/data-plane/batch-report',
           'POST /v1/auth/logout',
           'GET /v1/auth/providers',

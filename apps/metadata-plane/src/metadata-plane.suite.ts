@@ -166,6 +166,7 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0003-audit-teams',
             '0004-batch-jobs',
             '0005-batch-reports',
+            '0006-schedules',
           ]);
           expect((await migrateToLatest(db)).results).toEqual([]);
           const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(
@@ -177,6 +178,7 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0003-audit-teams',
             '0004-batch-jobs',
             '0005-batch-reports',
+            '0006-schedules',
           ]);
         } finally {
           await close();

@@ -32,6 +32,8 @@ import type { Database } from './db/schema.ts';
 import type { Router } from './http/router.ts';
 import { buildHttpApp } from './http/server.ts';
 import { createLogger } from './logger.ts';
+import { createScheduleScheduler, type ScheduleScheduler } from './schedules/schedule-scheduler.ts';
+import { startTriggerDispatch } from './schedules/trigger-dispatch.ts';
 import { applySeed, parseSeed, type SeedResult } from './seed/seed.ts';
 import {
   type CreatedServiceToken,
@@ -83,6 +85,20 @@ export const MetadataPlaneConfigSchema = z.object({
   heartbeatTimeoutSeconds: z.number().positive().default(60),
   /** OIDC identity providers (Google from GOOGLE_CLIENT_ID/SECRET, or any issuer by discovery). */
   oidcProviders: z.array(OidcProviderSchema).default([]),
+  /**
+   * The scheduler of cron resolvers and scheduled queries (enqueues on `scheduled-resolver-trigger` and
+   * `scheduled-query-trigger`; data planes lease the triggers over HTTP). Run it on every replica: passes
+   * agree through PostgreSQL. `enabled: false` leaves firing to another process (or to `services.schedules.tick()`
+   * in tests); triggers are still delivered.
+   */
+  scheduler: z
+    .object({
+      enabled: z.boolean().default(true),
+      intervalMs: z.number().int().positive().default(1_000),
+      /** Due times fired per schedule when catching up after downtime (the latest ones). Default 1. */
+      maxMissedRuns: z.number().int().positive().default(1),
+    })
+    .prefault({}),
   /** Test hook: receives the router with every mounted route. */
   onRoutes: z.custom<(router: Router) => void>((v) => typeof v === 'function').optional(),
 });
@@ -102,6 +118,8 @@ export interface MetadataPlaneServices {
   issueUserAccessToken(userId: string, environmentId: string | null, ttlSeconds?: number): Promise<string>;
   /** The installation's queues, by the install guide's names. */
   readonly queues: Readonly<Record<QueueName, Queue>>;
+  /** The cron scheduler (`tick()` runs one pass at the injected clock's time). */
+  readonly schedules: ScheduleScheduler;
 }
 
 export interface MetadataPlane {
@@ -180,6 +198,23 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
       onError: (error) => logger.warn({ err: String(error) }, 'batch report not recorded'),
     });
     undo.push(() => batchReportWorker.stop());
+    const scheduler = createScheduleScheduler({
+      db,
+      resolverQueue: queues['scheduled-resolver-trigger'],
+      queryQueue: queues['scheduled-query-trigger'],
+      clock: now,
+      maxMissedRuns: parsed.scheduler.maxMissedRuns,
+      intervalMs: parsed.scheduler.intervalMs,
+      logger,
+    });
+    const triggerDispatch = startTriggerDispatch({
+      db,
+      queues: [queues['scheduled-resolver-trigger'], queues['scheduled-query-trigger']],
+      notifier,
+      clock: now,
+      logger,
+    });
+    undo.push(() => triggerDispatch.stop());
     const ctx: MetadataPlaneContext = {
       db,
       keys,
@@ -230,6 +265,7 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
         return issueUserAccessToken(db, keys, user, environmentId, ttlSeconds);
       },
       queues,
+      schedules: scheduler,
     };
     if (parsed.seed !== undefined) {
       const result = await services.applySeed(parsed.seed);
@@ -241,6 +277,10 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
       trustProxy: parsed.trustProxy,
       onRoutes: parsed.onRoutes,
     });
+    if (parsed.scheduler.enabled) {
+      scheduler.start();
+      undo.push(() => scheduler.stop());
+    }
     let closed = false;
     return {
       app,
@@ -254,6 +294,8 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
         await heartbeatWorker.stop();
         await batchStatusWorker.stop();
         await batchReportWorker.stop();
+        await scheduler.stop();
+        await triggerDispatch.stop();
         if (!parsed.queues) await broker.close();
         await database.close();
       },

@@ -5,6 +5,7 @@ import * as accessSecretsUsage from './migrations/0002-access-secrets-usage.ts';
 import * as auditTeams from './migrations/0003-audit-teams.ts';
 import * as batchJobs from './migrations/0004-batch-jobs.ts';
 import * as batchReports from './migrations/0005-batch-reports.ts';
+import * as schedules from './migrations/0006-schedules.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order. Names are the file names; add new ones at the end, never edit old ones. */
@@ -14,6 +15,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   '0003-audit-teams': auditTeams,
   '0004-batch-jobs': batchJobs,
   '0005-batch-reports': batchReports,
+  '0006-schedules': schedules,
 };
 
 /**

@@ -26,6 +26,8 @@ export interface Database {
   oidc_transactions: OidcTransactionsTable;
   batch_jobs: BatchJobsTable;
   batch_reports: BatchReportsTable;
+  schedules: SchedulesTable;
+  schedule_deliveries: ScheduleDeliveriesTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -244,4 +246,36 @@ export interface BatchReportsTable {
   finished_at: Timestamp;
   reported_at: Timestamp;
   received_at: CreatedAt;
+}
+
+/** A cron resolver or scheduled query of an environment, with its control state and watermark. */
+export interface SchedulesTable {
+  environment_id: string;
+  kind: 'resolver' | 'query';
+  name: string;
+  schedule: string;
+  state: 'PLAY' | 'PAUSE';
+  active: boolean;
+  deployment_id: string | null;
+  watermark_at: Timestamp;
+  last_fired_at: Timestamp | null;
+  updated_at: UpdatedAt;
+}
+
+/** A trigger waiting for (or leased by, or accepted by) the environment's data plane. */
+export interface ScheduleDeliveriesTable {
+  key: string;
+  environment_id: string;
+  kind: 'resolver' | 'query';
+  name: string;
+  due_at: Timestamp;
+  body: Json<Record<string, unknown>>;
+  status: 'pending' | 'accepted' | 'dead';
+  attempts: number;
+  leased_until: Timestamp | null;
+  leased_by: string | null;
+  error: string | null;
+  operation_id: string | null;
+  created_at: Timestamp;
+  finished_at: Timestamp | null;
 }

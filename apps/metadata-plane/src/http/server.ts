@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { recordAudit } from '../audit/audit-log.ts';
 import { principalLabel } from '../auth/principal.ts';
 import type { MetadataPlaneContext } from '../context.ts';
+import { scheduleRoutes } from '../schedules/schedule-routes.ts';
 import { toHttpError } from './errors.ts';
 import type { SlateRouteConfig } from './route.ts';
 import { createRouter, type Router } from './router.ts';
@@ -109,6 +110,7 @@ export async function buildHttpApp(
   secretRoutes(router, ctx);
   usageRoutes(router, ctx);
   batchRoutes(router, ctx);
+  scheduleRoutes(router, ctx);
   logoutRoutes(router, ctx);
   oidcRoutes(router, ctx);
   if (ctx.mode === 'embedded') localLoginRoutes(router, ctx);
