@@ -293,7 +293,7 @@ export function runOnlineStoreConformance(name: string, options: OnlineStoreConf
         t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
         return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
       };
-      const pool = Array.from({ length: 4_000 }, (_, i) => k(`b.f${i % 7}`, `p${Math.floor(i / 7)}`));
+      const pool = Array.from({ length: 8_000 }, (_, i) => k(`b.f${i % 7}`, `p${Math.floor(i / 7)}`));
       const oracle = new Map<string, { value: unknown; observedAt: number }>();
       const apply = (entries: OnlineEntry[]) => {
         for (const entry of entries) {
@@ -313,9 +313,9 @@ export function runOnlineStoreConformance(name: string, options: OnlineStoreConf
             ...(random() < 0.3 ? { ttlMs: 60_000 } : {}),
           };
         });
-      const first = draw(2_500, 'first');
-      const second = draw(3_500, 'second');
-      // Both calls repeat keys (a pool of 4,000, 6,000 draws over 50 instants), across the backend's chunks.
+      const first = draw(6_000, 'first');
+      const second = draw(12_000, 'second');
+      // Both calls repeat keys (18,000 draws from 8,000 keys over 50 instants), across a backend's chunks.
       expect(new Set(second.map((e) => `${e.feature} ${e.pkey}`)).size).toBeLessThan(second.length);
       await store.set(env, first);
       apply(first);

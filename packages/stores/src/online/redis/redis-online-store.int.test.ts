@@ -60,7 +60,7 @@ describe.skipIf(!reachable)('createRedisOnlineStore (Redis)', () => {
   it('gives each key of a large mixed call the expiry of its winning entry, clearing earlier expiries', async () => {
     const store = createRedisOnlineStore({ client: admin, keyPrefix });
     const env = `ttl-${randomUUID()}`;
-    const count = 2_500; // more than one MGET/MSET chunk of the write script
+    const count = 6_000; // more than one script run (5,000 keys), each of several MGET/MSET chunks
     await store.set(
       env,
       Array.from({ length: count }, (_, i) => ({
