@@ -16,6 +16,7 @@ export {
   queryRequestFromFlags,
   registerQuery,
 } from './commands/query.ts';
+export { formatRunDetail, formatRuns, registerRuns } from './commands/runs.ts';
 export { registerToken } from './commands/token.ts';
 export { registerWhoAmI } from './commands/whoami.ts';
 export {

@@ -5,6 +5,7 @@ import { registerApply } from './commands/apply.ts';
 import { registerDeployments } from './commands/deployments.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerQuery } from './commands/query.ts';
+import { registerRuns } from './commands/runs.ts';
 import { registerToken } from './commands/token.ts';
 import { registerUp } from './commands/up.ts';
 import { registerWhoAmI } from './commands/whoami.ts';
@@ -22,6 +23,7 @@ export const commands: readonly CommandRegistration[] = [
   registerQuery,
   registerLint,
   registerDeployments,
+  registerRuns,
   registerWhoAmI,
   registerToken,
 ];

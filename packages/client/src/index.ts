@@ -34,16 +34,28 @@ export {
   type QueryMeta,
 } from './online-query.ts';
 export {
+  FINISHED_RUN_STATUSES,
+  RUN_STATUSES,
+  type Run,
+  type RunPage,
+  RunPageSchema,
+  RunSchema,
+  type RunStatus,
+  type TriggerRunInput,
+} from './runs-api.ts';
+export {
   type AccessToken,
   type CallOptions,
   type CreateDeploymentInput,
   createSlateClient,
   type GitMetadata,
   type ListDeploymentsOptions,
+  type ListRunsOptions,
   type QueryOptions,
   type SlateClient,
   type SlateClientOptions,
   type WaitForDeploymentOptions,
+  type WaitForRunOptions,
 } from './slate-client.ts';
 export {
   DEPLOYMENT_STATUSES,

@@ -28,6 +28,15 @@ import {
   toOnlineQueryResult,
 } from './online-query.ts';
 import {
+  FINISHED_RUN_STATUSES,
+  type Run,
+  type RunPage,
+  RunPageSchema,
+  RunSchema,
+  type RunStatus,
+  type TriggerRunInput,
+} from './runs-api.ts';
+import {
   type Deployment,
   type DeploymentPage,
   DeploymentPageSchema,
@@ -178,6 +187,46 @@ export interface SlateClient {
    * @throws SlateError `timeout`/`DEPLOYMENT_WAIT_TIMEOUT` when neither happens within `timeoutMs`.
    */
   waitForDeployment(id: string, options?: WaitForDeploymentOptions): Promise<Deployment>;
+  /**
+   * `POST /v1/runs/trigger` on the data plane: starts a resolver run and answers it as first recorded
+   * (`received`), or the run an idempotency key already started.
+   * @throws SlateError `not_found` (`RESOLVER_NOT_FOUND`), `input` (`INVALID_RUN`).
+   * @example
+   * const run = await client.triggerRun({ resolverFqn: 'user_directory' });
+   */
+  triggerRun(input: TriggerRunInput, options?: CallOptions): Promise<Run>;
+  /** `GET /v1/runs/{id}`. @throws SlateError `not_found` (`RUN_NOT_FOUND`). */
+  getRun(id: string, options?: CallOptions): Promise<Run>;
+  /** `GET /v1/runs`, newest first, optionally of one resolver and/or status. */
+  listRuns(options?: ListRunsOptions): Promise<RunPage>;
+  /**
+   * `POST /v1/runs/{id}/cancel`: the run once stopped (`canceled`), or still `running` with
+   * `cancel_requested_at` when another data plane runs it.
+   * @throws SlateError `conflict` (`RUN_ALREADY_FINISHED`), `not_found` (`RUN_NOT_FOUND`).
+   */
+  cancelRun(id: string, options?: CallOptions): Promise<Run>;
+  /**
+   * Polls a run until it is `succeeded`, `failed` or `canceled` and returns it in that state (a failed run is
+   * returned, not thrown).
+   * @throws SlateError `timeout`/`RUN_WAIT_TIMEOUT` when it has not finished within `timeoutMs`.
+   */
+  waitForRun(id: string, options?: WaitForRunOptions): Promise<Run>;
+}
+
+export interface ListRunsOptions extends CallOptions {
+  readonly resolverFqn?: string;
+  readonly status?: RunStatus;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export interface WaitForRunOptions extends CallOptions {
+  /** Give up after this long (default 600 000 ms). */
+  readonly timeoutMs?: number;
+  /** Poll interval (default 500 ms). */
+  readonly intervalMs?: number;
+  /** Called with the first observation and each time the status or progress (`rows`) changes. */
+  readonly onProgress?: (run: Run) => void;
 }
 
 /** Tokens are refreshed this long before they expire, so none expires in flight. */
@@ -350,6 +399,15 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
       signal: callOptions.signal,
     });
 
+  const getRun = (id: string, callOptions: CallOptions = {}) =>
+    call({
+      method: 'GET',
+      target: 'query',
+      path: `/v1/runs/${encodeURIComponent(id)}`,
+      schema: RunSchema,
+      signal: callOptions.signal,
+    });
+
   return {
     apiServer,
     getToken,
@@ -465,6 +523,76 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
         schema: DeploymentSchema,
         signal: callOptions.signal,
       }),
+
+    triggerRun: (input, callOptions = {}) =>
+      call({
+        method: 'POST',
+        target: 'query',
+        path: '/v1/runs/trigger',
+        body: {
+          resolver_fqn: input.resolverFqn,
+          ...(input.lowerBound === undefined ? {} : { lower_bound: input.lowerBound }),
+          ...(input.upperBound === undefined ? {} : { upper_bound: input.upperBound }),
+          ...(input.maxSamples === undefined ? {} : { max_samples: input.maxSamples }),
+          ...(input.idempotencyKey === undefined ? {} : { idempotency_key: input.idempotencyKey }),
+          ...(input.storeOnline === undefined ? {} : { store_online: input.storeOnline }),
+          ...(input.storeOffline === undefined ? {} : { store_offline: input.storeOffline }),
+        },
+        schema: RunSchema,
+        signal: callOptions.signal,
+      }),
+
+    getRun,
+
+    listRuns(listOptions = {}) {
+      const query = new URLSearchParams();
+      if (listOptions.resolverFqn) query.set('resolver_fqn', listOptions.resolverFqn);
+      if (listOptions.status) query.set('status', listOptions.status);
+      if (listOptions.limit !== undefined) query.set('limit', String(listOptions.limit));
+      if (listOptions.cursor) query.set('cursor', listOptions.cursor);
+      return call({
+        method: 'GET',
+        target: 'query',
+        path: `/v1/runs${query.size > 0 ? `?${query}` : ''}`,
+        schema: RunPageSchema,
+        signal: listOptions.signal,
+      });
+    },
+
+    cancelRun: (id, callOptions = {}) =>
+      call({
+        method: 'POST',
+        target: 'query',
+        path: `/v1/runs/${encodeURIComponent(id)}/cancel`,
+        body: {},
+        schema: RunSchema,
+        signal: callOptions.signal,
+      }),
+
+    async waitForRun(id, waitOptions = {}) {
+      const timeoutMs = waitOptions.timeoutMs ?? 600_000;
+      const intervalMs = waitOptions.intervalMs ?? 500;
+      const deadline = now() + timeoutMs;
+      let last: string | undefined;
+      for (;;) {
+        const run = await getRun(id, waitOptions);
+        const seen = `${run.status}:${run.rows}`;
+        if (seen !== last) {
+          last = seen;
+          waitOptions.onProgress?.(run);
+        }
+        if (FINISHED_RUN_STATUSES.has(run.status)) return run;
+        if (now() + intervalMs > deadline) {
+          throw new SlateError(
+            'timeout',
+            'RUN_WAIT_TIMEOUT',
+            `run ${id} is still ${run.status} after ${Math.round(timeoutMs / 1000)} s`,
+            { run_id: id, status: run.status },
+          );
+        }
+        await sleep(intervalMs, waitOptions.signal);
+      }
+    },
 
     async waitForDeployment(id, waitOptions = {}) {
       const timeoutMs = waitOptions.timeoutMs ?? 120_000;
