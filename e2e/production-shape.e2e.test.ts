@@ -266,6 +266,28 @@ describe.skipIf(!services)('separate planes on PostgreSQL, Redis and S3', () => 
     await expect
       .poll(job, { timeout: 20_000, interval: 300 })
       .toMatchObject({ kind: 'OFFLINE_QUERY', name: 'e2e-names', status: 'SUCCEEDED' });
+    // Its final report came over the batch-report queue: what the data plane's own revision says it wrote.
+    const written = await fetch(`${dataPlaneUrl}/v2/offline_query/${revision}`, {
+      headers: { authorization: `Bearer ${token.access_token}` },
+    }).then((r) => r.json() as Promise<{ urls: string[]; columns: { column_name: string }[] }>);
+    const report = async () => {
+      const response = await fetch(`${apiServer}/v1/environments/dev/jobs/${revision}`, {
+        headers: { cookie },
+      });
+      return ((await response.json()) as { report: Record<string, unknown> | null }).report;
+    };
+    await expect.poll(report, { timeout: 20_000, interval: 300 }).toMatchObject({
+      operation_id: revision,
+      kind: 'OFFLINE_QUERY',
+      status: 'SUCCEEDED',
+      rows: 2,
+      columns: written.columns.map((c) => expect.objectContaining({ name: c.column_name })),
+      output: expect.objectContaining({ dataset_name: 'e2e-names', revision_id: revision }),
+      errors: [],
+    });
+    const final = (await report())!;
+    expect((final.output as { keys: string[] }).keys).toHaveLength(written.urls.length);
+    expect(final.bytes_written).toBeGreaterThan(0);
   });
 
   it('keeps the deployment bundle content-addressed in the S3 source bucket', async () => {
