@@ -1,4 +1,4 @@
-import { datetime, features, float, hasMany, int, string } from '@slate/sdk';
+import { datetime, features, float, hasMany, int, string, windowed } from '@slate/sdk';
 
 export const Transaction = features('transaction', {
   id: int(),
@@ -25,6 +25,13 @@ export const User = features(
       .maxStaleness('1d')
       .etlOfflineToOnline()
       .describe('The last page the user viewed, from the page-views stream'),
+    num_page_views: windowed('10m', '1h', {
+      type: int(),
+      default: 0,
+      maxStaleness: '1d',
+      etlOfflineToOnline: true,
+      description: 'Page views in the last 10 minutes and hour, counted by the page-views stream',
+    }),
   },
   { owner: 'fraud-team@example.com', tags: ['team:fraud'] },
 );

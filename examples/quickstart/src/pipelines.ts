@@ -1,4 +1,4 @@
-import { dataFrame, offline, stream } from '@slate/sdk';
+import { dataFrame, offline, stream, windowedStream } from '@slate/sdk';
 import { User } from './features.ts';
 import { users } from './sample-data.ts';
 
@@ -16,6 +16,22 @@ export const page_views = stream({
     if (typeof view.user_id !== 'number' || typeof view.page !== 'string') return undefined;
     return { user_id: view.user_id, page: view.page };
   },
+});
+
+/**
+ * A windowed streaming resolver on the same topic: counts each user's page views over the windows of
+ * `user.num_page_views` (`user.num_page_views__600__` for 10 minutes, `__3600__` for the hour), by when each
+ * message was published. The counts shrink on their own as views fall out of a window.
+ */
+export const page_view_counts = windowedStream({
+  source: { topic: 'page-views' },
+  parse: ({ value }) => {
+    const view = JSON.parse(value) as { user_id?: number };
+    return typeof view.user_id === 'number' ? { user_id: view.user_id } : undefined;
+  },
+  key: (view) => view.user_id,
+  lateArrivalDeadline: '1d',
+  aggregate: (agg) => [agg.count(User.num_page_views)],
 });
 
 /**

@@ -276,6 +276,8 @@ function lintAmbiguity(artifact: GraphArtifact, index: FeatureIndex, report: Rep
   for (const resolver of artifact.resolvers) {
     for (const output of resolver.outputs) {
       const fqn = index.resolve(output.fqn)?.fqn ?? output.fqn;
+      // A stream keys its values by the primary key but never supplies one (as the planner sees it).
+      if (resolver.stream && fqn === index.namespaces.get(resolver.namespace)?.primaryKey) continue;
       const key = `${fqn} ${scopeKey(resolver)}`;
       const rival = seen.get(key);
       if (rival !== undefined && rival !== resolver.fqn)

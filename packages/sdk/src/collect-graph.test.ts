@@ -22,6 +22,8 @@ describe('collectGraph', () => {
       'user.plan',
       'user.seats',
       'user.last_page',
+      'user.num_page_views__600__',
+      'user.num_page_views__3600__',
     ]);
     expect(artifact.resolvers.map((r) => r.fqn).sort()).toEqual(
       [
@@ -29,6 +31,7 @@ describe('collectGraph', () => {
         'get_transaction',
         'get_user',
         'page_views',
+        'page_view_counts',
         'risk_score',
         'transaction_stats',
         'user_directory',
