@@ -24,6 +24,9 @@ export {
   type DataPlaneRunsOptions,
 } from './runs/data-plane-runs.ts';
 export {
+  type RunListQuery,
+  RunListQuerySchema,
+  type RunPage,
   type RunRecord,
   RunRecordSchema,
   type RunStatus,
@@ -37,7 +40,7 @@ export {
   type RunSchedulerOptions,
 } from './runs/run-scheduler.ts';
 export { createRunService, type RunService, type RunServiceOptions } from './runs/run-service.ts';
-export { createObjectRunStore, type RunStore } from './runs/run-store.ts';
+export { createObjectRunStore, type IncrementalState, type RunStore } from './runs/run-store.ts';
 export { consumeRunTriggers } from './runs/run-trigger-consumer.ts';
 export {
   createDataSourceRegistry,
