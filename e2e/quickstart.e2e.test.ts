@@ -376,6 +376,26 @@ describe('slate up, end to end', () => {
     };
     // User 1's latest view wins; user 2 viewed nothing; the skipped and malformed messages change nothing.
     await expect.poll(lastPages, { timeout: 20_000, interval: 200 }).toEqual(['/docs', null, '/checkout']);
+    // The windowed stream on the same topic counts the views per user in both windows (2, none, 1).
+    const viewCounts = async () => {
+      const counts: unknown[] = [];
+      for (const id of [1, 2, 3]) {
+        const { body } = await queryOnline(
+          {
+            inputs: { 'user.id': id },
+            outputs: ['user.num_page_views__600__', 'user.num_page_views__3600__'],
+          },
+          token,
+        );
+        counts.push(body.data.map((d: { value: unknown }) => d.value));
+      }
+      return counts;
+    };
+    await expect.poll(viewCounts, { timeout: 20_000, interval: 200 }).toEqual([
+      [2, 2],
+      [0, 0],
+      [1, 1],
+    ]);
   });
 
   it('runs the scheduled resolver on demand and reports the run', async () => {
