@@ -2,6 +2,7 @@ import type { HttpClient } from './http-client.ts';
 import type {
   AuditEntry,
   BatchJob,
+  BatchJobDetail,
   CreatedToken,
   CreateTokenInput,
   DataPlane,
@@ -36,6 +37,7 @@ export interface SlateApi {
   dataPlanes(page?: PageQuery, signal?: AbortSignal): Promise<Page<DataPlane>>;
   usage(environmentId: string, range: { from: string; to: string }, signal?: AbortSignal): Promise<Usage>;
   jobs(environmentId: string, page?: PageQuery, signal?: AbortSignal): Promise<Page<BatchJob>>;
+  job(environmentId: string, operationId: string, signal?: AbortSignal): Promise<BatchJobDetail>;
 }
 
 const enc = encodeURIComponent;
@@ -75,6 +77,8 @@ export function createSlateApi(http: HttpClient): SlateApi {
       http.request('GET', `/v1/environments/${enc(environmentId)}/usage`, { query: range, signal }),
     jobs: (environmentId, p, signal) =>
       http.request('GET', `/v1/environments/${enc(environmentId)}/jobs`, { query: page(p), signal }),
+    job: (environmentId, operationId, signal) =>
+      http.request('GET', `/v1/environments/${enc(environmentId)}/jobs/${enc(operationId)}`, { signal }),
   };
 }
 

@@ -204,3 +204,31 @@ export interface BatchJob {
   readonly created_at: string;
   readonly updated_at: string;
 }
+
+/** The final report a data plane sends when an offline query or a run ends. */
+export interface BatchReport {
+  readonly operation_id: string;
+  readonly kind: 'OFFLINE_QUERY' | 'RUN' | string;
+  readonly status: 'SUCCEEDED' | 'FAILED' | string;
+  readonly deployment_id?: string | null;
+  readonly started_at?: string | null;
+  readonly finished_at: string;
+  readonly duration_ms: number;
+  readonly rows: number;
+  readonly columns: readonly { name: string; dtype: string }[];
+  readonly bytes_written?: number | null;
+  readonly output?: {
+    readonly bucket: string;
+    readonly keys: readonly string[];
+    readonly dataset_id: string;
+    readonly dataset_name?: string | null;
+    readonly revision_id: string;
+  } | null;
+  readonly errors: readonly { code: string; message: string; feature?: string }[];
+  readonly attempts: number;
+}
+
+/** One job with its final report (`null` while it runs or until the report arrives). */
+export interface BatchJobDetail extends BatchJob {
+  readonly report: BatchReport | null;
+}

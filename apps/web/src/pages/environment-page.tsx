@@ -297,6 +297,10 @@ function EnvironmentJobs({ environmentId }: { environmentId: string }) {
     (signal) => api.jobs(environmentId, { limit: 20 }, signal),
     [api, environmentId],
   );
+  const loadDetail = useCallback(
+    (operationId: string, signal: AbortSignal) => api.job(environmentId, operationId, signal),
+    [api, environmentId],
+  );
   const going =
     jobs.status === 'ready' && jobs.data.items.some((j) => j.status === 'QUEUED' || j.status === 'RUNNING');
   useEffect(() => {
@@ -311,7 +315,7 @@ function EnvironmentJobs({ environmentId }: { environmentId: string }) {
         <h3 className="card-title">Offline queries and runs</h3>
         <span className="muted small">{going ? 'updating…' : 'most recent first'}</span>
       </div>
-      <JobsTable jobs={jobs.data.items} />
+      <JobsTable jobs={jobs.data.items} loadDetail={loadDetail} />
     </section>
   );
 }
