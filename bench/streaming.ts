@@ -8,6 +8,9 @@
  * 2. Publish-to-online lag at half the measured rate: each message carries its send time; the online store
  *    is wrapped to record, when a value's write resolves, how long ago it was sent. Baseline: the lag of a
  *    raw `XADD` → `XREADGROUP` round trip at the same rate.
+ * 2b. Windowed streaming throughput: `MESSAGES` messages over `WINDOW_KEYS` entities aggregated (count and sum
+ *    over 10m and 1h) by a windowed stream, bucket state and values in the Redis online store. Baseline: the
+ *    mapping resolver's throughput of figure 1, so the figure is what windowing costs over mapping.
  * 3. A scheduled (triggered) SQL resolver over `SQL_ROWS` PostgreSQL rows into the Parquet offline store,
  *    through the run service, the embedded log bus and the persistence worker. Baseline: the same rows read
  *    with one plain `select` and written straight into the offline store in batches of the same size.
@@ -19,7 +22,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, createInProcessRuntime, createSqlRuntime } from '@slate/engine';
-import { collectGraph, datetime, features, float, int, sqlResolver, stream, string } from '@slate/sdk';
+import {
+  collectGraph,
+  datetime,
+  features,
+  float,
+  int,
+  sqlResolver,
+  stream,
+  string,
+  windowed,
+  windowedStream,
+} from '@slate/sdk';
 import {
   type Bus,
   createLocalObjectStore,
@@ -47,6 +61,7 @@ const MESSAGES = Math.round(200_000 * scale);
 const LAG_SECONDS = 5;
 const SQL_ROWS = Math.round(1_000_000 * scale);
 const RUN_CHUNK = 20_000;
+const WINDOW_KEYS = 1_000;
 const ENV = 'bench';
 
 const Event = features('event', {
@@ -58,6 +73,19 @@ const events = stream({
   source: { topic: 'bench-events' },
   outputs: { id: Event.id, amount: Event.amount, sent_at: Event.sent_at },
   parse: ({ value }) => JSON.parse(value) as { id: number; amount: number; sent_at: number },
+});
+
+const kept = { maxStaleness: '1h', etlOfflineToOnline: true } as const;
+const Account = features('account', {
+  id: int(),
+  events: windowed('10m', '1h', { type: int(), default: 0, ...kept }),
+  amount: windowed('10m', '1h', { type: float(), default: 0, ...kept }),
+});
+const account_windows = windowedStream({
+  source: { topic: 'bench-events' },
+  parse: ({ value }) => JSON.parse(value) as { account: number; amount: number },
+  key: (event) => event.account,
+  aggregate: (agg) => [agg.count(Account.events), agg.sum(Account.amount, (event) => event.amount)],
 });
 
 const percentile = (sorted: readonly number[], p: number) =>
@@ -77,6 +105,9 @@ export async function run(): Promise<BenchReport> {
       const streaming = await streamingFigures();
       figures.push(...streaming.figures);
       notes.push(streaming.note);
+      const windowedRun = await windowedFigures(streaming.figures[0]!.value);
+      figures.push(...windowedRun.figures);
+      notes.push(windowedRun.note);
     } else notes.push(`Streaming figures skipped: Redis at ${testServices.redisUrl} is not reachable.`);
     if (await isReachable(testServices.postgresUrl)) {
       const scheduled = await scheduledFigures(root);
@@ -98,7 +129,11 @@ export async function run(): Promise<BenchReport> {
 }
 
 /** A stream consumer + persistence worker on Redis Streams, writing into the Redis online store. */
-async function streamingPipeline(prefix: string, onWrite?: (values: readonly unknown[]) => void) {
+async function streamingPipeline(
+  prefix: string,
+  onWrite?: (values: readonly unknown[]) => void,
+  graph = collectGraph({ Event, events }),
+) {
   const bus = createRedisBus({ url: testServices.redisUrl, keyPrefix: prefix });
   await bus.init();
   const redisStore = createRedisOnlineStore({ url: testServices.redisUrl, keyPrefix: `${prefix}online:` });
@@ -110,7 +145,7 @@ async function streamingPipeline(prefix: string, onWrite?: (values: readonly unk
       onWrite?.(entries.filter((e) => e.feature === 'event.sent_at').map((e) => e.value));
     },
   };
-  const { artifact, functions } = collectGraph({ Event, events });
+  const { artifact, functions } = graph;
   const served = new ServedEnvironments();
   served.upsert({ id: ENV, name: ENV, teamId: 't', projectId: 'p' });
   served.activate(ENV, {
@@ -127,7 +162,14 @@ async function streamingPipeline(prefix: string, onWrite?: (values: readonly unk
     writers: createPersistenceWriters({ onlineStore: online, offlineStore: nullOfflineStore() }),
     lingerMs: 2,
   });
-  const consumers = createStreamConsumers({ served, bus, name: 'bench', batchSize: 500, pollWaitMs: 5 });
+  const consumers = createStreamConsumers({
+    served,
+    bus,
+    stateStore: redisStore,
+    name: 'bench',
+    batchSize: 500,
+    pollWaitMs: 5,
+  });
   return {
     bus,
     online: redisStore,
@@ -325,6 +367,46 @@ async function streamingFigures(): Promise<{ figures: BenchFigure[]; note: strin
       },
     ],
     note: `Streaming: a mapping resolver (\`JSON.parse\`, 3 outputs: the key and 2 features with \`etlOfflineToOnline\`) run by the data plane's stream consumer (batches of 500) with the resolver in process (the data plane runs it in worker threads: add a structured-clone hop per batch); every message becomes a result message on the result bus (Redis Streams, same server) drained by the persistence worker into the Redis online store (offline writes discarded here: the offline figures are the offline benchmark's). Consumer, worker and producer share this one Node process; ${machine.cores} cores shared with other work. Lag = from the producer's clock at XADD to the resolve of the online store write holding the value.`,
+  };
+}
+
+async function windowedFigures(mappingRate: number): Promise<{ figures: BenchFigure[]; note: string }> {
+  const prefix = `bench-windowed-${randomBytes(4).toString('hex')}:`;
+  const pipeline = await streamingPipeline(prefix, undefined, collectGraph({ Account, account_windows }));
+  // Amounts in cents so the expected sums are exact.
+  await publishAll(pipeline.bus, MESSAGES, (i) => ({ account: i % WINDOW_KEYS, amount: (i % 100) / 100 }));
+  const expectedCount = (account: number) =>
+    Math.floor(MESSAGES / WINDOW_KEYS) + (account < MESSAGES % WINDOW_KEYS ? 1 : 0);
+  const keys = Array.from({ length: WINDOW_KEYS }, (_, account) => ({
+    feature: 'account.events__3600__',
+    pkey: account,
+  }));
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  pipeline.start();
+  // Drained when every entity's hour count is on the online store (values only ever grow here).
+  for (;;) {
+    const values = await pipeline.online.get(ENV, keys);
+    if (values.every((v, account) => v?.value === expectedCount(account))) break;
+    await sleep(20);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const cpuUsed = cpuSeconds(cpu);
+  const [tenMinutes] = await pipeline.online.get(ENV, [{ feature: 'account.events__600__', pkey: 0 }]);
+  if (tenMinutes?.value !== expectedCount(0))
+    throw new Error(`10m window wrong: ${JSON.stringify(tenMinutes)}`);
+  await pipeline.close();
+  return {
+    figures: [
+      {
+        name: 'windowed streaming resolver throughput (count + sum over 10m and 1h → Redis online store)',
+        value: MESSAGES / seconds,
+        unit: 'msg/s',
+        baseline: mappingRate,
+        note: `baseline: the mapping resolver above; ${WINDOW_KEYS.toLocaleString('en-US')} entities, ${(MESSAGES / seconds / (MESSAGES / cpuUsed)).toFixed(2)} CPU-s per wall-s`,
+      },
+    ],
+    note: `Windowed streaming: the same ${MESSAGES.toLocaleString('en-US')} messages spread over ${WINDOW_KEYS.toLocaleString('en-US')} entities, aggregated by a windowed stream (count and sum, 10m and 1h continuous windows, 1-minute buckets): per batch of 500, one multi-get of the entities' bucket state, one result message per changed entity (all four window values) on the result bus, one multi-set of the new state and the timer wheel, all in the Redis online store. Timed until every entity's hour count is online.`,
   };
 }
 
