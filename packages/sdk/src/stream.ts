@@ -48,6 +48,7 @@ export interface StreamInternals<O extends StreamOutputs = StreamOutputs> extend
  * Declares a mapping streaming resolver: every message of `source.topic` is parsed into feature values of
  * one entity, which are persisted like any computed value (offline; online when the features have
  * `etlOfflineToOnline` and a `maxStaleness`). Delivery is at least once; writes are idempotent by message.
+ * For the windowed kind (aggregates over look-back windows per entity) see `windowedStream`.
  *
  * @throws SlateError `INVALID_RESOLVER` for an empty topic, a bad deadline or outputs of several namespaces.
  * @example
