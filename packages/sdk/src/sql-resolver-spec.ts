@@ -102,6 +102,15 @@ export function sqlResolverSpec(
 
   const columns = selectedColumns(declaration.query);
   if (columns === null) throw fail('select the columns by name (not *) so they can be matched to features');
+  const rowColumn =
+    declaration.incremental && (declaration.incremental.mode ?? 'row') === 'row'
+      ? declaration.incremental.column
+      : undefined;
+  // Row mode filters and orders the query's output on its incremental column: it must be selected.
+  if (rowColumn !== undefined && !columns.some((c) => c.toLowerCase() === rowColumn.toLowerCase()))
+    throw fail(
+      `incremental column '${rowColumn}' is not selected: select it (row mode filters the query's output on it)`,
+    );
   const mapped = columns.flatMap((column) => {
     const feature = byNormalized.get(normalizeColumnName(column));
     return feature ? [{ column, feature }] : [];

@@ -128,6 +128,10 @@ describe('SQL resolvers in the graph', () => {
       /needs a column/,
     ],
     [
+      '-- source: app\n-- resolves: user\n-- incremental: {incremental_column: updated_at}\nselect id, email from users',
+      /incremental column 'updated_at' is not selected/,
+    ],
+    [
       '-- source: app\n-- resolves: user\n-- incremental: {mode: batch, incremental_column: at}\nselect id from users',
       /must be row, group or parameter/,
     ],
