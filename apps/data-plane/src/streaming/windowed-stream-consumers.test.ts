@@ -255,10 +255,25 @@ describe.each([
         (b) => b >= 2,
       );
       void first.stop();
+      // The restarted worker's first state write fails after its batch's values reached the result bus: the
+      // batch is given back and applied again from the state as it was.
+      let failedWrites = 0;
+      const flaky: OnlineStore = {
+        ...online,
+        get: (...args) => online.get(...args),
+        delete: (...args) => online.delete(...args),
+        set: async (environment, entries, signal) => {
+          if (failedWrites === 0 && entries.some((e) => e.feature.startsWith('__slate.window-state.'))) {
+            failedWrites++;
+            throw new Error('state store unavailable');
+          }
+          return online.set(environment, entries, signal);
+        },
+      };
       const second = createStreamConsumers({
         served,
         bus,
-        stateStore: online,
+        stateStore: flaky,
         name: 'dp-1',
         batchSize: 25,
         pollWaitMs: 20,
@@ -276,6 +291,7 @@ describe.each([
         (got) => close(got, want),
       );
       expect(close(served1, want), JSON.stringify({ served1, want })).toBe(true);
+      expect(failedWrites).toBe(1);
       // Not a vacuous check: the windows hold rows and differ.
       expect(want.some(({ row }) => (row.logins__600__ ?? 0) > 0)).toBe(true);
       expect(want.some(({ row }) => row.logins__600__ !== row.logins__3600__)).toBe(true);
