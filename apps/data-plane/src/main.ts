@@ -31,7 +31,9 @@ import type { DataSourceConfig } from './sources/data-sources.ts';
  *   runs elsewhere, on the same bus) or `persistence` (only the worker: bus → online and offline stores);
  * - `SLATE_STATE_DIR` (bundle cache, default `.slate/data-plane`), `SLATE_WORKERS` (resolver threads per
  *   deployment), `SLATE_USAGE_REPORT_INTERVAL_MS` (default 60 000), `PORT` (default 4001), `HOST` (default 0.0.0.0), `LOG_LEVEL`;
- * - `SLATE_DATA_SOURCES`: SQL resolvers' named data sources as a JSON array (URLs may use `${secret:NAME}`).
+ * - `SLATE_DATA_SOURCES`: SQL resolvers' named data sources as a JSON array (URLs may use `${secret:NAME}`);
+ * - `SLATE_DATASET_URL_KEY`: signs offline-query result download links; set the same value on every replica
+ *   (default a random key per process).
  */
 const EnvSchema = z.object({
   SLATE_ROLE: z.enum(['all', 'query', 'persistence']).default('all'),
@@ -47,6 +49,7 @@ const EnvSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** SQL resolvers' data sources as JSON: `[{"name":"app_db","type":"postgres","url":"postgres://…${secret:PW}…"}]`. */
+  SLATE_DATASET_URL_KEY: z.string().min(32, 'use at least 32 characters').optional(),
   SLATE_DATA_SOURCES: z
     .string()
     .optional()
@@ -96,7 +99,12 @@ async function main(): Promise<void> {
     workers: env.SLATE_WORKERS,
     usageReportIntervalMs: env.SLATE_USAGE_REPORT_INTERVAL_MS,
     logger,
-    offline: { bus, offlineStore, runWorker: env.SLATE_ROLE === 'all' },
+    offline: {
+      bus,
+      offlineStore,
+      runWorker: env.SLATE_ROLE === 'all',
+      urlSigningKey: env.SLATE_DATASET_URL_KEY,
+    },
     dataSources: env.SLATE_DATA_SOURCES,
   });
   await dataPlane.start({ port: env.PORT, host: env.HOST });

@@ -37,6 +37,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
   }
+  interface FastifyContextConfig {
+    /** The route authenticates its requests itself (e.g. signed download links): no bearer token needed. */
+    public?: boolean;
+  }
 }
 
 export interface DataPlaneServerOptions {
@@ -156,7 +160,7 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
   );
 
   app.addHook('onRequest', async (request) => {
-    if (publicRoutes.has(request.routeOptions.url ?? '')) return;
+    if (publicRoutes.has(request.routeOptions.url ?? '') || request.routeOptions.config?.public) return;
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     if (!token)

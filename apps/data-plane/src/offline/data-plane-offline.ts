@@ -26,6 +26,11 @@ export interface DataPlaneOfflineConfig {
   readonly runWorker?: boolean;
   /** How often unfinished offline queries of stopped data planes are looked for (default 30 s). */
   readonly recoverIntervalMs?: number;
+  /**
+   * Signs result download links (`urls` of `GET /v2/offline_query/{revision}`). Replicas behind one address
+   * need the same key; default a random key per process.
+   */
+  readonly urlSigningKey?: string;
 }
 
 /** The offline side of a data plane: publishing, the persistence worker and the offline-query routes. */
@@ -87,7 +92,11 @@ export function createDataPlaneOffline(
       .catch((error: unknown) => deps.logger?.warn({ err: error }, 'offline query recovery failed'));
   };
   const routes: FastifyPluginAsync = async (app) => {
-    await app.register(offlineQueryRoutes, { served: deps.served, service });
+    await app.register(offlineQueryRoutes, {
+      served: deps.served,
+      service,
+      urlSigningKey: config.urlSigningKey,
+    });
   };
   return {
     routes,

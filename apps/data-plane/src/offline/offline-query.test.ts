@@ -35,6 +35,7 @@ let publisher: ResultPublisher;
 let bus: ReturnType<typeof createLogBus>;
 let auth: Record<string, string>;
 const appDb = createPgliteSqlSource();
+let clockSkew = 0;
 
 beforeAll(async () => {
   const objectStore = createLocalObjectStore({ root: join(root, 'objects') });
@@ -58,7 +59,11 @@ beforeAll(async () => {
     sqlSources: (environment) => new Map(environment.id === 'dev' ? [['app_db', appDb]] : []),
   });
   await appDb.init();
-  await plane.app.register(offlineQueryRoutes, { served: plane.served, service });
+  await plane.app.register(offlineQueryRoutes, {
+    served: plane.served,
+    service,
+    now: () => Date.now() + clockSkew,
+  });
   await plane.app.ready();
   auth = { authorization: `Bearer ${await plane.token({ perms: ['query.online', 'query.offline'] })}` };
 });
@@ -99,7 +104,9 @@ async function offlineQuery(body: Record<string, unknown>) {
   const result = polled.json();
   const rows: Record<string, unknown>[] = [];
   for (const url of result.urls as string[]) {
-    const part = await plane.app.inject({ method: 'GET', url: new URL(url).pathname, headers: auth });
+    // Signed links: no credentials needed, like the seed product's short-lived URLs.
+    const link = new URL(url);
+    const part = await plane.app.inject({ method: 'GET', url: `${link.pathname}${link.search}` });
     expect(part.statusCode).toBe(200);
     const file = join(root, `${revision}.parquet`);
     await writeFile(file, part.rawPayload);
@@ -302,5 +309,42 @@ describe('offline queries over HTTP', () => {
     expect(rows.map((r) => (r.__ts__ as Date).getTime())).toEqual(kept.map((r) => r.t));
     expect(rows.map((r) => r['user.name'])).toEqual(expected[0]!.values);
     expect(expected[0]!.values.filter((v) => v !== null).length).toBeGreaterThan(3);
+  });
+
+  it('serves results through short-lived signed links only: altered or expired links are refused', async () => {
+    const { result, revision } = await offlineQuery({
+      input: { columns: ['user.id'], values: [[1]] },
+      output: ['user.name'],
+    });
+    const link = new URL(result.urls[0] as string);
+    const get = (url: string) => plane.app.inject({ method: 'GET', url });
+    expect((await get(`${link.pathname}${link.search}`)).statusCode).toBe(200);
+    const altered = new URL(link);
+    altered.searchParams.set('expires', String(Number(link.searchParams.get('expires')) + 3_600));
+    const tampered = await get(`${altered.pathname}${altered.search}`);
+    expect(tampered.statusCode).toBe(403);
+    expect(tampered.json().code).toBe('DOWNLOAD_LINK_INVALID');
+    const otherPart = await get(`${link.pathname.replace(/\/0$/, '/1')}${link.search}`);
+    expect(otherPart.json().code).toBe('DOWNLOAD_LINK_INVALID');
+    const otherEnv = new URL(link);
+    otherEnv.searchParams.set('environment', 'prod');
+    expect((await get(`${otherEnv.pathname}${otherEnv.search}`)).json().code).toBe('DOWNLOAD_LINK_INVALID');
+    expect((await get(link.pathname)).statusCode).toBe(403);
+    clockSkew = 3_601_000;
+    try {
+      const expired = await get(`${link.pathname}${link.search}`);
+      expect(expired.statusCode).toBe(403);
+      expect(expired.json().code).toBe('DOWNLOAD_LINK_EXPIRED');
+    } finally {
+      clockSkew = 0;
+    }
+    // The bearer-token route still serves the part to a caller with the permission.
+    const direct = await plane.app.inject({
+      method: 'GET',
+      url: `/v4/offline_query/${revision}/parts/0`,
+      headers: auth,
+    });
+    expect(direct.statusCode).toBe(200);
+    expect(direct.rawPayload.subarray(0, 4).toString()).toBe('PAR1');
   });
 });
