@@ -27,6 +27,9 @@ beforeAll(async () => {
     page: (environment, query) => service.page(environment, query),
     cancel: (environment, id) => service.cancel(environment, id),
     recover: (environment) => service.recover(environment),
+    incrementalState: (environment, fqn) => service.incrementalState(environment, fqn),
+    setIncrementalState: (environment, fqn, state) => service.setIncrementalState(environment, fqn, state),
+    dropIncrementalState: (environment, fqn) => service.dropIncrementalState(environment, fqn),
     idle: () => service.idle(),
   };
   plane = await createTestPlane({ server: { runs } });
@@ -45,7 +48,12 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const call = async (method: 'GET' | 'POST', url: string, perms: string[], body?: unknown) => {
+const call = async (
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  perms: string[],
+  body?: unknown,
+) => {
   const token = await plane.token({ perms });
   return plane.app.inject({
     method,
@@ -119,6 +127,10 @@ describe('/v1/runs', () => {
     ['GET', '/v1/runs?status=sleeping', ['cron.read'], undefined, 400, 'INVALID_REQUEST'],
     ['GET', '/v1/runs?limit=0', ['cron.read'], undefined, 400, 'INVALID_REQUEST'],
     ['GET', '/v1/runs?cursor=bogus', ['cron.read'], undefined, 400, 'INVALID_CURSOR'],
+    ['GET', '/v1/runs/incremental/user_directory', ['cron.read'], undefined, 400, 'NOT_INCREMENTAL'],
+    ['GET', '/v1/runs/incremental/nope', ['cron.read'], undefined, 404, 'RESOLVER_NOT_FOUND'],
+    ['PUT', '/v1/runs/incremental/user_directory', ['cron.read'], {}, 403, 'UNAUTHORIZED'],
+    ['DELETE', '/v1/runs/incremental/user_directory', ['query.online'], {}, 403, 'UNAUTHORIZED'],
     ['POST', '/v1/runs/trigger', ['cron.create'], { resolver_fqn: 'nope' }, 404, 'RESOLVER_NOT_FOUND'],
     ['POST', '/v1/runs/trigger', ['cron.create'], { resolver_fqn: 'get_user' }, 400, 'INVALID_RUN'],
     [

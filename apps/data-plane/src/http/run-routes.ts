@@ -17,7 +17,9 @@ export interface RunRoutesOptions {
  * its status (`received`, `running`, `succeeded`, `failed`, `canceled`) and progress (`rows`, `values`);
  * `POST /v1/runs/{id}/cancel` → the run once stopped (`canceled`; chalk's `CancelScheduledResolverRun`),
  * 409 `RUN_ALREADY_FINISHED` for a finished run; `GET /v1/runs?resolver_fqn=&status=&limit=&cursor=` →
- * `{runs, next_cursor}`, newest first. Triggering and canceling need `cron.create`; reading `cron.read` or
+ * `{runs, next_cursor}`, newest first; `GET|PUT|DELETE /v1/runs/incremental/{resolver_fqn}` → an
+ * incremental resolver's `{high_water, last_execution_at}` (chalk's `chalk incremental status|set|drop`).
+ * Triggering, canceling and changing incremental state need `cron.create`; reading `cron.read` or
  * `cron.create`. The environment is the token's.
  */
 export const runRoutes: FastifyPluginAsync<RunRoutesOptions> = async (app: FastifyInstance, options) => {
@@ -41,6 +43,21 @@ export const runRoutes: FastifyPluginAsync<RunRoutesOptions> = async (app: Fasti
   app.post<{ Params: { id: string } }>('/v1/runs/:id/cancel', async (request) => {
     const environment = environmentOf(request, 'cron.create');
     return wire(await runs.cancel(environment.id, request.params.id));
+  });
+  app.get<{ Params: { fqn: string } }>('/v1/runs/incremental/:fqn', async (request) => {
+    const environment = environmentOf(request, 'cron.read', 'cron.create');
+    const state = await runs.incrementalState(environment.id, request.params.fqn);
+    return { resolver_fqn: request.params.fqn, ...state };
+  });
+  app.put<{ Params: { fqn: string } }>('/v1/runs/incremental/:fqn', async (request) => {
+    const environment = environmentOf(request, 'cron.create');
+    const state = await runs.setIncrementalState(environment.id, request.params.fqn, request.body ?? {});
+    return { resolver_fqn: request.params.fqn, ...state };
+  });
+  app.delete<{ Params: { fqn: string } }>('/v1/runs/incremental/:fqn', async (request) => {
+    const environment = environmentOf(request, 'cron.create');
+    await runs.dropIncrementalState(environment.id, request.params.fqn);
+    return { resolver_fqn: request.params.fqn, high_water: null, last_execution_at: null };
   });
   app.get('/v1/runs', async (request) => {
     const environment = environmentOf(request, 'cron.read', 'cron.create');

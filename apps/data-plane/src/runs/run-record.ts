@@ -81,3 +81,15 @@ export interface RunPage {
   readonly runs: RunRecord[];
   readonly next_cursor: string | null;
 }
+
+/**
+ * `PUT /v1/runs/incremental/{resolver_fqn}`: where the resolver's next incremental run starts (chalk's
+ * `chalk incremental set`). `high_water` is an ISO time or a number; omitted fields keep their value.
+ */
+export const IncrementalStateRequestSchema = z
+  .object({
+    high_water: z.union([isoDate, z.number().finite()]).nullable().optional(),
+    last_execution_at: isoDate.nullable().optional(),
+  })
+  .strict();
+export type IncrementalStateRequest = z.input<typeof IncrementalStateRequestSchema>;

@@ -6,6 +6,8 @@ import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import type { ResultValue } from '../persistence/result-message.ts';
 import type { ResultPublisher } from '../persistence/result-publisher.ts';
 import {
+  type IncrementalStateRequest,
+  IncrementalStateRequestSchema,
   type RunListQuery,
   type RunPage,
   type RunRecord,
@@ -46,6 +48,27 @@ export interface RunService {
    * succeeded, failed or been canceled.
    */
   cancel(environment: string, id: string): Promise<RunRecord>;
+  /**
+   * An incremental resolver's state: the high-water mark and when its last successful run started
+   * (chalk's `GetLatestHighWaterMark`, `chalk incremental status`).
+   *
+   * @throws SlateError `RESOLVER_NOT_FOUND` (not_found), `NOT_INCREMENTAL` (input) for a resolver without
+   * incremental settings, `ENVIRONMENT_NOT_FOUND`.
+   */
+  incrementalState(environment: string, resolverFqn: string): Promise<IncrementalState>;
+  /**
+   * Sets where the next run starts (`chalk incremental set`); `null` forgets a field, an omitted one is
+   * kept. Answers the new state.
+   *
+   * @throws as `incrementalState`; ZodError for a malformed mark.
+   */
+  setIncrementalState(
+    environment: string,
+    resolverFqn: string,
+    state: IncrementalStateRequest,
+  ): Promise<IncrementalState>;
+  /** Forgets the state (`chalk incremental drop`): the next run reads everything. @throws as `incrementalState`. */
+  dropIncrementalState(environment: string, resolverFqn: string): Promise<void>;
   /** Marks the environment's abandoned runs `failed` (done on first use of an environment; exposed for start-up). */
   recover(environment: string): Promise<RunRecord[]>;
   /** Resolves once every started run has finished. */
@@ -454,6 +477,27 @@ export function createRunService(options: RunServiceOptions): RunService {
     return done;
   };
 
+  /** The active deployment's resolver, which must be incremental. */
+  const incrementalSpec = (environment: string, fqn: string) => {
+    const deployment = options.served.get(environment)?.deployment;
+    if (!deployment)
+      throw new SlateError(
+        'not_found',
+        'ENVIRONMENT_NOT_FOUND',
+        `environment ${environment} has no active deployment here`,
+      );
+    const spec = deployment.engine.graph.resolvers.find((resolver) => resolver.fqn === fqn);
+    if (!spec)
+      throw new SlateError(
+        'not_found',
+        'RESOLVER_NOT_FOUND',
+        `resolver ${fqn} is not in the active deployment ${deployment.id}`,
+      );
+    if (!spec.sql?.incremental)
+      throw new SlateError('input', 'NOT_INCREMENTAL', `resolver ${fqn} has no incremental settings`);
+    return spec;
+  };
+
   const get = async (environment: string, id: string) => {
     const record = await options.store.get(environment, id);
     return record ? recoverIfStale(record) : null;
@@ -542,6 +586,37 @@ export function createRunService(options: RunServiceOptions): RunService {
       if (!local.controller.signal.aborted) local.controller.abort(new RunCanceled(at));
       await local.done;
       return (await options.store.get(environment, id)) ?? record;
+    },
+    async incrementalState(environment, fqn) {
+      incrementalSpec(environment, fqn);
+      return options.store.incrementalState(environment, fqn);
+    },
+    async setIncrementalState(environment, fqn, input) {
+      incrementalSpec(environment, fqn);
+      const request = IncrementalStateRequestSchema.parse(input);
+      const current = await options.store.incrementalState(environment, fqn);
+      const next: IncrementalState = {
+        high_water:
+          request.high_water === undefined
+            ? current.high_water
+            : request.high_water === null
+              ? null
+              : typeof request.high_water === 'number'
+                ? JSON.stringify(request.high_water)
+                : new Date(request.high_water).toISOString(),
+        last_execution_at:
+          request.last_execution_at === undefined
+            ? current.last_execution_at
+            : request.last_execution_at === null
+              ? null
+              : new Date(request.last_execution_at).toISOString(),
+      };
+      await options.store.setIncrementalState(environment, fqn, next);
+      return next;
+    },
+    async dropIncrementalState(environment, fqn) {
+      incrementalSpec(environment, fqn);
+      await options.store.dropIncrementalState(environment, fqn);
     },
     recover,
     async idle() {

@@ -48,6 +48,8 @@ export interface RunStore {
   claimKey(environment: string, key: string, runId: string): Promise<string>;
   incrementalState(environment: string, resolverFqn: string): Promise<IncrementalState>;
   setIncrementalState(environment: string, resolverFqn: string, state: IncrementalState): Promise<void>;
+  /** Forgets a resolver's incremental state: its next run reads everything again. */
+  dropIncrementalState(environment: string, resolverFqn: string): Promise<void>;
   /**
    * Asks the data plane running a run to stop it. Kept apart from the record, which the running data plane
    * rewrites (heartbeats), so a request is never overwritten.
@@ -143,6 +145,9 @@ export function createObjectRunStore(objects: ObjectStore): RunStore {
         waterKey(environment, fqn),
         JSON.stringify(IncrementalStateSchema.parse(state)),
       );
+    },
+    async dropIncrementalState(environment, fqn) {
+      await objects.delete('data', waterKey(environment, fqn));
     },
     async requestCancel(environment, id, at) {
       await objects.put('data', cancelKey(environment, id), at);

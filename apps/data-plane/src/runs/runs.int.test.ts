@@ -601,4 +601,38 @@ describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
     });
     expect(await count('updated_at > $1', [day(20)])).toBe(1);
   });
+
+  it('incremental state can be read, set and dropped (chalk incremental status|set|drop)', async () => {
+    const runs = newService();
+    const before = await runs.incrementalState(ENV, 'members_incremental');
+    const [last] = (
+      await runs.page(ENV, { resolver_fqn: 'members_incremental', status: 'succeeded', limit: 1 })
+    ).runs;
+    expect(before.high_water).toBe(last!.high_water_to);
+    // Back to Jan 3: the next run reads what came after it again.
+    expect(
+      await runs.setIncrementalState(ENV, 'members_incremental', { high_water: day(3).toISOString() }),
+    ).toEqual({ high_water: day(3).toISOString(), last_execution_at: before.last_execution_at });
+    const again = await runs.trigger({
+      resolver_fqn: 'members_incremental',
+      environment: ENV,
+      trigger: 'API',
+    });
+    expect(await finished(runs, again.id)).toMatchObject({
+      status: 'succeeded',
+      rows: await count('updated_at > $1', [day(3)]),
+      high_water_from: day(3).toISOString(),
+    });
+    await runs.dropIncrementalState(ENV, 'members_incremental');
+    expect(await runs.incrementalState(ENV, 'members_incremental')).toEqual({
+      high_water: null,
+      last_execution_at: null,
+    });
+    const all = await runs.trigger({ resolver_fqn: 'members_incremental', environment: ENV, trigger: 'API' });
+    expect(await finished(runs, all.id)).toMatchObject({ status: 'succeeded', rows: await count('true') });
+    await expect(runs.incrementalState(ENV, 'members')).rejects.toMatchObject({ code: 'NOT_INCREMENTAL' });
+    await expect(
+      runs.setIncrementalState(ENV, 'members_incremental', { high_water: 'last tuesday' }),
+    ).rejects.toThrow();
+  });
 });
