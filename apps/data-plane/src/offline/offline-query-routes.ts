@@ -134,7 +134,15 @@ export const offlineQueryRoutes: FastifyPluginAsync<OfflineQueryRoutesOptions> =
         operation_metadata: {
           num_rows: record.num_rows,
           num_bytes: record.num_bytes,
+          num_partitions: record.num_partitions,
           heartbeat_at: record.heartbeat_at,
+          started_at: record.started_at,
+          terminated_at: record.terminated_at,
+          duration_ms:
+            record.started_at && record.terminated_at
+              ? Date.parse(record.terminated_at) - Date.parse(record.started_at)
+              : null,
+          attempt: record.attempt ?? 1,
         },
         computer_id: null,
       },

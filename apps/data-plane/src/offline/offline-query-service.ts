@@ -217,7 +217,7 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
       await rm(work, { recursive: true, force: true });
       records.delete(keyOf(record));
       // A run that lost its revision to a take-over leaves the record to the new owner.
-      if (superseded || !(await stillOwned(record)))
+      if (superseded || !(await stillOwned(record).catch(() => true)))
         options.logger?.info({ revision_id: record.revision_id }, 'offline query superseded by a take-over');
       else await finish(record);
     }
@@ -225,7 +225,15 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
 
   const start = (record: RevisionRecord, request: OfflineQueryRequest) => {
     records.set(keyOf(record), record);
-    const job = run(record, request).finally(() => running.delete(job));
+    const job = run(record, request)
+      .catch((error: unknown) =>
+        // The record could not be saved (object store down): a later recover() re-runs or fails it.
+        options.logger?.error(
+          { err: error, revision_id: record.revision_id },
+          'offline query record not saved',
+        ),
+      )
+      .finally(() => running.delete(job));
     running.add(job);
   };
 
@@ -263,6 +271,7 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
       const at = new Date(now()).toISOString();
       const record: RevisionRecord = {
         ...stale,
+        deployment_id: options.served.get(stale.environment_id)?.deployment?.id ?? stale.deployment_id,
         status: 'QUEUED',
         attempt,
         owner: randomUUID(),

@@ -258,6 +258,8 @@ describe('offline queries over HTTP', () => {
       operation_id: revision,
       status: 'FAILED',
       environment_id: 'dev',
+      error: expect.objectContaining({ code: 'INVALID_QUERY' }),
+      operation_metadata: { num_rows: 0, attempt: 1, duration_ms: expect.any(Number) },
     });
     const missing = await plane.app.inject({
       method: 'GET',
