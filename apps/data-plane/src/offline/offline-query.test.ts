@@ -313,6 +313,30 @@ describe('offline queries over HTTP', () => {
     expect(expected[0]!.values.filter((v) => v !== null).length).toBeGreaterThan(3);
   });
 
+  it('passes a spine column named like a feature as that input when recomputing', async () => {
+    const at = T + 6 * 86_400_000;
+    await appDb.query({
+      text: 'create table app_emails (user_id int, email text, at timestamptz)',
+      params: [],
+    });
+    await appDb.query({
+      text: 'insert into app_emails values (1, $1, $3), (2, $2, $3)',
+      params: ['kim@Given.Example', 'lee@other.org', new Date(at)],
+    });
+    const { result, rows } = await offlineQuery({
+      spine_sql_query: '-- source: app_db\nselect user_id, email, at as ts from app_emails order by user_id',
+      output: ['user.email_domain'],
+      recompute_features: true,
+    });
+    expect(result.errors).toEqual([]);
+    // The resolver ran on the spine's emails (not the ones the id would look up: analytical.io, navy.mil).
+    expect(rows.map((r) => [r['user.id'], r['user.email_domain']])).toEqual([
+      ['1', 'given.example'],
+      ['2', 'other.org'],
+    ]);
+    expect(rows.map((r) => (r.__ts__ as Date).getTime())).toEqual([at, at]);
+  });
+
   it('serves results through short-lived signed links only: altered or expired links are refused', async () => {
     const { result, revision } = await offlineQuery({
       input: { columns: ['user.id'], values: [[1]] },
