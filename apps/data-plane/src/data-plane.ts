@@ -14,7 +14,10 @@ import { createDataPlaneServer } from './http/server.ts';
 import { createDataPlaneMetrics } from './observability/data-plane-metrics.ts';
 import { createDataPlaneOffline, type DataPlaneOfflineConfig } from './offline/data-plane-offline.ts';
 import { createBusFeatureWriter } from './persistence/bus-feature-writer.ts';
+import { createResultPublisher } from './persistence/result-publisher.ts';
 import { createDataPlaneRuns } from './runs/data-plane-runs.ts';
+import { pullTriggers, type TriggerPuller, triggerHandler } from './runs/run-trigger-consumer.ts';
+import { createScheduledQueryRunner } from './scheduled-queries/scheduled-query-runner.ts';
 import { createDataSourceRegistry, type DataSourceConfig } from './sources/data-sources.ts';
 import { createStreamConsumers } from './streaming/stream-consumers.ts';
 import { streamPublishRoutes } from './streaming/stream-publish-routes.ts';
@@ -45,7 +48,14 @@ export interface DataPlaneConfig {
    * the environment's secrets as `${secret:NAME}`).
    */
   readonly dataSources?: readonly DataSourceConfig[];
-  /** Fire `cron` resolvers from this data plane (default true when `offline` is set). */
+  /**
+   * Where cron resolvers and scheduled queries are fired from. `metadata-plane` (the default): the metadata
+   * plane's scheduler, whose triggers this data plane leases over HTTP for the environments it serves (its
+   * own scheduler stays off, so nothing fires twice). `local`: this data plane's own scheduler fires cron
+   * resolvers (scheduled queries then do not run).
+   */
+  readonly triggers?: 'metadata-plane' | 'local';
+  /** Fire `cron` resolvers from this data plane's own scheduler (default: only with `triggers: 'local'`). */
   readonly schedule?: boolean;
 }
 
@@ -95,7 +105,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       bus: config.offline.bus,
       objectStore: config.objectStore,
       sqlSources: (environment) => sqlSources(environment),
-      schedule: config.schedule,
+      schedule: config.schedule ?? config.triggers === 'local',
       logger,
       onRun: (record) => batchStatus.run(record),
     });
@@ -136,6 +146,19 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       sqlSources: (environment) => sqlSources(environment),
     });
   if (offline) void app.register(offline.routes);
+  // Scheduled queries (fired by the metadata plane) run as offline queries and store their results.
+  const scheduledQueries =
+    config.offline &&
+    offline &&
+    createScheduledQueryRunner({
+      served,
+      offlineStore: config.offline.offlineStore,
+      offlineQueries: offline.service,
+      publisher: createResultPublisher(config.offline.bus, { logger }),
+      objectStore: config.objectStore,
+      logger,
+    });
+  let triggerPuller: TriggerPuller | undefined;
   if (config.offline) void app.register(streamPublishRoutes, { served, bus: config.offline.bus });
 
   return {
@@ -177,6 +200,21 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       });
       void reconciler.ready.then(() => {
         isReady = true;
+        // Scheduled triggers are pulled once the served deployments are loaded (earlier ones would be refused).
+        if (
+          runs &&
+          config.triggers !== 'local' &&
+          control.leaseTriggers &&
+          control.ackTriggers &&
+          !triggerPuller
+        )
+          triggerPuller = pullTriggers(
+            { leaseTriggers: control.leaseTriggers, ackTriggers: control.ackTriggers },
+            triggerHandler(runs.service, async (body) =>
+              scheduledQueries ? (await scheduledQueries.trigger(body)).revisionId : null,
+            ),
+            { logger },
+          );
         // Offline queries a stopped data plane left unfinished resume once their deployments are loaded.
         void offline?.service
           .recover()
@@ -191,7 +229,9 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
     },
     async close() {
       await reconciler?.stop();
+      await triggerPuller?.stop();
       await runs?.close();
+      await scheduledQueries?.idle();
       await streams?.stop();
       await app.close();
       await offline?.close();

@@ -41,7 +41,21 @@ export {
 } from './runs/run-scheduler.ts';
 export { createRunService, type RunService, type RunServiceOptions } from './runs/run-service.ts';
 export { createObjectRunStore, type IncrementalState, type RunStore } from './runs/run-store.ts';
-export { consumeRunTriggers } from './runs/run-trigger-consumer.ts';
+export {
+  consumeRunTriggers,
+  pullTriggers,
+  type TriggerHandler,
+  type TriggerPuller,
+  triggerHandler,
+} from './runs/run-trigger-consumer.ts';
+export {
+  createScheduledQueryRunner,
+  type ScheduledQueryRunner,
+  type ScheduledQueryRunnerOptions,
+  type ScheduledQueryStart,
+  type ScheduledQueryTrigger,
+  ScheduledQueryTriggerSchema,
+} from './scheduled-queries/scheduled-query-runner.ts';
 export {
   createDataSourceRegistry,
   type DataSourceConfig,

@@ -63,6 +63,30 @@ export interface ControlPlaneClient {
   reportBatchStatus?(report: BatchStatusReport): Promise<void>;
   /** Sends the final report of a finished offline query or run (the metadata plane's `batch-report` queue). */
   reportBatchReport?(report: BatchReport): Promise<void>;
+  /**
+   * Long-polls for scheduled triggers of the environments this data plane serves, leasing them (a lease
+   * not acknowledged within a minute is handed out again).
+   */
+  leaseTriggers?(max: number, waitSeconds: number, signal?: AbortSignal): Promise<LeasedTrigger[]>;
+  /** Settles leased triggers: after starting each (with what it started), or with the error that refused it. */
+  ackTriggers?(acks: readonly TriggerAck[]): Promise<void>;
+}
+
+/** A scheduled trigger leased from the metadata plane (its scheduler fired a cron resolver or scheduled query). */
+export const LeasedTriggerSchema = z.object({
+  key: z.string().min(1),
+  kind: z.enum(['resolver', 'query']),
+  /** The trigger message: validated by whatever starts it (run trigger, scheduled-query trigger). */
+  body: z.record(z.string(), z.unknown()),
+  attempt: z.number().int().positive(),
+});
+export type LeasedTrigger = z.infer<typeof LeasedTriggerSchema>;
+
+/** The outcome of a leased trigger: started (with what it started), or refused with why. */
+export interface TriggerAck {
+  readonly key: string;
+  readonly operation_id?: string | null;
+  readonly error?: string | null;
 }
 
 /** Usage counters since the previous report, per environment and the instant they happened in. */
@@ -127,6 +151,18 @@ export async function registerDataPlane(options: {
     },
     async reportBatchReport(report) {
       await send(`${base}/v1/data-plane/batch-report`, token, report);
+    },
+    async leaseTriggers(max, waitSeconds, signal) {
+      const answer = await send(
+        `${base}/v1/data-plane/triggers/lease`,
+        token,
+        { max, wait: waitSeconds },
+        signal,
+      );
+      return z.object({ items: z.array(LeasedTriggerSchema) }).parse(answer).items;
+    },
+    async ackTriggers(acks) {
+      if (acks.length > 0) await send(`${base}/v1/data-plane/triggers/ack`, token, { acks });
     },
   };
 }

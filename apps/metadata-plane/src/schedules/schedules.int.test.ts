@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { isReachable, testServices } from '@slate/testing';
 import pg from 'pg';
 import { describe, it } from 'vitest';
+import type { DatabaseFactory } from '../metadata-plane.suite.ts';
 import { runSchedulesSuite } from './schedules.suite.ts';
+import { runScheduledRunsSuite } from './schedules-end-to-end.suite.ts';
 
 const adminUrl = testServices.postgresUrl;
 const reachable = await isReachable(adminUrl);
@@ -19,7 +21,7 @@ async function admin(text: string): Promise<void> {
 }
 
 if (reachable) {
-  runSchedulesSuite('PostgreSQL', {
+  const postgres: DatabaseFactory = {
     // A fresh database per suite: schedules and queues start from nothing.
     create: async () => {
       const name = `slate_sched_${randomBytes(6).toString('hex')}`;
@@ -32,7 +34,9 @@ if (reachable) {
     cleanup: async () => {
       for (const name of created.splice(0)) await admin(`drop database if exists ${name} with (force)`);
     },
-  });
+  };
+  runSchedulesSuite('PostgreSQL', postgres);
+  runScheduledRunsSuite('PostgreSQL', postgres);
 } else {
   describe('metadata-plane schedules (PostgreSQL)', () => {
     it.skip(`PostgreSQL is not reachable at ${adminUrl}`, () => {});

@@ -1,10 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DatabaseFactory } from '../metadata-plane.suite.ts';
 import { runSchedulesSuite } from './schedules.suite.ts';
+import { runScheduledRunsSuite } from './schedules-end-to-end.suite.ts';
 
 const dirs: string[] = [];
-runSchedulesSuite('PGlite', {
+const pglite: DatabaseFactory = {
   create: async () => {
     const dir = await mkdtemp(join(tmpdir(), 'slate-schedules-'));
     dirs.push(dir);
@@ -13,4 +15,6 @@ runSchedulesSuite('PGlite', {
   cleanup: async () => {
     await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
   },
-});
+};
+runSchedulesSuite('PGlite', pglite);
+runScheduledRunsSuite('PGlite', pglite);
