@@ -33,7 +33,9 @@ import type { DataSourceConfig } from './sources/data-sources.ts';
  *   deployment), `SLATE_USAGE_REPORT_INTERVAL_MS` (default 60 000), `PORT` (default 4001), `HOST` (default 0.0.0.0), `LOG_LEVEL`;
  * - `SLATE_DATA_SOURCES`: SQL resolvers' named data sources as a JSON array (URLs may use `${secret:NAME}`);
  * - `SLATE_DATASET_URL_KEY`: signs offline-query result download links; set the same value on every replica
- *   (default a random key per process).
+ *   (default a random key per process);
+ * - `SLATE_TRIGGERS`: `metadata-plane` (default: lease the metadata plane scheduler's cron-resolver and
+ *   scheduled-query triggers over HTTP) or `local` (this data plane fires cron resolvers itself).
  */
 const EnvSchema = z.object({
   SLATE_ROLE: z.enum(['all', 'query', 'persistence']).default('all'),
@@ -50,6 +52,7 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** SQL resolvers' data sources as JSON: `[{"name":"app_db","type":"postgres","url":"postgres://…${secret:PW}…"}]`. */
   SLATE_DATASET_URL_KEY: z.string().min(32, 'use at least 32 characters').optional(),
+  SLATE_TRIGGERS: z.enum(['metadata-plane', 'local']).default('metadata-plane'),
   SLATE_DATA_SOURCES: z
     .string()
     .optional()
@@ -106,6 +109,7 @@ async function main(): Promise<void> {
       urlSigningKey: env.SLATE_DATASET_URL_KEY,
     },
     dataSources: env.SLATE_DATA_SOURCES,
+    triggers: env.SLATE_TRIGGERS,
   });
   await dataPlane.start({ port: env.PORT, host: env.HOST });
   onSignal(logger, async () => {
