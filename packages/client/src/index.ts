@@ -35,6 +35,8 @@ export {
 } from './online-query.ts';
 export {
   FINISHED_RUN_STATUSES,
+  type IncrementalState,
+  IncrementalStateSchema,
   RUN_STATUSES,
   type Run,
   type RunPage,

@@ -59,3 +59,13 @@ export interface TriggerRunInput {
   /** Default true. */
   readonly storeOffline?: boolean;
 }
+
+/** An incremental resolver's state (`GET /v1/runs/incremental/{resolver_fqn}`). */
+export const IncrementalStateSchema = z.looseObject({
+  resolver_fqn: z.string(),
+  /** The greatest incremental value ingested: ISO text for times, JSON for other values. */
+  high_water: z.string().nullable(),
+  /** When the last successful run started. */
+  last_execution_at: z.string().nullable(),
+});
+export type IncrementalState = z.infer<typeof IncrementalStateSchema>;

@@ -29,6 +29,8 @@ import {
 } from './online-query.ts';
 import {
   FINISHED_RUN_STATUSES,
+  type IncrementalState,
+  IncrementalStateSchema,
   type Run,
   type RunPage,
   RunPageSchema,
@@ -211,6 +213,20 @@ export interface SlateClient {
    * @throws SlateError `timeout`/`RUN_WAIT_TIMEOUT` when it has not finished within `timeoutMs`.
    */
   waitForRun(id: string, options?: WaitForRunOptions): Promise<Run>;
+  /**
+   * `GET|PUT|DELETE /v1/runs/incremental/{resolver_fqn}`: an incremental resolver's high-water mark and last
+   * execution; `set` moves them (`null` forgets one), `drop` forgets both so the next run reads everything.
+   * @throws SlateError `input` (`NOT_INCREMENTAL`), `not_found` (`RESOLVER_NOT_FOUND`).
+   */
+  incrementalState(
+    resolverFqn: string,
+    change?:
+      | { readonly set?: { high_water?: string | number | null; last_execution_at?: string | null } }
+      | {
+          readonly drop: true;
+        },
+    options?: CallOptions,
+  ): Promise<IncrementalState>;
 }
 
 export interface ListRunsOptions extends CallOptions {
@@ -237,7 +253,7 @@ interface Request<S extends z.ZodType> extends RawRequest {
 }
 
 interface RawRequest {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly target: 'api' | 'query';
   readonly path: string;
   /** JSON-encoded unless it is bytes, which are sent as `application/octet-stream`. */
@@ -568,6 +584,29 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
         schema: RunSchema,
         signal: callOptions.signal,
       }),
+
+    incrementalState(resolverFqn, change = {}, callOptions = {}) {
+      const path = `/v1/runs/incremental/${encodeURIComponent(resolverFqn)}`;
+      if ('drop' in change)
+        return call({
+          method: 'DELETE',
+          target: 'query',
+          path,
+          body: {},
+          schema: IncrementalStateSchema,
+          ...callOptions,
+        });
+      if (change.set)
+        return call({
+          method: 'PUT',
+          target: 'query',
+          path,
+          body: change.set,
+          schema: IncrementalStateSchema,
+          ...callOptions,
+        });
+      return call({ method: 'GET', target: 'query', path, schema: IncrementalStateSchema, ...callOptions });
+    },
 
     async waitForRun(id, waitOptions = {}) {
       const timeoutMs = waitOptions.timeoutMs ?? 600_000;

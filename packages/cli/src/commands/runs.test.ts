@@ -127,6 +127,8 @@ describe('slate runs', () => {
     [['runs', 'trigger', 'get_user', '--wait'], 2, 'INVALID_RUN'],
     [['runs', 'list', '--status', 'sleeping'], 2, 'INVALID_INPUT'],
     [['runs', 'trigger', 'user_directory', '--lower-bound', 'yesterday'], 2, 'INVALID_INPUT'],
+    [['runs', 'incremental', 'user_directory'], 2, 'NOT_INCREMENTAL'],
+    [['runs', 'incremental', 'user_directory', '--set', '2026-01-01', '--drop'], 2, 'INVALID_INPUT'],
   ])('slate %j exits %i with %s', async (args, code, error) => {
     const result = await slate(...args);
     expect(result.code).toBe(code);

@@ -31,9 +31,10 @@ interface JsonFlag {
 /**
  * `slate runs list [--resolver fqn] [--status s] [--limit 20] [--cursor c] [--json]`,
  * `slate runs trigger <resolver> [--lower-bound t] [--upper-bound t] [--max-samples n] [--idempotency-key k]
- * [--no-store-online] [--no-store-offline] [--wait [--timeout 600]] [--json]`, `slate runs get <id>` and
- * `slate runs cancel <id>`: resolver runs on the environment's data plane (chalk.md §3.9). `trigger --wait`
- * prints the run's progress and exits non-zero unless it succeeded.
+ * [--no-store-online] [--no-store-offline] [--wait [--timeout 600]] [--json]`, `slate runs get <id>`,
+ * `slate runs cancel <id>` and `slate runs incremental <resolver> [--set mark | --drop]`: resolver runs on
+ * the environment's data plane (chalk.md §3.9). `trigger --wait` prints the run's progress and exits
+ * non-zero unless it succeeded.
  */
 export function registerRuns(program: Command, context: CliContext): void {
   const runs = program.command('runs').description('trigger, follow and cancel resolver runs');
@@ -129,6 +130,8 @@ export function registerRuns(program: Command, context: CliContext): void {
       printLine(context, formatRunDetail(run));
     });
 
+  registerIncremental(runs, context);
+
   runs
     .command('cancel')
     .description('stop a run between batches (what it already wrote stays)')
@@ -144,6 +147,42 @@ export function registerRuns(program: Command, context: CliContext): void {
           ? `▸ ${describeRun(run)}`
           : `▸ asked run ${run.id} to stop (${run.status}: the data plane running it stops at its next heartbeat)`,
       );
+    });
+}
+
+/** `slate runs incremental <resolver>`'s flags. */
+interface IncrementalFlags {
+  readonly set?: string;
+  readonly drop?: boolean;
+  readonly json?: boolean;
+}
+
+/** `slate runs incremental <resolver> [--set <time|number> | --drop]` (chalk's `chalk incremental`). */
+function registerIncremental(runs: Command, context: CliContext): void {
+  runs
+    .command('incremental')
+    .description("an incremental resolver's high-water mark: show it, move it (--set) or forget it (--drop)")
+    .argument('<resolver>', 'the resolver FQN')
+    .option('--set <mark>', 'the next run reads past this ISO-8601 time (or number)')
+    .option('--drop', 'forget the state: the next run reads everything')
+    .option('--json', 'print the state as JSON')
+    .action(async (resolver: string, flags: IncrementalFlags, command: Command) => {
+      if (flags.set !== undefined && flags.drop)
+        throw new SlateError('input', 'INVALID_INPUT', '--set and --drop cannot be combined');
+      const mark =
+        flags.set === undefined
+          ? undefined
+          : /^-?\d+(\.\d+)?$/.test(flags.set)
+            ? Number(flags.set)
+            : parseTime(flags.set, '--set');
+      const client = await clientForCommand(command, context);
+      const state = await client.incrementalState(
+        resolver,
+        flags.drop ? { drop: true } : mark === undefined ? {} : { set: { high_water: mark } },
+      );
+      if (flags.json) return printJson(context, state);
+      printLine(context, `high-water mark  ${state.high_water ?? '(none: the next run reads everything)'}`);
+      printLine(context, `last execution   ${state.last_execution_at ?? '(never)'}`);
     });
 }
 
