@@ -94,6 +94,7 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
   const clock = options.clock ?? Date.now;
   const resultTopic = options.resultTopic ?? RESULT_BUS_TOPIC;
   const loops = new Map<string, { stop: () => Promise<void> }>();
+  const refused = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
 
   const reconcile = () => {
@@ -101,10 +102,13 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
     for (const environment of options.served.list())
       for (const resolver of environment.deployment?.engine.graph.resolvers ?? [])
         if (resolver.stream)
-          wanted.set(`${environment.id}\u0000${resolver.fqn}\u0000${resolver.stream.topic}`, {
-            environment: environment.id,
-            resolver,
-          });
+          wanted.set(
+            `${environment.id}\u0000${resolver.fqn}\u0000${resolver.stream.topic}\u0000${resolver.stream.mode}`,
+            {
+              environment: environment.id,
+              resolver,
+            },
+          );
     for (const [key, loop] of loops)
       if (!wanted.has(key)) {
         loops.delete(key);
@@ -113,10 +117,12 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
     for (const [key, { environment, resolver }] of wanted) {
       if (loops.has(key)) continue;
       if (resolver.stream!.mode === 'windowed' && !options.stateStore) {
-        options.logger?.error(
-          { resolver: resolver.fqn },
-          'windowed stream needs a state store; not consumed',
-        );
+        if (!refused.has(key))
+          options.logger?.error(
+            { resolver: resolver.fqn },
+            'windowed stream needs a state store; not consumed',
+          );
+        refused.add(key);
         continue;
       }
       loops.set(

@@ -116,7 +116,11 @@ export function createWindowedStreamState(options: {
     const byTime = new Map<number, string[]>();
     for (const [key, state] of entities) {
       const next = nextChange(layout, state, now);
-      if (next !== null && next !== state.t) byTime.set(next, [...(byTime.get(next) ?? []), key]);
+      if (next !== null && next !== state.t) {
+        const keys = byTime.get(next);
+        if (keys) keys.push(key);
+        else byTime.set(next, [key]);
+      }
       state.t = next;
     }
     if (byTime.size === 0) return;
@@ -159,7 +163,11 @@ export function createWindowedStreamState(options: {
     layout,
     async apply(rows, now) {
       const byKey = new Map<string, WindowRow[]>();
-      for (const row of rows) byKey.set(row.key, [...(byKey.get(row.key) ?? []), row]);
+      for (const row of rows) {
+        const keyRows = byKey.get(row.key);
+        if (keyRows) keyRows.push(row);
+        else byKey.set(row.key, [row]);
+      }
       if (byKey.size === 0) return { emits: [], applied: 0, late: 0, duplicates: 0, commit: async () => {} };
       const loaded = await load([...byKey.keys()]);
       let applied = 0;
