@@ -1,4 +1,4 @@
-import { dataFrame, offline, stream, windowedStream } from '@slate/sdk';
+import { dataFrame, offline, scheduledQuery, stream, windowedStream } from '@slate/sdk';
 import { User } from './features.ts';
 import { users } from './sample-data.ts';
 
@@ -44,4 +44,18 @@ export const user_directory = offline({
   total: true,
   cron: '1h',
   fn: () => ({ users: users.map((u) => ({ id: u.id, name: u.name, email: u.email })) }),
+});
+
+/**
+ * A scheduled query: every day at 03:00 UTC the metadata plane fires it and the data plane recomputes
+ * `user.risk_score` for every user the offline store knows (incrementally: only users with new values since
+ * the previous run), at 03:00, and stores the scores online and offline.
+ */
+export const daily_risk = scheduledQuery({
+  name: 'daily_risk',
+  schedule: '0 3 * * *',
+  output: [User.risk_score],
+  recomputeFeatures: true,
+  storeOnline: true,
+  storeOffline: true,
 });
