@@ -117,7 +117,8 @@ interface Progress {
  * default true) the features with `etlOfflineToOnline` and a non-zero `maxStaleness`, as the seed product
  * does. Result messages carry deterministic ids (`run:<id>:<chunk>:…`), so a redelivery is written once.
  *
- * Incremental state advances only for what was published: to the greatest value read when a run completes
+ * Incremental state advances only for what was published (and never for a run with bounds, a backfill
+ * of a window): to the greatest value read when a run completes
  * (or to its start time with `resolver_execution_time`); when a `row`-mode run is canceled or stopped by
  * `max_samples`, to the greatest value below the last one it published (rows come in incremental-column
  * order, so everything up to there was read); `group` and `parameter` runs that stop early leave it.
@@ -213,6 +214,7 @@ export function createRunService(options: RunServiceOptions): RunService {
     const byExecution = incremental?.timestamp === 'resolver_execution_time';
     const markFrom = byExecution ? state.last_execution_at : state.high_water;
     progress.markFrom = markFrom;
+    const keepsState = record.lower_bound === null && record.upper_bound === null;
     let highWater: unknown = state.high_water === null ? null : parseWater(state.high_water);
     let complete = true;
     if (spec.sql) {
@@ -258,6 +260,7 @@ export function createRunService(options: RunServiceOptions): RunService {
         }
         if (
           ordered &&
+          keepsState &&
           below !== undefined &&
           (markFrom === null || compareWater(below, parseWater(markFrom)) > 0)
         )
@@ -313,14 +316,17 @@ export function createRunService(options: RunServiceOptions): RunService {
     }
     await options.publisher.flush();
     let markTo = markFrom;
-    if (incremental && complete) {
+    // A bounded run (a backfill of a window) reads around the feed, not along it: the state stays.
+    const bounded = record.lower_bound !== null || record.upper_bound !== null;
+    if (!incremental || bounded) progress.mark = null;
+    else if (complete) {
       const reached = byExecution ? now.toISOString() : highWater === null ? null : serializeWater(highWater);
       await options.store.setIncrementalState(record.environment, spec.fqn, {
         high_water: highWater === null ? state.high_water : serializeWater(highWater),
         last_execution_at: now.toISOString(),
       });
       markTo = reached ?? markFrom;
-    } else if (incremental && progress.mark !== null) {
+    } else if (progress.mark !== null) {
       await saveMark(record, spec.fqn, state, progress.mark);
       markTo = progress.mark;
     }

@@ -630,6 +630,20 @@ describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
     });
     const all = await runs.trigger({ resolver_fqn: 'members_incremental', environment: ENV, trigger: 'API' });
     expect(await finished(runs, all.id)).toMatchObject({ status: 'succeeded', rows: await count('true') });
+    // A bounded run (a backfill) reads its window and leaves the state alone.
+    const state = await runs.incrementalState(ENV, 'members_incremental');
+    const window = await runs.trigger({
+      resolver_fqn: 'members_incremental',
+      environment: ENV,
+      trigger: 'API',
+      lower_bound: day(2).toISOString(),
+      upper_bound: day(4).toISOString(),
+    });
+    expect(await finished(runs, window.id)).toMatchObject({
+      status: 'succeeded',
+      rows: await count('updated_at >= $1 and updated_at < $2', [day(2), day(4)]),
+    });
+    expect(await runs.incrementalState(ENV, 'members_incremental')).toEqual(state);
     await expect(runs.incrementalState(ENV, 'members')).rejects.toMatchObject({ code: 'NOT_INCREMENTAL' });
     await expect(
       runs.setIncrementalState(ENV, 'members_incremental', { high_water: 'last tuesday' }),
