@@ -219,6 +219,91 @@ describe('createPersistenceWorker', () => {
     await Promise.all([offline.close(), bus.close()]);
   });
 
+  it('in the background, writes batch after batch in publish order, one at a time, acknowledging each', async () => {
+    const { bus } = await setup('loop-order');
+    const ids = Array.from({ length: 23 }, (_, i) => `m${i}`);
+    await bus.publish(
+      RESULT_BUS_TOPIC,
+      ids.map((id, i) => ({ key: 'prod', value: JSON.stringify(message(i, 1)), id })),
+    );
+    const written: string[][] = [];
+    let writing = 0;
+    let overlapped = false;
+    let done!: () => void;
+    const drained = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    const recorder = {
+      name: 'recorder',
+      async write(batch: readonly { id: string }[]) {
+        overlapped ||= writing > 0;
+        writing += 1;
+        await new Promise((resolve) => setTimeout(resolve, 5)); // let the next poll run meanwhile
+        written.push(batch.map((received) => received.id));
+        writing -= 1;
+        if (written.flat().length === ids.length) done();
+      },
+    };
+    const worker = createPersistenceWorker({ bus, writers: [recorder], batchMessages: 4, lingerMs: 5 });
+    worker.start();
+    await drained;
+    await worker.stop();
+    expect(overlapped).toBe(false);
+    expect(written.flat()).toEqual(ids);
+    expect(written.every((batch) => batch.length <= 4)).toBe(true);
+    // Everything was acknowledged: a fresh consumer of the same group gets nothing.
+    const after = createPersistenceWorker({ bus, writers: [recorder], lingerMs: 20 });
+    expect(await after.runOnce()).toBe(0);
+    await after.stop();
+    await bus.close();
+  });
+
+  it('in the background, gives back a failed batch and the one taken after it, then writes both once', async () => {
+    const { bus } = await setup('loop-retry');
+    const ids = Array.from({ length: 9 }, (_, i) => `r${i}`);
+    await bus.publish(
+      RESULT_BUS_TOPIC,
+      ids.map((id, i) => ({ key: 'prod', value: JSON.stringify(message(i, 1)), id })),
+    );
+    const attempts: string[][] = [];
+    const written: string[] = [];
+    let done!: () => void;
+    const drained = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    const flaky = {
+      name: 'flaky',
+      async write(batch: readonly { id: string }[]) {
+        attempts.push(batch.map((received) => received.id));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (attempts.length === 1) throw new Error('store down');
+        written.push(...batch.map((received) => received.id));
+        if (written.length >= ids.length) done();
+      },
+    };
+    const worker = createPersistenceWorker({
+      bus,
+      writers: [flaky],
+      batchMessages: 3,
+      lingerMs: 5,
+      retryDelayMs: 10,
+    });
+    worker.start();
+    await drained;
+    await worker.stop();
+    // The failed batch is retried first: the batch polled while it was being written went back unwritten.
+    expect(attempts.slice(0, 2)).toEqual([
+      ['r0', 'r1', 'r2'],
+      ['r0', 'r1', 'r2'],
+    ]);
+    // Each message written exactly once after the failure (the batch polled meanwhile was not written).
+    expect([...written].sort()).toEqual(ids);
+    const after = createPersistenceWorker({ bus, writers: [flaky], lingerMs: 20 });
+    expect(await after.runOnce()).toBe(0);
+    await after.stop();
+    await bus.close();
+  });
+
   it('loses and duplicates nothing when its process is killed mid-batch and restarted', {
     timeout: 60_000,
   }, async () => {

@@ -15,7 +15,7 @@ export interface PersistenceWorkerOptions {
   readonly name?: string;
   /**
    * Messages per batch: with the size of one message (one query's or upload's values), the bound on the
-   * worker's memory. Default 500.
+   * worker's memory (the background loop holds two batches: one being written, the next). Default 500.
    */
   readonly batchMessages?: number;
   /** How long a poll waits for the batch to fill. Default 100 ms. */
@@ -27,8 +27,16 @@ export interface PersistenceWorkerOptions {
   readonly beforeAck?: (batch: readonly ReceivedResult[]) => Promise<void> | void;
 }
 
+/** A polled batch: every message, the parsed ones (with their messages) and those that do not parse. */
+interface Taken {
+  readonly messages: readonly BusMessage[];
+  readonly batch: readonly ReceivedResult[];
+  readonly valid: readonly BusMessage[];
+  readonly invalid: readonly BusMessage[];
+}
+
 export interface PersistenceWorker {
-  /** Starts consuming in the background. */
+  /** Starts consuming in the background, polling the next batch while the current one is written. */
   start(): void;
   /** Processes one batch (waiting up to `lingerMs` for messages); resolves with the messages handled. */
   runOnce(): Promise<number>;
@@ -40,8 +48,9 @@ export interface PersistenceWorker {
  * Creates the background-persistence worker: it consumes the result bus in batches and hands each batch
  * to every writer, then acknowledges it. At least once, made exactly-once in effect by writers idempotent
  * by message id: a crash between the writes and the acknowledgement only causes a redelivery that writes
- * nothing new. Memory is bounded by `batchMessages` (the next poll waits for the batch in
- * progress, which is the backpressure on the bus). A message that does not parse is dead-lettered; a
+ * nothing new. Memory is bounded by `batchMessages`: the background loop takes the next batch while the
+ * current one is written (so decoding overlaps the stores' work) and no further, which is the backpressure
+ * on the bus; writes apply batch after batch in order. A message that does not parse is dead-lettered; a
  * failing batch is given back and retried with backoff (dead-lettered by the bus past its delivery limit).
  *
  * @example
@@ -67,7 +76,8 @@ export function createPersistenceWorker(options: PersistenceWorkerOptions): Pers
     return consumer;
   };
 
-  const runOnce = async (): Promise<number> => {
+  /** Polls one batch (waiting up to `lingerMs` for it to fill) and parses it. */
+  const take = async (): Promise<Taken> => {
     const source = consumerOf();
     const messages: BusMessage[] = [];
     const deadline = Date.now() + lingerMs;
@@ -79,54 +89,117 @@ export function createPersistenceWorker(options: PersistenceWorkerOptions): Pers
         signal: controller.signal,
       });
       if (got.length === 0) break;
-      messages.push(...got);
+      for (const message of got) messages.push(message);
       if (left <= 0) break;
     }
-    if (messages.length === 0) return 0;
-
     const batch: ReceivedResult[] = [];
+    const valid: BusMessage[] = [];
     const invalid: BusMessage[] = [];
     for (const message of messages) {
       try {
         batch.push({ id: message.id, message: parseResultMessage(message.value) });
+        valid.push(message);
       } catch {
         invalid.push(message);
       }
     }
-    if (invalid.length > 0) {
-      options.logger?.warn({ count: invalid.length }, 'dead-lettering result messages that do not parse');
-      await source.deadLetter(invalid, 'not a valid result message');
-    }
-    const valid = messages.filter((message) => !invalid.includes(message));
+    return { messages, batch, valid, invalid };
+  };
+
+  const deadLetterInvalid = async (taken: Taken) => {
+    if (taken.invalid.length === 0) return;
+    options.logger?.warn({ count: taken.invalid.length }, 'dead-lettering result messages that do not parse');
+    await consumerOf().deadLetter(taken.invalid, 'not a valid result message');
+  };
+
+  /** Runs every writer over the batch; resolves with the error that stopped them, if any. */
+  const write = async (taken: Taken): Promise<{ error: unknown } | undefined> => {
     try {
-      for (const writer of options.writers) await writer.write(batch, controller.signal);
-      await options.beforeAck?.(batch);
-      await source.ack(valid);
-      delay = baseDelay;
+      for (const writer of options.writers) await writer.write(taken.batch, controller.signal);
+      await options.beforeAck?.(taken.batch);
+      return undefined;
     } catch (error) {
-      options.logger?.error({ err: error, messages: valid.length }, 'persistence batch failed; retrying');
-      await source.nack(valid).catch(() => {});
-      if (!controller.signal.aborted) {
+      return { error };
+    }
+  };
+
+  /** Gives a failed batch (and any batch taken after it) back to the bus and waits before the next try. */
+  const giveBack = async (failure: { error: unknown }, messages: readonly BusMessage[]) => {
+    options.logger?.error(
+      { err: failure.error, messages: messages.length },
+      'persistence batch failed; retrying',
+    );
+    await consumerOf()
+      .nack(messages)
+      .catch(() => {});
+    if (!controller.signal.aborted) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 30_000);
+    }
+  };
+
+  const runOnce = async (): Promise<number> => {
+    const taken = await take();
+    if (taken.messages.length === 0) return 0;
+    await deadLetterInvalid(taken);
+    const failure = await write(taken);
+    if (failure) await giveBack(failure, taken.valid);
+    else {
+      await consumerOf().ack(taken.valid);
+      delay = baseDelay;
+    }
+    return taken.messages.length;
+  };
+
+  /**
+   * The background loop: like `runOnce` over and over, except that the next batch is polled and parsed
+   * while the writers persist the current one, so decoding overlaps the stores' own work (the online
+   * store's server often runs on the same cores). Writes stay in batch order: the next batch's writes
+   * start once the current one is acknowledged, and when a batch fails the one taken after it is given
+   * back unwritten too. At most two batches are held at once.
+   */
+  const consume = async () => {
+    let taken: Taken | undefined;
+    while (!controller.signal.aborted) {
+      try {
+        taken ??= await take();
+        if (taken.messages.length === 0) {
+          taken = undefined;
+          continue;
+        }
+        await deadLetterInvalid(taken);
+        const writing = write(taken);
+        // The consumer is not used concurrently: the poll below is its only call until both settle.
+        const next = take().then(
+          (batch) => ({ batch }),
+          (error: unknown) => ({ error }),
+        );
+        const failure = await writing;
+        const upcoming = await next;
+        const current = taken;
+        taken = undefined;
+        if (failure) {
+          await giveBack(failure, [
+            ...current.valid,
+            ...('batch' in upcoming ? upcoming.batch.messages : []),
+          ]);
+          continue;
+        }
+        await consumerOf().ack(current.valid);
+        delay = baseDelay;
+        if ('error' in upcoming) throw upcoming.error;
+        taken = upcoming.batch;
+      } catch (error) {
+        if (controller.signal.aborted) break;
+        options.logger?.error({ err: error }, 'persistence worker poll failed');
         await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, 30_000);
       }
     }
-    return messages.length;
   };
 
   return {
     start() {
-      loop ??= (async () => {
-        while (!controller.signal.aborted) {
-          try {
-            await runOnce();
-          } catch (error) {
-            if (controller.signal.aborted) break;
-            options.logger?.error({ err: error }, 'persistence worker poll failed');
-            await new Promise((resolve) => setTimeout(resolve, delay));
-          }
-        }
-      })();
+      loop ??= consume();
     },
     runOnce,
     async stop() {
