@@ -724,6 +724,49 @@ export function runAccessSuite(label: string, factory: DatabaseFactory): void {
       ).toBe(true);
     });
 
+    it('shows a running job FAILED once its data plane has been quiet for the heartbeat timeout, and running again when it reports', async () => {
+      const running = (at: number) =>
+        call(
+          'POST',
+          '/v1/data-plane/batch-status',
+          { token: dataPlane.token },
+          {
+            operation_id: 'rev-quiet',
+            environment_id: 'dev',
+            kind: 'OFFLINE_QUERY',
+            status: 'RUNNING',
+            progress: 0.3,
+            at: new Date(at).toISOString(),
+          },
+        );
+      clock += 1_000;
+      const start = clock;
+      expect((await running(start)).status).toBe(202);
+      const get = async () =>
+        (await call('GET', '/v1/environments/dev/jobs/rev-quiet', callers.viewer!)).body as Record<
+          string,
+          unknown
+        >;
+      await eventually(async () => ((await get()).status === 'RUNNING' ? true : undefined));
+      clock = start + 59_000;
+      expect(await get()).toMatchObject({ status: 'RUNNING', error: null });
+      clock = start + 61_000;
+      expect(await get()).toMatchObject({
+        status: 'FAILED',
+        error: expect.stringContaining('HEARTBEAT_LOST'),
+      });
+      const listed = (await call('GET', '/v1/environments/dev/jobs?limit=500', callers.viewer!)).body
+        .items as {
+        id: string;
+        status: string;
+      }[];
+      expect(listed.find((j) => j.id === 'rev-quiet')?.status).toBe('FAILED');
+      // Another data plane took the job over and reports on it again.
+      await running(clock);
+      await eventually(async () => ((await get()).status === 'RUNNING' ? true : undefined));
+      expect((await get()).updated_at).toBe(new Date(clock).toISOString());
+    });
+
     it('lists data planes; heartbeats travel over the heartbeat queue, and a stale one turns unhealthy', async () => {
       const listed = async () =>
         (await call('GET', '/v1/data-planes', callers.developer!)).body.items as {

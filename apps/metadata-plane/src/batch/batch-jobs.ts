@@ -1,6 +1,6 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { z } from 'zod';
-import type { Database } from '../db/schema.ts';
+import type { BatchJobsTable, Database } from '../db/schema.ts';
 import { decodeCursor, encodeCursor, type Page, type PageQuery } from '../pagination.ts';
 
 /**
@@ -73,11 +73,44 @@ export async function recordBatchStatus(db: Kysely<Database>, message: BatchStat
     .execute();
 }
 
-/** An environment's jobs, most recently updated first. */
+/** When a job that is still going counts as lost: its data plane reports every few seconds while it runs. */
+export interface Liveness {
+  readonly now: Date;
+  /** A QUEUED or RUNNING job without a report for longer than this is shown FAILED. */
+  readonly staleAfterMs: number;
+}
+
+/**
+ * A job as shown: a QUEUED or RUNNING job whose data plane has not reported on it for `staleAfterMs` is
+ * FAILED (`HEARTBEAT_LOST`). Only the view changes, never the row: if a data plane takes the job over and
+ * reports again, it shows as running again.
+ */
+export function viewOf(row: Selectable<BatchJobsTable>, liveness?: Liveness): BatchJobView {
+  const lost =
+    liveness !== undefined &&
+    (row.status === 'QUEUED' || row.status === 'RUNNING') &&
+    liveness.now.getTime() - row.reported_at.getTime() > liveness.staleAfterMs;
+  return {
+    id: row.id,
+    environment_id: row.environment_id,
+    kind: row.kind,
+    name: row.name,
+    status: lost ? 'FAILED' : row.status,
+    progress: row.progress,
+    error: lost
+      ? `HEARTBEAT_LOST: no report from its data plane for over ${Math.round(liveness.staleAfterMs / 1000)} s`
+      : row.error,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.reported_at.toISOString(),
+  };
+}
+
+/** An environment's jobs, most recently updated first (see `viewOf` for jobs whose data plane went quiet). */
 export async function listBatchJobs(
   db: Kysely<Database>,
   environmentId: string,
   page: PageQuery,
+  liveness?: Liveness,
 ): Promise<Page<BatchJobView>> {
   const offset = page.cursor ? Number(decodeCursor(page.cursor)) || 0 : 0;
   const rows = await db
@@ -89,17 +122,7 @@ export async function listBatchJobs(
     .offset(offset)
     .limit(page.limit + 1)
     .execute();
-  const items = rows.slice(0, page.limit).map((r) => ({
-    id: r.id,
-    environment_id: r.environment_id,
-    kind: r.kind,
-    name: r.name,
-    status: r.status,
-    progress: r.progress,
-    error: r.error,
-    created_at: r.created_at.toISOString(),
-    updated_at: r.reported_at.toISOString(),
-  }));
+  const items = rows.slice(0, page.limit).map((r) => viewOf(r, liveness));
   const next = rows.length > page.limit ? encodeCursor(offset + page.limit) : null;
   return { items, next_cursor: next };
 }

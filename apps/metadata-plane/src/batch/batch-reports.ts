@@ -2,7 +2,7 @@ import { SlateError } from '@slate/graph';
 import { type Kysely, sql } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../db/schema.ts';
-import type { BatchJobView } from './batch-jobs.ts';
+import { type BatchJobView, type Liveness, viewOf } from './batch-jobs.ts';
 
 const isoTime = z.iso.datetime({ offset: true });
 
@@ -116,7 +116,7 @@ export async function recordBatchReport(db: Kysely<Database>, message: BatchRepo
 }
 
 /**
- * One job of an environment with its final report.
+ * One job of an environment with its final report (shown FAILED when its data plane went quiet, see `viewOf`).
  *
  * @throws SlateError `JOB_NOT_FOUND` (kind `not_found`) when the environment has no such job.
  */
@@ -124,6 +124,7 @@ export async function getBatchJob(
   db: Kysely<Database>,
   environmentId: string,
   operationId: string,
+  liveness?: Liveness,
 ): Promise<BatchJobDetail> {
   const row = await db
     .selectFrom('batch_jobs')
@@ -131,6 +132,7 @@ export async function getBatchJob(
     .select([
       'batch_jobs.id',
       'batch_jobs.environment_id',
+      'batch_jobs.data_plane_id',
       'batch_jobs.kind',
       'batch_jobs.name',
       'batch_jobs.status',
@@ -146,15 +148,7 @@ export async function getBatchJob(
     .executeTakeFirst();
   if (!row) throw new SlateError('not_found', 'JOB_NOT_FOUND', `no job ${operationId} in ${environmentId}`);
   return {
-    id: row.id,
-    environment_id: row.environment_id,
-    kind: row.kind,
-    name: row.name,
-    status: row.status,
-    progress: row.progress,
-    error: row.error,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.reported_at.toISOString(),
+    ...viewOf(row, liveness),
     report: row.report && row.report_environment_id === environmentId ? (row.report as BatchReport) : null,
   };
 }

@@ -13,6 +13,8 @@ import type { Router } from '../router.ts';
  * report over `batch-report` when it ends; the UI lists the jobs and shows each one's report.
  */
 export function batchRoutes(router: Router, ctx: MetadataPlaneContext): void {
+  // Data planes report a running job every few seconds: one quiet for the heartbeat timeout is shown lost.
+  const liveness = () => ({ now: ctx.now(), staleAfterMs: ctx.heartbeatTimeoutMs });
   router.add(
     defineRoute({
       method: 'POST',
@@ -56,7 +58,7 @@ export function batchRoutes(router: Router, ctx: MetadataPlaneContext): void {
       handler: async ({ principal, params, query }) => {
         const env = await getEnvironment(ctx.db, params.id);
         assertCan(principal, 'deploy.read', { teamId: env.team_id, environmentId: env.id });
-        return listBatchJobs(ctx.db, env.id, query);
+        return listBatchJobs(ctx.db, env.id, query, liveness());
       },
     }),
   );
@@ -70,7 +72,7 @@ export function batchRoutes(router: Router, ctx: MetadataPlaneContext): void {
       handler: async ({ principal, params }) => {
         const env = await getEnvironment(ctx.db, params.id);
         assertCan(principal, 'deploy.read', { teamId: env.team_id, environmentId: env.id });
-        return getBatchJob(ctx.db, env.id, params.operation_id);
+        return getBatchJob(ctx.db, env.id, params.operation_id, liveness());
       },
     }),
   );
