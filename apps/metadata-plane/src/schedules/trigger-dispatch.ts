@@ -34,8 +34,8 @@ export function startTriggerDispatch(options: {
         if (dataPlaneId) options.notifier.notify(triggerWakeKey(dataPlaneId));
       },
       {
-        concurrency: 2,
-        pollMs: 250,
+        // Schedules fire at most once a second: one consumer per queue, polling twice a second, is plenty.
+        pollMs: 500,
         onError: (error, message) =>
           options.logger?.warn(
             { queue: queue.name, queue_message: message.id, attempt: message.attempt, err: String(error) },
