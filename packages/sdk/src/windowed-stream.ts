@@ -108,6 +108,12 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
  * served under the windowed FQNs (`user.page_views__600__`). Delivery is at least once; each row counts
  * exactly once, across restarts.
  *
+ * Limits: a value is rewritten only when it changes, so give the features a `maxStaleness` at least as
+ * long as their longest window (or `'infinity'`), or queries fall back to the default in between. The
+ * bucket state lives in the data plane's online store: with a non-persistent one (the embedded default of
+ * `slate up`) a restart of the process starts the windows empty, as it forgets every online value. One
+ * consumer must own an entity at a time (one data plane, or Kafka with messages keyed by entity).
+ *
  * @throws SlateError `INVALID_RESOLVER` for an empty topic, no aggregation, features of several namespaces,
  *   a feature aggregated twice, a window that is not whole seconds, or a bucket that does not divide a window.
  * @example
