@@ -186,17 +186,23 @@ export function createRedisOnlineStore(options: RedisOnlineStoreOptions): Online
     async set(environment: string, entries: readonly OnlineEntry[], signal?: AbortSignal) {
       checkEnvironment(environment);
       const prefixOf = prefixesOf(environment);
-      // Repeated keys fold into the entry that applying them in order would leave: the newest `observedAt`,
-      // the later one on ties. The script compares against what Redis held before each run, so the keys it
-      // gets must be distinct.
+      // The entries go out as script runs of up to WRITE_CHUNK distinct keys. A script compares against
+      // what Redis held before it ran, so repeated keys within one run fold into the entry that applying
+      // them in order would leave (the newest `observedAt`, the later one on ties); a key repeated in a
+      // later run needs nothing, as Redis runs one connection's scripts in the order they were sent.
       const slots = new Map<string, number>();
       const keys: string[] = [];
       const winners: OnlineEntry[] = [];
+      const runs: number[] = [0];
       for (const entry of entries) {
         const key = prefixOf(entry.feature) + pkeyOf(entry);
         checkEntry(entry);
         const slot = slots.get(key);
         if (slot === undefined) {
+          if (keys.length - runs[runs.length - 1]! === WRITE_CHUNK) {
+            runs.push(keys.length);
+            slots.clear();
+          }
           slots.set(key, keys.length);
           keys.push(key);
           winners.push(entry);
@@ -207,12 +213,13 @@ export function createRedisOnlineStore(options: RedisOnlineStoreOptions): Online
           if (loser !== entry) winners[slot] = entry;
         }
       }
+      runs.push(keys.length);
       // Encode everything before sending anything, so an unstorable value writes nothing.
       const payloads = winners.map((entry) => encodeStoredValue(entry.value, entry.observedAt));
       signal?.throwIfAborted();
       if (keys.length === 0) return;
-      // One script run per chunk, all sent at once on the one connection: Redis runs them in order, with
-      // other clients' commands in between, and starts on the first while the next ones are being built.
+      // Every run is sent at once on the one connection: Redis runs them in order, with other clients'
+      // commands in between, and starts on the first while the next ones are being built.
       const run = async (count: number, args: string[]) => {
         try {
           return await client.evalsha(SET_IF_NOT_OLDER_SHA, count, args);
@@ -223,12 +230,12 @@ export function createRedisOnlineStore(options: RedisOnlineStoreOptions): Online
         }
       };
       await call(signal, () => {
-        const runs: Promise<unknown>[] = [];
-        for (let from = 0; from < keys.length; from += WRITE_CHUNK) {
-          const to = Math.min(from + WRITE_CHUNK, keys.length);
-          runs.push(run(to - from, scriptArgs(keys, payloads, winners, from, to)));
+        const sent: Promise<unknown>[] = [];
+        for (let r = 1; r < runs.length; r++) {
+          const [from, to] = [runs[r - 1]!, runs[r]!];
+          sent.push(run(to - from, scriptArgs(keys, payloads, winners, from, to)));
         }
-        return Promise.all(runs);
+        return Promise.all(sent);
       });
     },
 
@@ -270,7 +277,7 @@ function escapeGlob(text: string): string {
 }
 
 /**
- * The write script's KEYS and ARGV for the distinct keys `from` (inclusive) to `to`: keys without expiry
+ * The write script's KEYS and ARGV for the keys `from` (inclusive) to `to`, which are distinct: keys without expiry
  * first, then those with, so the TTLs can trail ARGV for the last keys only (reordering distinct keys
  * changes nothing). Strings, not numbers: ioredis would stringify them anyway, and one array can be passed
  * whole where spreading tens of thousands of arguments would overflow the stack.
