@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { SlateError } from '@slate/graph';
-import { type Admin, type Consumer, Kafka, type Producer, type SASLOptions } from 'kafkajs';
+import kafkajs, { type Admin, type Consumer, Kafka, type Producer, type SASLOptions } from 'kafkajs';
 import {
   type Bus,
   type BusConsumer,
@@ -14,6 +14,15 @@ import {
   type PollOptions,
 } from '../bus.ts';
 import { busClosed, checkBusName, checkMessages, waitFor } from '../bus-input.ts';
+
+// kafkajs is CommonJS and spreads its error classes into its exports, which Node's named-export
+// detection cannot see.
+const { KafkaJSBrokerNotFound, KafkaJSServerDoesNotSupportApiKey } = kafkajs;
+
+/** True when kafkajs failed with `type` itself or wrapped it (its retrier wraps non-retriable causes). */
+function failedWith(error: unknown, type: abstract new (...args: never[]) => Error): boolean {
+  return error instanceof type || (error instanceof Error && error.cause instanceof type);
+}
 
 /** Options for `createKafkaBus`, as the seed product's background-persistence install configures Kafka. */
 export interface KafkaBusOptions {
@@ -32,6 +41,22 @@ export interface KafkaBusOptions {
   readonly partitions?: number;
   /** Messages a consumer buffers ahead of `poll` before it stops fetching. Default 1,000. */
   readonly bufferSize?: number;
+  /**
+   * Publish with Kafka's idempotent producer (no duplicates from the producer's own retries). Default
+   * true. Turn it off for clusters that refuse it: brokers before 2.8 without the `IdempotentWrite` ACL
+   * for the principal, or servers whose metadata names no reachable controller (kafkajs asks the
+   * controller for a producer id). Order per key holds either way (one request in flight).
+   */
+  readonly idempotent?: boolean;
+  /** Consumer-group timing, passed to kafkajs's consumer (whose defaults apply when unset). */
+  readonly consumerTiming?: {
+    /** How long a consumer may go silent before the group drops it and rebalances. kafkajs default 30 s. */
+    readonly sessionTimeoutMs?: number;
+    /** How often a consumer heartbeats; below a third of the session timeout. kafkajs default 3 s. */
+    readonly heartbeatIntervalMs?: number;
+    /** Longest a fetch waits on the broker for data (and so the longest `close` waits). kafkajs default 5 s. */
+    readonly maxWaitMs?: number;
+  };
 }
 
 const ID_HEADER = 'slate-id';
@@ -39,13 +64,16 @@ const TIME_HEADER = 'slate-published-at';
 
 /**
  * A `Bus` on Kafka through the KafkaJS API (`kafkajs`; `@confluentinc/kafka-javascript`'s KafkaJS layer
- * is a drop-in). Topics are created on first use with `partitions` partitions; a message goes to partition
+ * is a drop-in). Topics are created on first use with `partitions` partitions (where the cluster takes no
+ * CreateTopics from this client, by auto-creation, whose partition count must cover `partitions`, else
+ * `SlateError` `KAFKA_TOPIC_UNAVAILABLE`/`KAFKA_TOPIC_PARTITIONS`); a message goes to partition
  * `crc32(key) % partitions`, which is what keeps a key in order. Offsets are `partition:offset`.
  * Consumers fetch into a bounded buffer (backpressure: fetching pauses while it is full) and commit, on
  * `ack`, the offset below which everything is acknowledged, per partition. Unlike the other backends a
  * group is split among its consumers by partition, not by message, and idle deliveries are not handed to
  * another consumer (`redeliversIdle: false`): a crashed consumer's messages come back after the group
- * rebalances. `seek` needs the group to have no running consumer (Kafka's rule for setting offsets).
+ * rebalances. `seek` needs the group to have no running consumer (Kafka's rule for setting offsets; a
+ * `conflict` `KAFKA_GROUP_RUNNING` where the server answers DescribeGroups).
  *
  * @example
  * const bus = createKafkaBus({ brokers: ['kafka-1:9096'], ssl: true, sasl: { mechanism: 'scram-sha-512', username, password } });
@@ -60,6 +88,11 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     logLevel: 1,
   });
   const partitions = options.partitions ?? 1;
+  const consumerTiming = {
+    sessionTimeout: options.consumerTiming?.sessionTimeoutMs,
+    heartbeatInterval: options.consumerTiming?.heartbeatIntervalMs,
+    maxWaitTimeInMs: options.consumerTiming?.maxWaitMs,
+  };
   const bufferSize = options.bufferSize ?? 1_000;
   const name = (topic: string) => `${options.topicPrefix ?? ''}${topic}`;
   let admin: Admin | undefined;
@@ -72,12 +105,60 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     if (closed) throw busClosed();
   };
 
+  const createTopic = async (topic: string) => {
+    try {
+      await admin!.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+      return;
+    } catch (error) {
+      if (
+        !failedWith(error, KafkaJSBrokerNotFound) &&
+        !failedWith(error, KafkaJSServerDoesNotSupportApiKey)
+      ) {
+        throw error;
+      }
+    }
+    // No CreateTopics here: the metadata names a controller this client cannot reach (proxies, some
+    // managed and Kafka-compatible servers) or the server lacks the API. A metadata request creates the
+    // topic where the cluster auto-creates topics (`auto.create.topics.enable`), with its default
+    // partition count, which must cover the partitions this bus writes to. kafkajs's admin never asks for
+    // auto-creation; a consumer's subscribe does (and joins no group until it runs).
+    const probe = kafka.consumer({ groupId: 'slate-topic-probe', allowAutoTopicCreation: true });
+    const metadata = await (async () => {
+      await probe.connect();
+      try {
+        await probe.subscribe({ topic });
+        return await admin!.fetchTopicMetadata({ topics: [topic] });
+      } finally {
+        await probe.disconnect();
+      }
+    })().catch((error: unknown) => {
+      throw new SlateError(
+        'unavailable',
+        'KAFKA_TOPIC_UNAVAILABLE',
+        `topic ${topic} does not exist and the cluster neither takes CreateTopics from this client nor auto-creates it`,
+        { topic },
+        { cause: error },
+      );
+    });
+    const found = metadata.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+    if (found < partitions) {
+      throw new SlateError(
+        'unavailable',
+        'KAFKA_TOPIC_PARTITIONS',
+        `topic ${topic} has ${found} partitions; the bus writes to ${partitions}`,
+        { topic, partitions: found, required: partitions },
+      );
+    }
+  };
+
   const ensureTopic = (topic: string) => {
     let done = created.get(topic);
     if (!done) {
-      done = admin!
-        .createTopics({ topics: [{ topic: name(topic), numPartitions: partitions }], waitForLeaders: true })
-        .then(() => undefined);
+      // A failure is not cached: the next publish tries again.
+      done = createTopic(name(topic)).catch((error: unknown) => {
+        created.delete(topic);
+        throw error;
+      });
       created.set(topic, done);
     }
     return done;
@@ -118,11 +199,48 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     return { partition: Number(match[1]), offset: match[2]! };
   };
 
+  /**
+   * What kafkajs's `admin.setOffsets` does (a member joins the group, seeks, commits, leaves), with the
+   * check that no consumer is running asked through DescribeGroups only where the server has that API.
+   */
+  const setGroupOffset = async (group: string, topic: string, at: { partition: number; offset: string }) => {
+    const described = await admin!.describeGroups([group]).catch((error: unknown) => {
+      if (failedWith(error, KafkaJSServerDoesNotSupportApiKey)) return undefined;
+      throw error;
+    });
+    const state = described?.groups[0]?.state;
+    if (state !== undefined && state !== 'Empty' && state !== 'Dead') {
+      throw new SlateError(
+        'conflict',
+        'KAFKA_GROUP_RUNNING',
+        `group ${group} has running consumers (${state}); close them before seeking`,
+        { group, state },
+      );
+    }
+    const seeker = kafka.consumer({ groupId: group, ...consumerTiming });
+    await seeker.connect();
+    try {
+      await seeker.subscribe({ topic, fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        // The seek is resolved and committed (autoCommit) before the first fetch completes.
+        const off = seeker.on(seeker.events.FETCH, () => {
+          off();
+          resolve();
+        });
+        seeker.run({ eachBatchAutoResolve: false, eachBatch: async () => {} }).catch(reject);
+        seeker.pause([{ topic }]);
+        seeker.seek({ topic, partition: at.partition, offset: at.offset });
+      });
+    } finally {
+      await seeker.disconnect();
+    }
+  };
+
   const bus: Bus = {
     capabilities: { persistent: true, shared: true, redeliversIdle: false },
     async init() {
       admin = kafka.admin();
-      producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      producer = kafka.producer({ idempotent: options.idempotent ?? true, maxInFlightRequests: 1 });
       await Promise.all([admin.connect(), producer.connect()]);
     },
     async close() {
@@ -144,7 +262,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       checkBusName(group, 'group');
       const at = parseOffset(offset);
       await ensureTopic(topic);
-      await admin!.setOffsets({ groupId: group, topic: name(topic), partitions: [at] });
+      await setGroupOffset(group, name(topic), at);
       deliveryCounts.delete(`${topic}\u0000${group}`);
     },
     consumer(consumerOptions: ConsumerOptions): BusConsumer {
@@ -171,7 +289,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
 
       const start = async () => {
         await ensureTopic(topic);
-        kafkaConsumer = kafka.consumer({ groupId: group });
+        kafkaConsumer = kafka.consumer({ groupId: group, ...consumerTiming });
         await kafkaConsumer.connect();
         await kafkaConsumer.subscribe({
           topic: name(topic),
