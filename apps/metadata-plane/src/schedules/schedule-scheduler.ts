@@ -1,8 +1,8 @@
 import { dueFireTimes } from '@slate/graph';
 import type { Queue } from '@slate/stores';
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Logger } from 'pino';
-import type { Database } from '../db/schema.ts';
+import type { Database, SchedulesTable } from '../db/schema.ts';
 import { pruneDeliveries } from './schedule-deliveries.ts';
 import {
   advanceWatermark,
@@ -103,12 +103,19 @@ export function createScheduleScheduler(options: ScheduleSchedulerOptions): Sche
         .execute();
       for (const row of rows) declaredByDeployment.set(row.id, declaredSchedules(row.graph));
     }
+    // Every stored schedule in one read; each environment is then reconciled against its own rows.
+    const stored = new Map<string, Selectable<SchedulesTable>[]>();
+    for (const row of await options.db.selectFrom('schedules').selectAll().execute())
+      stored.set(row.environment_id, [...(stored.get(row.environment_id) ?? []), row]);
     const live = new Set<string>();
     for (const environment of environments) {
       const deploymentId = environment.active_deployment_id;
       if (deploymentId) live.add(deploymentId);
       const declared = deploymentId ? (declaredByDeployment.get(deploymentId) ?? null) : null;
-      await syncSchedules(options.db, environment.id, deploymentId, declared, now);
+      const rows = stored.get(environment.id) ?? [];
+      // Nothing to write for an environment without schedules, declared or stored.
+      if (rows.length === 0 && (declared === null || declared.length === 0)) continue;
+      await syncSchedules(options.db, environment.id, deploymentId, declared, now, rows);
     }
     for (const id of declaredByDeployment.keys()) if (!live.has(id)) declaredByDeployment.delete(id);
   };

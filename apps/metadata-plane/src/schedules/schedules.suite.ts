@@ -18,6 +18,13 @@ const all_shops = offline({
   cron: '1h',
   fn: () => ({ rows: [] }),
 });
+const all_shops_often = offline({
+  inputs: {},
+  outputs: { rows: dataFrame(Shop, 'id', 'city') },
+  total: true,
+  cron: '5m',
+  fn: () => ({ rows: [] }),
+});
 const shop_cities = scheduledQuery({ name: 'shop_cities', schedule: '0 */6 * * *', output: [Shop.city] });
 
 /**
@@ -38,6 +45,22 @@ export function runSchedulesSuite(label: string, factory: DatabaseFactory): void
     let dataPlane: { data_plane_id: string; token: string };
     let developer: { cookie: string };
     let viewer: { cookie: string };
+    let deployer: { token: string };
+    /** Deploys a graph and reports it loaded, so it becomes the environment's active deployment. */
+    const deploy = async (module: Record<string, unknown>, text: string) => {
+      const bytes = Buffer.from(text);
+      const deployed = await api.call('POST', '/v1/deployments', deployer, {
+        graph: collectGraph(module).artifact,
+        bundle_base64: bytes.toString('base64'),
+        source_hash: createHash('sha256').update(bytes).digest('hex'),
+      });
+      expect(deployed.status).toBe(201);
+      const id = deployed.body.id as string;
+      const reported = await api.call('POST', '/v1/data-plane/status', dataPlane, {
+        environments: [{ id: 'dev', active_deployment_id: id, deployment_id: id, state: 'loaded' }],
+      });
+      expect(reported.status).toBe(200);
+    };
 
     beforeAll(async () => {
       plane = await createMetadataPlane({
@@ -65,26 +88,8 @@ export function runSchedulesSuite(label: string, factory: DatabaseFactory): void
       dataPlane = await plane.services.registerDataPlane({ name: 'east', url: 'http://east.test' });
       developer = await api.login('dan@acme.test');
       viewer = await api.login('vera@acme.test');
-      const deployer = await api.serviceToken('dev', ['deploy.create']);
-      const bytes = Buffer.from('export {};');
-      const deployed = await api.call('POST', '/v1/deployments', deployer, {
-        graph: collectGraph({ Shop, all_shops, shop_cities }).artifact,
-        bundle_base64: bytes.toString('base64'),
-        source_hash: createHash('sha256').update(bytes).digest('hex'),
-      });
-      expect(deployed.status).toBe(201);
-      // The data plane reports the deployment loaded: it becomes the environment's active deployment.
-      const reported = await api.call('POST', '/v1/data-plane/status', dataPlane, {
-        environments: [
-          {
-            id: 'dev',
-            active_deployment_id: deployed.body.id,
-            deployment_id: deployed.body.id,
-            state: 'loaded',
-          },
-        ],
-      });
-      expect(reported.status).toBe(200);
+      deployer = await api.serviceToken('dev', ['deploy.create']);
+      await deploy({ Shop, all_shops, shop_cities }, 'export {};');
     }, 60_000);
     afterAll(async () => {
       await plane?.close();
@@ -261,6 +266,23 @@ export function runSchedulesSuite(label: string, factory: DatabaseFactory): void
       await replica().tick();
       const res = await waiting;
       expect((res.body.items as { key: string }[]).map((i) => i.key)).toEqual([resolverKey(20)]);
+    });
+
+    it('restarts a schedule whose crontab a redeploy changed from then, and stops one the redeploy dropped', async () => {
+      await deploy({ Shop, all_shops: all_shops_often }, 'export const v = 2;');
+      clock = at(20, 10).getTime();
+      // 20:05 and 20:10 are due under the new crontab since the last fire, but the change starts from when it is seen.
+      expect(await replica().tick()).toEqual([]);
+      expect(await schedules()).toEqual([
+        expect.objectContaining({
+          kind: 'resolver',
+          name: 'all_shops',
+          schedule: '5m',
+          next_fire_at: at(20, 15).toISOString(),
+        }),
+      ]);
+      clock = at(24).getTime(); // the dropped query's 00:00 would be due too
+      expect(sentKeys(await replica().tick())).toEqual([resolverKey(24)]);
     });
   });
 }

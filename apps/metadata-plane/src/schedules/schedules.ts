@@ -1,7 +1,7 @@
 import { GraphArtifactSchema, nextFireTime, SlateError } from '@slate/graph';
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { z } from 'zod';
-import type { Database } from '../db/schema.ts';
+import type { Database, SchedulesTable } from '../db/schema.ts';
 
 /** What a schedule fires: a `cron` resolver (a run) or a scheduled query (an offline query). */
 export const ScheduleKindSchema = z.enum(['resolver', 'query']);
@@ -73,12 +73,12 @@ export async function syncSchedules(
   deploymentId: string | null,
   declared: readonly DeclaredSchedule[] | null,
   now: Date,
+  /** The environment's rows, when the caller read them already (a scheduler pass reads all at once). */
+  known?: readonly Selectable<SchedulesTable>[],
 ): Promise<void> {
-  const rows = await db
-    .selectFrom('schedules')
-    .selectAll()
-    .where('environment_id', '=', environmentId)
-    .execute();
+  const rows =
+    known ??
+    (await db.selectFrom('schedules').selectAll().where('environment_id', '=', environmentId).execute());
   const stored = new Map(rows.map((r) => [`${r.kind}\u0000${r.name}`, r]));
   const wanted = new Set<string>();
   for (const schedule of declared ?? []) {
