@@ -10,7 +10,7 @@ import { parseResultMessage, RESULT_BUS_TOPIC } from '../persistence/result-mess
 import { createResultPublisher } from '../persistence/result-publisher.ts';
 import { createRunService } from './run-service.ts';
 import { createObjectRunStore } from './run-store.ts';
-import { consumeRunTriggers } from './run-trigger-consumer.ts';
+import { consumeRunTriggers, triggerHandler } from './run-trigger-consumer.ts';
 
 const root = await mkdtemp(join(tmpdir(), 'slate-run-triggers-'));
 afterAll(() => rm(root, { recursive: true, force: true }));
@@ -88,6 +88,57 @@ describe('run triggers from the scheduled-resolver-trigger queue', () => {
     await consumer.close();
     await served.close();
     await broker.close();
+    await bus.close();
+  });
+});
+
+describe('leased scheduled triggers', () => {
+  it('start a run per resolver trigger (its id acknowledged), route query triggers, refuse the rest', async () => {
+    const objects = createLocalObjectStore({ root: join(root, 'leased-objects') });
+    await objects.init();
+    const bus = createLogBus({ root: join(root, 'leased-bus'), sync: false });
+    await bus.init();
+    const { artifact, functions } = collectGraph({ Shop, all_shops });
+    const served = new ServedEnvironments();
+    served.upsert({ id: 'env-1', name: 'dev', teamId: 't', projectId: 'p' });
+    served.activate('env-1', {
+      id: 'd1',
+      engine: createEngine({
+        graph: artifact,
+        runtime: createInProcessRuntime(functions),
+        environment: 'env-1',
+        deploymentId: 'd1',
+      }),
+    });
+    const runs = createRunService({
+      served,
+      store: createObjectRunStore(objects),
+      publisher: createResultPublisher(bus),
+      sqlSources: () => new Map(),
+    });
+    const key = 'cron:env-1:all_shops:2026-01-01T01:00:00.000Z';
+    const resolverTrigger = {
+      key,
+      kind: 'resolver' as const,
+      attempt: 1,
+      body: { resolver_fqn: 'all_shops', environment: 'env-1', idempotency_key: key, trigger: 'CRON' },
+    };
+    const handle = triggerHandler(runs, async (body) => `query:${String(body.query_name)}`);
+    const runId = await handle(resolverTrigger);
+    expect(runId).toMatch(/^run_/);
+    expect(await handle({ ...resolverTrigger, attempt: 2 })).toBe(runId); // re-leased: the same run
+    expect(await handle({ key: 'q', kind: 'query', attempt: 1, body: { query_name: 'nightly' } })).toBe(
+      'query:nightly',
+    );
+    await expect(
+      triggerHandler(runs)({ key: 'q', kind: 'query', attempt: 1, body: { query_name: 'nightly' } }),
+    ).rejects.toMatchObject({ code: 'SCHEDULED_QUERIES_UNAVAILABLE' });
+    await expect(handle({ ...resolverTrigger, body: { environment: 'env-1' } })).rejects.toThrow();
+    await runs.idle();
+    expect(await runs.list('env-1')).toEqual([
+      expect.objectContaining({ id: runId, trigger: 'CRON', status: 'succeeded', rows: shops.length }),
+    ]);
+    await served.close();
     await bus.close();
   });
 });
