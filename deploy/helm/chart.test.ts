@@ -122,6 +122,26 @@ describe.skipIf(!helm)('the Helm chart', () => {
     expect(seed.environments.map((e) => e.id)).toEqual(['prod']);
   });
 
+  it('passes the scheduler values to the metadata plane as the env vars its main reads', async () => {
+    const defaults = envOf(find(await render(guideValues), 'Deployment', 'rel-slate-metadata-plane'));
+    expect(defaults).toMatchObject({
+      SLATE_SCHEDULER_ENABLED: 'true',
+      SLATE_SCHEDULER_INTERVAL_MS: '1000',
+      SLATE_SCHEDULER_MAX_MISSED_RUNS: '1',
+    });
+    const tuned = structuredClone(guideValues) as typeof guideValues & { slate: { metadata?: object } };
+    tuned.slate.metadata = { scheduler: { enabled: false, maxMissedRuns: 5 } };
+    const env = envOf(find(await render(tuned), 'Deployment', 'rel-slate-metadata-plane'));
+    expect(env).toMatchObject({
+      SLATE_SCHEDULER_ENABLED: 'false',
+      SLATE_SCHEDULER_INTERVAL_MS: '1000',
+      SLATE_SCHEDULER_MAX_MISSED_RUNS: '5',
+    });
+    const wrong = structuredClone(guideValues) as typeof guideValues & { slate: { metadata?: object } };
+    wrong.slate.metadata = { scheduler: { maxMissedRuns: 0 } };
+    await expect(render(wrong)).rejects.toThrow(/maxMissedRuns/);
+  });
+
   it('points the data plane at the in-cluster API while trusting the public issuer', async () => {
     const docs = await render(guideValues);
     const env = envOf(find(docs, 'Deployment', 'rel-slate-data-plane'));

@@ -31,7 +31,10 @@ import { createMetadataPlane } from './metadata-plane.ts';
  *   optional `SLATE_OIDC_NAME` / `SLATE_OIDC_ID` (default `sso`);
  * - queues: pg-boss in the metadata database by default; `SLATE_QUEUES=sqs` uses SQS (`SLATE_SQS_REGION`,
  *   optional `SLATE_SQS_ENDPOINT`, `SLATE_SQS_PREFIX`) with the install guide's queue names;
- * - `SLATE_HEARTBEAT_TIMEOUT_SECONDS` (default 60): when a silent data plane turns unhealthy.
+ * - `SLATE_HEARTBEAT_TIMEOUT_SECONDS` (default 60): when a silent data plane turns unhealthy;
+ * - scheduler (ADR 0004): `SLATE_SCHEDULER_ENABLED` (`true` default; `false` leaves firing to other replicas
+ *   or processes, triggers are still delivered), `SLATE_SCHEDULER_INTERVAL_MS` (default 1000, between passes),
+ *   `SLATE_SCHEDULER_MAX_MISSED_RUNS` (default 1: due times fired per schedule when catching up).
  */
 const EnvSchema = z.object({
   SLATE_MODE: z.enum(['embedded', 'production']).default('production'),
@@ -61,6 +64,9 @@ const EnvSchema = z.object({
   SLATE_SQS_ENDPOINT: z.url().optional(),
   SLATE_SQS_PREFIX: z.string().default(''),
   SLATE_HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().positive().default(60),
+  SLATE_SCHEDULER_ENABLED: z.enum(['true', 'false']).default('true'),
+  SLATE_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(1_000),
+  SLATE_SCHEDULER_MAX_MISSED_RUNS: z.coerce.number().int().min(1).max(1_000).default(1),
 });
 
 /** Identity providers from the environment (Google as in the install guide, plus one generic issuer). */
@@ -116,6 +122,11 @@ async function main(): Promise<void> {
     logger,
     oidcProviders: oidcProvidersFromEnv(env),
     heartbeatTimeoutSeconds: env.SLATE_HEARTBEAT_TIMEOUT_SECONDS,
+    scheduler: {
+      enabled: env.SLATE_SCHEDULER_ENABLED === 'true',
+      intervalMs: env.SLATE_SCHEDULER_INTERVAL_MS,
+      maxMissedRuns: env.SLATE_SCHEDULER_MAX_MISSED_RUNS,
+    },
     ...(queues ? { queues } : {}),
   });
   const address = await plane.listen({ port: env.PORT, host: env.HOST });
