@@ -36,3 +36,33 @@ export function statusLabel(status: DeploymentStatus): string {
   const s = status.toLowerCase().replaceAll('_', ' ');
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
+
+/**
+ * Statuses of long-running work (offline queries, resolver runs) as the metadata plane lists them. A canceled
+ * run is `CANCELED` (someone stopped it), not a failure.
+ */
+export const BATCH_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELED'] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
+
+const BATCH_CATEGORY: Readonly<Record<string, StatusCategory>> = {
+  QUEUED: 'progress',
+  RUNNING: 'progress',
+  SUCCEEDED: 'success',
+  FAILED: 'failed',
+  CANCELED: 'inactive',
+};
+
+/** The category (and so the colour) of a batch status; an unknown status from a newer plane reads as other. */
+export function batchStatusCategory(status: string): StatusCategory {
+  return BATCH_CATEGORY[status] ?? 'inactive';
+}
+
+/** Whether a batch status is final: the job has a final report (or will, once the data plane sends it). */
+export function batchStatusFinished(status: string): boolean {
+  return status === 'SUCCEEDED' || status === 'FAILED' || status === 'CANCELED';
+}
+
+/** The colour of a status category (the one badges, legends and charts share). */
+export function categoryColor(category: StatusCategory): string {
+  return STATUS_CATEGORIES.find((c) => c.key === category)?.color ?? '#9aa5b1';
+}

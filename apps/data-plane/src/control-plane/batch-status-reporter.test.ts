@@ -154,4 +154,49 @@ describe('batch status reporter', () => {
       }),
     ]);
   });
+
+  it('reports a canceled run as CANCELED, in its status updates and its final report', async () => {
+    const statuses: BatchStatusReport[] = [];
+    const reports: BatchReport[] = [];
+    const reporter = createBatchStatusReporter({ now: () => at });
+    reporter.bind({ status: async (r) => void statuses.push(r), report: async (r) => void reports.push(r) });
+    const run = {
+      id: 'run-2',
+      environment: 'dev',
+      resolver_fqn: 'fraud.get_users',
+      deployment_id: 'cdep1',
+      trigger: 'MANUAL',
+      status: 'canceled',
+      lower_bound: null,
+      upper_bound: null,
+      max_samples: null,
+      idempotency_key: null,
+      store_online: false,
+      store_offline: true,
+      created_at: '2026-01-01T00:00:00.000Z',
+      started_at: '2026-01-01T00:00:01.000Z',
+      finished_at: '2026-01-01T00:00:04.000Z',
+      rows: 3,
+      values: 6,
+      high_water_from: null,
+      high_water_to: null,
+      error: null,
+    } as RunRecord;
+    reporter.run({ ...run, status: 'running', finished_at: null });
+    reporter.run(run);
+    await reporter.flush();
+    expect(statuses.map((s) => [s.status, s.progress])).toEqual([
+      ['RUNNING', null],
+      ['CANCELED', null],
+    ]);
+    expect(reports).toEqual([
+      expect.objectContaining({
+        operation_id: 'run-2',
+        status: 'CANCELED',
+        duration_ms: 3_000,
+        rows: 3,
+        errors: [{ code: 'RUN_CANCELED', message: 'the run was canceled' }],
+      }),
+    ]);
+  });
 });

@@ -8,7 +8,8 @@ export interface BatchStatusReport {
   readonly environment_id: string;
   readonly kind: 'OFFLINE_QUERY' | 'RUN';
   readonly name: string | null;
-  readonly status: 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  /** `CANCELED`: a run someone stopped (what it wrote before stays). */
+  readonly status: 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELED';
   readonly progress: number | null;
   readonly error: string | null;
   readonly at: string;
@@ -23,7 +24,7 @@ export interface BatchReport {
   readonly environment_id: string;
   readonly kind: 'OFFLINE_QUERY' | 'RUN';
   readonly name: string | null;
-  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'CANCELED';
   readonly deployment_id: string | null;
   readonly started_at: string | null;
   readonly finished_at: string;
@@ -87,10 +88,9 @@ export function revisionReport(record: RevisionRecord, at: Date): BatchReport | 
 
 /** Builds the final report of a finished run; `null` while it is still received or running. */
 export function runReport(record: RunRecord, at: Date): BatchReport | null {
-  // A canceled run ended without finishing its work: reported as failed.
   const status = (
-    { succeeded: 'SUCCEEDED', failed: 'FAILED', canceled: 'FAILED' } as Readonly<
-      Record<string, 'SUCCEEDED' | 'FAILED'>
+    { succeeded: 'SUCCEEDED', failed: 'FAILED', canceled: 'CANCELED' } as Readonly<
+      Record<string, BatchReport['status']>
     >
   )[record.status];
   if (!status) return null;
@@ -218,7 +218,7 @@ export function createBatchStatusReporter(
             running: 'RUNNING',
             succeeded: 'SUCCEEDED',
             failed: 'FAILED',
-            canceled: 'FAILED',
+            canceled: 'CANCELED',
           } as const
         )[record.status],
         progress: record.status === 'succeeded' ? 1 : null,

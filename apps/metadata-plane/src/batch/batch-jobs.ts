@@ -4,6 +4,16 @@ import type { BatchJobsTable, Database } from '../db/schema.ts';
 import { decodeCursor, encodeCursor, type Page, type PageQuery } from '../pagination.ts';
 
 /**
+ * Where long-running work stands: `QUEUED` and `RUNNING` until it ends `SUCCEEDED`, `FAILED` or `CANCELED`
+ * (someone stopped it; what it wrote before stays).
+ */
+export const BatchJobStatusSchema = z.enum(['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELED']);
+export type BatchJobStatus = z.infer<typeof BatchJobStatusSchema>;
+
+/** The statuses a job ends in (its final report carries one of them). */
+export const FinishedBatchJobStatusSchema = BatchJobStatusSchema.extract(['SUCCEEDED', 'FAILED', 'CANCELED']);
+
+/**
  * A status update of long-running work on a data plane — an offline query or a resolver run — as it travels
  * over the `batch-status` queue. Updates may arrive out of order; the newest `at` wins.
  */
@@ -12,7 +22,7 @@ export const BatchStatusSchema = z.object({
   environment_id: z.string().min(1),
   kind: z.enum(['OFFLINE_QUERY', 'RUN']),
   name: z.string().max(500).nullish(),
-  status: z.enum(['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED']),
+  status: BatchJobStatusSchema,
   /** Fraction done, 0 to 1, when the data plane knows it. */
   progress: z.number().min(0).max(1).nullish(),
   error: z.string().max(4_000).nullish(),

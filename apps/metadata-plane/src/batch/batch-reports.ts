@@ -2,7 +2,7 @@ import { SlateError } from '@slate/graph';
 import { type Kysely, sql } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../db/schema.ts';
-import { type BatchJobView, type Liveness, viewOf } from './batch-jobs.ts';
+import { type BatchJobView, FinishedBatchJobStatusSchema, type Liveness, viewOf } from './batch-jobs.ts';
 
 const isoTime = z.iso.datetime({ offset: true });
 
@@ -16,7 +16,7 @@ export const BatchReportSchema = z.object({
   environment_id: z.string().min(1),
   kind: z.enum(['OFFLINE_QUERY', 'RUN']),
   name: z.string().max(500).nullish(),
-  status: z.enum(['SUCCEEDED', 'FAILED']),
+  status: FinishedBatchJobStatusSchema,
   deployment_id: z.string().max(200).nullish(),
   started_at: isoTime.nullish(),
   finished_at: isoTime,

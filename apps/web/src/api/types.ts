@@ -198,7 +198,7 @@ export interface BatchJob {
   readonly environment_id: string;
   readonly kind: 'OFFLINE_QUERY' | 'RUN' | string;
   readonly name: string | null;
-  readonly status: 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | string;
+  readonly status: 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELED' | string;
   readonly progress: number | null;
   readonly error: string | null;
   readonly created_at: string;
@@ -209,7 +209,7 @@ export interface BatchJob {
 export interface BatchReport {
   readonly operation_id: string;
   readonly kind: 'OFFLINE_QUERY' | 'RUN' | string;
-  readonly status: 'SUCCEEDED' | 'FAILED' | string;
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'CANCELED' | string;
   readonly deployment_id?: string | null;
   readonly started_at?: string | null;
   readonly finished_at: string;

@@ -68,6 +68,16 @@ describe('JobsTable', () => {
     expect(await screen.findByText(/has not sent this job’s final report yet/)).toBeTruthy();
   });
 
+  it('shows a canceled run as canceled (grey, not failed) and opens its report', async () => {
+    const canceled = job('run-9', 'CANCELED', { kind: 'RUN', error: 'the run was canceled' });
+    render(<JobsTable jobs={[canceled]} loadDetail={async () => ({ ...canceled, report: null })} />);
+    const pill = screen.getByText('canceled');
+    expect(pill.className).toContain('badge-inactive');
+    expect(screen.queryByText('failed')).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Report' }));
+    expect(await screen.findByText(/has not sent this job’s final report yet/)).toBeTruthy();
+  });
+
   it('formats durations and sizes', () => {
     expect([120, 1_500, 125_000].map(formatDuration)).toEqual(['120 ms', '1.5 s', '2 min 5 s']);
     expect([512, 2_048, 3_400_000].map(formatBytes)).toEqual(['512 B', '2.0 kB', '3.4 MB']);

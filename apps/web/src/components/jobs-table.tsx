@@ -2,6 +2,7 @@ import { Fragment, useState } from 'react';
 import type { BatchJob, BatchJobDetail, BatchReport } from '../api/index.ts';
 import { plural } from '../format.ts';
 import { useResource } from '../hooks/use-resource.ts';
+import { batchStatusFinished } from '../status.ts';
 import { RelativeTime } from './relative-time.tsx';
 import { Pill } from './status-badge.tsx';
 
@@ -10,9 +11,10 @@ const tones: Record<string, 'neutral' | 'success' | 'failed' | 'progress'> = {
   RUNNING: 'progress',
   SUCCEEDED: 'success',
   FAILED: 'failed',
+  CANCELED: 'neutral',
 };
 const kinds: Record<string, string> = { OFFLINE_QUERY: 'Offline query', RUN: 'Resolver run' };
-const finished = (job: BatchJob) => job.status === 'SUCCEEDED' || job.status === 'FAILED';
+const finished = (job: BatchJob) => batchStatusFinished(job.status);
 
 /**
  * Offline queries and resolver runs with their latest status, as data planes report them. A finished job
