@@ -6,6 +6,7 @@ import { registerDeployments } from './commands/deployments.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerRuns } from './commands/runs.ts';
+import { registerSchedules } from './commands/schedules.ts';
 import { registerToken } from './commands/token.ts';
 import { registerUp } from './commands/up.ts';
 import { registerWhoAmI } from './commands/whoami.ts';
@@ -24,6 +25,7 @@ export const commands: readonly CommandRegistration[] = [
   registerLint,
   registerDeployments,
   registerRuns,
+  registerSchedules,
   registerWhoAmI,
   registerToken,
 ];

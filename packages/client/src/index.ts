@@ -46,13 +46,25 @@ export {
   type TriggerRunInput,
 } from './runs-api.ts';
 export {
+  SCHEDULE_KINDS,
+  type Schedule,
+  type ScheduleFire,
+  ScheduleFireSchema,
+  type ScheduleKind,
+  type ScheduleRef,
+  ScheduleSchema,
+  type ScheduleState,
+} from './schedules-api.ts';
+export {
   type AccessToken,
   type CallOptions,
   type CreateDeploymentInput,
   createSlateClient,
+  type EnvironmentCallOptions,
   type GitMetadata,
   type ListDeploymentsOptions,
   type ListRunsOptions,
+  type ListScheduleFiresOptions,
   type QueryOptions,
   type SlateClient,
   type SlateClientOptions,

@@ -39,6 +39,14 @@ import {
   type TriggerRunInput,
 } from './runs-api.ts';
 import {
+  type Schedule,
+  type ScheduleFire,
+  ScheduleFireListSchema,
+  ScheduleListSchema,
+  type ScheduleRef,
+  ScheduleSchema,
+} from './schedules-api.ts';
+import {
   type Deployment,
   type DeploymentPage,
   DeploymentPageSchema,
@@ -227,6 +235,46 @@ export interface SlateClient {
         },
     options?: CallOptions,
   ): Promise<IncrementalState>;
+  /**
+   * `GET /v1/environments/:id/schedules`: the cron resolvers and scheduled queries of the environment's
+   * active deployment, by kind then name, with PLAY/PAUSE and next and last fire (needs `cron.read`).
+   * Listed one scheduler pass (about a second) after a deployment becomes active.
+   * @example
+   * const schedules = await client.listSchedules();
+   * const paused = schedules.filter((s) => s.state === 'PAUSE');
+   */
+  listSchedules(options?: EnvironmentCallOptions): Promise<Schedule[]>;
+  /**
+   * `POST …/schedules/:kind/:name/pause`: the schedule fires nothing until resumed (at most one due time the
+   * scheduler was already firing may still fire). Pausing a paused schedule changes nothing. Needs
+   * `cron.create`.
+   * @throws SlateError `not_found` (`SCHEDULE_NOT_FOUND`), `not_allowed`.
+   */
+  pauseSchedule(schedule: ScheduleRef, options?: EnvironmentCallOptions): Promise<Schedule>;
+  /**
+   * `POST …/schedules/:kind/:name/resume`: the schedule fires again from the next due time after now; the
+   * paused period is not replayed. Needs `cron.create`.
+   * @throws SlateError `not_found` (`SCHEDULE_NOT_FOUND`), `not_allowed`.
+   */
+  resumeSchedule(schedule: ScheduleRef, options?: EnvironmentCallOptions): Promise<Schedule>;
+  /**
+   * `GET …/schedules/:kind/:name/fires`: the schedule's fires, newest due time first (default 50, at most
+   * 500): delivery to the data plane and the run's or query's status once reported.
+   * @example
+   * const [latest] = await client.listScheduleFires({ kind: 'query', name: 'daily_risk' }, { limit: 1 });
+   */
+  listScheduleFires(schedule: ScheduleRef, options?: ListScheduleFiresOptions): Promise<ScheduleFire[]>;
+}
+
+/** Options of calls about one environment's resources on the metadata plane. */
+export interface EnvironmentCallOptions extends CallOptions {
+  /** Default: the client's environment. */
+  readonly environmentId?: string;
+}
+
+export interface ListScheduleFiresOptions extends EnvironmentCallOptions {
+  /** How many, newest first (1 to 500; default 50). */
+  readonly limit?: number;
 }
 
 export interface ListRunsOptions extends CallOptions {
@@ -366,6 +414,20 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
     }
     return answer;
   };
+
+  /** `/v1/environments/<id>` of the call's environment, else the client's. */
+  const environmentPath = async (callOptions: EnvironmentCallOptions): Promise<string> => {
+    const id = callOptions.environmentId ?? (await getToken(callOptions)).environmentId;
+    if (!id)
+      throw new SlateError(
+        'input',
+        'NO_ENVIRONMENT',
+        'no environment: configure one (environment option) or give the token a primary environment',
+      );
+    return `/v1/environments/${encodeURIComponent(id)}`;
+  };
+  const schedulePath = async (schedule: ScheduleRef, callOptions: EnvironmentCallOptions) =>
+    `${await environmentPath(callOptions)}/schedules/${encodeURIComponent(schedule.kind)}/${encodeURIComponent(schedule.name)}`;
 
   const call = async <S extends z.ZodType>(request: Request<S>): Promise<z.output<S>> => {
     const answer = await exchangeRaw(request);
@@ -606,6 +668,51 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
           ...callOptions,
         });
       return call({ method: 'GET', target: 'query', path, schema: IncrementalStateSchema, ...callOptions });
+    },
+
+    async listSchedules(callOptions = {}) {
+      const answer = await call({
+        method: 'GET',
+        target: 'api',
+        path: `${await environmentPath(callOptions)}/schedules`,
+        schema: ScheduleListSchema,
+        signal: callOptions.signal,
+      });
+      return answer.items;
+    },
+
+    async pauseSchedule(schedule, callOptions = {}) {
+      return call({
+        method: 'POST',
+        target: 'api',
+        path: `${await schedulePath(schedule, callOptions)}/pause`,
+        body: {},
+        schema: ScheduleSchema,
+        signal: callOptions.signal,
+      });
+    },
+
+    async resumeSchedule(schedule, callOptions = {}) {
+      return call({
+        method: 'POST',
+        target: 'api',
+        path: `${await schedulePath(schedule, callOptions)}/resume`,
+        body: {},
+        schema: ScheduleSchema,
+        signal: callOptions.signal,
+      });
+    },
+
+    async listScheduleFires(schedule, fireOptions = {}) {
+      const query = fireOptions.limit === undefined ? '' : `?limit=${fireOptions.limit}`;
+      const answer = await call({
+        method: 'GET',
+        target: 'api',
+        path: `${await schedulePath(schedule, fireOptions)}/fires${query}`,
+        schema: ScheduleFireListSchema,
+        signal: fireOptions.signal,
+      });
+      return answer.items;
     },
 
     async waitForRun(id, waitOptions = {}) {
