@@ -42,3 +42,16 @@ export const TOKEN_PERMISSION_GROUPS: readonly {
     ],
   },
 ];
+
+/** Built-in roles that hold `cron.create` (the metadata plane's role table: owners, admins, developers). */
+const CRON_CREATE_ROLES: ReadonlySet<string> = new Set(['owner', 'admin', 'developer']);
+const BUILT_IN_ROLES: ReadonlySet<string> = new Set(['owner', 'admin', 'developer', 'viewer']);
+
+/**
+ * Whether someone with `role` in the environment's team may pause and resume schedules (`cron.create`).
+ * A custom role's permissions are not known here: the button shows and the metadata plane decides.
+ */
+export function canControlSchedules(role: string | undefined): boolean {
+  if (role === undefined) return false;
+  return CRON_CREATE_ROLES.has(role) || !BUILT_IN_ROLES.has(role);
+}

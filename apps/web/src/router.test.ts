@@ -8,6 +8,7 @@ describe('router', () => {
       { kind: 'login' },
       { kind: 'environment', id: 'env 1', tab: 'deployments' },
       { kind: 'environment', id: 'env_1', tab: 'catalog' },
+      { kind: 'environment', id: 'env_1', tab: 'schedules' },
       { kind: 'tokens', environmentId: 'env_1' },
       { kind: 'audit-log' },
     ];
@@ -17,6 +18,7 @@ describe('router', () => {
   it('reads /tokens?environment= and rejects unknown paths', () => {
     expect(parseRoute('/tokens', '?environment=e2')).toEqual({ kind: 'tokens', environmentId: 'e2' });
     expect(parseRoute('/tokens')).toEqual({ kind: 'tokens', environmentId: null });
+    expect(hrefOf({ kind: 'environment', id: 'e1', tab: 'schedules' })).toBe('/environments/e1/schedules');
     expect(parseRoute('/environments/e1/nope')).toEqual({ kind: 'not-found', path: '/environments/e1/nope' });
   });
 });

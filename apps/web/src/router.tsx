@@ -1,10 +1,13 @@
 import { type AnchorHTMLAttributes, type MouseEvent, useSyncExternalStore } from 'react';
 
+/** The sections of an environment's page. */
+export type EnvironmentTab = 'deployments' | 'catalog' | 'schedules';
+
 /** Every screen of the app, parsed from the URL. Unknown paths become `not-found`. */
 export type Route =
   | { readonly kind: 'login' }
   | { readonly kind: 'environments' }
-  | { readonly kind: 'environment'; readonly id: string; readonly tab: 'deployments' | 'catalog' }
+  | { readonly kind: 'environment'; readonly id: string; readonly tab: EnvironmentTab }
   | { readonly kind: 'tokens'; readonly environmentId: string | null }
   | { readonly kind: 'audit-log' }
   | { readonly kind: 'not-found'; readonly path: string };
@@ -21,6 +24,7 @@ export function parseRoute(pathname: string, search = ''): Route {
     if (third === undefined || third === 'deployments')
       return { kind: 'environment', id: second, tab: 'deployments' };
     if (third === 'catalog') return { kind: 'environment', id: second, tab: 'catalog' };
+    if (third === 'schedules') return { kind: 'environment', id: second, tab: 'schedules' };
     if (third === 'tokens') return { kind: 'tokens', environmentId: second };
   }
   if (first === 'tokens' && parts.length === 1)
@@ -38,7 +42,7 @@ export function hrefOf(route: Route): string {
     case 'environments':
       return '/';
     case 'environment':
-      return `/environments/${enc(route.id)}${route.tab === 'catalog' ? '/catalog' : ''}`;
+      return `/environments/${enc(route.id)}${route.tab === 'deployments' ? '' : `/${route.tab}`}`;
     case 'tokens':
       return route.environmentId ? `/environments/${enc(route.environmentId)}/tokens` : '/tokens';
     case 'audit-log':

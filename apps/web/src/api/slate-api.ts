@@ -13,6 +13,8 @@ import type {
   Page,
   PageQuery,
   Project,
+  Schedule,
+  ScheduleFire,
   ServiceToken,
   Team,
   Usage,
@@ -38,6 +40,21 @@ export interface SlateApi {
   usage(environmentId: string, range: { from: string; to: string }, signal?: AbortSignal): Promise<Usage>;
   jobs(environmentId: string, page?: PageQuery, signal?: AbortSignal): Promise<Page<BatchJob>>;
   job(environmentId: string, operationId: string, signal?: AbortSignal): Promise<BatchJobDetail>;
+  /** Cron resolvers and scheduled queries with state and next/last fire (needs `cron.read`). */
+  schedules(environmentId: string, signal?: AbortSignal): Promise<{ items: Schedule[] }>;
+  /** A schedule's fires, newest due time first (`limit` 1–500, default 50). */
+  scheduleFires(
+    environmentId: string,
+    schedule: { kind: string; name: string },
+    limit?: number,
+    signal?: AbortSignal,
+  ): Promise<{ items: ScheduleFire[] }>;
+  /** PAUSE or PLAY a schedule (needs `cron.create`); answers the schedule as it now is. */
+  controlSchedule(
+    environmentId: string,
+    schedule: { kind: string; name: string },
+    action: 'pause' | 'resume',
+  ): Promise<Schedule>;
 }
 
 const enc = encodeURIComponent;
@@ -79,6 +96,19 @@ export function createSlateApi(http: HttpClient): SlateApi {
       http.request('GET', `/v1/environments/${enc(environmentId)}/jobs`, { query: page(p), signal }),
     job: (environmentId, operationId, signal) =>
       http.request('GET', `/v1/environments/${enc(environmentId)}/jobs/${enc(operationId)}`, { signal }),
+    schedules: (environmentId, signal) =>
+      http.request('GET', `/v1/environments/${enc(environmentId)}/schedules`, { signal }),
+    scheduleFires: (environmentId, schedule, limit, signal) =>
+      http.request(
+        'GET',
+        `/v1/environments/${enc(environmentId)}/schedules/${enc(schedule.kind)}/${enc(schedule.name)}/fires`,
+        { query: { limit }, signal },
+      ),
+    controlSchedule: (environmentId, schedule, action) =>
+      http.request(
+        'POST',
+        `/v1/environments/${enc(environmentId)}/schedules/${enc(schedule.kind)}/${enc(schedule.name)}/${action}`,
+      ),
   };
 }
 

@@ -232,3 +232,37 @@ export interface BatchReport {
 export interface BatchJobDetail extends BatchJob {
   readonly report: BatchReport | null;
 }
+
+/** What a schedule fires: a `cron` resolver (a run) or a scheduled query (an offline query). */
+export type ScheduleKind = 'resolver' | 'query';
+
+/** A cron resolver or scheduled query of an environment's active deployment, as the metadata plane fires it. */
+export interface Schedule {
+  readonly environment_id: string;
+  readonly kind: ScheduleKind | string;
+  /** The resolver's FQN or the scheduled query's name. */
+  readonly name: string;
+  /** A crontab (`0 3 * * *`, UTC) or a period (`1h`). */
+  readonly schedule: string;
+  readonly state: 'PLAY' | 'PAUSE' | string;
+  readonly deployment_id: string | null;
+  /** Null while paused; in the past while the scheduler catches up. */
+  readonly next_fire_at: string | null;
+  readonly last_fired_at: string | null;
+  readonly updated_at: string;
+}
+
+/** One fire of a schedule: its delivery to the data plane and the run's or query's status once reported. */
+export interface ScheduleFire {
+  readonly key: string;
+  readonly due_at: string;
+  /** `pending` (waiting for or leased by the data plane), `accepted` (started) or `dead` (given up). */
+  readonly delivery: 'pending' | 'accepted' | 'dead' | string;
+  readonly attempts: number;
+  readonly error: string | null;
+  /** The run id or offline-query revision id the data plane started. */
+  readonly operation_id: string | null;
+  /** The job's latest status (`QUEUED` … `CANCELED`), once its data plane reported it. */
+  readonly status: string | null;
+  readonly created_at: string;
+}

@@ -20,7 +20,9 @@ export function UplotChart({ options, data, height, label }: UplotChartProps) {
 
   useEffect(() => {
     const el = container.current;
-    if (!el) return;
+    // Without ResizeObserver (very old browsers, jsdom) the canvas could not follow its card: keep the
+    // labelled placeholder, whose `aria-label` carries the chart's summary.
+    if (!el || typeof ResizeObserver === 'undefined') return;
     const width = Math.max(200, el.clientWidth);
     const plot = new uPlot({ ...options, width, height }, data, el);
     const observer = new ResizeObserver(() => {

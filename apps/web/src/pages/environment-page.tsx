@@ -14,16 +14,20 @@ import { UsageChart } from '../components/usage-chart.tsx';
 import { shortId, shortSha } from '../format.ts';
 import { usePagedList } from '../hooks/use-paged-list.ts';
 import { useResource } from '../hooks/use-resource.ts';
-import { Link } from '../router.tsx';
+import { type EnvironmentTab, Link } from '../router.tsx';
 import { statusCategory } from '../status.ts';
+import { SchedulesSection } from './environment-schedules.tsx';
 
 /** While a deployment is rolling out, re-read the history this often. */
 const POLL_MS = 4_000;
 /** The chart uses every loaded deployment; the table shows this many more at a time. */
 const ROWS_STEP = 20;
 
-/** One environment: its deployment history (chart and table, with roll back) and its feature catalog. */
-export function EnvironmentPage({ id, tab }: { id: string; tab: 'deployments' | 'catalog' }) {
+/**
+ * One environment: its deployment history (chart and table, with roll back), its feature catalog and its
+ * schedules (fires chart, pause and resume).
+ */
+export function EnvironmentPage({ id, tab }: { id: string; tab: EnvironmentTab }) {
   const api = useApi();
   const [env, reloadEnv] = useResource((signal) => api.environment(id, signal), [api, id]);
 
@@ -38,7 +42,7 @@ function EnvironmentView({
   onChanged,
 }: {
   env: Environment;
-  tab: 'deployments' | 'catalog';
+  tab: EnvironmentTab;
   onChanged: () => void;
 }) {
   const api = useApi();
@@ -106,9 +110,18 @@ function EnvironmentView({
         >
           Feature catalog
         </Link>
+        <Link
+          to={{ kind: 'environment', id: env.id, tab: 'schedules' }}
+          className="tab"
+          aria-current={tab === 'schedules' ? 'page' : undefined}
+        >
+          Schedules
+        </Link>
       </nav>
       {tab === 'deployments' ? (
         <DeploymentsSection env={env} list={deployments} onChanged={onChanged} />
+      ) : tab === 'schedules' ? (
+        <SchedulesSection env={env} />
       ) : (
         <CatalogSection activeId={env.active_deployment_id} />
       )}
