@@ -35,10 +35,10 @@ const SCRIPT_CHUNK = 1_000;
 
 /**
  * Writes every entry unless the stored value is newer, in one atomic script run. KEYS are distinct value
- * keys, those without expiry first; ARGV holds the payloads (one per key), then the observed-at of each key,
- * then the TTL in ms of each key that has one (the last `#ARGV - 2 * #KEYS` keys). The stored timestamp is
- * read from the payload's tail (`,"t":<number>}`, which `encodeStoredValue` always writes last), so large
- * values are never decoded; a value whose tail does not parse is overwritten.
+ * keys, those without expiry first; ARGV holds the payloads (one per key), then the TTL in ms of each key
+ * that has one (the last `#ARGV - #KEYS` keys). Timestamps are read from the payloads' tails
+ * (`,"t":<number>}`, which `encodeStoredValue` always writes last), so values are never decoded, and the
+ * incoming one only when a value is stored; a stored value whose tail does not parse is overwritten.
  *
  * Why this shape: Redis runs on the same cores as the writers, and its cost per value is dominated by
  * per-command overhead inside the script (a GET and a SET per value cost ~2.5× a bulk MGET/MSET). So the
@@ -48,22 +48,24 @@ const SCRIPT_CHUNK = 1_000;
  */
 const SET_IF_NOT_OLDER = `
 local n = #KEYS
-local plain = 3 * n - #ARGV
+local plain = 2 * n - #ARGV
 local call, match, tonumber, unpack, min = redis.call, string.match, tonumber, unpack, math.min
+local tail = ',"t":([^,}]+)}$'
 for from = 1, n, ${SCRIPT_CHUNK} do
   local to = min(from + ${SCRIPT_CHUNK - 1}, n)
   local current = call('MGET', unpack(KEYS, from, to))
   local writes, count = {}, 0
   for i = from, to do
     local stored = current[i - from + 1]
-    stored = stored and tonumber(match(stored, ',"t":([^,}]+)}$'))
-    if not (stored and stored > tonumber(ARGV[n + i])) then
+    stored = stored and tonumber(match(stored, tail))
+    local incoming = stored and tonumber(match(ARGV[i], tail))
+    if not (stored and incoming and stored > incoming) then
       if i <= plain then
         writes[count + 1] = KEYS[i]
         writes[count + 2] = ARGV[i]
         count = count + 2
       else
-        call('SET', KEYS[i], ARGV[i], 'PX', ARGV[n + i + n - plain])
+        call('SET', KEYS[i], ARGV[i], 'PX', ARGV[i + n - plain])
       end
     end
   end
@@ -277,10 +279,10 @@ function escapeGlob(text: string): string {
 }
 
 /**
- * The write script's KEYS and ARGV for the keys `from` (inclusive) to `to`, which are distinct: keys without expiry
- * first, then those with, so the TTLs can trail ARGV for the last keys only (reordering distinct keys
- * changes nothing). Strings, not numbers: ioredis would stringify them anyway, and one array can be passed
- * whole where spreading tens of thousands of arguments would overflow the stack.
+ * The write script's KEYS and ARGV for the keys `from` (inclusive) to `to`, which are distinct: keys without
+ * expiry first, then those with, so the TTLs can trail ARGV for the last keys only (reordering distinct
+ * keys changes nothing). One array of strings, passed whole: spreading tens of thousands of arguments
+ * would overflow the stack.
  */
 function scriptArgs(
   keys: readonly string[],
@@ -289,16 +291,20 @@ function scriptArgs(
   from: number,
   to: number,
 ): string[] {
-  const plain: number[] = [];
+  const n = to - from;
   const expiring: number[] = [];
-  for (let i = from; i < to; i++) (entries[i]!.ttlMs === undefined ? plain : expiring).push(i);
-  const order = expiring.length === 0 ? plain : plain.concat(expiring);
-  const args = new Array<string>(order.length * 3 + expiring.length);
+  for (let i = from; i < to; i++) if (entries[i]!.ttlMs !== undefined) expiring.push(i);
+  const args = new Array<string>(2 * n + expiring.length);
   let at = 0;
-  for (const i of order) args[at++] = keys[i]!;
-  for (const i of order) args[at++] = payloads[i]!;
-  for (const i of order) args[at++] = String(entries[i]!.observedAt);
-  for (const i of expiring) args[at++] = String(Math.ceil(entries[i]!.ttlMs!));
+  const place = (i: number) => {
+    args[at] = keys[i]!;
+    args[n + at] = payloads[i]!;
+    at += 1;
+  };
+  for (let i = from; i < to; i++) if (entries[i]!.ttlMs === undefined) place(i);
+  for (const i of expiring) place(i);
+  for (let e = 0; e < expiring.length; e++)
+    args[2 * n + e] = String(Math.ceil(entries[expiring[e]!]!.ttlMs!));
   return args;
 }
 
