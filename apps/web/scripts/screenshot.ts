@@ -80,6 +80,10 @@ async function desktop(browser: Browser): Promise<void> {
   await page.getByPlaceholder(/Filter by name/).fill('fraud');
   await shot(page, '05-environment-catalog-filtered', { fullPage: false });
 
+  await page.goto(`${base + envHref}/schedules`);
+  await page.getByRole('heading', { name: 'Schedules' }).waitFor();
+  await shot(page, '05-environment-schedules');
+
   await page.goto(`${base + envHref}/tokens`);
   await page.getByRole('heading', { name: 'Service tokens' }).waitFor();
   await shot(page, '06-tokens');
@@ -115,6 +119,9 @@ async function phone(browser: Browser): Promise<void> {
   await shot(page, '12-phone-environment', { fullPage: false });
   await page.mouse.wheel(0, 1200);
   await shot(page, '13-phone-environment-history', { fullPage: false });
+  await page.goto(`${base + envHref}/schedules`);
+  await page.getByRole('heading', { name: 'Schedules' }).waitFor();
+  await shot(page, '14-phone-schedules');
   await context.close();
 }
 
