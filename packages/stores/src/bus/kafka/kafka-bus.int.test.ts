@@ -11,6 +11,12 @@ import { createKafkaBus } from './kafka-bus.ts';
  * `KAFKA_SASL_USERNAME`/`KAFKA_SASL_PASSWORD` switching on SCRAM-SHA-512 as the seed product's install uses
  * it. Otherwise against librdkafka's mock cluster (a real Kafka-protocol server, in a child process), which
  * needs the optional `@confluentinc/kafka-javascript`; without it the suite skips and says why.
+ *
+ * Known failure: "gives every group every message, and splits a group among its consumers" expects a
+ * second consumer to take a share of messages the first has buffered. Kafka splits a group by partition
+ * (the bus writes one partition by default), so the first consumer keeps them: the contract holds, the
+ * conformance check is stricter than Kafka can be. It needs a capability saying how a backend splits
+ * groups, in `bus.ts` and `bus-conformance.ts`.
  */
 const envBrokers = process.env.KAFKA_BROKERS?.split(',').filter(Boolean) ?? [];
 const username = process.env.KAFKA_SASL_USERNAME;
