@@ -14,9 +14,11 @@ import { createKafkaBus } from './kafka-bus.ts';
  *
  * Known failure: "gives every group every message, and splits a group among its consumers" expects a
  * second consumer to take a share of messages the first has buffered. Kafka splits a group by partition
- * (the bus writes one partition by default), so the first consumer keeps them: the contract holds, the
- * conformance check is stricter than Kafka can be. It needs a capability saying how a backend splits
- * groups, in `bus.ts` and `bus-conformance.ts`.
+ * (the bus writes one partition by default): when the first consumer keeps that partition, the second
+ * gets nothing, which Kafka allows and the check does not (it needs a capability saying how a backend
+ * splits groups, in `bus.ts` and `bus-conformance.ts`). When the rebalance moves the partition instead,
+ * the first consumer still hands out what it had buffered while the second re-reads it: the bus does not
+ * yet drop the buffer of revoked partitions.
  */
 const envBrokers = process.env.KAFKA_BROKERS?.split(',').filter(Boolean) ?? [];
 const username = process.env.KAFKA_SASL_USERNAME;
