@@ -7,6 +7,22 @@ import { ChartHeader } from './chart-header.tsx';
 import { AXIS_STYLE, type ChartOptions, TIME_X_AXIS, UplotChart } from './uplot-chart.tsx';
 
 const LANE_HEIGHT = 34;
+
+/** The shared time axis, with seconds when ticks are less than a minute apart (schedules every few seconds). */
+const FIRE_TIME_AXIS = {
+  ...TIME_X_AXIS,
+  space: 96,
+  values: (u: uPlot, splits: number[], axis: number, space: number, incr: number) =>
+    incr < 60
+      ? splits.map((s) =>
+          new Date(s * 1000).toLocaleTimeString(undefined, {
+            hour: '2-digit',
+            minute: '2-digit',
+            second: '2-digit',
+          }),
+        )
+      : TIME_X_AXIS.values(u, splits, axis, space, incr),
+} satisfies uPlot.Axis;
 const LABEL_CHARS = 22;
 
 /**
@@ -34,13 +50,15 @@ export function ScheduleFiresChart({ lanes }: { lanes: readonly FireLane[] }) {
           times.length === 1
             ? { time: true, range: () => [times[0]! / 1000 - 3600, times[0]! / 1000 + 3600] }
             : { time: true },
-        y: { range: () => [lanes.length - 0.5, -0.5] },
+        // Lane 0 at the top, in the table's order.
+        y: { dir: -1, range: () => [-0.5, lanes.length - 0.5] },
       },
       axes: [
-        TIME_X_AXIS,
+        FIRE_TIME_AXIS,
         {
           ...AXIS_STYLE,
-          size: 8 * LABEL_CHARS,
+          // Room for the longest (shortened) name at the axis font's ~7 px per character.
+          size: 16 + 7 * Math.max(4, ...labels.map((l) => l.length)),
           splits: () => lanes.map((_, i) => i),
           values: (_u: uPlot, splits: number[]) => splits.map((i) => labels[i] ?? ''),
           grid: { stroke: '#edf0f3', width: 1 },

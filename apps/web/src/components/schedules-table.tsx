@@ -51,7 +51,7 @@ export function SchedulesTable({
             const fire = latest?.get(key);
             const paused = s.state === 'PAUSE';
             return (
-              <tr key={key} className={paused ? 'row-muted' : undefined}>
+              <tr key={key}>
                 <td>
                   <div className="mono">{s.name}</div>
                   <div className="muted small">{kinds[s.kind] ?? s.kind}</div>
@@ -63,6 +63,7 @@ export function SchedulesTable({
                   <Pill tone={paused ? 'neutral' : 'success'}>{paused ? 'paused' : 'playing'}</Pill>
                 </td>
                 <td>
+                  <span className="cell-label small">Next</span>
                   {s.next_fire_at ? (
                     <time dateTime={s.next_fire_at}>{formatDateTime(s.next_fire_at)}</time>
                   ) : (
@@ -70,6 +71,7 @@ export function SchedulesTable({
                   )}
                 </td>
                 <td>
+                  <span className="cell-label small">Last</span>
                   <RelativeTime iso={s.last_fired_at} />
                   {fire && (
                     <div className="small">
