@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { SlateError } from '@slate/graph';
 import { isReachable, testServices } from '@slate/testing';
-import { Redis } from 'ioredis';
+import { Command, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runOnlineStoreConformance } from '../online-store-conformance.ts';
-import { createRedisOnlineStore } from './redis-online-store.ts';
+import { createRedisOnlineStore, packCommand } from './redis-online-store.ts';
 
 const reachable = await isReachable(testServices.redisUrl);
 const keyPrefix = `slate-test-${randomUUID()}`;
@@ -129,6 +129,25 @@ describe.skipIf(!reachable)('createRedisOnlineStore (Redis)', () => {
 });
 
 describe('createRedisOnlineStore without a server', () => {
+  it('encodes a packed command byte for byte as ioredis encodes it', () => {
+    const parts = [
+      'evalsha',
+      'abc',
+      '3',
+      '',
+      'x',
+      'héllo "wörld" 😀',
+      'k'.repeat(9),
+      'k'.repeat(10),
+      'k'.repeat(99),
+      'k'.repeat(100),
+      'v'.repeat(12_345),
+    ];
+    const expected = new Command(parts[0]!, parts.slice(1)).toWritable({});
+    expect(packCommand(parts.slice(0, 4), parts.slice(4))).toEqual(Buffer.from(expected as string, 'utf8'));
+    expect(packCommand(['ping'])).toEqual(Buffer.from('*1\r\n$4\r\nping\r\n'));
+  });
+
   it('reports an unreachable server as unavailable', async () => {
     const store = createRedisOnlineStore({ url: 'redis://127.0.0.1:1', keyPrefix });
     const error = await store.init().catch((e: unknown) => e);
