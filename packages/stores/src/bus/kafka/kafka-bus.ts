@@ -284,6 +284,8 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       let wake: (() => void) | undefined;
       let drained: (() => void) | undefined;
       let kafkaConsumer: Consumer | undefined;
+      /** Bumped on every rebalance; a batch fetched before one stops buffering. */
+      let generation = 0;
       let started: Promise<void> | undefined;
       let open = true;
 
@@ -295,11 +297,33 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
           topic: name(topic),
           fromBeginning: (consumerOptions.from ?? 'earliest') === 'earliest',
         });
+        // A rebalance restarts every partition this consumer is given from its committed offset, and
+        // hands the others to other consumers: what was buffered (or given back) goes, and so does the
+        // state of partitions no longer ours, so nothing is delivered twice from here or committed for a
+        // partition another consumer owns. Delivered and unacknowledged messages stay with the caller;
+        // re-fetched copies of those, and of acknowledged ones above the commit, are skipped.
+        kafkaConsumer.on(kafkaConsumer.events.GROUP_JOIN, ({ payload }) => {
+          generation++;
+          const assigned = new Set(payload.memberAssignment[name(topic)] ?? []);
+          buffer.length = 0;
+          retry.length = 0;
+          committed.clear();
+          for (const state of [inFlight, acked]) {
+            for (const partition of state.keys()) if (!assigned.has(partition)) state.delete(partition);
+          }
+        });
         await kafkaConsumer.run({
           autoCommit: false,
           eachBatchAutoResolve: false,
           eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning }) => {
+            const batchGeneration = generation;
             for (const message of batch.messages) {
+              if (batchGeneration !== generation) return;
+              if (!committed.has(batch.partition)) committed.set(batch.partition, BigInt(message.offset));
+              resolveOffset(message.offset);
+              const offset = BigInt(message.offset);
+              if (inFlight.get(batch.partition)?.has(offset) || acked.get(batch.partition)?.has(offset))
+                continue;
               const headers = Object.fromEntries(
                 Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v ?? '')]),
               );
@@ -313,8 +337,6 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
                 headers: rest,
                 publishedAt: Number(time),
               });
-              if (!committed.has(batch.partition)) committed.set(batch.partition, BigInt(message.offset));
-              resolveOffset(message.offset);
               wake?.();
               while (buffer.length >= bufferSize && isRunning() && open) {
                 await new Promise<void>((resolve) => {
