@@ -13,12 +13,8 @@ import { createKafkaBus } from './kafka-bus.ts';
  * it. Otherwise against librdkafka's mock cluster (a real Kafka-protocol server, in a child process), which
  * needs the optional `@confluentinc/kafka-javascript`; without it the suite skips and says why.
  *
- * Known failure: "gives every group every message, and splits a group among its consumers" expects a
- * second consumer to take a share of messages the first has buffered. Kafka splits a group by partition
- * (the bus writes one partition by default): the consumer that holds the partition after the rebalance
- * gets all of it (re-reading from the commit when it moved), which Kafka allows and the check does not;
- * it needs a capability saying how a backend splits groups, in `bus.ts` and `bus-conformance.ts`. The
- * last test here checks the Kafka way of splitting a group instead.
+ * Kafka splits a group by partition (`groupSplit: 'partition'` in the conformance suite); the last test
+ * here checks that split across the partitions of an auto-created topic.
  */
 const envBrokers = process.env.KAFKA_BROKERS?.split(',').filter(Boolean) ?? [];
 const username = process.env.KAFKA_SASL_USERNAME;
@@ -40,6 +36,7 @@ describe.skipIf(unavailable !== undefined)(`createKafkaBus (${unavailable ?? tar
   });
 
   runBusConformance('kafka', {
+    groupSplit: 'partition',
     create: async () => {
       const bus = createKafkaBus({
         brokers,
