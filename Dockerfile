@@ -3,7 +3,10 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY . .
-RUN npm ci --no-audit --no-fund && npm run build --workspace @slate/web && npm prune --omit=dev --workspaces --include-workspace-root
+# @confluentinc/kafka-javascript is optional and only runs the Kafka tests (librdkafka's mock cluster):
+# production talks to Kafka through kafkajs, so the image never carries it.
+RUN npm ci --no-audit --no-fund && npm run build --workspace @slate/web \
+  && npm prune --omit=dev --workspaces --include-workspace-root && rm -rf node_modules/@confluentinc
 
 FROM node:20-bookworm-slim
 WORKDIR /app
