@@ -89,7 +89,8 @@ const SCAN_BATCH = 1_000;
  * with `PX` expiry when the entry has `ttlMs`. A key this store cannot decode reads as missing.
  *
  * Round trips: `get` is one MGET; `set` is one EVALSHA per 5,000 distinct keys of a script that skips
- * backdated entries (falling back to EVAL if the server has not cached the script), all sent at once, so a
+ * backdated entries (falling back to EVAL if the server has not cached the script), sent without waiting for
+ * replies, so a
  * large call costs about one round trip and holds Redis for one chunk at a time (each chunk is atomic, the
  * call as a whole is not); `delete` is one DEL; `dropFeatures` scans `${keyPrefix}:${environment}:${feature}:*`
  * and UNLINKs each page, so it takes several round trips and is not atomic with concurrent writes.
@@ -188,40 +189,25 @@ export function createRedisOnlineStore(options: RedisOnlineStoreOptions): Online
     async set(environment: string, entries: readonly OnlineEntry[], signal?: AbortSignal) {
       checkEnvironment(environment);
       const prefixOf = prefixesOf(environment);
-      // The entries go out as script runs of up to WRITE_CHUNK distinct keys. A script compares against
-      // what Redis held before it ran, so repeated keys within one run fold into the entry that applying
-      // them in order would leave (the newest `observedAt`, the later one on ties); a key repeated in a
-      // later run needs nothing, as Redis runs one connection's scripts in the order they were sent.
-      const slots = new Map<string, number>();
-      const keys: string[] = [];
-      const winners: OnlineEntry[] = [];
-      const runs: number[] = [0];
-      for (const entry of entries) {
-        const key = prefixOf(entry.feature) + pkeyOf(entry);
+      // Everything is validated before anything is sent, so invalid input writes nothing. Only objects and
+      // bigints can fail to encode: those are encoded here, the rest while their script run is built.
+      let encoded: (string | undefined)[] | undefined;
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i]!;
+        prefixOf(entry.feature);
+        pkeyOf(entry);
         checkEntry(entry);
-        const slot = slots.get(key);
-        if (slot === undefined) {
-          if (keys.length - runs[runs.length - 1]! === WRITE_CHUNK) {
-            runs.push(keys.length);
-            slots.clear();
-          }
-          slots.set(key, keys.length);
-          keys.push(key);
-          winners.push(entry);
-        } else {
-          // A folded-away value is still refused if it cannot be stored, as it would be on its own.
-          const loser = winners[slot]!.observedAt > entry.observedAt ? entry : winners[slot]!;
-          encodeStoredValue(loser.value, loser.observedAt);
-          if (loser !== entry) winners[slot] = entry;
+        const type = typeof entry.value;
+        if ((type === 'object' && entry.value !== null) || type === 'bigint') {
+          encoded ??= new Array<string | undefined>(entries.length);
+          encoded[i] = encodeStoredValue(entry.value, entry.observedAt);
         }
       }
-      runs.push(keys.length);
-      // Encode everything before sending anything, so an unstorable value writes nothing.
-      const payloads = winners.map((entry) => encodeStoredValue(entry.value, entry.observedAt));
       signal?.throwIfAborted();
-      if (keys.length === 0) return;
-      // Every run is sent at once on the one connection: Redis runs them in order, with other clients'
-      // commands in between, and starts on the first while the next ones are being built.
+      if (entries.length === 0) return;
+      const payloadOf = (i: number) =>
+        encoded?.[i] ?? encodeStoredValue(entries[i]!.value, entries[i]!.observedAt);
+
       const run = async (count: number, args: string[]) => {
         try {
           const command = new PackedCommand(['evalsha', SET_IF_NOT_OLDER_SHA, String(count)], args);
@@ -234,11 +220,33 @@ export function createRedisOnlineStore(options: RedisOnlineStoreOptions): Online
         }
       };
       await call(signal, () => {
+        // The entries go out as script runs of up to WRITE_CHUNK distinct keys, each sent as soon as it is
+        // built, so Redis works on one while the next is built. A script compares against what Redis held
+        // before it ran, so repeated keys within one run fold into the entry that applying them in order
+        // would leave (the newest `observedAt`, the later one on ties); a key repeated in a later run needs
+        // nothing, as Redis runs one connection's scripts in the order they were sent.
         const sent: Promise<unknown>[] = [];
-        for (let r = 1; r < runs.length; r++) {
-          const [from, to] = [runs[r - 1]!, runs[r]!];
-          sent.push(run(to - from, scriptArgs(keys, payloads, winners, from, to)));
+        const slots = new Map<string, number>();
+        let keys: string[] = [];
+        let winners: number[] = [];
+        const flush = () => {
+          sent.push(run(keys.length, scriptArgs(keys, winners, entries, payloadOf)));
+          keys = [];
+          winners = [];
+          slots.clear();
+        };
+        for (let i = 0; i < entries.length; i++) {
+          const entry = entries[i]!;
+          const key = prefixOf(entry.feature) + pkeyOf(entry);
+          const slot = slots.get(key);
+          if (slot === undefined) {
+            if (keys.length === WRITE_CHUNK) flush();
+            slots.set(key, keys.length);
+            keys.push(key);
+            winners.push(i);
+          } else if (!(entries[winners[slot]!]!.observedAt > entry.observedAt)) winners[slot] = i;
         }
+        flush();
         return Promise.all(sent);
       });
     },
@@ -281,32 +289,33 @@ function escapeGlob(text: string): string {
 }
 
 /**
- * The write script's KEYS and ARGV for the keys `from` (inclusive) to `to`, which are distinct: keys without
- * expiry first, then those with, so the TTLs can trail ARGV for the last keys only (reordering distinct
- * keys changes nothing). One array of strings, passed whole: spreading tens of thousands of arguments
- * would overflow the stack.
+ * The write script's KEYS and ARGV for one run: `keys` are distinct and `winners` holds the index of each
+ * key's entry. Keys without expiry first, then those with, so the TTLs can trail ARGV for the last keys
+ * only (reordering distinct keys changes nothing).
  */
 function scriptArgs(
   keys: readonly string[],
-  payloads: readonly string[],
+  winners: readonly number[],
   entries: readonly OnlineEntry[],
-  from: number,
-  to: number,
+  payloadOf: (index: number) => string,
 ): string[] {
-  const n = to - from;
+  const n = keys.length;
   const expiring: number[] = [];
-  for (let i = from; i < to; i++) if (entries[i]!.ttlMs !== undefined) expiring.push(i);
+  for (let k = 0; k < n; k++) if (entries[winners[k]!]!.ttlMs !== undefined) expiring.push(k);
   const args = new Array<string>(2 * n + expiring.length);
   let at = 0;
-  const place = (i: number) => {
-    args[at] = keys[i]!;
-    args[n + at] = payloads[i]!;
+  const place = (k: number) => {
+    args[at] = keys[k]!;
+    args[n + at] = payloadOf(winners[k]!);
     at += 1;
   };
-  for (let i = from; i < to; i++) if (entries[i]!.ttlMs === undefined) place(i);
-  for (const i of expiring) place(i);
-  for (let e = 0; e < expiring.length; e++)
-    args[2 * n + e] = String(Math.ceil(entries[expiring[e]!]!.ttlMs!));
+  if (expiring.length === 0) for (let k = 0; k < n; k++) place(k);
+  else {
+    for (let k = 0; k < n; k++) if (entries[winners[k]!]!.ttlMs === undefined) place(k);
+    for (const k of expiring) place(k);
+    for (let e = 0; e < expiring.length; e++)
+      args[2 * n + e] = String(Math.ceil(entries[winners[expiring[e]!]!]!.ttlMs!));
+  }
   return args;
 }
 
