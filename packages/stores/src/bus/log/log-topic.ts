@@ -87,16 +87,21 @@ export class LogTopic {
     let segment = this.segments.at(-1) ?? (await this.roll());
     let chunks: Buffer[] = [];
     let chunkBytes = 0;
+    // Positions become visible to readers (`count`, `read`) only once their bytes are written: a poll
+    // during an append must not read past the end of the file.
+    let pending: number[] = [];
     const flush = async () => {
       if (chunks.length === 0) return;
       await segment.handle.write(Buffer.concat(chunks, chunkBytes), 0, chunkBytes, segment.size);
       if (this.sync) await segment.handle.datasync();
       segment.size += chunkBytes;
+      for (const position of pending) segment.positions.push(position);
+      pending = [];
       chunks = [];
       chunkBytes = 0;
     };
     for (const record of records) {
-      if (segment.size + chunkBytes >= this.segmentBytes && segment.positions.length > 0) {
+      if (segment.size + chunkBytes >= this.segmentBytes && segment.positions.length + pending.length > 0) {
         await flush();
         segment = await this.roll();
       }
@@ -112,8 +117,8 @@ export class LogTopic {
       const frame = Buffer.allocUnsafe(HEADER_BYTES);
       frame.writeUInt32LE(body.length, 0);
       frame.writeUInt32LE(crc32(body), 4);
-      segment.positions.push(segment.size + chunkBytes);
-      offsets.push(segment.base + segment.positions.length - 1);
+      pending.push(segment.size + chunkBytes);
+      offsets.push(segment.base + segment.positions.length + pending.length - 1);
       chunks.push(frame, body);
       chunkBytes += HEADER_BYTES + body.length;
     }
