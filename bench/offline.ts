@@ -182,23 +182,26 @@ async function pointInTime(root: string): Promise<{ figures: BenchFigure[]; note
 
 async function persistenceThroughput(root: string): Promise<{ figures: BenchFigure[]; note: string }> {
   const messages = Math.ceil(PERSIST_VALUES / VALUES_PER_MESSAGE);
-  const payloads: ResultMessageInput[] = Array.from({ length: messages }, (_, m) => ({
-    version: 1,
-    environment: 'bench',
-    operationId: randomUUID(),
-    operationKind: 'ONLINE_QUERY',
-    deploymentId: 'dep',
-    insertedAt: T0 + m,
-    values: Array.from({ length: VALUES_PER_MESSAGE }, (_, v) => ({
-      feature: `bench.f${v % FEATURES}`,
-      pkey: String(m * 50 + Math.floor(v / FEATURES)),
-      value: (m * VALUES_PER_MESSAGE + v) / 7,
-      observedAt: T0 + m,
-      resolver: 'bench_resolver',
-    })),
-    writeOnline: true,
-    writeOffline: true,
-  }));
+  // Built afresh for each run and dropped after it, so no run's garbage collections have to walk the
+  // million values another run keeps alive.
+  const generate = (): ResultMessageInput[] =>
+    Array.from({ length: messages }, (_, m) => ({
+      version: 1,
+      environment: 'bench',
+      operationId: randomUUID(),
+      operationKind: 'ONLINE_QUERY',
+      deploymentId: 'dep',
+      insertedAt: T0 + m,
+      values: Array.from({ length: VALUES_PER_MESSAGE }, (_, v) => ({
+        feature: `bench.f${v % FEATURES}`,
+        pkey: String(m * 50 + Math.floor(v / FEATURES)),
+        value: (m * VALUES_PER_MESSAGE + v) / 7,
+        observedAt: T0 + m,
+        resolver: 'bench_resolver',
+      })),
+      writeOnline: true,
+      writeOffline: true,
+    }));
   const figures: BenchFigure[] = [];
   const notes: string[] = [];
 
@@ -208,6 +211,7 @@ async function persistenceThroughput(root: string): Promise<{ figures: BenchFigu
   ) => {
     const bus = createLogBus({ root: join(root, `bus-${name}`), sync: false });
     await bus.init();
+    let payloads: ResultMessageInput[] | undefined = generate();
     for (let i = 0; i < payloads.length; i += 100) {
       await bus.publish(
         RESULT_BUS_TOPIC,
@@ -218,7 +222,8 @@ async function persistenceThroughput(root: string): Promise<{ figures: BenchFigu
     }
     // The worker as the data plane runs it (`start()`: the next batch is decoded while one is written),
     // timed until every message is written and acknowledged.
-    let left = payloads.length;
+    payloads = undefined;
+    let left = messages;
     let drained!: () => void;
     const done = new Promise<void>((resolve) => {
       drained = resolve;
@@ -245,7 +250,7 @@ async function persistenceThroughput(root: string): Promise<{ figures: BenchFigu
     const keyPrefix = `slate-bench-${randomUUID()}`;
     const redis = createRedisOnlineStore({ url: testServices.redisUrl, keyPrefix });
     await redis.init();
-    const entries: OnlineEntry[] = payloads.flatMap((p) =>
+    let entries: OnlineEntry[] = generate().flatMap((p) =>
       p.values!.map((v) => ({ feature: v.feature, pkey: v.pkey, value: v.value, observedAt: v.observedAt })),
     );
     const features = Array.from({ length: FEATURES }, (_, f) => `bench.f${f}`);
@@ -253,6 +258,7 @@ async function persistenceThroughput(root: string): Promise<{ figures: BenchFigu
       for (let i = 0; i < entries.length; i += 5_000)
         await redis.set('bench-direct', entries.slice(i, i + 5_000));
     });
+    entries = [];
     // Both runs start from the same Redis: without the first million keys, which would make the second
     // run pay for growing Redis' key table.
     await redis.dropFeatures('bench-direct', features);
@@ -278,23 +284,26 @@ async function persistenceThroughput(root: string): Promise<{ figures: BenchFigu
     threads: 2,
   });
   await offline.init();
-  const batches = payloads.map((p) => ({
-    id: p.operationId,
-    observations: p.values!.map((v) => ({
-      feature: v.feature,
-      pkey: v.pkey,
-      value: v.value,
-      observedAt: v.observedAt,
-      insertedAt: p.insertedAt,
-      resolver: v.resolver ?? null,
-      deploymentId: p.deploymentId,
-      queryId: p.operationId,
-    })),
-  }));
-  const [, directMs] = await time(async () => {
-    for (let i = 0; i < batches.length; i += 500)
-      await offline.write('bench-direct', batches.slice(i, i + 500));
-  });
+  const directMs = await (async () => {
+    const batches = generate().map((p) => ({
+      id: p.operationId,
+      observations: p.values!.map((v) => ({
+        feature: v.feature,
+        pkey: v.pkey,
+        value: v.value,
+        observedAt: v.observedAt,
+        insertedAt: p.insertedAt,
+        resolver: v.resolver ?? null,
+        deploymentId: p.deploymentId,
+        queryId: p.operationId,
+      })),
+    }));
+    const [, ms] = await time(async () => {
+      for (let i = 0; i < batches.length; i += 500)
+        await offline.write('bench-direct', batches.slice(i, i + 500));
+    });
+    return ms;
+  })();
   const busMs = await drain('parquet', createOfflineWriter(offline));
   const stored = (
     await offline.sample('bench', {
