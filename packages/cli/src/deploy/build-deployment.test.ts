@@ -31,7 +31,20 @@ describe('buildDeployment on examples/quickstart', () => {
     expect(first.config).toMatchObject({ project: 'quickstart', entry: 'src/index.ts' });
     expect(first.artifact.project).toBe('quickstart');
     expect(first.artifact.namespaces.map((ns) => ns.name).sort()).toEqual(['transaction', 'user']);
-    expect(first.artifact.resolvers).toHaveLength(9); // 8 in TypeScript, 1 in src/sql/user_plans.sql
+    // Every resolver of the example: user_plans from src/sql/user_plans.sql, the rest in TypeScript.
+    expect(first.artifact.resolvers.map((r) => r.fqn).sort()).toEqual([
+      'email_domain',
+      'get_transaction',
+      'get_user',
+      'page_view_counts',
+      'page_views',
+      'risk_score',
+      'transaction_stats',
+      'user_directory',
+      'user_plans',
+      'user_transactions',
+    ]);
+    expect(first.artifact.scheduledQueries?.map((q) => q.name)).toEqual(['daily_risk']);
     // Only the file: Vitest's stack-trace handling hides tsx's source maps, so lines are checked in
     // main.test.ts through the real `bin/slate.js`.
     expect(first.artifact.resolvers.find((r) => r.fqn === 'get_user')?.source?.file).toBe(
