@@ -186,7 +186,7 @@ export interface ScheduleFireView {
   readonly attempts: number;
   readonly error: string | null;
   readonly operation_id: string | null;
-  /** The job's latest reported status (`QUEUED`, `RUNNING`, `SUCCEEDED`, `FAILED`), once reported. */
+  /** The job's latest reported status (`QUEUED`, `RUNNING`, `SUCCEEDED`, `FAILED`, `CANCELED`), once reported. */
   readonly status: string | null;
   readonly created_at: string;
 }
