@@ -26,6 +26,11 @@ const response = await fetch(`${dataPlane}/v1/streams/page-views/messages`, {
       value: typeof view === 'string' ? view : JSON.stringify(view),
     })),
   }),
+}).catch((error) => {
+  console.error(
+    `cannot reach the data plane at ${dataPlane} (${error.cause?.code ?? error.message}): is \`npm start\` running?`,
+  );
+  process.exit(1);
 });
 const body = await response.json();
 if (!response.ok) {
