@@ -35,6 +35,8 @@ interface Taken {
   readonly invalid: readonly BusMessage[];
 }
 
+const EMPTY: Taken = { messages: [], batch: [], valid: [], invalid: [] };
+
 export interface PersistenceWorker {
   /** Starts consuming in the background, polling the next batch while the current one is written. */
   start(): void;
@@ -152,9 +154,10 @@ export function createPersistenceWorker(options: PersistenceWorkerOptions): Pers
   };
 
   /**
-   * The background loop: like `runOnce` over and over, except that the next batch is polled and parsed
-   * while the writers persist the current one, so decoding overlaps the stores' own work (the online
-   * store's server often runs on the same cores). Writes stay in batch order: the next batch's writes
+   * The background loop: like `runOnce` over and over, except that while batches come full (a backlog) the
+   * next batch is polled and parsed while the writers persist the current one, so decoding overlaps the
+   * stores' own work (the online store's server often runs on the same cores); when the worker keeps up,
+   * it writes what arrives as soon as the current write is done. Writes stay in batch order: the next batch's writes
    * start once the current one is acknowledged, and when a batch fails the one taken after it is given
    * back unwritten too. At most two batches are held at once.
    */
@@ -169,8 +172,11 @@ export function createPersistenceWorker(options: PersistenceWorkerOptions): Pers
         }
         await deadLetterInvalid(taken);
         const writing = write(taken);
+        // Only a full batch means a backlog worth overlapping: otherwise the worker is keeping up, and a
+        // batch taken during this write would wait for the next write too (latency, for no throughput).
+        const backlog = taken.messages.length >= batchMessages;
         // The consumer is not used concurrently: the poll below is its only call until both settle.
-        const next = take().then(
+        const next = (backlog ? take() : writing.then(() => EMPTY)).then(
           (batch) => ({ batch }),
           (error: unknown) => ({ error }),
         );
