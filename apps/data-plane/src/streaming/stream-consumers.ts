@@ -201,16 +201,7 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
     const fresh = lateMs === null ? messages : messages.filter((m) => now - m.publishedAt <= lateMs);
     const late = messages.length - fresh.length;
     const outcomes =
-      fresh.length === 0
-        ? []
-        : await engine.runtime.call({
-            resolver: fqn,
-            rows: fresh.map((m) => ({
-              [MESSAGE_PARAM]: { value: m.value, key: m.key, publishedAt: new Date(m.publishedAt) },
-            })),
-            context: { now: new Date(now), environment, deploymentId, tags: [], queryContext: {} },
-            timeoutMs: spec.timeoutMs,
-          });
+      fresh.length === 0 ? [] : await parseMessages(engine, spec, fresh, environment, deploymentId, now);
     const shape = streamShape(engine, spec);
     const results: OutgoingMessage[] = [];
     const dead: { message: BusMessage; reason: string }[] = [];
@@ -238,6 +229,43 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
       );
     });
     if (results.length > 0) await options.bus.publish(resultTopic, results);
+    await settleBatch(fqn, consumer, messages, dead, {
+      success: fresh.length - skipped - dead.length,
+      skipped,
+      late,
+    });
+    return true;
+  };
+
+  /** Runs a stream resolver's `parse` over a batch, one row per message. */
+  const parseMessages = (
+    engine: Engine,
+    spec: ResolverSpec,
+    messages: readonly BusMessage[],
+    environment: string,
+    deploymentId: string,
+    now: number,
+  ) =>
+    engine.runtime!.call({
+      resolver: spec.fqn,
+      rows: messages.map((m) => ({
+        [MESSAGE_PARAM]: { value: m.value, key: m.key, publishedAt: new Date(m.publishedAt) },
+      })),
+      context: { now: new Date(now), environment, deploymentId, tags: [], queryContext: {} },
+      timeoutMs: spec.timeoutMs,
+    });
+
+  /**
+   * Ends a batch whose results are on the result bus: dead-letters the messages `parse` threw on,
+   * acknowledges the rest and records the batch's counts and the stream's lag.
+   */
+  const settleBatch = async (
+    fqn: string,
+    consumer: BusConsumer,
+    messages: readonly BusMessage[],
+    dead: readonly { message: BusMessage; reason: string }[],
+    counts: { success: number; skipped: number; late: number },
+  ) => {
     await options.beforeAck?.(messages);
     for (const { message, reason } of dead) await consumer.deadLetter([message], reason.slice(0, 500));
     const deadIds = new Set(dead.map((d) => d.message));
@@ -245,10 +273,9 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
     const newest = messages.reduce((max, m) => Math.max(max, m.publishedAt), 0);
     options.metrics?.observeStream(
       fqn,
-      { success: fresh.length - skipped - dead.length, skipped, late, dead_letter: dead.length },
+      { ...counts, dead_letter: dead.length },
       Math.max(0, (clock() - newest) / 1000),
     );
-    return true;
   };
 
   const windowStates = new WeakMap<ResolverSpec, WindowedStreamState>();
@@ -271,14 +298,7 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
     now: number,
     lateMs: number | null,
   ): Promise<true> => {
-    const outcomes = await engine.runtime!.call({
-      resolver: spec.fqn,
-      rows: messages.map((m) => ({
-        [MESSAGE_PARAM]: { value: m.value, key: m.key, publishedAt: new Date(m.publishedAt) },
-      })),
-      context: { now: new Date(now), environment, deploymentId, tags: [], queryContext: {} },
-      timeoutMs: spec.timeoutMs,
-    });
+    const outcomes = await parseMessages(engine, spec, messages, environment, deploymentId, now);
     const dead: { message: BusMessage; reason: string }[] = [];
     const rows: WindowRow[] = [];
     let skipped = 0;
@@ -309,16 +329,11 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
     );
     if (results.length > 0) await options.bus.publish(resultTopic, results);
     await result.commit();
-    await options.beforeAck?.(messages);
-    for (const { message, reason } of dead) await consumer.deadLetter([message], reason.slice(0, 500));
-    const deadIds = new Set(dead.map((d) => d.message));
-    await consumer.ack(messages.filter((m) => !deadIds.has(m)));
-    const newest = messages.reduce((max, m) => Math.max(max, m.publishedAt), 0);
-    options.metrics?.observeStream(
-      spec.fqn,
-      { success: result.applied, skipped, late: late + result.late, dead_letter: dead.length },
-      Math.max(0, (clock() - newest) / 1000),
-    );
+    await settleBatch(spec.fqn, consumer, messages, dead, {
+      success: result.applied,
+      skipped,
+      late: late + result.late,
+    });
     return true;
   };
 
