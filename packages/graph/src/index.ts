@@ -31,4 +31,10 @@ export {
 export { type FeatureIndex, indexFeatures, type ResolvedFeature, windowSuffix } from './feature-index.ts';
 export * from './graph-artifact.ts';
 export { type LintIssue, lintGraph } from './lint-graph.ts';
-export { type DueFireTimes, dueFireTimes, nextFireTime } from './schedule.ts';
+export {
+  createSerialTicker,
+  type DueFireTimes,
+  dueFireTimes,
+  nextFireTime,
+  type SerialTicker,
+} from './schedule.ts';

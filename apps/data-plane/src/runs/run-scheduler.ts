@@ -1,4 +1,4 @@
-import { dueFireTimes } from '@slate/graph';
+import { createSerialTicker, dueFireTimes } from '@slate/graph';
 import type { Logger } from 'pino';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import type { RunTriggerMessage } from './run-record.ts';
@@ -45,8 +45,6 @@ export function createRunScheduler(options: RunSchedulerOptions): RunScheduler {
   const clock = options.clock ?? (() => new Date());
   const maxMissed = Math.max(1, options.maxMissedRuns ?? 1);
   const lastDue = new Map<string, { schedule: string; at: Date }>();
-  let timer: NodeJS.Timeout | undefined;
-  let ticking: Promise<unknown> = Promise.resolve();
 
   const tick = async (): Promise<RunTriggerMessage[]> => {
     const now = clock();
@@ -99,23 +97,5 @@ export function createRunScheduler(options: RunSchedulerOptions): RunScheduler {
     return messages;
   };
 
-  return {
-    tick: () => {
-      const result = ticking.then(tick);
-      ticking = result.catch(() => undefined);
-      return result;
-    },
-    start() {
-      if (timer) return;
-      timer = setInterval(() => {
-        ticking = ticking.then(tick).catch(() => undefined);
-      }, options.intervalMs ?? 1_000);
-      timer.unref();
-    },
-    async stop() {
-      clearInterval(timer);
-      timer = undefined;
-      await ticking;
-    },
-  };
+  return createSerialTicker(tick, { intervalMs: options.intervalMs });
 }

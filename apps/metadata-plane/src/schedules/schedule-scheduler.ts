@@ -1,4 +1,4 @@
-import { dueFireTimes } from '@slate/graph';
+import { createSerialTicker, dueFireTimes } from '@slate/graph';
 import type { Queue } from '@slate/stores';
 import type { Kysely, Selectable } from 'kysely';
 import type { Logger } from 'pino';
@@ -76,8 +76,6 @@ export function createScheduleScheduler(options: ScheduleSchedulerOptions): Sche
   const retainMs = options.retainDeliveriesMs ?? 7 * 24 * 3_600_000;
   // Deployments never change: their schedules are parsed once per deployment id.
   const declaredByDeployment = new Map<string, DeclaredSchedule[]>();
-  let timer: NodeJS.Timeout | undefined;
-  let ticking: Promise<unknown> = Promise.resolve();
   let lastPrune = 0;
 
   const reconcile = async (now: Date) => {
@@ -201,25 +199,8 @@ export function createScheduleScheduler(options: ScheduleSchedulerOptions): Sche
     return fires;
   };
 
-  return {
-    tick: () => {
-      const result = ticking.then(tick);
-      ticking = result.catch(() => undefined);
-      return result;
-    },
-    start() {
-      if (timer) return;
-      timer = setInterval(() => {
-        ticking = ticking.then(tick).catch((error: unknown) => {
-          options.logger?.warn({ err: String(error) }, 'scheduler pass failed');
-        });
-      }, options.intervalMs ?? 1_000);
-      timer.unref();
-    },
-    async stop() {
-      clearInterval(timer);
-      timer = undefined;
-      await ticking;
-    },
-  };
+  return createSerialTicker(tick, {
+    intervalMs: options.intervalMs,
+    onError: (error) => options.logger?.warn({ err: String(error) }, 'scheduler pass failed'),
+  });
 }
