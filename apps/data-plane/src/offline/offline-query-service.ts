@@ -272,18 +272,7 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
       const record: RevisionRecord = {
         ...stale,
         deployment_id: options.served.get(stale.environment_id)?.deployment?.id ?? stale.deployment_id,
-        status: 'QUEUED',
-        attempt,
-        owner: randomUUID(),
-        started_at: null,
-        terminated_at: null,
-        heartbeat_at: at,
-        errors: [],
-        num_partitions: 0,
-        output_keys: [],
-        num_bytes: 0,
-        num_rows: 0,
-        columns: [],
+        ...queuedAttempt(attempt, at),
       };
       options.logger?.warn(
         { revision_id: record.revision_id, attempt, last_heartbeat: stale.heartbeat_at },
@@ -510,20 +499,9 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
         environment_id: environmentId,
         creator_id: creator,
         deployment_id: options.served.get(environmentId)?.deployment?.id ?? null,
-        status: 'QUEUED',
         outputs: [...new Set([...request.output, ...request.required_output])],
         created_at: at,
-        started_at: null,
-        terminated_at: null,
-        heartbeat_at: at,
-        errors: [],
-        num_partitions: 0,
-        output_keys: [],
-        num_bytes: 0,
-        num_rows: 0,
-        columns: [],
-        attempt: 1,
-        owner: randomUUID(),
+        ...queuedAttempt(1, at),
       };
       // The request first: a revision whose record exists can always be re-run after a crash.
       await options.objectStore.put('dataset', jobKey(environmentId, id), JSON.stringify({ request }), {
@@ -623,4 +601,22 @@ async function writeParquet(
     connection.closeSync();
     duck.closeSync();
   }
+}
+
+/** The fields of a revision that start over with each attempt: queued, by a new owner, nothing written yet. */
+function queuedAttempt(attempt: number, at: string) {
+  return {
+    status: 'QUEUED',
+    attempt,
+    owner: randomUUID(),
+    started_at: null,
+    terminated_at: null,
+    heartbeat_at: at,
+    errors: [],
+    num_partitions: 0,
+    output_keys: [],
+    num_bytes: 0,
+    num_rows: 0,
+    columns: [],
+  } satisfies Partial<RevisionRecord>;
 }
