@@ -2,57 +2,23 @@
  * `slate runs …` against the real platform in this process (`startPlatform`: metadata plane on PGlite, one
  * data plane) serving the quickstart example, deployed as `slate up` deploys it.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@slate/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { users } from '../../../../examples/quickstart/src/sample-data.ts';
-import type { CliContext } from '../cli-context.ts';
 import { applyDeployment } from '../deploy/apply-deployment.ts';
-import { runCli } from '../main.ts';
 import { type Platform, startPlatform } from '../up/start-platform.ts';
+import { runSlate } from './fixtures/run-slate.ts';
 
 const repo = new URL('../../../../', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'slate-runs-cli-'));
 const project = join(work, 'quickstart');
 let platform: Platform;
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
-/** Runs `slate <args>` with the platform's credentials; answers the exit code and what it printed. */
-async function slate(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const credentials = JSON.parse(readFileSync(platform.credentialsPath, 'utf8')) as {
-    client_id: string;
-    client_secret: string;
-  };
-  const context: CliContext = {
-    cwd: work,
-    env: {
-      SLATE_API_SERVER: platform.apiServer,
-      SLATE_CLIENT_ID: credentials.client_id,
-      SLATE_CLIENT_SECRET: credentials.client_secret,
-    },
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-  };
-  const code = await runCli(['node', 'slate', ...args], context);
-  return { code, stdout, stderr };
-}
+/** Runs `slate <args>` with the platform's credentials. */
+const slate = (...args: string[]) => runSlate(platform, work, ...args);
 
 beforeAll(async () => {
   cpSync(join(repo, 'examples/quickstart'), project, {
