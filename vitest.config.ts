@@ -22,6 +22,8 @@ export default defineConfig({
           testTimeout: 30_000,
           hookTimeout: 120_000,
           pool: 'forks',
+          // Creates the test databases, fetches helm, and says in one line which services are missing.
+          globalSetup: ['packages/testing/src/global-setup.ts'],
           typecheck: {
             enabled: true,
             include: ['packages/*/src/**/*.test-d.ts'],

@@ -10,14 +10,16 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { BUCKETS } from '@slate/stores';
-import { freePort, isReachable, testServices } from '@slate/testing';
+import { freePort, requireService, testServices } from '@slate/testing';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repo = new URL('..', import.meta.url).pathname;
-const services = (await isReachable(testServices.postgresUrl)) && (await isReachable(testServices.redisUrl));
+const services =
+  (await requireService('PostgreSQL', testServices.postgresUrl)) &&
+  (await requireService('Redis', testServices.redisUrl));
 const run = `e2e${Date.now().toString(36)}`;
 const work = mkdtempSync(join(tmpdir(), 'slate-prod-'));
 const registrationToken = 'a-registration-token-for-this-test-only';

@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseSeed } from '@slate/metadata-plane';
-import { helmBinary } from '@slate/testing';
+import { helmBinary, unlessCi } from '@slate/testing';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 
 const helm = helmBinary();
+unlessCi(helm ? undefined : 'helm is not fetched (run `bash deploy/helm/fetch-helm.sh`)');
 const chart = new URL('./slate', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'slate-chart-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isReachable, testServices } from '@slate/testing';
+import { requireService, testServices } from '@slate/testing';
 import pg from 'pg';
 import { describe, it } from 'vitest';
 import { runAccessSuite } from './access.suite.ts';
@@ -9,7 +9,7 @@ import { runSecretsSuite } from './secrets.suite.ts';
 import { runUsageSuite } from './usage.suite.ts';
 
 const adminUrl = testServices.postgresUrl;
-const reachable = await isReachable(adminUrl);
+const reachable = await requireService('PostgreSQL', adminUrl);
 const created: string[] = [];
 
 async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {

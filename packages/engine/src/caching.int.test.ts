@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createRedisOnlineStore } from '@slate/stores';
-import { isReachable, testServices } from '@slate/testing';
+import { requireService, testServices } from '@slate/testing';
 import { Redis } from 'ioredis';
 import { afterAll, describe } from 'vitest';
 import { createLruOnlineStore } from './cache/lru-online-store.ts';
 import { runEngineCachingSuite } from './caching.suite.ts';
 
-const reachable = await isReachable(testServices.redisUrl);
+const reachable = await requireService('Redis', testServices.redisUrl);
 const keyPrefix = `slate-engine-test-${randomUUID()}`;
 
 describe.skipIf(!reachable)('engine caching on the real Redis', () => {

@@ -5,5 +5,12 @@ export {
   startKafkaMockCluster,
 } from './kafka-mock-cluster.ts';
 export { freePort } from './ports.ts';
-export { isReachable, type TestServices, testServices } from './services.ts';
+export {
+  isReachable,
+  requireService,
+  type TestServices,
+  testServices,
+  underCi,
+  unlessCi,
+} from './services.ts';
 export { helmBinary } from './tools.ts';

@@ -12,7 +12,7 @@ import {
   createSqlSource,
   type SqlSource,
 } from '@slate/stores';
-import { isReachable, testServices } from '@slate/testing';
+import { requireService, testServices } from '@slate/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServedEnvironments } from '../deployments/served-environments.ts';
 import { createPersistenceWorker, type PersistenceWorker } from '../persistence/persistence-worker.ts';
@@ -23,7 +23,7 @@ import { createRunScheduler } from './run-scheduler.ts';
 import { createRunService, type RunService } from './run-service.ts';
 import { createObjectRunStore } from './run-store.ts';
 
-const up = await isReachable(testServices.postgresUrl);
+const up = await requireService('PostgreSQL', testServices.postgresUrl);
 const ENV = 'env-runs';
 const day = (d: number) => new Date(Date.UTC(2026, 0, d));
 

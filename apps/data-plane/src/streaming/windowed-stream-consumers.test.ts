@@ -15,7 +15,7 @@ import {
   deadLetterTopic,
   type OnlineStore,
 } from '@slate/stores';
-import { isReachable, testServices } from '@slate/testing';
+import { requireService, testServices } from '@slate/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ServedEnvironments } from '../deployments/served-environments.ts';
 import { createDataPlaneMetrics } from '../observability/data-plane-metrics.ts';
@@ -25,7 +25,7 @@ import { createStreamConsumers } from './stream-consumers.ts';
 
 const root = await mkdtemp(join(tmpdir(), 'slate-windowed-streams-'));
 afterAll(() => rm(root, { recursive: true, force: true }));
-const redisUp = await isReachable(testServices.redisUrl);
+const redisUp = await requireService('Redis', testServices.redisUrl);
 
 const MINUTE = 60_000;
 const WINDOWS = [600, 3600] as const;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isReachable, testServices } from '@slate/testing';
+import { requireService, testServices } from '@slate/testing';
 import pg from 'pg';
 import { describe, it } from 'vitest';
 import type { DatabaseFactory } from '../metadata-plane.suite.ts';
@@ -7,7 +7,7 @@ import { runSchedulesSuite } from './schedules.suite.ts';
 import { runScheduledRunsSuite } from './schedules-end-to-end.suite.ts';
 
 const adminUrl = testServices.postgresUrl;
-const reachable = await isReachable(adminUrl);
+const reachable = await requireService('PostgreSQL', adminUrl);
 const created: string[] = [];
 
 async function admin(text: string): Promise<void> {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createRedisOnlineStore, type OnlineStore } from '@slate/stores';
-import { isReachable, testServices } from '@slate/testing';
+import { requireService, testServices } from '@slate/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultMessage } from '../result-message.ts';
 import { createOnlineWriter } from './online-writer.ts';
 import type { ReceivedResult } from './writer.ts';
 
-const reachable = await isReachable(testServices.redisUrl);
+const reachable = await requireService('Redis', testServices.redisUrl);
 
 describe.skipIf(!reachable)('createOnlineWriter (Redis)', () => {
   const keyPrefix = `slate-test-writer-${randomUUID()}`;

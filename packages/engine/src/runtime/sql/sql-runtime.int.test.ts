@@ -10,7 +10,7 @@ import {
   string,
 } from '@slate/sdk';
 import { createSqlSource, type SqlSource } from '@slate/stores';
-import { isReachable, testServices } from '@slate/testing';
+import { requireService, testServices } from '@slate/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../engine.ts';
 import { createInProcessRuntime } from '../in-process/in-process-runtime.ts';
@@ -20,7 +20,11 @@ const services = [
   { type: 'postgres' as const, url: testServices.postgresUrl },
   { type: 'mysql' as const, url: testServices.mysqlUrl },
 ];
-const reachable = await Promise.all(services.map((service) => isReachable(service.url)));
+const reachable = await Promise.all(
+  services.map((service) =>
+    requireService(service.type === 'postgres' ? 'PostgreSQL' : 'MariaDB', service.url),
+  ),
+);
 
 describe.each(services.map((service, i) => ({ ...service, reachable: reachable[i]! })))(
   'SQL resolvers on $type',

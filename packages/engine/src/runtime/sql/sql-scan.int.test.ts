@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { collectGraph, datetime, features, float, int, sqlResolver, string } from '@slate/sdk';
 import { createSqlSource, type SqlSource } from '@slate/stores';
-import { isReachable, testServices } from '@slate/testing';
+import { requireService, testServices } from '@slate/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanSqlResolver } from './sql-scan.ts';
 
@@ -9,7 +9,11 @@ const services = [
   { type: 'postgres' as const, url: testServices.postgresUrl },
   { type: 'mysql' as const, url: testServices.mysqlUrl },
 ];
-const reachable = await Promise.all(services.map((service) => isReachable(service.url)));
+const reachable = await Promise.all(
+  services.map((service) =>
+    requireService(service.type === 'postgres' ? 'PostgreSQL' : 'MariaDB', service.url),
+  ),
+);
 const day = (d: number, ms = 0) => new Date(Date.UTC(2026, 0, d) + ms);
 
 describe.each(services.map((service, i) => ({ ...service, reachable: reachable[i]! })))(

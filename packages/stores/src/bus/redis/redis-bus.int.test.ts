@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { isReachable, testServices } from '@slate/testing';
+import { requireService, testServices } from '@slate/testing';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runBusConformance } from '../bus-conformance.ts';
 import { createRedisBus } from './redis-bus.ts';
 
-const reachable = await isReachable(testServices.redisUrl);
+const reachable = await requireService('Redis', testServices.redisUrl);
 const keyPrefix = `slate-test-${randomUUID()}`;
 
 describe.skipIf(!reachable)('createRedisBus (Redis Streams)', () => {

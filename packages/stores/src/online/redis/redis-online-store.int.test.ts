@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { SlateError } from '@slate/graph';
-import { isReachable, testServices } from '@slate/testing';
+import { requireService, testServices } from '@slate/testing';
 import { Command, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runOnlineStoreConformance } from '../online-store-conformance.ts';
 import { createRedisOnlineStore, packCommand } from './redis-online-store.ts';
 
-const reachable = await isReachable(testServices.redisUrl);
+const reachable = await requireService('Redis', testServices.redisUrl);
 const keyPrefix = `slate-test-${randomUUID()}`;
 
 describe.skipIf(!reachable)('createRedisOnlineStore (Redis)', () => {

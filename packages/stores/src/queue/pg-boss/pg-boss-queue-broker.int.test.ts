@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { isReachable, testServices } from '@slate/testing';
+import { requireService, testServices } from '@slate/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { runQueueConformance } from '../queue-conformance.ts';
 import { createPgBossQueueBroker } from './pg-boss-queue-broker.ts';
 
-const reachable = await isReachable(testServices.postgresUrl);
+const reachable = await requireService('PostgreSQL', testServices.postgresUrl);
 // A schema of its own per run, dropped at the end, so runs never see each other's jobs.
 const schema = `pgboss_${randomBytes(5).toString('hex')}`;
 

@@ -1,9 +1,9 @@
-import { isReachable, testServices } from '@slate/testing';
+import { requireService, testServices } from '@slate/testing';
 import { describe, expect, it } from 'vitest';
 import { runSqlSourceConformance } from '../sql-source-conformance.ts';
 import { createMysqlSqlSource } from './mysql-sql-source.ts';
 
-const reachable = await isReachable(testServices.mysqlUrl);
+const reachable = await requireService('MariaDB', testServices.mysqlUrl);
 
 describe.skipIf(!reachable)('MySQL/MariaDB source', () => {
   runSqlSourceConformance('mysql', {

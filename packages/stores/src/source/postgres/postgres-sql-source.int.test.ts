@@ -1,9 +1,9 @@
-import { isReachable, testServices } from '@slate/testing';
+import { requireService, testServices } from '@slate/testing';
 import { describe, expect, it } from 'vitest';
 import { runSqlSourceConformance } from '../sql-source-conformance.ts';
 import { createPostgresSqlSource } from './postgres-sql-source.ts';
 
-const reachable = await isReachable(testServices.postgresUrl);
+const reachable = await requireService('PostgreSQL', testServices.postgresUrl);
 
 describe.skipIf(!reachable)('PostgreSQL source', () => {
   runSqlSourceConformance('postgres', {
