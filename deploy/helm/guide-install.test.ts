@@ -4,13 +4,8 @@ import { parseSeed } from '@slate/metadata-plane';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { containerOf, envOf, findManifest, podOf, specOf } from './testing/manifest-access.ts';
-import { helm, helmFile, renderChart, renderChartError } from './testing/render-chart.ts';
+import { helm, helmFile, problemPaths, renderChart, renderChartError } from './testing/render-chart.ts';
 import { validateManifest } from './testing/validate-manifest.ts';
-
-/** The paths of the problems in the chart's one failure message (`  - path: message` lines). */
-export function problemPaths(message: string): string[] {
-  return [...message.matchAll(/^ {2}- (\S+?): /gm)].map((m) => m[1]!);
-}
 
 const GUIDE = [helmFile('fixtures/guide/values.yaml'), helmFile('fixtures/guide/seed.yaml')];
 const FILLED = [

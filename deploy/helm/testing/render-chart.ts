@@ -87,3 +87,8 @@ export async function lintChart(chart: ChartName, options: RenderOptions = {}): 
   const { stdout } = await run(helm!, ['lint', '--strict', CHARTS[chart], ...valuesArgs(options)]);
   return stdout;
 }
+
+/** The paths of the problems in a chart's one failure message (its `  - path: message` lines). */
+export function problemPaths(message: string): string[] {
+  return [...message.matchAll(/^ {2}- (\S+?): /gm)].map((m) => m[1]!);
+}
