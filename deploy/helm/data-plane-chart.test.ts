@@ -129,7 +129,8 @@ describe.skipIf(!helm)('slate-data-plane', () => {
     expect(account.metadata.annotations).toEqual({
       'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/slate-background-persistence',
     });
-    expect(findManifest(one, 'Namespace', 'background-persistence').metadata.annotations).toEqual({
+    expect(manifestsOf(one, 'Namespace')).toEqual([]);
+    expect(findManifest(all, 'Namespace', 'background-persistence').metadata.annotations).toEqual({
       'helm.sh/resource-policy': 'keep',
     });
     for (const role of ['query', 'streaming', 'jobs']) {
