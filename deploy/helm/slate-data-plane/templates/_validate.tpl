@@ -6,7 +6,7 @@ every missing or invalid value in one message.
 {{- define "slate-dp.validate" -}}
 {{- $c := dict "problems" list -}}
 {{- $v := .Values -}}
-{{- include "slate.checks.name" (dict "c" $c "path" (ternary "name" "name (default: the release name)" (not (empty $v.name))) "value" (include "slate-dp.name" .) "required" true "hint" "the data plane's name, shared by all its replicas") -}}
+{{- include "slate.checks.name" (dict "c" $c "path" "name" "value" (include "slate-dp.name" .) "required" true "hint" "the data plane's name, shared by all its replicas (default: the release name)") -}}
 {{- include "slate.checks.url" (dict "c" $c "path" "metadataPlane.url" "value" $v.metadataPlane.url "required" true "hint" "the metadata plane's URL: http://chalk-metadata-plane.chalk-metadata.svc:4000 in its cluster, else its api_host") -}}
 {{- include "slate.checks.url" (dict "c" $c "path" "metadataPlane.issuer" "value" $v.metadataPlane.issuer "hint" "the metadata plane's public URL (its api_host), e.g. https://slate.example.com") -}}
 {{- include "slate.checks.url" (dict "c" $c "path" "publicUrl" "value" $v.publicUrl "required" true "hint" "the URL clients query this data plane at, e.g. https://query.example.com") -}}
