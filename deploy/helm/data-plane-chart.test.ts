@@ -299,6 +299,7 @@ describe.skipIf(!helm)('slate-data-plane', () => {
         onlineStore: { redis: { existingSecret: 'slate-redis' } },
         bus: { type: 'kafka', kafka: { brokers: ['kafka-1'], sasl: { mechanism: 'scram-sha-512' } } },
         dataSources: [{ name: '1db', type: 'postgres', url: 'postgres://app:hunter2@db/app' }],
+        metrics: { port: 4001 },
         roles: {
           persistence: {
             keda: { enabled: true, minReplicaCount: 4, maxReplicaCount: 2 },
@@ -321,8 +322,9 @@ describe.skipIf(!helm)('slate-data-plane', () => {
       'roles.persistence.keda',
       'dataSources[0].name',
       'dataSources[0].url',
+      'metrics.port',
     ]);
-    expect(message).toContain('12 value(s) to fix');
+    expect(message).toContain('13 value(s) to fix');
     expect(message).toContain('holds a password in clear');
     expect(message).not.toContain('hunter2');
   });

@@ -87,8 +87,9 @@ off.
 {{- end -}}
 
 {{/*
-Routing values shared by both charts: `values` is the chart's root values; an enabled Gateway route
-needs somewhere to attach, and a ServiceMonitor needs the metrics port.
+Routing and metrics values shared by both charts: `values` is the chart's root values, `appPort` the
+container's API port. An enabled Gateway route needs somewhere to attach; the metrics port must not be the
+API's (the planes refuse that); a ServiceMonitor needs the metrics port.
 */}}
 {{- define "slate.checks.routing" -}}
 {{- $g := .values.gateway -}}
@@ -97,6 +98,9 @@ needs somewhere to attach, and a ServiceMonitor needs the metrics port.
 {{- end -}}
 {{- if and .values.certManager.clusterIssuer .values.certManager.issuer -}}
   {{- include "slate.checks.add" (dict "c" .c "path" "certManager" "message" "set clusterIssuer or issuer, not both") -}}
+{{- end -}}
+{{- if and .values.metrics.enabled (eq (int .values.metrics.port) (int .appPort)) -}}
+  {{- include "slate.checks.add" (dict "c" .c "path" "metrics.port" "message" (printf "%v is the API's own port: metrics are served apart, on an internal port (default 9464)" .values.metrics.port)) -}}
 {{- end -}}
 {{- if and .values.metrics.serviceMonitor.enabled (not .values.metrics.enabled) -}}
   {{- include "slate.checks.add" (dict "c" .c "path" "metrics.serviceMonitor.enabled" "message" "needs metrics.enabled: true (the ServiceMonitor scrapes the metrics port)") -}}

@@ -38,7 +38,7 @@ every missing or invalid value in one message.
     {{- include "slate.checks.add" (dict "c" $c "path" (printf "%s.url" $p) "message" "holds a password in clear: store it as a secret of the environment and write ${secret:NAME} in its place") -}}
   {{- end -}}
 {{- end -}}
-{{- include "slate.checks.routing" (dict "c" $c "values" $v) -}}
+{{- include "slate.checks.routing" (dict "c" $c "values" $v "appPort" 4001) -}}
 {{- include "slate.checks.fail" (dict "c" $c "chart" "slate-data-plane") -}}
 {{- end -}}
 

@@ -33,7 +33,7 @@ every missing or invalid value in one message.
   {{- end -}}
 {{- end -}}
 {{- include "slate.checks.autoscaling" (dict "c" $c "path" "autoscaling" "cfg" $v.autoscaling) -}}
-{{- include "slate.checks.routing" (dict "c" $c "values" $v) -}}
+{{- include "slate.checks.routing" (dict "c" $c "values" $v "appPort" 4000) -}}
 {{- include "slate.checks.fail" (dict "c" $c "chart" "slate-metadata-plane") -}}
 {{- end -}}
 
