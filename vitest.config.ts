@@ -22,6 +22,8 @@ export default defineConfig({
           testTimeout: 30_000,
           hookTimeout: 120_000,
           pool: 'forks',
+          // Tests run the sources: `packages/cli/bin/slate.js` runs src/ through tsx, not dist/ (which may be stale).
+          env: { SLATE_CLI_FROM_SOURCE: '1' },
           // Creates the test databases, fetches helm, and says in one line which services are missing.
           globalSetup: ['packages/testing/src/global-setup.ts'],
           typecheck: {

@@ -1,4 +1,4 @@
-import { createSlateClient, loadCredentials, type SlateClient } from '@slate/client';
+import type { SlateClient } from '@slate/client';
 import type { Command } from 'commander';
 
 /**
@@ -47,6 +47,8 @@ export async function clientForCommand(
   dir?: string,
 ): Promise<SlateClient> {
   const flags = command.optsWithGlobals<ConnectionFlags>();
+  // Loaded on use, so `slate --help` does not load the client (and Apache Arrow with it).
+  const { createSlateClient, loadCredentials } = await import('./connect.ts');
   const credentials = await loadCredentials({
     cwd: dir ?? context.cwd,
     env: context.env,

@@ -36,6 +36,7 @@ export {
 export { readGitMetadata } from './deploy/git-metadata.ts';
 export { formatTable } from './format-table.ts';
 export {
+  CLI_VERSION,
   type CommandRegistration,
   commands,
   createProgram,

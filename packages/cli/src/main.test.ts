@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SlateError } from '@slate/graph';
 import { CommanderError } from 'commander';
@@ -58,6 +59,17 @@ describe('exit codes', () => {
       issues: [{ path: 'resolvers.0.fqn', message: 'Invalid string' }],
     });
     expect(formatError(error)).toBe('error[INVALID_GRAPH]: bad graph\n  - resolvers.0.fqn: Invalid string');
+  });
+});
+
+describe('slate --version', () => {
+  it("prints @slate/cli's package.json version and exits 0", async () => {
+    const io = captureContext('/');
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect(await runCli(slate('--version'), io.context)).toBe(0);
+    expect(io.stdout()).toBe(`${version}\n`);
   });
 });
 

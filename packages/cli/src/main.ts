@@ -11,6 +11,9 @@ import { registerToken } from './commands/token.ts';
 import { registerUp } from './commands/up.ts';
 import { registerWhoAmI } from './commands/whoami.ts';
 
+/** The `slate` version `slate --version` prints: @slate/cli's `package.json` version (a test keeps them equal). */
+export const CLI_VERSION = '0.1.0';
+
 /** Adds one command (or command group) to the program; commands write only through `context`. */
 export type CommandRegistration = (program: Command, context: CliContext) => void;
 
@@ -56,6 +59,7 @@ export function exitCodeOf(error: unknown): number {
 export function createProgram(context: CliContext, registrations = commands): Command {
   const program = new Command('slate')
     .description('Slate: deploy and query feature repositories')
+    .version(CLI_VERSION, '-V, --version', 'print the version')
     .option('--api-server <url>', 'metadata plane URL (else SLATE_API_SERVER, .slate/credentials.json)')
     .option('--client-id <id>', 'client id (else SLATE_CLIENT_ID, _CHALK_CLIENT_ID, .slate/credentials.json)')
     .option('--client-secret <secret>', 'client secret (else SLATE_CLIENT_SECRET, _CHALK_CLIENT_SECRET, …)')

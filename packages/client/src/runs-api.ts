@@ -1,8 +1,8 @@
+import { RUN_STATUSES, type RunStatus } from '@slate/graph';
 import { z } from 'zod';
 
-/** Statuses a resolver run moves through: `received` → `running` → one of `FINISHED_RUN_STATUSES`. */
-export const RUN_STATUSES = ['received', 'running', 'succeeded', 'failed', 'canceled'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
+/** Statuses a resolver run moves through (defined in `@slate/graph`, re-exported for the client's users). */
+export { RUN_STATUSES, type RunStatus };
 
 /** A run that will not change any more. */
 export const FINISHED_RUN_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'failed', 'canceled']);

@@ -1,8 +1,8 @@
+import { SCHEDULE_KINDS, type ScheduleKind } from '@slate/graph';
 import { z } from 'zod';
 
-/** What a schedule fires: a `cron` resolver (a run) or a scheduled query (an offline query). */
-export const SCHEDULE_KINDS = ['resolver', 'query'] as const;
-export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
+/** What a schedule fires (defined in `@slate/graph`, re-exported for the client's users). */
+export { SCHEDULE_KINDS, type ScheduleKind };
 
 /** Chalk's scheduled-resolver control status: `PLAY` fires, `PAUSE` fires nothing until resumed. */
 export type ScheduleState = 'PLAY' | 'PAUSE';

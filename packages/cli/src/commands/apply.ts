@@ -1,14 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type CliContext, clientForCommand, printJson, printLine } from '../cli-context.ts';
-import { applyDeployment } from '../deploy/apply-deployment.ts';
-
-export {
-  type ApplyDeploymentOptions,
-  type ApplyDeploymentResult,
-  applyDeployment,
-} from '../deploy/apply-deployment.ts';
-export { buildDeployment, type DeploymentBuild } from '../deploy/build-deployment.ts';
 
 interface ApplyFlags {
   readonly dir: string;
@@ -35,6 +27,8 @@ export function registerApply(program: Command, context: CliContext): void {
       const dir = resolve(context.cwd, flags.dir);
       const client = await clientForCommand(command, context, dir);
       const line = (text: string) => (flags.json ? context.stderr(`${text}\n`) : printLine(context, text));
+      // Loaded on use: bundling pulls in esbuild and tsx, which `slate --help` should not pay for.
+      const { applyDeployment } = await import('../deploy/apply-deployment.ts');
       const result = await applyDeployment({
         dir,
         client,

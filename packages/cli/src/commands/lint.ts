@@ -2,7 +2,6 @@ import { resolve } from 'node:path';
 import { SlateError } from '@slate/graph';
 import type { Command } from 'commander';
 import { type CliContext, printJson, printLine } from '../cli-context.ts';
-import { collectProject, formatLintIssue } from '../deploy/build-deployment.ts';
 
 interface LintFlags {
   readonly dir: string;
@@ -17,6 +16,8 @@ export function registerLint(program: Command, context: CliContext): void {
     .option('--dir <dir>', 'the feature repository (holding slate.yaml)', '.')
     .option('--json', 'print the issues as JSON')
     .action(async (flags: LintFlags) => {
+      // Loaded on use: collecting imports the repository through tsx.
+      const { collectProject, formatLintIssue } = await import('../deploy/build-deployment.ts');
       const { artifact, config, lint } = await collectProject(resolve(context.cwd, flags.dir));
       const errors = lint.filter((issue) => issue.severity === 'error');
       if (flags.json) printJson(context, lint);

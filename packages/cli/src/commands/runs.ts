@@ -1,5 +1,5 @@
-import { RUN_STATUSES, type Run, type RunStatus } from '@slate/client';
-import { SlateError } from '@slate/graph';
+import type { Run } from '@slate/client';
+import { RUN_STATUSES, type RunStatus, SlateError } from '@slate/graph';
 import type { Command } from 'commander';
 import { type CliContext, clientForCommand, printJson, printLine } from '../cli-context.ts';
 import { formatTable } from '../format-table.ts';

@@ -1,12 +1,5 @@
-import {
-  SCHEDULE_KINDS,
-  type Schedule,
-  type ScheduleFire,
-  type ScheduleKind,
-  type ScheduleRef,
-  type SlateClient,
-} from '@slate/client';
-import { SlateError } from '@slate/graph';
+import type { Schedule, ScheduleFire, ScheduleRef, SlateClient } from '@slate/client';
+import { SCHEDULE_KINDS, type ScheduleKind, SlateError } from '@slate/graph';
 import type { Command } from 'commander';
 import { type CliContext, clientForCommand, printJson, printLine } from '../cli-context.ts';
 import { formatTable } from '../format-table.ts';

@@ -1,13 +1,10 @@
 import { existsSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { DataSourceConfig } from '@slate/data-plane';
 import { SlateError } from '@slate/graph';
 import type { Command } from 'commander';
-import { pino } from 'pino';
 import { type CliContext, printLine } from '../cli-context.ts';
-import { applyDeployment } from '../deploy/apply-deployment.ts';
-import { readProjectConfig } from '../project-config.ts';
-import { startPlatform } from '../up/start-platform.ts';
 
 interface UpFlags {
   readonly stateDir?: string;
@@ -72,6 +69,12 @@ export function registerUp(program: Command, context: CliContext): void {
       );
       const line = (text: string) => printLine(context, text);
 
+      // Loaded on use: both planes and their stores are most of the CLI's code.
+      const [{ pino }, { startPlatform }, { applyDeployment }] = await Promise.all([
+        import('pino'),
+        import('../up/start-platform.ts'),
+        import('../deploy/apply-deployment.ts'),
+      ]);
       line(`▸ starting Slate in ${relative(context.cwd, stateDir) || '.'}`);
       const platform = await startPlatform({
         stateDir,
@@ -142,9 +145,13 @@ function portOf(text: string, flag: string): number {
   return port;
 }
 
+/** apps/web/dist of the repository this code runs from: searched upwards, as it runs from src/ or dist/. */
 function defaultWebRoot(): string | undefined {
-  const dist = new URL('../../../../apps/web/dist', import.meta.url).pathname;
-  return existsSync(dist) ? dist : undefined;
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const dist = join(dir, 'apps/web/dist');
+    if (existsSync(join(dist, 'index.html'))) return dist;
+  }
+  return undefined;
 }
 
 /** Resolves on the first SIGINT or SIGTERM; `dispose` removes the handlers. */
@@ -166,6 +173,7 @@ function waitForSignal(): { promise: Promise<void>; dispose(): void } {
 
 /** The project's `data_sources`, with `initFile`/`dataDir` made absolute (they are relative to slate.yaml). */
 async function projectDataSources(project: string): Promise<DataSourceConfig[]> {
+  const { readProjectConfig } = await import('../project-config.ts');
   const config = await readProjectConfig(project);
   return (config.data_sources ?? []).map((source) => {
     const absolute = (key: string) =>

@@ -22,11 +22,18 @@ export interface WorkerRuntimeOptions {
   readonly livenessGraceMs?: number;
 }
 
-const workerUrl = new URL('./worker-main.ts', import.meta.url).href;
-// Workers run TypeScript through tsx, resolved from here so any working directory works. A bootstrap
-// registers it first: on Node 20 `--import` hooks do not apply to a worker's own entry module.
-const tsxApi = import.meta.resolve('tsx/esm/api');
-const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl)}); });`;
+/**
+ * How a resolver worker starts. Compiled (`npm run build`), this module is part of a bundle one folder below
+ * dist/ and the worker is dist/workers/resolver-worker.js. From the TypeScript sources (tests, development),
+ * workers run worker-main.ts through tsx, resolved from here so any working directory works; a bootstrap
+ * registers it first, since on Node 20 `--import` hooks do not apply to a worker's own entry module.
+ */
+const workerEntry: { readonly script: string | URL; readonly eval: boolean } = import.meta.url.endsWith('.ts')
+  ? {
+      script: `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./worker-main.ts', import.meta.url).href)}); });`,
+      eval: true,
+    }
+  : { script: new URL('../workers/resolver-worker.js', import.meta.url), eval: false };
 
 /**
  * Runs a deployment's resolvers in a pool of worker threads. A resolver that throws fails its own rows; one
@@ -86,8 +93,8 @@ interface PooledWorker {
 }
 
 function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => void): Promise<PooledWorker> {
-  const worker = new Worker(bootstrap, {
-    eval: true,
+  const worker = new Worker(workerEntry.script, {
+    eval: workerEntry.eval,
     workerData: data,
     resourceLimits: { maxOldGenerationSizeMb: memoryLimitMb },
   });

@@ -1,0 +1,4 @@
+// What `clientForCommand` loads on first use: the client, and Apache Arrow with it (about 170 ms), which
+// `slate --help` and commands that never connect do not pay for. A module of its own, not
+// `import('@slate/client')`: a dynamic import of the package would keep all of it in the eager chunk.
+export { createSlateClient, loadCredentials } from '@slate/client';
