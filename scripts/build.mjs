@@ -15,7 +15,7 @@
 //
 // Flags: --no-web skips the web UI (tests that need only the processes).
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -33,7 +33,8 @@ const externalPackages = {
   },
 };
 
-rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+// Built beside dist/ and swapped in, so a process or test reading dist/ meanwhile never sees half a build.
+const next = `dist.next-${process.pid}`;
 const result = await build({
   absWorkingDir: root,
   entryPoints: {
@@ -42,7 +43,7 @@ const result = await build({
     'cli/slate': 'packages/cli/src/slate.ts',
     'workers/resolver-worker': 'packages/engine/src/runtime/worker/worker-main.ts',
   },
-  outdir: 'dist',
+  outdir: next,
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   splitting: true,
@@ -58,6 +59,10 @@ const result = await build({
   plugins: [externalPackages],
 });
 if (result.errors.length > 0) process.exit(1);
+const previous = `${root}/dist.old-${process.pid}`;
+if (existsSync(`${root}/dist`)) renameSync(`${root}/dist`, previous);
+renameSync(`${root}/${next}`, `${root}/dist`);
+rmSync(previous, { recursive: true, force: true });
 const compiled = performance.now();
 
 if (!process.argv.includes('--no-web')) {

@@ -11,7 +11,7 @@ import { type Reconciler, startReconciler } from './deployments/reconciler.ts';
 import { ServedEnvironments } from './deployments/served-environments.ts';
 import { createOnlineStoreFeatureWriter } from './http/feature-writer.ts';
 import { createDataPlaneServer } from './http/server.ts';
-import { createDataPlaneMetrics } from './observability/data-plane-metrics.ts';
+import { createDataPlaneMetrics, type DataPlaneMetrics } from './observability/data-plane-metrics.ts';
 import { createDataPlaneOffline, type DataPlaneOfflineConfig } from './offline/data-plane-offline.ts';
 import { createBusFeatureWriter } from './persistence/bus-feature-writer.ts';
 import { createResultPublisher } from './persistence/result-publisher.ts';
@@ -61,6 +61,8 @@ export interface DataPlaneConfig {
 
 export interface DataPlane {
   readonly app: FastifyInstance;
+  /** The query server's metrics (also served, without auth, by the metrics listener `main` starts). */
+  readonly metrics: DataPlaneMetrics;
   /** Registers with the metadata plane, starts reconciling and listens; resolves once listening. */
   start(listen: { port: number; host?: string }): Promise<void>;
   /** Resolves once the first desired state has been applied. */
@@ -163,6 +165,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
 
   return {
     app,
+    metrics,
     async start(listen) {
       const control = await registerDataPlane({
         metadataPlaneUrl: config.metadataPlaneUrl,

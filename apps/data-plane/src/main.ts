@@ -12,6 +12,11 @@ import {
 import { pino } from 'pino';
 import { z } from 'zod';
 import { createDataPlane } from './data-plane.ts';
+import {
+  createMetricsServer,
+  createProcessMetrics,
+  DEFAULT_METRICS_PORT,
+} from './observability/metrics-server.ts';
 import { createPersistenceWorker } from './persistence/persistence-worker.ts';
 import { createPersistenceWriters } from './persistence/persistence-writers.ts';
 import type { DataSourceConfig } from './sources/data-sources.ts';
@@ -31,37 +36,46 @@ import type { DataSourceConfig } from './sources/data-sources.ts';
  *   runs elsewhere, on the same bus) or `persistence` (only the worker: bus → online and offline stores);
  * - `SLATE_STATE_DIR` (bundle cache, default `.slate/data-plane`), `SLATE_WORKERS` (resolver threads per
  *   deployment), `SLATE_USAGE_REPORT_INTERVAL_MS` (default 60 000), `PORT` (default 4001), `HOST` (default 0.0.0.0), `LOG_LEVEL`;
+ * - `SLATE_METRICS_PORT` (default 9464): `GET /metrics` for Prometheus, without auth, on `HOST`; keep the port
+ *   internal. It must differ from `PORT` (the process refuses to start otherwise: the API needs a token there);
  * - `SLATE_DATA_SOURCES`: SQL resolvers' named data sources as a JSON array (URLs may use `${secret:NAME}`);
  * - `SLATE_DATASET_URL_KEY`: signs offline-query result download links; set the same value on every replica
  *   (default a random key per process);
  * - `SLATE_TRIGGERS`: `metadata-plane` (default: lease the metadata plane scheduler's cron-resolver and
  *   scheduled-query triggers over HTTP) or `local` (this data plane fires cron resolvers itself).
  */
-const EnvSchema = z.object({
-  SLATE_ROLE: z.enum(['all', 'query', 'persistence']).default('all'),
-  SLATE_METADATA_PLANE_URL: z.url(),
-  SLATE_METADATA_PLANE_ISSUER: z.url().optional(),
-  SLATE_REGISTRATION_TOKEN: z.string().min(16),
-  SLATE_PUBLIC_URL: z.url().optional(),
-  SLATE_DATA_PLANE_NAME: z.string().min(1).default(hostname()),
-  SLATE_STATE_DIR: z.string().min(1).default('.slate/data-plane'),
-  SLATE_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
-  SLATE_USAGE_REPORT_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
-  PORT: z.coerce.number().int().min(0).max(65535).default(4001),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** SQL resolvers' data sources as JSON: `[{"name":"app_db","type":"postgres","url":"postgres://…${secret:PW}…"}]`. */
-  SLATE_DATASET_URL_KEY: z.string().min(32, 'use at least 32 characters').optional(),
-  SLATE_TRIGGERS: z.enum(['metadata-plane', 'local']).default('metadata-plane'),
-  SLATE_DATA_SOURCES: z
-    .string()
-    .optional()
-    .transform((text) => (text ? (JSON.parse(text) as DataSourceConfig[]) : [])),
-});
+const EnvSchema = z
+  .object({
+    SLATE_ROLE: z.enum(['all', 'query', 'persistence']).default('all'),
+    SLATE_METADATA_PLANE_URL: z.url(),
+    SLATE_METADATA_PLANE_ISSUER: z.url().optional(),
+    SLATE_REGISTRATION_TOKEN: z.string().min(16),
+    SLATE_PUBLIC_URL: z.url().optional(),
+    SLATE_DATA_PLANE_NAME: z.string().min(1).default(hostname()),
+    SLATE_STATE_DIR: z.string().min(1).default('.slate/data-plane'),
+    SLATE_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+    SLATE_USAGE_REPORT_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+    PORT: z.coerce.number().int().min(0).max(65535).default(4001),
+    SLATE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_METRICS_PORT),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** SQL resolvers' data sources as JSON: `[{"name":"app_db","type":"postgres","url":"postgres://…${secret:PW}…"}]`. */
+    SLATE_DATASET_URL_KEY: z.string().min(32, 'use at least 32 characters').optional(),
+    SLATE_TRIGGERS: z.enum(['metadata-plane', 'local']).default('metadata-plane'),
+    SLATE_DATA_SOURCES: z
+      .string()
+      .optional()
+      .transform((text) => (text ? (JSON.parse(text) as DataSourceConfig[]) : [])),
+  })
+  .refine((env) => env.SLATE_METRICS_PORT !== env.PORT, {
+    path: ['SLATE_METRICS_PORT'],
+    message: 'SLATE_METRICS_PORT must differ from PORT: the API port requires a token, the metrics port none',
+  });
 
 async function main(): Promise<void> {
   const env = EnvSchema.parse(process.env);
   const logger = pino({ name: 'data-plane', level: env.LOG_LEVEL, redact: ['req.headers.authorization'] });
+  const processMetrics = createProcessMetrics();
   const objectStore = createObjectStore(objectStoreConfigFromEnv(process.env, '.slate/objects'));
   const onlineStore = createOnlineStore(onlineStoreConfigFromEnv(process.env));
   const bus = createBus(busConfigFromEnv(process.env, join(env.SLATE_STATE_DIR, 'bus')));
@@ -82,8 +96,10 @@ async function main(): Promise<void> {
       writers: createPersistenceWriters({ onlineStore, offlineStore }),
     });
     worker.start();
+    const metricsServer = await listenForMetrics(env, [processMetrics]);
     logger.info({ role: 'persistence' }, 'background persistence running');
     onSignal(logger, async () => {
+      await metricsServer.close();
       await worker.stop();
       await closeStores();
     });
@@ -112,10 +128,22 @@ async function main(): Promise<void> {
     triggers: env.SLATE_TRIGGERS,
   });
   await dataPlane.start({ port: env.PORT, host: env.HOST });
+  const metricsServer = await listenForMetrics(env, [processMetrics, dataPlane.metrics.registry]);
   onSignal(logger, async () => {
+    await metricsServer.close();
     await dataPlane.close();
     await closeStores();
   });
+}
+
+/** The internal `/metrics` listener on `SLATE_METRICS_PORT` (no auth; see `createMetricsServer`). */
+async function listenForMetrics(
+  env: z.output<typeof EnvSchema>,
+  registries: Parameters<typeof createMetricsServer>[0],
+): Promise<ReturnType<typeof createMetricsServer>> {
+  const server = createMetricsServer(registries);
+  await server.listen({ port: env.SLATE_METRICS_PORT, host: env.HOST });
+  return server;
 }
 
 function onSignal(logger: { info(o: object, m: string): void }, stop: () => Promise<void>): void {

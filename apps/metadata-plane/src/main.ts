@@ -14,6 +14,11 @@ import { googleProvider, type OidcProviderConfig } from './auth/oidc.ts';
 import { databaseUrlFromEnv } from './db/database.ts';
 import { createLogger } from './logger.ts';
 import { createMetadataPlane } from './metadata-plane.ts';
+import {
+  createMetadataPlaneMetrics,
+  createMetricsServer,
+  DEFAULT_METRICS_PORT,
+} from './observability/metrics-server.ts';
 
 /**
  * Standalone metadata plane. Configuration comes from the environment (flags override a few):
@@ -26,6 +31,8 @@ import { createMetadataPlane } from './metadata-plane.ts';
  *   folders in `SLATE_OBJECTS_DIR` (default `.slate/objects`);
  * - `PORT` / `--port` (default 4000), `HOST` / `--host` (default 0.0.0.0), `SLATE_WEB_ROOT`,
  *   `SLATE_TRUST_PROXY=true` (behind an ingress), `LOG_LEVEL`;
+ * - `SLATE_METRICS_PORT` (default 9464): `GET /metrics` for Prometheus, without auth, on `HOST`; keep the port
+ *   internal. It must differ from `PORT` (the process refuses to start otherwise);
  * - login: `GOOGLE_CLIENT_ID` + `GOOGLE_CLIENT_SECRET` (install guide) enable Google; any other OIDC issuer
  *   by discovery with `SLATE_OIDC_ISSUER`, `SLATE_OIDC_CLIENT_ID`, `SLATE_OIDC_CLIENT_SECRET` and
  *   optional `SLATE_OIDC_NAME` / `SLATE_OIDC_ID` (default `sso`);
@@ -36,38 +43,44 @@ import { createMetadataPlane } from './metadata-plane.ts';
  *   or processes, triggers are still delivered), `SLATE_SCHEDULER_INTERVAL_MS` (default 1000, between passes),
  *   `SLATE_SCHEDULER_MAX_MISSED_RUNS` (default 1: due times fired per schedule when catching up).
  */
-const EnvSchema = z.object({
-  SLATE_MODE: z.enum(['embedded', 'production']).default('production'),
-  SLATE_API_SERVER: z.url(),
-  SLATE_REGISTRATION_TOKEN: z.string().min(16),
-  SLATE_SEED_FILE: z.string().min(1).optional(),
-  SLATE_DATA_DIR: z.string().min(1).default('.slate/metadata'),
-  SLATE_OBJECTS_DIR: z.string().min(1).default('.slate/objects'),
-  SLATE_S3_BUCKET_PREFIX: z.string().min(1).optional(),
-  SLATE_S3_REGION: z.string().min(1).default('us-east-1'),
-  SLATE_S3_ENDPOINT: z.url().optional(),
-  SLATE_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
-  SLATE_WEB_ROOT: z.string().min(1).optional(),
-  SLATE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  GOOGLE_CLIENT_ID: z.string().min(1).optional(),
-  GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
-  SLATE_OIDC_ISSUER: z.url().optional(),
-  SLATE_OIDC_CLIENT_ID: z.string().min(1).optional(),
-  SLATE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
-  SLATE_OIDC_NAME: z.string().min(1).default('Single sign-on'),
-  SLATE_OIDC_ID: z.string().min(1).default('sso'),
-  SLATE_QUEUES: z.enum(['postgres', 'sqs']).default('postgres'),
-  SLATE_SQS_REGION: z.string().min(1).default('us-east-1'),
-  SLATE_SQS_ENDPOINT: z.url().optional(),
-  SLATE_SQS_PREFIX: z.string().default(''),
-  SLATE_HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().positive().default(60),
-  SLATE_SCHEDULER_ENABLED: z.enum(['true', 'false']).default('true'),
-  SLATE_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(1_000),
-  SLATE_SCHEDULER_MAX_MISSED_RUNS: z.coerce.number().int().min(1).max(1_000).default(1),
-});
+const EnvSchema = z
+  .object({
+    SLATE_MODE: z.enum(['embedded', 'production']).default('production'),
+    SLATE_API_SERVER: z.url(),
+    SLATE_REGISTRATION_TOKEN: z.string().min(16),
+    SLATE_SEED_FILE: z.string().min(1).optional(),
+    SLATE_DATA_DIR: z.string().min(1).default('.slate/metadata'),
+    SLATE_OBJECTS_DIR: z.string().min(1).default('.slate/objects'),
+    SLATE_S3_BUCKET_PREFIX: z.string().min(1).optional(),
+    SLATE_S3_REGION: z.string().min(1).default('us-east-1'),
+    SLATE_S3_ENDPOINT: z.url().optional(),
+    SLATE_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
+    SLATE_WEB_ROOT: z.string().min(1).optional(),
+    SLATE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    SLATE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_METRICS_PORT),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+    GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+    SLATE_OIDC_ISSUER: z.url().optional(),
+    SLATE_OIDC_CLIENT_ID: z.string().min(1).optional(),
+    SLATE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+    SLATE_OIDC_NAME: z.string().min(1).default('Single sign-on'),
+    SLATE_OIDC_ID: z.string().min(1).default('sso'),
+    SLATE_QUEUES: z.enum(['postgres', 'sqs']).default('postgres'),
+    SLATE_SQS_REGION: z.string().min(1).default('us-east-1'),
+    SLATE_SQS_ENDPOINT: z.url().optional(),
+    SLATE_SQS_PREFIX: z.string().default(''),
+    SLATE_HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().positive().default(60),
+    SLATE_SCHEDULER_ENABLED: z.enum(['true', 'false']).default('true'),
+    SLATE_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(1_000),
+    SLATE_SCHEDULER_MAX_MISSED_RUNS: z.coerce.number().int().min(1).max(1_000).default(1),
+  })
+  .refine((env) => env.SLATE_METRICS_PORT !== env.PORT, {
+    path: ['SLATE_METRICS_PORT'],
+    message: 'SLATE_METRICS_PORT must differ from PORT: the API port requires a token, the metrics port none',
+  });
 
 /** Identity providers from the environment (Google as in the install guide, plus one generic issuer). */
 function oidcProvidersFromEnv(env: z.output<typeof EnvSchema>): OidcProviderConfig[] {
@@ -129,13 +142,18 @@ async function main(): Promise<void> {
     },
     ...(queues ? { queues } : {}),
   });
+  const metrics = createMetadataPlaneMetrics();
+  metrics.instrument(plane.app);
   const address = await plane.listen({ port: env.PORT, host: env.HOST });
+  const metricsServer = createMetricsServer(metrics.registry);
+  await metricsServer.listen({ port: env.SLATE_METRICS_PORT, host: env.HOST });
   logger.info(
     { address, database: url ? 'postgres' : 'pglite', mode: env.SLATE_MODE },
     'metadata plane listening',
   );
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
+    await metricsServer.close();
     await plane.close();
     await queues?.close();
     await objectStore.close();

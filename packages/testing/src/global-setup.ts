@@ -3,6 +3,8 @@
  * integration suites need that a fresh clone can make by itself — the `test` databases on the machine's
  * PostgreSQL and MariaDB, the helm binary for the chart tests — and prints one line saying which services
  * are there and what will skip. Under CI a missing service fails the run here, before ten minutes of tests.
+ * It also compiles the processes into dist/ (`npm run build` without the web UI), which the chart tests
+ * check and the compiled-build e2e test runs; the tests themselves run the sources.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -23,6 +25,11 @@ interface Check {
 const repoRoot = new URL('../../../', import.meta.url).pathname;
 
 export async function setup(): Promise<void> {
+  // The compiled build (dist/) that the chart tests check and the compiled e2e test runs; the web UI is
+  // left out (its own tests build what they need). About a second.
+  await promisify(execFile)(process.execPath, [`${repoRoot}scripts/build.mjs`, '--no-web'], {
+    timeout: 120_000,
+  });
   const checks: Check[] = await Promise.all([
     postgres(),
     service('Redis', testServices.redisUrl),
