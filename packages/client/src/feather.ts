@@ -14,6 +14,9 @@ import {
 } from 'apache-arrow';
 import type { ChalkError, JsonValue, OnlineQueryRequest } from './online-query.ts';
 
+/** Arrow's IPC writer, for callers that load this module lazily (`SlateClient.uploadFeatures`). */
+export { tableToIPC };
+
 /** One query of a bulk or multi-query: the online-query fields, with a column of values per input. */
 export interface BulkQueryRequest extends Omit<OnlineQueryRequest, 'inputs' | 'now'> {
   /** Feature FQN → one value per row; every column has the same length. */

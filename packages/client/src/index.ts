@@ -8,15 +8,9 @@ export {
   type LoadCredentialsOptions,
   loadCredentials,
 } from './credentials.ts';
-export {
-  type BulkQueryRequest,
-  type BulkQueryResult,
-  type ByteModel,
-  decodeByteModel,
-  decodeFeatherResponse,
-  encodeByteModel,
-  encodeFeatherRequest,
-} from './feather.ts';
+// Types only: the feather codecs load Apache Arrow (~170 ms), so the client loads them on first use and
+// the package surface does not re-export them (a re-export would load Arrow with the package).
+export type { BulkQueryRequest, BulkQueryResult, ByteModel } from './feather.ts';
 export type {
   DeleteFeaturesRequest,
   DeleteFeaturesResponse,

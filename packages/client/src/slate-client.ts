@@ -1,16 +1,8 @@
 import type { GraphArtifact } from '@slate/graph';
 import { SlateError } from '@slate/graph';
-import { tableToIPC } from 'apache-arrow';
 import type { z } from 'zod';
 import { sha256Hex, toBase64 } from './bytes.ts';
-import {
-  type BulkQueryRequest,
-  type BulkQueryResult,
-  decodeFeatherResponse,
-  encodeByteModel,
-  encodeFeatherRequest,
-  inputsTable,
-} from './feather.ts';
+import type { BulkQueryRequest, BulkQueryResult } from './feather.ts';
 import {
   type DeleteFeaturesRequest,
   type DeleteFeaturesResponse,
@@ -56,6 +48,12 @@ import {
   type WhoAmI,
   WhoAmISchema,
 } from './wire.ts';
+
+/**
+ * The feather (Apache Arrow) codecs, loaded on the first bulk query or upload: Arrow takes about 170 ms to
+ * load, which JSON-only users such as `slate query` should not pay.
+ */
+const loadFeather = () => import('./feather.ts');
 
 /** How to reach and authenticate against a Slate installation. */
 export interface SlateClientOptions {
@@ -443,6 +441,7 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
     requests: readonly BulkQueryRequest[],
     queryOptions: QueryOptions = {},
   ): Promise<BulkQueryResult[]> => {
+    const { decodeFeatherResponse, encodeFeatherRequest } = await loadFeather();
     const answer = await exchangeRaw({
       method: 'POST',
       target: 'query',
@@ -517,6 +516,7 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
     },
 
     async uploadFeatures(rows, callOptions = {}) {
+      const { encodeByteModel, inputsTable, tableToIPC } = await loadFeather();
       const table = tableToIPC(inputsTable(rows), 'stream');
       const answer = await exchangeRaw({
         method: 'POST',
