@@ -112,17 +112,29 @@ async function bootWorker(variant: Variant, bundlePath: string): Promise<number>
   }
 }
 
-async function timeCli(variant: Variant, args: string[], env: Record<string, string>): Promise<number> {
+/** Wall time of one CLI run, and its CPU time (user + system, through `/usr/bin/time`), in ms. */
+async function timeCli(
+  variant: Variant,
+  args: string[],
+  env: Record<string, string>,
+  timesFile: string,
+): Promise<{ wallMs: number; cpuMs: number }> {
   const begin = performance.now();
-  await exec(process.execPath, [join(repo, 'packages/cli/bin/slate.js'), ...args], {
-    cwd: repo,
-    env: {
-      PATH: process.env.PATH ?? '',
-      ...env,
-      ...(variant === 'tsx' ? { SLATE_CLI_FROM_SOURCE: '1' } : {}),
+  await exec(
+    '/usr/bin/time',
+    ['-o', timesFile, '-f', '%U %S', process.execPath, join(repo, 'packages/cli/bin/slate.js'), ...args],
+    {
+      cwd: repo,
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...env,
+        ...(variant === 'tsx' ? { SLATE_CLI_FROM_SOURCE: '1' } : {}),
+      },
     },
-  });
-  return performance.now() - begin;
+  );
+  const wallMs = performance.now() - begin;
+  const [user, system] = readFileSync(timesFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
+  return { wallMs, cpuMs: (user! + system!) * 1000 };
 }
 
 /** A service token for the `dev` environment, through the embedded mode's password-less owner login. */
@@ -197,6 +209,11 @@ export async function run(): Promise<BenchReport> {
     'slate --help': { compiled: [], tsx: [] },
     'slate query': { compiled: [], tsx: [] },
   };
+  const cliCpu: Record<string, Record<Variant, number[]>> = {
+    'slate --help': { compiled: [], tsx: [] },
+    'slate query': { compiled: [], tsx: [] },
+  };
+  const timesFile = join(work, 'time.txt');
   try {
     // Migrations, the seed and the quickstart's deployment happen once, before anything is measured.
     const first = await start('metadata-plane', 'compiled', metadataEnv, `${apiServer}/healthz`);
@@ -231,8 +248,14 @@ export async function run(): Promise<BenchReport> {
         const dp = await start('data-plane', variant, dataPlaneEnv, `${dataPlaneUrl}/readyz`);
         samples['data plane']![variant].push(dp.started);
         times['resolver worker boot']![variant].push(await bootWorker(variant, bundlePath));
-        times['slate --help']![variant].push(await timeCli(variant, ['--help'], {}));
-        times['slate query']![variant].push(await timeCli(variant, query, cliEnv));
+        for (const [name, args, env] of [
+          ['slate --help', ['--help'], {}],
+          ['slate query', query, cliEnv],
+        ] as const) {
+          const { wallMs, cpuMs } = await timeCli(variant, [...args], env, timesFile);
+          times[name]![variant].push(wallMs);
+          cliCpu[name]![variant].push(cpuMs);
+        }
         await stop(dp.child);
         await stop(mp.child);
       }
@@ -286,7 +309,7 @@ export async function run(): Promise<BenchReport> {
     title: 'Start-up: the compiled build against the sources through tsx',
     figures,
     notes: [
-      `Each figure is the median of ${ROUNDS} rounds; a round starts the metadata plane, then the data plane, boots a resolver worker, and runs the CLI twice, once compiled ("Slate": \`node dist/…\`, from \`npm run build\`) and once from the sources through tsx ("baseline"), so both meet the same outside load. The machine has ${machine.cores} cores shared with other work: load average ${loadavg()[0]!.toFixed(1)} (1-minute) when the run ended. Wall times move with that load; CPU time and RSS much less.`,
+      `Each figure is the median of ${ROUNDS} rounds; a round starts the metadata plane, then the data plane, boots a resolver worker, and runs the CLI twice, once compiled ("Slate": \`node dist/…\`, from \`npm run build\`) and once from the sources through tsx ("baseline"), so both meet the same outside load. The machine has ${machine.cores} cores shared with other work: load average ${loadavg()[0]!.toFixed(1)} (1-minute) when the run ended. Wall times move with that load (at a load of 16 on 2 cores a process waits for a core most of the time); CPU time and RSS much less, so they are the figures to compare across runs.`,
       "Metadata plane: `node dist/metadata-plane/main.js` on PostgreSQL (migrations already applied, seed already loaded), ready when `/healthz` answers. Data plane: `node dist/data-plane/main.js`, embedded online store and bus, ready when `/readyz` answers: registered with the metadata plane, the quickstart deployment fetched and loaded, its 2 resolver workers booted. CPU and RSS are the process's own (`/proc`), at that moment. Resolver worker: one worker thread from `new Worker` to its `ready` message with the quickstart bundle (compiled: dist/workers/resolver-worker.js; tsx: worker-main.ts through a tsx bootstrap, as the sources run). CLI: `packages/cli/bin/slate.js` (dist/cli/slate.js, or the sources with `SLATE_CLI_FROM_SOURCE=1`); `slate query` exchanges its token with the metadata plane and runs one online query on the data plane.",
       'Reproduce: `npm run bench -- startup` (PostgreSQL at `SLATE_BENCH_POSTGRES_URL`, default postgres://postgres@127.0.0.1:5432/test, where it creates and drops a database; `SLATE_BENCH_ROUNDS`, default 3).',
     ].join('\n\n'),

@@ -13,9 +13,11 @@
 // Every entry and chunk sits one folder below dist/: the engine finds the worker at
 // `../workers/resolver-worker.js` from its own module, wherever esbuild put it.
 //
-// Flags: --no-web skips the web UI (tests that need only the processes).
+// Flags: --no-web skips the web UI (tests that need only the processes). The web UI is rebuilt only when a
+// file it is built from is newer than apps/web/dist/index.html (a second `npm start` skips it), or with --force.
 import { spawnSync } from 'node:child_process';
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -65,7 +67,25 @@ renameSync(`${root}/${next}`, `${root}/dist`);
 rmSync(previous, { recursive: true, force: true });
 const compiled = performance.now();
 
-if (!process.argv.includes('--no-web')) {
+/** The newest modification time (ms) of the files under `path`, node_modules and dist aside. */
+function newest(path) {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(
+    0,
+    ...readdirSync(path)
+      .filter((name) => name !== 'node_modules' && name !== 'dist')
+      .map((name) => newest(join(path, name))),
+  );
+}
+
+const webIndex = join(root, 'apps/web/dist/index.html');
+const webUpToDate =
+  !process.argv.includes('--force') &&
+  existsSync(webIndex) &&
+  statSync(webIndex).mtimeMs >= newest(join(root, 'apps/web'));
+const buildWeb = !process.argv.includes('--no-web') && !webUpToDate;
+if (buildWeb) {
   const web = spawnSync('npm', ['run', 'build', '--workspace', '@slate/web', '--silent'], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -74,5 +94,9 @@ if (!process.argv.includes('--no-web')) {
 }
 console.error(
   `slate build: dist/ in ${Math.round(compiled - started)} ms` +
-    (process.argv.includes('--no-web') ? '' : `, web UI in ${Math.round(performance.now() - compiled)} ms`),
+    (buildWeb
+      ? `, web UI in ${Math.round(performance.now() - compiled)} ms`
+      : process.argv.includes('--no-web')
+        ? ''
+        : ', web UI up to date'),
 );
