@@ -62,8 +62,17 @@ const result = await build({
 });
 if (result.errors.length > 0) process.exit(1);
 const previous = `${root}/dist.old-${process.pid}`;
-if (existsSync(`${root}/dist`)) renameSync(`${root}/dist`, previous);
-renameSync(`${root}/${next}`, `${root}/dist`);
+// Two builds at once (parallel test runs) may swap in turn: whichever renames last wins, both are whole.
+for (let attempt = 0; ; attempt++) {
+  try {
+    if (existsSync(`${root}/dist`)) renameSync(`${root}/dist`, previous);
+    renameSync(`${root}/${next}`, `${root}/dist`);
+    break;
+  } catch (error) {
+    if (attempt >= 20 || !['ENOENT', 'ENOTEMPTY', 'EEXIST'].includes(error.code)) throw error;
+    rmSync(previous, { recursive: true, force: true });
+  }
+}
 rmSync(previous, { recursive: true, force: true });
 const compiled = performance.now();
 

@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import { createDataPlane } from './data-plane.ts';
 import {
+  assertMetricsPort,
   createMetricsServer,
   createProcessMetrics,
   DEFAULT_METRICS_PORT,
@@ -44,36 +45,32 @@ import type { DataSourceConfig } from './sources/data-sources.ts';
  * - `SLATE_TRIGGERS`: `metadata-plane` (default: lease the metadata plane scheduler's cron-resolver and
  *   scheduled-query triggers over HTTP) or `local` (this data plane fires cron resolvers itself).
  */
-const EnvSchema = z
-  .object({
-    SLATE_ROLE: z.enum(['all', 'query', 'persistence']).default('all'),
-    SLATE_METADATA_PLANE_URL: z.url(),
-    SLATE_METADATA_PLANE_ISSUER: z.url().optional(),
-    SLATE_REGISTRATION_TOKEN: z.string().min(16),
-    SLATE_PUBLIC_URL: z.url().optional(),
-    SLATE_DATA_PLANE_NAME: z.string().min(1).default(hostname()),
-    SLATE_STATE_DIR: z.string().min(1).default('.slate/data-plane'),
-    SLATE_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
-    SLATE_USAGE_REPORT_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
-    PORT: z.coerce.number().int().min(0).max(65535).default(4001),
-    SLATE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_METRICS_PORT),
-    HOST: z.string().min(1).default('0.0.0.0'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    /** SQL resolvers' data sources as JSON: `[{"name":"app_db","type":"postgres","url":"postgres://…${secret:PW}…"}]`. */
-    SLATE_DATASET_URL_KEY: z.string().min(32, 'use at least 32 characters').optional(),
-    SLATE_TRIGGERS: z.enum(['metadata-plane', 'local']).default('metadata-plane'),
-    SLATE_DATA_SOURCES: z
-      .string()
-      .optional()
-      .transform((text) => (text ? (JSON.parse(text) as DataSourceConfig[]) : [])),
-  })
-  .refine((env) => env.SLATE_METRICS_PORT !== env.PORT, {
-    path: ['SLATE_METRICS_PORT'],
-    message: 'SLATE_METRICS_PORT must differ from PORT: the API port requires a token, the metrics port none',
-  });
+const EnvSchema = z.object({
+  SLATE_ROLE: z.enum(['all', 'query', 'persistence']).default('all'),
+  SLATE_METADATA_PLANE_URL: z.url(),
+  SLATE_METADATA_PLANE_ISSUER: z.url().optional(),
+  SLATE_REGISTRATION_TOKEN: z.string().min(16),
+  SLATE_PUBLIC_URL: z.url().optional(),
+  SLATE_DATA_PLANE_NAME: z.string().min(1).default(hostname()),
+  SLATE_STATE_DIR: z.string().min(1).default('.slate/data-plane'),
+  SLATE_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+  SLATE_USAGE_REPORT_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4001),
+  SLATE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_METRICS_PORT),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** SQL resolvers' data sources as JSON: `[{"name":"app_db","type":"postgres","url":"postgres://…${secret:PW}…"}]`. */
+  SLATE_DATASET_URL_KEY: z.string().min(32, 'use at least 32 characters').optional(),
+  SLATE_TRIGGERS: z.enum(['metadata-plane', 'local']).default('metadata-plane'),
+  SLATE_DATA_SOURCES: z
+    .string()
+    .optional()
+    .transform((text) => (text ? (JSON.parse(text) as DataSourceConfig[]) : [])),
+});
 
 async function main(): Promise<void> {
   const env = EnvSchema.parse(process.env);
+  assertMetricsPort(env.SLATE_METRICS_PORT, env.PORT);
   const logger = pino({ name: 'data-plane', level: env.LOG_LEVEL, redact: ['req.headers.authorization'] });
   const processMetrics = createProcessMetrics();
   const objectStore = createObjectStore(objectStoreConfigFromEnv(process.env, '.slate/objects'));

@@ -15,6 +15,7 @@ import { databaseUrlFromEnv } from './db/database.ts';
 import { createLogger } from './logger.ts';
 import { createMetadataPlane } from './metadata-plane.ts';
 import {
+  assertMetricsPort,
   createMetadataPlaneMetrics,
   createMetricsServer,
   DEFAULT_METRICS_PORT,
@@ -43,44 +44,39 @@ import {
  *   or processes, triggers are still delivered), `SLATE_SCHEDULER_INTERVAL_MS` (default 1000, between passes),
  *   `SLATE_SCHEDULER_MAX_MISSED_RUNS` (default 1: due times fired per schedule when catching up).
  */
-const EnvSchema = z
-  .object({
-    SLATE_MODE: z.enum(['embedded', 'production']).default('production'),
-    SLATE_API_SERVER: z.url(),
-    SLATE_REGISTRATION_TOKEN: z.string().min(16),
-    SLATE_SEED_FILE: z.string().min(1).optional(),
-    SLATE_DATA_DIR: z.string().min(1).default('.slate/metadata'),
-    SLATE_OBJECTS_DIR: z.string().min(1).default('.slate/objects'),
-    SLATE_S3_BUCKET_PREFIX: z.string().min(1).optional(),
-    SLATE_S3_REGION: z.string().min(1).default('us-east-1'),
-    SLATE_S3_ENDPOINT: z.url().optional(),
-    SLATE_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
-    SLATE_WEB_ROOT: z.string().min(1).optional(),
-    SLATE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
-    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
-    SLATE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_METRICS_PORT),
-    HOST: z.string().min(1).default('0.0.0.0'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    GOOGLE_CLIENT_ID: z.string().min(1).optional(),
-    GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
-    SLATE_OIDC_ISSUER: z.url().optional(),
-    SLATE_OIDC_CLIENT_ID: z.string().min(1).optional(),
-    SLATE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
-    SLATE_OIDC_NAME: z.string().min(1).default('Single sign-on'),
-    SLATE_OIDC_ID: z.string().min(1).default('sso'),
-    SLATE_QUEUES: z.enum(['postgres', 'sqs']).default('postgres'),
-    SLATE_SQS_REGION: z.string().min(1).default('us-east-1'),
-    SLATE_SQS_ENDPOINT: z.url().optional(),
-    SLATE_SQS_PREFIX: z.string().default(''),
-    SLATE_HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().positive().default(60),
-    SLATE_SCHEDULER_ENABLED: z.enum(['true', 'false']).default('true'),
-    SLATE_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(1_000),
-    SLATE_SCHEDULER_MAX_MISSED_RUNS: z.coerce.number().int().min(1).max(1_000).default(1),
-  })
-  .refine((env) => env.SLATE_METRICS_PORT !== env.PORT, {
-    path: ['SLATE_METRICS_PORT'],
-    message: 'SLATE_METRICS_PORT must differ from PORT: the API port requires a token, the metrics port none',
-  });
+const EnvSchema = z.object({
+  SLATE_MODE: z.enum(['embedded', 'production']).default('production'),
+  SLATE_API_SERVER: z.url(),
+  SLATE_REGISTRATION_TOKEN: z.string().min(16),
+  SLATE_SEED_FILE: z.string().min(1).optional(),
+  SLATE_DATA_DIR: z.string().min(1).default('.slate/metadata'),
+  SLATE_OBJECTS_DIR: z.string().min(1).default('.slate/objects'),
+  SLATE_S3_BUCKET_PREFIX: z.string().min(1).optional(),
+  SLATE_S3_REGION: z.string().min(1).default('us-east-1'),
+  SLATE_S3_ENDPOINT: z.url().optional(),
+  SLATE_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
+  SLATE_WEB_ROOT: z.string().min(1).optional(),
+  SLATE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  SLATE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_METRICS_PORT),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+  GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+  SLATE_OIDC_ISSUER: z.url().optional(),
+  SLATE_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  SLATE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  SLATE_OIDC_NAME: z.string().min(1).default('Single sign-on'),
+  SLATE_OIDC_ID: z.string().min(1).default('sso'),
+  SLATE_QUEUES: z.enum(['postgres', 'sqs']).default('postgres'),
+  SLATE_SQS_REGION: z.string().min(1).default('us-east-1'),
+  SLATE_SQS_ENDPOINT: z.url().optional(),
+  SLATE_SQS_PREFIX: z.string().default(''),
+  SLATE_HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().positive().default(60),
+  SLATE_SCHEDULER_ENABLED: z.enum(['true', 'false']).default('true'),
+  SLATE_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(1_000),
+  SLATE_SCHEDULER_MAX_MISSED_RUNS: z.coerce.number().int().min(1).max(1_000).default(1),
+});
 
 /** Identity providers from the environment (Google as in the install guide, plus one generic issuer). */
 function oidcProvidersFromEnv(env: z.output<typeof EnvSchema>): OidcProviderConfig[] {
@@ -110,6 +106,7 @@ async function main(): Promise<void> {
     ...(flags.host ? { HOST: flags.host } : {}),
     ...(flags['seed-file'] ? { SLATE_SEED_FILE: flags['seed-file'] } : {}),
   });
+  assertMetricsPort(env.SLATE_METRICS_PORT, env.PORT);
   const logger = createLogger(env.LOG_LEVEL);
   const url = databaseUrlFromEnv(process.env);
   const objectStore = createObjectStore(env);

@@ -1,6 +1,6 @@
 import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { createMetricsServer, createProcessMetrics } from './metrics-server.ts';
+import { assertMetricsPort, createMetricsServer, createProcessMetrics } from './metrics-server.ts';
 
 describe('createMetricsServer', () => {
   it('serves every registry on /metrics without auth, and nothing else', async () => {
@@ -17,5 +17,14 @@ describe('createMetricsServer', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('assertMetricsPort', () => {
+  it('refuses the API port, with a stable code, and accepts any other', () => {
+    expect(() => assertMetricsPort(4000, 4000)).toThrow(
+      expect.objectContaining({ kind: 'input', code: 'METRICS_PORT_IS_API_PORT' }),
+    );
+    expect(() => assertMetricsPort(9464, 4000)).not.toThrow();
   });
 });

@@ -1,3 +1,4 @@
+import { SlateError } from '@slate/graph';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
@@ -32,4 +33,20 @@ export function createProcessMetrics(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return registry;
+}
+
+/**
+ * Refuses a metrics port equal to the API's: the API wants a token on every route but its probes, the
+ * metrics listener none, so they cannot share a port.
+ *
+ * @throws SlateError `input`/`METRICS_PORT_IS_API_PORT` when `metricsPort === apiPort`.
+ */
+export function assertMetricsPort(metricsPort: number, apiPort: number): void {
+  if (metricsPort === apiPort) {
+    throw new SlateError(
+      'input',
+      'METRICS_PORT_IS_API_PORT',
+      `SLATE_METRICS_PORT must differ from PORT (both ${apiPort}): the API port requires a token, the metrics port none`,
+    );
+  }
 }

@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { createMetadataPlaneMetrics, createMetricsServer } from './metrics-server.ts';
+import { assertMetricsPort, createMetadataPlaneMetrics, createMetricsServer } from './metrics-server.ts';
 
 describe('metadata plane metrics', () => {
   it('counts API requests by route pattern and status, and serves them with the process metrics', async () => {
@@ -22,5 +22,14 @@ describe('metadata plane metrics', () => {
     } finally {
       await Promise.all([server.close(), api.close()]);
     }
+  });
+});
+
+describe('assertMetricsPort', () => {
+  it('refuses the API port, with a stable code, and accepts any other', () => {
+    expect(() => assertMetricsPort(4000, 4000)).toThrow(
+      expect.objectContaining({ kind: 'input', code: 'METRICS_PORT_IS_API_PORT' }),
+    );
+    expect(() => assertMetricsPort(9464, 4000)).not.toThrow();
   });
 });

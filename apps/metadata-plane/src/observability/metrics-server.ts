@@ -1,3 +1,4 @@
+import { SlateError } from '@slate/graph';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
@@ -68,4 +69,20 @@ export function createMetricsServer(registry: Registry): FastifyInstance {
     reply.type(Registry.PROMETHEUS_CONTENT_TYPE).send(await registry.metrics()),
   );
   return app;
+}
+
+/**
+ * Refuses a metrics port equal to the API's: the API wants a token on every route but its probes, the
+ * metrics listener none, so they cannot share a port.
+ *
+ * @throws SlateError `input`/`METRICS_PORT_IS_API_PORT` when `metricsPort === apiPort`.
+ */
+export function assertMetricsPort(metricsPort: number, apiPort: number): void {
+  if (metricsPort === apiPort) {
+    throw new SlateError(
+      'input',
+      'METRICS_PORT_IS_API_PORT',
+      `SLATE_METRICS_PORT must differ from PORT (both ${apiPort}): the API port requires a token, the metrics port none`,
+    );
+  }
 }
