@@ -60,15 +60,21 @@ async function startCompiled(entry: string, env: Record<string, string>, healthU
   throw new Error(`${entry} did not become healthy:\n${output}`);
 }
 
-/** Every file of dist/ an entry loads, following static and dynamic imports of relative paths. */
-function loadedFiles(entry: string): { files: string[]; packages: Set<string> } {
+/**
+ * Every file of dist/ an entry loads, following imports of relative paths: static ones, and dynamic ones
+ * too unless `staticOnly` (what loads before any command runs).
+ */
+function loadedFiles(entry: string, staticOnly = false): { files: string[]; packages: Set<string> } {
   const files: string[] = [];
   const packages = new Set<string>();
   const visit = (file: string) => {
     if (files.includes(file)) return;
     files.push(file);
     const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/(?:from\s*|import\s*\(?\s*)"([^"]+)"/g)) {
+    const pattern = staticOnly
+      ? /(?:from\s*|^import\s*)"([^"]+)"/gm
+      : /(?:from\s*|import\s*\(?\s*)"([^"]+)"/g;
+    for (const m of text.matchAll(pattern)) {
       const target = m[1]!;
       if (target.startsWith('.')) visit(resolve(dirname(file), target));
       else
@@ -164,6 +170,20 @@ describe.skipIf(!postgres)('the compiled build (dist/) as separate processes', (
     expect(loadedFiles('metadata-plane/main.js').packages).toContain('@node-rs/argon2');
   });
 
+  it('starts the CLI without loading what only some commands need', () => {
+    // `slate --help` loads these and nothing else; a new static import of a heavy package fails here.
+    const { packages } = loadedFiles('cli/slate.js', true);
+    expect([...packages].filter((p) => !p.startsWith('node:')).sort()).toEqual([
+      'commander',
+      'croner',
+      'zod',
+    ]);
+    // …while the commands that need them still reach them (loaded on use).
+    for (const heavy of ['apache-arrow', 'esbuild', 'tsx', 'fastify', '@duckdb/node-api']) {
+      expect(loadedFiles('cli/slate.js').packages.has(heavy), heavy).toBe(true);
+    }
+  });
+
   it('deploys the quickstart with the compiled CLI and answers a query through the compiled worker', async () => {
     const login = await fetch(`${apiServer}/v1/auth/local-login`, {
       method: 'POST',
@@ -244,6 +264,9 @@ describe.skipIf(!postgres)('the compiled build (dist/) as separate processes', (
         PORT: port,
         SLATE_METRICS_PORT: port,
       },
+      // Were it to start instead, it must not outlive the test.
+      timeout: 20_000,
+      killSignal: 'SIGKILL',
     }).then(
       () => ({ code: 0, stderr: '' }),
       (error: { code: number; stderr: string }) => error,
