@@ -32,6 +32,8 @@ let s3Endpoint: string;
 
 /** Starts one of the apps' `main.ts` and resolves when its health probe answers. */
 async function startApp(app: string, env: Record<string, string>, healthUrl: string): Promise<void> {
+  // Both planes default to 9464 for /metrics; on one host each needs its own.
+  const metricsPort = String(await freePort());
   const child = spawn(
     process.execPath,
     ['--import', import.meta.resolve('tsx/esm'), join(repo, `apps/${app}/src/main.ts`)],
@@ -42,6 +44,7 @@ async function startApp(app: string, env: Record<string, string>, healthUrl: str
         LOG_LEVEL: 'warn',
         AWS_ACCESS_KEY_ID: 'S3RVER',
         AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        SLATE_METRICS_PORT: metricsPort,
         ...env,
       },
     },
