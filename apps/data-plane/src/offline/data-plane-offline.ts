@@ -6,7 +6,8 @@ import type { DeploymentLoader } from '../deployments/deployment-loader.ts';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import { createPersistenceWorker, type PersistenceWorker } from '../persistence/persistence-worker.ts';
 import { createPersistenceWriters } from '../persistence/persistence-writers.ts';
-import { createResultPublisher, publishingEngine } from '../persistence/result-publisher.ts';
+import { publishingEngine } from '../persistence/publishing-engine.ts';
+import { createResultPublisher } from '../persistence/result-publisher.ts';
 import { offlineQueryRoutes } from './offline-query-routes.ts';
 import {
   createOfflineQueryService,
