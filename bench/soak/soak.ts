@@ -36,7 +36,7 @@ const run = await runSoak({
   log: (line) => console.log(line),
   progressEveryS: 30,
 });
-const verdict = judgeSoak(run, { warmupS, windowS });
+const verdict = judgeSoak(run, { warmupS, windowS, connections: number('connections', values.connections) });
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const failed = Object.values(run.failures).reduce((sum, n) => sum + n, 0);
 console.log(`
@@ -51,7 +51,8 @@ Command: \`npm run soak -- ${process.argv.slice(2).join(' ')}\`
 | other responses | ${failed} ${failed ? JSON.stringify(run.failures) : ''} | ≤ 0.1 % |
 | RSS after ${warmupS} s warm-up → highest after | ${mib(verdict.rss.warm)} → ${mib(verdict.rss.max)} (${verdict.rss.ratio.toFixed(2)}×) | ≤ 1.5× |
 | QPS, median per second: first ${windowS} s window → last | ${verdict.throughput.first} → ${verdict.throughput.last} (${verdict.throughput.ratio.toFixed(2)}×) | ≥ 0.9× |
-| offline rows (user.name, user.risk_score) vs 200s | ${run.offlineRows.name}, ${run.offlineRows.riskScore} vs ${run.ok} | equal |
+| queries per CPU second of slate up, median: first window → last | ${verdict.perCpuSecond.first.toFixed(0)} → ${verdict.perCpuSecond.last.toFixed(0)} (${verdict.perCpuSecond.ratio.toFixed(2)}×) | (reported) |
+| offline rows (user.name, user.risk_score) vs 200s | ${run.offlineRows.name}, ${run.offlineRows.riskScore} vs ${run.ok} | equal (+ in flight at the end) |
 | stop on SIGINT | ${run.stopSeconds === null ? 'did not stop in 60 s' : `${run.stopSeconds.toFixed(1)} s`} | |
 `);
 const minute = (from: number) => run.samples.slice(from, from + 60);
