@@ -4,6 +4,7 @@
  * reached (whichever comes first), then judges the run (see `judgeSoak`) and prints the verdict and a
  * Markdown summary for BENCHMARKS.md. Exits 1 when the run fails.
  */
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { judgeSoak, runSoak } from './run-soak.ts';
 
@@ -14,6 +15,8 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '60' },
     window: { type: 'string', default: '60' },
+    /** Writes every per-second sample (t, rss, ok, failed, cpu) to this JSON file. */
+    samples: { type: 'string' },
   },
 });
 const number = (name: string, text: string | undefined) => {
@@ -36,6 +39,7 @@ const run = await runSoak({
   log: (line) => console.log(line),
   progressEveryS: 30,
 });
+if (values.samples) writeFileSync(values.samples, JSON.stringify(run.samples));
 const verdict = judgeSoak(run, { warmupS, windowS, connections: number('connections', values.connections) });
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const failed = Object.values(run.failures).reduce((sum, n) => sum + n, 0);

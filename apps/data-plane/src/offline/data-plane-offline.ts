@@ -116,6 +116,10 @@ export function createDataPlaneOffline(
       worker = createPersistenceWorker({
         bus: config.bus,
         name: 'embedded',
+        // Each batch costs three offline commits (observations, query log, usage) whatever its size: under
+        // a backlog, large batches are what lets persistence keep up with queries. Memory: two batches of
+        // one query's message each (about 1 kB for the quickstart).
+        batchMessages: 4_000,
         logger: deps.logger,
         writers: createPersistenceWriters({
           onlineStore: deps.onlineStore,
