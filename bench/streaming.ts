@@ -512,7 +512,7 @@ async function scheduledFigures(root: string): Promise<{ figures: BenchFigure[];
     const runs = createRunService({
       served,
       store: createObjectRunStore(objects),
-      publisher: createResultPublisher(bus, { maxInFlight: 4 }),
+      publisher: createResultPublisher(bus, { maxQueued: 4 }),
       sqlSources: () => sources,
       chunkSize: RUN_CHUNK,
     });

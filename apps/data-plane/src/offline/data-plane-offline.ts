@@ -6,7 +6,8 @@ import type { DeploymentLoader } from '../deployments/deployment-loader.ts';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import { createPersistenceWorker, type PersistenceWorker } from '../persistence/persistence-worker.ts';
 import { createPersistenceWriters } from '../persistence/persistence-writers.ts';
-import { createResultPublisher, publishingEngine } from '../persistence/result-publisher.ts';
+import { publishingEngine } from '../persistence/publishing-engine.ts';
+import { createResultPublisher } from '../persistence/result-publisher.ts';
 import { offlineQueryRoutes } from './offline-query-routes.ts';
 import {
   createOfflineQueryService,
@@ -115,6 +116,10 @@ export function createDataPlaneOffline(
       worker = createPersistenceWorker({
         bus: config.bus,
         name: 'embedded',
+        // Each batch costs three offline commits (observations, query log, usage) whatever its size: under
+        // a backlog, large batches are what lets persistence keep up with queries. Memory: two batches of
+        // one query's message each (about 1 kB for the quickstart).
+        batchMessages: 4_000,
         logger: deps.logger,
         writers: createPersistenceWriters({
           onlineStore: deps.onlineStore,

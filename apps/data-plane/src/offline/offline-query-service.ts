@@ -466,17 +466,21 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
       }
     }
     if ((request.store_offline || request.store_online) && published.length > 0) {
-      await options.publisher?.publish({
-        version: 1,
-        environment: record.environment_id,
-        operationId: record.revision_id,
-        operationKind: 'OFFLINE_QUERY',
-        deploymentId: engine.deploymentId,
-        insertedAt: now(),
-        values: published,
-        writeOnline: request.store_online,
-        writeOffline: request.store_offline,
-      });
+      // A background job: it waits for room in the publisher's queue as long as it takes.
+      await options.publisher?.publish(
+        {
+          version: 1,
+          environment: record.environment_id,
+          operationId: record.revision_id,
+          operationKind: 'OFFLINE_QUERY',
+          deploymentId: engine.deploymentId,
+          insertedAt: now(),
+          values: published,
+          writeOnline: request.store_online,
+          writeOffline: request.store_offline,
+        },
+        { maxBlockMs: Number.POSITIVE_INFINITY },
+      );
     }
     await writeParquet(output, primaryKey, pkeys, times, specs, table);
     record.num_rows = rows;

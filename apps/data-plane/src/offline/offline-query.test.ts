@@ -14,11 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPlane, type TestPlane } from '../http/fixtures/test-plane.ts';
 import { createBusFeatureWriter } from '../persistence/bus-feature-writer.ts';
 import { createPersistenceWorker, type PersistenceWorker } from '../persistence/persistence-worker.ts';
-import {
-  createResultPublisher,
-  publishingEngine,
-  type ResultPublisher,
-} from '../persistence/result-publisher.ts';
+import { publishingEngine } from '../persistence/publishing-engine.ts';
+import { createResultPublisher, type ResultPublisher } from '../persistence/result-publisher.ts';
 import { createOfflineWriter } from '../persistence/writers/offline-writer.ts';
 import { createOnlineWriter } from '../persistence/writers/online-writer.ts';
 import { createPgliteSqlSource } from '../sources/pglite-sql-source.ts';

@@ -196,9 +196,11 @@ export function createRunService(options: RunServiceOptions): RunService {
         writeOnline: kind === 'online',
         writeOffline: kind === 'offline',
       });
-      // A batch is published whole: the signal is only looked at between batches.
-      if (offlineValues.length > 0) await options.publisher.publish(message(offlineValues, 'offline'));
-      if (onlineValues.length > 0) await options.publisher.publish(message(onlineValues, 'online'));
+      // A batch is published whole: the signal is only looked at between batches. A run waits for room
+      // as long as it takes (it is a background job: nobody to answer 503 to).
+      const wait = { maxBlockMs: Number.POSITIVE_INFINITY };
+      if (offlineValues.length > 0) await options.publisher.publish(message(offlineValues, 'offline'), wait);
+      if (onlineValues.length > 0) await options.publisher.publish(message(onlineValues, 'online'), wait);
       progress.values += offlineValues.length + onlineValues.length;
       progress.rows += batch.length;
       chunk++;

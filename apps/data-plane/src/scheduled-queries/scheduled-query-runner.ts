@@ -126,17 +126,20 @@ export function createScheduledQueryRunner(options: ScheduledQueryRunnerOptions)
           });
         });
       if (values.length > 0) {
-        await options.publisher.publish({
-          version: 1,
-          environment,
-          operationId: `scheduled-query:${record.revision_id}:online`,
-          operationKind: 'OFFLINE_QUERY',
-          deploymentId: record.deployment_id,
-          insertedAt: now,
-          values,
-          writeOnline: true,
-          writeOffline: false,
-        });
+        await options.publisher.publish(
+          {
+            version: 1,
+            environment,
+            operationId: `scheduled-query:${record.revision_id}:online`,
+            operationKind: 'OFFLINE_QUERY',
+            deploymentId: record.deployment_id,
+            insertedAt: now,
+            values,
+            writeOnline: true,
+            writeOffline: false,
+          },
+          { maxBlockMs: Number.POSITIVE_INFINITY },
+        );
         await options.publisher.flush();
       }
     }

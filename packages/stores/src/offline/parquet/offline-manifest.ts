@@ -26,51 +26,68 @@ export interface Commit {
   readonly at: number;
 }
 
+/** How many batch ids a manifest remembers for idempotent writes, by default (see `OfflineManifest`). */
+export const DEFAULT_DEDUPE_IDS = 200_000;
+
 /**
  * The offline store's manifest: a folder of commit files (`<prefix>/_commits/<time>-<uuid>.json`), each
  * written with one atomic `put` after its data files. A reader sees the union of the commits it lists, so
  * data files written by a writer that crashed before its commit are never visible. Commits only add or
- * remove whole files, so they commute and concurrent writers need no lock. Commit files are immutable and
- * cached once read.
+ * remove whole files, so they commute and concurrent writers need no lock. Commit files are immutable:
+ * each is read once and applied to the folded state incrementally (a refresh costs the new commits, not
+ * all of them; a removal seen before its add still wins).
+ *
+ * Memory is bounded apart from the visible files themselves: only the keys of applied commits are kept,
+ * and the batch ids that make writes idempotent are remembered for the most recent `dedupeIds` batches
+ * (oldest forgotten first, in commit-time order). A batch redelivered after that many newer batches were
+ * committed would be written again; the buses redeliver only what was not acknowledged (a crash between a
+ * commit and its acknowledgement, a consumer idle for 30 s), which is far inside that horizon.
  */
 export class OfflineManifest {
-  private readonly commits = new Map<string, Commit>();
-  private files = new Map<string, DataFile>();
-  private ids = new Set<string>();
+  private readonly applied = new Set<string>();
+  private readonly files = new Map<string, DataFile>();
+  private readonly removed = new Set<string>();
+  /** Batch id → nothing; insertion order is commit order, so the first entries are the oldest. */
+  private readonly ids = new Set<string>();
 
   constructor(
     private readonly store: ObjectStore,
     private readonly prefix: string,
+    private readonly dedupeIds = DEFAULT_DEDUPE_IDS,
   ) {}
 
   /** Reads commits written since the last refresh (by this or another process). */
   async refresh(signal?: AbortSignal): Promise<void> {
-    let changed = false;
     for await (const info of this.store.list('data', `${this.prefix}/_commits/`, signal)) {
-      if (this.commits.has(info.key) || !info.key.endsWith('.json')) continue;
+      if (this.applied.has(info.key) || !info.key.endsWith('.json')) continue;
       const body = await this.store.get('data', info.key, signal);
       if (!body) continue;
-      this.commits.set(info.key, JSON.parse(Buffer.from(body).toString('utf8')) as Commit);
-      changed = true;
+      this.apply(info.key, JSON.parse(Buffer.from(body).toString('utf8')) as Commit);
     }
-    if (changed) this.fold();
   }
 
-  private fold(): void {
-    const files = new Map<string, DataFile>();
-    const removed = new Set<string>();
-    const ids = new Set<string>();
-    for (const commit of this.commits.values()) {
-      for (const file of commit.adds) files.set(file.key, file);
-      for (const key of commit.removes) removed.add(key);
-      for (const id of commit.ids) ids.add(id);
+  private apply(key: string, commit: Commit): void {
+    this.applied.add(key);
+    for (const file of commit.adds) if (!this.removed.has(file.key)) this.files.set(file.key, file);
+    for (const removed of commit.removes) {
+      this.removed.add(removed);
+      this.files.delete(removed);
     }
-    for (const key of removed) files.delete(key);
-    this.files = files;
-    this.ids = ids;
+    for (const id of commit.ids) {
+      // Re-inserted ids move to the young end, so an id is forgotten by when it was last committed.
+      this.ids.delete(id);
+      this.ids.add(id);
+    }
+    if (this.ids.size > this.dedupeIds) {
+      let excess = this.ids.size - this.dedupeIds;
+      for (const id of this.ids) {
+        if (excess-- <= 0) break;
+        this.ids.delete(id);
+      }
+    }
   }
 
-  /** True when a batch with this id was committed. */
+  /** True when a batch with this id was committed (among the most recent `dedupeIds`). */
   has(id: string): boolean {
     return this.ids.has(id);
   }
@@ -91,8 +108,7 @@ export class OfflineManifest {
     const commit: Commit = { id: randomUUID(), at, ...change };
     const key = `${this.prefix}/_commits/${String(at).padStart(15, '0')}-${commit.id}.json`;
     await this.store.put('data', key, JSON.stringify(commit), { contentType: 'application/json' });
-    this.commits.set(key, commit);
-    this.fold();
+    this.apply(key, commit);
     return commit;
   }
 }

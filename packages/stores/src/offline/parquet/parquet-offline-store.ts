@@ -31,6 +31,11 @@ export interface ParquetOfflineStoreOptions {
   readonly memoryLimit?: string;
   /** A (namespace, day) partition with at least this many files is merged by `compact`. Default 4. */
   readonly compactMinFiles?: number;
+  /**
+   * Batch ids remembered per environment for idempotent writes (the most recent ones; see
+   * `OfflineManifest`). Bounds the manifest's memory. Default 200,000.
+   */
+  readonly dedupeIds?: number;
 }
 
 const FQN = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_.]*$/;
@@ -78,7 +83,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
       throw new SlateError('input', 'INVALID_FEATURE', `invalid environment ${JSON.stringify(environment)}`);
     let manifest = manifests.get(environment);
     if (!manifest) {
-      manifest = new OfflineManifest(objectStore, `offline/${environment}`);
+      manifest = new OfflineManifest(objectStore, `offline/${environment}`, options.dedupeIds);
       manifests.set(environment, manifest);
     }
     return manifest;
