@@ -3,8 +3,8 @@
  * published benchmark: 100 features produced by 25 resolvers (4 outputs each) for one entity.
  *
  * Scenarios, each a sequential stream of single-entity queries for all 100 features after a warm-up:
- * - cached: every value is in the online store (max staleness "infinity"), on the memory store, on Redis,
- *   and on the LRU tier over Redis;
+ * - cached: every value is in the online store (max staleness "infinity"), on the memory store, on the
+ *   embedded LMDB store, on Redis, and on the LRU tier over Redis;
  * - computed: max staleness 0, the 25 TypeScript resolvers run on every query, through the in-process
  *   runtime and through the worker-thread runtime (the data plane's isolation).
  * The baseline, measured in the same run: a bare ioredis MGET of the same 100 keys Redis holds for the
@@ -27,7 +27,12 @@ import {
   type Engine,
 } from '@slate/engine';
 import { collectGraph, type ResolverFunction } from '@slate/sdk';
-import { createMemoryOnlineStore, createRedisOnlineStore, type OnlineStore } from '@slate/stores';
+import {
+  createLmdbOnlineStore,
+  createMemoryOnlineStore,
+  createRedisOnlineStore,
+  type OnlineStore,
+} from '@slate/stores';
 import { isReachable, testServices } from '@slate/testing';
 import { build } from 'esbuild';
 import { Redis } from 'ioredis';
@@ -186,6 +191,9 @@ export async function run(): Promise<BenchReport> {
 
     // Stores. Redis is filled by one real query, so the baseline reads exactly the keys the engine reads.
     const memory = createMemoryOnlineStore();
+    const lmdb = createLmdbOnlineStore({ path: join(folder, 'online') });
+    await lmdb.init();
+    closers.push(() => lmdb.close());
     const redis = createRedisOnlineStore({ url: testServices.redisUrl, keyPrefix });
     await redis.init();
     closers.push(() => redis.close());
@@ -197,9 +205,11 @@ export async function run(): Promise<BenchReport> {
     closers.push(() => lruRedis.close());
 
     const cachedMemory = engineOn(memory);
+    const cachedLmdb = engineOn(lmdb);
     const cachedRedis = engineOn(redis);
     const cachedLru = engineOn(lruRedis);
-    for (const engine of [cachedMemory, cachedRedis]) await queryOf(engine, 'cached_user', cachedOutputs)();
+    for (const engine of [cachedMemory, cachedLmdb, cachedRedis])
+      await queryOf(engine, 'cached_user', cachedOutputs)();
     const keys: string[] = [];
     let cursor = '0';
     do {
@@ -230,6 +240,13 @@ export async function run(): Promise<BenchReport> {
         name: 'cached, memory store',
         note: 'all 100 values from the in-process memory store',
         engine: cachedMemory,
+        namespace: 'cached_user',
+        outputs: cachedOutputs,
+      },
+      {
+        name: 'cached, LMDB store',
+        note: 'all 100 values from the embedded LMDB store on disk (the `slate up` default)',
+        engine: cachedLmdb,
         namespace: 'cached_user',
         outputs: cachedOutputs,
       },

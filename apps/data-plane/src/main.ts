@@ -29,7 +29,8 @@ import type { DataSourceConfig } from './sources/data-sources.ts';
  *   `SLATE_METADATA_PLANE_URL`; differs when this data plane reaches it by an in-cluster address);
  * - `SLATE_PUBLIC_URL`: the URL clients reach this data plane at (default `http://<hostname>:<PORT>`);
  * - `SLATE_DATA_PLANE_NAME` (default the hostname; replicas of one data plane share it);
- * - online store: `REDIS_URL` (else in-process); buckets: `SLATE_S3_BUCKET_PREFIX` … (else
+ * - online store: `REDIS_URL`, else LMDB in `SLATE_ONLINE_STORE_PATH` (+ `SLATE_ONLINE_STORE_DURABILITY`),
+ *   else in-process; buckets: `SLATE_S3_BUCKET_PREFIX` … (else
  *   `SLATE_OBJECTS_DIR`), as for the metadata plane;
  * - result bus: `KAFKA_BROKERS` (+ `KAFKA_SASL_*`), else `SLATE_BUS_REDIS_URL`/`REDIS_URL` (Redis Streams), else
  *   the embedded log under the state dir; the offline store is Parquet in the `data` bucket;

@@ -51,6 +51,11 @@ export {
   type ParquetOfflineStoreOptions,
 } from './offline/parquet/parquet-offline-store.ts';
 export {
+  createLmdbOnlineStore,
+  type LmdbDurability,
+  type LmdbOnlineStoreOptions,
+} from './online/lmdb/lmdb-online-store.ts';
+export {
   createMemoryOnlineStore,
   type MemoryOnlineStoreOptions,
 } from './online/memory/memory-online-store.ts';

@@ -108,6 +108,48 @@ async function rowsOf(record: RevisionRecord) {
   return rows;
 }
 
+/**
+ * The real object store, whose write of a COMPLETED revision record waits until `release`: the moment
+ * between a run's end and its saved record, held open so a reader can look in.
+ */
+function heldCompletionObjectStore() {
+  let release!: () => void;
+  let entered!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const inside = new Promise<void>((resolve) => {
+    entered = resolve;
+  });
+  const store: ObjectStore = {
+    ...objectStore,
+    put: async (bucket, key, body, options) => {
+      if (typeof body === 'string' && body.includes('"status":"COMPLETED"')) {
+        entered();
+        await released;
+      }
+      return objectStore.put(bucket, key, body, options);
+    },
+  };
+  return { store, release, inside };
+}
+
+describe('a finished offline query', () => {
+  it('serves its revision and download while its completed record is being saved', async () => {
+    const held = heldCompletionObjectStore();
+    const running = service({ objectStore: held.store });
+    const submitted = await running.submit('dev', 'tester', request);
+    await held.inside; // the run has finished and is saving the COMPLETED record
+    const seen = await running.revision('dev', submitted.revision_id);
+    expect(seen).toMatchObject({ status: 'COMPLETED', num_rows: ids.length });
+    const part = await running.part('dev', submitted.revision_id, 0);
+    expect(part).not.toBeNull();
+    held.release();
+    await running.idle();
+    expect(await running.part('dev', submitted.revision_id, 0)).toEqual(part);
+  });
+});
+
 describe('offline queries after their data plane stopped', () => {
   it('re-runs a revision whose heartbeat went stale on a new service over the same object store', async () => {
     const stalled = stalledOfflineStore();

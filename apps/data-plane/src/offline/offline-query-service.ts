@@ -215,11 +215,19 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
     } finally {
       clearInterval(beat);
       await rm(work, { recursive: true, force: true });
-      records.delete(keyOf(record));
-      // A run that lost its revision to a take-over leaves the record to the new owner.
-      if (superseded || !(await stillOwned(record).catch(() => true)))
-        options.logger?.info({ revision_id: record.revision_id }, 'offline query superseded by a take-over');
-      else await finish(record);
+      // The in-memory record answers readers until the finished one is saved: forgetting it first would
+      // send them to the stored WORKING record, whose download does not exist yet (DATASET_NOT_FOUND).
+      try {
+        // A run that lost its revision to a take-over leaves the record to the new owner.
+        if (superseded || !(await stillOwned(record).catch(() => true)))
+          options.logger?.info(
+            { revision_id: record.revision_id },
+            'offline query superseded by a take-over',
+          );
+        else await finish(record);
+      } finally {
+        records.delete(keyOf(record));
+      }
     }
   };
 

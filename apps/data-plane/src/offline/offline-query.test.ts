@@ -214,6 +214,41 @@ describe('offline queries over HTTP', () => {
     expect((rows[1]!['user.risk_score.__observed_at__'] as Date).getTime()).toBe(at);
   });
 
+  it('answers ties of key and timestamp as the online store does: the last row of an upload, the later upload', async () => {
+    const at = T + 3 * 86_400_000;
+    const writer = createBusFeatureWriter(bus);
+    const upload = (pkey: number, values: string[]) =>
+      writer.write(
+        'dev',
+        values.map((value) => ({ feature: 'user.email', pkey, value, observedAt: at })),
+        { online: true, offline: true },
+      );
+    // Key 7: one upload holding the same key and time many times. Key 8: two uploads, the same millisecond.
+    await upload(
+      7,
+      Array.from({ length: 40 }, (_, i) => `row-${i}@tie.example`),
+    );
+    await upload(8, ['first@tie.example', 'also-first@tie.example']);
+    await upload(8, ['second@tie.example']);
+    await drainBus();
+    const online = await plane.onlineStore.get('dev', [
+      { feature: 'user.email', pkey: 7 },
+      { feature: 'user.email', pkey: 8 },
+    ]);
+    expect(online.map((stored) => stored?.value)).toEqual(['row-39@tie.example', 'second@tie.example']);
+    const { rows } = await offlineQuery({
+      input: {
+        columns: ['user.id', '__ts__'],
+        values: [
+          [7, 8],
+          [iso(at), iso(at + 1)],
+        ],
+      },
+      output: ['user.email'],
+    });
+    expect(rows.map((r) => r['user.email'])).toEqual(['row-39@tie.example', 'second@tie.example']);
+  });
+
   it('recomputes features through the resolvers at each row time, and stores them offline when asked', async () => {
     const at = T + 2 * 86_400_000;
     const { result, rows, revision } = await offlineQuery({

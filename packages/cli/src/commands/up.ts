@@ -3,6 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataSourceConfig } from '@slate/data-plane';
 import { SlateError } from '@slate/graph';
+import type { OnlineStoreConfig } from '@slate/stores';
 import type { Command } from 'commander';
 import { type CliContext, printLine } from '../cli-context.ts';
 
@@ -15,6 +16,7 @@ interface UpFlags {
   readonly seed?: string;
   readonly webRoot?: string;
   readonly verbose?: boolean;
+  readonly onlineStore?: string;
 }
 
 /** The sample query `slate up` runs and prints; it reads every kind of feature of the example. */
@@ -45,6 +47,10 @@ export function registerUp(program: Command, context: CliContext): void {
     )
     .option('--seed <file>', "seed file (default: the project's seed.yaml)")
     .option('--web-root <dir>', 'built web UI to serve (default: apps/web/dist when built)')
+    .option(
+      '--online-store <kind>',
+      'online store: lmdb (on disk in the state folder, the default) or memory (lost on restart) (env SLATE_ONLINE_STORE)',
+    )
     .option('--verbose', 'log every request')
     .action(async (flags: UpFlags) => {
       const env = context.env;
@@ -85,6 +91,7 @@ export function registerUp(program: Command, context: CliContext): void {
         webRoot: webRoot && existsSync(webRoot) ? webRoot : undefined,
         logger: pino({ level: flags.verbose ? 'info' : 'warn' }),
         dataSources: await projectDataSources(project),
+        onlineStore: onlineStoreOf(flags.onlineStore ?? env.SLATE_ONLINE_STORE ?? 'lmdb', stateDir, env),
       });
       const stop = waitForSignal();
       try {
@@ -143,6 +150,32 @@ function portOf(text: string, flag: string): number {
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new SlateError('input', 'INVALID_PORT', `${flag} must be a port number, not '${text}'`);
   return port;
+}
+
+/**
+ * The online store `--online-store` names: `lmdb` in `<stateDir>/online` (durability from
+ * `SLATE_ONLINE_STORE_DURABILITY`, `disk` by default) or `memory`.
+ */
+function onlineStoreOf(
+  kind: string,
+  stateDir: string,
+  env: Readonly<Record<string, string | undefined>>,
+): OnlineStoreConfig {
+  if (kind === 'memory') return { type: 'memory' };
+  if (kind !== 'lmdb')
+    throw new SlateError(
+      'input',
+      'INVALID_ONLINE_STORE',
+      `--online-store must be lmdb or memory, not '${kind}'`,
+    );
+  const durability = env.SLATE_ONLINE_STORE_DURABILITY ?? 'disk';
+  if (durability !== 'disk' && durability !== 'process')
+    throw new SlateError(
+      'input',
+      'INVALID_ONLINE_STORE',
+      `SLATE_ONLINE_STORE_DURABILITY must be disk or process, not '${durability}'`,
+    );
+  return { type: 'lmdb', path: join(stateDir, 'online'), durability };
 }
 
 /** apps/web/dist of the repository this code runs from: searched upwards, as it runs from src/ or dist/. */

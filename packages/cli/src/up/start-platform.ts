@@ -8,8 +8,9 @@ import { createMetadataPlane, type MetadataPlane, type Permission, parseSeed } f
 import {
   createLocalObjectStore,
   createLogBus,
-  createMemoryOnlineStore,
+  createOnlineStore,
   createParquetOfflineStore,
+  type OnlineStoreConfig,
 } from '@slate/stores';
 import { type Logger, pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
@@ -29,6 +30,11 @@ export interface PlatformOptions {
   readonly logger?: Logger;
   /** Named SQL data sources of the environment, for SQL resolvers. */
   readonly dataSources?: readonly DataSourceConfig[];
+  /**
+   * The online store. Default: LMDB in `<stateDir>/online`, flushed to disk before a write is acknowledged,
+   * so uploaded values survive restarts and crashes (ADR 0008-embedded-online-store).
+   */
+  readonly onlineStore?: OnlineStoreConfig;
 }
 
 /** The credentials file `slate up` writes for the CLI and the seed product's clients. */
@@ -54,7 +60,7 @@ export interface Platform {
 
 /**
  * Starts the whole platform in this process on embedded defaults: the metadata plane on PGlite, one data
- * plane with an in-process online store and local folders as buckets. Reuses the state folder across
+ * plane with an LMDB online store on disk and local folders as buckets. Reuses the state folder across
  * restarts (database, signing keys, credentials); a fresh service token is created only when the saved one
  * no longer works.
  *
@@ -67,7 +73,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   await mkdir(options.stateDir, { recursive: true });
 
   const objectStore = createLocalObjectStore({ root: join(options.stateDir, 'buckets') });
-  const onlineStore = createMemoryOnlineStore();
+  const onlineStore = createOnlineStore(
+    options.onlineStore ?? { type: 'lmdb', path: join(options.stateDir, 'online') },
+  );
   // Background persistence: computed and uploaded values travel a durable log to the online and offline stores.
   const bus = createLogBus({ root: join(options.stateDir, 'bus') });
   const offlineStore = createParquetOfflineStore({

@@ -419,6 +419,9 @@ async function callRuntime(
   deps: ExecutionDeps,
 ): Promise<StepOutcome[]> {
   const { resolver } = step;
+  // An uploaded feature has nothing to compute it: what the online store did not have is its default, or
+  // no resolver found, as when nothing was ever uploaded.
+  if (step.kind === 'stored') return callRows.map(() => storedMiss(step));
   // A streaming resolver runs on its topic, not in a query: what the online store did not have is null.
   if (resolver.stream) {
     const outputs = Object.fromEntries(step.outputs.map((output) => [output.param, null]));
@@ -442,6 +445,25 @@ async function callRuntime(
     };
     return callRows.map(() => ({ ok: false, error }));
   }
+}
+
+function storedMiss(step: ResolverStep): StepOutcome {
+  const output = step.outputs[0]!;
+  const { feature } = output;
+  if (feature.kind === 'scalar' && feature.default !== undefined)
+    return { ok: true, outputs: { [output.param]: null } };
+  return {
+    ok: true,
+    outputs: {},
+    outputErrors: {
+      [output.param]: {
+        code: 'RESOLVER_NOT_FOUND',
+        category: 'REQUEST',
+        feature: output.fqn,
+        message: `No resolver found for '${output.fqn}' in this query's scope, and the online store holds no value for it`,
+      },
+    },
+  };
 }
 
 /**
@@ -800,7 +822,10 @@ function assemble(plan: Plan, state: QueryState, index: GraphIndex): Omit<Engine
               error && error.feature !== output.name ? { ...error, feature: output.name } : error,
             ),
       cacheHits: column.cacheHits,
-      resolver: output.kind === 'step' ? plan.steps[output.step]!.resolver.fqn : null,
+      resolver:
+        output.kind === 'step' && plan.steps[output.step]!.kind !== 'stored'
+          ? plan.steps[output.step]!.resolver.fqn
+          : null,
       primitiveType:
         feature.kind === 'scalar'
           ? primitiveTypeOf(feature.dtype)

@@ -56,13 +56,15 @@ export interface StepOutput {
 
 /**
  * One step of a plan. `kind` says how it computes: a user `resolver` (through the runtime), an
- * `expression` feature (interpreted by the engine), or a `traversal` of a has-one relationship (a nested
- * query in the related namespace). Every step carries a `resolver` spec (synthesized for expressions and
+ * `expression` feature (interpreted by the engine), a `traversal` of a has-one relationship (a nested
+ * query in the related namespace), or `stored`: a feature no resolver in scope produces, whose values reach
+ * the online store only by upload (reference §1.8), read from the store by primary key (a miss answers
+ * `RESOLVER_NOT_FOUND`, or the feature's default). Every step carries a `resolver` spec (synthesized for expressions and
  * traversals) so explain output and meta name it uniformly.
  */
 export interface ResolverStep {
   readonly index: number;
-  readonly kind: 'resolver' | 'expression' | 'traversal';
+  readonly kind: 'resolver' | 'expression' | 'traversal' | 'stored';
   readonly resolver: ResolverSpec;
   readonly inputs: readonly StepInput[];
   readonly outputs: readonly StepOutput[];

@@ -260,6 +260,18 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
     return { read: staleness.has(fqn) ? staleness.get(fqn)! : declared, write: declared };
   };
 
+  /**
+   * How old a value of a feature only the online store holds (streamed or uploaded) may be: the query's
+   * staleness, else the declared max staleness; the default 0 ("always recompute") would make such a
+   * feature unservable, so it reads as "any age".
+   */
+  const storeOnlyStaleness = (fqn: string): number | null => {
+    if (staleness.has(fqn)) return staleness.get(fqn)!;
+    const feature = index.features.get(fqn);
+    const declared = feature?.kind === 'scalar' ? feature.maxStalenessS : 0;
+    return declared === 0 ? null : declared;
+  };
+
   const draft = (
     key: string,
     fields: Omit<
@@ -281,11 +293,13 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
       primaryKey: namespace?.primaryKey ?? `${rest.resolver.namespace}.id`,
       featureTime: namespace?.featureTime,
     };
+    // A streamed or uploaded feature reaches the store from its stream or an upload only: it is read at any
+    // age its staleness allows, and a query's miss is not cached.
+    const storeOnly = rest.resolver.stream !== undefined || rest.kind === 'stored';
     for (const output of rest.outputs) {
       const { read, write } = cached ? stalenessOf(output.fqn) : { read: 0, write: 0 };
-      step.maxStalenessS.set(output.fqn, read);
-      // A streaming resolver's values reach the store from its stream only: a query's miss is not cached.
-      step.writeTtlS.set(output.fqn, rest.resolver.stream ? 0 : write);
+      step.maxStalenessS.set(output.fqn, storeOnly ? storeOnlyStaleness(output.fqn) : read);
+      step.writeTtlS.set(output.fqn, storeOnly ? 0 : write);
     }
     steps.push(step);
     stepByKey.set(key, step.index);
@@ -406,6 +420,40 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
     });
   };
 
+  /**
+   * A feature no resolver in scope produces, served from the online store alone (uploaded values,
+   * reference §1.8), keyed by its namespace's primary key, which the query must be able to supply.
+   */
+  const planStored = (spec: ScalarFeatureSpec, fqn: string): number | QueryError => {
+    const key = `stored:${fqn}`;
+    const existing = stepByKey.get(key);
+    if (existing !== undefined) return existing;
+    const primaryKey = index.namespaces.get(spec.namespace)?.primaryKey ?? `${spec.namespace}.id`;
+    const dependsOn = dependencies([primaryKey]);
+    if (typeof dependsOn === 'string') return cannotResolve(key, dependsOn);
+    const inputs: StepInput[] = [{ type: 'feature', param: '\0key', fqn: primaryKey }];
+    const resolver: ResolverSpec = {
+      fqn: key,
+      kind: 'online',
+      namespace: spec.namespace,
+      inputs: [{ type: 'feature', param: '\0key', fqn: primaryKey }],
+      outputs: [{ param: 'value', fqn }],
+      environments: [],
+      tags: [],
+      total: false,
+      description: 'online store only (uploaded values)',
+    };
+    return draft(key, {
+      kind: 'stored',
+      resolver,
+      inputs,
+      outputs: [{ param: 'value', fqn, feature: spec }],
+      dependsOn: [...dependsOn].sort((a, b) => a - b),
+      subqueries: [],
+      cached: true,
+    });
+  };
+
   const planTraversal = (relation: HasOneFeatureSpec, fqn: string, rest: string): number | QueryError => {
     const key = `traversal:${relation.fqn}`;
     let stepIndex = stepByKey.get(key);
@@ -517,6 +565,17 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
         : { ok: true, step };
       break;
     }
+    // No resolver in scope: in an online query, a feature kept online may still have been uploaded.
+    if (
+      candidates.length === 0 &&
+      shape.kind === 'online' &&
+      spec?.kind === 'scalar' &&
+      spec.storeOnline &&
+      !spec.primary
+    ) {
+      const step = planStored(spec, fqn);
+      if (typeof step === 'number') return { ok: true, step };
+    }
     return result;
   };
 
@@ -617,7 +676,9 @@ function explainPlan(
         ? ` = ${step.resolver.description}`
         : step.kind === 'traversal'
           ? ` (nested query in '${step.traversal?.target}')`
-          : '';
+          : step.kind === 'stored'
+            ? ' (online store only)'
+            : '';
     lines.push(`  [${step.index}] ${step.resolver.fqn}(${inputs}) -> ${produced}${how}${after}`);
   }
   lines.push('outputs:');

@@ -157,6 +157,31 @@ export function runOfflineStoreConformance(name: string, options: OfflineStoreCo
       expect(bounded.columns[0]!.values).toEqual(['backdated', 'backdated']);
     });
 
+    it('breaks a tie of observed-at and inserted-at by write order: the last row, batch and write win', async () => {
+      const obs = (pkey: string, value: unknown): Observation => ({
+        feature: 'user.tie',
+        pkey,
+        value,
+        observedAt: 5_000,
+        insertedAt: 7_000,
+      });
+      // Enough rows per key that a store picking any of the tied rows by chance would rarely pick the last.
+      const rows = (pkey: string, label: string) =>
+        Array.from({ length: 50 }, (_, i) => obs(pkey, `${label}-${i}`));
+      await store.write(env, [{ id: 't1', observations: [...rows('a', 'one'), ...rows('b', 'one')] }]);
+      await store.write(env, [
+        { id: 't2', observations: rows('b', 'two') },
+        { id: 't3', observations: [...rows('c', 'three'), ...rows('b', 'three')] },
+      ]);
+      for (let round = 0; round < 3; round++) {
+        const sampled = await store.sample(env, {
+          spine: { pkeys: ['a', 'b', 'c'], times: [5_000, 5_000, 9_000] },
+          features: [{ fqn: 'user.tie', ttlMs: null }],
+        });
+        expect(sampled.columns[0]!.values).toEqual(['one-49', 'three-49', 'three-49']);
+      }
+    });
+
     for (const seed of [1, 2, 3]) {
       it(`agrees with the brute-force oracle on randomized data (seed ${seed}), before and after compaction`, async () => {
         const random = seededRandom(seed);

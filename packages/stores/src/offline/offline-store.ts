@@ -9,9 +9,11 @@ import type { DType } from '@slate/graph';
  *   mid-write leaves nothing visible), and skips a batch whose id was committed before, so a redelivered
  *   message never duplicates rows, however it is grouped with others.
  * - **Point in time.** For an input row (primary key, time `T`), a feature's value is that of the
- *   observation of that key with the greatest `observedAt <= T`, ties broken by the greatest `insertedAt`
- *   (a late-arriving, backdated value counts from its `observedAt`); `null` when there is none, or when that
- *   observation is older than `T - ttlMs`. `lowerBound`/`upperBound` restrict observations by `observedAt`.
+ *   observation of that key with the greatest `observedAt <= T`, ties broken by the greatest `insertedAt`,
+ *   then by write order: the later `write` call, the later batch of a call, the later observation of a
+ *   batch wins, as the online store keeps the last of equal timestamps (a late-arriving, backdated value
+ *   counts from its `observedAt`); `null` when there is none, or when that observation is older than
+ *   `T - ttlMs`. `lowerBound`/`upperBound` restrict observations by `observedAt`.
  * - Environments never see each other's observations.
  */
 export interface OfflineStore {

@@ -3,7 +3,8 @@ import type { Observation, SampledFeature } from './offline-store.ts';
 /**
  * The point-in-time rule as a plain loop over every observation, for tests to compare real stores with:
  * for each spine row and feature, the observation of that key with the greatest `observedAt <= T` (and
- * within the bounds), ties to the greatest `insertedAt`, unless it is older than `T - ttlMs`.
+ * within the bounds), ties to the greatest `insertedAt`, then to the one written last (later in
+ * `observations`, which must be in write order), unless it is older than `T - ttlMs`.
  * Quadratic; for small randomized data sets only.
  */
 export function pointInTimeOracle(
@@ -25,7 +26,7 @@ export function pointInTimeOracle(
         if (
           !best ||
           o.observedAt > best.observedAt ||
-          (o.observedAt === best.observedAt && o.insertedAt > best.insertedAt)
+          (o.observedAt === best.observedAt && o.insertedAt >= best.insertedAt)
         )
           best = o;
       }

@@ -41,8 +41,6 @@ export interface ParquetOfflineStoreOptions {
 const FQN = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_.]*$/;
 const TABLE = /^[a-z_][a-z0-9_]{0,63}$/;
 const ENVIRONMENT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
-/** Observed-at (ms) is scaled by this and inserted-at added, making one ASOF key that orders ties. */
-const TIE_SCALE = '10000000000000';
 
 const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
 const ident = (text: string) => `"${text.replaceAll('"', '""')}"`;
@@ -52,14 +50,18 @@ const ident = (text: string) => `"${text.replaceAll('"', '""')}"`;
  *
  * Layout, under `offline/<environment>/`: `observations/namespace=<ns>/date=<YYYY-MM-DD>/<commit>-<n>.parquet`
  * (columns `feature, pkey, value (JSON text), observed_at, inserted_at, resolver, deployment_id, query_id,
- * observation_id`, sorted by feature, key and time) and `_commits/*.json` (see `OfflineManifest`): a batch's
+ * observation_id, commit_seq, row_seq`, sorted by feature, key and time; `commit_seq` is the commit's
+ * microsecond stamp, strictly increasing within a process, and `row_seq` a row's position in its commit,
+ * so together they give the order in which observations were written; files written before these two
+ * columns existed read them as null, ranking before every later write) and `_commits/*.json` (see `OfflineManifest`): a batch's
  * files are uploaded first and become visible with its commit file, so a crash mid-write shows nothing.
  * Writes are serialised per environment within a process; commits from several processes commute.
  *
  * Reads stage the needed files (pruned by namespace and by time, using each file's observed-at range) into
- * a local folder once — data files are immutable — and run one DuckDB query: an `ASOF LEFT JOIN` per feature
- * on `(pkey, observed_at * 10^13 + inserted_at)`, so the newest observation at or before the row's time
- * wins and ties go to the latest insert, then the TTL check. `compact` merges the files of a partition into
+ * a local folder once — data files are immutable — and run one DuckDB query: per feature, the observations
+ * sharing a key and an observed-at are cut to the one that wins the tie (latest `inserted_at`, then latest
+ * written: `commit_seq`, `row_seq`), then an `ASOF LEFT JOIN` on `(pkey, observed_at)` takes the newest at
+ * or before the row's time, then the TTL check. `compact` merges the files of a partition into
  * one and deletes the old ones after its commit (a reader that misses a deleted file re-reads the manifest).
  *
  * Throws `SlateError('input', 'INVALID_FEATURE')` for malformed feature names or environments.
@@ -161,10 +163,13 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
     }
   };
 
+  // `union_by_name`: files written before `commit_seq`/`row_seq` existed read them as null.
   const observationsSql = (paths: readonly string[]) =>
     paths.length === 0
-      ? `(SELECT NULL::VARCHAR AS feature, NULL::VARCHAR AS pkey, NULL::VARCHAR AS value, NULL::TIMESTAMP AS observed_at, NULL::TIMESTAMP AS inserted_at, NULL::VARCHAR AS resolver, NULL::VARCHAR AS deployment_id, NULL::VARCHAR AS query_id, NULL::VARCHAR AS observation_id WHERE false)`
-      : `read_parquet([${paths.map(quote).join(', ')}])`;
+      ? `(SELECT NULL::VARCHAR AS feature, NULL::VARCHAR AS pkey, NULL::VARCHAR AS value, NULL::TIMESTAMP AS observed_at, NULL::TIMESTAMP AS inserted_at, NULL::VARCHAR AS resolver, NULL::VARCHAR AS deployment_id, NULL::VARCHAR AS query_id, NULL::VARCHAR AS observation_id, NULL::BIGINT AS commit_seq, NULL::BIGINT AS row_seq WHERE false)`
+      : `read_parquet([${paths.map(quote).join(', ')}], union_by_name = true)`;
+  /** The commit stamp of the last write of this process (µs), so commits are strictly ordered. */
+  let lastCommitSeq = 0;
 
   const checkFeature = (fqn: string) => {
     if (!FQN.test(fqn))
@@ -188,16 +193,21 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
     for (const batch of fresh)
       for (const observation of batch.observations) checkFeature(observation.feature);
     const commitId = randomUUID();
+    lastCommitSeq = Math.max(Math.trunc(Date.now() * 1000), lastCommitSeq + 1);
+    const commitSeq = lastCommitSeq;
     const workDir = await mkdtemp(join(staging!, '.write-'));
     try {
       const adds: DataFile[] = [];
       await withConnection(async (connection) => {
         const table = `w_${commitId.replaceAll('-', '')}`;
         await connection.run(
-          `CREATE TEMP TABLE ${table} (feature VARCHAR, namespace VARCHAR, pkey VARCHAR, value VARCHAR, observed_ms BIGINT, inserted_ms BIGINT, resolver VARCHAR, deployment_id VARCHAR, query_id VARCHAR, observation_id VARCHAR)`,
+          `CREATE TEMP TABLE ${table} (feature VARCHAR, namespace VARCHAR, pkey VARCHAR, value VARCHAR, observed_ms BIGINT, inserted_ms BIGINT, resolver VARCHAR, deployment_id VARCHAR, query_id VARCHAR, observation_id VARCHAR, row_seq BIGINT)`,
         );
         try {
           const appender = await connection.createAppender(table);
+          // The order observations are written in decides ties (same key and observed-at, same insert ms):
+          // the later batch, and the later row of a batch, wins, as in the online store.
+          let rowSeq = 0;
           for (const batch of fresh) {
             batch.observations.forEach((o, i) => {
               appender.appendVarchar(o.feature);
@@ -211,12 +221,13 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
                 else appender.appendVarchar(text);
               }
               appender.appendVarchar(`${batch.id}:${i}`);
+              appender.appendBigInt(BigInt(rowSeq++));
               appender.endRow();
             });
           }
           appender.closeSync();
           await connection.run(
-            `COPY (SELECT feature, pkey, value, make_timestamp(observed_ms * 1000) AS observed_at, make_timestamp(inserted_ms * 1000) AS inserted_at, resolver, deployment_id, query_id, observation_id, namespace, strftime(make_timestamp(observed_ms * 1000), '%Y-%m-%d') AS date FROM ${table} ORDER BY feature, pkey, observed_ms) TO ${quote(workDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (namespace, date), OVERWRITE_OR_IGNORE)`,
+            `COPY (SELECT feature, pkey, value, make_timestamp(observed_ms * 1000) AS observed_at, make_timestamp(inserted_ms * 1000) AS inserted_at, resolver, deployment_id, query_id, observation_id, ${commitSeq}::BIGINT AS commit_seq, row_seq, namespace, strftime(make_timestamp(observed_ms * 1000), '%Y-%m-%d') AS date FROM ${table} ORDER BY feature, pkey, observed_ms) TO ${quote(workDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (namespace, date), OVERWRITE_OR_IGNORE)`,
           );
           const stats = await connection.runAndReadAll(
             `SELECT namespace, strftime(make_timestamp(observed_ms * 1000), '%Y-%m-%d') AS date, count(*)::BIGINT AS n, min(observed_ms) AS lo, max(observed_ms) AS hi, list(DISTINCT feature ORDER BY feature) AS features FROM ${table} GROUP BY ALL`,
@@ -327,9 +338,10 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
             ? null
             : `observed_at <= make_timestamp(${Math.trunc(request.upperBound)} * 1000)`,
         ].filter(Boolean);
+        // One observation per key and observed-at: the tie's winner (latest insert, then latest written).
         const ctes = request.features.map(
           (feature, i) =>
-            `f${i} AS (SELECT pkey, value, observed_at, epoch_ms(observed_at)::HUGEINT * ${TIE_SCALE} + epoch_ms(inserted_at) AS __k__ FROM ${observationsSql(pathsOf(feature.fqn))} WHERE feature = ${quote(feature.fqn)}${bounds.map((b) => ` AND ${b}`).join('')})`,
+            `f${i} AS (SELECT pkey, value, observed_at FROM ${observationsSql(pathsOf(feature.fqn))} WHERE feature = ${quote(feature.fqn)}${bounds.map((b) => ` AND ${b}`).join('')} QUALIFY row_number() OVER (PARTITION BY pkey, observed_at ORDER BY inserted_at DESC, commit_seq DESC NULLS LAST, row_seq DESC NULLS LAST) = 1)`,
         );
         const toFile = request.output !== undefined;
         const columns = request.features.flatMap((feature, i) => {
@@ -346,12 +358,12 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
           ];
         });
         const joins = request.features.map(
-          (_, i) => `ASOF LEFT JOIN f${i} ON s.pkey = f${i}.pkey AND s.__k__ >= f${i}.__k__`,
+          (_, i) => `ASOF LEFT JOIN f${i} ON s.pkey = f${i}.pkey AND s.ts >= f${i}.observed_at`,
         );
         const query = [
           ctes.length > 0 ? `WITH ${ctes.join(',\n')}` : '',
           `SELECT s.__row__, s.pkey AS ${ident(request.output?.keyColumn ?? 'pkey')}, s.ts AS __ts__${columns.map((c) => `, ${c}`).join('')}`,
-          `FROM (SELECT *, epoch_ms(ts)::HUGEINT * ${TIE_SCALE} + (${TIE_SCALE} - 1) AS __k__ FROM ${spine}) s`,
+          `FROM ${spine} s`,
           ...joins,
           'ORDER BY s.__row__',
         ].join('\n');
@@ -516,7 +528,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
       return withConnection(async (connection) => {
         const where = features ? `WHERE feature IN (${features.map(quote).join(', ')})` : '';
         const reader = await connection.runAndReadAll(
-          `SELECT feature, pkey, value, epoch_ms(observed_at), epoch_ms(inserted_at), resolver, deployment_id, query_id, observation_id FROM ${observationsSql(paths)} ${where} ORDER BY feature, pkey, observed_at, inserted_at`,
+          `SELECT feature, pkey, value, epoch_ms(observed_at), epoch_ms(inserted_at), resolver, deployment_id, query_id, observation_id FROM ${observationsSql(paths)} ${where} ORDER BY feature, pkey, observed_at, inserted_at, commit_seq NULLS FIRST, row_seq NULLS FIRST`,
         );
         return reader
           .getRowsJS()
@@ -567,7 +579,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
           await mkdir(dirname(local), { recursive: true });
           await withConnection((connection) =>
             connection.run(
-              `COPY (SELECT * FROM read_parquet([${paths.map(quote).join(', ')}]) ORDER BY feature, pkey, observed_at) TO ${quote(local)} (FORMAT parquet, COMPRESSION zstd)`,
+              `COPY (SELECT * FROM read_parquet([${paths.map(quote).join(', ')}], union_by_name = true) ORDER BY feature, pkey, observed_at) TO ${quote(local)} (FORMAT parquet, COMPRESSION zstd)`,
             ),
           );
           const bytes = await readFile(local);
