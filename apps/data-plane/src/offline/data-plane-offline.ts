@@ -71,6 +71,12 @@ export function createDataPlaneOffline(
     onRevision?: (record: RevisionRecord) => void;
     /** The environment's named SQL data sources, for `spine_sql_query`. */
     sqlSources?: (environment: { id: string; name: string }) => SqlSources;
+    /** The persistence worker's consumer name (this instance's id; default `embedded`). */
+    workerName?: string;
+    /** Look out for, and take over, offline queries whose replica stopped (the `jobs` role). Default true. */
+    recover?: boolean;
+    /** Claims a take-over among replicas (see `OfflineQueryServiceOptions.claim`). */
+    claim?: (key: string, ttlSeconds: number) => Promise<boolean>;
   },
 ): DataPlaneOffline {
   const publisher = createResultPublisher(config.bus, { logger: deps.logger });
@@ -82,6 +88,7 @@ export function createDataPlaneOffline(
     logger: deps.logger,
     onRevision: deps.onRevision,
     sqlSources: deps.sqlSources,
+    claim: deps.claim,
   });
   let worker: PersistenceWorker | undefined;
   let recovering: Promise<unknown> = Promise.resolve();
@@ -106,7 +113,7 @@ export function createDataPlaneOffline(
         environment: environment.id,
       }),
     start() {
-      if (!lookout) {
+      if (!lookout && deps.recover !== false) {
         recover();
         lookout = setInterval(recover, config.recoverIntervalMs ?? 30_000);
         lookout.unref();
@@ -114,7 +121,7 @@ export function createDataPlaneOffline(
       if (config.runWorker === false || worker) return;
       worker = createPersistenceWorker({
         bus: config.bus,
-        name: 'embedded',
+        name: deps.workerName ?? 'embedded',
         logger: deps.logger,
         writers: createPersistenceWriters({
           onlineStore: deps.onlineStore,
