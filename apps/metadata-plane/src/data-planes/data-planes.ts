@@ -256,10 +256,11 @@ export async function reportStatus(
       const active =
         e.active_deployment_id && (await belongs(e.active_deployment_id)) ? e.active_deployment_id : null;
       // Replicas report one after another: once the environment is active on its desired deployment, a
-      // replica still on the previous one (converging) does not move it back.
+      // replica still on an earlier one of its deployments (converging) does not move it back.
       const lagging =
         env.desired_deployment_id !== null &&
         env.active_deployment_id === env.desired_deployment_id &&
+        active !== null &&
         active !== env.desired_deployment_id;
       if (active !== env.active_deployment_id && !lagging) {
         await trx
