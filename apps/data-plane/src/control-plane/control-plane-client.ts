@@ -250,11 +250,24 @@ async function send(url: string, token: string, body?: unknown, signal?: AbortSi
         : response.status >= 500
           ? 'unavailable'
           : 'input';
+    // The metadata plane's error shape: name its stable code first, so an operator reads why at once.
+    const answer = z.object({ code: z.string().max(100), message: z.string() }).safeParse(safeJson(text));
     throw new SlateError(
       kind,
       'METADATA_PLANE_REFUSED',
-      `the metadata plane answered ${response.status}: ${text.slice(0, 300)}`,
+      answer.success
+        ? `the metadata plane answered ${response.status} ${answer.data.code}: ${answer.data.message.slice(0, 500)}`
+        : `the metadata plane answered ${response.status}: ${text.slice(0, 300)}`,
+      answer.success ? { status: response.status, code: answer.data.code } : { status: response.status },
     );
   }
   return text ? JSON.parse(text) : null;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
