@@ -190,6 +190,63 @@ export function runReplicasSuite(label: string, factory: DatabaseFactory): void 
       expect(await claim(holder.token, key)).toMatchObject({ granted: true, generation: 1 });
     });
 
+    it('leases a scheduled trigger to one instance, which alone can settle it; another takes it once the lease runs out', async () => {
+      const [a, b] = (
+        await Promise.all(['east-a', 'east-b'].map((i) => register(i, { public_key: OTHER_KEY })))
+      ).map((r) => r.body as unknown as Registered) as [Registered, Registered];
+      const key = 'dev/resolver/nightly/2026-03-01T00:00:00.000Z';
+      await plane.services.db
+        .insertInto('schedule_deliveries')
+        .values({
+          key,
+          environment_id: 'dev',
+          kind: 'resolver',
+          name: 'nightly',
+          due_at: new Date(clock),
+          body: JSON.stringify({
+            idempotency_key: key,
+            environment: 'dev',
+            resolver_fqn: 'nightly',
+            due_at: new Date(clock).toISOString(),
+          }),
+          status: 'pending',
+          attempts: 0,
+          created_at: new Date(clock),
+        })
+        .execute();
+      const lease = async (r: Registered) =>
+        (
+          (await call('POST', '/v1/data-plane/triggers/lease', { token: r.token }, { max: 10 })).body
+            .items as {
+            key: string;
+          }[]
+        ).map((t) => t.key);
+      const ack = async (r: Registered) =>
+        (
+          await call(
+            'POST',
+            '/v1/data-plane/triggers/ack',
+            { token: r.token },
+            { acks: [{ key, operation_id: `run-by-${r.instance_id}` }] },
+          )
+        ).body;
+      const leased = await Promise.all([lease(a), lease(b)]);
+      expect(leased.flat()).toEqual([key]);
+      const [holder, other] = leased[0]!.length === 1 ? [a, b] : [b, a];
+      expect(await ack(other)).toMatchObject({ accepted: 0 });
+      // The holder dies before starting it: past the one-minute lease the other instance gets it, and settles it.
+      clock += 61_000;
+      expect(await lease(other)).toEqual([key]);
+      expect(await ack(holder)).toMatchObject({ accepted: 0 });
+      expect(await ack(other)).toMatchObject({ accepted: 1 });
+      const row = await plane.services.db
+        .selectFrom('schedule_deliveries')
+        .select(['status', 'operation_id', 'attempts'])
+        .where('key', '=', key)
+        .executeTakeFirstOrThrow();
+      expect(row).toEqual({ status: 'accepted', operation_id: `run-by-${other.instance_id}`, attempts: 2 });
+    });
+
     it('refuses a malformed instance id or role with a 400 naming the field', async () => {
       const badId = await register('east a');
       expect(badId.status).toBe(400);
