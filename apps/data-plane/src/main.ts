@@ -61,7 +61,10 @@ const EnvSchema = z.object({
   SLATE_DATA_PLANE_NAME: z.string().min(1).default(hostname()),
   SLATE_INSTANCE_ID: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'letters, digits, . _ : -, at most 128 characters')
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+      'letters, digits, . _ -, at most 128 characters (it is also a bus consumer name)',
+    )
     .default(`${hostname()}-${process.pid}`),
   SLATE_DATA_PLANE_KEY_FILE: z.string().min(1).optional(),
   SLATE_STATE_DIR: z.string().min(1).default('.slate/data-plane'),

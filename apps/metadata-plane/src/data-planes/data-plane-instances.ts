@@ -31,7 +31,10 @@ export const RegisterDataPlaneSchema = z.object({
   /** This replica's id within the data plane (a pod's name); default `default`. */
   instance_id: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'letters, digits, . _ : -, at most 128 characters')
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+      'letters, digits, . _ -, at most 128 characters (it is also a bus consumer name)',
+    )
     .default(DEFAULT_INSTANCE_ID),
   /** The roles this instance runs; default every role. */
   roles: z
