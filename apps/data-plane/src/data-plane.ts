@@ -147,6 +147,12 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
           bus: config.offline.bus,
           stateStore: config.onlineStore,
           name: consumerName,
+          // A bus that hands any message to any consumer of a group (Redis Streams) does not keep an entity
+          // on one replica; Kafka's partitions do. There, a windowed stream is leased to one replica.
+          claimWindowed:
+            config.offline.bus.capabilities.shared && config.offline.bus.capabilities.redeliversIdle
+              ? (key, ttlSeconds) => claimJob(key, ttlSeconds)
+              : undefined,
           metrics,
           logger,
         })
