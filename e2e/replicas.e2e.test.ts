@@ -26,7 +26,7 @@ const repo = new URL('..', import.meta.url).pathname;
 const services =
   (await requireService('PostgreSQL', testServices.postgresUrl)) &&
   unlessCi(redisServerUnavailable()) === undefined;
-const database = 'test_replicas';
+const database = `test_replicas_${Date.now().toString(36)}`;
 const work = mkdtempSync(join(tmpdir(), 'slate-replicas-'));
 const registrationToken = 'a-registration-token-for-the-replicas-test';
 const children: ChildProcess[] = [];
