@@ -5,11 +5,12 @@
  * locking its peers out, and the metadata plane shows each one's health; a fourth process with another
  * key is refused while they are alive.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   freePort,
   type OwnRedisServer,
@@ -93,6 +94,7 @@ const dataPlaneEnv = (instance: string, role: string, port: number, key: string)
 
 interface InstanceView {
   instance_id: string;
+  deployments: Record<string, string | null>;
   roles: string[];
   version: string | null;
   healthy: boolean;
@@ -206,6 +208,90 @@ describe.skipIf(!services)('one data plane as three processes with split roles',
     );
     expect(fresh.map((i) => i.healthy)).toEqual([true, true, true]);
   }, 60_000);
+
+  it('switches both query replicas to a new deployment under round-robin load without a failed query', async () => {
+    const created = await fetch(`${apiServer}/v1/environments/dev/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-slate-csrf': '1', cookie },
+      body: JSON.stringify({ name: 'ci', permissions: ['query.online', 'deploy.create', 'deploy.read'] }),
+    });
+    expect(created.status).toBe(201);
+    const { client_id, client_secret } = (await created.json()) as {
+      client_id: string;
+      client_secret: string;
+    };
+    const apply = async () => {
+      // --force: the same sources again make a new deployment (the switch under test), not `unchanged`.
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [
+          join(repo, 'packages/cli/bin/slate.js'),
+          'apply',
+          '--dir',
+          join(repo, 'examples/quickstart'),
+          '--force',
+          '--json',
+        ],
+        {
+          cwd: work,
+          env: {
+            ...process.env,
+            SLATE_API_SERVER: apiServer,
+            SLATE_CLIENT_ID: client_id,
+            SLATE_CLIENT_SECRET: client_secret,
+          },
+        },
+      );
+      return (JSON.parse(stdout) as { deployment: { id: string } }).deployment.id;
+    };
+    /** Resolves once both query replicas report serving `deployment` for dev. */
+    const servedEverywhere = (deployment: string) =>
+      until(async () => {
+        const list = (await instances()).filter((i) => i.roles.includes('query'));
+        return list.length === 2 && list.every((i) => i.deployments.dev === deployment) ? true : undefined;
+      }, `both query replicas on ${deployment}`);
+    const first = await apply();
+    await servedEverywhere(first);
+    const token = await fetch(`${apiServer}/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_id, client_secret, grant_type: 'client_credentials' }),
+    }).then((r) => r.json() as Promise<{ access_token: string }>);
+    // A small front: round robin over the two query replicas, one query at a time, until told to stop.
+    const outcomes = { ok: 0, failed: [] as string[] };
+    let stop = false;
+    const load = (async () => {
+      for (let i = 0; !stop; i++) {
+        const port = queryPorts[i % queryPorts.length]!;
+        try {
+          const response = await fetch(`http://127.0.0.1:${port}/v1/query/online`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ inputs: { 'user.id': 3 }, outputs: ['user.name'] }),
+          });
+          const body = (await response.json()) as { data?: { value: unknown }[]; errors?: unknown[] };
+          if (response.ok && body.errors?.length === 0 && body.data?.[0]?.value === 'Alan Turing')
+            outcomes.ok++;
+          else outcomes.failed.push(`${port}: ${response.status} ${JSON.stringify(body).slice(0, 200)}`);
+        } catch (error) {
+          outcomes.failed.push(`${port}: ${(error as Error).message}`);
+        }
+      }
+    })();
+    try {
+      const before = outcomes.ok;
+      const second = await apply();
+      expect(second).not.toBe(first);
+      await servedEverywhere(second);
+      const during = outcomes.ok - before;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(during).toBeGreaterThan(10);
+    } finally {
+      stop = true;
+      await load;
+    }
+    expect(outcomes.failed).toEqual([]);
+  }, 180_000);
 
   it('refuses a fourth instance holding another key while its peers are alive, and it exits saying why', async () => {
     const stranger = startApp(
