@@ -135,6 +135,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       objectStore: config.objectStore,
       sqlSources: (environment) => sqlSources(environment),
       schedule: has('jobs') && (config.schedule ?? config.triggers === 'local'),
+      claimFire: (key, ttlSeconds) => claimJob(key, ttlSeconds),
       logger,
       onRun: (record) => batchStatus.run(record),
     });
