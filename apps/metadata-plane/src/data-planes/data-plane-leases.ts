@@ -3,6 +3,9 @@ import { z } from 'zod';
 import type { Database } from '../db/schema.ts';
 import type { DataPlaneIdentity } from './data-plane-instances.ts';
 
+/** How long an expired lease is kept (so a late claimant of the same job still sees it was held). */
+export const LEASE_KEPT_AFTER_EXPIRY_MS = 24 * 60 * 60 * 1000;
+
 /** Longest lease a data plane may take; a holder renews well before it runs out. */
 export const MAX_LEASE_SECONDS = 600;
 
@@ -54,6 +57,12 @@ export async function claimLease(
       generation = data_plane_leases.generation + (case when data_plane_leases.holder = excluded.holder then 0 else 1 end)
     where data_plane_leases.holder = excluded.holder or data_plane_leases.expires_at <= ${now}
     returning holder, expires_at, generation`.execute(db);
+  // Leases of finished jobs are never released by some callers (a cron fire's claim just runs out): drop
+  // those that ran out a day ago, through the `expires_at` index, so the table stays the size of a day.
+  await db
+    .deleteFrom('data_plane_leases')
+    .where('expires_at', '<', new Date(now.getTime() - LEASE_KEPT_AFTER_EXPIRY_MS))
+    .execute();
   const row =
     claimed.rows[0] ??
     (await db

@@ -188,6 +188,13 @@ export function runReplicasSuite(label: string, factory: DatabaseFactory): void 
       const newHolder = others[takeOver.findIndex((x) => x.granted)]!;
       expect(await release(newHolder)).toEqual({ released: true });
       expect(await claim(holder.token, key)).toMatchObject({ granted: true, generation: 1 });
+      // A lease that ran out a day ago is pruned by the next claim (of any job).
+      const leases = () =>
+        plane.services.db.selectFrom('data_plane_leases').select('key').where('key', '=', key).execute();
+      clock += 31_000 + 24 * 60 * 60 * 1000;
+      expect(await leases()).toHaveLength(1);
+      await claim(holder.token, 'another-job');
+      expect(await leases()).toHaveLength(0);
     });
 
     it('leases a scheduled trigger to one instance, which alone can settle it; another takes it once the lease runs out', async () => {

@@ -34,6 +34,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('generation', 'integer', (c) => c.notNull().defaultTo(1))
     .addPrimaryKeyConstraint('data_plane_leases_pk', ['data_plane_id', 'key'])
     .execute();
+  // Claims prune leases expired for a day (one per cron fire and take-over would otherwise pile up).
+  await db.schema
+    .createIndex('data_plane_leases_expires_idx')
+    .on('data_plane_leases')
+    .column('expires_at')
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
