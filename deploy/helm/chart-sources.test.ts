@@ -36,10 +36,10 @@ const APP: Record<ChartName, string> = { metadataPlane: 'metadata-plane', dataPl
  */
 const PENDING_ENV: Record<ChartName, readonly string[]> = {
   metadataPlane: ['SLATE_KEY_ENCRYPTION_KEY'],
-  dataPlane: ['SLATE_INSTANCE_ID', 'SLATE_DATA_PLANE_KEY_FILE'],
+  dataPlane: [],
 };
 /** SLATE_ROLE values of the brief's convention that the data plane may not accept yet. */
-const PENDING_ROLES = ['streaming', 'jobs'];
+const PENDING_ROLES: readonly string[] = [];
 
 /** Non-test TypeScript under a folder. */
 function sources(folder: string): string[] {

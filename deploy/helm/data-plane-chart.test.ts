@@ -91,6 +91,8 @@ describe.skipIf(!helm)('slate-data-plane', () => {
         SLATE_DATA_PLANE_NAME: 'slate-data-plane',
         SLATE_METADATA_PLANE_URL: 'http://chalk-metadata-plane.chalk-metadata.svc:4000',
         SLATE_METADATA_PLANE_ISSUER: 'https://slate.acme.example',
+        // Shown with each instance's health in the metadata plane.
+        SLATE_VERSION: '0.1.0',
       });
       // Each pod registers as itself: its name, from the downward API.
       expect(envEntry(container, 'SLATE_INSTANCE_ID').valueFrom).toEqual({

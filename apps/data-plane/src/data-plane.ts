@@ -15,6 +15,7 @@ import { createDataPlaneMetrics, type DataPlaneMetrics } from './observability/d
 import { createDataPlaneOffline, type DataPlaneOfflineConfig } from './offline/data-plane-offline.ts';
 import { createBusFeatureWriter } from './persistence/bus-feature-writer.ts';
 import { createResultPublisher } from './persistence/result-publisher.ts';
+import { DATA_PLANE_ROLES, type DataPlaneRole } from './roles.ts';
 import { createDataPlaneRuns } from './runs/data-plane-runs.ts';
 import { pullTriggers, type TriggerPuller, triggerHandler } from './runs/run-trigger-consumer.ts';
 import { createScheduledQueryRunner } from './scheduled-queries/scheduled-query-runner.ts';
@@ -24,8 +25,22 @@ import { streamPublishRoutes } from './streaming/stream-publish-routes.ts';
 import { createUsageMeter } from './usage/usage-meter.ts';
 
 export interface DataPlaneConfig {
-  /** This data plane's name; re-registering under the same name keeps its identity. */
+  /** This data plane's name: the group its replicas (instances) share; re-registering keeps its identity. */
   readonly name: string;
+  /**
+   * This replica's id within the data plane (a pod's name; default the metadata plane's `default`). It is
+   * also this process's consumer name on the bus, so a restart under the same id resumes its deliveries.
+   */
+  readonly instanceId?: string;
+  /** The roles this process runs (default every role): see `DATA_PLANE_ROLES`. */
+  readonly roles?: ReadonlySet<DataPlaneRole>;
+  /** The software version, reported with the instance's health. */
+  readonly version?: string;
+  /**
+   * The group key file every replica shares (an X25519 private JWK); without it, a key is created in
+   * `stateDir/keys` (fine for one instance, not for replicas).
+   */
+  readonly keyFile?: string;
   /** The URL clients reach this data plane at (returned to them as `engines[env]`). */
   readonly publicUrl: string;
   readonly metadataPlaneUrl: string;
@@ -57,13 +72,18 @@ export interface DataPlaneConfig {
   readonly triggers?: 'metadata-plane' | 'local';
   /** Fire `cron` resolvers from this data plane's own scheduler (default: only with `triggers: 'local'`). */
   readonly schedule?: boolean;
+  /** How often an instance that loads no deployment (persistence only) heartbeats (default 20 s). */
+  readonly heartbeatIntervalMs?: number;
 }
 
 export interface DataPlane {
   readonly app: FastifyInstance;
   /** The query server's metrics (also served, without auth, by the metrics listener `main` starts). */
   readonly metrics: DataPlaneMetrics;
-  /** Registers with the metadata plane, starts reconciling and listens; resolves once listening. */
+  /**
+   * Registers with the metadata plane, starts reconciling and starts its roles; with the `query` role,
+   * listens (resolves once listening).
+   */
   start(listen: { port: number; host?: string }): Promise<void>;
   /** Resolves once the first desired state has been applied. */
   ready(): Promise<void>;
@@ -79,7 +99,16 @@ export interface DataPlane {
  */
 export function createDataPlane(config: DataPlaneConfig): DataPlane {
   const logger = config.logger ?? pino({ name: 'data-plane' });
+  const roles = config.roles ?? new Set(DATA_PLANE_ROLES);
+  const has = (role: DataPlaneRole) => roles.has(role);
+  // Persistence alone needs no deployment: it only moves the result bus into the stores.
+  const loadsDeployments = has('query') || has('streaming') || has('jobs');
+  const consumerName = config.instanceId ?? config.name;
   const served = new ServedEnvironments();
+  // Jobs are claimed among the replicas through the metadata plane's leases (PostgreSQL); before
+  // registration, or against a metadata plane without leases, this process is the only claimant.
+  let claimJob = async (_key: string, _ttlSeconds: number) => true;
+  let heartbeat: NodeJS.Timeout | undefined;
   let reconciler: Reconciler | undefined;
   let isReady = false;
   const verifier = createTokenVerifier({
@@ -107,22 +136,30 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       bus: config.offline.bus,
       objectStore: config.objectStore,
       sqlSources: (environment) => sqlSources(environment),
-      schedule: config.schedule ?? config.triggers === 'local',
+      schedule: has('jobs') && (config.schedule ?? config.triggers === 'local'),
+      claimFire: (key, ttlSeconds) => claimJob(key, ttlSeconds),
       logger,
       onRun: (record) => batchStatus.run(record),
     });
   const usage = createUsageMeter({ logger, intervalMs: config.usageReportIntervalMs });
   // Streaming resolvers consume their topics on the same bus and publish to the result bus.
   const streams =
-    config.offline &&
-    createStreamConsumers({
-      served,
-      bus: config.offline.bus,
-      stateStore: config.onlineStore,
-      name: config.name,
-      metrics,
-      logger,
-    });
+    config.offline && has('streaming')
+      ? createStreamConsumers({
+          served,
+          bus: config.offline.bus,
+          stateStore: config.onlineStore,
+          name: consumerName,
+          // A bus that hands any message to any consumer of a group (Redis Streams) does not keep an entity
+          // on one replica; Kafka's partitions do. There, a windowed stream is leased to one replica.
+          claimWindowed:
+            config.offline.bus.capabilities.shared && config.offline.bus.capabilities.redeliversIdle
+              ? (key, ttlSeconds) => claimJob(key, ttlSeconds)
+              : undefined,
+          metrics,
+          logger,
+        })
+      : undefined;
   const app = createDataPlaneServer({
     served,
     verifier,
@@ -139,14 +176,20 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
   // Background persistence and offline queries: publishing from loaded engines, the worker, the routes.
   const offline =
     config.offline &&
-    createDataPlaneOffline(config.offline, {
-      served,
-      onlineStore: config.onlineStore,
-      objectStore: config.objectStore,
-      logger,
-      onRevision: (record) => batchStatus.revision(record),
-      sqlSources: (environment) => sqlSources(environment),
-    });
+    createDataPlaneOffline(
+      { ...config.offline, runWorker: (config.offline.runWorker ?? true) && has('persistence') },
+      {
+        served,
+        workerName: consumerName,
+        recover: has('jobs'),
+        claim: (key, ttlSeconds) => claimJob(key, ttlSeconds),
+        onlineStore: config.onlineStore,
+        objectStore: config.objectStore,
+        logger,
+        onRevision: (record) => batchStatus.revision(record),
+        sqlSources: (environment) => sqlSources(environment),
+      },
+    );
   if (offline) void app.register(offline.routes);
   // Scheduled queries (fired by the metadata plane) run as offline queries and store their results.
   const scheduledQueries =
@@ -172,8 +215,14 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
         registrationToken: config.registrationToken,
         name: config.name,
         publicUrl: config.publicUrl,
+        instanceId: config.instanceId,
+        roles: [...roles],
+        version: config.version,
+        keyFile: config.keyFile,
         keyDir: join(config.stateDir, 'keys'),
       });
+      const claimLease = control.claimLease;
+      if (claimLease) claimJob = async (key, ttlSeconds) => (await claimLease(key, ttlSeconds)).granted;
       const loadDeployment = createDeploymentLoader({
         objectStore: config.objectStore,
         onlineStore: config.onlineStore,
@@ -193,6 +242,22 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
         status: (report) => control.reportBatchStatus?.(report) ?? Promise.resolve(),
         report: (report) => control.reportBatchReport?.(report) ?? Promise.resolve(),
       });
+      if (!loadsDeployments) {
+        // Nothing to reconcile: heartbeat so that the instance shows healthy, and count as ready.
+        const beat = () =>
+          void control
+            .heartbeat?.()
+            .catch((err: unknown) => logger.warn({ err }, 'heartbeat to the metadata plane failed'));
+        beat();
+        heartbeat = setInterval(beat, config.heartbeatIntervalMs ?? 20_000);
+        heartbeat.unref();
+        isReady = true;
+        logger.info(
+          { data_plane_id: control.id, instance: control.instanceId, roles: [...roles] },
+          'data plane instance running',
+        );
+        return;
+      }
       reconciler = startReconciler({
         control,
         load,
@@ -206,6 +271,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
         // Scheduled triggers are pulled once the served deployments are loaded (earlier ones would be refused).
         if (
           runs &&
+          has('jobs') &&
           config.triggers !== 'local' &&
           control.leaseTriggers &&
           control.ackTriggers &&
@@ -219,18 +285,28 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
             { logger },
           );
         // Offline queries a stopped data plane left unfinished resume once their deployments are loaded.
-        void offline?.service
-          .recover()
-          .catch((err: unknown) => logger.warn({ err }, 'offline query recovery failed'));
+        if (has('jobs'))
+          void offline?.service
+            .recover()
+            .catch((err: unknown) => logger.warn({ err }, 'offline query recovery failed'));
       });
+      const instance = { data_plane_id: control.id, instance: control.instanceId, roles: [...roles] };
+      if (!has('query')) {
+        logger.info(instance, 'data plane instance running (no query server in its roles)');
+        return;
+      }
       await app.listen({ port: listen.port, host: listen.host ?? '127.0.0.1' });
-      logger.info({ url: config.publicUrl, data_plane_id: control.id }, 'data plane listening');
+      logger.info({ url: config.publicUrl, ...instance }, 'data plane listening');
     },
     async ready() {
-      if (!reconciler) throw new Error('the data plane has not been started');
+      if (!reconciler) {
+        if (isReady) return;
+        throw new Error('the data plane has not been started');
+      }
       await reconciler.ready;
     },
     async close() {
+      clearInterval(heartbeat);
       await reconciler?.stop();
       await triggerPuller?.stop();
       await runs?.close();

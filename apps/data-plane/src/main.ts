@@ -18,8 +18,7 @@ import {
   createProcessMetrics,
   DEFAULT_METRICS_PORT,
 } from './observability/metrics-server.ts';
-import { createPersistenceWorker } from './persistence/persistence-worker.ts';
-import { createPersistenceWriters } from './persistence/persistence-writers.ts';
+import { parseRoles } from './roles.ts';
 import type { DataSourceConfig } from './sources/data-sources.ts';
 
 /**
@@ -28,31 +27,55 @@ import type { DataSourceConfig } from './sources/data-sources.ts';
  * - `SLATE_METADATA_PLANE_ISSUER`: the issuer tokens carry, the metadata plane's public URL (default
  *   `SLATE_METADATA_PLANE_URL`; differs when this data plane reaches it by an in-cluster address);
  * - `SLATE_PUBLIC_URL`: the URL clients reach this data plane at (default `http://<hostname>:<PORT>`);
- * - `SLATE_DATA_PLANE_NAME` (default the hostname; replicas of one data plane share it);
+ * - `SLATE_DATA_PLANE_NAME` (default the hostname): the data plane, a group of instances that share it;
+ * - `SLATE_INSTANCE_ID` (default `<hostname>-<pid>`; a pod's name in Kubernetes): this instance, which
+ *   registers and heartbeats as itself, and is its consumer name on the bus;
+ * - `SLATE_DATA_PLANE_KEY_FILE`: the group's X25519 private key (JWK) every replica shares, from a secret;
+ *   without it a key is created under the state dir (one instance only: see docs/adr/0009-data-plane-replicas.md);
  * - online store: `REDIS_URL`, else LMDB in `SLATE_ONLINE_STORE_PATH` (+ `SLATE_ONLINE_STORE_DURABILITY`),
  *   else in-process; buckets: `SLATE_S3_BUCKET_PREFIX` … (else
  *   `SLATE_OBJECTS_DIR`), as for the metadata plane;
  * - result bus: `KAFKA_BROKERS` (+ `KAFKA_SASL_*`), else `SLATE_BUS_REDIS_URL`/`REDIS_URL` (Redis Streams), else
  *   the embedded log under the state dir; the offline store is Parquet in the `data` bucket;
- * - `SLATE_ROLE`: `all` (default: queries and background persistence in this process), `query` (persistence
- *   runs elsewhere, on the same bus) or `persistence` (only the worker: bus → online and offline stores);
+ * - `SLATE_ROLE`: `all` (default) or a comma list of `query` (the query server), `persistence` (the result
+ *   bus's consumer group → online and offline stores), `streaming` (stream consumers), `jobs` (leased
+ *   scheduled triggers, take-over of offline queries); each process starts only its roles;
  * - `SLATE_STATE_DIR` (bundle cache, default `.slate/data-plane`), `SLATE_WORKERS` (resolver threads per
  *   deployment), `SLATE_USAGE_REPORT_INTERVAL_MS` (default 60 000), `PORT` (default 4001), `HOST` (default 0.0.0.0), `LOG_LEVEL`;
  * - `SLATE_METRICS_PORT` (default 9464): `GET /metrics` for Prometheus, without auth, on `HOST`; keep the port
  *   internal. It must differ from `PORT` (the process refuses to start otherwise: the API needs a token there);
  * - `SLATE_DATA_SOURCES`: SQL resolvers' named data sources as a JSON array (URLs may use `${secret:NAME}`);
+ * - `SLATE_VERSION`: the version reported with the instance's health (default npm's package version);
  * - `SLATE_DATASET_URL_KEY`: signs offline-query result download links; set the same value on every replica
  *   (default a random key per process);
  * - `SLATE_TRIGGERS`: `metadata-plane` (default: lease the metadata plane scheduler's cron-resolver and
  *   scheduled-query triggers over HTTP) or `local` (this data plane fires cron resolvers itself).
  */
 const EnvSchema = z.object({
-  SLATE_ROLE: z.enum(['all', 'query', 'persistence']).default('all'),
+  SLATE_ROLE: z
+    .string()
+    .default('all')
+    .transform((text, ctx) => {
+      try {
+        return parseRoles(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   SLATE_METADATA_PLANE_URL: z.url(),
   SLATE_METADATA_PLANE_ISSUER: z.url().optional(),
   SLATE_REGISTRATION_TOKEN: z.string().min(16),
   SLATE_PUBLIC_URL: z.url().optional(),
   SLATE_DATA_PLANE_NAME: z.string().min(1).default(hostname()),
+  SLATE_INSTANCE_ID: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+      'letters, digits, . _ -, at most 128 characters (it is also a bus consumer name)',
+    )
+    .default(`${hostname()}-${process.pid}`),
+  SLATE_DATA_PLANE_KEY_FILE: z.string().min(1).optional(),
   SLATE_STATE_DIR: z.string().min(1).default('.slate/data-plane'),
   SLATE_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
   SLATE_USAGE_REPORT_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
@@ -86,26 +109,12 @@ async function main(): Promise<void> {
     for (const store of [offlineStore, bus, onlineStore, objectStore]) await store.close();
   };
 
-  if (env.SLATE_ROLE === 'persistence') {
-    const worker = createPersistenceWorker({
-      bus,
-      name: env.SLATE_DATA_PLANE_NAME,
-      logger,
-      writers: createPersistenceWriters({ onlineStore, offlineStore }),
-    });
-    worker.start();
-    const metricsServer = await listenForMetrics(env, [processMetrics]);
-    logger.info({ role: 'persistence' }, 'background persistence running');
-    onSignal(logger, async () => {
-      await metricsServer.close();
-      await worker.stop();
-      await closeStores();
-    });
-    return;
-  }
-
   const dataPlane = createDataPlane({
     name: env.SLATE_DATA_PLANE_NAME,
+    instanceId: env.SLATE_INSTANCE_ID,
+    roles: env.SLATE_ROLE,
+    version: process.env.SLATE_VERSION ?? process.env.npm_package_version,
+    keyFile: env.SLATE_DATA_PLANE_KEY_FILE,
     publicUrl: env.SLATE_PUBLIC_URL ?? `http://${hostname()}:${env.PORT}`,
     metadataPlaneUrl: env.SLATE_METADATA_PLANE_URL,
     issuer: env.SLATE_METADATA_PLANE_ISSUER?.replace(/\/+$/, ''),
@@ -119,7 +128,7 @@ async function main(): Promise<void> {
     offline: {
       bus,
       offlineStore,
-      runWorker: env.SLATE_ROLE === 'all',
+      runWorker: env.SLATE_ROLE.has('persistence'),
       urlSigningKey: env.SLATE_DATASET_URL_KEY,
     },
     dataSources: env.SLATE_DATA_SOURCES,

@@ -248,6 +248,8 @@ const UNAUDITED = [
   'POST /v1/data-plane/usage',
   'POST /v1/data-plane/triggers/lease',
   'POST /v1/data-plane/triggers/ack',
+  'POST /v1/data-plane/leases/claim',
+  'POST /v1/data-plane/leases/release',
 ];
 
 export function runAccessSuite(label: string, factory: DatabaseFactory): void {
@@ -331,6 +333,8 @@ export function runAccessSuite(label: string, factory: DatabaseFactory): void {
           'POST /v1/data-plane/triggers/lease',
           'POST /v1/data-plane/triggers/ack',
           'POST /v1/data-plane/batch-report',
+          'POST /v1/data-plane/leases/claim',
+          'POST /v1/data-plane/leases/release',
           'POST /v1/auth/logout',
           'GET /v1/auth/providers',
           'GET /v1/auth/oidc/:provider/login',

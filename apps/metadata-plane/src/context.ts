@@ -22,7 +22,7 @@ export interface MetadataPlaneContext {
   /** Aborted on shutdown, releasing long polls. */
   readonly shutdown: AbortSignal;
   /** Puts a data plane's heartbeat on the `heartbeat` queue. */
-  readonly heartbeats: { send(dataPlaneId: string): Promise<void> };
+  readonly heartbeats: { send(dataPlaneId: string, instanceId: string | null): Promise<void> };
   /** Status updates of data planes' long-running work, onto the `batch-status` queue. */
   readonly batchStatus: { send(message: BatchStatusMessage): Promise<void> };
   /** Final reports of data planes' finished work, onto the `batch-report` queue. */

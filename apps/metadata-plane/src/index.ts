@@ -14,14 +14,20 @@ export type { Principal, ServiceTokenPrincipal, UserPrincipal } from './auth/pri
 export type { RoleView } from './auth/roles.ts';
 export type { EnvironmentView, ProjectView, TeamView } from './catalog/catalog.ts';
 export { PROVISIONED_BUCKETS, type Provisioning, provisioningOf } from './catalog/catalog-admin.ts';
+export {
+  DATA_PLANE_ROLES,
+  type DataPlaneIdentity,
+  type DataPlaneInstanceView,
+  type DataPlaneRole,
+  type DataPlaneView,
+  type HeartbeatMessage,
+  type RegisterDataPlaneInput,
+} from './data-planes/data-plane-instances.ts';
+export type { LeaseRequest, LeaseView } from './data-planes/data-plane-leases.ts';
 export type {
-  DataPlaneIdentity,
-  DataPlaneView,
   DesiredDeployment,
   DesiredEnvironment,
   DesiredState,
-  HeartbeatMessage,
-  RegisterDataPlaneInput,
   StatusReport,
   StatusReportResult,
 } from './data-planes/data-planes.ts';

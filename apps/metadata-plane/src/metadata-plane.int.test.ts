@@ -3,6 +3,7 @@ import { requireService, testServices } from '@slate/testing';
 import pg from 'pg';
 import { describe, it } from 'vitest';
 import { runAccessSuite } from './access.suite.ts';
+import { runReplicasSuite } from './data-planes/replicas.suite.ts';
 import { type DatabaseFactory, runMetadataPlaneSuite } from './metadata-plane.suite.ts';
 import { runOidcSuite } from './oidc.suite.ts';
 import { runSecretsSuite } from './secrets.suite.ts';
@@ -45,6 +46,7 @@ if (reachable) {
   runSecretsSuite('PostgreSQL', postgres);
   runOidcSuite('PostgreSQL', postgres);
   runUsageSuite('PostgreSQL', postgres);
+  runReplicasSuite('PostgreSQL', postgres);
 } else {
   describe('metadata plane (PostgreSQL)', () => {
     it.skip(`PostgreSQL is not reachable at ${adminUrl}`, () => {});

@@ -167,6 +167,7 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0004-batch-jobs',
             '0005-batch-reports',
             '0006-schedules',
+            '0007-data-plane-instances',
           ]);
           expect((await migrateToLatest(db)).results).toEqual([]);
           const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(
@@ -179,6 +180,7 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0004-batch-jobs',
             '0005-batch-reports',
             '0006-schedules',
+            '0007-data-plane-instances',
           ]);
         } finally {
           await close();
@@ -699,6 +701,36 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
         expect(own.body).toEqual({ updated: ['dev'], ignored: [] });
         const env = await inject('GET', '/v1/environments/dev', { token: deployer.accessToken });
         expect(env.body.active_deployment_id).toBeNull();
+      });
+
+      it('keeps the environment on its new deployment while a replica still on the previous one reports', async () => {
+        const previous = await deploy('export const v = "previous";');
+        await report([
+          { id: 'dev', active_deployment_id: previous.id, deployment_id: previous.id, state: 'loaded' },
+        ]);
+        const next = await deploy('export const v = "next";');
+        // A second instance of the same data plane converges first; the first one still serves `previous`.
+        const peer = await inject('POST', '/v1/data-planes/register', {
+          token: REGISTRATION,
+          body: { name: 'local', url: 'http://dp.test:5000', instance_id: 'local-1' },
+        });
+        expect(peer.body.data_plane_id).toBe(dataPlane.data_plane_id);
+        await inject('POST', '/v1/data-plane/status', {
+          token: peer.body.token as string,
+          body: {
+            environments: [
+              { id: 'dev', active_deployment_id: next.id, deployment_id: next.id, state: 'loaded' },
+            ],
+          },
+        });
+        const active = async () =>
+          (await inject('GET', '/v1/environments/dev', { token: deployer.accessToken })).body
+            .active_deployment_id;
+        expect(await active()).toBe(next.id);
+        await report([
+          { id: 'dev', active_deployment_id: previous.id, deployment_id: next.id, state: 'loaded' },
+        ]);
+        expect(await active()).toBe(next.id);
       });
     });
 

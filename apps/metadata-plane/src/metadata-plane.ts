@@ -19,12 +19,12 @@ import { type BatchStatusMessage, recordBatchStatus } from './batch/batch-jobs.t
 import { type BatchReportMessage, recordBatchReport } from './batch/batch-reports.ts';
 import type { MetadataPlaneContext } from './context.ts';
 import {
-  assignUnassignedEnvironments,
   type HeartbeatMessage,
   type RegisterDataPlaneInput,
   recordHeartbeat,
   registerDataPlane,
-} from './data-planes/data-planes.ts';
+} from './data-planes/data-plane-instances.ts';
+import { assignUnassignedEnvironments } from './data-planes/data-planes.ts';
 import { createRevisionNotifier } from './data-planes/revision-notifier.ts';
 import { createDatabase, DatabaseConfigSchema } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -111,7 +111,9 @@ export interface MetadataPlaneServices {
   applySeed(document: unknown): Promise<SeedResult>;
   createServiceToken(input: CreateServiceTokenInput): Promise<CreatedServiceToken>;
   revokeServiceToken(id: string): Promise<void>;
-  registerDataPlane(input: RegisterDataPlaneInput): Promise<{ data_plane_id: string; token: string }>;
+  registerDataPlane(
+    input: RegisterDataPlaneInput,
+  ): Promise<{ data_plane_id: string; instance_id: string; token: string }>;
   /** Signs with a new key; old keys stay in the JWKS. Returns the new `kid`. */
   rotateSigningKey(): Promise<string>;
   /** A user access token (e.g. for `slate login` in embedded mode). */
@@ -226,11 +228,11 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
       now,
       shutdown: shutdown.signal,
       heartbeats: {
-        send: async (dataPlaneId) => {
+        send: async (dataPlaneId, instanceId) => {
           const at = now().toISOString();
           await heartbeatQueue.send(
-            { data_plane_id: dataPlaneId, at },
-            { idempotencyKey: `${dataPlaneId}@${at}` },
+            { data_plane_id: dataPlaneId, instance_id: instanceId, at },
+            { idempotencyKey: `${dataPlaneId}/${instanceId ?? ''}@${at}` },
           );
         },
       },
@@ -258,7 +260,11 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
       },
       createServiceToken: (input) => createServiceToken(db, input),
       revokeServiceToken: (id) => revokeServiceToken(db, id, now()),
-      registerDataPlane: (input) => registerDataPlane(db, notifier, input),
+      registerDataPlane: (input) =>
+        registerDataPlane(db, notifier, input, {
+          now: now(),
+          heartbeatTimeoutMs: parsed.heartbeatTimeoutSeconds * 1000,
+        }),
       rotateSigningKey: () => keys.rotate(),
       issueUserAccessToken: async (userId, environmentId, ttlSeconds = 3600) => {
         const user: UserPrincipal = await userPrincipal(db, userId, 'bearer', environmentId);

@@ -5,6 +5,7 @@ export {
   startKafkaMockCluster,
 } from './kafka-mock-cluster.ts';
 export { freePort } from './ports.ts';
+export { type OwnRedisServer, redisServerUnavailable, startRedisServer } from './redis-server.ts';
 export {
   isReachable,
   requireService,

@@ -1,7 +1,7 @@
 import { GraphArtifactSchema, SlateError } from '@slate/graph';
 import { z } from 'zod';
 import type { BatchReport, BatchStatusReport } from './batch-status-reporter.ts';
-import { type DataPlaneKey, loadOrCreateDataPlaneKey } from './data-plane-key.ts';
+import { type DataPlaneKey, loadDataPlaneKeyFile, loadOrCreateDataPlaneKey } from './data-plane-key.ts';
 
 /** What the metadata plane wants this data plane to run. */
 export const DesiredStateSchema = z.object({
@@ -70,7 +70,24 @@ export interface ControlPlaneClient {
   leaseTriggers?(max: number, waitSeconds: number, signal?: AbortSignal): Promise<LeasedTrigger[]>;
   /** Settles leased triggers: after starting each (with what it started), or with the error that refused it. */
   ackTriggers?(acks: readonly TriggerAck[]): Promise<void>;
+  /**
+   * Claims (or renews) the lease on a job among this data plane's instances; `granted` when this instance
+   * holds it now. A holder that stops renewing loses it once `ttlSeconds` pass.
+   */
+  claimLease?(key: string, ttlSeconds: number): Promise<JobLease>;
+  /** Gives up a lease this instance holds (the job finished). */
+  releaseLease?(key: string): Promise<void>;
 }
+
+/** The answer to a lease claim. */
+export const JobLeaseSchema = z.object({
+  key: z.string(),
+  granted: z.boolean(),
+  holder: z.string(),
+  expires_at: z.string(),
+  generation: z.number().int().positive(),
+});
+export type JobLease = z.infer<typeof JobLeaseSchema>;
 
 /** A scheduled trigger leased from the metadata plane (its scheduler fired a cron resolver or scheduled query). */
 export const LeasedTriggerSchema = z.object({
@@ -101,37 +118,65 @@ export interface UsageReport {
   }[];
 }
 
-const Registration = z.object({ data_plane_id: z.string(), token: z.string() });
+const Registration = z.object({
+  data_plane_id: z.string(),
+  instance_id: z.string().optional(),
+  token: z.string(),
+});
 
 /**
- * Registers with the metadata plane (with the registration token) and returns a client that speaks for
- * this data plane with the long-lived token it received.
+ * Registers this instance of a data plane with the metadata plane (with the registration token) and
+ * returns a client that speaks for the instance with the long-lived token it received. Instances of one
+ * data plane (same `name`) register side by side: none revokes another's token.
  *
- * @throws SlateError `unavailable` when the metadata plane cannot be reached, `authentication` when it refuses.
+ * @throws SlateError `unavailable` when the metadata plane cannot be reached, `authentication` when it
+ *   refuses, `input` when it refuses the registration (e.g. `DATA_PLANE_KEY_MISMATCH`: a live peer holds
+ *   another group key).
  */
 export async function registerDataPlane(options: {
   metadataPlaneUrl: string;
   registrationToken: string;
   name: string;
   publicUrl: string;
+  /** This replica's id within the data plane (default: the metadata plane's `default`). */
+  instanceId?: string;
+  /** The roles this instance runs (default: every role). */
+  roles?: readonly string[];
+  /** The software version, shown with the instance's health. */
+  version?: string;
   /**
-   * Folder holding this data plane's X25519 key (created on first start). With it, registration sends
-   * the public key and the client can open the sealed secrets of the desired state.
+   * The data plane's group key (an X25519 private JWK every replica shares, from a Kubernetes secret);
+   * read-only. Takes precedence over `keyDir`.
+   */
+  keyFile?: string;
+  /**
+   * Folder holding this data plane's X25519 key (created on first start: a single-instance data plane).
+   * With a key, registration sends the public key and the client can open the sealed secrets.
    */
   keyDir?: string;
-}): Promise<ControlPlaneClient & { readonly id: string; readonly key: DataPlaneKey | null }> {
+}): Promise<
+  ControlPlaneClient & { readonly id: string; readonly instanceId: string; readonly key: DataPlaneKey | null }
+> {
   const base = options.metadataPlaneUrl.replace(/\/$/, '');
-  const key = options.keyDir ? await loadOrCreateDataPlaneKey(options.keyDir) : null;
+  const key = options.keyFile
+    ? await loadDataPlaneKeyFile(options.keyFile)
+    : options.keyDir
+      ? await loadOrCreateDataPlaneKey(options.keyDir)
+      : null;
   const registration = Registration.parse(
     await send(`${base}/v1/data-planes/register`, options.registrationToken, {
       name: options.name,
       url: options.publicUrl,
       ...(key ? { public_key: key.publicKey } : {}),
+      ...(options.instanceId ? { instance_id: options.instanceId } : {}),
+      ...(options.roles ? { roles: options.roles } : {}),
+      ...(options.version ? { version: options.version } : {}),
     }),
   );
   const token = registration.token;
   return {
     id: registration.data_plane_id,
+    instanceId: registration.instance_id ?? options.instanceId ?? 'default',
     key,
     async desiredState(since, waitSeconds, signal) {
       const url = `${base}/v1/data-plane/desired-state?since=${since}&wait=${waitSeconds}`;
@@ -163,6 +208,14 @@ export async function registerDataPlane(options: {
     },
     async ackTriggers(acks) {
       if (acks.length > 0) await send(`${base}/v1/data-plane/triggers/ack`, token, { acks });
+    },
+    async claimLease(key, ttlSeconds) {
+      return JobLeaseSchema.parse(
+        await send(`${base}/v1/data-plane/leases/claim`, token, { key, ttl_seconds: ttlSeconds }),
+      );
+    },
+    async releaseLease(key) {
+      await send(`${base}/v1/data-plane/leases/release`, token, { key });
     },
   };
 }
@@ -197,11 +250,24 @@ async function send(url: string, token: string, body?: unknown, signal?: AbortSi
         : response.status >= 500
           ? 'unavailable'
           : 'input';
+    // The metadata plane's error shape: name its stable code first, so an operator reads why at once.
+    const answer = z.object({ code: z.string().max(100), message: z.string() }).safeParse(safeJson(text));
     throw new SlateError(
       kind,
       'METADATA_PLANE_REFUSED',
-      `the metadata plane answered ${response.status}: ${text.slice(0, 300)}`,
+      answer.success
+        ? `the metadata plane answered ${response.status} ${answer.data.code}: ${answer.data.message.slice(0, 500)}`
+        : `the metadata plane answered ${response.status}: ${text.slice(0, 300)}`,
+      answer.success ? { status: response.status, code: answer.data.code } : { status: response.status },
     );
   }
   return text ? JSON.parse(text) : null;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -10,6 +10,7 @@ import {
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlateError } from '@slate/graph';
+import { z } from 'zod';
 
 const SEALED_BOX_VERSION = 'slate-sealed-v1';
 
@@ -55,6 +56,56 @@ export async function loadOrCreateDataPlaneKey(dir: string): Promise<DataPlaneKe
     await rename(temporary, path);
   }
   return dataPlaneKeyOf(privateKey);
+}
+
+/**
+ * Loads the data plane's group key from a file holding an X25519 private JWK (`{"kty":"OKP","crv":"X25519",
+ * "x":…,"d":…}`), as a Kubernetes secret mounts it. Never writes: every replica reads the same key.
+ *
+ * @throws SlateError input `DATA_PLANE_KEY_INVALID` when the file is missing or is not such a key.
+ * @example
+ * const key = await loadDataPlaneKeyFile('/var/run/secrets/slate/group-key/group-key.jwk');
+ */
+export async function loadDataPlaneKeyFile(path: string): Promise<DataPlaneKey> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new SlateError(
+      'input',
+      'DATA_PLANE_KEY_INVALID',
+      `cannot read the data-plane key file ${path}`,
+      {
+        path,
+      },
+      { cause: error },
+    );
+  }
+  const parsed = GroupKeySchema.safeParse(safeJson(text));
+  if (!parsed.success) {
+    throw new SlateError(
+      'input',
+      'DATA_PLANE_KEY_INVALID',
+      `${path} is not an X25519 private key as a JWK ({"kty":"OKP","crv":"X25519","x":…,"d":…})`,
+      { path },
+    );
+  }
+  return dataPlaneKeyOf(createPrivateKey({ key: parsed.data, format: 'jwk' }));
+}
+
+const GroupKeySchema = z.object({
+  kty: z.literal('OKP'),
+  crv: z.literal('X25519'),
+  x: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  d: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+});
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A `DataPlaneKey` over an in-memory private key (tests, or keys from a secret manager). */

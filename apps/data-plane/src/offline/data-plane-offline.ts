@@ -72,6 +72,12 @@ export function createDataPlaneOffline(
     onRevision?: (record: RevisionRecord) => void;
     /** The environment's named SQL data sources, for `spine_sql_query`. */
     sqlSources?: (environment: { id: string; name: string }) => SqlSources;
+    /** The persistence worker's consumer name (this instance's id; default `embedded`). */
+    workerName?: string;
+    /** Look out for, and take over, offline queries whose replica stopped (the `jobs` role). Default true. */
+    recover?: boolean;
+    /** Claims a take-over among replicas (see `OfflineQueryServiceOptions.claim`). */
+    claim?: (key: string, ttlSeconds: number) => Promise<boolean>;
   },
 ): DataPlaneOffline {
   const publisher = createResultPublisher(config.bus, { logger: deps.logger });
@@ -83,6 +89,7 @@ export function createDataPlaneOffline(
     logger: deps.logger,
     onRevision: deps.onRevision,
     sqlSources: deps.sqlSources,
+    claim: deps.claim,
   });
   let worker: PersistenceWorker | undefined;
   let recovering: Promise<unknown> = Promise.resolve();
@@ -107,7 +114,7 @@ export function createDataPlaneOffline(
         environment: environment.id,
       }),
     start() {
-      if (!lookout) {
+      if (!lookout && deps.recover !== false) {
         recover();
         lookout = setInterval(recover, config.recoverIntervalMs ?? 30_000);
         lookout.unref();
@@ -115,7 +122,7 @@ export function createDataPlaneOffline(
       if (config.runWorker === false || worker) return;
       worker = createPersistenceWorker({
         bus: config.bus,
-        name: 'embedded',
+        name: deps.workerName ?? 'embedded',
         // Each batch costs three offline commits (observations, query log, usage) whatever its size: under
         // a backlog, large batches are what lets persistence keep up with queries. Memory: two batches of
         // one query's message each (about 1 kB for the quickstart).

@@ -183,6 +183,38 @@ describe('offline queries after their data plane stopped', () => {
     expect(await second.recover()).toBe(0); // nothing is left to recover
   });
 
+  it('lets exactly one of three replicas take over a stale job when they race: the one granted the claim', async () => {
+    const stalled = stalledOfflineStore();
+    const first = service({ offlineStore: stalled.store });
+    const submitted = await first.submit('dev', 'tester', request);
+    await stalled.inside;
+    // The claim contract the metadata plane's leases keep (tested against PostgreSQL in its replicas
+    // suite): the first claimant of a key holds it until it expires.
+    const holders = new Map<string, string>();
+    const claims: string[] = [];
+    const claimAs = (replica: string) => async (key: string) => {
+      claims.push(`${replica}:${key}`);
+      if (!holders.has(key)) holders.set(key, replica);
+      return holders.get(key) === replica;
+    };
+    const replicas = ['b', 'c', 'd'].map((name) => service({ skewMs: 61_000, claim: claimAs(name) }));
+    const taken = await Promise.all(replicas.map((r) => r.recover()));
+    await Promise.all(replicas.map((r) => r.idle()));
+    expect(taken.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(claims).toHaveLength(3);
+    expect(new Set(claims.map((c) => c.slice(2)))).toEqual(
+      new Set([`offline-query:dev/${submitted.revision_id}`]),
+    );
+    const done = (await service().revision('dev', submitted.revision_id))!;
+    expect(done).toMatchObject({ status: 'COMPLETED', attempt: 2, num_rows: ids.length });
+    stalled.release();
+    await first.idle();
+    expect(await service().revision('dev', submitted.revision_id)).toMatchObject({
+      status: 'COMPLETED',
+      attempt: 2,
+    });
+  });
+
   it('leaves a job whose heartbeat is fresh to the data plane running it', async () => {
     const stalled = stalledOfflineStore();
     const first = service({ offlineStore: stalled.store });

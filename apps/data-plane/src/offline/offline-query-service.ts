@@ -59,6 +59,11 @@ export interface OfflineQueryServiceOptions {
   /** The environment's named SQL data sources, for `spine_sql_query`. Without it spine queries are refused. */
   readonly sqlSources?: (environment: { id: string; name: string }) => SqlSources;
   readonly now?: () => number;
+  /**
+   * Claims the take-over of a job among the replicas (the metadata plane's lease, in PostgreSQL): only the
+   * replica granted it re-runs the job. Default: always granted (a single data plane process).
+   */
+  readonly claim?: (key: string, ttlSeconds: number) => Promise<boolean>;
 }
 
 /** Runs offline queries as background jobs and reports on their dataset revisions. */
@@ -104,9 +109,11 @@ const partKey = (env: string, revision: string, part: number) =>
  * Jobs survive their data plane: the request is kept beside the revision until it ends, a running job
  * heart-beats into its record, and `recover` (or reading the revision) re-runs a job whose heartbeat is
  * older than `heartbeatTimeoutMs` from scratch, up to `maxAttempts` runs, then fails it with
- * `HEARTBEAT_LOST`. Without conditional writes in the object store two data planes can race to take over
- * the same job; each run checks before it heart-beats and before it writes that it still owns the
- * revision, so the loser stops, and both would write the same deterministic result anyway. With
+ * `HEARTBEAT_LOST`. Replicas racing to take over the same job settle it with `claim` (a lease held by one
+ * replica); the winner re-reads the record and takes over only if it is still stale. Without `claim`
+ * (or with object stores shared by unrelated data planes) each run also checks before it heart-beats and
+ * before it writes that it still owns the revision, so a loser stops, and both would write the same
+ * deterministic result anyway. With
  * `store_online` / `store_offline`, a re-run publishes its recomputed values again.
  *
  * Not supported (the revision fails with `INVALID_QUERY`): outputs of more than one namespace, has-many
@@ -259,6 +266,13 @@ export function createOfflineQueryService(options: OfflineQueryServiceOptions): 
     try {
       const hasDeployment = Boolean(options.served.get(stale.environment_id)?.deployment);
       if (!hasDeployment && waitForDeployment) return 'skipped';
+      if (options.claim) {
+        const ttlSeconds = Math.max(1, Math.ceil(heartbeatTimeoutMs / 1000));
+        if (!(await options.claim(`offline-query:${key}`, ttlSeconds))) return 'skipped';
+        // Granted: unless another replica already took it over (its record is fresh again, or has a new owner).
+        const current = await stored(stale.environment_id, stale.revision_id);
+        if (!current || !isStale(current) || current.owner !== stale.owner) return 'skipped';
+      }
       const bytes = await options.objectStore.get('dataset', jobKey(stale.environment_id, stale.revision_id));
       const parsed = bytes
         ? OfflineQueryRequestSchema.safeParse(JSON.parse(Buffer.from(bytes).toString('utf8')).request)

@@ -11,8 +11,17 @@ export interface PersistenceWorkerOptions {
   readonly topic?: string;
   /** The consumer group; writers sharing a group share the work. Default `background-persistence`. */
   readonly group?: string;
-  /** The consumer's name; a worker restarted under the same name resumes its deliveries. */
+  /**
+   * The consumer's name, unique per replica (its instance id): a worker restarted under the same name
+   * resumes its deliveries, and replicas sharing a name would be handed each other's.
+   */
   readonly name?: string;
+  /**
+   * How long a delivery may stay unacknowledged before another worker of the group claims it (where the
+   * bus `redeliversIdle`: Redis Streams' `XAUTOCLAIM`): what a worker killed mid-batch costs in delay.
+   * Keep it well above a batch's write time. Default the bus's (30 s).
+   */
+  readonly redeliverAfterMs?: number;
   /**
    * Messages per batch: with the size of one message (one query's or upload's values), the bound on the
    * worker's memory (the background loop holds two batches: one being written, the next). Default 500.
@@ -74,6 +83,7 @@ export function createPersistenceWorker(options: PersistenceWorkerOptions): Pers
       topic: options.topic ?? RESULT_BUS_TOPIC,
       group: options.group ?? 'background-persistence',
       name: options.name,
+      redeliverAfterMs: options.redeliverAfterMs,
     });
     return consumer;
   };
@@ -114,14 +124,28 @@ export function createPersistenceWorker(options: PersistenceWorkerOptions): Pers
     await consumerOf().deadLetter(taken.invalid, 'not a valid result message');
   };
 
+  // A batch being written is extended on the bus every third of the idle time, so a slow write (a busy
+  // store) is never claimed by another replica mid-write: two replicas writing one batch at once would
+  // both find it not yet committed, and write it twice.
+  const extendEveryMs = (options.redeliverAfterMs ?? 30_000) / 3;
+
   /** Runs every writer over the batch; resolves with the error that stopped them, if any. */
   const write = async (taken: Taken): Promise<{ error: unknown } | undefined> => {
+    const keepAlive = setInterval(() => {
+      consumerOf()
+        .extend(taken.messages)
+        .catch((error: unknown) =>
+          options.logger?.warn({ err: error }, 'could not extend a batch in progress'),
+        );
+    }, extendEveryMs);
     try {
       for (const writer of options.writers) await writer.write(taken.batch, controller.signal);
       await options.beforeAck?.(taken.batch);
       return undefined;
     } catch (error) {
       return { error };
+    } finally {
+      clearInterval(keepAlive);
     }
   };
 

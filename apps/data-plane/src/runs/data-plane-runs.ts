@@ -21,6 +21,8 @@ export interface DataPlaneRunsOptions {
    * `scheduled-resolver-trigger` queue delivers trigger messages to `service.trigger` instead.
    */
   readonly schedule?: boolean;
+  /** Claims each cron fire among replicas (see `RunSchedulerOptions.claim`). */
+  readonly claimFire?: (key: string, ttlSeconds: number) => Promise<boolean>;
   /** The metadata plane's `scheduled-resolver-trigger` queue: its trigger messages start runs here. */
   readonly triggerQueue?: Queue;
   readonly clock?: () => Date;
@@ -59,6 +61,7 @@ export function createDataPlaneRuns(options: DataPlaneRunsOptions): DataPlaneRun
   const scheduler = createRunScheduler({
     served: options.served,
     trigger: (message) => service.trigger(message),
+    claim: options.claimFire,
     clock: options.clock,
     maxMissedRuns: options.maxMissedRuns,
     logger: options.logger,

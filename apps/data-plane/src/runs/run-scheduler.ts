@@ -16,6 +16,12 @@ export interface RunSchedulerOptions {
   readonly served: ServedEnvironments;
   /** Where trigger messages go (the run service's `trigger`, or a queue feeding it). */
   readonly trigger: (message: RunTriggerMessage) => Promise<unknown>;
+  /**
+   * Claims a fire among replicas (the metadata plane's job lease, keyed by the fire's idempotency key):
+   * every `jobs` replica ticks, only the one granted the claim fires. Without it, the run store's
+   * idempotency keys dedupe fires within one process only. Default: no claim (one scheduler).
+   */
+  readonly claim?: (key: string, ttlSeconds: number) => Promise<boolean>;
   /** Injected clock (tests move it by hand). */
   readonly clock?: () => Date;
   /**
@@ -34,13 +40,16 @@ export interface RunSchedulerOptions {
  * removes a `cron` takes effect at the next tick) and keeps, per environment and resolver, the last due time
  * it fired; a resolver first seen starts from the time it was seen, so nothing is replayed from before.
  * Each fire is a trigger message with `trigger: 'CRON'` and the idempotency key
- * `cron:<environment>:<resolver>:<due time>`, so a second scheduler (or a retried tick) firing the same due
- * time starts no second run.
+ * `cron:<environment>:<resolver>:<due time>`, so a retried tick firing the same due time starts no second
+ * run; across replicas (each `jobs` replica ticks) `claim` lets exactly one of them fire it.
  *
  * @example
  * const scheduler = createRunScheduler({ served, trigger: (m) => runs.trigger(m) });
  * scheduler.start();
  */
+/** How long a replica holds a fire it claimed (other replicas tick for the same due time within it). */
+const FIRE_CLAIM_SECONDS = 600;
+
 export function createRunScheduler(options: RunSchedulerOptions): RunScheduler {
   const clock = options.clock ?? (() => new Date());
   const maxMissed = Math.max(1, options.maxMissedRuns ?? 1);
@@ -87,14 +96,19 @@ export function createRunScheduler(options: RunSchedulerOptions): RunScheduler {
       }
     }
     for (const key of lastDue.keys()) if (!seen.has(key)) lastDue.delete(key);
+    const fired: RunTriggerMessage[] = [];
     for (const message of messages) {
       try {
+        // The lease outlives the ticks of every replica for this due time; a claim that fails (metadata
+        // plane unreachable) skips the fire rather than risk two runs.
+        if (options.claim && !(await options.claim(message.idempotency_key!, FIRE_CLAIM_SECONDS))) continue;
         await options.trigger(message);
+        fired.push(message);
       } catch (error) {
         options.logger?.error({ resolver: message.resolver_fqn, err: error }, 'scheduled run not started');
       }
     }
-    return messages;
+    return fired;
   };
 
   return createSerialTicker(tick, { intervalMs: options.intervalMs });

@@ -47,6 +47,17 @@ export interface StreamConsumersOptions {
    * Without it windowed streaming resolvers are not consumed.
    */
   readonly stateStore?: OnlineStore;
+  /**
+   * Claims a windowed stream for this replica (the metadata plane's job lease). Pass it when the bus does
+   * not keep an entity on one consumer — a Redis Streams group hands any message to any consumer, while
+   * Kafka keeps a key on its partition's owner — because each window update is a read-modify-write of the
+   * entity's state. Only the holder consumes the stream; the other replicas wait and take over once it
+   * stops renewing (its unacknowledged messages come back to them when idle). A failed claim (metadata
+   * plane unreachable) counts as not held: windows pause rather than risk two owners. Default: no claim.
+   */
+  readonly claimWindowed?: (key: string, ttlSeconds: number) => Promise<boolean>;
+  /** The lease `claimWindowed` takes, renewed every third of it (default 30 s). */
+  readonly windowLeaseSeconds?: number;
   /** Messages per batch (default 500). */
   readonly batchSize?: number;
   /** How long a poll waits for messages (default 100 ms). */
@@ -142,10 +153,44 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
     const abort = new AbortController();
     let failures = 0;
     let swept = Number.NEGATIVE_INFINITY;
+    // Lease times are wall-clock times (the metadata plane's), not the injected event clock.
+    const leaseMs = (options.windowLeaseSeconds ?? 30) * 1000;
+    let renewedAt = Number.NEGATIVE_INFINITY;
+    let held = false;
+    /** True while this replica may consume the stream: always, unless windowed with `claimWindowed`. */
+    const owns = async () => {
+      if (!windowed || !options.claimWindowed) return true;
+      const now = Date.now();
+      if (held && now - renewedAt < leaseMs / 3) return true;
+      held = await options
+        .claimWindowed(`windowed-stream:${environment}/${fqn}`, leaseMs / 1000)
+        .catch(() => false);
+      renewedAt = now;
+      return held;
+    };
     const done = (async () => {
       while (!abort.signal.aborted) {
         let messages: BusMessage[] = [];
         try {
+          if (!(await owns())) {
+            // Not ours: wait a little (or until stopped) and try to claim it again.
+            await new Promise<void>((resolve) => {
+              const timers: { timer?: NodeJS.Timeout } = {};
+              const wake = () => {
+                clearTimeout(timers.timer);
+                resolve();
+              };
+              timers.timer = setTimeout(
+                () => {
+                  abort.signal.removeEventListener('abort', wake);
+                  resolve();
+                },
+                Math.min(1_000, leaseMs / 3),
+              );
+              abort.signal.addEventListener('abort', wake, { once: true });
+            });
+            continue;
+          }
           if (windowed) swept = await sweepTimers(environment, fqn, swept);
           messages = await consumer.poll({
             max: options.batchSize ?? 500,

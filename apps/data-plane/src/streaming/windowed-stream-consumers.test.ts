@@ -321,3 +321,80 @@ describe.each([
     60_000,
   );
 });
+
+describe('a windowed stream consumed by replicas on Redis Streams', () => {
+  it.skipIf(!redisUp)(
+    'is consumed by the one replica holding its lease, and taken over by another once that one stops',
+    async () => {
+      const { bus, online, served, serve } = await setup('replicas', openRedis('replicas'));
+      const now = Date.now();
+      const clock = () => now;
+      const next = random(3);
+      const published: Login[] = [];
+      const produce = async (count: number) => {
+        const logins = Array.from({ length: count }, () => ({
+          account: 1 + Math.floor(next() * 4),
+          amount: Math.round(next() * 10_000) / 100,
+          at: now - Math.floor(next() * 30 * MINUTE),
+        }));
+        published.push(...logins);
+        await bus.publish(
+          'logins',
+          logins.map((login, i) => ({ key: String(i % 3), value: JSON.stringify(login) })),
+        );
+      };
+      // The lease contract of the metadata plane's `POST /v1/data-plane/leases/claim` (tested against
+      // PostgreSQL in its replicas suite): one holder until it stops renewing and the lease runs out.
+      const leases = new Map<string, { holder: string; until: number }>();
+      const granted: string[] = [];
+      const claimAs = (holder: string) => async (key: string, ttlSeconds: number) => {
+        const lease = leases.get(key);
+        if (lease && lease.holder !== holder && lease.until > Date.now()) return false;
+        leases.set(key, { holder, until: Date.now() + ttlSeconds * 1000 });
+        granted.push(holder);
+        return true;
+      };
+      const replica = (name: string) =>
+        createStreamConsumers({
+          served,
+          bus,
+          stateStore: online,
+          name,
+          batchSize: 20,
+          pollWaitMs: 20,
+          clock,
+          claimWindowed: claimAs(name),
+          windowLeaseSeconds: 1,
+        });
+      await produce(120);
+      const east0 = replica('east-0');
+      east0.start();
+      await eventually(
+        async () => granted.length,
+        (n) => n > 0,
+      );
+      const east1 = replica('east-1');
+      east1.start();
+      cleanups.push(() => east1.stop());
+      const accounts = [1, 2, 3, 4];
+      const first = await eventually(
+        () => serve(accounts, now),
+        (got) => close(got, expected(published, now)),
+      );
+      expect(close(first, expected(published, now))).toBe(true);
+      expect(new Set(granted)).toEqual(new Set(['east-0']));
+
+      // east-0 stops (a replica scaled down or dead): within a lease east-1 owns the stream and goes on.
+      await east0.stop();
+      await produce(120);
+      const second = await eventually(
+        () => serve(accounts, now),
+        (got) => close(got, expected(published, now)),
+      );
+      expect(close(second, expected(published, now)), JSON.stringify({ second })).toBe(true);
+      expect(granted.at(-1)).toBe('east-1');
+      expect(granted.indexOf('east-1')).toBeGreaterThan(granted.lastIndexOf('east-0'));
+    },
+    60_000,
+  );
+});

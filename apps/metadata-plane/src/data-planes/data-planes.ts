@@ -1,32 +1,9 @@
-import { SlateError } from '@slate/graph';
 import { type Kysely, sql } from 'kysely';
 import { z } from 'zod';
 import { type Provisioning, provisioningOf } from '../catalog/catalog-admin.ts';
 import type { Database } from '../db/schema.ts';
-import { newId, newSecret, sha256Hex } from '../ids.ts';
-import { decodeCursor, type Page, type PageQuery, toPage } from '../pagination.ts';
-import { X25519_PUBLIC_KEY } from '../secrets/sealed-box.ts';
 import { type DesiredSecret, desiredSecrets } from '../secrets/secrets.ts';
 import type { RevisionNotifier } from './revision-notifier.ts';
-
-export const RegisterDataPlaneSchema = z.object({
-  name: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -, at most 63 characters'),
-  url: z.url(),
-  /** The data plane's X25519 public key (raw, base64url); secrets are sealed to it. */
-  public_key: z
-    .string()
-    .regex(X25519_PUBLIC_KEY, 'a raw X25519 public key in base64url (43 characters)')
-    .optional(),
-});
-export type RegisterDataPlaneInput = z.input<typeof RegisterDataPlaneSchema>;
-
-/** The identity of an authenticated data plane. */
-export interface DataPlaneIdentity {
-  readonly id: string;
-  readonly name: string;
-}
 
 /** What a data plane should run: one entry per environment assigned to it. */
 export interface DesiredState {
@@ -50,36 +27,6 @@ export interface DesiredDeployment {
   readonly id: string;
   readonly bundle: { readonly bucket: 'source'; readonly key: string; readonly sha256: string };
   readonly graph: unknown;
-}
-
-/**
- * Registers a data plane (or re-registers one by name), returning a fresh long-lived secret. The secret
- * is stored as sha256 (it has 256 bits of entropy, so a slow hash would only slow every poll), and
- * re-registering rotates it: the previous secret stops working.
- */
-export async function registerDataPlane(
-  db: Kysely<Database>,
-  notifier: RevisionNotifier,
-  input: RegisterDataPlaneInput,
-): Promise<{ data_plane_id: string; token: string }> {
-  const { name, url, public_key } = RegisterDataPlaneSchema.parse(input);
-  const token = newSecret('dp-');
-  const row = await db
-    .insertInto('data_planes')
-    .values({ id: newId('dp', 12), name, url, token_hash: sha256Hex(token), public_key: public_key ?? null })
-    .onConflict((oc) =>
-      oc.column('name').doUpdateSet({
-        url: (eb) => eb.ref('excluded.url'),
-        token_hash: (eb) => eb.ref('excluded.token_hash'),
-        public_key: (eb) => eb.ref('excluded.public_key'),
-        revision: sql`data_planes.revision + 1`,
-      }),
-    )
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  await assignUnassignedEnvironments(db, notifier);
-  notifier.notify(row.id);
-  return { data_plane_id: row.id, token };
 }
 
 /**
@@ -134,21 +81,6 @@ export async function bumpEnvironmentRevision(
     .where('id', '=', environmentId)
     .executeTakeFirst();
   if (env?.data_plane_id) await bumpRevision(db, notifier, env.data_plane_id);
-}
-
-/**
- * The data plane a bearer secret belongs to.
- * @throws SlateError('authentication', 'INVALID_DATA_PLANE_TOKEN')
- */
-export async function authenticateDataPlane(db: Kysely<Database>, token: string): Promise<DataPlaneIdentity> {
-  const row = await db
-    .selectFrom('data_planes')
-    .select(['id', 'name'])
-    .where('token_hash', '=', sha256Hex(token))
-    .executeTakeFirst();
-  if (!row)
-    throw new SlateError('authentication', 'INVALID_DATA_PLANE_TOKEN', 'the data-plane token is invalid');
-  return row;
 }
 
 /** Reads the desired state of a data plane now. */
@@ -288,7 +220,7 @@ export async function reportStatus(
     for (const e of parsed.environments) {
       const env = await trx
         .selectFrom('environments')
-        .select(['id', 'active_deployment_id', 'provisioned'])
+        .select(['id', 'active_deployment_id', 'desired_deployment_id', 'provisioned'])
         .where('id', '=', e.id)
         .where('data_plane_id', '=', dataPlaneId)
         .executeTakeFirst();
@@ -323,7 +255,14 @@ export async function reportStatus(
       }
       const active =
         e.active_deployment_id && (await belongs(e.active_deployment_id)) ? e.active_deployment_id : null;
-      if (active !== env.active_deployment_id) {
+      // Replicas report one after another: once the environment is active on its desired deployment, a
+      // replica still on an earlier one of its deployments (converging) does not move it back.
+      const lagging =
+        env.desired_deployment_id !== null &&
+        env.active_deployment_id === env.desired_deployment_id &&
+        active !== null &&
+        active !== env.desired_deployment_id;
+      if (active !== env.active_deployment_id && !lagging) {
         await trx
           .updateTable('environments')
           .set({ active_deployment_id: active })
@@ -341,74 +280,4 @@ export async function reportStatus(
     }
   });
   return { updated, ignored };
-}
-
-/** A heartbeat as it travels over the `heartbeat` queue. */
-export interface HeartbeatMessage {
-  readonly [key: string]: unknown;
-  readonly data_plane_id: string;
-  /** When the data plane (or the API on its behalf) observed it alive, ISO 8601. */
-  readonly at: string;
-}
-
-/** Applies a heartbeat: moves `last_heartbeat_at` forward only (queues may deliver out of order). */
-export async function recordHeartbeat(db: Kysely<Database>, heartbeat: HeartbeatMessage): Promise<void> {
-  const at = new Date(heartbeat.at);
-  if (Number.isNaN(at.getTime())) return;
-  await db
-    .updateTable('data_planes')
-    .set({ last_heartbeat_at: at })
-    .where('id', '=', heartbeat.data_plane_id)
-    .where((eb) => eb.or([eb('last_heartbeat_at', 'is', null), eb('last_heartbeat_at', '<', at)]))
-    .execute();
-}
-
-/** `GET /v1/data-planes` item. */
-export interface DataPlaneView {
-  readonly id: string;
-  readonly name: string;
-  readonly url: string;
-  readonly last_heartbeat_at: string | null;
-  /** A heartbeat arrived within the timeout. */
-  readonly healthy: boolean;
-  readonly environments: string[];
-  readonly has_public_key: boolean;
-  readonly created_at: string;
-}
-
-/** Data planes by id, one page; healthy when the last heartbeat is at most `heartbeatTimeoutMs` old. */
-export async function listDataPlanes(
-  db: Kysely<Database>,
-  now: Date,
-  heartbeatTimeoutMs: number,
-  page: PageQuery,
-): Promise<Page<DataPlaneView>> {
-  let q = db.selectFrom('data_planes').selectAll();
-  if (page.cursor) q = q.where('id', '>', decodeCursor(page.cursor));
-  const planes = await q
-    .orderBy('id')
-    .limit(page.limit + 1)
-    .execute();
-  const envs = await db
-    .selectFrom('environments')
-    .select(['id', 'data_plane_id'])
-    .where('data_plane_id', 'is not', null)
-    .orderBy('id')
-    .execute();
-  return toPage(
-    planes,
-    page.limit,
-    (p) => p.id,
-    (p) => ({
-      id: p.id,
-      name: p.name,
-      url: p.url,
-      last_heartbeat_at: p.last_heartbeat_at?.toISOString() ?? null,
-      healthy:
-        p.last_heartbeat_at !== null && now.getTime() - p.last_heartbeat_at.getTime() <= heartbeatTimeoutMs,
-      environments: envs.filter((e) => e.data_plane_id === p.id).map((e) => e.id),
-      has_public_key: p.public_key !== null,
-      created_at: p.created_at.toISOString(),
-    }),
-  );
 }

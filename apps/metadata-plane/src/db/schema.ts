@@ -16,6 +16,8 @@ export interface Database {
   signing_keys: SigningKeysTable;
   deployments: DeploymentsTable;
   data_planes: DataPlanesTable;
+  data_plane_instances: DataPlaneInstancesTable;
+  data_plane_leases: DataPlaneLeasesTable;
   audit_log: AuditLogTable;
   sessions: SessionsTable;
   custom_roles: CustomRolesTable;
@@ -138,6 +140,30 @@ export interface DataPlanesTable {
   last_heartbeat_at: Timestamp | null;
   status: Json<unknown> | null;
   created_at: CreatedAt;
+}
+
+/** One instance (replica) of a data plane: its own secret, heartbeat and status. */
+export interface DataPlaneInstancesTable {
+  data_plane_id: string;
+  instance_id: string;
+  token_hash: string;
+  url: string;
+  roles: Json<string[]>;
+  version: string | null;
+  public_key: string | null;
+  last_heartbeat_at: Timestamp | null;
+  status: Json<unknown> | null;
+  /** When the instance last registered (a restart registers again). */
+  registered_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** A job lease: which instance of a data plane runs the job `key`, until when. */
+export interface DataPlaneLeasesTable {
+  data_plane_id: string;
+  key: string;
+  holder: string;
+  expires_at: Timestamp;
+  generation: Generated<number>;
 }
 
 export interface AuditLogTable {

@@ -6,7 +6,7 @@ import type { Permission } from '../auth/permissions.ts';
 import { holdsAnywhere, type Principal } from '../auth/principal.ts';
 import { sessionPrincipal, userPrincipal } from '../auth/users.ts';
 import type { MetadataPlaneContext } from '../context.ts';
-import { authenticateDataPlane, type DataPlaneIdentity } from '../data-planes/data-planes.ts';
+import { authenticateDataPlane, type DataPlaneIdentity } from '../data-planes/data-plane-instances.ts';
 import { safeEqual } from '../ids.ts';
 import { serviceTokenPrincipal } from '../tokens/service-tokens.ts';
 

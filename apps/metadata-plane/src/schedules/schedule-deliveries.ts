@@ -112,10 +112,12 @@ export async function leaseDeliveries(
   dataPlaneId: string,
   max: number,
   now: Date,
+  /** Who holds the lease: the instance (`<data plane>/<instance>`), so only it can settle it. */
+  holder: string = dataPlaneId,
 ): Promise<LeasedTrigger[]> {
   const until = new Date(now.getTime() + LEASE_SECONDS * 1000);
   const result = await sql<{ key: string; kind: ScheduleKind; body: unknown; attempts: number }>`
-    update schedule_deliveries set leased_until = ${until}, leased_by = ${dataPlaneId}, attempts = attempts + 1
+    update schedule_deliveries set leased_until = ${until}, leased_by = ${holder}, attempts = attempts + 1
     where key in (
       select d.key from schedule_deliveries d join environments e on e.id = d.environment_id
       where e.data_plane_id = ${dataPlaneId} and d.status = 'pending'
@@ -135,13 +137,13 @@ export async function leaseDeliveries(
 }
 
 /**
- * Settles triggers a data plane leased: accepted ones are done; refused ones are leased again after a
- * backoff (2^attempt seconds), or given up (`dead`) after `MAX_DELIVERY_ATTEMPTS`. Keys the data plane
- * does not hold (another lease took over, or already settled) are ignored.
+ * Settles triggers a data plane (instance) leased: accepted ones are done; refused ones are leased again
+ * after a backoff (2^attempt seconds), or given up (`dead`) after `MAX_DELIVERY_ATTEMPTS`. Keys the
+ * `holder` does not hold (another replica's lease, a take-over after expiry, or already settled) are ignored.
  */
 export async function settleDeliveries(
   db: Kysely<Database>,
-  dataPlaneId: string,
+  holder: string,
   acks: AckRequest['acks'],
   now: Date,
 ): Promise<{ accepted: number; retried: number; dead: number }> {
@@ -151,14 +153,14 @@ export async function settleDeliveries(
       .selectFrom('schedule_deliveries')
       .select(['attempts'])
       .where('key', '=', ack.key)
-      .where('leased_by', '=', dataPlaneId)
+      .where('leased_by', '=', holder)
       .where('status', '=', 'pending')
       .executeTakeFirst();
     if (!row) continue;
     const base = db
       .updateTable('schedule_deliveries')
       .where('key', '=', ack.key)
-      .where('leased_by', '=', dataPlaneId)
+      .where('leased_by', '=', holder)
       .where('status', '=', 'pending');
     if (!ack.error) {
       await base

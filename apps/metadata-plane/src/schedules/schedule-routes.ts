@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { assertCan } from '../auth/principal.ts';
 import { getEnvironment } from '../catalog/catalog.ts';
 import type { MetadataPlaneContext } from '../context.ts';
+import type { DataPlaneIdentity } from '../data-planes/data-plane-instances.ts';
 import { defineRoute } from '../http/route.ts';
 import type { Router } from '../http/router.ts';
 import {
@@ -13,6 +14,10 @@ import {
 } from './schedule-deliveries.ts';
 import { controlSchedule, listSchedules, ScheduleKindSchema, type ScheduleState } from './schedules.ts';
 import { triggerWakeKey } from './trigger-dispatch.ts';
+
+/** A trigger lease belongs to the instance that took it (the data plane itself for pre-instance secrets). */
+const leaseHolder = (dataPlane: DataPlaneIdentity) =>
+  dataPlane.instance_id === null ? dataPlane.id : `${dataPlane.id}/${dataPlane.instance_id}`;
 
 const ScheduleParams = z.object({
   id: z.string().min(1),
@@ -105,7 +110,13 @@ export function scheduleRoutes(router: Router, ctx: MetadataPlaneContext): void 
         const signal = AbortSignal.any([gone.signal, ctx.shutdown]);
         const deadline = Date.now() + body.wait * 1000;
         for (;;) {
-          const items = await leaseDeliveries(ctx.db, dataPlane.id, body.max, ctx.now());
+          const items = await leaseDeliveries(
+            ctx.db,
+            dataPlane.id,
+            body.max,
+            ctx.now(),
+            leaseHolder(dataPlane),
+          );
           const remaining = deadline - Date.now();
           if (items.length > 0 || remaining <= 0 || signal.aborted) return { items };
           await ctx.notifier.wait(triggerWakeKey(dataPlane.id), Math.min(remaining, TRIGGER_POLL_MS), signal);
@@ -122,7 +133,8 @@ export function scheduleRoutes(router: Router, ctx: MetadataPlaneContext): void 
       auth: { kind: 'data_plane' },
       body: AckRequestSchema,
       audit: false,
-      handler: ({ dataPlane, body }) => settleDeliveries(ctx.db, dataPlane.id, body.acks, ctx.now()),
+      handler: ({ dataPlane, body }) =>
+        settleDeliveries(ctx.db, leaseHolder(dataPlane), body.acks, ctx.now()),
     }),
   );
 }

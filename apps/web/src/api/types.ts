@@ -181,6 +181,22 @@ export interface DataPlane {
   readonly url: string | null;
   readonly last_heartbeat_at: string | null;
   readonly healthy: boolean;
+  /** Its replicas, each with its own health (absent from servers older than instances). */
+  readonly instances?: readonly DataPlaneInstance[];
+}
+
+/** One instance (replica) of a data plane. */
+export interface DataPlaneInstance {
+  readonly instance_id: string;
+  readonly url: string;
+  /** `query`, `persistence`, `streaming`, `jobs`. */
+  readonly roles: readonly string[];
+  readonly version: string | null;
+  readonly last_heartbeat_at: string | null;
+  readonly healthy: boolean;
+  /** environment id → the deployment this instance serves (null: none loaded). */
+  readonly deployments: Readonly<Record<string, string | null>>;
+  readonly registered_at: string;
 }
 
 /** An environment's metered usage per UTC hour (hours without usage are absent). */

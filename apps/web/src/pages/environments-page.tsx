@@ -252,11 +252,11 @@ function DataPlanesCard({ dataPlanes }: { dataPlanes: DataPlane[] | null }) {
                   <th>Name</th>
                   <th>Health</th>
                   <th>Last heartbeat</th>
-                  <th className="hide-sm">URL</th>
+                  <th className="hide-sm">URL · serving</th>
                 </tr>
               </thead>
               <tbody>
-                {dataPlanes.map((p) => (
+                {dataPlanes.flatMap((p) => [
                   <tr key={p.id}>
                     <td>
                       {p.name}
@@ -271,8 +271,29 @@ function DataPlanesCard({ dataPlanes }: { dataPlanes: DataPlane[] | null }) {
                       <RelativeTime iso={p.last_heartbeat_at} />
                     </td>
                     <td className="hide-sm mono small">{p.url ?? '—'}</td>
-                  </tr>
-                ))}
+                  </tr>,
+                  ...(p.instances ?? []).map((i) => (
+                    <tr key={`${p.id}/${i.instance_id}`} aria-label={`Instance ${i.instance_id}`}>
+                      <td>
+                        <span className="muted small">↳ </span>
+                        <span className="mono small">{i.instance_id}</span>
+                        <div className="muted small">
+                          {i.roles.join(', ')}
+                          {i.version ? ` · v${i.version}` : ''}
+                        </div>
+                      </td>
+                      <td>
+                        <Pill tone={i.healthy ? 'success' : 'failed'}>
+                          {i.healthy ? 'Healthy' : 'Unhealthy'}
+                        </Pill>
+                      </td>
+                      <td>
+                        <RelativeTime iso={i.last_heartbeat_at} />
+                      </td>
+                      <td className="hide-sm mono small">{servingText(i.deployments)}</td>
+                    </tr>
+                  )),
+                ])}
               </tbody>
             </table>
           </div>
@@ -280,6 +301,13 @@ function DataPlanesCard({ dataPlanes }: { dataPlanes: DataPlane[] | null }) {
       </div>
     </section>
   );
+}
+
+/** What an instance serves, as `env → deployment` pairs (short ids), or that it serves nothing yet. */
+function servingText(deployments: Readonly<Record<string, string | null>>): string {
+  const entries = Object.entries(deployments);
+  if (entries.length === 0) return 'no status reported yet';
+  return entries.map(([env, dep]) => `${shortId(env)} → ${dep ? shortId(dep) : 'nothing loaded'}`).join(', ');
 }
 
 function unique<T>(values: readonly T[]): T[] {

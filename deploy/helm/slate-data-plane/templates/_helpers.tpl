@@ -102,6 +102,8 @@ dict root entry.
     fieldRef: { fieldPath: metadata.name }
 - name: SLATE_DATA_PLANE_KEY_FILE
   value: /var/run/secrets/slate/group-key/group-key.jwk
+- name: SLATE_VERSION
+  value: {{ .root.Chart.AppVersion | quote }}
 - name: SLATE_METADATA_PLANE_URL
   value: {{ $v.metadataPlane.url | toString | trimSuffix "/" | quote }}
 - name: SLATE_METADATA_PLANE_ISSUER

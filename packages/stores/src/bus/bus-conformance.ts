@@ -262,5 +262,24 @@ export function runBusConformance(name: string, options: BusConformanceOptions):
       const taken = await drain(helper, 1);
       expect(taken.map((m) => [m.value, m.deliveries])).toEqual([['slow', 2]]);
     });
+
+    it('keeps an extended message from going idle, and lets it go once extending stops', async () => {
+      if (!bus.capabilities.redeliversIdle) return;
+      await bus.publish(topic, [{ key: 'k', value: 'long batch' }]);
+      const busy = bus.consumer({ topic, group: 'g', name: 'busy', redeliverAfterMs: 300 });
+      const [held] = await drain(busy, 1);
+      const helper = bus.consumer({ topic, group: 'g', name: 'helper', redeliverAfterMs: 300 });
+      // Still being written 600 ms later (twice the idle time), extended every 150 ms: nobody claims it.
+      for (let i = 0; i < 4; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        await busy.extend([held!]);
+        expect(await helper.poll({ waitMs: 0 })).toEqual([]);
+      }
+      // Its writer stops extending (it died): once idle, the helper takes it.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const taken = await drain(helper, 1);
+      expect(taken.map((m) => [m.value, m.deliveries])).toEqual([['long batch', 2]]);
+      await helper.ack(taken);
+    });
   });
 }

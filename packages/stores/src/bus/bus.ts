@@ -103,6 +103,14 @@ export interface BusConsumer {
   poll(options?: PollOptions): Promise<BusMessage[]>;
   /** Acknowledges messages: they are never delivered to this group again (unless `seek` rewinds it). */
   ack(messages: readonly BusMessage[]): Promise<void>;
+  /**
+   * Says this consumer is still working on messages it was given and has not acknowledged: where
+   * `capabilities.redeliversIdle`, their idle time starts again, so no other consumer of the group claims
+   * them while a slow batch is being written (which would write it twice at once). Messages no longer
+   * held by this consumer (already claimed by another, or acknowledged) are left alone. A no-op where
+   * deliveries never go idle (Kafka). Safe to call while a `poll` is waiting.
+   */
+  extend(messages: readonly BusMessage[]): Promise<void>;
   /** Gives messages back for redelivery on a later poll (dead-lettered past `maxDeliveries`). */
   nack(messages: readonly BusMessage[]): Promise<void>;
   /** Moves messages to the dead-letter topic now, with a reason, and acknowledges them. */

@@ -3,11 +3,11 @@ import type { MetadataPlaneContext } from '../../context.ts';
 import {
   listDataPlanes,
   RegisterDataPlaneSchema,
+  recordInstanceStatus,
   registerDataPlane,
-  reportStatus,
-  StatusReportSchema,
-  waitForDesiredState,
-} from '../../data-planes/data-planes.ts';
+} from '../../data-planes/data-plane-instances.ts';
+import { claimLease, LeaseRequestSchema, releaseLease } from '../../data-planes/data-plane-leases.ts';
+import { reportStatus, StatusReportSchema, waitForDesiredState } from '../../data-planes/data-planes.ts';
 import { PageQuerySchema } from '../../pagination.ts';
 import { defineRoute } from '../route.ts';
 import type { Router } from '../router.ts';
@@ -20,14 +20,18 @@ export function dataPlaneRoutes(router: Router, ctx: MetadataPlaneContext): void
     defineRoute({
       method: 'POST',
       url: '/v1/data-planes/register',
-      summary: 'Register a data plane (Bearer = registration token); returns its own long-lived token',
+      summary:
+        "Register an instance of a data plane (Bearer = registration token); returns the instance's own long-lived token",
       auth: { kind: 'registration' },
       body: RegisterDataPlaneSchema,
       audit: 'data_plane.register',
       // Registration sends the data plane's public key but no secret; the response holds its token.
       handler: async ({ body, auditTarget }) => {
         auditTarget(body.name);
-        return registerDataPlane(ctx.db, ctx.notifier, body);
+        return registerDataPlane(ctx.db, ctx.notifier, body, {
+          now: ctx.now(),
+          heartbeatTimeoutMs: ctx.heartbeatTimeoutMs,
+        });
       },
     }),
   );
@@ -62,8 +66,9 @@ export function dataPlaneRoutes(router: Router, ctx: MetadataPlaneContext): void
       audit: false,
       handler: async ({ dataPlane, body }) => {
         const result = await reportStatus(ctx.db, dataPlane.id, body, ctx.now());
-        // A status report proves the data plane alive: it travels on as a heartbeat.
-        await ctx.heartbeats.send(dataPlane.id);
+        await recordInstanceStatus(ctx.db, dataPlane, body);
+        // A status report proves the instance alive: it travels on as a heartbeat.
+        await ctx.heartbeats.send(dataPlane.id, dataPlane.instance_id);
         return result;
       },
     }),
@@ -77,16 +82,40 @@ export function dataPlaneRoutes(router: Router, ctx: MetadataPlaneContext): void
       status: 202,
       audit: false,
       handler: async ({ dataPlane }) => {
-        await ctx.heartbeats.send(dataPlane.id);
+        await ctx.heartbeats.send(dataPlane.id, dataPlane.instance_id);
         return { ok: true };
       },
     }),
   );
   router.add(
     defineRoute({
+      method: 'POST',
+      url: '/v1/data-plane/leases/claim',
+      summary:
+        'Claim or renew the lease on a job for this instance (granted: it runs the job; else another instance holds it)',
+      auth: { kind: 'data_plane' },
+      body: LeaseRequestSchema,
+      audit: false,
+      handler: ({ dataPlane, body }) => claimLease(ctx.db, dataPlane, body, ctx.now()),
+    }),
+  );
+  router.add(
+    defineRoute({
+      method: 'POST',
+      url: '/v1/data-plane/leases/release',
+      summary: 'Give up the lease on a finished job (only its holder can)',
+      auth: { kind: 'data_plane' },
+      body: LeaseRequestSchema.pick({ key: true }),
+      audit: false,
+      handler: ({ dataPlane, body }) => releaseLease(ctx.db, dataPlane, body.key),
+    }),
+  );
+  router.add(
+    defineRoute({
       method: 'GET',
       url: '/v1/data-planes',
-      summary: 'Registered data planes, their environments and health (heartbeat freshness)',
+      summary:
+        "Registered data planes, their environments, and each instance's health (heartbeat, roles, version, deployments)",
       auth: { kind: 'principal', permission: 'infrastructure.read' },
       query: PageQuerySchema,
       handler: ({ query }) => listDataPlanes(ctx.db, ctx.now(), ctx.heartbeatTimeoutMs, query),

@@ -431,6 +431,9 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
           }
         },
         ack: acknowledge,
+        async extend() {
+          // Deliveries never go idle on Kafka: a partition's messages stay with its owner until a rebalance.
+        },
         async nack(messages) {
           for (const message of messages) {
             const { partition, offset } = parseOffset(message.offset);

@@ -319,6 +319,14 @@ export function createLogBus(options: LogBusOptions): Bus {
             messages.map((message) => Number(message.offset)),
           );
         },
+        async extend(messages) {
+          const state = await group();
+          const clock = now();
+          for (const message of messages) {
+            const pending = state.pending.get(Number(message.offset));
+            if (pending?.consumer === name) pending.at = clock;
+          }
+        },
         async nack(messages) {
           const state = await group();
           giveBack(

@@ -26,6 +26,14 @@ export interface RedisBusOptions {
 
 type StreamEntry = [id: string, fields: string[]];
 
+/** `extend`: KEYS[1] the stream; ARGV group, consumer, then entry ids. */
+const EXTEND_SCRIPT = `
+for i = 3, #ARGV do
+  local held = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
+  if #held > 0 then redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID') end
+end
+return 0`;
+
 /**
  * A `Bus` on Redis Streams: one stream per topic, consumer groups as Redis consumer groups. Publishing is
  * one pipelined `XADD` per message; a consumer reads with `XREADGROUP` (blocking on its own connection),
@@ -266,6 +274,12 @@ export function createRedisBus(options: RedisBusOptions): Bus {
         },
         async ack(messages) {
           if (messages.length > 0) await client.xack(key, group, ...messages.map((m) => m.offset));
+        },
+        async extend(messages) {
+          if (messages.length === 0) return;
+          // Atomically, per entry: re-claim it (JUSTID: the delivery count stays) only while this consumer
+          // still holds it, which resets its idle time; an entry another consumer took stays theirs.
+          await client.eval(EXTEND_SCRIPT, 1, key, group, name, ...messages.map((m) => m.offset));
         },
         async nack(messages) {
           for (const message of messages) retry.add(message.offset);
