@@ -4,6 +4,7 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Logger } from 'pino';
 import type { QueryGateway } from '../gateway/query-gateway.ts';
 import type { DataPlaneMetrics } from '../observability/data-plane-metrics.ts';
+import { withGrpcWireFixes } from './grpc-wire-fixes.ts';
 import { queryServiceRoutes } from './query-service.ts';
 
 export interface GrpcServerOptions {
@@ -53,7 +54,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   });
   const server = createServer(
     { settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 256 } },
-    handler,
+    withGrpcWireFixes(handler),
   );
   const sessions = new Set<Http2Session>();
   server.on('session', (session) => {
