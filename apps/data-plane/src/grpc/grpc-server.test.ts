@@ -302,6 +302,7 @@ describe('authentication and scope', () => {
     const { error } = await call('OnlineQuery', query, metadata({}, null));
     expect(error?.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(error?.details).toMatch(/Bearer token is required/);
+    expect(error?.metadata.get('x-slate-error-code')).toEqual(['UNAUTHENTICATED']);
   });
 
   it('refuses a tampered token', async () => {
