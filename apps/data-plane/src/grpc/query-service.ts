@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import type { ConnectRouter, HandlerContext } from '@connectrpc/connect';
+import { ConnectError, type ConnectRouter, type HandlerContext } from '@connectrpc/connect';
 import { SlateError } from '@slate/graph';
 import {
   GenericSingleResponseSchema,
@@ -69,6 +69,9 @@ export function queryServiceRoutes(options: QueryServiceOptions): (router: Conne
           run(input, callOf(scope, context), scope),
         );
       } catch (error) {
+        // Past the deadline or cancelled, Connect has answered already: whatever the engine threw on the
+        // abort is not a failure to log.
+        if (context.signal.aborted) throw ConnectError.from(context.signal.reason);
         throw toConnectError(error, (cause) =>
           logger.error({ err: cause, method: context.method.name }, 'gRPC call failed'),
         );
