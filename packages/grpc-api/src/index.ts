@@ -12,4 +12,3 @@ export * from './gen/chalk/common/v1/chalk_error_pb.ts';
 export * from './gen/chalk/common/v1/online_query_pb.ts';
 export * from './gen/chalk/common/v1/upload_features_pb.ts';
 export * from './gen/chalk/engine/v1/query_server_pb.ts';
-
