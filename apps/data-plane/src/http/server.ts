@@ -51,11 +51,11 @@ export interface DataPlaneServerOptions {
   readonly isReady: () => boolean;
   /** Largest accepted request body in bytes (default 10 MiB); larger ones get 413 `BODY_TOO_LARGE`. */
   readonly bodyLimit?: number;
-  /** Where uploads go; without one the upload and delete endpoints answer 503. */
+  /** Where uploads go; without one the upload and delete endpoints answer 503 (with `gateway`, its writer). */
   readonly featureWriter?: FeatureWriter;
   /**
    * Requests one environment may have in flight (queries, uploads); more get 429 with `Retry-After`
-   * (default 512).
+   * (default 512). Ignored when `gateway` is given: the gateway's limiter decides.
    */
   readonly maxInFlightPerEnvironment?: number;
   /** Input rows one feather query or Arrow upload request may carry (default 50,000). */
