@@ -276,6 +276,31 @@ describe.skipIf(!helm)('slate-data-plane', () => {
     expect(specOf(ingress).tls).toEqual([{ hosts: ['query.acme.example'], secretName: 'rel-tls' }]);
   });
 
+  it('serves the gRPC query API on the query servers only, as port grpc of the Service', async () => {
+    const docs = await renderChart('dataPlane', { files: SMALL });
+    const container = containerOf(findManifest(docs, 'Deployment', 'rel'));
+    expect(envOf(container)).toMatchObject({ SLATE_GRPC_PORT: '4002' });
+    expect(container.ports).toContainEqual({ name: 'grpc', containerPort: 4002, protocol: 'TCP' });
+    expect(specOf(findManifest(docs, 'Service', 'rel')).ports).toContainEqual({
+      name: 'grpc',
+      port: 4002,
+      targetPort: 'grpc',
+      protocol: 'TCP',
+      appProtocol: 'kubernetes.io/h2c',
+    });
+    // Roles without the query API never listen for gRPC.
+    for (const role of ['persistence', 'streaming', 'jobs'])
+      expect(envOf(containerOf(findManifest(all, 'Deployment', `slate-dp-${role}`)))).toMatchObject({
+        SLATE_GRPC_PORT: 'off',
+      });
+    const off = await renderChart('dataPlane', { files: SMALL, values: { grpc: { enabled: false } } });
+    expect(envOf(containerOf(findManifest(off, 'Deployment', 'rel')))).toMatchObject({
+      SLATE_GRPC_PORT: 'off',
+    });
+    const message = await renderChartError('dataPlane', { files: SMALL, values: { grpc: { port: 4001 } } });
+    expect(problemPaths(message)).toEqual(['grpc.port']);
+  });
+
   // biome-ignore lint/suspicious/noTemplateCurlyInString: Slate's secret reference syntax, not a template
   it('passes data sources as JSON, credentials left to ${secret:NAME}', () => {
     const env = envOf(containerOf(findManifest(all, 'Deployment', 'slate-dp-jobs')));

@@ -9,6 +9,9 @@ import { createDeploymentLoader } from './deployments/deployment-loader.ts';
 import { createEnvironmentProvisioner } from './deployments/environment-provisioner.ts';
 import { type Reconciler, startReconciler } from './deployments/reconciler.ts';
 import { ServedEnvironments } from './deployments/served-environments.ts';
+import { createQueryGateway } from './gateway/query-gateway.ts';
+import { createGrpcServer, type GrpcServer } from './grpc/grpc-server.ts';
+import { createConcurrencyLimiter } from './http/concurrency-limit.ts';
 import { createOnlineStoreFeatureWriter } from './http/feature-writer.ts';
 import { createDataPlaneServer } from './http/server.ts';
 import { createDataPlaneMetrics, type DataPlaneMetrics } from './observability/data-plane-metrics.ts';
@@ -74,6 +77,11 @@ export interface DataPlaneConfig {
   readonly schedule?: boolean;
   /** How often an instance that loads no deployment (persistence only) heartbeats (default 20 s). */
   readonly heartbeatIntervalMs?: number;
+  /**
+   * The gRPC query API (`chalk.engine.v1.QueryService`) on its own port, beside the HTTP API and sharing its
+   * auth, per-environment concurrency cap and engines; off when absent.
+   */
+  readonly grpc?: { readonly port: number; readonly host?: string };
 }
 
 export interface DataPlane {
@@ -160,6 +168,18 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
           logger,
         })
       : undefined;
+  // With background persistence, uploads travel the result bus like computed values (online and offline);
+  // without it they go straight to the online store.
+  const featureWriter = config.offline
+    ? createBusFeatureWriter(config.offline.bus)
+    : createOnlineStoreFeatureWriter(config.onlineStore);
+  // HTTP and gRPC share one gateway: one auth path and one in-flight cap per environment over both.
+  const gateway = createQueryGateway({
+    served,
+    verifier,
+    limiter: createConcurrencyLimiter({ maxInFlight: 512 }),
+    featureWriter,
+  });
   const app = createDataPlaneServer({
     served,
     verifier,
@@ -167,12 +187,12 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
     isReady: () => isReady,
     metrics,
     runs: runs ? runs.service : undefined,
-    // With background persistence, uploads travel the result bus like computed values (online and offline);
-    // without it they go straight to the online store.
-    featureWriter: config.offline
-      ? createBusFeatureWriter(config.offline.bus)
-      : createOnlineStoreFeatureWriter(config.onlineStore),
+    featureWriter,
+    gateway,
   });
+  const grpc: GrpcServer | undefined = config.grpc
+    ? createGrpcServer({ gateway, logger: logger.child({ api: 'grpc' }), metrics })
+    : undefined;
   // Background persistence and offline queries: publishing from loaded engines, the worker, the routes.
   const offline =
     config.offline &&
@@ -297,6 +317,10 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       }
       await app.listen({ port: listen.port, host: listen.host ?? '127.0.0.1' });
       logger.info({ url: config.publicUrl, ...instance }, 'data plane listening');
+      if (grpc && config.grpc) {
+        const port = await grpc.listen({ port: config.grpc.port, host: config.grpc.host ?? listen.host });
+        logger.info({ port }, 'gRPC query API listening');
+      }
     },
     async ready() {
       if (!reconciler) {
@@ -312,6 +336,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       await runs?.close();
       await scheduledQueries?.idle();
       await streams?.stop();
+      await grpc?.close();
       await app.close();
       await offline?.close();
       await usage.stop();

@@ -8,6 +8,9 @@ export {
 } from './control-plane/control-plane-client.ts';
 export { createDataPlane, type DataPlane, type DataPlaneConfig } from './data-plane.ts';
 export { ServedEnvironments } from './deployments/served-environments.ts';
+export { createQueryGateway, type QueryGateway, type QueryScope } from './gateway/query-gateway.ts';
+export { createGrpcServer, type GrpcServer, type GrpcServerOptions } from './grpc/grpc-server.ts';
+export { type ConcurrencyLimiter, createConcurrencyLimiter } from './http/concurrency-limit.ts';
 export {
   createOnlineStoreFeatureWriter,
   type FeatureValueWrite,

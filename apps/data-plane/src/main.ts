@@ -48,6 +48,8 @@ import type { DataSourceConfig } from './sources/data-sources.ts';
  * - `SLATE_VERSION`: the version reported with the instance's health (default npm's package version);
  * - `SLATE_DATASET_URL_KEY`: signs offline-query result download links; set the same value on every replica
  *   (default a random key per process);
+ * - `SLATE_GRPC_PORT`: the gRPC query API's port (`chalk.engine.v1.QueryService`, default 4002; `off` disables
+ *   it), on `HOST` like the HTTP API;
  * - `SLATE_TRIGGERS`: `metadata-plane` (default: lease the metadata plane scheduler's cron-resolver and
  *   scheduled-query triggers over HTTP) or `local` (this data plane fires cron resolvers itself).
  */
@@ -86,6 +88,7 @@ const EnvSchema = z.object({
   /** SQL resolvers' data sources as JSON: `[{"name":"app_db","type":"postgres","url":"postgres://…${secret:PW}…"}]`. */
   SLATE_DATASET_URL_KEY: z.string().min(32, 'use at least 32 characters').optional(),
   SLATE_TRIGGERS: z.enum(['metadata-plane', 'local']).default('metadata-plane'),
+  SLATE_GRPC_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).default(4002),
   SLATE_DATA_SOURCES: z
     .string()
     .optional()
@@ -133,6 +136,7 @@ async function main(): Promise<void> {
     },
     dataSources: env.SLATE_DATA_SOURCES,
     triggers: env.SLATE_TRIGGERS,
+    grpc: env.SLATE_GRPC_PORT === 'off' ? undefined : { port: env.SLATE_GRPC_PORT, host: env.HOST },
   });
   await dataPlane.start({ port: env.PORT, host: env.HOST });
   const metricsServer = await listenForMetrics(env, [processMetrics, dataPlane.metrics.registry]);

@@ -1,5 +1,4 @@
 import { SlateError } from '@slate/graph';
-import type { FastifyRequest } from 'fastify';
 import type { ServedEnvironment, ServedEnvironments } from '../deployments/served-environments.ts';
 import type { Principal } from './principal.ts';
 
@@ -18,6 +17,12 @@ export function requirePermission(principal: Principal, ...permissions: string[]
   }
 }
 
+/** What scoping reads of a request (an HTTP request or a gRPC call's metadata). */
+export interface ScopedRequest {
+  readonly principal?: Principal;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
 /**
  * Who a request speaks for and the environment it addresses, checked once for every route: the token must
  * hold one of `permissions`, and the environment is the token's, which `X-Chalk-Env-Id` may name (by id or
@@ -27,7 +32,7 @@ export function requirePermission(principal: Principal, ...permissions: string[]
  *   `ENVIRONMENT_NOT_FOUND` (the token's environment is not served by this data plane).
  */
 export function requestScope(
-  request: FastifyRequest,
+  request: ScopedRequest,
   served: ServedEnvironments,
   ...permissions: string[]
 ): { principal: Principal; environment: ServedEnvironment } {

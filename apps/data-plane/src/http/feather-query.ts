@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { coerceValue, type EngineResult, type OutputColumn } from '@slate/engine';
+import { coerceValue, type EngineResult, type OutputColumn, type QueryError } from '@slate/engine';
 import { type FeatureSpec, SlateError } from '@slate/graph';
 import {
   Table as ArrowTable,
@@ -94,6 +94,49 @@ async function runOne(
   table: Table,
   call: OnlineQueryCall,
 ): Promise<{ model: Buffer; outcome: FeatherQueryOutcome }> {
+  const answer = await answerFeatherQuery(header, table, call);
+  const model = encodeByteModel({
+    attrs: {
+      has_data: answer.outcome.result.columns.length > 0,
+      errors: answer.errors.map((error) => JSON.stringify(error)),
+      meta: JSON.stringify(answer.meta),
+    },
+    bytes: [['scalar_data', tableToIPC(answer.scalars, 'stream')]],
+    serializables: [
+      [
+        'groups_data',
+        encodeByteModel({
+          bytes: answer.groups.map(([fqn, group]) => [fqn, tableToIPC(group, 'stream')] as const),
+        }),
+      ],
+    ],
+  });
+  return { model, outcome: answer.outcome };
+}
+
+/** One answered bulk query, before any transport encodes it. */
+export interface FeatherQueryAnswer {
+  /** One row per input row: scalar outputs, scalar inputs and `__ts__`. */
+  readonly scalars: Table;
+  /** One table per has-many output: its related rows, keyed by the root's primary key. */
+  readonly groups: readonly (readonly [string, Table])[];
+  readonly errors: readonly QueryError[];
+  /** The response `meta` object (chalk.md §3.4). */
+  readonly meta: Record<string, unknown>;
+  readonly outcome: FeatherQueryOutcome;
+}
+
+/**
+ * Runs one bulk query (a validated header and its input rows) and shapes its answer as tables: the part
+ * of the feather endpoint every transport shares (HTTP's byte model, gRPC's `OnlineQueryBulkResponse`).
+ *
+ * @throws SlateError `INVALID_QUERY` (kind `input`) when the query names no outputs or an unknown named query.
+ */
+export async function answerFeatherQuery(
+  header: FeatherQueryHeader,
+  table: Table,
+  call: OnlineQueryCall,
+): Promise<FeatherQueryAnswer> {
   const started = performance.now();
   const queryId = randomUUID();
   const nows = header.now === undefined || header.now === null ? [] : [header.now].flat();
@@ -109,23 +152,11 @@ async function runOne(
     });
   }
   const { scalars, groups } = resultTables(result, inputs, header, call, now);
-  const meta = queryMeta(header, call, { queryId, now, started, result });
-  const model = encodeByteModel({
-    attrs: {
-      has_data: result.columns.length > 0,
-      errors: errors.map((error) => JSON.stringify(error)),
-      meta: JSON.stringify(meta),
-    },
-    bytes: [['scalar_data', tableToIPC(scalars, 'stream')]],
-    serializables: [
-      [
-        'groups_data',
-        encodeByteModel({ bytes: groups.map(([fqn, group]) => [fqn, tableToIPC(group, 'stream')] as const) }),
-      ],
-    ],
-  });
   return {
-    model,
+    scalars,
+    groups,
+    errors,
+    meta: queryMeta(header, call, { queryId, now, started, result }),
     outcome: {
       queryId,
       correlationId: header.correlation_id ?? null,

@@ -1,4 +1,5 @@
 import { coerceValue, type GraphIndex, type QueryError, toJsonValue } from '@slate/engine';
+import { SlateError } from '@slate/graph';
 import { z } from 'zod';
 import type { FeatureValueWrite } from './feature-writer.ts';
 
@@ -113,4 +114,20 @@ export function featureWrites(
     }
   }
   return errors.length > 0 ? { writes: [], errors } : { writes, errors };
+}
+
+/**
+ * The error an upload rejected by `featureWrites` fails with: its first error's code, the first few
+ * messages, and every error in `details.errors` (which the edges return as the seed product's `errors`).
+ */
+export function uploadRejected(errors: readonly { code: string; message: string }[]): SlateError {
+  return new SlateError(
+    'input',
+    errors[0]!.code,
+    `the upload was rejected: ${errors
+      .slice(0, 3)
+      .map((e) => e.message)
+      .join('; ')}`,
+    { errors },
+  );
 }

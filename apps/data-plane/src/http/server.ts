@@ -8,28 +8,28 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
-import { withFeaturePermissions } from '../auth/feature-permissions.ts';
 import type { Principal } from '../auth/principal.ts';
-import { requestScope, requirePermission } from '../auth/request-scope.ts';
+import { requirePermission } from '../auth/request-scope.ts';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
-import type {
-  ServedDeployment,
-  ServedEnvironment,
-  ServedEnvironments,
-} from '../deployments/served-environments.ts';
+import type { ServedDeployment, ServedEnvironments } from '../deployments/served-environments.ts';
+import { createQueryGateway, type QueryGateway } from '../gateway/query-gateway.ts';
 import { createDataPlaneMetrics, type DataPlaneMetrics } from '../observability/data-plane-metrics.ts';
 import { loggableInputs, REDACTED_LOG_PATHS } from '../observability/sensitive-inputs.ts';
 import type { RunService } from '../runs/run-service.ts';
 import { decodeArrowIpc } from './arrow-ipc.ts';
 import { tableToInputs } from './arrow-values.ts';
 import { decodeByteModel } from './byte-model.ts';
-import { type ConcurrencyLimiter, createConcurrencyLimiter } from './concurrency-limit.ts';
+import { createConcurrencyLimiter } from './concurrency-limit.ts';
 import { DEFAULT_MAX_FEATHER_ROWS, runFeatherQueries } from './feather-query.ts';
-import { DeleteRowsRequestSchema, featureWrites, UploadSingleRequestSchema } from './feature-upload.ts';
+import {
+  DeleteRowsRequestSchema,
+  featureWrites,
+  UploadSingleRequestSchema,
+  uploadRejected,
+} from './feature-upload.ts';
 import type { FeatureWriter } from './feature-writer.ts';
 import { introspectGraph } from './graph-introspection.ts';
 import { OnlineQueryRequestSchema, runOnlineQuery } from './online-query.ts';
-import { type QueryHeaders, readQueryHeaders } from './query-headers.ts';
 import { runRoutes } from './run-routes.ts';
 import { sendError } from './send-error.ts';
 
@@ -51,11 +51,11 @@ export interface DataPlaneServerOptions {
   readonly isReady: () => boolean;
   /** Largest accepted request body in bytes (default 10 MiB); larger ones get 413 `BODY_TOO_LARGE`. */
   readonly bodyLimit?: number;
-  /** Where uploads go; without one the upload and delete endpoints answer 503. */
+  /** Where uploads go; without one the upload and delete endpoints answer 503 (with `gateway`, its writer). */
   readonly featureWriter?: FeatureWriter;
   /**
    * Requests one environment may have in flight (queries, uploads); more get 429 with `Retry-After`
-   * (default 512).
+   * (default 512). Ignored when `gateway` is given: the gateway's limiter decides.
    */
   readonly maxInFlightPerEnvironment?: number;
   /** Input rows one feather query or Arrow upload request may carry (default 50,000). */
@@ -64,17 +64,14 @@ export interface DataPlaneServerOptions {
   readonly runs?: RunService;
   /** Where query and resolver metrics go (default: a fresh registry); served at `GET /metrics`. */
   readonly metrics?: DataPlaneMetrics;
+  /**
+   * The query path's front (auth, scoping, admission, engine leases), when shared with another transport
+   * (the gRPC server); by default one is made from the options above.
+   */
+  readonly gateway?: QueryGateway;
 }
 
 const publicRoutes = new Set(['/healthz', '/readyz']);
-
-/** What a request runs against once authenticated, admitted and leased an engine. */
-interface Served {
-  readonly principal: Principal;
-  readonly environment: ServedEnvironment;
-  readonly deployment: ServedDeployment;
-  readonly headers: QueryHeaders;
-}
 
 /**
  * The data plane's HTTP API (chalk.md §3). Every route but the health probes needs a bearer token issued by
@@ -88,9 +85,14 @@ interface Served {
 export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyInstance {
   const { served, verifier } = options;
   const maxRows = options.maxRowsPerRequest ?? DEFAULT_MAX_FEATHER_ROWS;
-  const limiter: ConcurrencyLimiter = createConcurrencyLimiter({
-    maxInFlight: options.maxInFlightPerEnvironment ?? 512,
-  });
+  const gateway =
+    options.gateway ??
+    createQueryGateway({
+      served,
+      verifier,
+      limiter: createConcurrencyLimiter({ maxInFlight: options.maxInFlightPerEnvironment ?? 512 }),
+      featureWriter: options.featureWriter,
+    });
   const metrics = options.metrics ?? createDataPlaneMetrics();
   const app = Fastify({
     // Credentials never reach a log line, whatever logs a request.
@@ -161,52 +163,11 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
 
   app.addHook('onRequest', async (request) => {
     if (publicRoutes.has(request.routeOptions.url ?? '') || request.routeOptions.config?.public) return;
-    const header = request.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-    if (!token)
-      throw new SlateError('authentication', 'UNAUTHENTICATED', 'an Authorization: Bearer token is required');
-    request.principal = await verifier.verify(token);
+    request.principal = await gateway.authenticate(request.headers.authorization);
   });
 
-  /**
-   * Runs `work` for an authenticated request: permission checked, environment resolved, a concurrency slot
-   * taken and the active engine leased until `work` settles.
-   */
-  const serve = async <T>(
-    request: FastifyRequest,
-    permission: string,
-    work: (context: Served) => Promise<T>,
-  ): Promise<T> => {
-    const { principal, environment } = requestScope(request, served, permission);
-    const headers = readQueryHeaders(request.headers, Date.now());
-    const release = limiter.acquire(environment.id);
-    try {
-      const answer = await served.withEngine(environment.id, (deployment) =>
-        work({
-          principal,
-          environment,
-          // A token with feature rules sees the deployment through them, on every query route.
-          deployment: principal.featurePermissions
-            ? {
-                ...deployment,
-                engine: withFeaturePermissions(deployment.engine, principal.featurePermissions),
-              }
-            : deployment,
-          headers,
-        }),
-      );
-      if (answer === undefined) throw noDeployment(environment.id);
-      return answer;
-    } finally {
-      release();
-    }
-  };
-
-  const writerOf = (): FeatureWriter => {
-    if (!options.featureWriter)
-      throw new SlateError('unavailable', 'UPLOADS_UNAVAILABLE', 'this data plane accepts no uploads');
-    return options.featureWriter;
-  };
+  const serve = gateway.serve;
+  const writerOf = gateway.writer;
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/metrics', async (request, reply) => {
@@ -432,30 +393,10 @@ function nonEmptyBody(request: FastifyRequest, what: string): Buffer {
   return body as Buffer;
 }
 
-function uploadRejected(errors: readonly { code: string; message: string }[]): SlateError {
-  return new SlateError(
-    'input',
-    errors[0]!.code,
-    `the upload was rejected: ${errors
-      .slice(0, 3)
-      .map((e) => e.message)
-      .join('; ')}`,
-    { errors },
-  );
-}
-
 function branchError(branch: string): SlateError {
   return new SlateError(
     'input',
     'INVALID_QUERY',
     `branch deployments are not available on this data plane yet (branch '${branch}')`,
-  );
-}
-
-function noDeployment(environmentId: string): SlateError {
-  return new SlateError(
-    'unavailable',
-    'NO_ACTIVE_DEPLOYMENT',
-    `environment ${environmentId} has no active deployment yet`,
   );
 }

@@ -54,10 +54,15 @@ securityContext:
 
 {{/* The container's ports: `http` (when port is given) and `metrics` (when on). dict root port. */}}
 {{- define "slate.containerPorts" -}}
-{{- if or .port .root.Values.metrics.enabled }}
+{{- if or .port .grpcPort .root.Values.metrics.enabled }}
 ports:
   {{- with .port }}
   - name: http
+    containerPort: {{ . }}
+    protocol: TCP
+  {{- end }}
+  {{- with .grpcPort }}
+  - name: grpc
     containerPort: {{ . }}
     protocol: TCP
   {{- end }}

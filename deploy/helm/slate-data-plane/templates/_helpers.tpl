@@ -119,6 +119,8 @@ dict root entry.
 - name: PORT
   value: "4001"
 {{- end }}
+- name: SLATE_GRPC_PORT
+  value: {{ ternary ($v.grpc.port | int | toString) "off" (and .entry.http $v.grpc.enabled) | quote }}
 {{- end -}}
 
 {{/* What the roles that run resolvers read besides (apps/data-plane/src/main.ts). dict root cfg. */}}

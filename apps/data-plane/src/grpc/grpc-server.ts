@@ -1,0 +1,83 @@
+import { createServer, type Http2Session } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import type { Logger } from 'pino';
+import type { QueryGateway } from '../gateway/query-gateway.ts';
+import type { DataPlaneMetrics } from '../observability/data-plane-metrics.ts';
+import { withGrpcWireFixes } from './grpc-wire-fixes.ts';
+import { queryServiceRoutes } from './query-service.ts';
+
+export interface GrpcServerOptions {
+  /** The query path's front, shared with the HTTP server (same auth, caps and engines). */
+  readonly gateway: QueryGateway;
+  readonly logger: Logger;
+  /** Largest accepted request message in bytes (default 10 MiB, the HTTP API's body limit); larger ones get RESOURCE_EXHAUSTED. */
+  readonly maxRequestBytes?: number;
+  /** Largest response message in bytes (default 64 MiB); a larger answer fails with RESOURCE_EXHAUSTED. */
+  readonly maxResponseBytes?: number;
+  /** Input rows one call may carry (default 50,000, as for HTTP). */
+  readonly maxRowsPerRequest?: number;
+  /** Queries one `OnlineQueryMulti` call may carry (default 64). */
+  readonly maxQueriesPerMulti?: number;
+  /** Streams one HTTP/2 connection may have open at once (default 256); more are refused by HTTP/2 flow control. */
+  readonly maxConcurrentStreams?: number;
+  readonly metrics?: DataPlaneMetrics;
+}
+
+export interface GrpcServer {
+  /** Starts listening (h2c: TLS ends at the ingress, as for the HTTP API); resolves with the bound port. */
+  listen(options: { port: number; host?: string }): Promise<number>;
+  /** Stops accepting calls, lets calls in flight finish, then closes every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * The data plane's gRPC API: `chalk.engine.v1.QueryService` served with Connect for Node over HTTP/2,
+ * speaking the gRPC, gRPC-Web and Connect protocols (the seed product's Go client uses Connect's gRPC
+ * transport, its TS client grpc-js).
+ *
+ * @example
+ * const grpc = createGrpcServer({ gateway, logger });
+ * const port = await grpc.listen({ port: 4002, host: '0.0.0.0' });
+ */
+export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
+  const handler = connectNodeAdapter({
+    routes: queryServiceRoutes({
+      gateway: options.gateway,
+      logger: options.logger,
+      maxRows: options.maxRowsPerRequest ?? 50_000,
+      maxQueriesPerMulti: options.maxQueriesPerMulti ?? 64,
+      metrics: options.metrics,
+    }),
+    readMaxBytes: options.maxRequestBytes ?? 10 * 1024 * 1024,
+    writeMaxBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
+  });
+  const server = createServer(
+    { settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 256 } },
+    withGrpcWireFixes(handler),
+  );
+  const sessions = new Set<Http2Session>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  return {
+    listen({ port, host }) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host ?? '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        // Graceful: a GOAWAY lets open streams finish while refusing new ones on each connection.
+        for (const session of sessions) session.close();
+      });
+    },
+  };
+}
