@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { createRedactingLogger, stackTraceModeFromEnv } from '@slate/http-edge';
 import {
   busConfigFromEnv,
   createBus,
@@ -9,7 +10,6 @@ import {
   objectStoreConfigFromEnv,
   onlineStoreConfigFromEnv,
 } from '@slate/stores';
-import { pino } from 'pino';
 import { z } from 'zod';
 import { createDataPlane } from './data-plane.ts';
 import { createPersistenceWorker } from './persistence/persistence-worker.ts';
@@ -61,7 +61,7 @@ const EnvSchema = z.object({
 
 async function main(): Promise<void> {
   const env = EnvSchema.parse(process.env);
-  const logger = pino({ name: 'data-plane', level: env.LOG_LEVEL, redact: ['req.headers.authorization'] });
+  const logger = createRedactingLogger({ name: 'data-plane', level: env.LOG_LEVEL });
   const objectStore = createObjectStore(objectStoreConfigFromEnv(process.env, '.slate/objects'));
   const onlineStore = createOnlineStore(onlineStoreConfigFromEnv(process.env));
   const bus = createBus(busConfigFromEnv(process.env, join(env.SLATE_STATE_DIR, 'bus')));
@@ -91,6 +91,8 @@ async function main(): Promise<void> {
   }
 
   const dataPlane = createDataPlane({
+    // Off under NODE_ENV=production unless SLATE_STACK_TRACES says otherwise.
+    stackTraces: stackTraceModeFromEnv(process.env),
     name: env.SLATE_DATA_PLANE_NAME,
     publicUrl: env.SLATE_PUBLIC_URL ?? `http://${hostname()}:${env.PORT}`,
     metadataPlaneUrl: env.SLATE_METADATA_PLANE_URL,

@@ -1,5 +1,6 @@
 import type { EngineResult } from '@slate/engine';
 import { SlateError } from '@slate/graph';
+import { installEdge, LOG_REDACTION, type StackTraceMode } from '@slate/http-edge';
 import type { OnlineKey } from '@slate/stores';
 import Fastify, {
   type FastifyBaseLogger,
@@ -18,7 +19,7 @@ import type {
   ServedEnvironments,
 } from '../deployments/served-environments.ts';
 import { createDataPlaneMetrics, type DataPlaneMetrics } from '../observability/data-plane-metrics.ts';
-import { loggableInputs, REDACTED_LOG_PATHS } from '../observability/sensitive-inputs.ts';
+import { loggableInputs } from '../observability/sensitive-inputs.ts';
 import type { RunService } from '../runs/run-service.ts';
 import { decodeArrowIpc } from './arrow-ipc.ts';
 import { tableToInputs } from './arrow-values.ts';
@@ -31,7 +32,7 @@ import { introspectGraph } from './graph-introspection.ts';
 import { OnlineQueryRequestSchema, runOnlineQuery } from './online-query.ts';
 import { type QueryHeaders, readQueryHeaders } from './query-headers.ts';
 import { runRoutes } from './run-routes.ts';
-import { sendError } from './send-error.ts';
+import { dataPlaneErrorOptions, sendError } from './send-error.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -64,6 +65,11 @@ export interface DataPlaneServerOptions {
   readonly runs?: RunService;
   /** Where query and resolver metrics go (default: a fresh registry); served at `GET /metrics`. */
   readonly metrics?: DataPlaneMetrics;
+  /**
+   * How resolver errors' stack traces appear in query answers: `off` (default), `user` (only the feature
+   * repository's frames) or `full`.
+   */
+  readonly stackTraces?: StackTraceMode;
 }
 
 const publicRoutes = new Set(['/healthz', '/readyz']);
@@ -79,7 +85,7 @@ interface Served {
 /**
  * The data plane's HTTP API (chalk.md §3). Every route but the health probes needs a bearer token issued by
  * the metadata plane for the environment being queried; errors leave in the seed product's shapes, with
- * statuses decided in `sendError` alone.
+ * statuses decided by the shared edge (`@slate/http-edge`) alone.
  *
  * @example
  * const app = createDataPlaneServer({ served, verifier, logger, isReady: () => true, featureWriter });
@@ -94,7 +100,7 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
   const metrics = options.metrics ?? createDataPlaneMetrics();
   const app = Fastify({
     // Credentials never reach a log line, whatever logs a request.
-    loggerInstance: options.logger.child({}, { redact: REDACTED_LOG_PATHS }) as FastifyBaseLogger,
+    loggerInstance: options.logger.child({}, { redact: LOG_REDACTION }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
     genReqId: () => crypto.randomUUID(),
     // One line per query (with its query id) replaces Fastify's two lines per request; failures are
@@ -150,7 +156,8 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     }
   };
 
-  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  // One error mapper, NUL refusal and security headers, shared with the metadata plane.
+  installEdge(app, { errorOptions: dataPlaneErrorOptions, logRefusals: false });
   app.setNotFoundHandler((request, reply) =>
     sendError(
       new SlateError('not_found', 'NOT_FOUND', `no route ${request.method} ${request.url}`),
@@ -241,6 +248,7 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
         deploymentId: deployment.id,
         engine: deployment.engine,
         deadline: headers.deadline,
+        stackTraces: options.stackTraces,
         queryName: headers.queryName,
       });
       logQuery(request, 'online query', deployment, {
@@ -364,6 +372,7 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
             deploymentId: deployment.id,
             engine: deployment.engine,
             deadline: headers.deadline,
+            stackTraces: options.stackTraces,
             queryName: headers.queryName,
           },
           { maxRows },

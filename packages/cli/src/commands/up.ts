@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import type { DataSourceConfig } from '@slate/data-plane';
 import { SlateError } from '@slate/graph';
+import { createRedactingLogger } from '@slate/http-edge';
 import type { Command } from 'commander';
-import { pino } from 'pino';
 import { type CliContext, printLine } from '../cli-context.ts';
 import { applyDeployment } from '../deploy/apply-deployment.ts';
 import { readProjectConfig } from '../project-config.ts';
@@ -80,7 +80,7 @@ export function registerUp(program: Command, context: CliContext): void {
         dataPlanePort,
         seedFile: existsSync(seedFile) ? seedFile : undefined,
         webRoot: webRoot && existsSync(webRoot) ? webRoot : undefined,
-        logger: pino({ level: flags.verbose ? 'info' : 'warn' }),
+        logger: createRedactingLogger({ level: flags.verbose ? 'info' : 'warn' }),
         dataSources: await projectDataSources(project),
       });
       const stop = waitForSignal();
