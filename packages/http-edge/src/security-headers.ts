@@ -29,13 +29,15 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 /**
  * The security headers for a response of the given content type: `SECURITY_HEADERS` plus the CSP for
- * HTML or for anything else.
+ * HTML or for anything else. A response whose type is not known yet when headers are decided (a file
+ * streamed by `@fastify/static`, such as the SPA's `index.html` for a deep link) gets the HTML policy,
+ * which is still same-origin only.
  *
  * @example
  * securityHeadersFor('text/html; charset=utf-8')['content-security-policy']; // HTML_CONTENT_SECURITY_POLICY
  */
 export function securityHeadersFor(contentType: string | undefined): Record<string, string> {
-  const html = typeof contentType === 'string' && contentType.toLowerCase().startsWith('text/html');
+  const html = !contentType || contentType.toLowerCase().startsWith('text/html');
   return {
     ...SECURITY_HEADERS,
     'content-security-policy': html ? HTML_CONTENT_SECURITY_POLICY : API_CONTENT_SECURITY_POLICY,
