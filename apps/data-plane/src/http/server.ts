@@ -70,6 +70,8 @@ export interface DataPlaneServerOptions {
    * repository's frames) or `full`.
    */
   readonly stackTraces?: StackTraceMode;
+  /** Told every route as it is mounted (the fuzz suite and tests walk this route table). */
+  readonly onRoute?: (route: { readonly method: string; readonly url: string }) => void;
 }
 
 const publicRoutes = new Set(['/healthz', '/readyz']);
@@ -107,6 +109,13 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     // logged by `sendError` and the `onResponse` hook below.
     logController: new LogController({ disableRequestLogging: true }),
   });
+
+  if (options.onRoute) {
+    const { onRoute } = options;
+    app.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) if (method !== 'HEAD') onRoute({ method, url: route.url });
+    });
+  }
 
   app.addHook('onResponse', async (request, reply) => {
     if (reply.statusCode >= 400)
