@@ -1,7 +1,8 @@
 import { join } from 'node:path';
+import { createRedactingLogger, type StackTraceMode } from '@slate/http-edge';
 import type { ObjectStore, OnlineStore } from '@slate/stores';
 import type { FastifyInstance } from 'fastify';
-import { type Logger, pino } from 'pino';
+import type { Logger } from 'pino';
 import { createTokenVerifier } from './auth/token-verifier.ts';
 import { createBatchStatusReporter } from './control-plane/batch-status-reporter.ts';
 import { registerDataPlane } from './control-plane/control-plane-client.ts';
@@ -47,6 +48,8 @@ export interface DataPlaneConfig {
   /** The URL clients reach this data plane at (returned to them as `engines[env]`). */
   readonly publicUrl: string;
   readonly metadataPlaneUrl: string;
+  /** How resolver errors' stack traces appear in query answers (default `user`: the feature repository's frames). */
+  readonly stackTraces?: StackTraceMode;
   /** The metadata plane's JWT issuer; defaults to `metadataPlaneUrl`. */
   readonly issuer?: string;
   readonly registrationToken: string;
@@ -106,7 +109,7 @@ export interface DataPlane {
  * await dataPlane.start({ port: 4001 });
  */
 export function createDataPlane(config: DataPlaneConfig): DataPlane {
-  const logger = config.logger ?? pino({ name: 'data-plane' });
+  const logger = config.logger ?? createRedactingLogger({ name: 'data-plane' });
   const roles = config.roles ?? new Set(DATA_PLANE_ROLES);
   const has = (role: DataPlaneRole) => roles.has(role);
   // Persistence alone needs no deployment: it only moves the result bus into the stores.
@@ -186,6 +189,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
     logger,
     isReady: () => isReady,
     metrics,
+    stackTraces: config.stackTraces ?? 'user',
     runs: runs ? runs.service : undefined,
     featureWriter,
     gateway,

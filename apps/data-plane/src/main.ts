@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { createRedactingLogger, stackTraceModeFromEnv } from '@slate/http-edge';
 import {
   busConfigFromEnv,
   createBus,
@@ -9,7 +10,6 @@ import {
   objectStoreConfigFromEnv,
   onlineStoreConfigFromEnv,
 } from '@slate/stores';
-import { pino } from 'pino';
 import { z } from 'zod';
 import { createDataPlane } from './data-plane.ts';
 import {
@@ -98,7 +98,7 @@ const EnvSchema = z.object({
 async function main(): Promise<void> {
   const env = EnvSchema.parse(process.env);
   assertMetricsPort(env.SLATE_METRICS_PORT, env.PORT);
-  const logger = pino({ name: 'data-plane', level: env.LOG_LEVEL, redact: ['req.headers.authorization'] });
+  const logger = createRedactingLogger({ name: 'data-plane', level: env.LOG_LEVEL });
   const processMetrics = createProcessMetrics();
   const objectStore = createObjectStore(objectStoreConfigFromEnv(process.env, '.slate/objects'));
   const onlineStore = createOnlineStore(onlineStoreConfigFromEnv(process.env));
@@ -113,6 +113,8 @@ async function main(): Promise<void> {
   };
 
   const dataPlane = createDataPlane({
+    // Off under NODE_ENV=production unless SLATE_STACK_TRACES says otherwise.
+    stackTraces: stackTraceModeFromEnv(process.env),
     name: env.SLATE_DATA_PLANE_NAME,
     instanceId: env.SLATE_INSTANCE_ID,
     roles: env.SLATE_ROLE,

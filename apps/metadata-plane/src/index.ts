@@ -1,3 +1,4 @@
+export type { ErrorBody } from '@slate/http-edge';
 export { type AuditEntry, type AuditFilter, AuditFilterSchema, type AuditView } from './audit/audit-log.ts';
 export { type KeyRing, loadKeyRing, TOKEN_AUDIENCE } from './auth/key-ring.ts';
 export type { InviteView, MemberView } from './auth/members.ts';
@@ -48,7 +49,6 @@ export {
   type DeploymentView,
   type GraphSummary,
 } from './deployments/deployments.ts';
-export type { ErrorBody } from './http/errors.ts';
 export { createLogger } from './logger.ts';
 export {
   createMetadataPlane,

@@ -1,6 +1,7 @@
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { decodeArrowIpc } from './arrow-ipc.ts';
+import { tableToInputs } from './arrow-values.ts';
 
 /**
  * A feather request found by the bad-input fuzzer: a few flipped bits in the record batch metadata made
@@ -11,6 +12,53 @@ const fuzzed = Buffer.from(
   'base64',
 );
 const arrowPart = fuzzed.subarray(5 + 8 + Number(fuzzed.readBigUInt64BE(5)) + 8);
+
+/**
+ * Upload tables found by the upload fuzzer (`e2e/fuzz`): a few flipped bits in a 704-byte Arrow stream. The
+ * first declared a huge custom-metadata list that apache-arrow walked for 1-2 s (5 of 150 such bodies hung
+ * for over 10 s on a loaded machine); the second decodes but has a column without data, which crashed
+ * `tableToInputs` into a 500.
+ */
+const slowMetadata = Buffer.from(
+  '//////gAAAAQAAAAAAAKABAADgAHAAgACgAAAAAAAAEIAAAAAAAEAJz///8EAAAAAgAAAIwAAAAUAAAAEAAcAAgADwAXABgABAAQ' +
+    'ABAAAABEAAAAFAAAAAAAAAEkAAAAAAAABSQAAAAQAAAAYWNjb3VudC5uaWNrbmFtZQAAAAAAAAAABAAEAAQAAAAIEwgAAEUEAAgA' +
+    'AAAMAAAACAAMGwgABwAIAAAAAAAAASAAAAAQABgABAALABMAFAAAAAwAEAAAABQAAAAAAAABHAAAAAAAAAMgAAAACgAAAGFjY291' +
+    'bnQuaWQAAAAAAAAAAAYACAAGAAYAAAAAAAIAAAAAAP////+wAAAAFAAAAAAAAAAMABwAGgATABQABAAMAAAAGAAAAAAAAAAAAAAA' +
+    'AAAAAhAAAAAAAAQACAAKAAAABAAIAAAAEAAAAAAACgAYAAwACAAEAAoAAAAUAAAASAAAAAMAAAAAAAAAAAAAAAMAAAAAAAAAAAAA' +
+    'AAAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAABAAAAAAAAAACAAAAAAAAAAAAAAAAQAAAAMAAAAAAAAAAAAAAAAAAAAAAAAAAQAAAAIA' +
+    'AAADAAAAYWJjAAAAAAD/////uAAAABQAAAAAAAAADAAWABQADwAQAAQADAAAACgAAAAAAAAAAAAAAxAAAAAEAAoAGAAMAAgABAAK' +
+    'AAAAFAAAAFgAAAADAAAAAAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAAAAAAAAAAYAAAAAAAAAAAAAAAAAAAA' +
+    'GAAAAAAAAAAQAAAAAAAAAAAAAAACAAAAAwAAAAAAAAAAAAAAAAAAAAMAAAAAAAAAAAAAAAAAAAAAALcAAABZQAAAAAAAQFlAAAAA' +
+    'AACAWUAAAAAAAQAAAAIAAAAAAAAA/////wAAAAA=',
+  'base64',
+);
+const columnWithoutData = Buffer.from(
+  '//////gAAAAQAAAAAAAKABAADgAHAAgACgAAAAAAAAEIAAAAAAAEAJz///8EAAAAAgAAAIwAAQAUAAAAEAAcAAgAD/4XABgABAAQ' +
+    'ABAAAABEAAAAFAAAAAAAAAEkAAAAAAAABSQAAAAQAAAAYWNjb3VudC5uaWNrbmFtZQAAAAAAAAAABAAEAAQAAAAIAAgAAAAEAAgA' +
+    'AAAMAAAACAAMAAgABwAIAAAAAAAAASAAAAAQABgABAALABMAFAAAAAwAEAAAABQAAAAAAAABHAAAAAAAAAMgAAAACgAAAGFjY291' +
+    'bnQuaWQAAAAAAAAAAAYACAAGAAYAAAAAAAIAAAAAAP////+wAAAAFAAAAAAAAAAMABwAGgATABQABAAMAAAAGAAAAAAAAAAAAAAA' +
+    'AAAAAhAAAAAAAAQACAAKAAAABAAIAAAAEAAAAAAACgAYAAwACAAEAAoAAAAUAAAASAAAAO4AAAAAAAAAAAAAAAMAAAAAAAAAAAAA' +
+    'AAAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAABAAAAAAAAAACAAAAAAAAAAAAAAAAQAAAAMAAAAAAAAAAAAAAAAAAAAAAAAAAQAAAAIA' +
+    'AAADAAAAYWJjAAAAAAD/////uAAAABQAAAAAAAAADAAWABQADwAQAAQADAAAACgAAAAAAAAAAAAAAxAAAAAEAAoAGAAMAAgABAAK' +
+    'AAAAFAAAAFgAAAADAAAAAAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAAAAAAAAAAYAAAAAAAAAAAAAAAAAAAA' +
+    'GAAAAAAAAAAQAAAAAAAAAAAAAAACAAAAdQAAAAAAAAAAAAAAAAAAAAMAAAAAAAAAAAAAAAAAAAAAAAAAAABZQAAAAAAAQFlAAAAA' +
+    'AACAWUAAAAAAAQAAAAIAAAAAAAAA/////wAAAAA=',
+  'base64',
+);
+
+describe('decodeArrowIpc on fuzzed uploads', () => {
+  it('refuses a schema whose metadata list length was flipped (apache-arrow spent 2 s walking it)', () => {
+    expect(() => decodeArrowIpc(slowMetadata, 50_000)).toThrow(
+      expect.objectContaining({ code: 'PARSE_FAILED', message: expect.stringMatching(/declares more/) }),
+    );
+  });
+
+  it('answers a batch whose column has no data as PARSE_FAILED, not a crash (was a 500)', () => {
+    expect(() => tableToInputs(decodeArrowIpc(columnWithoutData, 50_000))).toThrow(
+      expect.objectContaining({ code: 'PARSE_FAILED' }),
+    );
+  });
+});
 
 describe('decodeArrowIpc', () => {
   const table = tableFromArrays({ id: [1, 2, 3], name: ['a', 'b', 'c'] });

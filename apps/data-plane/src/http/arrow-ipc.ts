@@ -127,26 +127,37 @@ function checkMessage(
   let bodyLength = 0;
   try {
     const message = Message.getRootAsMessage(new ByteBuffer(metadata));
+    // Key-value metadata entries are at least a 4-byte offset each: a flipped length must not make the
+    // decoder walk millions of them (it did, for seconds, on a 700-byte upload).
+    const budget = Math.ceil(length / 4);
+    if (message.customMetadataLength() > budget)
+      throw malformed('a message declares more metadata than it holds');
+    bodyLength = Number(message.bodyLength());
+    if (!Number.isSafeInteger(bodyLength) || bodyLength < 0 || offset + bodyLength > limit)
+      throw malformed('a message body runs past the end of the body');
     switch (message.headerType()) {
       case MessageHeader.Schema: {
         const schema = message.header(new Schema()) as Schema | null;
-        if (schema) checkFields(schema.fieldsLength(), (i) => schema.fields(i), Math.ceil(length / 4));
+        if (schema) {
+          const left = budget - schema.customMetadataLength();
+          if (left < 0) throw malformed('a schema declares more metadata than it holds');
+          checkFields(schema.fieldsLength(), (i) => schema.fields(i), left);
+        }
         break;
       }
       case MessageHeader.RecordBatch: {
         const batch = message.header(new RecordBatch()) as RecordBatch | null;
-        if (batch) rows = checkBatch(batch, length);
+        if (batch) rows = checkBatch(batch, length, bodyLength);
         break;
       }
       case MessageHeader.DictionaryBatch: {
         const batch = (message.header(new DictionaryBatch()) as DictionaryBatch | null)?.data();
-        if (batch) checkBatch(batch, length);
+        if (batch) checkBatch(batch, length, bodyLength);
         break;
       }
       default:
         throw malformed('it holds a message that is neither a schema nor a batch');
     }
-    bodyLength = Number(message.bodyLength());
   } catch (error) {
     if (error instanceof SlateError) throw error;
     throw malformed('a message header does not decode');
@@ -156,23 +167,49 @@ function checkMessage(
   return { next: offset + bodyLength, rows };
 }
 
-/** Field nodes and buffers are 16-byte structs inside the metadata: their counts are bounded by its size. */
-function checkBatch(batch: RecordBatch, metadataLength: number): number {
+/**
+ * Field nodes and buffers are 16-byte structs inside the metadata: their counts are bounded by its size.
+ * Every buffer must lie inside the message body, and a column cannot hold more values than its bits: a
+ * node longer than both the batch and 8 × the body's bytes is a flipped length (only null columns take no
+ * bytes, and those are as long as the batch).
+ */
+function checkBatch(batch: RecordBatch, metadataLength: number, bodyLength: number): number {
   const limit = metadataLength / 16;
   if (batch.nodesLength() > limit || batch.buffersLength() > limit)
     throw malformed('a batch declares more buffers than its metadata holds');
   const rows = Number(batch.length());
   if (!Number.isSafeInteger(rows) || rows < 0) throw malformed('a batch declares an impossible row count');
+  const maxNode = Math.max(rows, bodyLength * 8);
+  for (let i = 0; i < batch.nodesLength(); i++) {
+    const node = batch.nodes(i);
+    const length = Number(node?.length() ?? 0);
+    const nulls = Number(node?.nullCount() ?? 0);
+    if (!(length >= 0 && length <= maxNode && nulls >= 0 && nulls <= length))
+      throw malformed('a column declares more values than the batch holds');
+  }
+  for (let i = 0; i < batch.buffersLength(); i++) {
+    const buffer = batch.buffers(i);
+    const start = Number(buffer?.offset() ?? 0);
+    const end = start + Number(buffer?.length() ?? 0);
+    if (!(start >= 0 && end >= start && end <= bodyLength))
+      throw malformed('a buffer lies outside its message');
+  }
   return rows;
 }
 
-/** Each field is at least one 4-byte offset in the metadata, so the whole tree is bounded by `budget`. */
+/**
+ * Each field, and each of its metadata entries, is at least one 4-byte offset in the metadata, so the whole
+ * tree is bounded by `budget`.
+ */
 function checkFields(count: number, field: (index: number) => Field | null, budget: number): number {
   let left = budget - count;
   if (left < 0) throw malformed('a schema declares more fields than its metadata holds');
   for (let i = 0; i < count; i++) {
     const child = field(i);
-    if (child) left = checkFields(child.childrenLength(), (j) => child.children(j, new Field()), left);
+    if (!child) continue;
+    left -= child.customMetadataLength();
+    if (left < 0) throw malformed('a field declares more metadata than its schema holds');
+    left = checkFields(child.childrenLength(), (j) => child.children(j, new Field()), left);
   }
   return left;
 }

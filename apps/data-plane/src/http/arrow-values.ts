@@ -1,4 +1,5 @@
 import type { DType } from '@slate/graph';
+import { SlateError } from '@slate/graph';
 import {
   Bool,
   type DataType,
@@ -87,12 +88,23 @@ export function toArrowVector(dtype: DType, values: readonly unknown[]): Vector 
  */
 export function tableToInputs(table: Table): Record<string, unknown[]> {
   const inputs: Record<string, unknown[]> = {};
-  for (const field of table.schema.fields) {
-    const column = table.getChild(field.name);
-    if (!column) continue;
-    const values: unknown[] = new Array(column.length);
-    for (let row = 0; row < column.length; row++) values[row] = fromArrowValue(column.get(row));
-    inputs[field.name] = values;
+  // apache-arrow builds vectors lazily: a table that decoded can still fail here on a malformed batch
+  // (a column with no data), which is the client's body at fault, not a server fault.
+  try {
+    for (const field of table.schema.fields) {
+      const column = table.getChild(field.name);
+      if (!column) continue;
+      const values: unknown[] = new Array(column.length);
+      for (let row = 0; row < column.length; row++) values[row] = fromArrowValue(column.get(row));
+      inputs[field.name] = values;
+    }
+  } catch (error) {
+    if (error instanceof SlateError) throw error;
+    throw new SlateError(
+      'input',
+      'PARSE_FAILED',
+      `the Arrow body is malformed: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   return inputs;
 }

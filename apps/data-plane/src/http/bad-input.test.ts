@@ -165,7 +165,8 @@ describe('malformed requests', () => {
     expect(failures).toEqual([]);
     // The generator must actually reach both outcomes, or it proves nothing.
     expect(statuses.get(400) ?? 0).toBeGreaterThan(100);
-    expect(statuses.get(200) ?? 0).toBeGreaterThan(10);
+    // (Bodies holding a NUL string are now refused at the edge, so fewer of them get through.)
+    expect(statuses.get(200) ?? 0).toBeGreaterThan(5);
   });
 
   it('answers a body over the configured limit with 413 BODY_TOO_LARGE', async () => {

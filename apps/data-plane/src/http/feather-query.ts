@@ -14,6 +14,7 @@ import { tableToInputs, toArrowVector } from './arrow-values.ts';
 import { encodeByteModel } from './byte-model.ts';
 import { decodeFeatherRequest } from './feather-request.ts';
 import { engineQuery, type OnlineQueryCall, OnlineQueryRequestSchema, queryMeta } from './online-query.ts';
+import { withWireStacks } from './wire-stacks.ts';
 
 /** Input rows one feather request may carry, over all its queries (the data plane's default). */
 export const DEFAULT_MAX_FEATHER_ROWS = 50_000;
@@ -142,7 +143,10 @@ export async function answerFeatherQuery(
   const nows = header.now === undefined || header.now === null ? [] : [header.now].flat();
   const now = nows.length > 0 ? new Date(nows[0]!) : new Date();
   const inputs = tableToInputs(table);
-  const result = await call.engine.query(engineQuery(header, call, inputs, now));
+  const result = withWireStacks(
+    await call.engine.query(engineQuery(header, call, inputs, now)),
+    call.stackTraces ?? 'off',
+  );
   const errors = [...result.errors];
   if (nows.some((time) => new Date(time).getTime() !== now.getTime())) {
     errors.unshift({

@@ -8,8 +8,10 @@ import {
   toJsonValue,
 } from '@slate/engine';
 import { SlateError } from '@slate/graph';
+import type { StackTraceMode } from '@slate/http-edge';
 import { z } from 'zod';
 import type { ServedEnvironment } from '../deployments/served-environments.ts';
+import { withWireStacks } from './wire-stacks.ts';
 
 /** `POST /v1/query/online` as the seed product's clients send it (chalk.md §3.4); unknown fields are ignored. */
 export const OnlineQueryRequestSchema = z.object({
@@ -70,6 +72,8 @@ export interface OnlineQueryCall {
   readonly deadline?: number;
   readonly queryName?: string;
   readonly signal?: AbortSignal;
+  /** How resolver errors' stack traces leave the data plane (default `off`). */
+  readonly stackTraces?: StackTraceMode;
 }
 
 /**
@@ -88,7 +92,10 @@ export async function runOnlineQuery(
   const now = request.now ? new Date(request.now) : new Date();
   const inputs: Record<string, unknown[]> = {};
   for (const fqn in request.inputs) inputs[fqn] = [request.inputs[fqn]];
-  const result = await call.engine.query(engineQuery(request, call, inputs, now));
+  const result = withWireStacks(
+    await call.engine.query(engineQuery(request, call, inputs, now)),
+    call.stackTraces ?? 'off',
+  );
 
   const response: OnlineQueryResponse = {
     data: featureResults(result.columns, request, call.engine),

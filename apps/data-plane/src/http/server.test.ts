@@ -261,6 +261,9 @@ describe('POST /v1/query/online', () => {
       category: 'FIELD',
       feature: 'user.name',
     });
+    // Stack traces are off unless the server is told otherwise: no server file paths leave it.
+    expect(body.errors[0].exception).toMatchObject({ kind: expect.any(String), stacktrace: '' });
+    expect(JSON.stringify(body)).not.toContain('/src/');
   });
 
   it('answers 503 for an environment with no deployment yet', async () => {

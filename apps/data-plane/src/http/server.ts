@@ -1,5 +1,6 @@
 import type { EngineResult } from '@slate/engine';
 import { SlateError } from '@slate/graph';
+import { installEdge, LOG_REDACTION, type StackTraceMode } from '@slate/http-edge';
 import type { OnlineKey } from '@slate/stores';
 import Fastify, {
   type FastifyBaseLogger,
@@ -14,7 +15,7 @@ import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type { ServedDeployment, ServedEnvironments } from '../deployments/served-environments.ts';
 import { createQueryGateway, type QueryGateway } from '../gateway/query-gateway.ts';
 import { createDataPlaneMetrics, type DataPlaneMetrics } from '../observability/data-plane-metrics.ts';
-import { loggableInputs, REDACTED_LOG_PATHS } from '../observability/sensitive-inputs.ts';
+import { loggableInputs } from '../observability/sensitive-inputs.ts';
 import type { RunService } from '../runs/run-service.ts';
 import { decodeArrowIpc } from './arrow-ipc.ts';
 import { tableToInputs } from './arrow-values.ts';
@@ -31,7 +32,7 @@ import type { FeatureWriter } from './feature-writer.ts';
 import { introspectGraph } from './graph-introspection.ts';
 import { OnlineQueryRequestSchema, runOnlineQuery } from './online-query.ts';
 import { runRoutes } from './run-routes.ts';
-import { sendError } from './send-error.ts';
+import { dataPlaneErrorOptions, sendError } from './send-error.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -69,6 +70,13 @@ export interface DataPlaneServerOptions {
    * (the gRPC server); by default one is made from the options above.
    */
   readonly gateway?: QueryGateway;
+  /**
+   * How resolver errors' stack traces appear in query answers: `off` (default), `user` (only the feature
+   * repository's frames) or `full`.
+   */
+  readonly stackTraces?: StackTraceMode;
+  /** Told every route as it is mounted (the fuzz suite and tests walk this route table). */
+  readonly onRoute?: (route: { readonly method: string; readonly url: string }) => void;
 }
 
 const publicRoutes = new Set(['/healthz', '/readyz']);
@@ -76,7 +84,7 @@ const publicRoutes = new Set(['/healthz', '/readyz']);
 /**
  * The data plane's HTTP API (chalk.md §3). Every route but the health probes needs a bearer token issued by
  * the metadata plane for the environment being queried; errors leave in the seed product's shapes, with
- * statuses decided in `sendError` alone.
+ * statuses decided by the shared edge (`@slate/http-edge`) alone.
  *
  * @example
  * const app = createDataPlaneServer({ served, verifier, logger, isReady: () => true, featureWriter });
@@ -96,13 +104,20 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
   const metrics = options.metrics ?? createDataPlaneMetrics();
   const app = Fastify({
     // Credentials never reach a log line, whatever logs a request.
-    loggerInstance: options.logger.child({}, { redact: REDACTED_LOG_PATHS }) as FastifyBaseLogger,
+    loggerInstance: options.logger.child({}, { redact: LOG_REDACTION }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
     genReqId: () => crypto.randomUUID(),
     // One line per query (with its query id) replaces Fastify's two lines per request; failures are
     // logged by `sendError` and the `onResponse` hook below.
     logController: new LogController({ disableRequestLogging: true }),
   });
+
+  if (options.onRoute) {
+    const { onRoute } = options;
+    app.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) if (method !== 'HEAD') onRoute({ method, url: route.url });
+    });
+  }
 
   app.addHook('onResponse', async (request, reply) => {
     if (reply.statusCode >= 400)
@@ -152,7 +167,8 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     }
   };
 
-  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  // One error mapper, NUL refusal and security headers, shared with the metadata plane.
+  installEdge(app, { errorOptions: dataPlaneErrorOptions, logRefusals: false });
   app.setNotFoundHandler((request, reply) =>
     sendError(
       new SlateError('not_found', 'NOT_FOUND', `no route ${request.method} ${request.url}`),
@@ -202,6 +218,7 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
         deploymentId: deployment.id,
         engine: deployment.engine,
         deadline: headers.deadline,
+        stackTraces: options.stackTraces,
         queryName: headers.queryName,
       });
       logQuery(request, 'online query', deployment, {
@@ -325,6 +342,7 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
             deploymentId: deployment.id,
             engine: deployment.engine,
             deadline: headers.deadline,
+            stackTraces: options.stackTraces,
             queryName: headers.queryName,
           },
           { maxRows },

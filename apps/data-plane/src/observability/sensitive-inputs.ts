@@ -54,14 +54,3 @@ export function loggableInputs(
   }
   return out;
 }
-
-/** Log redaction paths for pino: credentials never reach a log line, whatever logs a request. */
-export const REDACTED_LOG_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'headers.authorization',
-  'authorization',
-  'token',
-  'access_token',
-  'client_secret',
-];

@@ -73,4 +73,26 @@ describe('batch jobs: a canceled run', () => {
     expect(BatchReportSchema.safeParse({ ...report, status: 'CANCELED' }).success).toBe(true);
     expect(BatchReportSchema.safeParse({ ...report, status: 'RUNNING' }).success).toBe(false);
   });
+
+  it('keeps a final report whose error message is over 4,000 characters, with the message cut', async () => {
+    const long = `OperationalError: ${'x'.repeat(9_000)}`;
+    const report = BatchReportSchema.parse({
+      operation_id: 'run-c4',
+      environment_id: 'dev',
+      kind: 'RUN',
+      status: 'FAILED',
+      finished_at: t(4),
+      duration_ms: 10,
+      rows: 0,
+      errors: [{ code: 'RESOLVER_FAILED', message: long }],
+      at: t(4),
+    });
+    await recordBatchStatus(database.db, { ...run, operation_id: 'run-c4', status: 'RUNNING', at: t(2) });
+    await recordBatchReport(database.db, { ...report, data_plane_id: 'dp1' });
+    const job = await getBatchJob(database.db, 'dev', 'run-c4');
+    expect(job.status).toBe('FAILED');
+    const message = job.report?.errors[0]?.message ?? '';
+    expect(message).toHaveLength(4_000);
+    expect(message.startsWith(long.slice(0, 3_900))).toBe(true);
+  });
 });

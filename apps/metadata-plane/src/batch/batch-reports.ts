@@ -1,10 +1,14 @@
 import { SlateError } from '@slate/graph';
+import { truncatedText } from '@slate/http-edge';
 import { type Kysely, sql } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../db/schema.ts';
 import { type BatchJobView, FinishedBatchJobStatusSchema, type Liveness, viewOf } from './batch-jobs.ts';
 
 const isoTime = z.iso.datetime({ offset: true });
+
+/** Characters of one reported error message kept; longer ones are truncated. */
+export const MAX_REPORTED_ERROR_CHARS = 4_000;
 
 /**
  * The final report of an offline query's revision or a run, sent once by the data plane when it ends and
@@ -40,7 +44,8 @@ export const BatchReportSchema = z.object({
     .array(
       z.object({
         code: z.string().max(200),
-        message: z.string().max(4_000),
+        // Cut, not refused: a refused final report would be lost with everything else it says.
+        message: truncatedText(MAX_REPORTED_ERROR_CHARS),
         feature: z.string().max(500).optional(),
       }),
     )

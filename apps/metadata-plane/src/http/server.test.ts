@@ -3,10 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
+import { createRedactingLogger } from '@slate/http-edge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrlFromEnv } from '../db/database.ts';
-import { REDACT_PATHS } from '../logger.ts';
 import { createMetadataPlane, type MetadataPlane } from '../metadata-plane.ts';
 import { createMemoryObjectStore } from '../testing/memory-object-store.ts';
 
@@ -39,7 +38,7 @@ describe('metadata plane HTTP edges (PGlite in memory)', () => {
         team_invites: [{ id: 'i1', team: 'acme', email: 'alice@acme.test', role: 'admin' }],
       },
       webRoot,
-      logger: pino({ level: 'trace', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink),
+      logger: createRedactingLogger({ level: 'trace' }, sink),
     });
   });
   afterAll(async () => {
@@ -56,6 +55,66 @@ describe('metadata plane HTTP edges (PGlite in memory)', () => {
     const api = await plane.app.inject({ method: 'GET', url: '/v1/unknown' });
     expect(api.statusCode).toBe(404);
     expect(api.json()).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
+  });
+
+  it('sends security headers: a CSP for the UI that forbids framing, and a strict one for the API', async () => {
+    const page = await plane.app.inject({ method: 'GET', url: '/deployments/c123' });
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    const api = await plane.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
+    for (const response of [page, api]) {
+      expect(response.headers).toMatchObject({
+        'x-frame-options': 'DENY',
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+      });
+    }
+    expect(api.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+  });
+
+  it('refuses a NUL character in a path, a JSON or form field, or a cookie with 400, never a 500', async () => {
+    const token = await plane.services.createServiceToken({
+      environmentId: 'dev',
+      name: 'nul',
+      permissions: ['deploy.read'],
+    });
+    const exchange = await plane.app.inject({
+      method: 'POST',
+      url: '/v1/oauth/token',
+      payload: {
+        client_id: token.clientId,
+        client_secret: token.clientSecret,
+        grant_type: 'client_credentials',
+      },
+    });
+    const bearer = { authorization: `Bearer ${exchange.json().access_token}` };
+    const path = await plane.app.inject({ method: 'GET', url: '/v1/environments/%00', headers: bearer });
+    expect([path.statusCode, path.json().code]).toEqual([400, 'NUL_CHARACTER']);
+    const json = await plane.app.inject({
+      method: 'POST',
+      url: '/v1/oauth/token',
+      payload: { client_id: 'a\u0000b', client_secret: 'x', grant_type: 'client_credentials' },
+    });
+    // The token endpoint keeps Chalk's exact error wire: no `code`.
+    expect(json.statusCode).toBe(400);
+    expect(json.json()).toEqual({
+      detail: expect.stringContaining('NUL'),
+      message: expect.any(String),
+      trace: null,
+    });
+    const form = await plane.app.inject({
+      method: 'POST',
+      url: '/v1/oauth/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'client_id=a%00b&client_secret=x&grant_type=client_credentials',
+    });
+    expect(form.statusCode).toBe(400);
+    const cookie = await plane.app.inject({
+      method: 'GET',
+      url: '/v1/me',
+      headers: { cookie: 'slate_session=%00' },
+    });
+    expect([cookie.statusCode, cookie.json().code]).toEqual([400, 'NUL_CHARACTER']);
   });
 
   it('echoes a sane x-request-id and never logs secrets, tokens or cookies', async () => {

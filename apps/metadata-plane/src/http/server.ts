@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import { SlateError } from '@slate/graph';
+import { installEdge, toHttpError } from '@slate/http-edge';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { recordAudit } from '../audit/audit-log.ts';
 import { principalLabel } from '../auth/principal.ts';
 import type { MetadataPlaneContext } from '../context.ts';
 import { scheduleRoutes } from '../schedules/schedule-routes.ts';
-import { toHttpError } from './errors.ts';
 import type { SlateRouteConfig } from './route.ts';
 import { createRouter, type Router } from './router.ts';
 import { localLoginRoutes, logoutRoutes, oidcRoutes } from './routes/auth-routes.ts';
@@ -63,14 +63,8 @@ export async function buildHttpApp(
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-
-  app.setErrorHandler((error, request, reply) => {
-    const config = routeConfig(request);
-    const { status, body, unexpected } = toHttpError(error, config.chalkWire);
-    if (unexpected) request.log.error({ err: error }, 'unhandled error');
-    else request.log.info({ code: body.code ?? codeOf(error), status }, 'request failed');
-    return reply.code(status).send(body);
-  });
+  // One error mapper, NUL refusal and security headers, shared with the data plane.
+  installEdge(app, { errorOptions: (request) => ({ chalkWire: routeConfig(request).chalkWire }) });
 
   app.addHook('onResponse', async (request, reply) => {
     const action = routeConfig(request).audit;
@@ -133,9 +127,4 @@ export async function buildHttpApp(
 
 function routeConfig(request: FastifyRequest): SlateRouteConfig {
   return (request.routeOptions?.config ?? {}) as SlateRouteConfig;
-}
-
-function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }

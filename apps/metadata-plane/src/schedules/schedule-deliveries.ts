@@ -1,4 +1,5 @@
 import { SlateError } from '@slate/graph';
+import { truncatedText } from '@slate/http-edge';
 import { type Kysely, sql } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../db/schema.ts';
@@ -43,7 +44,7 @@ export const AckRequestSchema = z.object({
         /** What the data plane started (run id, revision id); absent with `error`. */
         operation_id: z.string().min(1).max(200).nullish(),
         /** Why it could not start it: retried later, dead after `MAX_DELIVERY_ATTEMPTS`. */
-        error: z.string().max(4_000).nullish(),
+        error: truncatedText(4_000).nullish(),
       }),
     )
     .max(100),

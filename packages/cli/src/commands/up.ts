@@ -76,8 +76,8 @@ export function registerUp(program: Command, context: CliContext): void {
       const line = (text: string) => printLine(context, text);
 
       // Loaded on use: both planes and their stores are most of the CLI's code.
-      const [{ pino }, { startPlatform }, { applyDeployment }] = await Promise.all([
-        import('pino'),
+      const [{ createRedactingLogger }, { startPlatform }, { applyDeployment }] = await Promise.all([
+        import('@slate/http-edge'),
         import('../up/start-platform.ts'),
         import('../deploy/apply-deployment.ts'),
       ]);
@@ -89,7 +89,7 @@ export function registerUp(program: Command, context: CliContext): void {
         dataPlanePort,
         seedFile: existsSync(seedFile) ? seedFile : undefined,
         webRoot: webRoot && existsSync(webRoot) ? webRoot : undefined,
-        logger: pino({ level: flags.verbose ? 'info' : 'warn' }),
+        logger: createRedactingLogger({ level: flags.verbose ? 'info' : 'warn' }),
         dataSources: await projectDataSources(project),
         onlineStore: onlineStoreOf(flags.onlineStore ?? env.SLATE_ONLINE_STORE ?? 'lmdb', stateDir, env),
       });

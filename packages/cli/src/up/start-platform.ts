@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createSlateClient, type SlateClient } from '@slate/client';
 import { createDataPlane, type DataPlane, type DataSourceConfig } from '@slate/data-plane';
 import { SlateError } from '@slate/graph';
+import { createRedactingLogger } from '@slate/http-edge';
 import { createMetadataPlane, type MetadataPlane, type Permission, parseSeed } from '@slate/metadata-plane';
 import {
   createLocalObjectStore,
@@ -12,7 +13,7 @@ import {
   createParquetOfflineStore,
   type OnlineStoreConfig,
 } from '@slate/stores';
-import { type Logger, pino } from 'pino';
+import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -67,7 +68,7 @@ export interface Platform {
  * @throws SlateError `PORT_IN_USE` (kind `conflict`), `INVALID_SEED`, `NO_ENVIRONMENT`.
  */
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
-  const logger = options.logger ?? pino({ level: 'warn' });
+  const logger = options.logger ?? createRedactingLogger({ level: 'warn' });
   const apiServer = `http://${options.host}:${options.port}`;
   const dataPlaneUrl = `http://${options.host}:${options.dataPlanePort}`;
   await mkdir(options.stateDir, { recursive: true });

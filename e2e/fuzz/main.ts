@@ -1,0 +1,50 @@
+/**
+ * The long fuzz run over every route of both planes:
+ *
+ *   npm run fuzz -- [--seed 1] [--runs 20000] [--max-ms 5000]
+ *
+ * Prints progress, the status counts, the slowest request and every failure (5xx, a request over
+ * `--max-ms`, prototype pollution); exits 1 when there is one. The same seed replays the same requests.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createFuzzTargets } from './fuzz-targets.ts';
+import { runFuzz } from './run-fuzz.ts';
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string', default: String(Date.now() % 1_000_000) },
+    runs: { type: 'string', default: '20000' },
+    'max-ms': { type: 'string', default: '5000' },
+  },
+});
+const seed = Number(values.seed);
+const dir = await mkdtemp(join(tmpdir(), 'slate-fuzz-'));
+const targets = await createFuzzTargets(dir);
+const started = performance.now();
+console.log(`fuzzing ${targets.routes.length} routes with seed ${seed}, ${values.runs} requests`);
+try {
+  const report = await runFuzz(targets, {
+    seed,
+    runs: Number(values.runs),
+    maxMs: Number(values['max-ms']),
+    onProgress: (done) => {
+      if (done % 1000 === 0)
+        console.log(`${done} requests, ${Math.round((performance.now() - started) / 1000)} s`);
+    },
+  });
+  console.log(
+    JSON.stringify({
+      ...report,
+      failures: report.failures.length,
+      seconds: Math.round((performance.now() - started) / 1000),
+    }),
+  );
+  for (const failure of report.failures) console.log(failure);
+  process.exitCode = report.failures.length > 0 ? 1 : 0;
+} finally {
+  await targets.close();
+  await rm(dir, { recursive: true, force: true });
+}
