@@ -35,6 +35,7 @@ import { createLogger } from './logger.ts';
 import { createScheduleScheduler, type ScheduleScheduler } from './schedules/schedule-scheduler.ts';
 import { startTriggerDispatch } from './schedules/trigger-dispatch.ts';
 import { applySeed, parseSeed, type SeedResult } from './seed/seed.ts';
+import { ClientSecretLimitsSchema, createClientSecretVerifier } from './tokens/client-secret-verifier.ts';
 import {
   type CreatedServiceToken,
   type CreateServiceTokenInput,
@@ -99,6 +100,11 @@ export const MetadataPlaneConfigSchema = z.object({
       maxMissedRuns: z.number().int().positive().default(1),
     })
     .prefault({}),
+  /**
+   * Limits of `POST /v1/oauth/token`: per-IP, per-client and global rate limits (429 with Retry-After)
+   * and a bounded argon2 pool (503 when its queue is full). Defaults suit one small replica.
+   */
+  tokenEndpoint: ClientSecretLimitsSchema.prefault({}),
   /** Test hook: receives the router with every mounted route. */
   onRoutes: z.custom<(router: Router) => void>((v) => typeof v === 'function').optional(),
 });
@@ -218,6 +224,7 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
     const ctx: MetadataPlaneContext = {
       db,
       keys,
+      clientSecrets: createClientSecretVerifier(parsed.tokenEndpoint),
       notifier,
       objectStore: parsed.objectStore,
       mode: parsed.mode,

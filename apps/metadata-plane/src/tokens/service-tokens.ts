@@ -1,4 +1,4 @@
-import { hash, verify } from '@node-rs/argon2';
+import { hash } from '@node-rs/argon2';
 import { SlateError } from '@slate/graph';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
@@ -9,6 +9,7 @@ import { getEnvironment } from '../catalog/catalog.ts';
 import type { Database, ServiceTokenRow } from '../db/schema.ts';
 import { newId, newSecret } from '../ids.ts';
 import { decodeCursor, type Page, type PageQuery, toPage } from '../pagination.ts';
+import type { ClientSecretVerifier } from './client-secret-verifier.ts';
 
 /** Lifetime of an exchanged access token, as Chalk's token endpoint (chalk.md §3.2). */
 export const ACCESS_TOKEN_TTL_SECONDS = 3600;
@@ -161,22 +162,27 @@ export interface TokenResponse {
   readonly environment_id_to_name: Record<string, string>;
 }
 
-// Verified against when the client id is unknown, so a miss costs the same time as a wrong secret.
-const DUMMY_HASH = await hash('slate-dummy-secret');
-
 /**
  * Exchanges client credentials for a signed access token.
  *
  * @throws SlateError('authentication', 'INVALID_CLIENT_CREDENTIALS') for an unknown client id, a wrong
- *   secret or a revoked token (the caller cannot tell which).
+ *   secret or a revoked token (the caller cannot tell which); what `secrets` throws (429 / 503
+ *   when the endpoint's limits are reached).
  */
 export async function exchangeClientCredentials(
   db: Kysely<Database>,
   keys: KeyRing,
+  secrets: ClientSecretVerifier,
   apiServer: string,
-  credentials: { clientId: string; clientSecret: string },
+  credentials: { clientId: string; clientSecret: string; ip: string },
   now: Date,
 ): Promise<TokenResponse> {
+  // Limits first: a refused attempt costs no database read.
+  const check = secrets.admit({
+    clientId: credentials.clientId,
+    secret: credentials.clientSecret,
+    ip: credentials.ip,
+  });
   const row = await db
     .selectFrom('service_tokens')
     .innerJoin('environments', 'environments.id', 'service_tokens.environment_id')
@@ -195,7 +201,7 @@ export async function exchangeClientCredentials(
     ])
     .where('service_tokens.client_id', '=', credentials.clientId)
     .executeTakeFirst();
-  const ok = await verify(row?.secret_hash ?? DUMMY_HASH, credentials.clientSecret).catch(() => false);
+  const ok = await check.verify(row?.secret_hash);
   if (!row || !ok || row.revoked_at !== null) {
     throw new SlateError('authentication', 'INVALID_CLIENT_CREDENTIALS', 'Client ID and secret are invalid');
   }
