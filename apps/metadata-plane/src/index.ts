@@ -62,6 +62,12 @@ export {
   type SeedIssue,
   type SeedResult,
 } from './seed/seed.ts';
+/** The token-endpoint attack driver (the attack test and `bench/auth.ts`). */
+export { latencySummary, runTokenAttack, type TokenAttackResult } from './testing/token-attack.ts';
+export {
+  type ClientSecretLimits,
+  ClientSecretLimitsSchema,
+} from './tokens/client-secret-verifier.ts';
 export {
   ACCESS_TOKEN_TTL_SECONDS,
   type CreatedServiceToken,
