@@ -264,7 +264,7 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
         return result;
       },
       createServiceToken: (input) => createServiceToken(db, input),
-      revokeServiceToken: (id) => revokeServiceToken(db, id, now()),
+      revokeServiceToken: (id) => revokeServiceToken(db, notifier, id, now()),
       registerDataPlane: (input) => registerDataPlane(db, notifier, input),
       rotateSigningKey: () => keys.rotate(),
       issueUserAccessToken: async (userId, environmentId, ttlSeconds = 3600) => {

@@ -7,6 +7,7 @@ import { newId, newSecret, sha256Hex } from '../ids.ts';
 import { decodeCursor, type Page, type PageQuery, toPage } from '../pagination.ts';
 import { X25519_PUBLIC_KEY } from '../secrets/sealed-box.ts';
 import { type DesiredSecret, desiredSecrets } from '../secrets/secrets.ts';
+import { type TokenRevocation, tokenRevocations } from '../tokens/token-revocations.ts';
 import type { RevisionNotifier } from './revision-notifier.ts';
 
 export const RegisterDataPlaneSchema = z.object({
@@ -32,6 +33,8 @@ export interface DataPlaneIdentity {
 export interface DesiredState {
   readonly revision: number;
   readonly environments: DesiredEnvironment[];
+  /** Service tokens of these environments revoked or rotated within the longest access-token lifetime. */
+  readonly revoked_tokens: TokenRevocation[];
 }
 
 export interface DesiredEnvironment {
@@ -152,7 +155,11 @@ export async function authenticateDataPlane(db: Kysely<Database>, token: string)
 }
 
 /** Reads the desired state of a data plane now. */
-export async function readDesiredState(db: Kysely<Database>, dataPlaneId: string): Promise<DesiredState> {
+export async function readDesiredState(
+  db: Kysely<Database>,
+  dataPlaneId: string,
+  now: Date = new Date(),
+): Promise<DesiredState> {
   return db.transaction().execute(async (trx) => {
     // The revision is read before the environments: a change racing with this read bumps the revision
     // again after it, so the data plane hears about it on its next poll instead of missing it.
@@ -178,8 +185,10 @@ export async function readDesiredState(db: Kysely<Database>, dataPlaneId: string
       .orderBy('environments.id')
       .execute();
     const secrets = await desiredSecrets(trx, dataPlaneId);
+    const revoked = await tokenRevocations(trx, dataPlaneId, now);
     return {
       revision: Number(plane.revision),
+      revoked_tokens: revoked,
       environments: rows.map((r) => ({
         id: r.id,
         name: r.name,
@@ -211,11 +220,11 @@ export async function waitForDesiredState(
   db: Kysely<Database>,
   notifier: RevisionNotifier,
   dataPlaneId: string,
-  options: { since?: number; waitMs: number; signal?: AbortSignal },
+  options: { since?: number; waitMs: number; signal?: AbortSignal; now?: () => Date },
 ): Promise<DesiredState> {
   const deadline = Date.now() + options.waitMs;
   for (;;) {
-    if (options.since === undefined) return readDesiredState(db, dataPlaneId);
+    if (options.since === undefined) return readDesiredState(db, dataPlaneId, options.now?.());
     const plane = await db
       .selectFrom('data_planes')
       .select('revision')
@@ -225,7 +234,7 @@ export async function waitForDesiredState(
     // `!==` rather than `>`: a `since` from the future (the data plane talked to a restored database)
     // must get the current state now, not after a full wait.
     if (Number(plane.revision) !== options.since || remaining <= 0 || options.signal?.aborted) {
-      return readDesiredState(db, dataPlaneId);
+      return readDesiredState(db, dataPlaneId, options.now?.());
     }
     await notifier.wait(dataPlaneId, Math.min(remaining, CROSS_REPLICA_POLL_MS), options.signal);
   }

@@ -6,13 +6,16 @@ import type { KeyRing } from '../auth/key-ring.ts';
 import { type Permission, PermissionSchema } from '../auth/permissions.ts';
 import type { ServiceTokenPrincipal } from '../auth/principal.ts';
 import { getEnvironment } from '../catalog/catalog.ts';
+import { bumpEnvironmentRevision } from '../data-planes/data-planes.ts';
+import type { RevisionNotifier } from '../data-planes/revision-notifier.ts';
 import type { Database, ServiceTokenRow } from '../db/schema.ts';
 import { newId, newSecret } from '../ids.ts';
 import { decodeCursor, type Page, type PageQuery, toPage } from '../pagination.ts';
 import type { ClientSecretVerifier } from './client-secret-verifier.ts';
 
-/** Lifetime of an exchanged access token, as Chalk's token endpoint (chalk.md §3.2). */
-export const ACCESS_TOKEN_TTL_SECONDS = 3600;
+import { ACCESS_TOKEN_TTL_SECONDS } from './token-lifetime.ts';
+
+export { ACCESS_TOKEN_TTL_SECONDS };
 
 /**
  * Feature-level rules by feature tag (Chalk's `FeaturePermission`, ALLOW / DENY): a tag's rule wins over
@@ -73,13 +76,14 @@ export async function createServiceToken(
 
 /**
  * Gives a token a new client secret (same client id). The old secret stops working at once, and
- * access tokens issued before the rotation are refused by this API (data planes, which verify JWTs
- * offline, accept them until they expire: at most `ACCESS_TOKEN_TTL_SECONDS`; revoke to cut them).
+ * access tokens issued before the rotation are refused by this API, and by data planes once their
+ * desired state carries the rotation (seconds).
  *
  * @throws SlateError not_found `TOKEN_NOT_FOUND`, conflict `TOKEN_REVOKED`
  */
 export async function rotateServiceToken(
   db: Kysely<Database>,
+  notifier: RevisionNotifier,
   id: string,
   now: Date,
 ): Promise<{ id: string; clientId: string; clientSecret: string }> {
@@ -91,6 +95,8 @@ export async function rotateServiceToken(
     .set({ secret_hash: await hash(clientSecret), rotated_at: now })
     .where('id', '=', id)
     .execute();
+  // Data planes verify JWTs offline: the rotation reaches them in their desired state.
+  await bumpEnvironmentRevision(db, notifier, token.environment_id);
   return { id, clientId: token.client_id, clientSecret };
 }
 
@@ -144,11 +150,21 @@ export async function getServiceToken(db: Kysely<Database>, id: string): Promise
   return tokenView(row);
 }
 
-/** Revokes a token: its client credentials and every access token issued from it stop working at once. */
-export async function revokeServiceToken(db: Kysely<Database>, id: string, now: Date): Promise<void> {
+/**
+ * Revokes a token: its client credentials and every access token issued from it stop working at once on
+ * this API, and on data planes as soon as their long poll of the desired state returns (it carries the
+ * revocation, see `tokenRevocations`).
+ */
+export async function revokeServiceToken(
+  db: Kysely<Database>,
+  notifier: RevisionNotifier,
+  id: string,
+  now: Date,
+): Promise<void> {
   const token = await getServiceToken(db, id);
   if (token.revoked_at) return;
   await db.updateTable('service_tokens').set({ revoked_at: now }).where('id', '=', id).execute();
+  await bumpEnvironmentRevision(db, notifier, token.environment_id);
 }
 
 /** Chalk's `POST /v1/oauth/token` response (chalk.md §3.2). */

@@ -143,7 +143,7 @@ export function tokenRoutes(router: Router, ctx: MetadataPlaneContext): void {
         const token = await getServiceToken(ctx.db, params.id);
         const env = await getEnvironment(ctx.db, token.environment_id);
         assertCan(principal, 'tokens.write', { teamId: env.team_id, environmentId: env.id });
-        await revokeServiceToken(ctx.db, token.id, ctx.now());
+        await revokeServiceToken(ctx.db, ctx.notifier, token.id, ctx.now());
         return getServiceToken(ctx.db, token.id);
       },
     }),
@@ -160,7 +160,7 @@ export function tokenRoutes(router: Router, ctx: MetadataPlaneContext): void {
         const token = await getServiceToken(ctx.db, params.id);
         const env = await getEnvironment(ctx.db, token.environment_id);
         assertCan(principal, 'tokens.write', { teamId: env.team_id, environmentId: env.id });
-        const rotated = await rotateServiceToken(ctx.db, token.id, ctx.now());
+        const rotated = await rotateServiceToken(ctx.db, ctx.notifier, token.id, ctx.now());
         return { id: rotated.id, client_id: rotated.clientId, client_secret: rotated.clientSecret };
       },
     }),
