@@ -35,7 +35,7 @@ const APP: Record<ChartName, string> = { metadataPlane: 'metadata-plane', dataPl
  * finds it).
  */
 const PENDING_ENV: Record<ChartName, readonly string[]> = {
-  metadataPlane: ['SLATE_METRICS_PORT', 'SLATE_KEY_ENCRYPTION_KEY'],
+  metadataPlane: ['SLATE_METRICS_PORT'],
   dataPlane: ['SLATE_METRICS_PORT', 'SLATE_INSTANCE_ID', 'SLATE_DATA_PLANE_KEY_FILE'],
 };
 /** SLATE_ROLE values of the brief's convention that the data plane may not accept yet. */

@@ -1,5 +1,12 @@
 export { type AuditEntry, type AuditFilter, AuditFilterSchema, type AuditView } from './audit/audit-log.ts';
-export { type KeyRing, loadKeyRing, TOKEN_AUDIENCE } from './auth/key-ring.ts';
+export {
+  createLocalKeyEncryptionKeyProvider,
+  type KeyEncryptionKeyProvider,
+  KeyEncryptionKeySchema,
+  type WrappedKey,
+} from './auth/key-encryption.ts';
+export { keyEncryptionKeyFromEnv } from './auth/key-encryption-env.ts';
+export { encryptSigningKeys, type KeyRing, loadKeyRing, TOKEN_AUDIENCE } from './auth/key-ring.ts';
 export type { InviteView, MemberView } from './auth/members.ts';
 export { googleProvider, type OidcLogin, type OidcProviderConfig, OidcProviderSchema } from './auth/oidc.ts';
 export {

@@ -6,6 +6,7 @@ import * as auditTeams from './migrations/0003-audit-teams.ts';
 import * as batchJobs from './migrations/0004-batch-jobs.ts';
 import * as batchReports from './migrations/0005-batch-reports.ts';
 import * as schedules from './migrations/0006-schedules.ts';
+import * as signingKeyEnvelopes from './migrations/0007-signing-key-envelopes.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order. Names are the file names; add new ones at the end, never edit old ones. */
@@ -16,6 +17,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   '0004-batch-jobs': batchJobs,
   '0005-batch-reports': batchReports,
   '0006-schedules': schedules,
+  '0007-signing-key-envelopes': signingKeyEnvelopes,
 };
 
 /**
