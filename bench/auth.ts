@@ -8,6 +8,7 @@
  * out of reach and no verified-secret memory — the behaviour before the limits. `BENCH_ATTACKERS`
  * (default 300) and `BENCH_ROUNDS` (default 3, figures are the median round) tune it.
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,6 @@ import {
   type ClientSecretLimits,
   createMetadataPlane,
   latencySummary,
-  runTokenAttack,
   type TokenAttackResult,
 } from '@slate/metadata-plane';
 import { createLocalObjectStore } from '@slate/stores';
@@ -42,6 +42,26 @@ const UNLIMITED: ClientSecretLimits = {
 interface Round {
   readonly result: TokenAttackResult;
   readonly idleHealthzMs: number;
+}
+
+/** The attack from its own process (`bench/auth/attack.ts`). */
+function attackFromChild(options: Record<string, unknown>): Promise<TokenAttackResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', new URL('./auth/attack.ts', import.meta.url).pathname, JSON.stringify(options)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (err += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`attack exited ${code}: ${err}`));
+      else resolve(JSON.parse(out) as TokenAttackResult);
+    });
+  });
 }
 
 async function attackRound(limits: ClientSecretLimits | undefined): Promise<Round> {
@@ -76,7 +96,7 @@ async function attackRound(limits: ClientSecretLimits | undefined): Promise<Roun
     const idle = performance.now();
     await (await fetch(`${url}/healthz`)).text();
     const idleHealthzMs = performance.now() - idle;
-    const result = await runTokenAttack({ url, ...credentials, attackers: ATTACKERS });
+    const result = await attackFromChild({ url, ...credentials, attackers: ATTACKERS });
     return { result, idleHealthzMs };
   } finally {
     await plane.close();
@@ -148,7 +168,7 @@ export async function run(): Promise<BenchReport> {
     title: 'Token endpoint under attack',
     figures,
     notes: [
-      `${ATTACKERS} concurrent wrong-secret \`POST /v1/oauth/token\` (half against a real client id, half against unknown ids) from one IP against a metadata plane on PGlite (the \`slate up\` shape), while \`/healthz\` and the victim's valid exchange are timed in a loop until every attacker has its answer; median of ${ROUNDS} rounds, each on a fresh plane. The valid client exchanged once before the attack (as any client refreshing its token has).`,
+      `${ATTACKERS} concurrent wrong-secret \`POST /v1/oauth/token\` (half against a real client id, half against unknown ids) from one IP (its own process) against a metadata plane on PGlite (the \`slate up\` shape), while \`/healthz\` and the victim's valid exchange are timed in a loop until every attacker has its answer; median of ${ROUNDS} rounds, each on a fresh plane. The valid client exchanged once before the attack (as any client refreshing its token has).`,
       `Baseline: the same plane with every limit out of reach and no verified-secret memory (the behaviour before issue 11 item 5). Slate: default limits — per IP 5/s burst 20, per client id 1/s burst 10, global 50/s burst 100 (429 with Retry-After, before any database read), argon2 pool of 2 with a queue of 32 (503 when full), a secret verified in the last 10 min skips limits and argon2.`,
       `Machine: ${machine.cores} cores, 1-minute load average ${load.toFixed(2)} at start (other work shares these cores). What bounds the guarded figures: PGlite runs every query on the main thread, so the attackers that pass the limits (their row read and audit write) are what a valid exchange and /healthz wait behind.`,
     ].join('\n\n'),

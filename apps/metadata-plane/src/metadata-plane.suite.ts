@@ -167,6 +167,7 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0004-batch-jobs',
             '0005-batch-reports',
             '0006-schedules',
+            '0007-signing-key-envelopes',
           ]);
           expect((await migrateToLatest(db)).results).toEqual([]);
           const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(
@@ -179,6 +180,7 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0004-batch-jobs',
             '0005-batch-reports',
             '0006-schedules',
+            '0007-signing-key-envelopes',
           ]);
         } finally {
           await close();
