@@ -3,7 +3,9 @@
  * `src/main.ts` with environment variables only, on the machine's PostgreSQL and Redis and an S3 server
  * (s3rver). A user signs in, creates a service token, deploys the quickstart with the CLI, and queries it.
  */
+
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +110,7 @@ beforeAll(async () => {
       DATABASE_URL: databaseUrl,
       SLATE_API_SERVER: apiServer,
       SLATE_REGISTRATION_TOKEN: registrationToken,
+      SLATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       // Embedded mode only enables the password-less login this test signs in with; all else is production.
       SLATE_MODE: 'embedded',
       SLATE_SEED_FILE: join(repo, 'examples/quickstart/seed.yaml'),

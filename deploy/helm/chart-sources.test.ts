@@ -35,7 +35,7 @@ const APP: Record<ChartName, string> = { metadataPlane: 'metadata-plane', dataPl
  * finds it).
  */
 const PENDING_ENV: Record<ChartName, readonly string[]> = {
-  metadataPlane: ['SLATE_KEY_ENCRYPTION_KEY'],
+  metadataPlane: [],
   dataPlane: [],
 };
 /** SLATE_ROLE values of the brief's convention that the data plane may not accept yet. */

@@ -289,6 +289,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
         logger,
         key: control.key,
         provision: createEnvironmentProvisioner({ objectStore: config.objectStore }),
+        revocations: (revoked) => verifier.setRevocations(revoked),
       });
       void reconciler.ready.then(() => {
         isReady = true;

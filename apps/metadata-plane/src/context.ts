@@ -6,11 +6,14 @@ import type { BatchStatusMessage } from './batch/batch-jobs.ts';
 import type { BatchReportMessage } from './batch/batch-reports.ts';
 import type { RevisionNotifier } from './data-planes/revision-notifier.ts';
 import type { Database } from './db/schema.ts';
+import type { ClientSecretVerifier } from './tokens/client-secret-verifier.ts';
 
 /** What request handlers and services share inside one metadata plane. */
 export interface MetadataPlaneContext {
   readonly db: Kysely<Database>;
   readonly keys: KeyRing;
+  /** The token endpoint's secret checks, rate-limited and with bounded hashing. */
+  readonly clientSecrets: ClientSecretVerifier;
   readonly notifier: RevisionNotifier;
   readonly objectStore: ObjectStore;
   readonly mode: 'embedded' | 'production';

@@ -1,6 +1,13 @@
 export type { ErrorBody } from '@slate/http-edge';
 export { type AuditEntry, type AuditFilter, AuditFilterSchema, type AuditView } from './audit/audit-log.ts';
-export { type KeyRing, loadKeyRing, TOKEN_AUDIENCE } from './auth/key-ring.ts';
+export {
+  createLocalKeyEncryptionKeyProvider,
+  type KeyEncryptionKeyProvider,
+  KeyEncryptionKeySchema,
+  type WrappedKey,
+} from './auth/key-encryption.ts';
+export { keyEncryptionKeyFromEnv } from './auth/key-encryption-env.ts';
+export { encryptSigningKeys, type KeyRing, loadKeyRing, TOKEN_AUDIENCE } from './auth/key-ring.ts';
 export type { InviteView, MemberView } from './auth/members.ts';
 export { googleProvider, type OidcLogin, type OidcProviderConfig, OidcProviderSchema } from './auth/oidc.ts';
 export {
@@ -68,6 +75,12 @@ export {
   type SeedIssue,
   type SeedResult,
 } from './seed/seed.ts';
+/** The token-endpoint attack driver (the attack test and `bench/auth.ts`). */
+export { latencySummary, runTokenAttack, type TokenAttackResult } from './testing/token-attack.ts';
+export {
+  type ClientSecretLimits,
+  ClientSecretLimitsSchema,
+} from './tokens/client-secret-verifier.ts';
 export {
   ACCESS_TOKEN_TTL_SECONDS,
   type CreatedServiceToken,

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   BUCKETS,
@@ -10,6 +11,7 @@ import {
 } from '@slate/stores';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { keyEncryptionKeyFromEnv } from './auth/key-encryption-env.ts';
 import { googleProvider, type OidcProviderConfig } from './auth/oidc.ts';
 import { databaseUrlFromEnv } from './db/database.ts';
 import { createLogger } from './logger.ts';
@@ -39,6 +41,10 @@ import {
  *   optional `SLATE_OIDC_NAME` / `SLATE_OIDC_ID` (default `sso`);
  * - queues: pg-boss in the metadata database by default; `SLATE_QUEUES=sqs` uses SQS (`SLATE_SQS_REGION`,
  *   optional `SLATE_SQS_ENDPOINT`, `SLATE_SQS_PREFIX`) with the install guide's queue names;
+ * - signing keys at rest: `SLATE_KEY_ENCRYPTION_KEY` (32 bytes, base64) or `SLATE_KEY_ENCRYPTION_KEY_FILE`;
+ *   during a KEK rotation also `SLATE_KEY_ENCRYPTION_KEY_PREVIOUS` (or `_PREVIOUS_FILE`). Required with
+ *   PostgreSQL (replicas share it); on PGlite, when unset, one is generated and kept in
+ *   `SLATE_DATA_DIR/key-encryption-key`;
  * - `SLATE_HEARTBEAT_TIMEOUT_SECONDS` (default 60): when a silent data plane turns unhealthy;
  * - scheduler (ADR 0004): `SLATE_SCHEDULER_ENABLED` (`true` default; `false` leaves firing to other replicas
  *   or processes, triggers are still delivered), `SLATE_SCHEDULER_INTERVAL_MS` (default 1000, between passes),
@@ -109,6 +115,10 @@ async function main(): Promise<void> {
   assertMetricsPort(env.SLATE_METRICS_PORT, env.PORT);
   const logger = createLogger(env.LOG_LEVEL);
   const url = databaseUrlFromEnv(process.env);
+  // With PostgreSQL every replica must hold the same KEK, so none is generated: start fails with how to set it.
+  const kek = await keyEncryptionKeyFromEnv(process.env, {
+    ...(url ? {} : { generateFile: join(env.SLATE_DATA_DIR, 'key-encryption-key') }),
+  });
   const objectStore = createObjectStore(env);
   await objectStore.init();
   const queues =
@@ -132,6 +142,7 @@ async function main(): Promise<void> {
     logger,
     oidcProviders: oidcProvidersFromEnv(env),
     heartbeatTimeoutSeconds: env.SLATE_HEARTBEAT_TIMEOUT_SECONDS,
+    keyEncryption: kek.provider,
     scheduler: {
       enabled: env.SLATE_SCHEDULER_ENABLED === 'true',
       intervalMs: env.SLATE_SCHEDULER_INTERVAL_MS,
@@ -145,7 +156,7 @@ async function main(): Promise<void> {
   const metricsServer = createMetricsServer(metrics.registry);
   await metricsServer.listen({ port: env.SLATE_METRICS_PORT, host: env.HOST });
   logger.info(
-    { address, database: url ? 'postgres' : 'pglite', mode: env.SLATE_MODE },
+    { address, database: url ? 'postgres' : 'pglite', mode: env.SLATE_MODE, keyEncryptionKey: kek.source },
     'metadata plane listening',
   );
   const stop = async (signal: string) => {

@@ -168,6 +168,7 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0005-batch-reports',
             '0006-schedules',
             '0007-data-plane-instances',
+            '0008-signing-key-envelopes',
           ]);
           expect((await migrateToLatest(db)).results).toEqual([]);
           const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(
@@ -181,6 +182,7 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0005-batch-reports',
             '0006-schedules',
             '0007-data-plane-instances',
+            '0008-signing-key-envelopes',
           ]);
         } finally {
           await close();

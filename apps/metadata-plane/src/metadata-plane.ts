@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   createPgBossQueueBroker,
   type ObjectStore,
@@ -11,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { createLocalKeyEncryptionKeyProvider, type KeyEncryptionKeyProvider } from './auth/key-encryption.ts';
 import { loadKeyRing } from './auth/key-ring.ts';
 import { createOidcLogin, type OidcProviderConfig, OidcProviderSchema } from './auth/oidc.ts';
 import type { UserPrincipal } from './auth/principal.ts';
@@ -35,6 +37,7 @@ import { createLogger } from './logger.ts';
 import { createScheduleScheduler, type ScheduleScheduler } from './schedules/schedule-scheduler.ts';
 import { startTriggerDispatch } from './schedules/trigger-dispatch.ts';
 import { applySeed, parseSeed, type SeedResult } from './seed/seed.ts';
+import { ClientSecretLimitsSchema, createClientSecretVerifier } from './tokens/client-secret-verifier.ts';
 import {
   type CreatedServiceToken,
   type CreateServiceTokenInput,
@@ -99,6 +102,24 @@ export const MetadataPlaneConfigSchema = z.object({
       maxMissedRuns: z.number().int().positive().default(1),
     })
     .prefault({}),
+  /**
+   * Limits of `POST /v1/oauth/token`: per-IP, per-client and global rate limits (429 with Retry-After)
+   * and a bounded argon2 pool (503 when its queue is full). Defaults suit one small replica.
+   */
+  tokenEndpoint: ClientSecretLimitsSchema.prefault({}),
+  /**
+   * Encrypts the token-signing keys at rest (AES-256-GCM envelopes). `main.ts` builds it from
+   * `SLATE_KEY_ENCRYPTION_KEY` (see `keyEncryptionKeyFromEnv`). Omitted: a random key for this process
+   * only (tests), so a restart on the same database cannot read the signing keys — always pass one for a
+   * database that outlives the process.
+   */
+  keyEncryption: z
+    .custom<KeyEncryptionKeyProvider>(
+      (v) =>
+        typeof v === 'object' && v !== null && typeof (v as KeyEncryptionKeyProvider).unwrap === 'function',
+      'a KeyEncryptionKeyProvider',
+    )
+    .optional(),
   /** Test hook: receives the router with every mounted route. */
   onRoutes: z.custom<(router: Router) => void>((v) => typeof v === 'function').optional(),
 });
@@ -160,7 +181,13 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
     const { db } = database;
     await migrateToLatest(db);
     const apiServer = parsed.apiServer.replace(/\/+$/, '');
-    const keys = await loadKeyRing(db, apiServer);
+    const kek =
+      parsed.keyEncryption ??
+      createLocalKeyEncryptionKeyProvider({ current: randomBytes(32).toString('base64') });
+    if (!parsed.keyEncryption) {
+      logger.warn('no key-encryption key given: signing keys are encrypted with a key of this process only');
+    }
+    const keys = await loadKeyRing(db, apiServer, kek);
     const notifier = createRevisionNotifier();
     const shutdown = new AbortController();
     const broker =
@@ -220,6 +247,7 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
     const ctx: MetadataPlaneContext = {
       db,
       keys,
+      clientSecrets: createClientSecretVerifier(parsed.tokenEndpoint),
       notifier,
       objectStore: parsed.objectStore,
       mode: parsed.mode,
@@ -259,7 +287,7 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
         return result;
       },
       createServiceToken: (input) => createServiceToken(db, input),
-      revokeServiceToken: (id) => revokeServiceToken(db, id, now()),
+      revokeServiceToken: (id) => revokeServiceToken(db, notifier, id, now()),
       registerDataPlane: (input) =>
         registerDataPlane(db, notifier, input, {
           now: now(),

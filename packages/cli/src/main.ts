@@ -40,6 +40,7 @@ const exitCodeByKind: Record<ErrorKind, number> = {
   not_allowed: 3,
   not_found: 4,
   unavailable: 5,
+  rate_limited: 5,
   timeout: 5,
   conflict: 1,
   internal: 1,

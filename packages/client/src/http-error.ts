@@ -8,6 +8,7 @@ function kindOfStatus(status: number): ErrorKind {
   if (status === 403) return 'not_allowed';
   if (status === 404) return 'not_found';
   if (status === 409) return 'conflict';
+  if (status === 429) return 'rate_limited';
   if (status === 502 || status === 503) return 'unavailable';
   if (status === 408 || status === 504) return 'timeout';
   return status >= 400 && status < 500 ? 'input' : 'internal';
@@ -19,6 +20,7 @@ const defaultCodeByKind: Record<ErrorKind, string> = {
   not_allowed: 'UNAUTHORIZED',
   not_found: 'NOT_FOUND',
   conflict: 'CONFLICT',
+  rate_limited: 'RATE_LIMITED',
   unavailable: 'UNAVAILABLE',
   timeout: 'DEADLINE_EXCEEDED',
   internal: 'INTERNAL_SERVER_ERROR',

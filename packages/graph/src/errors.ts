@@ -29,6 +29,7 @@ export type ErrorKind =
   | 'not_allowed'
   | 'not_found'
   | 'conflict'
+  | 'rate_limited'
   | 'unavailable'
   | 'timeout'
   | 'internal';
@@ -39,6 +40,7 @@ const statusByKind: Record<ErrorKind, number> = {
   not_allowed: 403,
   not_found: 404,
   conflict: 409,
+  rate_limited: 429,
   unavailable: 503,
   timeout: 504,
   internal: 500,

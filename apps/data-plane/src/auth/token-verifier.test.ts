@@ -71,3 +71,58 @@ describe('verified-token cache', () => {
     expect(lookups()).toBe(2);
   });
 });
+
+describe('revocations from the desired state', () => {
+  const signAt = async (iat: number) => {
+    const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'EdDSA' };
+    const verifier = createTokenVerifier({
+      jwksUrl: `${issuer}/jwks`,
+      issuer,
+      keys: createLocalJWKSet({ keys: [jwk] }),
+      cacheMs: 60_000,
+      now: () => 1_000_000 * 1000,
+    });
+    const sign = (subject: string, issuedAt = iat) =>
+      new SignJWT({ env: 'dev', perms: ['query.online'], kind: 'service_token' })
+        .setProtectedHeader({ alg: 'EdDSA', kid: 'k1' })
+        .setIssuer(issuer)
+        .setAudience('slate')
+        .setSubject(subject)
+        .setIssuedAt(issuedAt)
+        .setExpirationTime(issuedAt + 3600)
+        .sign(pair.privateKey);
+    return { verifier, sign };
+  };
+
+  it('refuses a revoked token even while its verification is cached, and keeps others working', async () => {
+    const { verifier, sign } = await signAt(999_000);
+    const revokedToken = await sign('st_revoked');
+    const other = await sign('st_other');
+    await verifier.verify(revokedToken); // now cached
+    await verifier.verify(other);
+    verifier.setRevocations([{ id: 'st_revoked', issued_before: null, until: 1_003_660 }]);
+    await expect(verifier.verify(revokedToken)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect((await verifier.verify(other)).subject).toBe('st_other');
+  });
+
+  it('after a rotation refuses tokens issued before it and accepts newer ones', async () => {
+    const { verifier, sign } = await signAt(999_000);
+    const old = await sign('st_1', 999_000);
+    const fresh = await sign('st_1', 999_500);
+    verifier.setRevocations([{ id: 'st_1', issued_before: 999_500, until: 1_003_160 }]);
+    await expect(verifier.verify(old)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect((await verifier.verify(fresh)).subject).toBe('st_1');
+  });
+
+  it('forgets a revocation past its `until` and when the next list no longer holds it', async () => {
+    const { verifier, sign } = await signAt(999_000);
+    const token = await sign('st_1');
+    verifier.setRevocations([{ id: 'st_1', issued_before: null, until: 999_999 }]); // already past
+    expect((await verifier.verify(token)).subject).toBe('st_1');
+    verifier.setRevocations([{ id: 'st_1', issued_before: null, until: 1_003_600 }]);
+    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    verifier.setRevocations([]);
+    expect((await verifier.verify(token)).subject).toBe('st_1');
+  });
+});

@@ -4,10 +4,28 @@ import { z } from 'zod';
 import { FeaturePermissionsSchema } from './feature-permissions.ts';
 import type { Principal } from './principal.ts';
 
+/**
+ * A service token whose access tokens are refused (from the desired state): JWTs with `sub === id` and
+ * `iat < issued_before` (`null`: every one). `until` (epoch seconds) is when they have all expired.
+ */
+export interface TokenRevocation {
+  readonly id: string;
+  readonly issued_before: number | null;
+  readonly until: number;
+}
+
 /** Verifies access tokens issued by the metadata plane. */
 export interface TokenVerifier {
-  /** @throws SlateError kind `authentication` (`UNAUTHENTICATED`) for a missing, expired, tampered or foreign token. */
+  /**
+   * @throws SlateError kind `authentication` (`UNAUTHENTICATED`) for a missing, expired, tampered, foreign
+   *   or revoked token.
+   */
   verify(token: string): Promise<Principal>;
+  /**
+   * Replaces the revocation list (the metadata plane sends the whole list with each desired state) and
+   * forgets every cached verification it covers, so a revoked token is refused from the next request.
+   */
+  setRevocations(revocations: readonly TokenRevocation[]): void;
 }
 
 const Claims = z.object({
@@ -52,21 +70,47 @@ export function createTokenVerifier(options: {
   const cacheSize = options.cacheSize ?? 10_000;
   const now = options.now ?? Date.now;
   // Signature checks cost ~100 µs of CPU each: a client reusing its token should not pay that per query.
-  const verified = new Map<string, { principal: Principal; until: number }>();
-  const remember = (token: string, principal: Principal, expiresAtS: number | undefined) => {
+  const verified = new Map<string, { principal: Principal; issuedAt: number; until: number }>();
+  let revoked = new Map<string, TokenRevocation>();
+  const isRevoked = (principal: Principal, issuedAt: number) => {
+    if (principal.kind !== 'service_token') return false;
+    const revocation = revoked.get(principal.subject);
+    if (!revocation || revocation.until * 1000 <= now()) return false;
+    return revocation.issued_before === null || issuedAt < revocation.issued_before;
+  };
+  const refuseRevoked = (principal: Principal, issuedAt: number) => {
+    if (isRevoked(principal, issuedAt)) {
+      throw new SlateError('authentication', 'UNAUTHENTICATED', 'the access token was revoked');
+    }
+  };
+  const remember = (
+    token: string,
+    principal: Principal,
+    issuedAt: number,
+    expiresAtS: number | undefined,
+  ) => {
     if (cacheMs <= 0) return;
     const until = Math.min(
       now() + cacheMs,
       expiresAtS === undefined ? Number.POSITIVE_INFINITY : expiresAtS * 1000,
     );
     if (verified.size >= cacheSize) verified.delete(verified.keys().next().value!);
-    verified.set(token, { principal, until });
+    verified.set(token, { principal, issuedAt, until });
   };
   return {
+    setRevocations(revocations) {
+      revoked = new Map(revocations.map((r) => [r.id, r]));
+      for (const [token, entry] of verified) {
+        if (isRevoked(entry.principal, entry.issuedAt)) verified.delete(token);
+      }
+    },
     async verify(token) {
       const hit = verified.get(token);
       if (hit) {
-        if (hit.until > now()) return hit.principal;
+        if (hit.until > now()) {
+          refuseRevoked(hit.principal, hit.issuedAt);
+          return hit.principal;
+        }
         verified.delete(token);
       }
       let payload: unknown;
@@ -109,7 +153,10 @@ export function createTokenVerifier(options: {
         permissions: c.perms,
         ...(c.feature_permissions ? { featurePermissions: c.feature_permissions } : {}),
       };
-      remember(token, principal, (payload as { exp?: number }).exp);
+      // No iat: treated as issued at the epoch, so any revocation of its subject covers it.
+      const issuedAt = (payload as { iat?: number }).iat ?? 0;
+      refuseRevoked(principal, issuedAt);
+      remember(token, principal, issuedAt, (payload as { exp?: number }).exp);
       return principal;
     },
   };

@@ -32,6 +32,11 @@ export const DesiredStateSchema = z.object({
         .default([]),
     }),
   ),
+  /** Service tokens whose access tokens this data plane must refuse (revoked or rotated recently). */
+  revoked_tokens: z
+    .array(z.object({ id: z.string(), issued_before: z.number().nullable(), until: z.number() }))
+    .max(1_000_000)
+    .default([]),
 });
 export type DesiredState = z.infer<typeof DesiredStateSchema>;
 export type DesiredEnvironment = DesiredState['environments'][number];

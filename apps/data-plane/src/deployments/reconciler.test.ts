@@ -32,7 +32,7 @@ const PROVISIONING: Provisioning = {
 /** A control plane held in memory: the desired state the test sets, the reports the reconciler sends. */
 function memoryControl() {
   const reports: EnvironmentStatus[][] = [];
-  let state: DesiredState = { revision: 1, environments: [] };
+  let state: DesiredState = { revision: 1, environments: [], revoked_tokens: [] };
   const control: ControlPlaneClient = {
     desiredState: async (since, wait, signal) => {
       if (since >= state.revision) await new Promise((r) => setTimeout(r, Math.min(wait * 1000, 50)));
@@ -49,6 +49,7 @@ function memoryControl() {
 function desired(revision: number, secrets: { name: string; sealed: string }[]): DesiredState {
   return {
     revision,
+    revoked_tokens: [],
     environments: [
       {
         id: 'dev',

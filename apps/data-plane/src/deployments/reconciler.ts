@@ -37,6 +37,8 @@ export function startReconciler(options: {
   key?: DataPlaneKey | null;
   /** Provisions environments' storage (without it, nothing is provisioned or reported). */
   provision?: EnvironmentProvisioner;
+  /** Receives each desired state's token revocations (the token verifier's list), before anything loads. */
+  revocations?: (revoked: DesiredState['revoked_tokens']) => void;
 }): Reconciler {
   const { control, load, served, logger } = options;
   const failed = new Map<string, string>();
@@ -88,6 +90,8 @@ export function startReconciler(options: {
   const ready = new Promise<void>((resolve) => (markReady = resolve));
 
   const reconcile = async (state: DesiredState): Promise<void> => {
+    // First: a revocation must not wait behind a slow deployment load.
+    options.revocations?.(state.revoked_tokens);
     const statuses: EnvironmentStatus[] = [];
     for (const env of state.environments) {
       served.upsert({ id: env.id, name: env.name, teamId: env.team_id, projectId: env.project_id });

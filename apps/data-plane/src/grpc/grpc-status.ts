@@ -11,6 +11,7 @@ const codeByKind: Readonly<Record<ErrorKind, Code>> = {
   conflict: Code.AlreadyExists,
   unavailable: Code.Unavailable,
   timeout: Code.DeadlineExceeded,
+  rate_limited: Code.ResourceExhausted,
   internal: Code.Internal,
 };
 

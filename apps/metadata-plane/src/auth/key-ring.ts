@@ -14,6 +14,12 @@ import {
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { newId } from '../ids.ts';
+import {
+  type KeyEncryptionKeyProvider,
+  KeyEnvelopeSchema,
+  openEnvelope,
+  sealEnvelope,
+} from './key-encryption.ts';
 
 const ALG = 'EdDSA';
 export const TOKEN_AUDIENCE = 'slate';
@@ -38,15 +44,64 @@ interface SigningKey {
   readonly privateKey: CryptoKey;
 }
 
+const sealPrivateJwk = async (kek: KeyEncryptionKeyProvider, kid: string, jwk: unknown) =>
+  JSON.stringify(await sealEnvelope(kek, Buffer.from(JSON.stringify(jwk)), kid));
+
 /**
- * Loads the key ring, creating the first key when there is none. The private JWK sits in the database
- * for now; issue 5 moves it to the secret store.
+ * Brings every stored private key under the current KEK: clear keys of older installations are
+ * encrypted (and the clear column nulled), envelopes wrapped by a previous KEK are re-wrapped. Idempotent,
+ * so replicas starting together may both run it. Returns how many rows changed.
  *
+ * @throws SlateError('internal', 'KEY_ENCRYPTION_KEY_MISMATCH') when an envelope is under a KEK that is
+ *   neither the current nor a previous one (start-up fails with that message).
+ */
+export async function encryptSigningKeys(
+  db: Kysely<Database>,
+  kek: KeyEncryptionKeyProvider,
+): Promise<number> {
+  const rows = await db
+    .selectFrom('signing_keys')
+    .select(['kid', 'private_jwk', 'private_key_envelope'])
+    .execute();
+  let changed = 0;
+  for (const row of rows) {
+    let jwk: unknown;
+    if (row.private_key_envelope === null) {
+      jwk = row.private_jwk;
+    } else {
+      const envelope = KeyEnvelopeSchema.parse(row.private_key_envelope);
+      const plain = await openEnvelope(kek, envelope, row.kid);
+      if (envelope.dek.kek === kek.currentId && row.private_jwk === null) continue;
+      jwk = JSON.parse(plain.toString('utf8'));
+    }
+    await db
+      .updateTable('signing_keys')
+      .set({ private_key_envelope: await sealPrivateJwk(kek, row.kid, jwk), private_jwk: null })
+      .where('kid', '=', row.kid)
+      .execute();
+    changed++;
+  }
+  return changed;
+}
+
+/**
+ * Loads the key ring, creating the first key when there is none. Private keys are stored only in
+ * AES-256-GCM envelopes under `kek` (see `encryptSigningKeys`, which runs first); they are decrypted in
+ * memory for signing. Signing-key rotation (`rotate`) adds a key that signs from then on; older keys stay
+ * in the JWKS, so tokens they signed verify until they expire.
+ *
+ * @throws SlateError('internal', 'KEY_ENCRYPTION_KEY_MISMATCH') when the stored keys were encrypted with
+ *   another KEK.
  * @example
- * const keys = await loadKeyRing(db, 'https://api.example.com');
+ * const keys = await loadKeyRing(db, 'https://api.example.com', createLocalKeyEncryptionKeyProvider({ current: kekBase64 }));
  * const jwt = await keys.sign({ sub: 'st_1' }, 3600);
  */
-export async function loadKeyRing(db: Kysely<Database>, issuer: string): Promise<KeyRing> {
+export async function loadKeyRing(
+  db: Kysely<Database>,
+  issuer: string,
+  kek: KeyEncryptionKeyProvider,
+): Promise<KeyRing> {
+  await encryptSigningKeys(db, kek);
   let current: SigningKey | undefined;
   let publicKeys: JWK[] = [];
   let verifier = createLocalJWKSet({ keys: [] });
@@ -62,10 +117,16 @@ export async function loadKeyRing(db: Kysely<Database>, issuer: string): Promise
     verifier = createLocalJWKSet({ keys: publicKeys });
     const newest = rows.find((r) => r.retired_at === null);
     if (newest && newest.kid !== current?.kid) {
-      current = {
-        kid: newest.kid,
-        privateKey: (await importJWK(newest.private_jwk as JWK, ALG)) as CryptoKey,
-      };
+      // Another replica may have added this key with the clear column only if it runs an older
+      // version; the envelope is what this version writes and reads.
+      const jwk = newest.private_key_envelope
+        ? (JSON.parse(
+            (
+              await openEnvelope(kek, KeyEnvelopeSchema.parse(newest.private_key_envelope), newest.kid)
+            ).toString('utf8'),
+          ) as JWK)
+        : (newest.private_jwk as JWK);
+      current = { kid: newest.kid, privateKey: (await importJWK(jwk, ALG)) as CryptoKey };
     }
   };
 
@@ -77,7 +138,7 @@ export async function loadKeyRing(db: Kysely<Database>, issuer: string): Promise
       .values({
         kid,
         public_jwk: JSON.stringify(await exportJWK(publicKey)),
-        private_jwk: JSON.stringify(await exportJWK(privateKey)),
+        private_key_envelope: await sealPrivateJwk(kek, kid, await exportJWK(privateKey)),
       })
       .execute();
     await reload();

@@ -3,12 +3,15 @@ import { z } from 'zod';
 import { type Provisioning, provisioningOf } from '../catalog/catalog-admin.ts';
 import type { Database } from '../db/schema.ts';
 import { type DesiredSecret, desiredSecrets } from '../secrets/secrets.ts';
+import { type TokenRevocation, tokenRevocations } from '../tokens/token-revocations.ts';
 import type { RevisionNotifier } from './revision-notifier.ts';
 
 /** What a data plane should run: one entry per environment assigned to it. */
 export interface DesiredState {
   readonly revision: number;
   readonly environments: DesiredEnvironment[];
+  /** Service tokens of these environments revoked or rotated within the longest access-token lifetime. */
+  readonly revoked_tokens: TokenRevocation[];
 }
 
 export interface DesiredEnvironment {
@@ -84,7 +87,11 @@ export async function bumpEnvironmentRevision(
 }
 
 /** Reads the desired state of a data plane now. */
-export async function readDesiredState(db: Kysely<Database>, dataPlaneId: string): Promise<DesiredState> {
+export async function readDesiredState(
+  db: Kysely<Database>,
+  dataPlaneId: string,
+  now: Date = new Date(),
+): Promise<DesiredState> {
   return db.transaction().execute(async (trx) => {
     // The revision is read before the environments: a change racing with this read bumps the revision
     // again after it, so the data plane hears about it on its next poll instead of missing it.
@@ -110,8 +117,10 @@ export async function readDesiredState(db: Kysely<Database>, dataPlaneId: string
       .orderBy('environments.id')
       .execute();
     const secrets = await desiredSecrets(trx, dataPlaneId);
+    const revoked = await tokenRevocations(trx, dataPlaneId, now);
     return {
       revision: Number(plane.revision),
+      revoked_tokens: revoked,
       environments: rows.map((r) => ({
         id: r.id,
         name: r.name,
@@ -143,11 +152,11 @@ export async function waitForDesiredState(
   db: Kysely<Database>,
   notifier: RevisionNotifier,
   dataPlaneId: string,
-  options: { since?: number; waitMs: number; signal?: AbortSignal },
+  options: { since?: number; waitMs: number; signal?: AbortSignal; now?: () => Date },
 ): Promise<DesiredState> {
   const deadline = Date.now() + options.waitMs;
   for (;;) {
-    if (options.since === undefined) return readDesiredState(db, dataPlaneId);
+    if (options.since === undefined) return readDesiredState(db, dataPlaneId, options.now?.());
     const plane = await db
       .selectFrom('data_planes')
       .select('revision')
@@ -157,7 +166,7 @@ export async function waitForDesiredState(
     // `!==` rather than `>`: a `since` from the future (the data plane talked to a restored database)
     // must get the current state now, not after a full wait.
     if (Number(plane.revision) !== options.since || remaining <= 0 || options.signal?.aborted) {
-      return readDesiredState(db, dataPlaneId);
+      return readDesiredState(db, dataPlaneId, options.now?.());
     }
     await notifier.wait(dataPlaneId, Math.min(remaining, CROSS_REPLICA_POLL_MS), options.signal);
   }

@@ -7,6 +7,7 @@ import * as batchJobs from './migrations/0004-batch-jobs.ts';
 import * as batchReports from './migrations/0005-batch-reports.ts';
 import * as schedules from './migrations/0006-schedules.ts';
 import * as dataPlaneInstances from './migrations/0007-data-plane-instances.ts';
+import * as signingKeyEnvelopes from './migrations/0008-signing-key-envelopes.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order. Names are the file names; add new ones at the end, never edit old ones. */
@@ -18,6 +19,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   '0005-batch-reports': batchReports,
   '0006-schedules': schedules,
   '0007-data-plane-instances': dataPlaneInstances,
+  '0008-signing-key-envelopes': signingKeyEnvelopes,
 };
 
 /**

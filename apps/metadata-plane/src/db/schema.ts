@@ -107,8 +107,10 @@ export interface ServiceTokensTable {
 export interface SigningKeysTable {
   kid: string;
   public_jwk: Json<Record<string, unknown>>;
-  /** Private JWK in the clear for now; issue 5 moves it to the secret store. */
-  private_jwk: Json<Record<string, unknown>>;
+  /** Only in installations from before envelopes, until the next start encrypts it (then null). */
+  private_jwk: Json<Record<string, unknown>> | null;
+  /** The private JWK, AES-256-GCM under a data key wrapped by the key-encryption key (`KeyEnvelope`). */
+  private_key_envelope: Json<Record<string, unknown>> | null;
   created_at: CreatedAt;
   retired_at: Timestamp | null;
 }

@@ -83,6 +83,11 @@ declare module 'fastify' {
     slateDataPlaneId: string | null;
     /** The team the request acted in (audit-log scoping), from its permission checks or the handler. */
     slateAuditTeam: string | null;
+    /**
+     * Not audited one by one: a request shed by a rate limit or a full queue (an attack's thousands of
+     * refusals would otherwise become as many database writes, the load the limit sheds). They are logged.
+     */
+    slateAuditSkip: boolean;
   }
 }
 

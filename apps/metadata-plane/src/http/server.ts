@@ -55,6 +55,7 @@ export async function buildHttpApp(
   app.decorateRequest('slateAuditTarget', null);
   app.decorateRequest('slateDataPlaneId', null);
   app.decorateRequest('slateAuditTeam', null);
+  app.decorateRequest('slateAuditSkip', false);
   await app.register(fastifyCookie);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(String(body))));
@@ -68,7 +69,7 @@ export async function buildHttpApp(
 
   app.addHook('onResponse', async (request, reply) => {
     const action = routeConfig(request).audit;
-    if (!action) return;
+    if (!action || request.slateAuditSkip) return;
     const params = request.params as Record<string, unknown> | undefined;
     const target = request.slateAuditTarget ?? (typeof params?.id === 'string' ? params.id : null);
     try {

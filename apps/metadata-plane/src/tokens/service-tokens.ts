@@ -1,4 +1,4 @@
-import { hash, verify } from '@node-rs/argon2';
+import { hash } from '@node-rs/argon2';
 import { SlateError } from '@slate/graph';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
@@ -6,12 +6,16 @@ import type { KeyRing } from '../auth/key-ring.ts';
 import { type Permission, PermissionSchema } from '../auth/permissions.ts';
 import type { ServiceTokenPrincipal } from '../auth/principal.ts';
 import { getEnvironment } from '../catalog/catalog.ts';
+import { bumpEnvironmentRevision } from '../data-planes/data-planes.ts';
+import type { RevisionNotifier } from '../data-planes/revision-notifier.ts';
 import type { Database, ServiceTokenRow } from '../db/schema.ts';
 import { newId, newSecret } from '../ids.ts';
 import { decodeCursor, type Page, type PageQuery, toPage } from '../pagination.ts';
+import type { ClientSecretVerifier } from './client-secret-verifier.ts';
 
-/** Lifetime of an exchanged access token, as Chalk's token endpoint (chalk.md §3.2). */
-export const ACCESS_TOKEN_TTL_SECONDS = 3600;
+import { ACCESS_TOKEN_TTL_SECONDS } from './token-lifetime.ts';
+
+export { ACCESS_TOKEN_TTL_SECONDS };
 
 /**
  * Feature-level rules by feature tag (Chalk's `FeaturePermission`, ALLOW / DENY): a tag's rule wins over
@@ -72,13 +76,14 @@ export async function createServiceToken(
 
 /**
  * Gives a token a new client secret (same client id). The old secret stops working at once, and
- * access tokens issued before the rotation are refused by this API (data planes, which verify JWTs
- * offline, accept them until they expire: at most `ACCESS_TOKEN_TTL_SECONDS`; revoke to cut them).
+ * access tokens issued before the rotation are refused by this API, and by data planes once their
+ * desired state carries the rotation (seconds).
  *
  * @throws SlateError not_found `TOKEN_NOT_FOUND`, conflict `TOKEN_REVOKED`
  */
 export async function rotateServiceToken(
   db: Kysely<Database>,
+  notifier: RevisionNotifier,
   id: string,
   now: Date,
 ): Promise<{ id: string; clientId: string; clientSecret: string }> {
@@ -90,6 +95,8 @@ export async function rotateServiceToken(
     .set({ secret_hash: await hash(clientSecret), rotated_at: now })
     .where('id', '=', id)
     .execute();
+  // Data planes verify JWTs offline: the rotation reaches them in their desired state.
+  await bumpEnvironmentRevision(db, notifier, token.environment_id);
   return { id, clientId: token.client_id, clientSecret };
 }
 
@@ -143,11 +150,21 @@ export async function getServiceToken(db: Kysely<Database>, id: string): Promise
   return tokenView(row);
 }
 
-/** Revokes a token: its client credentials and every access token issued from it stop working at once. */
-export async function revokeServiceToken(db: Kysely<Database>, id: string, now: Date): Promise<void> {
+/**
+ * Revokes a token: its client credentials and every access token issued from it stop working at once on
+ * this API, and on data planes as soon as their long poll of the desired state returns (it carries the
+ * revocation, see `tokenRevocations`).
+ */
+export async function revokeServiceToken(
+  db: Kysely<Database>,
+  notifier: RevisionNotifier,
+  id: string,
+  now: Date,
+): Promise<void> {
   const token = await getServiceToken(db, id);
   if (token.revoked_at) return;
   await db.updateTable('service_tokens').set({ revoked_at: now }).where('id', '=', id).execute();
+  await bumpEnvironmentRevision(db, notifier, token.environment_id);
 }
 
 /** Chalk's `POST /v1/oauth/token` response (chalk.md §3.2). */
@@ -161,22 +178,27 @@ export interface TokenResponse {
   readonly environment_id_to_name: Record<string, string>;
 }
 
-// Verified against when the client id is unknown, so a miss costs the same time as a wrong secret.
-const DUMMY_HASH = await hash('slate-dummy-secret');
-
 /**
  * Exchanges client credentials for a signed access token.
  *
  * @throws SlateError('authentication', 'INVALID_CLIENT_CREDENTIALS') for an unknown client id, a wrong
- *   secret or a revoked token (the caller cannot tell which).
+ *   secret or a revoked token (the caller cannot tell which); what `secrets` throws (429 / 503
+ *   when the endpoint's limits are reached).
  */
 export async function exchangeClientCredentials(
   db: Kysely<Database>,
   keys: KeyRing,
+  secrets: ClientSecretVerifier,
   apiServer: string,
-  credentials: { clientId: string; clientSecret: string },
+  credentials: { clientId: string; clientSecret: string; ip: string },
   now: Date,
 ): Promise<TokenResponse> {
+  // Limits first: a refused attempt costs no database read.
+  const check = secrets.admit({
+    clientId: credentials.clientId,
+    secret: credentials.clientSecret,
+    ip: credentials.ip,
+  });
   const row = await db
     .selectFrom('service_tokens')
     .innerJoin('environments', 'environments.id', 'service_tokens.environment_id')
@@ -195,7 +217,7 @@ export async function exchangeClientCredentials(
     ])
     .where('service_tokens.client_id', '=', credentials.clientId)
     .executeTakeFirst();
-  const ok = await verify(row?.secret_hash ?? DUMMY_HASH, credentials.clientSecret).catch(() => false);
+  const ok = await check.verify(row?.secret_hash);
   if (!row || !ok || row.revoked_at !== null) {
     throw new SlateError('authentication', 'INVALID_CLIENT_CREDENTIALS', 'Client ID and secret are invalid');
   }

@@ -5,7 +5,13 @@ import { createSlateClient, type SlateClient } from '@slate/client';
 import { createDataPlane, type DataPlane, type DataSourceConfig } from '@slate/data-plane';
 import { SlateError } from '@slate/graph';
 import { createRedactingLogger } from '@slate/http-edge';
-import { createMetadataPlane, type MetadataPlane, type Permission, parseSeed } from '@slate/metadata-plane';
+import {
+  createMetadataPlane,
+  keyEncryptionKeyFromEnv,
+  type MetadataPlane,
+  type Permission,
+  parseSeed,
+} from '@slate/metadata-plane';
 import {
   createLocalObjectStore,
   createLogBus,
@@ -99,8 +105,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     for (const closer of closers.reverse()) await closer().catch(() => undefined);
   };
   try {
+    // The signing keys' key-encryption key: SLATE_KEY_ENCRYPTION_KEY when set, else one kept beside the data.
+    const kek = await keyEncryptionKeyFromEnv(process.env, {
+      generateFile: join(options.stateDir, 'key-encryption-key'),
+    });
     const metadataPlane: MetadataPlane = await createMetadataPlane({
       mode: 'embedded',
+      keyEncryption: kek.provider,
       database: { type: 'pglite', dataDir: join(options.stateDir, 'metadata') },
       objectStore,
       apiServer,

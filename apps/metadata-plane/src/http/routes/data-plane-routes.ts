@@ -52,6 +52,7 @@ export function dataPlaneRoutes(router: Router, ctx: MetadataPlaneContext): void
           since: query.since,
           waitMs: query.wait * 1000,
           signal: AbortSignal.any([gone.signal, ctx.shutdown]),
+          now: ctx.now,
         });
       },
     }),

@@ -1,3 +1,4 @@
+import { SlateError } from '@slate/graph';
 import { z } from 'zod';
 import { PermissionSchema } from '../../auth/permissions.ts';
 import { assertCan } from '../../auth/principal.ts';
@@ -15,6 +16,12 @@ import {
 } from '../../tokens/service-tokens.ts';
 import { defineRoute } from '../route.ts';
 import type { Router } from '../router.ts';
+
+function retryAfterOf(error: unknown): number | undefined {
+  if (!(error instanceof SlateError)) return undefined;
+  const seconds = error.details?.retryAfterSeconds;
+  return typeof seconds === 'number' ? seconds : undefined;
+}
 
 const IdParams = z.object({ id: z.string().min(1) });
 
@@ -42,15 +49,24 @@ export function tokenRoutes(router: Router, ctx: MetadataPlaneContext): void {
       body: TokenRequestSchema,
       chalkWire: true,
       audit: 'oauth.token',
-      handler: async ({ body, auditTarget, auditTeam }) => {
+      handler: async ({ body, auditTarget, auditTeam, request, reply }) => {
         auditTarget(body.client_id);
         const response = await exchangeClientCredentials(
           ctx.db,
           ctx.keys,
+          ctx.clientSecrets,
           ctx.apiServer,
-          { clientId: body.client_id, clientSecret: body.client_secret },
+          { clientId: body.client_id, clientSecret: body.client_secret, ip: request.ip },
           ctx.now(),
-        );
+        ).catch((error: unknown) => {
+          // 429 / 503 say when to come back (RFC 9110 §10.2.3); the body keeps Chalk's error shape.
+          const retryAfter = retryAfterOf(error);
+          if (retryAfter !== undefined) {
+            reply.header('retry-after', String(retryAfter));
+            request.slateAuditSkip = true;
+          }
+          throw error;
+        });
         auditTeam((await getEnvironment(ctx.db, response.primary_environment)).team_id);
         return response;
       },
@@ -127,7 +143,7 @@ export function tokenRoutes(router: Router, ctx: MetadataPlaneContext): void {
         const token = await getServiceToken(ctx.db, params.id);
         const env = await getEnvironment(ctx.db, token.environment_id);
         assertCan(principal, 'tokens.write', { teamId: env.team_id, environmentId: env.id });
-        await revokeServiceToken(ctx.db, token.id, ctx.now());
+        await revokeServiceToken(ctx.db, ctx.notifier, token.id, ctx.now());
         return getServiceToken(ctx.db, token.id);
       },
     }),
@@ -144,7 +160,7 @@ export function tokenRoutes(router: Router, ctx: MetadataPlaneContext): void {
         const token = await getServiceToken(ctx.db, params.id);
         const env = await getEnvironment(ctx.db, token.environment_id);
         assertCan(principal, 'tokens.write', { teamId: env.team_id, environmentId: env.id });
-        const rotated = await rotateServiceToken(ctx.db, token.id, ctx.now());
+        const rotated = await rotateServiceToken(ctx.db, ctx.notifier, token.id, ctx.now());
         return { id: rotated.id, client_id: rotated.clientId, client_secret: rotated.clientSecret };
       },
     }),
