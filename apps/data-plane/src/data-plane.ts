@@ -144,6 +144,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       logger,
       onRevision: (record) => batchStatus.revision(record),
       sqlSources: (environment) => sqlSources(environment),
+      metrics,
     });
   if (offline) void app.register(offline.routes);
   // Scheduled queries (fired by the metadata plane) run as offline queries and store their results.
