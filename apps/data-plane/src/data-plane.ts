@@ -212,6 +212,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
         logger,
         onRevision: (record) => batchStatus.revision(record),
         sqlSources: (environment) => sqlSources(environment),
+        metrics,
       },
     );
   if (offline) void app.register(offline.routes);

@@ -41,3 +41,22 @@ describe('instrumentRuntime', () => {
     expect((await b.render()).text).not.toContain('resolver_request{id="f"');
   });
 });
+
+describe('watchResultPublisher', () => {
+  it('exports the publisher’s queue level, sheds and drops as read at scrape time', async () => {
+    const metrics = createDataPlaneMetrics();
+    let stats = { queued: 7, queuedBytes: 700, waiting: 2, published: 40, shed: 3, dropped: 1 };
+    metrics.watchResultPublisher(() => stats);
+    const line = (text: string, name: string) =>
+      text.split('\n').find((l) => l.startsWith(`${name} `)) ?? `${name} missing`;
+    let { text } = await metrics.render();
+    expect(line(text, 'result_publisher_queued_messages')).toBe('result_publisher_queued_messages 7');
+    expect(line(text, 'result_publisher_waiting_callers')).toBe('result_publisher_waiting_callers 2');
+    expect(line(text, 'result_publisher_shed')).toBe('result_publisher_shed 3');
+    expect(line(text, 'result_publisher_dropped')).toBe('result_publisher_dropped 1');
+    stats = { ...stats, queued: 0, shed: 5 };
+    ({ text } = await metrics.render());
+    expect(line(text, 'result_publisher_queued_messages')).toBe('result_publisher_queued_messages 0');
+    expect(line(text, 'result_publisher_shed')).toBe('result_publisher_shed 5');
+  });
+});

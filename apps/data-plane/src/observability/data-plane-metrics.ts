@@ -1,5 +1,6 @@
 import type { EngineResult, ResolverRuntime } from '@slate/engine';
 import { Counter, Gauge, Registry, Summary } from 'prom-client';
+import type { ResultPublisherStats } from '../persistence/result-publisher.ts';
 
 /** Quantiles every latency summary reports (the seed product's: chalk.md §6.2). */
 const percentiles = [0.5, 0.75, 0.95, 0.99];
@@ -28,6 +29,13 @@ export interface DataPlaneMetrics {
     counts: Readonly<Partial<Record<StreamOutcome, number>>>,
     lagSeconds: number,
   ): void;
+  /**
+   * Exports a result publisher's levels and counts, read at scrape time: `result_publisher_queued_messages`,
+   * `result_publisher_waiting_callers` (gauges), `result_publisher_published`, `result_publisher_shed`
+   * (queries refused with 503 `RESULT_BUS_FULL`) and `result_publisher_dropped` (messages the bus refused on
+   * every attempt) as counters.
+   */
+  watchResultPublisher(stats: () => ResultPublisherStats): void;
   /** The exposition text and its content type, for `GET /metrics`. */
   render(): Promise<{ contentType: string; text: string }>;
 }
@@ -118,8 +126,40 @@ export function createDataPlaneMetrics(): DataPlaneMetrics {
     registers: [registry],
   });
 
+  let publisherStats: (() => ResultPublisherStats) | undefined;
+  const fromStats = (key: keyof ResultPublisherStats) =>
+    function (this: Gauge | Counter) {
+      const value = publisherStats?.()[key] ?? 0;
+      if (this instanceof Gauge) this.set(value);
+      else {
+        this.reset();
+        this.inc(value);
+      }
+    };
+  new Gauge({
+    name: 'result_publisher_queued_messages',
+    help: 'Result messages accepted and not yet on the result bus (bounded by the publisher)',
+    registers: [registry],
+    collect: fromStats('queued'),
+  });
+  new Gauge({
+    name: 'result_publisher_waiting_callers',
+    help: 'Queries waiting for room in the result publisher queue',
+    registers: [registry],
+    collect: fromStats('waiting'),
+  });
+  for (const [key, help] of [
+    ['published', 'Result messages put on the result bus'],
+    ['shed', 'Queries refused with 503 RESULT_BUS_FULL: the result bus stayed behind past the deadline'],
+    ['dropped', 'Accepted result messages the bus refused on every attempt, dropped'],
+  ] as const)
+    new Counter({ name: `result_publisher_${key}`, help, registers: [registry], collect: fromStats(key) });
+
   return {
     registry,
+    watchResultPublisher(stats) {
+      publisherStats = stats;
+    },
     observeStream(resolver, counts, lagSeconds) {
       for (const [status, n] of Object.entries(counts)) if (n) streamMessages.inc({ resolver, status }, n);
       streamLag.set({ resolver }, lagSeconds);

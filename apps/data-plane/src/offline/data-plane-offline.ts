@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { DeploymentLoader } from '../deployments/deployment-loader.ts';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
+import type { DataPlaneMetrics } from '../observability/data-plane-metrics.ts';
 import { createPersistenceWorker, type PersistenceWorker } from '../persistence/persistence-worker.ts';
 import { createPersistenceWriters } from '../persistence/persistence-writers.ts';
 import { publishingEngine } from '../persistence/publishing-engine.ts';
@@ -78,9 +79,12 @@ export function createDataPlaneOffline(
     recover?: boolean;
     /** Claims a take-over among replicas (see `OfflineQueryServiceOptions.claim`). */
     claim?: (key: string, ttlSeconds: number) => Promise<boolean>;
+    /** Where the result publisher's queue level, sheds and drops are exported. */
+    metrics?: DataPlaneMetrics;
   },
 ): DataPlaneOffline {
   const publisher = createResultPublisher(config.bus, { logger: deps.logger });
+  deps.metrics?.watchResultPublisher(() => publisher.stats());
   const service = createOfflineQueryService({
     served: deps.served,
     offlineStore: config.offlineStore,

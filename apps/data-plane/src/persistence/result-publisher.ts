@@ -118,9 +118,7 @@ export function createResultPublisher(bus: Bus, options: ResultPublisherOptions 
     held++;
     heldBytes += bytes;
     // The one drain loop is held in `draining` (awaited by `flush` and `close`); `drain` never rejects.
-    draining ??= drain().finally(() => {
-      draining = undefined;
-    });
+    draining ??= drain();
   };
 
   /** Admits waiters in arrival order while there is room; a waiter that does not fit blocks those behind it. */
@@ -150,6 +148,8 @@ export function createResultPublisher(bus: Bus, options: ResultPublisherOptions 
   };
 
   const drain = async () => {
+    // Cleared in the same turn as the last emptiness check (not in a later `.finally` callback), so a
+    // message queued in between always finds no loop running and starts one.
     while (queue.length > head) {
       const batch = queue.slice(head, head + maxBatch);
       head += batch.length;
@@ -165,6 +165,7 @@ export function createResultPublisher(bus: Bus, options: ResultPublisherOptions 
       for (const entry of batch) heldBytes -= entry.bytes;
       admitWaiters();
     }
+    draining = undefined;
   };
 
   return {

@@ -20,10 +20,13 @@ function createRecordWriter(
       for (const { id, message } of batch) {
         const row = pick(message);
         if (!row) continue;
-        byEnvironment.set(message.environment, [
-          ...(byEnvironment.get(message.environment) ?? []),
-          { id, rows: [row] },
-        ]);
+        // Appended in place: copying the list per message made a batch quadratic in its size.
+        let batches = byEnvironment.get(message.environment);
+        if (!batches) {
+          batches = [];
+          byEnvironment.set(message.environment, batches);
+        }
+        batches.push({ id, rows: [row] });
       }
       for (const [environment, batches] of byEnvironment)
         await store.appendRecords(environment, table, batches, signal);
