@@ -140,6 +140,7 @@ beforeAll(async () => {
       SLATE_STATE_DIR: join(work, 'data-plane'),
       PORT: String(dataPlanePort),
       SLATE_METRICS_PORT: String(dpMetricsPort),
+      SLATE_GRPC_PORT: 'off',
       HOST: '127.0.0.1',
     },
     `${dataPlaneUrl}/healthz`,

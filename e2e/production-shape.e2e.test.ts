@@ -47,6 +47,7 @@ async function startApp(app: string, env: Record<string, string>, healthUrl: str
         AWS_ACCESS_KEY_ID: 'S3RVER',
         AWS_SECRET_ACCESS_KEY: 'S3RVER',
         SLATE_METRICS_PORT: metricsPort,
+        SLATE_GRPC_PORT: 'off',
         ...env,
       },
     },

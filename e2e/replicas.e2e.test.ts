@@ -46,7 +46,11 @@ function startApp(app: string, env: Record<string, string>): Started {
   const child = spawn(
     process.execPath,
     ['--import', import.meta.resolve('tsx/esm'), join(repo, `apps/${app}/src/main.ts`)],
-    { cwd: work, env: { ...process.env, LOG_LEVEL: 'warn', ...env } },
+    {
+      cwd: work,
+      // Several processes on one host: metrics on a port of the OS's choosing, no gRPC listener.
+      env: { ...process.env, LOG_LEVEL: 'warn', SLATE_METRICS_PORT: '0', SLATE_GRPC_PORT: 'off', ...env },
+    },
   );
   children.push(child);
   let output = '';
