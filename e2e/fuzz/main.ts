@@ -1,7 +1,7 @@
 /**
  * The long fuzz run over every route of both planes:
  *
- *   npm run fuzz -- [--seed 1] [--runs 20000] [--max-ms 5000]
+ *   npm run fuzz -- [--seed 1] [--runs 20000] [--max-ms 5000] [--only upload_features]
  *
  * Prints progress, the status counts, the slowest request and every failure (5xx, a request over
  * `--max-ms`, prototype pollution); exits 1 when there is one. The same seed replays the same requests.
@@ -18,11 +18,15 @@ const { values } = parseArgs({
     seed: { type: 'string', default: String(Date.now() % 1_000_000) },
     runs: { type: 'string', default: '20000' },
     'max-ms': { type: 'string', default: '5000' },
+    /** Only routes whose URL contains this text (focus a long run on one decoder). */
+    only: { type: 'string' },
   },
 });
 const seed = Number(values.seed);
 const dir = await mkdtemp(join(tmpdir(), 'slate-fuzz-'));
-const targets = await createFuzzTargets(dir);
+const all = await createFuzzTargets(dir);
+const only = values.only;
+const targets = only ? { ...all, routes: all.routes.filter((route) => route.url.includes(only)) } : all;
 const started = performance.now();
 console.log(`fuzzing ${targets.routes.length} routes with seed ${seed}, ${values.runs} requests`);
 try {
@@ -45,6 +49,6 @@ try {
   for (const failure of report.failures) console.log(failure);
   process.exitCode = report.failures.length > 0 ? 1 : 0;
 } finally {
-  await targets.close();
+  await all.close();
   await rm(dir, { recursive: true, force: true });
 }

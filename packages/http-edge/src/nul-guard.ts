@@ -1,7 +1,7 @@
 import { SlateError } from '@slate/graph';
 
-/** How deep `findNul` looks into a value before refusing it as too deeply nested. */
-export const MAX_INPUT_DEPTH = 64;
+/** How deep `findNul` looks into a value before refusing it as too deeply nested (a feature graph's expression trees stay far below; recursive validators overflow far above). */
+export const MAX_INPUT_DEPTH = 512;
 
 /**
  * Where the first U+0000 sits in a parsed request value (strings, object keys, arrays, nested), as a path

@@ -10,6 +10,8 @@ import { Schema } from 'apache-arrow/fb/schema';
 import { ByteBuffer } from 'flatbuffers';
 
 const FILE_MAGIC = 'ARROW1';
+/** Rows a batch may declare beyond 8 per body byte (null-typed columns take no body at all). */
+const ROWS_WITHOUT_BODY = 1_024;
 
 /**
  * Decodes an Arrow IPC stream or file sent by an untrusted client. apache-arrow trusts the flatbuffer
@@ -179,6 +181,10 @@ function checkBatch(batch: RecordBatch, metadataLength: number, bodyLength: numb
     throw malformed('a batch declares more buffers than its metadata holds');
   const rows = Number(batch.length());
   if (!Number.isSafeInteger(rows) || rows < 0) throw malformed('a batch declares an impossible row count');
+  // Every column but a null one takes at least a bit per row: a 376-byte body declaring 40,000 rows made
+  // apache-arrow read past its buffers and the query answer 23 MB. A few rows of null columns need no body.
+  if (rows > Math.max(bodyLength * 8, ROWS_WITHOUT_BODY))
+    throw malformed(`a batch declares ${rows} rows but its body of ${bodyLength} bytes cannot hold them`);
   const maxNode = Math.max(rows, bodyLength * 8);
   for (let i = 0; i < batch.nodesLength(); i++) {
     const node = batch.nodes(i);
