@@ -8,7 +8,9 @@
  * - the CLI: `slate --help` and `slate query` (token exchange and one online query) wall-clock.
  * Compiled and tsx runs alternate, round after round, so outside load falls on both alike.
  */
+
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +21,9 @@ import { bundleProject, readProjectConfig } from '@slate/cli';
 import { freePort } from '@slate/testing';
 import pg from 'pg';
 import { type BenchFigure, type BenchReport, machine } from './report.ts';
+
+/** The signing keys' key-encryption key, one per bench run: every round reuses the same database. */
+const KEY_ENCRYPTION_KEY = randomBytes(32).toString('base64');
 
 const POSTGRES_URL = process.env.SLATE_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ROUNDS = Number(process.env.SLATE_BENCH_ROUNDS ?? 3);
@@ -180,6 +185,7 @@ export async function run(): Promise<BenchReport> {
   const dataPlaneUrl = `http://127.0.0.1:${dataPlanePort}`;
   const metadataEnv = {
     DATABASE_URL: databaseUrl.toString(),
+    SLATE_KEY_ENCRYPTION_KEY: KEY_ENCRYPTION_KEY,
     SLATE_API_SERVER: apiServer,
     SLATE_REGISTRATION_TOKEN: registrationToken,
     SLATE_MODE: 'embedded',

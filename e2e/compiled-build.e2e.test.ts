@@ -5,7 +5,9 @@
  * CLI deploys the quickstart, queries run through the compiled resolver worker, and Prometheus scrapes
  * both planes' internal metrics listeners without a token.
  */
+
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -123,6 +125,8 @@ beforeAll(async () => {
       // Embedded mode only enables the password-less login this test signs in with.
       SLATE_MODE: 'embedded',
       DATABASE_URL: databaseUrl.toString(),
+      // On PostgreSQL the signing keys are encrypted at rest under a key-encryption key the operator gives.
+      SLATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       SLATE_SEED_FILE: join(repo, 'examples/quickstart/seed.yaml'),
       PORT: String(apiPort),
       SLATE_METRICS_PORT: String(mpMetricsPort),

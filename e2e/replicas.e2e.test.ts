@@ -6,7 +6,7 @@
  * key is refused while they are alive.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +127,7 @@ beforeAll(async () => {
   apiServer = `http://127.0.0.1:${apiPort}`;
   const metadata = startApp('metadata-plane', {
     DATABASE_URL: url.toString(),
+    SLATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     SLATE_API_SERVER: apiServer,
     SLATE_REGISTRATION_TOKEN: registrationToken,
     SLATE_MODE: 'embedded',
