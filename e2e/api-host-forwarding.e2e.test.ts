@@ -212,6 +212,30 @@ describe('the API host forwards data-plane routes', () => {
     expect(res.status).toBe(401);
   });
 
+  it('exchanges credentials on the data plane too, relayed to the metadata plane', async () => {
+    const exchange = (base: string, secret: string) =>
+      fetch(`${base}/v1/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          client_id: clientId,
+          client_secret: secret,
+          grant_type: 'client_credentials',
+        }),
+      });
+    const res = await exchange(engine, clientSecret);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { access_token: string; engines: Json };
+    expect(body.engines).toEqual({ dev: engine });
+    const who = await fetch(`${engine}/v1/who-am-i`, {
+      headers: { authorization: `Bearer ${body.access_token}` },
+    });
+    expect(((await who.json()) as Json).environment_id).toBe('dev');
+    const [viaEngine, viaApi] = [await exchange(engine, 'wrong'), await exchange(api, 'wrong')];
+    expect(viaEngine.status).toBe(401);
+    expect(await viaEngine.text()).toBe(await viaApi.text());
+  });
+
   it('answers 503 in the seed product’s error shape when the data plane is down', async () => {
     await dataPlane.close();
     const started = performance.now();
