@@ -185,17 +185,7 @@ async function authenticate(
   }
 }
 
-/**
- * The principal a request authenticates as: a service-token or user JWT (verified with the installation's
- * signing keys, revocation re-read), else a session cookie (mutations also need the CSRF header).
- *
- * @throws SlateError (authentication) `AUTHENTICATION_REQUIRED`, `INVALID_TOKEN`, `TOKEN_REVOKED`; (not_allowed)
- *   `CSRF_HEADER_REQUIRED`.
- */
-export async function resolvePrincipal(
-  ctx: MetadataPlaneContext,
-  request: FastifyRequest,
-): Promise<Principal> {
+async function resolvePrincipal(ctx: MetadataPlaneContext, request: FastifyRequest): Promise<Principal> {
   const token = bearer(request);
   if (token) {
     const claims = await ctx.keys.verify(token);
