@@ -193,6 +193,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
     runs: runs ? runs.service : undefined,
     featureWriter,
     gateway,
+    metadataPlaneUrl: config.metadataPlaneUrl,
   });
   const grpc: GrpcServer | undefined = config.grpc
     ? createGrpcServer({ gateway, logger: logger.child({ api: 'grpc' }), metrics })

@@ -33,6 +33,7 @@ import { introspectGraph } from './graph-introspection.ts';
 import { OnlineQueryRequestSchema, runOnlineQuery } from './online-query.ts';
 import { runRoutes } from './run-routes.ts';
 import { dataPlaneErrorOptions, sendError } from './send-error.ts';
+import { tokenRelay } from './token-relay.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -75,6 +76,11 @@ export interface DataPlaneServerOptions {
    * repository's frames) or `full`.
    */
   readonly stackTraces?: StackTraceMode;
+  /**
+   * The metadata plane's URL: when given, `POST /v1/oauth/token` is relayed there, so a client configured
+   * with only the engine's URL can exchange its credentials.
+   */
+  readonly metadataPlaneUrl?: string;
   /** Told every route as it is mounted (the fuzz suite and tests walk this route table). */
   readonly onRoute?: (route: { readonly method: string; readonly url: string }) => void;
 }
@@ -325,6 +331,8 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
       throw runsUnavailable();
     });
   }
+
+  if (options.metadataPlaneUrl) void app.register(tokenRelay({ metadataPlaneUrl: options.metadataPlaneUrl }));
 
   // Binary endpoints take the raw body whatever its declared type (clients send octet-stream or nothing).
   app.register(async (binary) => {

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { recordAudit } from '../audit/audit-log.ts';
 import { principalLabel } from '../auth/principal.ts';
 import type { MetadataPlaneContext } from '../context.ts';
+import { type ForwardingOptions, mountForwardedRoutes } from '../forwarding/forwarded-routes.ts';
 import { scheduleRoutes } from '../schedules/schedule-routes.ts';
 import type { SlateRouteConfig } from './route.ts';
 import { createRouter, type Router } from './router.ts';
@@ -30,6 +31,8 @@ export interface HttpAppOptions {
   readonly webRoot?: string;
   /** Believe `X-Forwarded-For` (only behind a proxy that sets it; otherwise callers could spoof audit IPs). */
   readonly trustProxy?: boolean;
+  /** Limits of the data-plane routes the API host forwards (`/v1/query/*`, uploads, runs, offline queries). */
+  readonly forwarding?: ForwardingOptions;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -110,6 +113,8 @@ export async function buildHttpApp(
   oidcRoutes(router, ctx);
   if (ctx.mode === 'embedded') localLoginRoutes(router, ctx);
   options.onRoutes?.(router);
+  const forwarding = await mountForwardedRoutes(app, ctx, options.forwarding);
+  app.addHook('onClose', async () => forwarding.close());
 
   if (options.webRoot) {
     await app.register(fastifyStatic, { root: options.webRoot, wildcard: false });

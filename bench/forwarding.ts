@@ -1,0 +1,232 @@
+/**
+ * `npm run bench -- forwarding`: what the API host adds when it forwards a query to the data plane (issue 13).
+ * A metadata plane (PGlite) and a data plane (in-memory online store) run in this process, the quickstart
+ * shape; autocannon runs in its own process (`bench/serving/load.mjs`). The same request is sent straight
+ * to the data plane (the baseline) and to the API host, which verifies the JWT, picks a healthy instance and
+ * streams the request and answer through. `SLATE_BENCH_SECONDS` (default 8) sets each run's duration.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDataPlane } from '@slate/data-plane';
+import { createMetadataPlane } from '@slate/metadata-plane';
+import { collectGraph } from '@slate/sdk';
+import { createLocalObjectStore, createMemoryOnlineStore } from '@slate/stores';
+import { tableFromArrays, tableToIPC } from 'apache-arrow';
+import { build } from 'esbuild';
+import { pino } from 'pino';
+import * as repo from './forwarding/repo.ts';
+import { type BenchFigure, type BenchReport, machine } from './report.ts';
+
+const SECONDS = Number(process.env.SLATE_BENCH_SECONDS ?? 8);
+const REGISTRATION = 'bench-forwarding-registration';
+
+interface Load {
+  readonly p50: number;
+  readonly p99: number;
+  readonly qps: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+function autocannon(options: Record<string, unknown>): Promise<Load> {
+  const script = fileURLToPath(new URL('./serving/load.mjs', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, JSON.stringify(options)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (err += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`autocannon exited ${code}: ${err}`));
+      const json = JSON.parse(out);
+      resolve({
+        p50: json.latency.p50,
+        p99: json.latency.p99,
+        qps: json.requests.average,
+        non2xx: json.non2xx,
+        errors: json.errors + json.timeouts,
+      });
+    });
+  });
+}
+
+function featherBody(ids: readonly number[]): Buffer {
+  const header = Buffer.from(JSON.stringify({ outputs: ['account.doubled'] }));
+  const arrow = Buffer.from(
+    tableToIPC(tableFromArrays({ 'account.id': new BigInt64Array(ids.map(BigInt)) }), 'stream'),
+  );
+  const u64 = (n: number) => {
+    const bytes = Buffer.alloc(8);
+    bytes.writeBigUInt64BE(BigInt(n));
+    return bytes;
+  };
+  return Buffer.concat([Buffer.from('chal1'), u64(header.length), header, u64(arrow.length), arrow]);
+}
+
+export async function run(): Promise<BenchReport> {
+  const dir = await mkdtemp(join(tmpdir(), 'slate-bench-forwarding-'));
+  const { freePort } = await import('@slate/testing');
+  const [mpPort, dpPort] = [await freePort(), await freePort()];
+  const api = `http://127.0.0.1:${mpPort}`;
+  const engine = `http://127.0.0.1:${dpPort}`;
+  const objectStore = createLocalObjectStore({ root: join(dir, 'objects') });
+  await objectStore.init();
+  const plane = await createMetadataPlane({
+    mode: 'production',
+    database: { type: 'pglite', dataDir: join(dir, 'db') },
+    objectStore,
+    apiServer: api,
+    registrationToken: REGISTRATION,
+    seed: {
+      teams: [{ id: 'acme', name: 'Acme' }],
+      projects: [{ id: 'web', name: 'Web', team_id: 'acme' }],
+      environments: [{ id: 'dev', name: 'Development', project_id: 'web', team_id: 'acme' }],
+    },
+    logger: pino({ level: 'silent' }),
+  });
+  await plane.listen({ port: mpPort });
+  const onlineStore = createMemoryOnlineStore();
+  await onlineStore.init();
+  const dataPlane = createDataPlane({
+    name: 'east',
+    publicUrl: engine,
+    metadataPlaneUrl: api,
+    registrationToken: REGISTRATION,
+    objectStore,
+    onlineStore,
+    stateDir: join(dir, 'dp'),
+    workers: 1,
+    logger: pino({ level: 'silent' }),
+  });
+  try {
+    await dataPlane.start({ port: dpPort });
+    await dataPlane.ready();
+    const created = await plane.services.createServiceToken({
+      environmentId: 'dev',
+      name: 'bench',
+      permissions: ['deploy.create', 'query.online'],
+    });
+    const exchanged = await fetch(`${api}/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_id: created.clientId,
+        client_secret: created.clientSecret,
+        grant_type: 'client_credentials',
+      }),
+    });
+    const token = ((await exchanged.json()) as { access_token: string }).access_token;
+    const bundle = await build({
+      entryPoints: [fileURLToPath(new URL('./forwarding/repo.ts', import.meta.url))],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+    });
+    const bytes = Buffer.from(bundle.outputFiles[0]!.contents);
+    const deployed = await fetch(`${api}/v1/deployments`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        graph: collectGraph(repo).artifact,
+        bundle_base64: bytes.toString('base64'),
+        source_hash: createHash('sha256').update(bytes).digest('hex'),
+      }),
+    });
+    if (deployed.status !== 201) throw new Error(`deploy failed: ${await deployed.text()}`);
+    const json = JSON.stringify({ inputs: { 'account.id': 21 }, outputs: ['account.doubled'] });
+    const jsonHeaders = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const res = await fetch(`${api}/v1/query/online`, { method: 'POST', headers: jsonHeaders, body: json });
+      const body = (await res.json()) as { data?: { value: unknown }[] };
+      if (res.status === 200 && body.data?.[0]?.value === 42) break;
+      if (Date.now() > deadline) throw new Error(`not served through the API host: ${JSON.stringify(body)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const feather = featherBody(Array.from({ length: 1000 }, (_, i) => i + 1));
+    const featherHeaders = { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' };
+    const shapes = [
+      {
+        label: 'online JSON, 1 connection',
+        path: '/v1/query/online',
+        connections: 1,
+        body: { body: json },
+        headers: jsonHeaders,
+      },
+      {
+        label: 'online JSON, 16 connections',
+        path: '/v1/query/online',
+        connections: 16,
+        body: { body: json },
+        headers: jsonHeaders,
+      },
+      {
+        label: 'feather 1,000 rows, 4 connections',
+        path: '/v1/query/feather',
+        connections: 4,
+        body: { bodyBase64: feather.toString('base64') },
+        headers: featherHeaders,
+      },
+    ];
+    const figures: BenchFigure[] = [];
+    const lines: string[] = [];
+    for (const shape of shapes) {
+      const options = (base: string, duration: number) => ({
+        url: `${base}${shape.path}`,
+        headers: shape.headers,
+        connections: shape.connections,
+        duration,
+        ...shape.body,
+      });
+      // Warm both paths (JIT, keep-alive sockets, the JWT verification caches).
+      await autocannon(options(engine, 2));
+      await autocannon(options(api, 2));
+      const direct = await autocannon(options(engine, SECONDS));
+      const via = await autocannon(options(api, SECONDS));
+      for (const [which, load] of [
+        ['direct', direct],
+        ['via API host', via],
+      ] as const) {
+        if (load.non2xx > 0 || load.errors > 0)
+          throw new Error(`${shape.label} ${which}: ${load.non2xx} non-2xx, ${load.errors} errors`);
+      }
+      figures.push(
+        {
+          name: `${shape.label}: p50`,
+          value: via.p50,
+          unit: 'ms',
+          baseline: direct.p50,
+          note: 'baseline: straight to the data plane',
+        },
+        { name: `${shape.label}: p99`, value: via.p99, unit: 'ms', baseline: direct.p99 },
+        { name: `${shape.label}: QPS`, value: via.qps, unit: 'req/s', baseline: direct.qps },
+      );
+      lines.push(
+        `${shape.label}: forwarding adds ${(via.p50 - direct.p50).toFixed(2)} ms at p50 and ${(via.p99 - direct.p99).toFixed(2)} ms at p99.`,
+      );
+    }
+    return {
+      name: 'forwarding',
+      title: 'API host forwarding (issue 13): data-plane queries through the metadata plane',
+      figures,
+      notes: [
+        `Setup: ${machine.cores} cores shared by the metadata plane (PGlite), the data plane (in-memory online store, one resolver worker) — both in one process, as \`slate up\` runs them — and autocannon in its own process (${SECONDS} s per run after a 2 s warm-up of each path). Slate = the request sent to the API host, which verifies the JWT (service-token row re-read for revocation), looks up the environment's healthy query instances (cached 1 s), and streams request and answer over a keep-alive socket; baseline = the same request sent straight to the data plane. The resolver is one multiplication, so the figures are the HTTP path's. Both planes share one event loop here, so a forwarded request pays the HTTP work twice on the thread that also serves the data plane: the QPS ratio is the worst case; in the production shape (separate processes or pods) the API host's work runs beside the data plane's, and what a query pays is the latency added.`,
+        lines.join(' '),
+        `Load average (1-minute) when the run ended: ${loadavg()[0]!.toFixed(1)}; the machine is shared with other work, so compare Slate and baseline within a run, not across runs.`,
+        'Reproduce: `npm run bench -- forwarding` (`SLATE_BENCH_SECONDS` sets each run).',
+      ].join('\n\n'),
+    };
+  } finally {
+    await dataPlane.close();
+    await plane.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}

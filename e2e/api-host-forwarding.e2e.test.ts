@@ -1,0 +1,255 @@
+/**
+ * The API host serves the data plane's routes (issue 13): a client that knows only `api_server` queries,
+ * bulk-queries (feather), uploads and asks who it is through the metadata plane, which forwards each request
+ * to the environment's data plane. Both planes run in this process, on real sockets.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSlateClient } from '@slate/client';
+import { createDataPlane, type DataPlane } from '@slate/data-plane';
+import { createMetadataPlane, type MetadataPlane } from '@slate/metadata-plane';
+import { collectGraph } from '@slate/sdk';
+import { createLocalObjectStore, createMemoryOnlineStore } from '@slate/stores';
+import { freePort } from '@slate/testing';
+import { build } from 'esbuild';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as repo from './forwarding/forwarding-repo.ts';
+
+const REGISTRATION = 'registration-token-for-forwarding-tests';
+type Json = Record<string, unknown>;
+
+describe('the API host forwards data-plane routes', () => {
+  let plane: MetadataPlane;
+  let dataPlane: DataPlane;
+  let dir: string;
+  let api: string;
+  let engine: string;
+  let clientId: string;
+  let clientSecret: string;
+  let token: string;
+
+  const post = async (base: string, path: string, body: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, headers: res.headers, body: (await res.json()) as Json };
+  };
+  const values = (body: Json) =>
+    Object.fromEntries(
+      ((body.data ?? []) as { field: string; value: unknown }[]).map((d) => [d.field, d.value]),
+    );
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'slate-forwarding-'));
+    const mpPort = await freePort();
+    const dpPort = await freePort();
+    api = `http://127.0.0.1:${mpPort}`;
+    engine = `http://127.0.0.1:${dpPort}`;
+    const objectStore = createLocalObjectStore({ root: join(dir, 'objects') });
+    await objectStore.init();
+    plane = await createMetadataPlane({
+      mode: 'production',
+      database: { type: 'pglite', dataDir: join(dir, 'db') },
+      objectStore,
+      apiServer: api,
+      registrationToken: REGISTRATION,
+      seed: {
+        teams: [{ id: 'acme', name: 'Acme' }],
+        projects: [{ id: 'web', name: 'Web', team_id: 'acme' }],
+        environments: [{ id: 'dev', name: 'Development', project_id: 'web', team_id: 'acme' }],
+      },
+      logger: pino({ level: 'silent' }),
+    });
+    await plane.listen({ port: mpPort });
+    const onlineStore = createMemoryOnlineStore();
+    await onlineStore.init();
+    dataPlane = createDataPlane({
+      name: 'east',
+      publicUrl: engine,
+      metadataPlaneUrl: api,
+      registrationToken: REGISTRATION,
+      objectStore,
+      onlineStore,
+      stateDir: join(dir, 'dp'),
+      workers: 1,
+      logger: pino({ level: 'silent' }),
+    });
+    await dataPlane.start({ port: dpPort });
+    await dataPlane.ready();
+    const created = await plane.services.createServiceToken({
+      environmentId: 'dev',
+      name: 'forwarding',
+      permissions: ['deploy.create', 'deploy.read', 'query.online'],
+    });
+    ({ clientId, clientSecret } = created);
+    const exchanged = await fetch(`${api}/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_id: clientId,
+        client_secret: clientSecret,
+        grant_type: 'client_credentials',
+      }),
+    });
+    token = ((await exchanged.json()) as { access_token: string }).access_token;
+
+    const bundle = await build({
+      entryPoints: [new URL('./forwarding/forwarding-repo.ts', import.meta.url).pathname],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+    });
+    const bytes = Buffer.from(bundle.outputFiles[0]!.contents);
+    const deployed = await post(api, '/v1/deployments', {
+      graph: collectGraph(repo).artifact,
+      bundle_base64: bytes.toString('base64'),
+      source_hash: createHash('sha256').update(bytes).digest('hex'),
+    });
+    expect(deployed.status).toBe(201);
+    // Ready when the data plane answers through the API host.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const answer = await post(api, '/v1/query/online', {
+        inputs: { 'account.id': 1 },
+        outputs: ['account.doubled'],
+      });
+      if (answer.status === 200 && values(answer.body)['account.doubled'] === 2) break;
+      if (Date.now() > deadline)
+        throw new Error(`not served through the API host: ${JSON.stringify(answer)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }, 90_000);
+  afterAll(async () => {
+    await dataPlane?.close();
+    await plane?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('still names the data plane in the token exchange', async () => {
+    const res = await fetch(`${api}/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_id: clientId,
+        client_secret: clientSecret,
+        grant_type: 'client_credentials',
+      }),
+    });
+    const body = (await res.json()) as Json;
+    expect(body.engines).toEqual({ dev: engine });
+    expect(body.api_server).toBe(api);
+  });
+
+  it('answers an online query as the data plane does, with its X-Chalk headers passed on', async () => {
+    const request = { inputs: { 'account.id': 21 }, outputs: ['account.doubled', 'account.note'] };
+    const via = await post(api, '/v1/query/online', request, { 'x-request-id': 'corr-forwarding-1' });
+    const direct = await post(engine, '/v1/query/online', request);
+    expect(via.status).toBe(200);
+    expect(values(via.body)).toEqual({ 'account.doubled': 42, 'account.note': 'computed-21' });
+    expect(values(via.body)).toEqual(values(direct.body));
+    expect(via.headers.get('x-request-id')).toBe('corr-forwarding-1');
+  });
+
+  it('answers a bulk (feather) query from a client that knows only the API host', async () => {
+    const client = createSlateClient({ apiServer: api, queryServer: api, clientId, clientSecret });
+    const result = await client.queryBulk({
+      inputs: { 'account.id': [1, 2, 3] },
+      outputs: ['account.doubled'],
+    });
+    expect(result.errors).toEqual([]);
+    expect(result.rows.map((row) => row['account.doubled'])).toEqual([2, 4, 6]);
+  });
+
+  it('uploads through the API host, and the next query reads the uploaded value', async () => {
+    const client = createSlateClient({ apiServer: api, queryServer: api, clientId, clientSecret });
+    const uploaded = await client.uploadFeatures({ 'account.id': [7], 'account.note': ['uploaded-7'] });
+    expect(uploaded.errors).toEqual([]);
+    const after = await post(api, '/v1/query/online', {
+      inputs: { 'account.id': 7 },
+      outputs: ['account.note'],
+    });
+    expect(values(after.body)).toEqual({ 'account.note': 'uploaded-7' });
+  });
+
+  it('tells who the caller is, and serves the graph', async () => {
+    const who = await fetch(`${api}/v1/who-am-i`, { headers: { authorization: `Bearer ${token}` } });
+    expect(((await who.json()) as Json).environment_id).toBe('dev');
+    const graph = await fetch(`${api}/v1/environment/graph`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(graph.status).toBe(200);
+    expect(JSON.stringify(await graph.json())).toContain('account.doubled');
+  });
+
+  it('passes X-Chalk-Timeout on: a slow resolver is cut at the deadline, not after its 5 s', async () => {
+    const started = performance.now();
+    const answer = await post(
+      api,
+      '/v1/query/online',
+      { inputs: { 'account.id': 3 }, outputs: ['account.slow', 'account.doubled'] },
+      { 'X-Chalk-Timeout': '300' },
+    );
+    const elapsed = performance.now() - started;
+    expect(answer.status).toBe(200);
+    expect(values(answer.body)['account.doubled']).toBe(6);
+    expect(values(answer.body)['account.slow'] ?? null).toBeNull();
+    expect((answer.body.errors as unknown[]).length).toBeGreaterThan(0);
+    expect(elapsed).toBeLessThan(4000);
+  });
+
+  it('refuses without a valid token before forwarding', async () => {
+    const res = await fetch(`${api}/v1/query/online`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer not-a-jwt', 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: { 'account.id': 1 }, outputs: ['account.doubled'] }),
+    });
+    expect(res.status).toBe(401);
+  });
+
+  it('exchanges credentials on the data plane too, relayed to the metadata plane', async () => {
+    const exchange = (base: string, secret: string) =>
+      fetch(`${base}/v1/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          client_id: clientId,
+          client_secret: secret,
+          grant_type: 'client_credentials',
+        }),
+      });
+    const res = await exchange(engine, clientSecret);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { access_token: string; engines: Json };
+    expect(body.engines).toEqual({ dev: engine });
+    const who = await fetch(`${engine}/v1/who-am-i`, {
+      headers: { authorization: `Bearer ${body.access_token}` },
+    });
+    expect(((await who.json()) as Json).environment_id).toBe('dev');
+    const [viaEngine, viaApi] = [await exchange(engine, 'wrong'), await exchange(api, 'wrong')];
+    expect(viaEngine.status).toBe(401);
+    expect(await viaEngine.text()).toBe(await viaApi.text());
+  });
+
+  it('answers 503 in the seed product’s error shape when the data plane is down', async () => {
+    await dataPlane.close();
+    const started = performance.now();
+    const answer = await post(api, '/v1/query/online', {
+      inputs: { 'account.id': 1 },
+      outputs: ['account.doubled'],
+    });
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({ code: 'DATA_PLANE_UNAVAILABLE', detail: expect.any(String) });
+    expect(answer.headers.get('retry-after')).toBe('1');
+    expect(performance.now() - started).toBeLessThan(5000);
+    const graph = await fetch(`${api}/v1/environment/graph`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(graph.status).toBe(503);
+  });
+});
