@@ -81,7 +81,7 @@ export interface OnlineQueryCall {
  * as the seed product does: feature results in `data`, every error in `errors` (field errors also on their
  * `data` entry), `meta` only when `include_meta` or `explain` is set.
  *
- * @throws SlateError `INVALID_QUERY` (kind `input`) when the query names no outputs or an unknown named query.
+ * @throws SlateError `INVALID_QUERY` (kind `input`) when neither the query nor a matching named query names outputs.
  */
 export async function runOnlineQuery(
   request: OnlineQueryRequest,
@@ -112,9 +112,10 @@ export type QueryFields = Omit<OnlineQueryRequest, 'inputs' | 'now'>;
 
 /**
  * The engine query for a request: a named query (by body or `X-Chalk-Query-Name`) supplies outputs,
- * staleness and tags the request does not give.
+ * staleness and tags the request does not give. A `query_name` that matches no named query is only a label
+ * (metrics, query log), as in the seed product.
  *
- * @throws SlateError `INVALID_QUERY` (kind `input`) when the query names no outputs or an unknown named query.
+ * @throws SlateError `INVALID_QUERY` (kind `input`) when neither the query nor a matching named query names outputs.
  */
 export function engineQuery(
   request: QueryFields,
@@ -128,7 +129,16 @@ export function engineQuery(
     request.query_name_version,
   );
   const outputs = request.outputs?.length ? request.outputs : (named?.outputs ?? []);
-  if (outputs.length === 0) throw new SlateError('input', 'INVALID_QUERY', 'the query names no outputs');
+  if (outputs.length === 0) {
+    const name = request.query_name ?? call.queryName;
+    throw new SlateError(
+      'input',
+      'INVALID_QUERY',
+      name
+        ? `the query names no outputs and no named query '${name}'${request.query_name_version ? ` version ${request.query_name_version}` : ''} is in deployment ${call.engine.deploymentId}`
+        : 'the query names no outputs',
+    );
+  }
   return {
     inputs,
     outputs,
@@ -173,13 +183,8 @@ function resolveNamedQuery(
   const match = version
     ? candidates.find((q) => q.version === version)
     : (candidates.find((q) => q.version === undefined) ?? candidates[0]);
-  if (!match) {
-    throw new SlateError(
-      'input',
-      'INVALID_QUERY',
-      `no named query '${name}'${version ? ` version ${version}` : ''} in deployment ${engine.deploymentId}`,
-    );
-  }
+  // No match is not an error: in the seed product `query_name` is also a plain label for metrics, the query
+  // log and usage, and pulls outputs and options from a named query only when one matches.
   return match;
 }
 
