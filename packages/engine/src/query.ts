@@ -1,3 +1,5 @@
+import type { DType } from '@slate/graph';
+
 /**
  * The engine's query and result types. Columnar: `inputs` hold one array per feature with a value per
  * row, so a single online query is one row and a bulk query is many. Per-feature outcomes (missing,
@@ -52,9 +54,14 @@ export type QueryErrorCode =
 /** One requested output, with a value (or error) per row. */
 export interface OutputColumn {
   readonly fqn: string;
-  readonly kind: 'scalar' | 'has_many';
+  /** `struct`: a has-one asked for as a whole, one object per row (see `dtype`). */
+  readonly kind: 'scalar' | 'has_many' | 'struct';
   /** For has-many outputs: the namespace of the related rows. */
   readonly target?: string;
+  /** For has-many outputs restricted to some of the related features (`user.transactions.amount`): their names. */
+  readonly fields?: readonly string[];
+  /** For struct outputs: the struct's type. */
+  readonly dtype?: DType;
   /** Values per row: scalars as JS values (`Date` for datetimes), has-many as arrays of row objects. */
   readonly values: unknown[];
   /** When each value was observed (epoch ms), `null` when there is no value. */

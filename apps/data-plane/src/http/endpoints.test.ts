@@ -265,12 +265,15 @@ describe('query headers', () => {
   });
 
   it('takes a query_name that matches no named query as a label, answering the outputs asked for', async () => {
-    const response = await query({
-      inputs: { 'account.card_number': '4111' },
-      outputs: ['account.card_brand'],
-      query_name: 'checkout_page',
-      query_name_version: '2',
-    });
+    const response = await query(
+      {
+        inputs: { 'account.card_number': '4111' },
+        outputs: ['account.card_brand'],
+        query_name: 'checkout_page',
+        query_name_version: '2',
+      },
+      {},
+    );
     expect(response.statusCode).toBe(200);
     expect(response.json().data).toEqual([
       expect.objectContaining({ field: 'account.card_brand', value: 'visa' }),

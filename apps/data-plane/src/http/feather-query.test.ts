@@ -236,6 +236,23 @@ describe('POST /v1/query/feather', () => {
     expect([...packed.get(1)!]).toEqual([]);
   });
 
+  it('answers a has-many sub-feature with the has-many table restricted to that column', async () => {
+    const body = featherRequest([
+      {
+        header: { outputs: ['user.transactions.amount'] },
+        body: tableToIPC(tableFromArrays({ 'user.id': [5, 4] }), 'stream'),
+      },
+    ]);
+    const [chunk] = parseFeatherResponse((await post(body)).rawPayload);
+    expect(chunk!.errors).toEqual([]);
+    const group = chunk!.groups['user.transactions.amount']!;
+    const expected = transactions.filter((t) => t.user_id === 5);
+    expect(group.schema.fields.map((f) => f.name).sort()).toEqual(['transaction.amount', 'user.id']);
+    const rows = group.toArray().map((r) => r.toJSON());
+    expect(rows.map((r) => r['transaction.amount'])).toEqual(expected.map((t) => t.amount));
+    expect(rows.map((r) => r['user.id'])).toEqual(expected.map(() => 5n));
+  });
+
   it.each([
     ['a wrong prefix', Buffer.from('chal2xxxxxxxx'), 'PARSE_FAILED'],
     ['no query at all', Buffer.from('chal1'), 'PARSE_FAILED'],

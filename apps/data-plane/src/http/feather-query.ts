@@ -187,8 +187,14 @@ function resultTables(
   if (result.columns.length === 0) return { scalars: new ArrowTable(), groups };
 
   for (const column of result.columns) {
-    const spec = features.get(column.fqn);
-    if (spec?.kind === 'scalar') {
+    // A has-many restricted to a column (`user.transactions.amount`) is answered by its relation's table.
+    const spec =
+      column.kind === 'has_many' && column.fields
+        ? features.get(column.fqn.split('.', 2).join('.'))
+        : features.get(column.fqn);
+    if (column.kind === 'struct' && column.dtype) {
+      columns[column.fqn] = toArrowVector(column.dtype, withoutFailures(column));
+    } else if (spec?.kind === 'scalar') {
       columns[column.fqn] = toArrowVector(spec.dtype, withoutFailures(column));
     } else if (spec?.kind === 'has_many') {
       const group = hasManyTable(column, spec, inputs, call);
@@ -231,7 +237,8 @@ function hasManyTable(
   const rootKey = root ? index.features.get(root.primaryKey) : undefined;
   const target = index.namespaces.get(spec.target);
   const fields = (target?.features ?? []).filter(
-    (feature): feature is Extract<FeatureSpec, { kind: 'scalar' }> => feature.kind === 'scalar',
+    (feature): feature is Extract<FeatureSpec, { kind: 'scalar' }> =>
+      feature.kind === 'scalar' && (column.fields?.includes(feature.name) ?? true),
   );
   const rowsPerRoot = withoutFailures(column).map(
     (value) => (Array.isArray(value) ? value : []) as Record<string, unknown>[],
@@ -250,7 +257,7 @@ function hasManyTable(
       field.dtype,
       rowsPerRoot.flatMap((rows) => rows.map((row) => row[field.name] ?? null)),
     );
-    packed[`${column.fqn}.${field.name}`] = toArrowVector(
+    packed[`${spec.fqn}.${field.name}`] = toArrowVector(
       { type: 'list', of: field.dtype },
       rowsPerRoot.map((rows) => rows.map((row) => row[field.name] ?? null)),
     );

@@ -7,7 +7,7 @@ import {
   type QueryError,
   toJsonValue,
 } from '@slate/engine';
-import { SlateError } from '@slate/graph';
+import { type DType, SlateError } from '@slate/graph';
 import type { StackTraceMode } from '@slate/http-edge';
 import { z } from 'zod';
 import type { ServedEnvironment } from '../deployments/served-environments.ts';
@@ -195,6 +195,7 @@ function featureResults(
 ): FeatureResult[] {
   const data: FeatureResult[] = [];
   const namespaces = engine.planner.index.namespaces;
+  const structsAsObjects = request.encoding_options?.encode_structs_as_objects === true;
   // Values read together share their timestamps: format each distinct one once.
   let lastObservedAt: number | null = null;
   let lastTs: string | null = null;
@@ -211,7 +212,10 @@ function featureResults(
     const value = error ? null : column.values[0];
     const entry: FeatureResult = {
       field: column.fqn,
-      value: value === null || typeof value !== 'object' ? (value ?? null) : encodeValue(column, value),
+      value:
+        value === null || typeof value !== 'object'
+          ? (value ?? null)
+          : encodeValue(column, value, structsAsObjects, engine),
       pkey: primaryKey === undefined ? null : (request.inputs[primaryKey] ?? null),
       ts: lastTs,
       valid: error === null,
@@ -230,13 +234,41 @@ function featureResults(
   return data;
 }
 
-/** Has-many values go out as `{columns, values}` with `values` column-major, as the seed product's clients read them. */
-function encodeValue(column: OutputColumn, value: unknown): unknown {
-  if (column.kind !== 'has_many') return toJsonValue(value);
-  const rows = (value as Record<string, unknown>[] | null) ?? [];
-  const names = [...new Set(rows.flatMap((row) => Object.keys(row)))];
-  return {
-    columns: names.map((name) => `${column.target}.${name}`),
-    values: names.map((name) => rows.map((row) => toJsonValue(row[name] ?? null))),
-  };
+/**
+ * Has-many values go out as `{columns, values}` with `values` column-major, as the seed product's clients read
+ * them, whatever `encode_structs_as_objects` says (the TS client's suite pins this shape with the option on).
+ * Structs (a has-one asked for as a whole, struct features) go out as objects with `encode_structs_as_objects`,
+ * else as positional lists in the struct's field order, as the seed product's server encodes them by default.
+ */
+function encodeValue(
+  column: OutputColumn,
+  value: unknown,
+  structsAsObjects: boolean,
+  engine: Engine,
+): unknown {
+  if (column.kind === 'has_many') {
+    const rows = (value as Record<string, unknown>[] | null) ?? [];
+    const names = column.fields ?? [...new Set(rows.flatMap((row) => Object.keys(row)))];
+    return {
+      columns: names.map((name) => `${column.target}.${name}`),
+      values: names.map((name) => rows.map((row) => toJsonValue(row[name] ?? null))),
+    };
+  }
+  const spec = column.dtype ? undefined : engine.planner.index.resolve(column.fqn)?.spec;
+  const dtype = column.dtype ?? (spec?.kind === 'scalar' ? spec.dtype : undefined);
+  return toJsonValue(encodeStructs(dtype, value, structsAsObjects));
+}
+
+function encodeStructs(dtype: DType | undefined, value: unknown, asObjects: boolean): unknown {
+  if (value === null || value === undefined || dtype === undefined) return value ?? null;
+  if (dtype.type === 'struct' && typeof value === 'object' && !Array.isArray(value)) {
+    const record = value as Record<string, unknown>;
+    const fields = Object.entries(dtype.fields);
+    return asObjects
+      ? Object.fromEntries(fields.map(([name, type]) => [name, encodeStructs(type, record[name], true)]))
+      : fields.map(([name, type]) => encodeStructs(type, record[name], false));
+  }
+  if ((dtype.type === 'list' || dtype.type === 'set') && Array.isArray(value))
+    return value.map((item) => encodeStructs(dtype.of, item, asObjects));
+  return value;
 }
