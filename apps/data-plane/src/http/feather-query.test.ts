@@ -1,6 +1,7 @@
 import { type Table, tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { transactions, users } from '../../../../examples/quickstart/src/sample-data.ts';
+import * as profiles from './fixtures/profile-module.ts';
 import { createTestPlane, type TestPlane } from './fixtures/test-plane.ts';
 
 /**
@@ -108,12 +109,13 @@ beforeAll(async () => {
   plane = await createTestPlane();
 });
 
-async function post(body: Buffer, headers: Record<string, string> = {}) {
-  return plane.app.inject({
+async function post(body: Buffer, headers: Record<string, string> = {}, target?: TestPlane) {
+  const on = target ?? plane;
+  return on.app.inject({
     method: 'POST',
     url: '/v1/query/feather',
     headers: {
-      authorization: `Bearer ${await plane.token()}`,
+      authorization: `Bearer ${await on.token()}`,
       'content-type': 'application/octet-stream',
       ...headers,
     },
@@ -251,6 +253,22 @@ describe('POST /v1/query/feather', () => {
     const rows = group.toArray().map((r) => r.toJSON());
     expect(rows.map((r) => r['transaction.amount'])).toEqual(expected.map((t) => t.amount));
     expect(rows.map((r) => r['user.id'])).toEqual(expected.map(() => 5n));
+  });
+
+  it('answers a has-one asked for as a whole as a struct column', async () => {
+    const profilePlane = await createTestPlane({ module: profiles });
+    const body = featherRequest([
+      {
+        header: { ...clientHeader, outputs: ['member.profile'] },
+        body: tableToIPC(tableFromArrays({ 'member.id': [2, 0] }), 'stream'),
+      },
+    ]);
+    const [chunk] = parseFeatherResponse((await post(body, {}, profilePlane)).rawPayload);
+    expect(chunk!.errors).toEqual([]);
+    const column = chunk!.table.getChild('member.profile')!;
+    // The fixture's rule: profile id = member id × 10; member 0 has none.
+    expect(column.get(0)!.toJSON()).toEqual({ id: 20n, email: 'p20@example.com', age: 40n });
+    expect(column.get(1)).toBeNull();
   });
 
   it.each([
