@@ -81,7 +81,8 @@ export interface OnlineQueryCall {
  * as the seed product does: feature results in `data`, every error in `errors` (field errors also on their
  * `data` entry), `meta` only when `include_meta` or `explain` is set.
  *
- * @throws SlateError `INVALID_QUERY` (kind `input`) when neither the query nor a matching named query names outputs.
+ * @throws SlateError `INVALID_QUERY` (kind `input`) when neither the query nor a matching named query names outputs;
+ * `DEPLOYMENT_NOT_LOADED` (kind `not_found`) when `deployment_id` names another deployment than the one serving.
  */
 export async function runOnlineQuery(
   request: OnlineQueryRequest,
@@ -115,7 +116,8 @@ export type QueryFields = Omit<OnlineQueryRequest, 'inputs' | 'now'>;
  * staleness and tags the request does not give. A `query_name` that matches no named query is only a label
  * (metrics, query log), as in the seed product.
  *
- * @throws SlateError `INVALID_QUERY` (kind `input`) when neither the query nor a matching named query names outputs.
+ * @throws SlateError `INVALID_QUERY` (kind `input`) when neither the query nor a matching named query names outputs;
+ * `DEPLOYMENT_NOT_LOADED` (kind `not_found`) when `deployment_id` names another deployment than the one serving.
  */
 export function engineQuery(
   request: QueryFields,
@@ -123,6 +125,15 @@ export function engineQuery(
   inputs: Record<string, unknown[]>,
   now: Date,
 ): EngineQuery {
+  // A preview deployment is answered only by a data plane that has it loaded; answering from the active
+  // deployment instead would give a caller testing a preview the results of another graph.
+  if (request.deployment_id && request.deployment_id !== call.deploymentId) {
+    throw new SlateError(
+      'not_found',
+      'DEPLOYMENT_NOT_LOADED',
+      `deployment '${request.deployment_id}' is not loaded on this data plane; it answers environment ${call.environment.id} from deployment ${call.deploymentId}`,
+    );
+  }
   const named = resolveNamedQuery(
     call.engine,
     request.query_name ?? call.queryName,
