@@ -272,6 +272,43 @@ describe('POST /v1/query/feather', () => {
   });
 
   it.each([
+    [{ feather_body_type: 'TABLE' }, /feather_body_type 'TABLE' is not supported/],
+    [{ response_compression_scheme: 'zstd' }, /response_compression_scheme 'zstd' is not supported/],
+    [
+      { client_supports_64bit: false, client_supported_64bit_types: ['LargeUtf8'] },
+      /'user\.id' is Int64, which the client does not read/,
+    ],
+  ])('refuses the header fields %j with a clear 400', async (fields, message) => {
+    const body = featherRequest([
+      {
+        header: { ...clientHeader, ...fields, outputs: ['user.name'] },
+        body: tableToIPC(tableFromArrays({ 'user.id': [1] }), 'stream'),
+      },
+    ]);
+    const response = await post(body);
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'INVALID_QUERY', detail: expect.stringMatching(message) });
+  });
+
+  it('answers Int64 to a client that says no 64-bit support but lists Int64, or lists nothing', async () => {
+    for (const fields of [
+      { client_supports_64bit: false, client_supported_64bit_types: ['Int64', 'Float64'] },
+      { client_supports_64bit: false, client_supported_64bit_types: undefined },
+      { client_supports_64bit: true, client_supported_64bit_types: [] },
+    ]) {
+      const body = featherRequest([
+        {
+          header: { ...clientHeader, ...fields, outputs: ['user.name'] },
+          body: tableToIPC(tableFromArrays({ 'user.id': [1] }), 'stream'),
+        },
+      ]);
+      const response = await post(body);
+      expect(response.statusCode).toBe(200);
+      expect(parseFeatherResponse(response.rawPayload)[0]!.table.get(0)!.toJSON()['user.id']).toBe(1n);
+    }
+  });
+
+  it.each([
     ['a wrong prefix', Buffer.from('chal2xxxxxxxx'), 'PARSE_FAILED'],
     ['no query at all', Buffer.from('chal1'), 'PARSE_FAILED'],
     [

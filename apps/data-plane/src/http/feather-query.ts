@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { tableToInputs, toArrowVector } from './arrow-values.ts';
 import { encodeByteModel } from './byte-model.ts';
 import { decodeFeatherRequest } from './feather-request.ts';
+import { check64BitSupport, checkFeatherWireOptions } from './feather-wire-options.ts';
 import { engineQuery, type OnlineQueryCall, OnlineQueryRequestSchema, queryMeta } from './online-query.ts';
 import { withWireStacks } from './wire-stacks.ts';
 
@@ -131,13 +132,16 @@ export interface FeatherQueryAnswer {
  * Runs one bulk query (a validated header and its input rows) and shapes its answer as tables: the part
  * of the feather endpoint every transport shares (HTTP's byte model, gRPC's `OnlineQueryBulkResponse`).
  *
- * @throws SlateError `INVALID_QUERY` (kind `input`) when the query names no outputs or an unknown named query.
+ * @throws SlateError `INVALID_QUERY` (kind `input`) when neither the query nor a matching named query names
+ * outputs, for a body type or compression other than `RECORD_BATCHES` / `uncompressed`, or for a 64-bit
+ * column the client says it does not read (see `check64BitSupport`).
  */
 export async function answerFeatherQuery(
   header: FeatherQueryHeader,
   table: Table,
   call: OnlineQueryCall,
 ): Promise<FeatherQueryAnswer> {
+  checkFeatherWireOptions(header);
   const started = performance.now();
   const queryId = randomUUID();
   const nows = header.now === undefined || header.now === null ? [] : [header.now].flat();
@@ -156,6 +160,7 @@ export async function answerFeatherQuery(
     });
   }
   const { scalars, groups } = resultTables(result, inputs, header, call, now);
+  check64BitSupport(header, [scalars, ...groups.map(([, group]) => group)]);
   return {
     scalars,
     groups,
