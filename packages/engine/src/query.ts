@@ -21,6 +21,11 @@ export interface EngineQuery {
   /** Absolute deadline (epoch ms) after which unfinished resolvers report `RESOLVER_TIMED_OUT`. */
   readonly deadline?: number;
   readonly signal?: AbortSignal;
+  /**
+   * The caller's `query_name` and `correlation_id`: labels the engine ignores, carried for whoever records
+   * the query (the query log). A query name need not name a named query.
+   */
+  readonly labels?: { readonly queryName?: string; readonly correlationId?: string };
   /** `'offline'` lets offline resolvers run and prefers them (offline queries); default `'online'`. */
   readonly kind?: 'online' | 'offline';
 }

@@ -161,6 +161,10 @@ export function engineQuery(
     queryContext: request.query_context ?? {},
     deadline: call.deadline,
     signal: call.signal,
+    labels: {
+      queryName: (request.query_name ?? call.queryName) || undefined,
+      correlationId: request.correlation_id ?? undefined,
+    },
   };
 }
 
