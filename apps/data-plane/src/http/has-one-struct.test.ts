@@ -61,4 +61,16 @@ describe('a has-one asked for as a whole', () => {
     });
     expect(body.data[0]).toMatchObject({ field: 'member.profile', value: null });
   });
+
+  it('encodes struct features the same way: positional by default, objects when asked', async () => {
+    // The fixture's badge: label `m<id>`, level id + 1.
+    const plain = await query({ inputs: { 'member.id': 6 }, outputs: ['member.badge'] });
+    expect(plain.data[0]).toMatchObject({ field: 'member.badge', value: ['m6', 7] });
+    const objects = await query({
+      inputs: { 'member.id': 6 },
+      outputs: ['member.badge'],
+      encoding_options: { encode_structs_as_objects: true },
+    });
+    expect(objects.data[0]).toMatchObject({ field: 'member.badge', value: { label: 'm6', level: 7 } });
+  });
 });
