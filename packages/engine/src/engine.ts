@@ -3,6 +3,7 @@ import type { OnlineStore } from '@slate/stores';
 import { executeQuery } from './execute/executor.ts';
 import { createPlanner, type Planner } from './plan/planner.ts';
 import type { EngineQuery, EngineResult } from './query.ts';
+import { rewriteRelationOutputs } from './relation-outputs.ts';
 import type { ResolverRuntime } from './runtime/resolver-runtime.ts';
 
 export interface EngineOptions {
@@ -63,7 +64,11 @@ export function createEngine(options: EngineOptions): Engine {
     deploymentId: options.deploymentId,
     planner,
     runtime: options.runtime,
-    query: (query) => executeQuery(query, deps),
+    async query(query) {
+      const rewrite = rewriteRelationOutputs(planner.index, query.outputs);
+      if (!rewrite) return executeQuery(query, deps);
+      return rewrite.collapse(await executeQuery({ ...query, outputs: rewrite.outputs }, deps));
+    },
     prepare(inputs, outputs, tags = []) {
       planner.plan({ inputs, outputs, kind: 'online', tags, requiredResolverTags: [], staleness: {} });
     },

@@ -1,3 +1,5 @@
+import type { DType } from '@slate/graph';
+
 /**
  * The engine's query and result types. Columnar: `inputs` hold one array per feature with a value per
  * row, so a single online query is one row and a bulk query is many. Per-feature outcomes (missing,
@@ -19,6 +21,11 @@ export interface EngineQuery {
   /** Absolute deadline (epoch ms) after which unfinished resolvers report `RESOLVER_TIMED_OUT`. */
   readonly deadline?: number;
   readonly signal?: AbortSignal;
+  /**
+   * The caller's `query_name` and `correlation_id`: labels the engine ignores, carried for whoever records
+   * the query (the query log). A query name need not name a named query.
+   */
+  readonly labels?: { readonly queryName?: string; readonly correlationId?: string };
   /** `'offline'` lets offline resolvers run and prefers them (offline queries); default `'online'`. */
   readonly kind?: 'online' | 'offline';
 }
@@ -52,9 +59,14 @@ export type QueryErrorCode =
 /** One requested output, with a value (or error) per row. */
 export interface OutputColumn {
   readonly fqn: string;
-  readonly kind: 'scalar' | 'has_many';
+  /** `struct`: a has-one asked for as a whole, one object per row (see `dtype`). */
+  readonly kind: 'scalar' | 'has_many' | 'struct';
   /** For has-many outputs: the namespace of the related rows. */
   readonly target?: string;
+  /** For has-many outputs restricted to some of the related features (`user.transactions.amount`): their names. */
+  readonly fields?: readonly string[];
+  /** For struct outputs: the struct's type. */
+  readonly dtype?: DType;
   /** Values per row: scalars as JS values (`Date` for datetimes), has-many as arrays of row objects. */
   readonly values: unknown[];
   /** When each value was observed (epoch ms), `null` when there is no value. */

@@ -261,7 +261,23 @@ describe('query headers', () => {
       { 'x-chalk-query-name': 'nope' },
     );
     expect(unknown.statusCode).toBe(400);
-    expect(unknown.json().code).toBe('INVALID_QUERY');
+    expect(unknown.json()).toMatchObject({ code: 'INVALID_QUERY', detail: expect.stringMatching(/'nope'/) });
+  });
+
+  it('takes a query_name that matches no named query as a label, answering the outputs asked for', async () => {
+    const response = await query(
+      {
+        inputs: { 'account.card_number': '4111' },
+        outputs: ['account.card_brand'],
+        query_name: 'checkout_page',
+        query_name_version: '2',
+      },
+      {},
+    );
+    expect(response.statusCode).toBe(200);
+    expect(response.json().data).toEqual([
+      expect.objectContaining({ field: 'account.card_brand', value: 'visa' }),
+    ]);
   });
 
   it.each([

@@ -1,6 +1,7 @@
 import { type Table, tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { transactions, users } from '../../../../examples/quickstart/src/sample-data.ts';
+import * as profiles from './fixtures/profile-module.ts';
 import { createTestPlane, type TestPlane } from './fixtures/test-plane.ts';
 
 /**
@@ -108,12 +109,13 @@ beforeAll(async () => {
   plane = await createTestPlane();
 });
 
-async function post(body: Buffer, headers: Record<string, string> = {}) {
-  return plane.app.inject({
+async function post(body: Buffer, headers: Record<string, string> = {}, target?: TestPlane) {
+  const on = target ?? plane;
+  return on.app.inject({
     method: 'POST',
     url: '/v1/query/feather',
     headers: {
-      authorization: `Bearer ${await plane.token()}`,
+      authorization: `Bearer ${await on.token()}`,
       'content-type': 'application/octet-stream',
       ...headers,
     },
@@ -234,6 +236,76 @@ describe('POST /v1/query/feather', () => {
     const packed = chunk!.table.getChild('user.transactions.amount')!;
     expect([...packed.get(0)!]).toEqual(expected.map((t) => t.amount));
     expect([...packed.get(1)!]).toEqual([]);
+  });
+
+  it('answers a has-many sub-feature with the has-many table restricted to that column', async () => {
+    const body = featherRequest([
+      {
+        header: { outputs: ['user.transactions.amount'] },
+        body: tableToIPC(tableFromArrays({ 'user.id': [5, 4] }), 'stream'),
+      },
+    ]);
+    const [chunk] = parseFeatherResponse((await post(body)).rawPayload);
+    expect(chunk!.errors).toEqual([]);
+    const group = chunk!.groups['user.transactions.amount']!;
+    const expected = transactions.filter((t) => t.user_id === 5);
+    expect(group.schema.fields.map((f) => f.name).sort()).toEqual(['transaction.amount', 'user.id']);
+    const rows = group.toArray().map((r) => r.toJSON());
+    expect(rows.map((r) => r['transaction.amount'])).toEqual(expected.map((t) => t.amount));
+    expect(rows.map((r) => r['user.id'])).toEqual(expected.map(() => 5n));
+  });
+
+  it('answers a has-one asked for as a whole as a struct column', async () => {
+    const profilePlane = await createTestPlane({ module: profiles });
+    const body = featherRequest([
+      {
+        header: { ...clientHeader, outputs: ['member.profile'] },
+        body: tableToIPC(tableFromArrays({ 'member.id': [2, 0] }), 'stream'),
+      },
+    ]);
+    const [chunk] = parseFeatherResponse((await post(body, {}, profilePlane)).rawPayload);
+    expect(chunk!.errors).toEqual([]);
+    const column = chunk!.table.getChild('member.profile')!;
+    // The fixture's rule: profile id = member id × 10; member 0 has none.
+    expect(column.get(0)!.toJSON()).toEqual({ id: 20n, email: 'p20@example.com', age: 40n });
+    expect(column.get(1)).toBeNull();
+  });
+
+  it.each([
+    [{ feather_body_type: 'TABLE' }, /feather_body_type 'TABLE' is not supported/],
+    [{ response_compression_scheme: 'zstd' }, /response_compression_scheme 'zstd' is not supported/],
+    [
+      { client_supports_64bit: false, client_supported_64bit_types: ['LargeUtf8'] },
+      /'user\.id' is Int64, which the client does not read/,
+    ],
+  ])('refuses the header fields %j with a clear 400', async (fields, message) => {
+    const body = featherRequest([
+      {
+        header: { ...clientHeader, ...fields, outputs: ['user.name'] },
+        body: tableToIPC(tableFromArrays({ 'user.id': [1] }), 'stream'),
+      },
+    ]);
+    const response = await post(body);
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'INVALID_QUERY', detail: expect.stringMatching(message) });
+  });
+
+  it('answers Int64 to a client that says no 64-bit support but lists Int64, or lists nothing', async () => {
+    for (const fields of [
+      { client_supports_64bit: false, client_supported_64bit_types: ['Int64', 'Float64'] },
+      { client_supports_64bit: false, client_supported_64bit_types: undefined },
+      { client_supports_64bit: true, client_supported_64bit_types: [] },
+    ]) {
+      const body = featherRequest([
+        {
+          header: { ...clientHeader, ...fields, outputs: ['user.name'] },
+          body: tableToIPC(tableFromArrays({ 'user.id': [1] }), 'stream'),
+        },
+      ]);
+      const response = await post(body);
+      expect(response.statusCode).toBe(200);
+      expect(parseFeatherResponse(response.rawPayload)[0]!.table.get(0)!.toJSON()['user.id']).toBe(1n);
+    }
   });
 
   it.each([

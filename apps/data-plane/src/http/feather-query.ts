@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { tableToInputs, toArrowVector } from './arrow-values.ts';
 import { encodeByteModel } from './byte-model.ts';
 import { decodeFeatherRequest } from './feather-request.ts';
+import { check64BitSupport, checkFeatherWireOptions } from './feather-wire-options.ts';
 import { engineQuery, type OnlineQueryCall, OnlineQueryRequestSchema, queryMeta } from './online-query.ts';
 import { withWireStacks } from './wire-stacks.ts';
 
@@ -131,13 +132,16 @@ export interface FeatherQueryAnswer {
  * Runs one bulk query (a validated header and its input rows) and shapes its answer as tables: the part
  * of the feather endpoint every transport shares (HTTP's byte model, gRPC's `OnlineQueryBulkResponse`).
  *
- * @throws SlateError `INVALID_QUERY` (kind `input`) when the query names no outputs or an unknown named query.
+ * @throws SlateError `INVALID_QUERY` (kind `input`) when neither the query nor a matching named query names
+ * outputs, for a body type or compression other than `RECORD_BATCHES` / `uncompressed`, or for a 64-bit
+ * column the client says it does not read (see `check64BitSupport`).
  */
 export async function answerFeatherQuery(
   header: FeatherQueryHeader,
   table: Table,
   call: OnlineQueryCall,
 ): Promise<FeatherQueryAnswer> {
+  checkFeatherWireOptions(header);
   const started = performance.now();
   const queryId = randomUUID();
   const nows = header.now === undefined || header.now === null ? [] : [header.now].flat();
@@ -156,6 +160,7 @@ export async function answerFeatherQuery(
     });
   }
   const { scalars, groups } = resultTables(result, inputs, header, call, now);
+  check64BitSupport(header, [scalars, ...groups.map(([, group]) => group)]);
   return {
     scalars,
     groups,
@@ -187,8 +192,14 @@ function resultTables(
   if (result.columns.length === 0) return { scalars: new ArrowTable(), groups };
 
   for (const column of result.columns) {
-    const spec = features.get(column.fqn);
-    if (spec?.kind === 'scalar') {
+    // A has-many restricted to a column (`user.transactions.amount`) is answered by its relation's table.
+    const spec =
+      column.kind === 'has_many' && column.fields
+        ? features.get(column.fqn.split('.', 2).join('.'))
+        : features.get(column.fqn);
+    if (column.kind === 'struct' && column.dtype) {
+      columns[column.fqn] = toArrowVector(column.dtype, withoutFailures(column));
+    } else if (spec?.kind === 'scalar') {
       columns[column.fqn] = toArrowVector(spec.dtype, withoutFailures(column));
     } else if (spec?.kind === 'has_many') {
       const group = hasManyTable(column, spec, inputs, call);
@@ -231,7 +242,8 @@ function hasManyTable(
   const rootKey = root ? index.features.get(root.primaryKey) : undefined;
   const target = index.namespaces.get(spec.target);
   const fields = (target?.features ?? []).filter(
-    (feature): feature is Extract<FeatureSpec, { kind: 'scalar' }> => feature.kind === 'scalar',
+    (feature): feature is Extract<FeatureSpec, { kind: 'scalar' }> =>
+      feature.kind === 'scalar' && (column.fields?.includes(feature.name) ?? true),
   );
   const rowsPerRoot = withoutFailures(column).map(
     (value) => (Array.isArray(value) ? value : []) as Record<string, unknown>[],
@@ -250,7 +262,7 @@ function hasManyTable(
       field.dtype,
       rowsPerRoot.flatMap((rows) => rows.map((row) => row[field.name] ?? null)),
     );
-    packed[`${column.fqn}.${field.name}`] = toArrowVector(
+    packed[`${spec.fqn}.${field.name}`] = toArrowVector(
       { type: 'list', of: field.dtype },
       rowsPerRoot.map((rows) => rows.map((row) => row[field.name] ?? null)),
     );

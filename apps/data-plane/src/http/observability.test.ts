@@ -107,6 +107,11 @@ describe('GET /metrics', () => {
       await query({ inputs: { 'account.card_number': number }, outputs: ['account.card_brand'] });
     await query({ inputs: { 'account.card_number': 7 }, outputs: ['account.card_brand'] });
     await query({ inputs: { 'account.card_number': '4' }, query_name: 'brand_check' });
+    await query({
+      inputs: { 'account.card_number': '4' },
+      outputs: ['account.card_brand'],
+      query_name: 'checkout_page',
+    });
 
     const response = await plane.app.inject({
       method: 'GET',
@@ -122,7 +127,8 @@ describe('GET /metrics', () => {
     expect(value('query_request{id="Unnamed",status="success"}')).toBe(3);
     expect(value('query_request{id="Unnamed",status="failure"}')).toBe(1);
     expect(value('query_request{id="brand_check",status="success"}')).toBe(1);
-    expect(value('feature_request{id="account.card_brand",status="success",context="inference"}')).toBe(4);
+    expect(value('query_request{id="checkout_page",status="success"}')).toBe(1);
+    expect(value('feature_request{id="account.card_brand",status="success",context="inference"}')).toBe(5);
     expect(value('query_latency_seconds_count{id="Unnamed"}')).toBe(4);
     expect(value('query_latency_seconds{quantile="0.99",id="Unnamed"}')).toBeGreaterThan(0);
     expect(text).toContain('# TYPE resolver_latency_seconds summary');

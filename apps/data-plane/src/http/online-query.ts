@@ -7,7 +7,7 @@ import {
   type QueryError,
   toJsonValue,
 } from '@slate/engine';
-import { SlateError } from '@slate/graph';
+import { type DType, SlateError } from '@slate/graph';
 import type { StackTraceMode } from '@slate/http-edge';
 import { z } from 'zod';
 import type { ServedEnvironment } from '../deployments/served-environments.ts';
@@ -81,7 +81,8 @@ export interface OnlineQueryCall {
  * as the seed product does: feature results in `data`, every error in `errors` (field errors also on their
  * `data` entry), `meta` only when `include_meta` or `explain` is set.
  *
- * @throws SlateError `INVALID_QUERY` (kind `input`) when the query names no outputs or an unknown named query.
+ * @throws SlateError `INVALID_QUERY` (kind `input`) when neither the query nor a matching named query names outputs;
+ * `DEPLOYMENT_NOT_LOADED` (kind `not_found`) when `deployment_id` names another deployment than the one serving.
  */
 export async function runOnlineQuery(
   request: OnlineQueryRequest,
@@ -112,9 +113,11 @@ export type QueryFields = Omit<OnlineQueryRequest, 'inputs' | 'now'>;
 
 /**
  * The engine query for a request: a named query (by body or `X-Chalk-Query-Name`) supplies outputs,
- * staleness and tags the request does not give.
+ * staleness and tags the request does not give. A `query_name` that matches no named query is only a label
+ * (metrics, query log), as in the seed product.
  *
- * @throws SlateError `INVALID_QUERY` (kind `input`) when the query names no outputs or an unknown named query.
+ * @throws SlateError `INVALID_QUERY` (kind `input`) when neither the query nor a matching named query names outputs;
+ * `DEPLOYMENT_NOT_LOADED` (kind `not_found`) when `deployment_id` names another deployment than the one serving.
  */
 export function engineQuery(
   request: QueryFields,
@@ -122,13 +125,31 @@ export function engineQuery(
   inputs: Record<string, unknown[]>,
   now: Date,
 ): EngineQuery {
+  // A preview deployment is answered only by a data plane that has it loaded; answering from the active
+  // deployment instead would give a caller testing a preview the results of another graph.
+  if (request.deployment_id && request.deployment_id !== call.deploymentId) {
+    throw new SlateError(
+      'not_found',
+      'DEPLOYMENT_NOT_LOADED',
+      `deployment '${request.deployment_id}' is not loaded on this data plane; it answers environment ${call.environment.id} from deployment ${call.deploymentId}`,
+    );
+  }
   const named = resolveNamedQuery(
     call.engine,
     request.query_name ?? call.queryName,
     request.query_name_version,
   );
   const outputs = request.outputs?.length ? request.outputs : (named?.outputs ?? []);
-  if (outputs.length === 0) throw new SlateError('input', 'INVALID_QUERY', 'the query names no outputs');
+  if (outputs.length === 0) {
+    const name = request.query_name ?? call.queryName;
+    throw new SlateError(
+      'input',
+      'INVALID_QUERY',
+      name
+        ? `the query names no outputs and no named query '${name}'${request.query_name_version ? ` version ${request.query_name_version}` : ''} is in deployment ${call.engine.deploymentId}`
+        : 'the query names no outputs',
+    );
+  }
   return {
     inputs,
     outputs,
@@ -140,6 +161,10 @@ export function engineQuery(
     queryContext: request.query_context ?? {},
     deadline: call.deadline,
     signal: call.signal,
+    labels: {
+      queryName: (request.query_name ?? call.queryName) || undefined,
+      correlationId: request.correlation_id ?? undefined,
+    },
   };
 }
 
@@ -173,13 +198,8 @@ function resolveNamedQuery(
   const match = version
     ? candidates.find((q) => q.version === version)
     : (candidates.find((q) => q.version === undefined) ?? candidates[0]);
-  if (!match) {
-    throw new SlateError(
-      'input',
-      'INVALID_QUERY',
-      `no named query '${name}'${version ? ` version ${version}` : ''} in deployment ${engine.deploymentId}`,
-    );
-  }
+  // No match is not an error: in the seed product `query_name` is also a plain label for metrics, the query
+  // log and usage, and pulls outputs and options from a named query only when one matches.
   return match;
 }
 
@@ -190,6 +210,7 @@ function featureResults(
 ): FeatureResult[] {
   const data: FeatureResult[] = [];
   const namespaces = engine.planner.index.namespaces;
+  const structsAsObjects = request.encoding_options?.encode_structs_as_objects === true;
   // Values read together share their timestamps: format each distinct one once.
   let lastObservedAt: number | null = null;
   let lastTs: string | null = null;
@@ -206,7 +227,10 @@ function featureResults(
     const value = error ? null : column.values[0];
     const entry: FeatureResult = {
       field: column.fqn,
-      value: value === null || typeof value !== 'object' ? (value ?? null) : encodeValue(column, value),
+      value:
+        value === null || typeof value !== 'object'
+          ? (value ?? null)
+          : encodeValue(column, value, structsAsObjects, engine),
       pkey: primaryKey === undefined ? null : (request.inputs[primaryKey] ?? null),
       ts: lastTs,
       valid: error === null,
@@ -225,13 +249,41 @@ function featureResults(
   return data;
 }
 
-/** Has-many values go out as `{columns, values}` with `values` column-major, as the seed product's clients read them. */
-function encodeValue(column: OutputColumn, value: unknown): unknown {
-  if (column.kind !== 'has_many') return toJsonValue(value);
-  const rows = (value as Record<string, unknown>[] | null) ?? [];
-  const names = [...new Set(rows.flatMap((row) => Object.keys(row)))];
-  return {
-    columns: names.map((name) => `${column.target}.${name}`),
-    values: names.map((name) => rows.map((row) => toJsonValue(row[name] ?? null))),
-  };
+/**
+ * Has-many values go out as `{columns, values}` with `values` column-major, as the seed product's clients read
+ * them, whatever `encode_structs_as_objects` says (the TS client's suite pins this shape with the option on).
+ * Structs (a has-one asked for as a whole, struct features) go out as objects with `encode_structs_as_objects`,
+ * else as positional lists in the struct's field order, as the seed product's server encodes them by default.
+ */
+function encodeValue(
+  column: OutputColumn,
+  value: unknown,
+  structsAsObjects: boolean,
+  engine: Engine,
+): unknown {
+  if (column.kind === 'has_many') {
+    const rows = (value as Record<string, unknown>[] | null) ?? [];
+    const names = column.fields ?? [...new Set(rows.flatMap((row) => Object.keys(row)))];
+    return {
+      columns: names.map((name) => `${column.target}.${name}`),
+      values: names.map((name) => rows.map((row) => toJsonValue(row[name] ?? null))),
+    };
+  }
+  const spec = column.dtype ? undefined : engine.planner.index.resolve(column.fqn)?.spec;
+  const dtype = column.dtype ?? (spec?.kind === 'scalar' ? spec.dtype : undefined);
+  return toJsonValue(encodeStructs(dtype, value, structsAsObjects));
+}
+
+function encodeStructs(dtype: DType | undefined, value: unknown, asObjects: boolean): unknown {
+  if (value === null || value === undefined || dtype === undefined) return value ?? null;
+  if (dtype.type === 'struct' && typeof value === 'object' && !Array.isArray(value)) {
+    const record = value as Record<string, unknown>;
+    const fields = Object.entries(dtype.fields);
+    return asObjects
+      ? Object.fromEntries(fields.map(([name, type]) => [name, encodeStructs(type, record[name], true)]))
+      : fields.map(([name, type]) => encodeStructs(type, record[name], false));
+  }
+  if ((dtype.type === 'list' || dtype.type === 'set') && Array.isArray(value))
+    return value.map((item) => encodeStructs(dtype.of, item, asObjects));
+  return value;
 }

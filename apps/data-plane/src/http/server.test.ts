@@ -201,6 +201,28 @@ describe('POST /v1/query/online', () => {
     });
   });
 
+  it('answers a has-many sub-feature as the has-many table restricted to that column', async () => {
+    const body = (
+      await query({ inputs: { 'user.id': 5 }, outputs: ['user.transactions.amount', 'user.name'] })
+    ).json();
+    expect(body.errors).toEqual([]);
+    expect(body.data.map((d: { field: string }) => d.field)).toEqual([
+      'user.transactions.amount',
+      'user.name',
+    ]);
+    expect(body.data[0]).toMatchObject({
+      valid: true,
+      value: { columns: ['transaction.amount'], values: [[45, 5]] },
+    });
+  });
+
+  it('still refuses a has-many sub-path that names nothing with PARSE_FAILED', async () => {
+    const body = (await query({ inputs: { 'user.id': 5 }, outputs: ['user.transactions.nope'] })).json();
+    expect(body.errors).toEqual([
+      expect.objectContaining({ code: 'PARSE_FAILED', feature: 'user.transactions.nope' }),
+    ]);
+  });
+
   it('answers malformed JSON with 400 PARSE_FAILED', async () => {
     const response = await query('{"inputs": {');
     expect(response.statusCode).toBe(400);

@@ -60,3 +60,26 @@ describe('watchResultPublisher', () => {
     expect(line(text, 'result_publisher_shed')).toBe('result_publisher_shed 5');
   });
 });
+
+describe('observeQuery', () => {
+  it('counts query names past the label limit under Other', async () => {
+    const metrics = createDataPlaneMetrics();
+    const result = {
+      rowCount: 1,
+      columns: [],
+      errors: [],
+      queryHash: null,
+      planCacheHit: true,
+      explain: '',
+      warnings: [],
+    };
+    for (let i = 0; i < 1000; i++) metrics.observeQuery(`q${i}`, 0.001, result);
+    metrics.observeQuery('one_too_many', 0.001, result);
+    metrics.observeQuery('another', 0.001, result);
+    metrics.observeQuery('q7', 0.001, result);
+    const { text } = await metrics.render();
+    expect(text).toContain('query_request{id="Other",status="success"} 2');
+    expect(text).toContain('query_request{id="q7",status="success"} 2');
+    expect(text).not.toContain('one_too_many');
+  });
+});

@@ -2,6 +2,9 @@ import type { EngineResult, ResolverRuntime } from '@slate/engine';
 import { Counter, Gauge, Registry, Summary } from 'prom-client';
 import type { ResultPublisherStats } from '../persistence/result-publisher.ts';
 
+/** Distinct `id` labels of query metrics kept before new query names are counted as `Other`. */
+export const MAX_QUERY_LABELS = 1000;
+
 /** Quantiles every latency summary reports (the seed product's: chalk.md §6.2). */
 const percentiles = [0.5, 0.75, 0.95, 0.99];
 
@@ -165,7 +168,10 @@ export function createDataPlaneMetrics(): DataPlaneMetrics {
       streamLag.set({ resolver }, lagSeconds);
     },
     observeQuery(queryName, seconds, result) {
-      const id = queryName || 'Unnamed';
+      // `query_name` is a free label chosen by clients: past MAX_QUERY_LABELS distinct names, further new
+      // names are counted under `Other` so a client cannot grow the registry without bound.
+      const named = queryName || 'Unnamed';
+      const id = queryChildren.has(named) || queryChildren.size < MAX_QUERY_LABELS ? named : 'Other';
       const query = cached(queryChildren, id, () => ({
         latency: queryLatency.labels({ id }),
         ok: queryRequest.labels({ id, status: 'success' }),

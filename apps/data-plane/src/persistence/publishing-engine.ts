@@ -96,8 +96,8 @@ export function resultMessage(
           : errors > 0
             ? 'SUCCESSFUL_WITH_NONFATAL_ERRORS'
             : 'SUCCESSFUL',
-      query_name: null,
-      correlation_id: null,
+      query_name: query.labels?.queryName ?? null,
+      correlation_id: query.labels?.correlationId ?? null,
       outputs: [...query.outputs],
       row_count: result.rowCount,
       error_count: errors,
