@@ -235,7 +235,10 @@ describe.skipIf(!services)('persistence crashes on the production shape', () => 
         const i = stream.next++;
         for (let attempt = 0; ; attempt++) {
           const outcome = await upload(i).then(
-            async (r) => (r.ok ? 'ok' : `${r.status} ${((await r.json()) as { code?: string }).code}`),
+            async (r) =>
+              r.ok
+                ? 'ok'
+                : `${r.status} ${((await r.json()) as { code?: string }).code} retry-after ${r.headers.get('retry-after')}`,
             (error: Error) => `network ${error.name}`,
           );
           if (outcome === 'ok') break;
@@ -342,6 +345,9 @@ describe.skipIf(!services)('persistence crashes on the production shape', () => 
         .join('\n')}`,
     );
     expect(stream.acknowledged).toBe(sent);
+    // Uploads while Redis was down were refused with a clear, retryable answer (a 500 before the fix).
+    expect(figures['refusals during the outage']).toBeGreaterThan(0);
+    expect([...stream.refusals.keys()]).toEqual(['503 RESULT_BUS_UNAVAILABLE retry-after 1']);
     expect({ lostOnline, wrongOnline, lostOffline, duplicatedOffline }).toEqual({
       lostOnline: 0,
       wrongOnline: 0,
