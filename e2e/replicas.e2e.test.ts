@@ -6,7 +6,7 @@
  * key is refused while they are alive.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +88,9 @@ const dataPlaneEnv = (instance: string, role: string, port: number, key: string)
   SLATE_DATA_PLANE_KEY_FILE: key,
   SLATE_STATE_DIR: join(work, instance),
   REDIS_URL: redis.url,
+  // Ephemeral metrics port and no gRPC listener: the defaults (9464, 4002) would collide between the replicas.
+  SLATE_METRICS_PORT: '0',
+  SLATE_GRPC_PORT: 'off',
   PORT: String(port),
   HOST: '127.0.0.1',
 });
@@ -126,7 +129,10 @@ beforeAll(async () => {
     SLATE_API_SERVER: apiServer,
     SLATE_REGISTRATION_TOKEN: registrationToken,
     SLATE_MODE: 'embedded',
+    // Required since signing keys are encrypted at rest (issue 11 item 8).
+    SLATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     SLATE_SEED_FILE: join(repo, 'examples/quickstart/seed.yaml'),
+    SLATE_METRICS_PORT: '0',
     PORT: String(apiPort),
     HOST: '127.0.0.1',
   });
