@@ -207,7 +207,12 @@ describe.skipIf(!services)('persistence crashes on the production shape', () => 
     const upload = (i: number) =>
       fetch(`http://127.0.0.1:${queryPort}/v1/upload/single`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/json' },
+        // The same key on every retry: an upload refused (503) yet stored is then not stored twice offline.
+        headers: {
+          authorization: `Bearer ${token.access_token}`,
+          'content-type': 'application/json',
+          'idempotency-key': `crash-upload-${i}`,
+        },
         body: JSON.stringify({ inputs: { 'user.id': i, 'user.risk_score': scoreOf(i) } }),
         signal: AbortSignal.timeout(30_000),
       });
@@ -330,6 +335,11 @@ describe.skipIf(!services)('persistence crashes on the production shape', () => 
     const wrongOnline = values.filter((v, i) => v !== null && v.value !== scoreOf(i)).length;
     const lostOffline = Array.from({ length: sent }, (_, i) => i).filter((i) => !perUser.has(i)).length;
     const duplicatedOffline = [...perUser.values()].reduce((sum, n) => sum + (n - 1), 0);
+    // Which upload a duplicate came from: the same operation twice (a redelivery written again) or two
+    // operations (an upload refused to the client yet stored, then retried).
+    const duplicates = rows
+      .filter((r) => (perUser.get(Number(r.pkey)) ?? 0) > 1)
+      .map((r) => `${r.pkey}:${r.queryId}:${r.observationId}`);
     Object.assign(figures, {
       'values sent (acknowledged)': sent,
       'upload retries': stream.retries,
@@ -338,6 +348,7 @@ describe.skipIf(!services)('persistence crashes on the production shape', () => 
       'wrong online': wrongOnline,
       'lost offline': lostOffline,
       'duplicated offline': duplicatedOffline,
+      'duplicated rows': duplicates.join(' ') || 'none',
     });
     console.log(
       `crash test figures:\n${Object.entries(figures)

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { SlateError } from '@slate/graph';
 import type { Bus } from '@slate/stores';
 import type { FeatureWriter } from '../http/feature-writer.ts';
@@ -42,8 +42,9 @@ export function createBusFeatureWriter(bus: Bus, options: { topic?: string } = {
   };
   return {
     capabilities: { online: true, offline: true },
-    async write(environment, values, targets, signal) {
-      const operationId = randomUUID();
+    async write(environment, values, targets, signal, idempotencyKey) {
+      const operationId =
+        idempotencyKey === undefined ? randomUUID() : operationIdOf(environment, idempotencyKey);
       if (values.length === 0 || (!targets.online && !targets.offline)) return { operationId };
       await publish(
         {
@@ -85,4 +86,10 @@ export function createBusFeatureWriter(bus: Bus, options: { topic?: string } = {
       );
     },
   };
+}
+
+/** A UUID-shaped operation id derived from the environment and the client's idempotency key. */
+export function operationIdOf(environment: string, idempotencyKey: string): string {
+  const hex = createHash('sha256').update(`${environment}\0${idempotencyKey}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
