@@ -46,11 +46,7 @@ function startApp(app: string, env: Record<string, string>): Started {
   const child = spawn(
     process.execPath,
     ['--import', import.meta.resolve('tsx/esm'), join(repo, `apps/${app}/src/main.ts`)],
-    {
-      cwd: work,
-      // Several processes on one host: metrics on a port of the OS's choosing, no gRPC listener.
-      env: { ...process.env, LOG_LEVEL: 'warn', SLATE_METRICS_PORT: '0', SLATE_GRPC_PORT: 'off', ...env },
-    },
+    { cwd: work, env: { ...process.env, LOG_LEVEL: 'warn', ...env } },
   );
   children.push(child);
   let output = '';
@@ -92,6 +88,9 @@ const dataPlaneEnv = (instance: string, role: string, port: number, key: string)
   SLATE_DATA_PLANE_KEY_FILE: key,
   SLATE_STATE_DIR: join(work, instance),
   REDIS_URL: redis.url,
+  // Ephemeral metrics port and no gRPC listener: the defaults (9464, 4002) would collide between the replicas.
+  SLATE_METRICS_PORT: '0',
+  SLATE_GRPC_PORT: 'off',
   PORT: String(port),
   HOST: '127.0.0.1',
 });
@@ -127,11 +126,13 @@ beforeAll(async () => {
   apiServer = `http://127.0.0.1:${apiPort}`;
   const metadata = startApp('metadata-plane', {
     DATABASE_URL: url.toString(),
-    SLATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     SLATE_API_SERVER: apiServer,
     SLATE_REGISTRATION_TOKEN: registrationToken,
     SLATE_MODE: 'embedded',
+    // Required since signing keys are encrypted at rest (issue 11 item 8).
+    SLATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     SLATE_SEED_FILE: join(repo, 'examples/quickstart/seed.yaml'),
+    SLATE_METRICS_PORT: '0',
     PORT: String(apiPort),
     HOST: '127.0.0.1',
   });

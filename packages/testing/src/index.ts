@@ -5,7 +5,12 @@ export {
   startKafkaMockCluster,
 } from './kafka-mock-cluster.ts';
 export { freePort } from './ports.ts';
-export { type OwnRedisServer, redisServerUnavailable, startRedisServer } from './redis-server.ts';
+export {
+  type OwnRedisServer,
+  type RedisServerOptions,
+  redisServerUnavailable,
+  startRedisServer,
+} from './redis-server.ts';
 export {
   isReachable,
   requireService,

@@ -11,6 +11,20 @@ export interface OwnRedisServer {
   readonly port: number;
   /** Stops the server (SIGTERM, then SIGKILL after 2 s) and removes its folder. */
   stop(): Promise<void>;
+  /**
+   * Stops the server with `signal` (default SIGKILL), waits `downMs` (default 0), and starts it again on the
+   * same port and folder, resolving once it answers. With `appendOnly` the data outlives the restart.
+   */
+  restart(options?: { signal?: NodeJS.Signals; downMs?: number }): Promise<void>;
+}
+
+/** Options of `startRedisServer`. */
+export interface RedisServerOptions {
+  /**
+   * Persist with an append-only file fsynced on every write (`--appendonly yes --appendfsync always`), so
+   * everything acknowledged survives `restart`, even a SIGKILL. Default false (in memory only).
+   */
+  readonly appendOnly?: boolean;
 }
 
 const binary = () => process.env.SLATE_TEST_REDIS_SERVER ?? 'redis-server';
@@ -39,36 +53,54 @@ export function redisServerUnavailable(): string | undefined {
  * const redis = await startRedisServer();
  * try { … redis.url … } finally { await redis.stop(); }
  */
-export async function startRedisServer(): Promise<OwnRedisServer> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<OwnRedisServer> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'slate-redis-'));
-  const child: ChildProcess = spawn(
-    binary(),
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: 'ignore' },
-  );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  while (!(await isReachable(url, 200))) {
-    if (Date.now() > deadline || child.exitCode !== null) {
-      child.kill('SIGKILL');
-      await rm(dir, { recursive: true, force: true });
-      throw new Error(`redis-server did not start on port ${port}`);
+  const persistence = options.appendOnly
+    ? ['--appendonly', 'yes', '--appendfsync', 'always']
+    : ['--appendonly', 'no'];
+  let child: ChildProcess;
+  let exited: Promise<void>;
+  const launch = async () => {
+    child = spawn(
+      binary(),
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const current = child;
+    exited = new Promise<void>((resolve) => current.once('exit', () => resolve()));
+    const deadline = Date.now() + 10_000;
+    while (!(await isReachable(url, 200))) {
+      if (Date.now() > deadline || current.exitCode !== null) {
+        current.kill('SIGKILL');
+        await rm(dir, { recursive: true, force: true });
+        throw new Error(`redis-server did not start on port ${port}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  };
+  const halt = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 2_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  await launch();
   return {
     url,
     port,
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 2_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await halt('SIGTERM');
       await rm(dir, { recursive: true, force: true });
+    },
+    async restart({ signal = 'SIGKILL', downMs = 0 } = {}) {
+      await halt(signal);
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+      await launch();
     },
   };
 }

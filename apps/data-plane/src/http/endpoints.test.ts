@@ -85,6 +85,24 @@ describe('POST /v1/upload/single', () => {
     expect(response.json()).toMatchObject({ code, detail: expect.stringMatching(message), trace: null });
     expect(response.json().errors.length).toBeGreaterThan(0);
   });
+
+  it.each([['a key with spaces'], ['x'.repeat(129)], ['é']])(
+    'refuses a malformed Idempotency-Key (%#) with 400 INVALID_IDEMPOTENCY_KEY',
+    async (key) => {
+      const response = await plane.app.inject({
+        method: 'POST',
+        url: '/v1/upload/single',
+        headers: {
+          authorization: `Bearer ${await plane.token()}`,
+          'content-type': 'application/json',
+          'idempotency-key': key,
+        },
+        payload: { inputs: { 'account.id': 8, 'account.nickname': 'eight' } },
+      });
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ code: 'INVALID_IDEMPOTENCY_KEY' });
+    },
+  );
 });
 
 describe('POST /v1/upload_features/multi', () => {

@@ -25,13 +25,16 @@ export interface FeatureWriter {
   readonly capabilities: { readonly online: boolean; readonly offline: boolean };
   /**
    * Persists values. Resolves once they are durable where asked (or accepted by the bus), with an id the
-   * caller reports as `operation_id`.
+   * caller reports as `operation_id`. With `idempotencyKey` (the client's `Idempotency-Key` header) the
+   * operation id is derived from it, so a client retrying an upload whose answer it did not get (refused
+   * with 503, yet stored) does not store it twice offline: the offline store skips operations it committed.
    */
   write(
     environment: string,
     values: readonly FeatureValueWrite[],
     targets: StoreTargets,
     signal?: AbortSignal,
+    idempotencyKey?: string,
   ): Promise<{ operationId: string }>;
   /** Deletes the values of `keys` from the targeted stores. */
   delete(

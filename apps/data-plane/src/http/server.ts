@@ -247,7 +247,13 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
       const columns = Object.fromEntries(Object.entries(body.inputs).map(([fqn, value]) => [fqn, [value]]));
       const { writes, errors } = featureWrites(deployment.engine.planner.index, columns, Date.now());
       if (errors.length > 0) throw uploadRejected(errors);
-      await writer.write(environment.id, writes, { online: true, offline: true });
+      await writer.write(
+        environment.id,
+        writes,
+        { online: true, offline: true },
+        undefined,
+        idempotencyKeyOf(request),
+      );
       request.log.info(
         { correlation_id: body.correlation_id ?? null, values: writes.length },
         'features uploaded',
@@ -402,7 +408,13 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
         const writer = writerOf();
         const { writes, errors } = featureWrites(deployment.engine.planner.index, columns, Date.now());
         if (errors.length > 0) throw uploadRejected(errors);
-        const { operationId } = await writer.write(environment.id, writes, { online: true, offline: true });
+        const { operationId } = await writer.write(
+          environment.id,
+          writes,
+          { online: true, offline: true },
+          undefined,
+          idempotencyKeyOf(request),
+        );
         request.log.info({ operation_id: operationId, values: writes.length }, 'features uploaded');
         return { operation_id: operationId, errors: [] };
       });
@@ -410,6 +422,23 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
   });
 
   return app;
+}
+
+/**
+ * The optional `Idempotency-Key` header of an upload: 1–128 printable ASCII characters.
+ *
+ * @throws SlateError `INVALID_IDEMPOTENCY_KEY` (input) when it is present and malformed.
+ */
+function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(key))
+    throw new SlateError(
+      'input',
+      'INVALID_IDEMPOTENCY_KEY',
+      'Idempotency-Key must be one header of 1–128 printable ASCII characters',
+    );
+  return key;
 }
 
 function nonEmptyBody(request: FastifyRequest, what: string): Buffer {

@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { SlateError } from '@slate/graph';
 import type { Bus } from '@slate/stores';
 import type { FeatureWriter } from '../http/feature-writer.ts';
 import { RESULT_BUS_TOPIC, type ResultMessageInput } from './result-message.ts';
@@ -9,6 +10,10 @@ import { RESULT_BUS_TOPIC, type ResultMessageInput } from './result-message.ts';
  * on the bus, not yet in the stores). Deletes reach the online store only: the offline store is an
  * append-only history, so the offline target of a delete is skipped, as the online-only writer skips it.
  *
+ * @throws SlateError `RESULT_BUS_UNAVAILABLE` (kind `unavailable`: 503 with `Retry-After: 1`) when the bus
+ * refuses the message (for example Redis restarting): the upload was not acknowledged, so the client may
+ * retry it. A `SlateError` from the bus and the signal's abort reason pass through unchanged.
+ *
  * @example
  * const writer = createBusFeatureWriter(bus);
  * await writer.write('prod', [{ feature: 'user.name', pkey: 1, value: 'Ada', observedAt: Date.now() }], { online: true, offline: true });
@@ -16,16 +21,30 @@ import { RESULT_BUS_TOPIC, type ResultMessageInput } from './result-message.ts';
 export function createBusFeatureWriter(bus: Bus, options: { topic?: string } = {}): FeatureWriter {
   const topic = options.topic ?? RESULT_BUS_TOPIC;
   const publish = async (message: ResultMessageInput, signal?: AbortSignal) => {
-    await bus.publish(
-      topic,
-      [{ key: message.environment, value: JSON.stringify(message), id: message.operationId }],
-      signal,
-    );
+    try {
+      await bus.publish(
+        topic,
+        [{ key: message.environment, value: JSON.stringify(message), id: message.operationId }],
+        signal,
+      );
+    } catch (error) {
+      // A connection error from the bus's client would otherwise reach the edge as a 500, which tells an
+      // uploader nothing; the upload is not on the bus, so retrying it is what the caller should do.
+      if (error instanceof SlateError || signal?.aborted) throw error;
+      throw new SlateError(
+        'unavailable',
+        'RESULT_BUS_UNAVAILABLE',
+        'the result bus refused the upload (it may be restarting); retry after 1 s',
+        { retryAfterS: 1 },
+        { cause: error },
+      );
+    }
   };
   return {
     capabilities: { online: true, offline: true },
-    async write(environment, values, targets, signal) {
-      const operationId = randomUUID();
+    async write(environment, values, targets, signal, idempotencyKey) {
+      const operationId =
+        idempotencyKey === undefined ? randomUUID() : operationIdOf(environment, idempotencyKey);
       if (values.length === 0 || (!targets.online && !targets.offline)) return { operationId };
       await publish(
         {
@@ -67,4 +86,10 @@ export function createBusFeatureWriter(bus: Bus, options: { topic?: string } = {
       );
     },
   };
+}
+
+/** A UUID-shaped operation id derived from the environment and the client's idempotency key. */
+export function operationIdOf(environment: string, idempotencyKey: string): string {
+  const hex = createHash('sha256').update(`${environment}\0${idempotencyKey}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

@@ -52,6 +52,9 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   const prefix = options.keyPrefix ?? 'slate';
   const streamKey = (topic: string) => `${prefix}:bus:${topic}`;
   const client = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  // A connection error surfaces on the commands it fails; without a listener ioredis would also print every
+  // reconnect attempt to stderr ("Unhandled error event"), flooding a persistence process's log while Redis restarts.
+  client.on('error', () => undefined);
   const consumers = new Set<BusConsumer>();
   let closed = false;
   const alive = () => {
