@@ -11,7 +11,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { appendFileSync, cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,9 +24,12 @@ import {
 } from '@slate/stores';
 import {
   freePort,
+  type KafkaMockCluster,
+  kafkaMockClusterUnavailable,
   type OwnRedisServer,
   redisServerUnavailable,
   requireService,
+  startKafkaMockCluster,
   startRedisServer,
   testServices,
   unlessCi,
@@ -39,8 +42,9 @@ const repo = new URL('..', import.meta.url).pathname;
 const services =
   (await requireService('PostgreSQL', testServices.postgresUrl)) &&
   unlessCi(redisServerUnavailable()) === undefined;
-const run = `test_scaleout_${process.pid}_${Date.now().toString(36)}`;
-const bucketPrefix = run.replaceAll('_', '-');
+/** This set-up's database, Redis key prefix, Kafka topic prefix and (with dashes) bucket prefix. */
+let run = '';
+let bucketPrefix = '';
 const work = mkdtempSync(join(tmpdir(), 'slate-scaleout-'));
 const project = join(work, 'project');
 const registrationToken = 'a-registration-token-for-the-scale-out-test';
@@ -64,7 +68,8 @@ interface Started {
 }
 
 const started: Started[] = [];
-let redis: OwnRedisServer;
+let redis: OwnRedisServer | undefined;
+let kafka: KafkaMockCluster | undefined;
 let s3: S3rver;
 let s3Endpoint: string;
 /** The metadata planes' URLs; the first is the public one (the issuer tokens carry). */
@@ -207,8 +212,13 @@ function queryLoad() {
   };
 }
 
-beforeAll(async () => {
-  if (!services) return;
+type BusKind = 'redis' | 'kafka';
+
+/** Starts the services and the five processes, with the result bus on `bus`. */
+async function setUp(bus: BusKind): Promise<void> {
+  run = `test_scaleout_${bus}_${process.pid}_${Date.now().toString(36)}`;
+  bucketPrefix = run.replaceAll('_', '-');
+  if (bus === 'kafka') kafka = await startKafkaMockCluster();
   await admin(`create database ${run}`);
   const databaseUrl = new URL(testServices.postgresUrl);
   databaseUrl.pathname = `/${run}`;
@@ -217,7 +227,7 @@ beforeAll(async () => {
   s3 = new S3rver({
     address: '127.0.0.1',
     port: s3Port,
-    directory: join(work, 's3'),
+    directory: join(work, bus, 's3'),
     silent: true,
     configureBuckets: BUCKETS.map((bucket) => ({ name: `${bucketPrefix}-${bucket}`, configs: [] })),
   });
@@ -230,32 +240,34 @@ beforeAll(async () => {
     SLATE_S3_REGION: 'us-east-1',
   };
 
-  // The quickstart, plus a namespace whose values only ever arrive by upload.
-  cpSync(join(repo, 'examples/quickstart'), project, {
-    recursive: true,
-    filter: (source) => !source.includes('node_modules'),
-  });
-  appendFileSync(
-    join(project, 'src/index.ts'),
-    [
-      "import { features as uploadedFeatures, float as uploadedFloat, int as uploadedInt, dataFrame as frame, offline as offlineResolver } from '@slate/sdk';",
-      // A cron resolver due every 5 s: both metadata planes run the scheduler, the jobs replicas run it.
-      "export const Tick = uploadedFeatures('tick', { id: uploadedInt(), n: uploadedInt() });",
-      'export const tick_every_5s = offlineResolver({',
-      '  inputs: {},',
-      "  outputs: { ticks: frame(Tick, 'id', 'n') },",
-      '  total: true,',
-      "  cron: '5s',",
-      '  fn: () => ({ ticks: [{ id: 1, n: 1 }] }),',
-      '});',
-      "export const Account = uploadedFeatures('account', {",
-      '  id: uploadedInt(),',
-      "  balance: uploadedFloat().maxStaleness('infinity'),",
-      '});',
-      '',
-    ].join('\n'),
-  );
-  symlinkSync(join(repo, 'node_modules'), join(work, 'node_modules'), 'dir');
+  // The quickstart, plus a namespace whose values only ever arrive by upload (once for both set-ups).
+  if (!existsSync(project)) {
+    cpSync(join(repo, 'examples/quickstart'), project, {
+      recursive: true,
+      filter: (source) => !source.includes('node_modules'),
+    });
+    appendFileSync(
+      join(project, 'src/index.ts'),
+      [
+        "import { features as uploadedFeatures, float as uploadedFloat, int as uploadedInt, dataFrame as frame, offline as offlineResolver } from '@slate/sdk';",
+        // A cron resolver due every 5 s: both metadata planes run the scheduler, the jobs replicas run it.
+        "export const Tick = uploadedFeatures('tick', { id: uploadedInt(), n: uploadedInt() });",
+        'export const tick_every_5s = offlineResolver({',
+        '  inputs: {},',
+        "  outputs: { ticks: frame(Tick, 'id', 'n') },",
+        '  total: true,',
+        "  cron: '5s',",
+        '  fn: () => ({ ticks: [{ id: 1, n: 1 }] }),',
+        '});',
+        "export const Account = uploadedFeatures('account', {",
+        '  id: uploadedInt(),',
+        "  balance: uploadedFloat().maxStaleness('infinity'),",
+        '});',
+        '',
+      ].join('\n'),
+    );
+    symlinkSync(join(repo, 'node_modules'), join(work, 'node_modules'), 'dir');
+  }
 
   // Built once here, as `npm run build` does (the web UI aside): the test must see this tree's sources.
   await execFileAsync(process.execPath, [join(repo, 'scripts/build.mjs'), '--no-web'], { cwd: repo });
@@ -325,9 +337,13 @@ beforeAll(async () => {
       SLATE_ROLE: role,
       SLATE_DATA_PLANE_KEY_FILE: keyFile,
       SLATE_DATASET_URL_KEY: datasetUrlKey,
-      SLATE_STATE_DIR: join(work, `east-${i}`),
+      SLATE_STATE_DIR: join(work, bus, `east-${i}`),
       SLATE_GRPC_PORT: 'off',
-      REDIS_URL: redis.url,
+      REDIS_URL: redis!.url,
+      // The online store stays on Redis; the result bus moves to Kafka when asked.
+      ...(kafka
+        ? { KAFKA_BROKERS: kafka.brokers.join(','), KAFKA_TOPIC_PREFIX: run, KAFKA_IDEMPOTENT: 'false' }
+        : {}),
       SLATE_REDIS_KEY_PREFIX: run,
       PORT: String(port),
       SLATE_METRICS_PORT: String(await freePort()),
@@ -343,9 +359,9 @@ beforeAll(async () => {
     body: JSON.stringify({ client_id, client_secret, grant_type: 'client_credentials' }),
   }).then((r) => r.json() as Promise<{ access_token: string }>);
   accessToken = token.access_token;
-}, 300_000);
+}
 
-afterAll(async () => {
+async function tearDown(): Promise<void> {
   await Promise.all(
     started.map(({ child }) =>
       child.exitCode === null && child.signalCode === null
@@ -354,223 +370,260 @@ afterAll(async () => {
     ),
   );
   await redis?.stop();
+  await kafka?.stop();
   await s3?.close();
-  if (services) await admin(`drop database if exists ${run} with (force)`);
-  rmSync(work, { recursive: true, force: true });
-});
+  await admin(`drop database if exists ${run} with (force)`);
+  for (const list of [started, metadataPlanes, replicas, skipped]) list.length = 0;
+  redis = kafka = undefined;
+}
 
-describe.skipIf(!services)('scale-out: 2 metadata planes and 3 data-plane replicas from dist/', () => {
-  it('switches every replica to a new deployment under round-robin load without a failed query', async () => {
-    const first = await apply();
-    await servedEverywhere(first, 3);
-    const load = queryLoad();
-    try {
-      await until(async () => (load.outcome.ok >= 30 ? true : undefined), 'queries before the switch');
-      const before = load.outcome.ok;
-      const second = await apply();
-      expect(second).not.toBe(first);
-      await servedEverywhere(second, 3);
-      // Queries kept flowing through the switch, on every replica.
-      await until(
-        async () => (load.outcome.ok >= before + 30 ? true : undefined),
-        'queries after the switch',
-      );
-    } finally {
-      await load.stop();
-    }
-    expect(load.outcome.failed).toEqual([]);
-    expect(skipped).toEqual([]);
-  }, 300_000);
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it('loses and duplicates no uploaded value when a query replica and a persistence worker are SIGKILLed under load', async () => {
-    const acknowledged = new Set<number>();
-    const attempted = new Set<number>();
-    const failedUploads: string[] = [];
-    let stopped = false;
-    let nextId = 1;
-    // Two uploaders, one account each per request: balance = id / 4, computed here again when checking.
-    const uploader = async () => {
-      while (!stopped) {
-        const id = nextId++;
-        attempted.add(id);
-        const { ok, detail } = await viaFront('/v1/upload/single', {
-          inputs: { 'account.id': id, 'account.balance': id / 4 },
-        });
-        if (ok) acknowledged.add(id);
-        else failedUploads.push(detail);
-      }
-    };
-    const uploaders = [uploader(), uploader()];
-    const queries = queryLoad();
+const kafkaUnavailable = unlessCi(kafkaMockClusterUnavailable());
 
-    const online = createRedisOnlineStore({ url: redis.url, keyPrefix: run });
-    await online.init();
-    const onlineBalances = async (ids: number[]) => {
-      const values = await online.get(
-        'dev',
-        ids.map((id) => ({ feature: 'account.balance', pkey: String(id) })),
-      );
-      return values.map((v) => v?.value ?? null);
-    };
-    try {
-      // Mid-stream: the persistence workers are writing values while uploads keep arriving.
-      await until(
-        async () => {
-          const ids = [...acknowledged];
-          const present = (await onlineBalances(ids)).filter((v) => v !== null).length;
-          return present >= 100 && acknowledged.size > present ? true : undefined;
-        },
-        `persistence under way (failed uploads: ${failedUploads.slice(0, 3).join('; ')})`,
-      );
-      const queryReplica = started.find((s) => s.name === 'east-0')!;
-      const persistenceWorker = started.find((s) => s.name === 'east-1')!;
-      queryReplica.child.kill('SIGKILL');
-      persistenceWorker.child.kill('SIGKILL');
-      await Promise.all([queryReplica.exited, persistenceWorker.exited]);
-      const atKill = acknowledged.size;
-      // The survivor carries on with both roles.
-      await until(
-        async () => (acknowledged.size >= atKill + 100 ? true : undefined),
-        'uploads after the kill',
-      );
-    } finally {
-      stopped = true;
-      await Promise.all(uploaders);
-      await queries.stop();
-    }
-    expect(acknowledged.size).toBeGreaterThan(200);
-
-    // Every acknowledged upload reaches Redis (the killed worker's pending batch is claimed by the survivor).
-    const ids = [...acknowledged].sort((a, b) => a - b);
-    await until(
-      async () => ((await onlineBalances(ids)).every((v) => v !== null) ? true : undefined),
-      'every acknowledged value online',
-      180_000,
-    );
-    expect(await onlineBalances(ids)).toEqual(ids.map((id) => id / 4));
-    await online.close();
-
-    const objectStore = createS3ObjectStore({
-      region: 'us-east-1',
-      endpoint: s3Endpoint,
-      forcePathStyle: true,
-      credentials: s3Credentials,
-      buckets: Object.fromEntries(BUCKETS.map((b) => [b, `${bucketPrefix}-${b}`])) as Record<
-        BucketName,
-        string
-      >,
-    });
-    await objectStore.init();
-    const offline = createParquetOfflineStore({ objectStore, stagingDir: join(work, 'reader'), threads: 1 });
-    await offline.init();
-    const offlineRows = () => offline.scan('dev', { features: ['account.balance'] });
-    try {
-      await until(
-        async () => {
-          const have = new Set((await offlineRows()).map((r) => Number(r.pkey)));
-          return ids.every((id) => have.has(id)) ? true : undefined;
-        },
-        'every acknowledged value offline',
-        180_000,
-      );
-      // Any late redelivery (a batch claimed twice) would show up within a few claim intervals.
-      await new Promise((resolve) => setTimeout(resolve, 5_000));
-      const rows = await offlineRows();
-      const perId = new Map<number, number>();
-      for (const row of rows) perId.set(Number(row.pkey), (perId.get(Number(row.pkey)) ?? 0) + 1);
-      // Exactly once for acknowledged uploads; at most once for those cut off by the kill; nothing else.
-      expect(ids.filter((id) => perId.get(id) !== 1)).toEqual([]);
-      expect([...perId].filter(([id, n]) => !attempted.has(id) || n !== 1)).toEqual([]);
-      for (const row of rows) expect(Number(row.value)).toBe(Number(row.pkey) / 4);
-    } finally {
-      await offline.close();
-    }
-    // Only requests the kill cut off may fail, each a reset connection to a killed replica: per client loop
-    // and killed replica, the one in flight and one sent on a kept-alive socket before the reset was seen
-    // (uploads are not idempotent, so the front does not retry them). Every other request is answered,
-    // since the front moves on from a refused connection.
-    const cutOff = /^east-[01]: fetch failed (ECONNRESET|UND_ERR_SOCKET|EPIPE)$/;
-    expect(failedUploads.length, failedUploads.join('\n')).toBeLessThanOrEqual(2 * 2 * 2);
-    expect(failedUploads.filter((f) => !cutOff.test(f))).toEqual([]);
-    expect(queries.outcome.failed.length, queries.outcome.failed.join('\n')).toBeLessThanOrEqual(2 * 2);
-    expect(queries.outcome.failed.filter((f) => !cutOff.test(f))).toEqual([]);
-  }, 600_000);
-
-  it('runs each due time of a cron resolver exactly once, though both metadata planes fire schedules', async () => {
-    interface Fire {
-      due_at: string;
-      delivery: string;
-      operation_id: string | null;
-      status: string | null;
-    }
-    const fires = async () => {
-      const res = await fetch(
-        `${metadataPlanes[1]}/v1/environments/dev/schedules/resolver/tick_every_5s/fires?limit=500`,
-        { headers: { cookie } },
-      );
-      if (!res.ok) throw new Error(`fires: ${res.status} ${await res.text()}`);
-      return ((await res.json()) as { items: Fire[] }).items;
-    };
-    // Five due times after this point, each finished.
-    const from = Date.now();
-    const done = await until(
+describe.each(['redis', 'kafka'] as const)(
+  'scale-out on the %s bus: 2 metadata planes and 3 data-plane replicas from dist/',
+  (bus) => {
+    const skip = !services || (bus === 'kafka' && kafkaUnavailable !== undefined);
+    beforeAll(async () => {
+      if (!skip) await setUp(bus);
+    }, 300_000);
+    afterAll(async () => {
+      if (!skip) await tearDown();
+    }, 120_000);
+    it.skipIf(skip)(
+      'switches every replica to a new deployment under round-robin load without a failed query',
       async () => {
-        const list = (await fires()).filter((f) => Date.parse(f.due_at) > from);
-        return list.length >= 5 && list.every((f) => f.status === 'SUCCEEDED') ? list : undefined;
+        const first = await apply();
+        await servedEverywhere(first, 3);
+        const load = queryLoad();
+        try {
+          await until(async () => (load.outcome.ok >= 30 ? true : undefined), 'queries before the switch');
+          const before = load.outcome.ok;
+          const second = await apply();
+          expect(second).not.toBe(first);
+          await servedEverywhere(second, 3);
+          // Queries kept flowing through the switch, on every replica.
+          await until(
+            async () => (load.outcome.ok >= before + 30 ? true : undefined),
+            'queries after the switch',
+          );
+        } finally {
+          await load.stop();
+        }
+        expect(load.outcome.failed).toEqual([]);
+        expect(skipped).toEqual([]);
       },
-      'five finished fires',
-      180_000,
+      300_000,
     );
-    const all = (await fires()).filter((f) => f.operation_id !== null);
-    // One fire per due time, one run per fire; due times fall on the 5 s grid.
-    expect(new Set(all.map((f) => f.due_at)).size).toBe(all.length);
-    expect(new Set(all.map((f) => f.operation_id)).size).toBe(all.length);
-    for (const fire of done) expect(Date.parse(fire.due_at) % 5_000).toBe(0);
-    // …and the jobs list (what the data planes reported) has exactly those runs of the resolver, once each.
-    const jobs = await fetch(`${metadataPlanes[0]}/v1/environments/dev/jobs`, { headers: { cookie } }).then(
-      (r) => r.json() as Promise<{ items: { id: string; status: string; name: string }[] }>,
-    );
-    for (const fire of done) expect(jobs.items.filter((j) => j.id === fire.operation_id)).toHaveLength(1);
-  }, 300_000);
 
-  it('finishes each of 5 offline queries once, on the replicas that are left', async () => {
-    const revisions: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      const { ok, detail, json } = await viaFront('/v4/offline_query', {
-        input: { columns: ['user.id'], values: [[1, 2, 3]] },
-        output: ['user.name'],
-        dataset_name: `scale-out-${i}`,
-      });
-      expect(ok, detail).toBe(true);
-      revisions.push((json as { revisions: { revision_id: string }[] }).revisions[0]!.revision_id);
-    }
-    expect(new Set(revisions).size).toBe(5);
-    const jobs = async () => {
-      const res = await fetch(`${metadataPlanes[1]}/v1/environments/dev/jobs`, { headers: { cookie } });
-      return ((await res.json()) as { items: { id: string; status: string; kind: string; name: string }[] })
-        .items;
-    };
-    const finished = await until(
+    it.skipIf(skip)(
+      'loses and duplicates no uploaded value when a query replica and a persistence worker are SIGKILLed under load',
       async () => {
-        const list = (await jobs()).filter(
-          (j) => j.kind === 'OFFLINE_QUERY' && j.name.startsWith('scale-out-'),
+        const acknowledged = new Set<number>();
+        const attempted = new Set<number>();
+        const failedUploads: string[] = [];
+        let stopped = false;
+        let nextId = 1;
+        // Two uploaders, one account each per request: balance = id / 4, computed here again when checking.
+        const uploader = async () => {
+          while (!stopped) {
+            const id = nextId++;
+            attempted.add(id);
+            const { ok, detail } = await viaFront('/v1/upload/single', {
+              inputs: { 'account.id': id, 'account.balance': id / 4 },
+            });
+            if (ok) acknowledged.add(id);
+            else failedUploads.push(detail);
+          }
+        };
+        const uploaders = [uploader(), uploader()];
+        const queries = queryLoad();
+
+        const online = createRedisOnlineStore({ url: redis!.url, keyPrefix: run });
+        await online.init();
+        const onlineBalances = async (ids: number[]) => {
+          const values = await online.get(
+            'dev',
+            ids.map((id) => ({ feature: 'account.balance', pkey: String(id) })),
+          );
+          return values.map((v) => v?.value ?? null);
+        };
+        try {
+          // Mid-stream: the persistence workers are writing values while uploads keep arriving.
+          await until(
+            async () => {
+              const ids = [...acknowledged];
+              const present = (await onlineBalances(ids)).filter((v) => v !== null).length;
+              return present >= 100 && acknowledged.size > present ? true : undefined;
+            },
+            `persistence under way (failed uploads: ${failedUploads.slice(0, 3).join('; ')})`,
+          );
+          const queryReplica = started.find((s) => s.name === 'east-0')!;
+          const persistenceWorker = started.find((s) => s.name === 'east-1')!;
+          queryReplica.child.kill('SIGKILL');
+          persistenceWorker.child.kill('SIGKILL');
+          await Promise.all([queryReplica.exited, persistenceWorker.exited]);
+          const atKill = acknowledged.size;
+          // The survivor carries on with both roles.
+          await until(
+            async () => (acknowledged.size >= atKill + 100 ? true : undefined),
+            'uploads after the kill',
+          );
+        } finally {
+          stopped = true;
+          await Promise.all(uploaders);
+          await queries.stop();
+        }
+        expect(acknowledged.size).toBeGreaterThan(200);
+
+        // Every acknowledged upload reaches Redis (the killed worker's pending batch is claimed by the survivor).
+        const ids = [...acknowledged].sort((a, b) => a - b);
+        await until(
+          async () => ((await onlineBalances(ids)).every((v) => v !== null) ? true : undefined),
+          'every acknowledged value online',
+          180_000,
         );
-        return revisions.every((r) => list.some((j) => j.id === r && j.status === 'SUCCEEDED'))
-          ? list
-          : undefined;
+        expect(await onlineBalances(ids)).toEqual(ids.map((id) => id / 4));
+        await online.close();
+
+        const objectStore = createS3ObjectStore({
+          region: 'us-east-1',
+          endpoint: s3Endpoint,
+          forcePathStyle: true,
+          credentials: s3Credentials,
+          buckets: Object.fromEntries(BUCKETS.map((b) => [b, `${bucketPrefix}-${b}`])) as Record<
+            BucketName,
+            string
+          >,
+        });
+        await objectStore.init();
+        const offline = createParquetOfflineStore({
+          objectStore,
+          stagingDir: join(work, 'reader'),
+          threads: 1,
+        });
+        await offline.init();
+        const offlineRows = () => offline.scan('dev', { features: ['account.balance'] });
+        try {
+          await until(
+            async () => {
+              const have = new Set((await offlineRows()).map((r) => Number(r.pkey)));
+              return ids.every((id) => have.has(id)) ? true : undefined;
+            },
+            'every acknowledged value offline',
+            180_000,
+          );
+          // Any late redelivery (a batch claimed twice) would show up within a few claim intervals.
+          await new Promise((resolve) => setTimeout(resolve, 5_000));
+          const rows = await offlineRows();
+          const perId = new Map<number, number>();
+          for (const row of rows) perId.set(Number(row.pkey), (perId.get(Number(row.pkey)) ?? 0) + 1);
+          // Exactly once for acknowledged uploads; at most once for those cut off by the kill; nothing else.
+          expect(ids.filter((id) => perId.get(id) !== 1)).toEqual([]);
+          expect([...perId].filter(([id, n]) => !attempted.has(id) || n !== 1)).toEqual([]);
+          for (const row of rows) expect(Number(row.value)).toBe(Number(row.pkey) / 4);
+        } finally {
+          await offline.close();
+        }
+        // Only requests the kill cut off may fail, each a reset connection to a killed replica: per client loop
+        // and killed replica, the one in flight and one sent on a kept-alive socket before the reset was seen
+        // (uploads are not idempotent, so the front does not retry them). Every other request is answered,
+        // since the front moves on from a refused connection.
+        const cutOff = /^east-[01]: fetch failed (ECONNRESET|UND_ERR_SOCKET|EPIPE)$/;
+        expect(failedUploads.length, failedUploads.join('\n')).toBeLessThanOrEqual(2 * 2 * 2);
+        expect(failedUploads.filter((f) => !cutOff.test(f))).toEqual([]);
+        expect(queries.outcome.failed.length, queries.outcome.failed.join('\n')).toBeLessThanOrEqual(2 * 2);
+        expect(queries.outcome.failed.filter((f) => !cutOff.test(f))).toEqual([]);
       },
-      'five finished offline queries',
-      180_000,
+      600_000,
     );
-    expect(finished.map((j) => [j.name, j.status]).sort()).toEqual(
-      [0, 1, 2, 3, 4].map((i) => [`scale-out-${i}`, 'SUCCEEDED']),
+
+    it.skipIf(skip)(
+      'runs each due time of a cron resolver exactly once, though both metadata planes fire schedules',
+      async () => {
+        interface Fire {
+          due_at: string;
+          delivery: string;
+          operation_id: string | null;
+          status: string | null;
+        }
+        const fires = async () => {
+          const res = await fetch(
+            `${metadataPlanes[1]}/v1/environments/dev/schedules/resolver/tick_every_5s/fires?limit=500`,
+            { headers: { cookie } },
+          );
+          if (!res.ok) throw new Error(`fires: ${res.status} ${await res.text()}`);
+          return ((await res.json()) as { items: Fire[] }).items;
+        };
+        // Five due times after this point, each finished.
+        const from = Date.now();
+        const done = await until(
+          async () => {
+            const list = (await fires()).filter((f) => Date.parse(f.due_at) > from);
+            return list.length >= 5 && list.every((f) => f.status === 'SUCCEEDED') ? list : undefined;
+          },
+          'five finished fires',
+          180_000,
+        );
+        const all = (await fires()).filter((f) => f.operation_id !== null);
+        // One fire per due time, one run per fire; due times fall on the 5 s grid.
+        expect(new Set(all.map((f) => f.due_at)).size).toBe(all.length);
+        expect(new Set(all.map((f) => f.operation_id)).size).toBe(all.length);
+        for (const fire of done) expect(Date.parse(fire.due_at) % 5_000).toBe(0);
+        // …and the jobs list (what the data planes reported) has exactly those runs of the resolver, once each.
+        const jobs = await fetch(`${metadataPlanes[0]}/v1/environments/dev/jobs`, {
+          headers: { cookie },
+        }).then((r) => r.json() as Promise<{ items: { id: string; status: string; name: string }[] }>);
+        for (const fire of done) expect(jobs.items.filter((j) => j.id === fire.operation_id)).toHaveLength(1);
+      },
+      300_000,
     );
-    // Each one wrote its three rows once.
-    for (const revision of revisions) {
-      const report = await fetch(`${metadataPlanes[0]}/v1/environments/dev/jobs/${revision}`, {
-        headers: { cookie },
-      }).then((r) => r.json() as Promise<{ report: { rows: number; status: string } | null }>);
-      expect(report.report).toMatchObject({ rows: 3, status: 'SUCCEEDED' });
-    }
-  }, 300_000);
-});
+
+    it.skipIf(skip)(
+      'finishes each of 5 offline queries once, on the replicas that are left',
+      async () => {
+        const revisions: string[] = [];
+        for (let i = 0; i < 5; i++) {
+          const { ok, detail, json } = await viaFront('/v4/offline_query', {
+            input: { columns: ['user.id'], values: [[1, 2, 3]] },
+            output: ['user.name'],
+            dataset_name: `scale-out-${i}`,
+          });
+          expect(ok, detail).toBe(true);
+          revisions.push((json as { revisions: { revision_id: string }[] }).revisions[0]!.revision_id);
+        }
+        expect(new Set(revisions).size).toBe(5);
+        const jobs = async () => {
+          const res = await fetch(`${metadataPlanes[1]}/v1/environments/dev/jobs`, { headers: { cookie } });
+          return (
+            (await res.json()) as { items: { id: string; status: string; kind: string; name: string }[] }
+          ).items;
+        };
+        const finished = await until(
+          async () => {
+            const list = (await jobs()).filter(
+              (j) => j.kind === 'OFFLINE_QUERY' && j.name.startsWith('scale-out-'),
+            );
+            return revisions.every((r) => list.some((j) => j.id === r && j.status === 'SUCCEEDED'))
+              ? list
+              : undefined;
+          },
+          'five finished offline queries',
+          180_000,
+        );
+        expect(finished.map((j) => [j.name, j.status]).sort()).toEqual(
+          [0, 1, 2, 3, 4].map((i) => [`scale-out-${i}`, 'SUCCEEDED']),
+        );
+        // Each one wrote its three rows once.
+        for (const revision of revisions) {
+          const report = await fetch(`${metadataPlanes[0]}/v1/environments/dev/jobs/${revision}`, {
+            headers: { cookie },
+          }).then((r) => r.json() as Promise<{ report: { rows: number; status: string } | null }>);
+          expect(report.report).toMatchObject({ rows: 3, status: 'SUCCEEDED' });
+        }
+      },
+      300_000,
+    );
+  },
+);
