@@ -20,6 +20,13 @@ describe('busConfigFromEnv', () => {
       ssl: false,
       sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' },
       topicPrefix: undefined,
+      idempotent: true,
+    });
+    expect(
+      busConfigFromEnv({ KAFKA_BROKERS: 'a:9092', KAFKA_IDEMPOTENT: 'false' }, '/tmp/bus'),
+    ).toMatchObject({
+      type: 'kafka',
+      idempotent: false,
     });
     expect(busConfigFromEnv({ REDIS_URL: 'redis://127.0.0.1:6379' }, '/tmp/bus')).toEqual({
       type: 'redis',

@@ -27,6 +27,11 @@ export const BusConfigSchema = z.discriminatedUnion('type', [
       })
       .optional(),
     topicPrefix: z.string().optional(),
+    /**
+     * Idempotent producer (default true). Off only for brokers that cannot hand out producer ids, such as
+     * librdkafka's mock cluster, whose metadata names a controller that is none of its brokers.
+     */
+    idempotent: z.boolean().default(true),
   }),
 ]);
 export type BusConfig = z.input<typeof BusConfigSchema>;
@@ -51,13 +56,14 @@ export function createBus(config: BusConfig): Bus {
         ssl: parsed.ssl,
         sasl: parsed.sasl,
         topicPrefix: parsed.topicPrefix,
+        idempotent: parsed.idempotent,
       });
   }
 }
 
 /**
  * The bus from environment variables: `KAFKA_BROKERS` (comma-separated, with `KAFKA_SASL_MECHANISM`,
- * `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`, `KAFKA_SSL=true`) selects Kafka; else `SLATE_BUS_REDIS_URL`
+ * `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`, `KAFKA_SSL=true`, `KAFKA_IDEMPOTENT=false`) selects Kafka; else `SLATE_BUS_REDIS_URL`
  * or `REDIS_URL` selects Redis Streams; else the embedded log under `defaultRoot`.
  */
 export function busConfigFromEnv(
@@ -80,6 +86,7 @@ export function busConfigFromEnv(
           }
         : undefined,
       topicPrefix: env.KAFKA_TOPIC_PREFIX || undefined,
+      idempotent: env.KAFKA_IDEMPOTENT !== 'false',
     };
   }
   const redis = env.SLATE_BUS_REDIS_URL || env.REDIS_URL;
