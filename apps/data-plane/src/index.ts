@@ -20,7 +20,6 @@ export {
 export { OnlineQueryRequestSchema, type OnlineQueryResponse } from './http/online-query.ts';
 export { createDataPlaneServer, type DataPlaneServerOptions } from './http/server.ts';
 export { createDataPlaneMetrics, type DataPlaneMetrics } from './observability/data-plane-metrics.ts';
-export { createMetricsServer } from './observability/metrics-server.ts';
 export {
   createDataPlaneRuns,
   type DataPlaneRuns,

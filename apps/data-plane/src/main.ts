@@ -1,6 +1,13 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createRedactingLogger, stackTraceModeFromEnv } from '@slate/http-edge';
+import {
+  assertMetricsPort,
+  createMetricsServer,
+  createProcessMetrics,
+  createRedactingLogger,
+  DEFAULT_METRICS_PORT,
+  stackTraceModeFromEnv,
+} from '@slate/http-edge';
 import {
   busConfigFromEnv,
   createBus,
@@ -12,12 +19,6 @@ import {
 } from '@slate/stores';
 import { z } from 'zod';
 import { createDataPlane } from './data-plane.ts';
-import {
-  assertMetricsPort,
-  createMetricsServer,
-  createProcessMetrics,
-  DEFAULT_METRICS_PORT,
-} from './observability/metrics-server.ts';
 import { parseRoles } from './roles.ts';
 import type { DataSourceConfig } from './sources/data-sources.ts';
 

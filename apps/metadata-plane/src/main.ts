@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { assertMetricsPort, createMetricsServer, DEFAULT_METRICS_PORT } from '@slate/http-edge';
 import {
   BUCKETS,
   type BucketName,
@@ -16,12 +17,7 @@ import { googleProvider, type OidcProviderConfig } from './auth/oidc.ts';
 import { databaseUrlFromEnv } from './db/database.ts';
 import { createLogger } from './logger.ts';
 import { createMetadataPlane } from './metadata-plane.ts';
-import {
-  assertMetricsPort,
-  createMetadataPlaneMetrics,
-  createMetricsServer,
-  DEFAULT_METRICS_PORT,
-} from './observability/metrics-server.ts';
+import { createMetadataPlaneMetrics } from './observability/metadata-plane-metrics.ts';
 
 /**
  * Standalone metadata plane. Configuration comes from the environment (flags override a few):
@@ -153,7 +149,7 @@ async function main(): Promise<void> {
   const metrics = createMetadataPlaneMetrics();
   metrics.instrument(plane.app);
   const address = await plane.listen({ port: env.PORT, host: env.HOST });
-  const metricsServer = createMetricsServer(metrics.registry);
+  const metricsServer = createMetricsServer([metrics.registry]);
   await metricsServer.listen({ port: env.SLATE_METRICS_PORT, host: env.HOST });
   logger.info(
     { address, database: url ? 'postgres' : 'pglite', mode: env.SLATE_MODE, keyEncryptionKey: kek.source },

@@ -8,6 +8,12 @@ export {
 } from './error-mapper.ts';
 export { type EdgeOptions, installEdge, sendHttpError } from './install-edge.ts';
 export { createRedactingLogger, LOG_REDACT_PATHS, LOG_REDACTION, REDACTED } from './log-redaction.ts';
+export {
+  assertMetricsPort,
+  createMetricsServer,
+  createProcessMetrics,
+  DEFAULT_METRICS_PORT,
+} from './metrics-listener.ts';
 export { findNul, MAX_INPUT_DEPTH, refuseNul } from './nul-guard.ts';
 export {
   API_CONTENT_SECURITY_POLICY,

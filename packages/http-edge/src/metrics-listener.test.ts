@@ -1,6 +1,6 @@
 import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { assertMetricsPort, createMetricsServer, createProcessMetrics } from './metrics-server.ts';
+import { assertMetricsPort, createMetricsServer, createProcessMetrics } from './metrics-listener.ts';
 
 describe('createMetricsServer', () => {
   it('serves every registry on /metrics without auth, and nothing else', async () => {

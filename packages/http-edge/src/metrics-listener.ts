@@ -7,9 +7,9 @@ export const DEFAULT_METRICS_PORT = 9464;
 
 /**
  * A separate, unauthenticated listener serving `GET /metrics` for Prometheus, meant for an internal port
- * (`SLATE_METRICS_PORT`, default 9464; the Helm charts point a ServiceMonitor at it). The public API also
- * serves `GET /metrics`, to tokens holding `monitoring.read`; this one exists because scrapers cannot renew
- * expiring JWTs. Every other path answers 404. Each scrape renders the registries in order, concatenated;
+ * (`SLATE_METRICS_PORT`, default 9464; the Helm charts point a ServiceMonitor at it), on both planes. The
+ * data plane's public API also serves `GET /metrics`, to tokens holding `monitoring.read`; this one exists
+ * because scrapers cannot renew expiring JWTs. Every other path answers 404. Each scrape renders the registries in order, concatenated;
  * their metric names must not overlap.
  *
  * @example

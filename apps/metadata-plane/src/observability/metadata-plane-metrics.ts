@@ -1,9 +1,5 @@
-import { SlateError } from '@slate/graph';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-
-/** The port Prometheus scrapes when `SLATE_METRICS_PORT` is not set (as on the data plane). */
-export const DEFAULT_METRICS_PORT = 9464;
 
 /**
  * The metadata plane's Prometheus metrics: the process's (prom-client's defaults, `process_*`, `nodejs_*`)
@@ -22,7 +18,7 @@ export interface MetadataPlaneMetrics {
  * @example
  * const metrics = createMetadataPlaneMetrics();
  * metrics.instrument(plane.app);
- * await createMetricsServer(metrics.registry).listen({ port: 9464 });
+ * await createMetricsServer([metrics.registry]).listen({ port: 9464 });
  */
 export function createMetadataPlaneMetrics(): MetadataPlaneMetrics {
   const registry = new Registry();
@@ -56,33 +52,4 @@ export function createMetadataPlaneMetrics(): MetadataPlaneMetrics {
       });
     },
   };
-}
-
-/**
- * A separate, unauthenticated listener serving `GET /metrics` for Prometheus, meant for an internal port
- * (`SLATE_METRICS_PORT`, default 9464; the Helm chart points a ServiceMonitor at it). Every other path
- * answers 404.
- */
-export function createMetricsServer(registry: Registry): FastifyInstance {
-  const app = Fastify({ logger: false });
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(Registry.PROMETHEUS_CONTENT_TYPE).send(await registry.metrics()),
-  );
-  return app;
-}
-
-/**
- * Refuses a metrics port equal to the API's: the API wants a token on every route but its probes, the
- * metrics listener none, so they cannot share a port.
- *
- * @throws SlateError `input`/`METRICS_PORT_IS_API_PORT` when `metricsPort === apiPort`.
- */
-export function assertMetricsPort(metricsPort: number, apiPort: number): void {
-  if (metricsPort === apiPort) {
-    throw new SlateError(
-      'input',
-      'METRICS_PORT_IS_API_PORT',
-      `SLATE_METRICS_PORT must differ from PORT (both ${apiPort}): the API port requires a token, the metrics port none`,
-    );
-  }
 }

@@ -1,6 +1,7 @@
+import { createMetricsServer } from '@slate/http-edge';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { assertMetricsPort, createMetadataPlaneMetrics, createMetricsServer } from './metrics-server.ts';
+import { createMetadataPlaneMetrics } from './metadata-plane-metrics.ts';
 
 describe('metadata plane metrics', () => {
   it('counts API requests by route pattern and status, and serves them with the process metrics', async () => {
@@ -11,7 +12,7 @@ describe('metadata plane metrics', () => {
     await api.inject({ method: 'GET', url: '/v1/environments/a' });
     await api.inject({ method: 'GET', url: '/v1/environments/b' });
     await api.inject({ method: 'GET', url: '/no/such/path' });
-    const server = createMetricsServer(metrics.registry);
+    const server = createMetricsServer([metrics.registry]);
     try {
       const { statusCode, body } = await server.inject({ method: 'GET', url: '/metrics' });
       expect(statusCode).toBe(200);
@@ -22,14 +23,5 @@ describe('metadata plane metrics', () => {
     } finally {
       await Promise.all([server.close(), api.close()]);
     }
-  });
-});
-
-describe('assertMetricsPort', () => {
-  it('refuses the API port, with a stable code, and accepts any other', () => {
-    expect(() => assertMetricsPort(4000, 4000)).toThrow(
-      expect.objectContaining({ kind: 'input', code: 'METRICS_PORT_IS_API_PORT' }),
-    );
-    expect(() => assertMetricsPort(9464, 4000)).not.toThrow();
   });
 });
