@@ -154,7 +154,7 @@ function portOf(text: string, flag: string): number {
 
 /**
  * The online store `--online-store` names: `lmdb` in `<stateDir>/online` (durability from
- * `SLATE_ONLINE_STORE_DURABILITY`, `disk` by default) or `memory`.
+ * `SLATE_ONLINE_STORE_DURABILITY`, `process` by default) or `memory`.
  */
 function onlineStoreOf(
   kind: string,
@@ -168,7 +168,8 @@ function onlineStoreOf(
       'INVALID_ONLINE_STORE',
       `--online-store must be lmdb or memory, not '${kind}'`,
     );
-  const durability = env.SLATE_ONLINE_STORE_DURABILITY ?? 'disk';
+  // `process` (acknowledged at commit: survives a crash of slate up; see ADR 0008 for why not `disk` here).
+  const durability = env.SLATE_ONLINE_STORE_DURABILITY ?? 'process';
   if (durability !== 'disk' && durability !== 'process')
     throw new SlateError(
       'input',
