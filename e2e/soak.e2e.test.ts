@@ -2,7 +2,7 @@
  * A short soak (issue 11): `slate up` serving the quickstart query at full speed over 8 connections for
  * about 30 s. The long run is `npm run soak`; both are judged by `judgeSoak`: RSS after warm-up stays within
  * 1.5× of its value at the end of warm-up, the median per-second throughput of the last window is at least
- * 0.9× that of the first (per CPU second of the server here, see below), every answered query's two values
+ * 0.9× that of the first (here 0.5× per CPU second of the server, see below), every answered query's two values
  * reach the offline store, and `slate up` stops on Ctrl-C. Before the fix, memory reached GBs and throughput fell to single digits within 20 s.
  *
  * Windows are sized for a loaded 2-core machine: 8 s of warm-up (JIT, first segment and file rolls), then
@@ -19,7 +19,17 @@ describe('slate up under sustained load', () => {
     const run = await runSoak({ durationS: 32, connections: 8, warmupS, windowS });
     // Per CPU second of the server: on a machine shared with other test runs, wall-clock QPS follows the
     // neighbours; what a leak or a growing structure changes is the work each query costs.
-    const verdict = judgeSoak(run, { warmupS, windowS, throughputBy: 'cpu', connections: 8 });
+    // In the suite the ratio bar is 0.5×, not the long soak's 0.9×: over 8 s windows, with the rest of the
+    // suite on the same 2 cores, runs of the fixed code measured 0.68–1.07× (persistence catching up with its
+    // backlog in the same process costs CPU late in a short run). 0.5× still fails the collapse this test
+    // guards against (0.10× before the fix); `npm run soak` judges 0.9× over minute-long windows.
+    const verdict = judgeSoak(run, {
+      warmupS,
+      windowS,
+      throughputBy: 'cpu',
+      connections: 8,
+      throughputRatio: 0.5,
+    });
     const summary = {
       ok: run.ok,
       failures: run.failures,
