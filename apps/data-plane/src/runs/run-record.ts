@@ -28,8 +28,10 @@ export const RunTriggerRequestSchema = RunTriggerMessageSchema.omit({ environmen
 export type RunTriggerRequest = z.input<typeof RunTriggerRequestSchema>;
 
 /**
- * `received` → `running` → `succeeded` | `failed` | `canceled`. A run whose data plane died while it ran is
- * `failed` once its heartbeat is older than the service's timeout (error `RUN_ABANDONED: …`).
+ * `received` → `running` → `succeeded` | `failed` | `canceled`. A run whose replica died while it ran is
+ * taken over by another replica once its heartbeat (and lease) is older than the service's timeout: it
+ * stays `running` with `attempt` + 1 and the new `instance`; after its last attempt it is `failed`
+ * (error `RUN_ABANDONED: …`).
  */
 export const RunStatusSchema = z.enum(['received', 'running', 'succeeded', 'failed', 'canceled']);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
@@ -63,6 +65,29 @@ export const RunRecordSchema = z.object({
   heartbeat_at: z.string().nullable().default(null),
   /** When a cancel was asked for (the run then stops between batches). */
   cancel_requested_at: z.string().nullable().default(null),
+  /** 1 for the first run; each take-over after the replica running it stopped adds one. */
+  attempt: z.number().int().positive().default(1),
+  /** The data-plane instance (replica) running it, or that ran it last. */
+  instance: z.string().nullable().default(null),
+  /**
+   * The checkpoint: batches published and on the result bus. A take-over reads the same pages again and
+   * publishes from this batch on, under the same message ids (`run:<id>:<batch>:…`), so nothing is
+   * written twice.
+   */
+  chunks: z.number().int().nonnegative().default(0),
+  /**
+   * The instant the run reads at (`${now}` of SQL resolvers, freshness of online values), fixed by its
+   * first attempt so that a take-over reads and writes the same values.
+   */
+  scan_at: z.string().nullable().default(null),
+  /**
+   * The incremental state the first attempt started from (null before it read it, and for resolvers
+   * without one): a take-over starts from it rather than from the state as it is by then.
+   */
+  incremental_start: z
+    .object({ high_water: z.string().nullable(), last_execution_at: z.string().nullable() })
+    .nullable()
+    .default(null),
 });
 export type RunRecord = z.infer<typeof RunRecordSchema>;
 
