@@ -78,6 +78,12 @@ export interface DataPlaneConfig {
   readonly triggers?: 'metadata-plane' | 'local';
   /** Fire `cron` resolvers from this data plane's own scheduler (default: only with `triggers: 'local'`). */
   readonly schedule?: boolean;
+  /**
+   * Resolver runs: how often a run heart-beats its lease and checkpoint (default 10 s), and after how long
+   * without one another replica takes it over (default 60 s); `jobs` replicas look for such runs every
+   * half of that (at most 15 s).
+   */
+  readonly runs?: { readonly heartbeatMs?: number; readonly staleAfterMs?: number };
   /** How often an instance that loads no deployment (persistence only) heartbeats (default 20 s). */
   readonly heartbeatIntervalMs?: number;
   /**
@@ -149,6 +155,13 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       sqlSources: (environment) => sqlSources(environment),
       schedule: has('jobs') && (config.schedule ?? config.triggers === 'local'),
       claimFire: (key, ttlSeconds) => claimJob(key, ttlSeconds),
+      // A run's replica heart-beats its lease; when it stops, a `jobs` replica takes the run over.
+      claimRun: (key, ttlSeconds) => claimJob(key, ttlSeconds),
+      instance: consumerName,
+      recover: has('jobs'),
+      heartbeatMs: config.runs?.heartbeatMs,
+      staleAfterMs: config.runs?.staleAfterMs,
+      recoverIntervalMs: Math.min(15_000, (config.runs?.staleAfterMs ?? 60_000) / 2),
       logger,
       onRun: (record) => batchStatus.run(record),
     });

@@ -45,6 +45,9 @@ import type { DataSourceConfig } from './sources/data-sources.ts';
  *   deployment), `SLATE_USAGE_REPORT_INTERVAL_MS` (default 60 000), `PORT` (default 4001), `HOST` (default 0.0.0.0), `LOG_LEVEL`;
  * - `SLATE_METRICS_PORT` (default 9464): `GET /metrics` for Prometheus, without auth, on `HOST`; keep the port
  *   internal. It must differ from `PORT` (the process refuses to start otherwise: the API needs a token there);
+ * - `SLATE_RUN_HEARTBEAT_MS` (default 10 000) and `SLATE_RUN_STALE_AFTER_MS` (default 60 000): how often a
+ *   resolver run heart-beats its lease and checkpoint, and after how long without one another replica
+ *   takes it over;
  * - `SLATE_DATA_SOURCES`: SQL resolvers' named data sources as a JSON array (URLs may use `${secret:NAME}`);
  * - `SLATE_VERSION`: the version reported with the instance's health (default npm's package version);
  * - `SLATE_DATASET_URL_KEY`: signs offline-query result download links; set the same value on every replica
@@ -89,6 +92,8 @@ const EnvSchema = z.object({
   /** SQL resolvers' data sources as JSON: `[{"name":"app_db","type":"postgres","url":"postgres://…${secret:PW}…"}]`. */
   SLATE_DATASET_URL_KEY: z.string().min(32, 'use at least 32 characters').optional(),
   SLATE_TRIGGERS: z.enum(['metadata-plane', 'local']).default('metadata-plane'),
+  SLATE_RUN_HEARTBEAT_MS: z.coerce.number().int().min(100).default(10_000),
+  SLATE_RUN_STALE_AFTER_MS: z.coerce.number().int().min(200).default(60_000),
   SLATE_GRPC_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).default(4002),
   SLATE_DATA_SOURCES: z
     .string()
@@ -139,6 +144,7 @@ async function main(): Promise<void> {
     },
     dataSources: env.SLATE_DATA_SOURCES,
     triggers: env.SLATE_TRIGGERS,
+    runs: { heartbeatMs: env.SLATE_RUN_HEARTBEAT_MS, staleAfterMs: env.SLATE_RUN_STALE_AFTER_MS },
     grpc: env.SLATE_GRPC_PORT === 'off' ? undefined : { port: env.SLATE_GRPC_PORT, host: env.HOST },
   });
   await dataPlane.start({ port: env.PORT, host: env.HOST });

@@ -23,6 +23,19 @@ export interface DataPlaneRunsOptions {
   readonly schedule?: boolean;
   /** Claims each cron fire among replicas (see `RunSchedulerOptions.claim`). */
   readonly claimFire?: (key: string, ttlSeconds: number) => Promise<boolean>;
+  /** Claims or renews a run's lease among replicas (see `RunServiceOptions.claim`). */
+  readonly claimRun?: (key: string, ttlSeconds: number) => Promise<boolean>;
+  /** This replica's instance id (shown in run records). */
+  readonly instance?: string;
+  /**
+   * Look for runs whose replica stopped and take them over, every `recoverIntervalMs` (default 15 s), in
+   * every environment with a loaded deployment: `jobs` replicas do (default false; reads still do).
+   */
+  readonly recover?: boolean;
+  readonly recoverIntervalMs?: number;
+  /** See `RunServiceOptions`. */
+  readonly heartbeatMs?: number;
+  readonly staleAfterMs?: number;
   /** The metadata plane's `scheduled-resolver-trigger` queue: its trigger messages start runs here. */
   readonly triggerQueue?: Queue;
   readonly clock?: () => Date;
@@ -57,6 +70,10 @@ export function createDataPlaneRuns(options: DataPlaneRunsOptions): DataPlaneRun
     sqlSources: options.sqlSources,
     clock: options.clock,
     logger: options.logger,
+    claim: options.claimRun,
+    instance: options.instance,
+    heartbeatMs: options.heartbeatMs,
+    staleAfterMs: options.staleAfterMs,
   });
   const scheduler = createRunScheduler({
     served: options.served,
@@ -67,15 +84,36 @@ export function createDataPlaneRuns(options: DataPlaneRunsOptions): DataPlaneRun
     logger: options.logger,
   });
   let triggers: QueueWorker | undefined;
+  let lookout: NodeJS.Timeout | undefined;
+  let recovering: Promise<unknown> = Promise.resolve();
+  /** One sweep at a time over the environments this replica has a deployment for. */
+  const recover = () => {
+    recovering = recovering.then(async () => {
+      for (const environment of options.served.list()) {
+        if (!environment.deployment) continue;
+        await service
+          .recover(environment.id)
+          .catch((err: unknown) =>
+            options.logger?.warn({ err, environment: environment.id }, 'runs not recovered'),
+          );
+      }
+    });
+  };
   return {
     service,
     scheduler,
     start() {
+      if (options.recover && !lookout) {
+        lookout = setInterval(recover, options.recoverIntervalMs ?? 15_000);
+        lookout.unref();
+      }
       if (options.schedule !== false) scheduler.start();
       if (options.triggerQueue && !triggers)
         triggers = consumeRunTriggers(options.triggerQueue, service, options.logger);
     },
     async close() {
+      clearInterval(lookout);
+      await recovering;
       await triggers?.stop();
       await scheduler.stop();
       await service.idle();
