@@ -20,16 +20,24 @@ export interface RunExecutorOptions {
 /** Where a run starts: the incremental state it read first, kept in its record for take-overs. */
 export type RunStart = (start: { state: IncrementalState; markFrom: string | null }) => Promise<void>;
 
+/** What the lifecycle is told by, or asked by, an executing attempt. */
+export interface RunHooks {
+  /** Awaited before anything is published. */
+  readonly begin: RunStart;
+  /** Awaited once everything is read, before the incremental state moves: throws when the run lost its lease. */
+  readonly owned: () => Promise<void>;
+}
+
 /**
  * Executes one attempt of a run with a deployment's engine and answers its `succeeded` record; throws
- * what stopped it (the signal's reason when aborted). `begin` is awaited before anything is published.
+ * what stopped it (the signal's reason when aborted).
  */
 export type RunExecutor = (
   record: RunRecord,
   deployment: Engine,
   progress: RunProgress,
   signal: AbortSignal,
-  begin: RunStart,
+  hooks: RunHooks,
 ) => Promise<RunRecord>;
 
 const NO_STATE: IncrementalState = { high_water: null, last_execution_at: null };
@@ -58,7 +66,7 @@ const NO_STATE: IncrementalState = { high_water: null, last_execution_at: null }
 export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
   const { clock, chunkSize } = options;
 
-  return async (record, deployment, progress, signal, begin) => {
+  return async (record, deployment, progress, signal, hooks) => {
     const spec = deployment.graph.resolvers.find((resolver) => resolver.fqn === record.resolver_fqn);
     if (!spec)
       throw new SlateError(
@@ -74,7 +82,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     const byExecution = incremental?.timestamp === 'resolver_execution_time';
     const markFrom = byExecution ? state.last_execution_at : state.high_water;
     progress.markFrom = markFrom;
-    await begin({ state, markFrom });
+    await hooks.begin({ state, markFrom });
     const publish = createRunOutput({
       record,
       spec,
@@ -94,6 +102,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       ? await readSql(options, read)
       : { complete: true, highWater: null, ...(await readDataframe(deployment, chunkSize, read)) };
     await options.publisher.flush();
+    await hooks.owned();
     const markTo = await settleMark(options.store, read, complete, highWater);
     return {
       ...record,

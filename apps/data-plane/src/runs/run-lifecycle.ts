@@ -148,11 +148,18 @@ export function createRunLifecycle(options: RunLifecycleOptions): RunLifecycle {
       await checkCancel();
       try {
         const finished = await options.served.withEngine(record.environment, ({ engine }) =>
-          options.execute(current, engine, progress, controller.signal, async ({ state, markFrom }) => {
-            if (current.incremental_start !== null) return;
-            // Kept before anything is published: a take-over reads from the same state.
-            current = { ...current, incremental_start: state, high_water_from: markFrom };
-            await save(current);
+          options.execute(current, engine, progress, controller.signal, {
+            begin: async ({ state, markFrom }) => {
+              if (current.incremental_start !== null) return;
+              // Kept before anything is published: a take-over reads from the same state.
+              current = { ...current, incremental_start: state, high_water_from: markFrom };
+              await save(current);
+            },
+            // A runner that was paused past its lease must not finish what another replica took over.
+            owned: async () => {
+              await checkLease();
+              controller.signal.throwIfAborted();
+            },
           }),
         );
         current = finished ?? {
