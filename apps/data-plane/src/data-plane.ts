@@ -240,8 +240,11 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       offlineQueries: offline.service,
       publisher: createResultPublisher(config.offline.bus, { logger }),
       objectStore: config.objectStore,
+      // The replica finishing a scheduled query holds its lease; a `jobs` replica finishes it when it stops.
+      claim: (key, ttlSeconds) => claimJob(key, ttlSeconds),
       logger,
     });
+  let scheduledLookout: NodeJS.Timeout | undefined;
   let triggerPuller: TriggerPuller | undefined;
   if (config.offline) void app.register(streamPublishRoutes, { served, bus: config.offline.bus });
 
@@ -324,6 +327,16 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
             ),
             { logger },
           );
+        // Scheduled queries a stopped replica left unfinished are finished here (under their lease).
+        if (has('jobs') && scheduledQueries && !scheduledLookout) {
+          const recoverScheduled = () =>
+            void scheduledQueries
+              .recover()
+              .catch((err: unknown) => logger.warn({ err }, 'scheduled query recovery failed'));
+          recoverScheduled();
+          scheduledLookout = setInterval(recoverScheduled, 30_000);
+          scheduledLookout.unref();
+        }
         // Offline queries a stopped data plane left unfinished resume once their deployments are loaded.
         if (has('jobs'))
           void offline?.service
@@ -354,6 +367,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       await reconciler?.stop();
       await triggerPuller?.stop();
       await runs?.close();
+      clearInterval(scheduledLookout);
       await scheduledQueries?.idle();
       await streams?.stop();
       await grpc?.close();

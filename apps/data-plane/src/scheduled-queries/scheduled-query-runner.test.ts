@@ -169,6 +169,60 @@ describe('scheduled queries on the data plane', () => {
     ).toEqual(['1', '2', '3'].map((k) => ['shop.label', k, `shop-${k}`, Date.parse(due(4))]));
   });
 
+  it('a query whose replica stopped before storing its results is finished by another replica, once', async () => {
+    // The lease contract of the metadata plane (tested on PostgreSQL in its replicas suite): granted when
+    // free, renewed by its holder, taken by another once expired.
+    const leases = new Map<string, { holder: string; until: number }>();
+    const claimAs = (holder: string) => async (key: string, ttlSeconds: number) => {
+      const lease = leases.get(key);
+      if (lease && lease.holder !== holder && lease.until > Date.now()) return false;
+      leases.set(key, { holder, until: Date.now() + ttlSeconds * 1000 });
+      return true;
+    };
+    const replica = (name: string, frozen = false) => {
+      const publisher = createResultPublisher(bus);
+      const offlineQueries = createOfflineQueryService({
+        served,
+        offlineStore,
+        objectStore: objects,
+        publisher,
+      });
+      return createScheduledQueryRunner({
+        served,
+        offlineStore,
+        // A frozen replica submits the query and never comes back to store its results.
+        offlineQueries: frozen
+          ? { ...offlineQueries, revision: () => new Promise<never>(() => {}) }
+          : offlineQueries,
+        publisher,
+        objectStore: objects,
+        pollMs: 20,
+        claim: claimAs(name),
+        leaseSeconds: 1,
+      });
+    };
+    await observe('b5', 5_000, [['4', 'Quito']]);
+    await published();
+    const a = replica('a', true);
+    const b = replica('b');
+    const trigger = { query_name: 'cities', environment: ENV, due_at: due(6), idempotency_key: 'k-resume' };
+    const started = await a.trigger(trigger);
+    expect(started.entities).toBe(1); // only the new key (the mark of the earlier runs)
+    expect(await b.recover()).toBe(0); // replica a holds the job's lease
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(await b.recover()).toBe(1);
+    await b.idle();
+    expect((await published()).flatMap((m) => m.values.map((v) => [v.pkey, v.value]))).toEqual([
+      ['4', 'Quito'],
+    ]);
+    expect(await b.recover()).toBe(0); // done: nothing left to finish
+    // The redelivered trigger answers what was started; the mark moved: the next fire has nothing new.
+    expect(await b.trigger(trigger)).toEqual(started);
+    expect(
+      await b.trigger({ query_name: 'cities', environment: ENV, due_at: due(7), idempotency_key: 'k-next' }),
+    ).toEqual({ revisionId: null, entities: 0 });
+  });
+
   it('refuses unknown queries, unknown environments and malformed triggers', async () => {
     const run = runner();
     await expect(

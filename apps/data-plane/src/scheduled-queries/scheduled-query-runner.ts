@@ -38,6 +38,12 @@ export interface ScheduledQueryRunner {
    *   malformed trigger.
    */
   trigger(message: unknown): Promise<ScheduledQueryStart>;
+  /**
+   * Finishes the scheduled queries whose replica stopped after submitting them (their job is not marked
+   * done and nobody holds its lease): waits for the offline query — itself taken over by the offline-query
+   * service — then stores its online copy and moves its mark. Resolves with the jobs it took.
+   */
+  recover(): Promise<number>;
   /** Resolves once every started query has finished (and stored its values). */
   idle(): Promise<void>;
 }
@@ -55,7 +61,36 @@ export interface ScheduledQueryRunnerOptions {
   readonly logger?: Logger;
   /** How often a started offline query's revision is re-read (default 200 ms). */
   readonly pollMs?: number;
+  /**
+   * Claims or renews a job's lease among the replicas (the metadata plane's job lease, in PostgreSQL):
+   * the replica finishing a query holds `scheduled-query:<env>/<key hash>`, renewed while it waits; when
+   * it stops, `recover` on another replica wins it. Default: none (one process).
+   */
+  readonly claim?: (key: string, ttlSeconds: number) => Promise<boolean>;
+  /** The lease's time (default 60 s): how long a stopped replica's job waits before another finishes it. */
+  readonly leaseSeconds?: number;
 }
+
+/** What a trigger started, kept under its idempotency key until the query's results are stored. */
+const ScheduledJobSchema = z.object({
+  revisionId: z.string().nullable(),
+  entities: z.number().int().nonnegative(),
+  /** False until the online copy and the mark are stored (absent in jobs of earlier versions: done). */
+  done: z.boolean().default(true),
+  trigger: z
+    .object({ query_name: z.string(), environment: z.string(), idempotency_key: z.string() })
+    .optional(),
+  finish: z
+    .object({
+      pkeys: z.array(z.string()),
+      times: z.array(z.number()),
+      fqns: z.array(z.string()),
+      ttl: z.array(z.tuple([z.string(), z.number().nullable()])),
+      mark: z.number().nullable(),
+    })
+    .optional(),
+});
+type ScheduledJob = z.infer<typeof ScheduledJobSchema>;
 
 const TERMINAL = new Set<RevisionRecord['status']>(['COMPLETED', 'FAILED']);
 
@@ -68,16 +103,29 @@ const TERMINAL = new Set<RevisionRecord['status']>(['COMPLETED', 'FAILED']);
  * values are copied online too (as the seed product's `ScheduledQuery(store_online=True)`). The mark advances
  * only after the query completed, so a failed run is retried in full by the next one.
  *
+ * Each start is a job kept under its idempotency key (`scheduled-queries/<env>/keys/<sha256>.json`) until
+ * its results are stored; the replica finishing it holds its lease. When that replica stops, the offline
+ * query is taken over by the offline-query service, and `recover` on another replica finishes the job:
+ * the online copy has a fixed message id (`scheduled-query:<revision>:online`) and the mark only moves
+ * forward, so finishing twice writes nothing twice. A replica that stops between submitting the offline
+ * query and recording the job leaves a query the trigger's redelivery starts again.
+ *
  * @example
  * const runner = createScheduledQueryRunner({ served, offlineStore, offlineQueries: offline.service, publisher, objectStore });
  * await runner.trigger({ query_name: 'nightly', environment: 'env-1', due_at: '2026-01-01T03:00:00Z', idempotency_key: 'k' });
  */
 export function createScheduledQueryRunner(options: ScheduledQueryRunnerOptions): ScheduledQueryRunner {
   const clock = options.clock ?? (() => new Date());
+  const scheduledQuery = (environment: string, name: string) =>
+    (options.served.get(environment)?.deployment?.engine.graph.scheduledQueries ?? []).find(
+      (q) => q.name === name,
+    );
   const running = new Set<Promise<void>>();
   let claims: Promise<unknown> = Promise.resolve();
-  const keyPath = (env: string, key: string) =>
-    `scheduled-queries/${env}/keys/${createHash('sha256').update(key).digest('hex')}.json`;
+  const leaseSeconds = options.leaseSeconds ?? 60;
+  const hashOf = (key: string) => createHash('sha256').update(key).digest('hex');
+  const leaseKey = (env: string, key: string) => `scheduled-query:${env}/${hashOf(key)}`;
+  const keyPath = (env: string, key: string) => `scheduled-queries/${env}/keys/${hashOf(key)}.json`;
   const markPath = (env: string, name: string) =>
     `scheduled-queries/${env}/marks/${encodeURIComponent(name)}.json`;
   const readJson = async <T>(path: string): Promise<T | null> => {
@@ -85,18 +133,59 @@ export function createScheduledQueryRunner(options: ScheduledQueryRunnerOptions)
     return bytes ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as T) : null;
   };
 
+  /** Jobs this process is finishing, by key path. */
+  const active = new Set<string>();
+
+  /** Waits for the job's offline query, stores its results, then marks the job done. */
+  const complete = async (environment: string, spec: ScheduledQuerySpec, path: string, job: ScheduledJob) => {
+    const { finish: sampled, trigger } = job;
+    if (!sampled || !trigger || job.revisionId === null) return;
+    const lease = leaseKey(environment, trigger.idempotency_key);
+    let renewedAt = Date.now();
+    let record = { revision_id: job.revisionId, status: 'QUEUED' } as RevisionRecord;
+    while (!TERMINAL.has(record.status)) {
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200));
+      record = (await options.offlineQueries.revision(environment, job.revisionId)) ?? record;
+      if (options.claim && Date.now() - renewedAt > (leaseSeconds * 1000) / 3) {
+        // A renewal refused: another replica took the job over (this one was paused past its lease).
+        if (!(await options.claim(lease, leaseSeconds).catch(() => true))) return;
+        renewedAt = Date.now();
+      }
+    }
+    await finish(
+      environment,
+      spec,
+      record,
+      { ...sampled, ttl: new Map(sampled.ttl.map(([fqn, ms]) => [fqn, ms ?? undefined])) },
+      sampled.mark,
+    );
+    await options.objectStore.put('data', path, JSON.stringify({ ...job, done: true }), {
+      contentType: 'application/json',
+    });
+  };
+
+  /** Runs `complete` in the background, once per job in this process. */
+  const track = (environment: string, spec: ScheduledQuerySpec, path: string, job: ScheduledJob) => {
+    if (active.has(path)) return;
+    active.add(path);
+    const work = complete(environment, spec, path, job)
+      .catch((error: unknown) =>
+        options.logger?.error({ scheduled_query: spec.name, err: error }, 'scheduled query not stored'),
+      )
+      .finally(() => {
+        active.delete(path);
+        running.delete(work);
+      });
+    running.add(work);
+  };
+
   const finish = async (
     environment: string,
     spec: ScheduledQuerySpec,
-    revision: RevisionRecord,
+    record: RevisionRecord,
     sampled: { pkeys: string[]; times: number[]; fqns: string[]; ttl: Map<string, number | undefined> },
     mark: number | null,
   ) => {
-    let record = revision;
-    while (!TERMINAL.has(record.status)) {
-      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200));
-      record = (await options.offlineQueries.revision(environment, revision.revision_id)) ?? record;
-    }
     if (record.status !== 'COMPLETED') {
       options.logger?.warn(
         { scheduled_query: spec.name, revision_id: record.revision_id, errors: record.errors },
@@ -157,9 +246,7 @@ export function createScheduledQueryRunner(options: ScheduledQueryRunnerOptions)
     }
   };
 
-  const start = async (
-    trigger: z.output<typeof ScheduledQueryTriggerSchema>,
-  ): Promise<ScheduledQueryStart> => {
+  const start = async (trigger: z.output<typeof ScheduledQueryTriggerSchema>): Promise<ScheduledJob> => {
     const environment = options.served.get(trigger.environment);
     const engine = environment?.deployment?.engine;
     if (!environment || !engine)
@@ -200,7 +287,7 @@ export function createScheduledQueryRunner(options: ScheduledQueryRunnerOptions)
     }
     let pkeys = [...keys].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
     if (spec.maxSamples !== undefined) pkeys = pkeys.slice(0, spec.maxSamples);
-    if (pkeys.length === 0) return { revisionId: null, entities: 0 };
+    if (pkeys.length === 0) return { revisionId: null, entities: 0, done: true };
     const dueAt = Date.parse(trigger.due_at);
     const times = pkeys.map(() => dueAt);
     const recompute = spec.recomputeFeatures;
@@ -228,37 +315,80 @@ export function createScheduledQueryRunner(options: ScheduledQueryRunnerOptions)
     const ttl = new Map(
       scalars.map((f) => [f.fqn, f.maxStalenessS ? f.maxStalenessS * 1000 : undefined] as const),
     );
-    const job = finish(
-      trigger.environment,
-      spec,
-      revision,
-      { pkeys, times, fqns: spec.output.filter((fqn) => !recomputed.has(fqn)), ttl },
-      reached,
-    )
-      .catch((error: unknown) =>
-        options.logger?.error({ scheduled_query: spec.name, err: error }, 'scheduled query not stored'),
-      )
-      .finally(() => running.delete(job));
-    running.add(job);
-    return { revisionId: revision.revision_id, entities: pkeys.length };
+    const job: ScheduledJob = {
+      revisionId: revision.revision_id,
+      entities: pkeys.length,
+      done: false,
+      trigger: {
+        query_name: trigger.query_name,
+        environment: trigger.environment,
+        idempotency_key: trigger.idempotency_key,
+      },
+      finish: {
+        pkeys,
+        times,
+        fqns: spec.output.filter((fqn) => !recomputed.has(fqn)),
+        ttl: [...ttl].map(([fqn, ms]) => [fqn, ms ?? null] as [string, number | null]),
+        mark: reached,
+      },
+    };
+    if (options.claim)
+      await options
+        .claim(leaseKey(trigger.environment, trigger.idempotency_key), leaseSeconds)
+        .catch((err: unknown) => options.logger?.warn({ err }, 'scheduled query lease not taken'));
+    return job;
   };
 
   return {
     async trigger(message) {
       const trigger = ScheduledQueryTriggerSchema.parse(message);
       // Claims are serialised in process: a redelivered trigger answers what the first one started.
-      const claimed = claims.then(async () => {
+      const claimed = claims.then(async (): Promise<ScheduledQueryStart> => {
         const path = keyPath(trigger.environment, trigger.idempotency_key);
-        const held = await readJson<ScheduledQueryStart>(path);
-        if (held) return held;
-        const started = await start(trigger);
-        await options.objectStore.put('data', path, JSON.stringify(started), {
+        const held = await readJson<unknown>(path);
+        if (held) {
+          const { revisionId, entities } = ScheduledJobSchema.parse(held);
+          return { revisionId, entities };
+        }
+        const job = await start(trigger);
+        await options.objectStore.put('data', path, JSON.stringify(job), {
           contentType: 'application/json',
         });
-        return started;
+        const spec = scheduledQuery(trigger.environment, trigger.query_name);
+        if (!job.done && spec) track(trigger.environment, spec, path, job);
+        return { revisionId: job.revisionId, entities: job.entities };
       });
       claims = claimed.catch(() => undefined);
       return claimed;
+    },
+    async recover() {
+      let taken = 0;
+      for (const environment of options.served.list()) {
+        if (!environment.deployment) continue;
+        for await (const info of options.objectStore.list(
+          'data',
+          `scheduled-queries/${environment.id}/keys/`,
+        )) {
+          if (active.has(info.key)) continue;
+          const parsed = ScheduledJobSchema.safeParse(await readJson<unknown>(info.key));
+          if (!parsed.success || parsed.data.done || !parsed.data.trigger) continue;
+          const job = parsed.data;
+          const spec = scheduledQuery(environment.id, job.trigger!.query_name);
+          if (!spec) continue;
+          // Without leases (one process) a job not running here was left by a stopped process.
+          if (options.claim) {
+            const lease = leaseKey(environment.id, job.trigger!.idempotency_key);
+            if (!(await options.claim(lease, leaseSeconds).catch(() => false))) continue;
+          }
+          options.logger?.warn(
+            { scheduled_query: spec.name, revision_id: job.revisionId },
+            'scheduled query left unfinished by a stopped replica; finishing it',
+          );
+          track(environment.id, spec, info.key, job);
+          taken++;
+        }
+      }
+      return taken;
     },
     async idle() {
       while (running.size > 0) await Promise.all(running);
