@@ -83,7 +83,12 @@ export interface DataPlaneConfig {
    * without one another replica takes it over (default 60 s); `jobs` replicas look for such runs every
    * half of that (at most 15 s).
    */
-  readonly runs?: { readonly heartbeatMs?: number; readonly staleAfterMs?: number };
+  readonly runs?: {
+    readonly heartbeatMs?: number;
+    readonly staleAfterMs?: number;
+    /** Entities per page read and per published batch (default 5,000). */
+    readonly chunkSize?: number;
+  };
   /** How often an instance that loads no deployment (persistence only) heartbeats (default 20 s). */
   readonly heartbeatIntervalMs?: number;
   /**
@@ -161,6 +166,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       recover: has('jobs'),
       heartbeatMs: config.runs?.heartbeatMs,
       staleAfterMs: config.runs?.staleAfterMs,
+      chunkSize: config.runs?.chunkSize,
       recoverIntervalMs: Math.min(15_000, (config.runs?.staleAfterMs ?? 60_000) / 2),
       logger,
       onRun: (record) => batchStatus.run(record),

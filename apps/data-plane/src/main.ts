@@ -47,7 +47,7 @@ import type { DataSourceConfig } from './sources/data-sources.ts';
  *   internal. It must differ from `PORT` (the process refuses to start otherwise: the API needs a token there);
  * - `SLATE_RUN_HEARTBEAT_MS` (default 10 000) and `SLATE_RUN_STALE_AFTER_MS` (default 60 000): how often a
  *   resolver run heart-beats its lease and checkpoint, and after how long without one another replica
- *   takes it over;
+ *   takes it over; `SLATE_RUN_CHUNK_SIZE`: entities per page read and per published batch (default 5 000);
  * - `SLATE_DATA_SOURCES`: SQL resolvers' named data sources as a JSON array (URLs may use `${secret:NAME}`);
  * - `SLATE_VERSION`: the version reported with the instance's health (default npm's package version);
  * - `SLATE_DATASET_URL_KEY`: signs offline-query result download links; set the same value on every replica
@@ -94,6 +94,7 @@ const EnvSchema = z.object({
   SLATE_TRIGGERS: z.enum(['metadata-plane', 'local']).default('metadata-plane'),
   SLATE_RUN_HEARTBEAT_MS: z.coerce.number().int().min(100).default(10_000),
   SLATE_RUN_STALE_AFTER_MS: z.coerce.number().int().min(200).default(60_000),
+  SLATE_RUN_CHUNK_SIZE: z.coerce.number().int().min(1).max(100_000).default(5_000),
   SLATE_GRPC_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).default(4002),
   SLATE_DATA_SOURCES: z
     .string()
@@ -144,7 +145,11 @@ async function main(): Promise<void> {
     },
     dataSources: env.SLATE_DATA_SOURCES,
     triggers: env.SLATE_TRIGGERS,
-    runs: { heartbeatMs: env.SLATE_RUN_HEARTBEAT_MS, staleAfterMs: env.SLATE_RUN_STALE_AFTER_MS },
+    runs: {
+      heartbeatMs: env.SLATE_RUN_HEARTBEAT_MS,
+      staleAfterMs: env.SLATE_RUN_STALE_AFTER_MS,
+      chunkSize: env.SLATE_RUN_CHUNK_SIZE,
+    },
     grpc: env.SLATE_GRPC_PORT === 'off' ? undefined : { port: env.SLATE_GRPC_PORT, host: env.HOST },
   });
   await dataPlane.start({ port: env.PORT, host: env.HOST });

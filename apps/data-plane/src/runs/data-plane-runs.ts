@@ -36,6 +36,8 @@ export interface DataPlaneRunsOptions {
   /** See `RunServiceOptions`. */
   readonly heartbeatMs?: number;
   readonly staleAfterMs?: number;
+  /** Entities per page read and per published batch (see `RunServiceOptions.chunkSize`). */
+  readonly chunkSize?: number;
   /** The metadata plane's `scheduled-resolver-trigger` queue: its trigger messages start runs here. */
   readonly triggerQueue?: Queue;
   readonly clock?: () => Date;
@@ -74,6 +76,7 @@ export function createDataPlaneRuns(options: DataPlaneRunsOptions): DataPlaneRun
     instance: options.instance,
     heartbeatMs: options.heartbeatMs,
     staleAfterMs: options.staleAfterMs,
+    chunkSize: options.chunkSize,
   });
   const scheduler = createRunScheduler({
     served: options.served,
