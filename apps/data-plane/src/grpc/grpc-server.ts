@@ -1,10 +1,10 @@
 import { createServer, type Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { withGrpcWireFixes } from '@slate/grpc-api';
 import type { Logger } from 'pino';
 import type { QueryGateway } from '../gateway/query-gateway.ts';
 import type { DataPlaneMetrics } from '../observability/data-plane-metrics.ts';
-import { withGrpcWireFixes } from './grpc-wire-fixes.ts';
 import { queryServiceRoutes } from './query-service.ts';
 
 export interface GrpcServerOptions {
