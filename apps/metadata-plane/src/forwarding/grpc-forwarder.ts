@@ -174,12 +174,14 @@ export function createGrpcForwarder(options: GrpcForwarderOptions): GrpcForwarde
       });
       request.pipe(upstream);
       upstream.on('response', (headers, flags) => {
-        const { status, rest, grpc } = splitResponseHeaders(headers);
+        const { status, rest, grpc, trailers: all } = splitResponseHeaders(headers);
         // A trailers-only answer (a status and no message) is re-sent as headers then trailers: the form
-        // every gRPC client reads, whichever way the data plane's server wrote it.
+        // every gRPC client reads, whichever way the data plane's server wrote it. Its metadata
+        // (`x-slate-error-code`, `retry-after`) is trailing metadata, so it goes with the status.
         if ((flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0 && grpc['grpc-status'] !== undefined) {
-          response.writeHead(status, rest);
-          trailers = grpc;
+          const { 'content-type': contentType = 'application/grpc', ...trailing } = all;
+          response.writeHead(status, { 'content-type': contentType });
+          trailers = trailing;
           return;
         }
         response.writeHead(status, { ...rest, ...grpc });
@@ -202,7 +204,7 @@ export function createGrpcForwarder(options: GrpcForwarderOptions): GrpcForwarde
           ),
         );
       });
-      upstream.once('error', () => {
+      upstream.on('error', () => {
         // The 'close' that follows says what the caller gets.
       });
     });
