@@ -237,6 +237,48 @@ describe('gRPC through the API host', () => {
     expect(grant.error?.code).toBe(grpc.status.INVALID_ARGUMENT);
   });
 
+  it("relays GetToken on the data plane's gRPC port to the metadata plane, with the same refusals", async () => {
+    const engineAuth = loadClient(
+      'chalk/server/v1/auth.proto',
+      'chalk.server.v1.AuthService',
+      `127.0.0.1:${dpGrpcPort}`,
+    );
+    try {
+      const { error, response } = await call(engineAuth, 'GetToken', {
+        client_id: clientId,
+        client_secret: clientSecret,
+        grant_type: 'client_credentials',
+      });
+      expect(error).toBeNull();
+      expect(response.primary_environment).toBe('dev');
+      expect(response.grpc_engines).toEqual({ dev: `http://127.0.0.1:${dpGrpcPort}` });
+      // The relayed token queries the engine directly.
+      const direct = loadClient(
+        'chalk/engine/v1/query_server.proto',
+        'chalk.engine.v1.QueryService',
+        `127.0.0.1:${dpGrpcPort}`,
+      );
+      const answer = await call(
+        direct,
+        'OnlineQuery',
+        { inputs: { 'account.id': num(4) }, outputs: [fqn('account.doubled')] },
+        withToken({}, response.access_token),
+      );
+      direct.close();
+      expect(answer.error).toBeNull();
+      expect(valuesOf(answer.response)).toEqual({ 'account.doubled': 8 });
+      const wrong = await call(engineAuth, 'GetToken', {
+        client_id: clientId,
+        client_secret: 'not-the-secret',
+        grant_type: 'client_credentials',
+      });
+      expect(wrong.error?.code).toBe(grpc.status.UNAUTHENTICATED);
+      expect(wrong.error?.details).toBe('Client ID and secret are invalid');
+    } finally {
+      engineAuth.close();
+    }
+  });
+
   it('forwards Ping and OnlineQuery to the data plane', async () => {
     const ping = await call(query, 'Ping', { num: 41 }, withToken());
     expect(ping.error).toBeNull();
@@ -346,5 +388,22 @@ describe('gRPC through the API host', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const after = await call(query, 'Ping', { num: 2 }, withToken());
     expect(after.error).toBeNull();
+  });
+
+  it("limits GetToken as POST /v1/oauth/token: a client id's burst (10) spent, RESOURCE_EXHAUSTED with retry-after", async () => {
+    const codes: grpc.status[] = [];
+    let refused: Reply | undefined;
+    for (let i = 0; i < 14 && !refused; i++) {
+      const reply = await call(auth, 'GetToken', {
+        client_id: 'probe-client',
+        client_secret: 'guess',
+        grant_type: 'client_credentials',
+      });
+      codes.push(reply.error?.code ?? grpc.status.OK);
+      if (reply.error?.code === grpc.status.RESOURCE_EXHAUSTED) refused = reply;
+    }
+    // Wrong credentials until the burst is spent, then refused before any check.
+    expect(codes.slice(0, 10)).toEqual(Array(10).fill(grpc.status.UNAUTHENTICATED));
+    expect(refused?.error?.metadata.get('retry-after')?.[0]).toMatch(/^\d+$/);
   });
 });
