@@ -229,6 +229,15 @@ describe('gRPC through the API host', () => {
     });
     expect(wrong.error?.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(wrong.error?.details).toBe('Client ID and secret are invalid');
+    // Audited as the HTTP exchange is: action oauth.token, the client id as target, the outcome.
+    const audited = await plane.services.db
+      .selectFrom('audit_log')
+      .select(['outcome', 'team_id'])
+      .where('action', '=', 'oauth.token')
+      .where('target', '=', clientId)
+      .execute();
+    expect(audited).toContainEqual({ outcome: 'failure:401', team_id: null });
+    expect(audited).toContainEqual({ outcome: 'success', team_id: 'acme' });
     const grant = await call(auth, 'GetToken', {
       client_id: clientId,
       client_secret: clientSecret,

@@ -1,10 +1,12 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { ConnectError, type ConnectRouter, createContextKey } from '@connectrpc/connect';
-import { SlateError } from '@slate/graph';
+import { httpStatusOf, SlateError } from '@slate/graph';
 import { AuthService, GetTokenResponseSchema } from '@slate/grpc-api';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { recordAudit } from '../audit/audit-log.ts';
+import { getEnvironment } from '../catalog/catalog.ts';
 import type { MetadataPlaneContext } from '../context.ts';
 import { exchangeClientCredentials } from '../tokens/service-tokens.ts';
 import { grpcStatusOf } from './grpc-status.ts';
@@ -40,6 +42,28 @@ export function authServiceRoutes(options: AuthServiceOptions): (router: Connect
   return (router) =>
     router.service(AuthService, {
       async getToken(request, context) {
+        const ip = context.values.get(clientIpKey);
+        // Audited as the HTTP exchange is (`oauth.token`, the client id as target); attempts shed by a
+        // rate limit are not written one by one, so a flood cannot grow the log.
+        const audit = async (outcome: string, teamId: string | null) => {
+          try {
+            await recordAudit(
+              options.ctx.db,
+              {
+                principal: 'anonymous',
+                action: 'oauth.token',
+                target: request.clientId || null,
+                ip: ip || null,
+                outcome,
+                traceId: context.requestHeader.get('x-request-id'),
+                teamId,
+              },
+              options.ctx.now(),
+            );
+          } catch (error) {
+            options.logger.error({ err: error }, 'could not write the audit log');
+          }
+        };
         try {
           const parsed = GetTokenSchema.safeParse(request);
           if (!parsed.success) {
@@ -58,10 +82,11 @@ export function authServiceRoutes(options: AuthServiceOptions): (router: Connect
             {
               clientId: parsed.data.clientId,
               clientSecret: parsed.data.clientSecret,
-              ip: context.values.get(clientIpKey),
+              ip,
             },
             now,
           );
+          await audit('success', (await getEnvironment(options.ctx.db, answer.primary_environment)).team_id);
           return create(GetTokenResponseSchema, {
             accessToken: answer.access_token,
             tokenType: answer.token_type,
@@ -76,6 +101,11 @@ export function authServiceRoutes(options: AuthServiceOptions): (router: Connect
             environmentIdToName: answer.environment_id_to_name,
           });
         } catch (error) {
+          const shed = error instanceof SlateError && error.details?.retryAfterSeconds !== undefined;
+          if (!shed) {
+            const kind = error instanceof SlateError ? error.kind : 'internal';
+            await audit(`failure:${httpStatusOf(kind)}`, null);
+          }
           const status = grpcStatusOf(error, (cause) =>
             options.logger.error({ err: cause }, 'gRPC token exchange failed'),
           );
