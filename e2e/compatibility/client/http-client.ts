@@ -102,7 +102,12 @@ export class CompatHttpClient {
     };
   }
 
-  private async call(method: string, path: string, body?: string | Uint8Array, contentType?: string): Promise<Response> {
+  private async call(
+    method: string,
+    path: string,
+    body?: string | Uint8Array,
+    contentType?: string,
+  ): Promise<Response> {
     const response = await fetch(`${this.queryServer()}${path}`, {
       method,
       headers: this.headers(contentType ? { 'content-type': contentType } : {}),
