@@ -22,7 +22,7 @@ export interface Stack {
   readonly dataPlaneUrl: string;
   /** `host:port` of the data plane's gRPC query API. */
   readonly dataPlaneGrpc: string;
-  /** `host:port` the metadata plane is asked to serve gRPC on (`SLATE_GRPC_PORT`). */
+  /** `host:port` the metadata plane is asked to serve gRPC on (`SLATE_METADATA_GRPC_PORT`, wt/grpchost). */
   readonly apiGrpc: string;
   readonly clientId: string;
   readonly clientSecret: string;
@@ -34,8 +34,20 @@ export interface Stack {
 
 const registrationToken = 'a-registration-token-for-the-compatibility-suite';
 
-/** Starts both planes, creates a service token and deploys the example. */
+/**
+ * Starts both planes, creates a service token and deploys the example. A port taken between choosing it
+ * and listening (other suites share the machine) gets one more try on fresh ports.
+ */
 export async function startStack(): Promise<Stack> {
+  try {
+    return await startStackOnce();
+  } catch (error) {
+    if (!String(error).includes('EADDRINUSE')) throw error;
+    return startStackOnce();
+  }
+}
+
+async function startStackOnce(): Promise<Stack> {
   const run = `compat${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const work = mkdtempSync(join(tmpdir(), 'slate-compat-'));
   const children: ChildProcess[] = [];
@@ -125,7 +137,8 @@ export async function startStack(): Promise<Stack> {
         // Embedded mode only enables the password-less login used below to create a service token.
         SLATE_MODE: 'embedded',
         SLATE_SEED_FILE: join(exampleDir, 'seed.yaml'),
-        SLATE_GRPC_PORT: String(apiGrpcPort),
+        SLATE_METADATA_GRPC_PORT: String(apiGrpcPort),
+        SLATE_DATA_PLANE_GRPC_PORT: String(dpGrpcPort),
         PORT: String(apiPort),
       },
       `${apiServer}/healthz`,

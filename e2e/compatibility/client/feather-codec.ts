@@ -8,7 +8,7 @@
  *   sections: JSON attrs, JSON "pydantic" attrs, a JSON map attr → byte length followed by those bytes,
  *   and the same for "serializables".
  */
-import { type Table, tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { DataType, type Table, tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 
 const QUERY_MAGIC = 'chal1';
 const BYTE_MODEL_MAGIC = 'CHALK_BYTE_TRANSMISSION';
@@ -156,11 +156,21 @@ export function decodeFeatherResponse(raw: Buffer): FeatherResult[] {
     });
 }
 
-/** A table's rows as plain objects (int64 → number, timestamps → ISO strings, nested → plain values). */
+/**
+ * A table's rows as the JSON API would carry them: int64 → number, dates → `YYYY-MM-DD`, timestamps → ISO
+ * strings, structs → objects, lists → arrays.
+ */
 export function tableRows(table: Table): Record<string, unknown>[] {
   return table.toArray().map((row) => {
     const plain: Record<string, unknown> = {};
-    for (const field of table.schema.fields) plain[field.name] = plainValue(row[field.name]);
+    for (const field of table.schema.fields) {
+      const value = row[field.name];
+      if (value !== null && value !== undefined && DataType.isDate(field.type))
+        plain[field.name] = new Date(Number(value)).toISOString().slice(0, 10);
+      else if (value !== null && value !== undefined && DataType.isTimestamp(field.type))
+        plain[field.name] = new Date(Number(value)).toISOString();
+      else plain[field.name] = plainValue(value);
+    }
     return plain;
   });
 }
