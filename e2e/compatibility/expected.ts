@@ -33,7 +33,6 @@ export function expectedScalars(id: number): Record<string, unknown> {
     'customer.tags': [...c.tags],
     'customer.lucky_numbers': [...c.lucky_numbers],
     'customer.nickname': c.nickname,
-    'customer.loyalty_points': 0,
     'customer.home_store_id': c.home_store_id,
     'customer.home_store.name': stores.find((s) => s.id === c.home_store_id)!.name,
     'customer.purchase_count': own.length,
@@ -76,7 +75,11 @@ export function expectedPurchases(id: number): { columns: string[]; values: unkn
   };
 }
 
-/** The outputs of the suite's full online query. */
+/**
+ * The outputs of the suite's full online query, asked at `NOW`. `customer.loyalty_points` (uploaded, default
+ * 0) is asked separately without `now`: a value uploaded today is observed after `NOW`, so a query as of
+ * `NOW` does not see it.
+ */
 export const SCALAR_OUTPUTS = [
   'customer.name',
   'customer.score',
@@ -87,7 +90,6 @@ export const SCALAR_OUTPUTS = [
   'customer.tags',
   'customer.lucky_numbers',
   'customer.nickname',
-  'customer.loyalty_points',
   'customer.home_store_id',
   'customer.home_store.name',
   'customer.purchase_count',
