@@ -3,7 +3,9 @@
  * A metadata plane (PGlite) and a data plane (in-memory online store) run in this process, the quickstart
  * shape; autocannon runs in its own process (`bench/serving/load.mjs`). The same request is sent straight
  * to the data plane (the baseline) and to the API host, which verifies the JWT, picks a healthy instance and
- * streams the request and answer through. `SLATE_BENCH_SECONDS` (default 8) sets each run's duration.
+ * streams the request and answer through. The gRPC case sends `QueryService/OnlineQuery` with @grpc/grpc-js
+ * (`bench/grpc/load.mjs`, closed loops) straight to the data plane's gRPC port and to the API host's, which
+ * forwards it as an HTTP/2 stream. `SLATE_BENCH_SECONDS` (default 8) sets each run's duration.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -57,6 +59,32 @@ function autocannon(options: Record<string, unknown>): Promise<Load> {
   });
 }
 
+interface GrpcLoad {
+  readonly count: number;
+  readonly failures: number;
+  readonly qps: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+/** Closed-loop @grpc/grpc-js clients in their own process (the gRPC bench's load generator). */
+function grpcLoad(options: Record<string, unknown>): Promise<GrpcLoad> {
+  const script = fileURLToPath(new URL('./grpc/load.mjs', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, JSON.stringify(options)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (err += chunk));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as GrpcLoad) : reject(new Error(`load exited ${code}: ${err}`)),
+    );
+  });
+}
+
 function featherBody(ids: readonly number[]): Buffer {
   const header = Buffer.from(JSON.stringify({ outputs: ['account.doubled'] }));
   const arrow = Buffer.from(
@@ -73,7 +101,12 @@ function featherBody(ids: readonly number[]): Buffer {
 export async function run(): Promise<BenchReport> {
   const dir = await mkdtemp(join(tmpdir(), 'slate-bench-forwarding-'));
   const { freePort } = await import('@slate/testing');
-  const [mpPort, dpPort] = [await freePort(), await freePort()];
+  const [mpPort, dpPort, mpGrpcPort, dpGrpcPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const api = `http://127.0.0.1:${mpPort}`;
   const engine = `http://127.0.0.1:${dpPort}`;
   const objectStore = createLocalObjectStore({ root: join(dir, 'objects') });
@@ -89,9 +122,11 @@ export async function run(): Promise<BenchReport> {
       projects: [{ id: 'web', name: 'Web', team_id: 'acme' }],
       environments: [{ id: 'dev', name: 'Development', project_id: 'web', team_id: 'acme' }],
     },
+    grpc: { dataPlanePort: dpGrpcPort },
     logger: pino({ level: 'silent' }),
   });
   await plane.listen({ port: mpPort });
+  await plane.listenGrpc({ port: mpGrpcPort });
   const onlineStore = createMemoryOnlineStore();
   await onlineStore.init();
   const dataPlane = createDataPlane({
@@ -103,6 +138,7 @@ export async function run(): Promise<BenchReport> {
     onlineStore,
     stateDir: join(dir, 'dp'),
     workers: 1,
+    grpc: { port: dpGrpcPort },
     logger: pino({ level: 'silent' }),
   });
   try {
@@ -213,12 +249,45 @@ export async function run(): Promise<BenchReport> {
         `${shape.label}: forwarding adds ${(via.p50 - direct.p50).toFixed(2)} ms at p50 and ${(via.p99 - direct.p99).toFixed(2)} ms at p99.`,
       );
     }
+    {
+      const label = 'gRPC OnlineQuery, 8 closed loops';
+      const common = {
+        token,
+        connections: 8,
+        seconds: SECONDS + 2,
+        warmupSeconds: 2,
+        mode: 'grpc',
+        protoDir: fileURLToPath(new URL('../packages/grpc-api/proto', import.meta.url)),
+        request: {
+          inputs: { 'account.id': { numberValue: 21 } },
+          outputs: [{ feature_fqn: 'account.doubled' }],
+        },
+      };
+      const direct = await grpcLoad({ ...common, target: `127.0.0.1:${dpGrpcPort}` });
+      const via = await grpcLoad({ ...common, target: `127.0.0.1:${mpGrpcPort}` });
+      if (direct.failures + via.failures > 0 || via.count === 0)
+        throw new Error(`${label}: failed calls direct ${direct.failures}, via API host ${via.failures}`);
+      figures.push(
+        {
+          name: `${label}: p50`,
+          value: via.p50,
+          unit: 'ms',
+          baseline: direct.p50,
+          note: "baseline: straight to the data plane's gRPC port",
+        },
+        { name: `${label}: p99`, value: via.p99, unit: 'ms', baseline: direct.p99 },
+        { name: `${label}: QPS`, value: via.qps, unit: 'req/s', baseline: direct.qps },
+      );
+      lines.push(
+        `${label}: forwarding adds ${(via.p50 - direct.p50).toFixed(2)} ms at p50 and ${(via.p99 - direct.p99).toFixed(2)} ms at p99.`,
+      );
+    }
     return {
       name: 'forwarding',
       title: 'API host forwarding (issue 13): data-plane queries through the metadata plane',
       figures,
       notes: [
-        `Setup: ${machine.cores} cores shared by the metadata plane (PGlite), the data plane (in-memory online store, one resolver worker) — both in one process, as \`slate up\` runs them — and autocannon in its own process (${SECONDS} s per run after a 2 s warm-up of each path). Slate = the request sent to the API host, which verifies the JWT (signature, issuer, expiry; the data plane applies revocations), looks up the environment's healthy query instances (cached 1 s), and streams request and answer over a keep-alive socket; baseline = the same request sent straight to the data plane. The resolver is one multiplication, so the figures are the HTTP path's. Both planes share one event loop here, so a forwarded request pays the HTTP work twice on the thread that also serves the data plane: the QPS ratio is the worst case; in the production shape (separate processes or pods) the API host's work runs beside the data plane's, and what a query pays is the latency added.`,
+        `Setup: ${machine.cores} cores shared by the metadata plane (PGlite), the data plane (in-memory online store, one resolver worker) — both in one process, as \`slate up\` runs them — and autocannon in its own process (${SECONDS} s per run after a 2 s warm-up of each path). Slate = the request sent to the API host, which verifies the JWT (signature, issuer, expiry; the data plane applies revocations), looks up the environment's healthy query instances (cached 1 s), and streams request and answer over a keep-alive socket; baseline = the same request sent straight to the data plane. The resolver is one multiplication, so the figures are the HTTP path's. The gRPC case: 8 closed-loop @grpc/grpc-js clients in another process send \`QueryService/OnlineQuery\` straight to the data plane's gRPC port (baseline) and to the API host's gRPC port, which verifies the JWT and forwards the call as an HTTP/2 stream on one shared connection. Both planes share one event loop here, so a forwarded request pays the HTTP work twice on the thread that also serves the data plane: the QPS ratio is the worst case; in the production shape (separate processes or pods) the API host's work runs beside the data plane's, and what a query pays is the latency added.`,
         lines.join(' '),
         `Load average (1-minute) when the run ended: ${loadavg()[0]!.toFixed(1)}; the machine is shared with other work, so compare Slate and baseline within a run, not across runs.`,
         'Reproduce: `npm run bench -- forwarding` (`SLATE_BENCH_SECONDS` sets each run).',

@@ -182,7 +182,7 @@ describe.skipIf(!helm)('slate-metadata-plane', () => {
     // The public Service does not expose it; the headless metrics Service does, for the ServiceMonitor.
     expect(
       (specOf(findManifest(all, 'Service', 'slate-mp')).ports as { name: string }[]).map((p) => p.name),
-    ).toEqual(['http']);
+    ).toEqual(['http', 'grpc']);
     const metrics = findManifest(all, 'Service', 'slate-mp-metrics');
     expect(specOf(metrics)).toMatchObject({
       clusterIP: 'None',
@@ -203,7 +203,40 @@ describe.skipIf(!helm)('slate-metadata-plane', () => {
     const off = await renderChart('metadataPlane', { values: { ...MINIMAL, metrics: { enabled: false } } });
     const offContainer = containerOf(findManifest(off, 'Deployment', 'rel'));
     expect(envOf(offContainer).SLATE_METRICS_PORT).toBe('0');
-    expect(offContainer.ports?.map((p) => p.name)).toEqual(['http']);
+    expect(offContainer.ports?.map((p) => p.name)).toEqual(['http', 'grpc']);
+  });
+
+  it('serves the gRPC API host (token exchange, forwarded queries) as port grpc of the Service', async () => {
+    const docs = await renderChart('metadataPlane', { values: MINIMAL });
+    const container = containerOf(findManifest(docs, 'Deployment', 'rel'));
+    expect(envOf(container)).toMatchObject({
+      SLATE_METADATA_GRPC_PORT: '4003',
+      SLATE_DATA_PLANE_GRPC_PORT: '4002',
+    });
+    expect(container.ports).toContainEqual({ name: 'grpc', containerPort: 4003, protocol: 'TCP' });
+    expect(specOf(findManifest(docs, 'Service', 'rel')).ports).toContainEqual({
+      name: 'grpc',
+      port: 4003,
+      targetPort: 'grpc',
+      protocol: 'TCP',
+      appProtocol: 'kubernetes.io/h2c',
+    });
+    const moved = await renderChart('metadataPlane', {
+      values: { ...MINIMAL, grpc: { port: 5003, dataPlanePort: 5002 } },
+    });
+    expect(envOf(containerOf(findManifest(moved, 'Deployment', 'rel')))).toMatchObject({
+      SLATE_METADATA_GRPC_PORT: '5003',
+      SLATE_DATA_PLANE_GRPC_PORT: '5002',
+    });
+    const off = await renderChart('metadataPlane', { values: { ...MINIMAL, grpc: { enabled: false } } });
+    const offContainer = containerOf(findManifest(off, 'Deployment', 'rel'));
+    expect(envOf(offContainer)).toMatchObject({ SLATE_METADATA_GRPC_PORT: 'off' });
+    expect(offContainer.ports?.map((p) => p.name)).not.toContain('grpc');
+    expect(
+      (specOf(findManifest(off, 'Service', 'rel')).ports as { name: string }[]).map((p) => p.name),
+    ).toEqual(['http']);
+    const message = await renderChartError('metadataPlane', { values: { ...MINIMAL, grpc: { port: 4000 } } });
+    expect(problemPaths(message)).toEqual(['grpc.port']);
   });
 
   it('routes the API host by Ingress and by Gateway API, with cert-manager issuing the certificates', () => {

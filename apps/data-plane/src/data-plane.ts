@@ -196,7 +196,12 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
     metadataPlaneUrl: config.metadataPlaneUrl,
   });
   const grpc: GrpcServer | undefined = config.grpc
-    ? createGrpcServer({ gateway, logger: logger.child({ api: 'grpc' }), metrics })
+    ? createGrpcServer({
+        gateway,
+        logger: logger.child({ api: 'grpc' }),
+        metrics,
+        metadataPlaneUrl: config.metadataPlaneUrl,
+      })
     : undefined;
   // Background persistence and offline queries: publishing from loaded engines, the worker, the routes.
   const offline =

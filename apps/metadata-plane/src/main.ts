@@ -32,6 +32,10 @@ import { createMetadataPlaneMetrics } from './observability/metadata-plane-metri
  *   `SLATE_TRUST_PROXY=true` (behind an ingress), `LOG_LEVEL`;
  * - `SLATE_METRICS_PORT` (default 9464): `GET /metrics` for Prometheus, without auth, on `HOST`; keep the port
  *   internal. It must differ from `PORT` (the process refuses to start otherwise);
+ * - `SLATE_METADATA_GRPC_PORT` (default 4003; `off` disables): the gRPC port (h2c) serving
+ *   `chalk.server.v1.AuthService/GetToken` and forwarding `chalk.engine.v1.QueryService` to the token's data
+ *   plane, at each healthy query instance's host on `SLATE_DATA_PLANE_GRPC_PORT` (default 4002, the data
+ *   plane's `SLATE_GRPC_PORT`); see docs/adr/0013-grpc-through-the-api-host.md;
  * - login: `GOOGLE_CLIENT_ID` + `GOOGLE_CLIENT_SECRET` (install guide) enable Google; any other OIDC issuer
  *   by discovery with `SLATE_OIDC_ISSUER`, `SLATE_OIDC_CLIENT_ID`, `SLATE_OIDC_CLIENT_SECRET` and
  *   optional `SLATE_OIDC_NAME` / `SLATE_OIDC_ID` (default `sso`);
@@ -62,6 +66,10 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   SLATE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_METRICS_PORT),
   HOST: z.string().min(1).default('0.0.0.0'),
+  SLATE_METADATA_GRPC_PORT: z
+    .union([z.literal('off'), z.coerce.number().int().min(0).max(65535)])
+    .default(4003),
+  SLATE_DATA_PLANE_GRPC_PORT: z.coerce.number().int().min(1).max(65535).default(4002),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   GOOGLE_CLIENT_ID: z.string().min(1).optional(),
   GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
@@ -144,6 +152,7 @@ async function main(): Promise<void> {
       intervalMs: env.SLATE_SCHEDULER_INTERVAL_MS,
       maxMissedRuns: env.SLATE_SCHEDULER_MAX_MISSED_RUNS,
     },
+    grpc: { dataPlanePort: env.SLATE_DATA_PLANE_GRPC_PORT },
     ...(queues ? { queues } : {}),
   });
   const metrics = createMetadataPlaneMetrics();
@@ -151,8 +160,18 @@ async function main(): Promise<void> {
   const address = await plane.listen({ port: env.PORT, host: env.HOST });
   const metricsServer = createMetricsServer([metrics.registry]);
   await metricsServer.listen({ port: env.SLATE_METRICS_PORT, host: env.HOST });
+  const grpcPort =
+    env.SLATE_METADATA_GRPC_PORT === 'off'
+      ? undefined
+      : await plane.listenGrpc({ port: env.SLATE_METADATA_GRPC_PORT, host: env.HOST });
   logger.info(
-    { address, database: url ? 'postgres' : 'pglite', mode: env.SLATE_MODE, keyEncryptionKey: kek.source },
+    {
+      address,
+      grpcPort,
+      database: url ? 'postgres' : 'pglite',
+      mode: env.SLATE_MODE,
+      keyEncryptionKey: kek.source,
+    },
     'metadata plane listening',
   );
   const stop = async (signal: string) => {

@@ -31,6 +31,8 @@ import { createRevisionNotifier } from './data-planes/revision-notifier.ts';
 import { createDatabase, DatabaseConfigSchema } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import type { Database } from './db/schema.ts';
+import { createDataPlaneTargets } from './forwarding/data-plane-targets.ts';
+import { createMetadataGrpcServer, grpcOriginWithPort } from './grpc/metadata-grpc-server.ts';
 import type { Router } from './http/router.ts';
 import { buildHttpApp } from './http/server.ts';
 import { createLogger } from './logger.ts';
@@ -120,6 +122,18 @@ export const MetadataPlaneConfigSchema = z.object({
       'a KeyEncryptionKeyProvider',
     )
     .optional(),
+  /**
+   * The API host's gRPC port (`listenGrpc`): `chalk.server.v1.AuthService/GetToken`, and
+   * `chalk.engine.v1.QueryService` forwarded to the token's data plane on `dataPlanePort` (the data plane's
+   * `SLATE_GRPC_PORT`) at the host of each healthy query instance's URL (ADR 0013).
+   */
+  grpc: z
+    .object({
+      dataPlanePort: z.number().int().min(1).max(65535).default(4002),
+      /** Forwarded calls in flight at once; more get RESOURCE_EXHAUSTED. */
+      maxInFlight: z.number().int().positive().default(1024),
+    })
+    .prefault({}),
   /** Test hook: receives the router with every mounted route. */
   onRoutes: z.custom<(router: Router) => void>((v) => typeof v === 'function').optional(),
 });
@@ -151,6 +165,11 @@ export interface MetadataPlane {
   readonly services: MetadataPlaneServices;
   /** Starts listening; resolves to the bound URL. */
   listen(options: { port: number; host?: string }): Promise<string>;
+  /**
+   * Starts the gRPC port (h2c; token exchange and forwarded `QueryService` calls); resolves to the bound port.
+   * Not started unless called (`main.ts`: `SLATE_METADATA_GRPC_PORT`, default 4003, `off` to disable).
+   */
+  listenGrpc(options: { port: number; host?: string }): Promise<number>;
   /** Releases long polls, stops the server and closes the database. */
   close(): Promise<void>;
 }
@@ -315,15 +334,24 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
       scheduler.start();
       undo.push(() => scheduler.stop());
     }
+    const grpc = createMetadataGrpcServer({
+      ctx,
+      targets: createDataPlaneTargets({ db, now, heartbeatTimeoutMs: ctx.heartbeatTimeoutMs }),
+      grpcOriginOf: grpcOriginWithPort(parsed.grpc.dataPlanePort),
+      logger: logger.child({ api: 'grpc' }),
+      maxInFlight: parsed.grpc.maxInFlight,
+    });
     let closed = false;
     return {
       app,
       services,
       listen: ({ port, host = '127.0.0.1' }) => app.listen({ port, host }),
+      listenGrpc: ({ port, host = '127.0.0.1' }) => grpc.listen({ port, host }),
       close: async () => {
         if (closed) return;
         closed = true;
         shutdown.abort();
+        await grpc.close();
         await app.close();
         await heartbeatWorker.stop();
         await batchStatusWorker.stop();

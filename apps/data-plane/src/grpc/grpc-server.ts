@@ -1,11 +1,13 @@
 import { createServer, type Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { type ConnectRouter, createContextValues } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { withGrpcWireFixes } from '@slate/grpc-api';
 import type { Logger } from 'pino';
 import type { QueryGateway } from '../gateway/query-gateway.ts';
 import type { DataPlaneMetrics } from '../observability/data-plane-metrics.ts';
-import { withGrpcWireFixes } from './grpc-wire-fixes.ts';
 import { queryServiceRoutes } from './query-service.ts';
+import { grpcClientIpKey, tokenRelayRoutes } from './token-relay-service.ts';
 
 export interface GrpcServerOptions {
   /** The query path's front, shared with the HTTP server (same auth, caps and engines). */
@@ -22,6 +24,12 @@ export interface GrpcServerOptions {
   /** Streams one HTTP/2 connection may have open at once (default 256); more are refused by HTTP/2 flow control. */
   readonly maxConcurrentStreams?: number;
   readonly metrics?: DataPlaneMetrics;
+  /**
+   * The metadata plane's URL: when given, `chalk.server.v1.AuthService/GetToken` is relayed to its
+   * `POST /v1/oauth/token` (as the HTTP API relays the exchange), so a gRPC client that knows only the
+   * engine can authenticate. `grpc_engines` in the answer name this server's port at each engine's host.
+   */
+  readonly metadataPlaneUrl?: string;
 }
 
 export interface GrpcServer {
@@ -41,14 +49,29 @@ export interface GrpcServer {
  * const port = await grpc.listen({ port: 4002, host: '0.0.0.0' });
  */
 export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
+  let boundPort = 0;
+  const queries = queryServiceRoutes({
+    gateway: options.gateway,
+    logger: options.logger,
+    maxRows: options.maxRowsPerRequest ?? 50_000,
+    maxQueriesPerMulti: options.maxQueriesPerMulti ?? 64,
+    metrics: options.metrics,
+  });
+  const tokens =
+    options.metadataPlaneUrl === undefined
+      ? undefined
+      : tokenRelayRoutes({
+          metadataPlaneUrl: options.metadataPlaneUrl,
+          // An IPv6 hostname keeps its brackets in `URL.hostname`.
+          grpcEngineOf: (httpUrl) => `http://${new URL(httpUrl).hostname}:${boundPort}`,
+        });
   const handler = connectNodeAdapter({
-    routes: queryServiceRoutes({
-      gateway: options.gateway,
-      logger: options.logger,
-      maxRows: options.maxRowsPerRequest ?? 50_000,
-      maxQueriesPerMulti: options.maxQueriesPerMulti ?? 64,
-      metrics: options.metrics,
-    }),
+    routes: (router: ConnectRouter) => {
+      queries(router);
+      tokens?.(router);
+    },
+    contextValues: (request) =>
+      createContextValues().set(grpcClientIpKey, request.socket?.remoteAddress ?? ''),
     readMaxBytes: options.maxRequestBytes ?? 10 * 1024 * 1024,
     writeMaxBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
   });
@@ -67,7 +90,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
         server.once('error', reject);
         server.listen(port, host ?? '127.0.0.1', () => {
           server.off('error', reject);
-          resolve((server.address() as AddressInfo).port);
+          boundPort = (server.address() as AddressInfo).port;
+          resolve(boundPort);
         });
       });
     },

@@ -1,8 +1,8 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { ListValueSchema, ValueSchema } from '@bufbuild/protobuf/wkt';
 import { SlateError } from '@slate/graph';
+import { percentEncode } from '@slate/grpc-api';
 import { describe, expect, it } from 'vitest';
-import { percentEncode } from './grpc-wire-fixes.ts';
 import { fromProtoValue, toProtoDuration, toProtoValue } from './proto-values.ts';
 
 describe('google.protobuf.Value', () => {

@@ -33,6 +33,9 @@ every missing or invalid value in one message.
   {{- end -}}
 {{- end -}}
 {{- include "slate.checks.autoscaling" (dict "c" $c "path" "autoscaling" "cfg" $v.autoscaling) -}}
+{{- if and $v.grpc.enabled (or (eq (int $v.grpc.port) 4000) (and $v.metrics.enabled (eq (int $v.grpc.port) (int $v.metrics.port)))) -}}
+  {{- include "slate.checks.add" (dict "c" $c "path" "grpc.port" "message" (printf "%v is taken by the HTTP API (4000) or the metrics port" $v.grpc.port)) -}}
+{{- end -}}
 {{- include "slate.checks.routing" (dict "c" $c "values" $v "appPort" 4000) -}}
 {{- include "slate.checks.fail" (dict "c" $c "chart" "slate-metadata-plane") -}}
 {{- end -}}

@@ -1,0 +1,418 @@
+/**
+ * gRPC through the API host (issue 13 item 3): a client that knows only the API host's gRPC address
+ * exchanges its credentials with `chalk.server.v1.AuthService/GetToken` and queries, bulk-queries,
+ * multi-queries and uploads with `chalk.engine.v1.QueryService`; the metadata plane forwards each call to
+ * the environment's data plane. The client is @grpc/grpc-js + @grpc/proto-loader built from the `.proto`
+ * files (protobufjs), none of the servers' code; Arrow bodies are written here with apache-arrow. Both
+ * planes run in this process, on real sockets.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { createDataPlane, type DataPlane } from '@slate/data-plane';
+import { createMetadataPlane, type MetadataPlane } from '@slate/metadata-plane';
+import { collectGraph } from '@slate/sdk';
+import { createLocalObjectStore, createMemoryOnlineStore } from '@slate/stores';
+import { freePort } from '@slate/testing';
+import { Int32, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
+import { build } from 'esbuild';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as repo from './forwarding/forwarding-repo.ts';
+
+const REGISTRATION = 'registration-token-for-grpc-forwarding';
+const protoDir = fileURLToPath(new URL('../packages/grpc-api/proto', import.meta.url));
+
+/** proto-loader clients are untyped: messages are plain objects shaped by the `.proto` files. */
+type Loose = ReturnType<typeof JSON.parse>;
+type Client = grpc.Client & Record<string, Loose>;
+type Reply = { error: grpc.ServiceError | null; response: Loose; trailers: grpc.Metadata | null };
+
+function loadClient(file: string, service: string, address: string): Client {
+  const definition = protoLoader.loadSync(file, {
+    includeDirs: [protoDir],
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  let node: Loose = grpc.loadPackageDefinition(definition);
+  for (const part of service.split('.')) node = node[part];
+  return new (node as grpc.ServiceClientConstructor)(address, grpc.credentials.createInsecure()) as Client;
+}
+
+function call(
+  client: Client,
+  method: string,
+  request: Record<string, unknown>,
+  meta: grpc.Metadata = new grpc.Metadata(),
+  deadlineMs?: number,
+): Promise<Reply> {
+  return new Promise((resolve) => {
+    let trailers: grpc.Metadata | null = null;
+    const options = deadlineMs ? { deadline: Date.now() + deadlineMs } : {};
+    const pending = client[method](
+      request,
+      meta,
+      options,
+      (error: grpc.ServiceError | null, response: Loose) =>
+        resolve({ error, response, trailers: error?.metadata ?? trailers }),
+    );
+    pending.on('status', (status: grpc.StatusObject) => {
+      trailers = status.metadata;
+    });
+  });
+}
+
+const fqn = (feature: string) => ({ feature_fqn: feature });
+const num = (value: number) => ({ numberValue: value });
+const ids = (values: number[]) =>
+  Buffer.from(tableToIPC(new Table({ 'account.id': vectorFromArray(values, new Int32()) }), 'stream'));
+
+describe('gRPC through the API host', () => {
+  let plane: MetadataPlane;
+  let dataPlane: DataPlane;
+  let dir: string;
+  let engine: string;
+  let dpGrpcPort: number;
+  let auth: Client;
+  let query: Client;
+  let clientId: string;
+  let clientSecret: string;
+  let token: string;
+
+  const withToken = (headers: Record<string, string> = {}, bearer: string | null = token) => {
+    const meta = new grpc.Metadata();
+    if (bearer !== null) meta.set('authorization', `Bearer ${bearer}`);
+    meta.set('x-chalk-deployment-type', 'engine-grpc');
+    for (const [key, value] of Object.entries(headers)) meta.set(key, value);
+    return meta;
+  };
+  const single = async (outputs: string[], id: number, headers: Record<string, string> = {}) =>
+    call(
+      query,
+      'OnlineQuery',
+      { inputs: { 'account.id': num(id) }, outputs: outputs.map(fqn) },
+      withToken(headers),
+    );
+  const valuesOf = (response: Loose) =>
+    Object.fromEntries(
+      (response.data.results as Loose[]).map((r) => [r.field, r.value.numberValue ?? r.value.stringValue]),
+    );
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'slate-grpc-host-'));
+    const [mpPort, mpGrpcPort, dpPort] = [await freePort(), await freePort(), await freePort()];
+    dpGrpcPort = await freePort();
+    const api = `http://127.0.0.1:${mpPort}`;
+    engine = `http://127.0.0.1:${dpPort}`;
+    const objectStore = createLocalObjectStore({ root: join(dir, 'objects') });
+    await objectStore.init();
+    plane = await createMetadataPlane({
+      mode: 'production',
+      database: { type: 'pglite', dataDir: join(dir, 'db') },
+      objectStore,
+      apiServer: api,
+      registrationToken: REGISTRATION,
+      seed: {
+        teams: [{ id: 'acme', name: 'Acme' }],
+        projects: [{ id: 'web', name: 'Web', team_id: 'acme' }],
+        environments: [
+          { id: 'dev', name: 'Development', project_id: 'web', team_id: 'acme' },
+          { id: 'prod', name: 'Production', project_id: 'web', team_id: 'acme' },
+        ],
+      },
+      grpc: { dataPlanePort: dpGrpcPort, maxInFlight: 1 },
+      logger: pino({ level: 'silent' }),
+    });
+    await plane.listen({ port: mpPort });
+    const grpcPort = await plane.listenGrpc({ port: mpGrpcPort });
+    const onlineStore = createMemoryOnlineStore();
+    await onlineStore.init();
+    dataPlane = createDataPlane({
+      name: 'east',
+      publicUrl: engine,
+      metadataPlaneUrl: api,
+      registrationToken: REGISTRATION,
+      objectStore,
+      onlineStore,
+      stateDir: join(dir, 'dp'),
+      workers: 1,
+      grpc: { port: dpGrpcPort },
+      logger: pino({ level: 'silent' }),
+    });
+    await dataPlane.start({ port: dpPort });
+    await dataPlane.ready();
+    const created = await plane.services.createServiceToken({
+      environmentId: 'dev',
+      name: 'grpc-forwarding',
+      permissions: ['deploy.create', 'deploy.read', 'query.online'],
+    });
+    ({ clientId, clientSecret } = created);
+    auth = loadClient('chalk/server/v1/auth.proto', 'chalk.server.v1.AuthService', `127.0.0.1:${grpcPort}`);
+    query = loadClient(
+      'chalk/engine/v1/query_server.proto',
+      'chalk.engine.v1.QueryService',
+      `127.0.0.1:${grpcPort}`,
+    );
+    const exchanged = await call(auth, 'GetToken', {
+      client_id: clientId,
+      client_secret: clientSecret,
+      grant_type: 'client_credentials',
+    });
+    expect(exchanged.error).toBeNull();
+    token = exchanged.response.access_token;
+
+    const bundle = await build({
+      entryPoints: [new URL('./forwarding/forwarding-repo.ts', import.meta.url).pathname],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+    });
+    const bytes = Buffer.from(bundle.outputFiles[0]!.contents);
+    const deployed = await fetch(`${api}/v1/deployments`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        graph: collectGraph(repo).artifact,
+        bundle_base64: bytes.toString('base64'),
+        source_hash: createHash('sha256').update(bytes).digest('hex'),
+      }),
+    });
+    expect(deployed.status).toBe(201);
+    // Ready when the data plane answers through the API host's gRPC port.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const answer = await single(['account.doubled'], 1);
+      if (!answer.error && valuesOf(answer.response)['account.doubled'] === 2) break;
+      if (Date.now() > deadline) throw new Error(`not served through the API host: ${answer.error?.message}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }, 90_000);
+  afterAll(async () => {
+    auth?.close();
+    query?.close();
+    await dataPlane?.close();
+    await plane?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('exchanges client credentials over gRPC, naming the engines and the environment', async () => {
+    const { error, response } = await call(auth, 'GetToken', {
+      client_id: clientId,
+      client_secret: clientSecret,
+      grant_type: 'client_credentials',
+    });
+    expect(error).toBeNull();
+    expect(response.token_type).toBe('Bearer');
+    expect(response.access_token.split('.')).toHaveLength(3);
+    expect(response.expires_in).toBeGreaterThan(0);
+    expect(response.primary_environment).toBe('dev');
+    expect(response.engines).toEqual({ dev: engine });
+    expect(response.grpc_engines).toEqual({ dev: `http://127.0.0.1:${dpGrpcPort}` });
+    expect(response.environment_id_to_name).toEqual({ dev: 'Development' });
+    const expiresAt = Number(response.expires_at.seconds) * 1000;
+    expect(Math.abs(expiresAt - (Date.now() + response.expires_in * 1000))).toBeLessThan(60_000);
+  });
+
+  it('answers wrong credentials UNAUTHENTICATED with the HTTP exchange message, and a bad grant INVALID_ARGUMENT', async () => {
+    const wrong = await call(auth, 'GetToken', {
+      client_id: clientId,
+      client_secret: 'not-the-secret',
+      grant_type: 'client_credentials',
+    });
+    expect(wrong.error?.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(wrong.error?.details).toBe('Client ID and secret are invalid');
+    // Audited as the HTTP exchange is: action oauth.token, the client id as target, the outcome.
+    const audited = await plane.services.db
+      .selectFrom('audit_log')
+      .select(['outcome', 'team_id'])
+      .where('action', '=', 'oauth.token')
+      .where('target', '=', clientId)
+      .execute();
+    expect(audited).toContainEqual({ outcome: 'failure:401', team_id: null });
+    expect(audited).toContainEqual({ outcome: 'success', team_id: 'acme' });
+    const grant = await call(auth, 'GetToken', {
+      client_id: clientId,
+      client_secret: clientSecret,
+      grant_type: 'password',
+    });
+    expect(grant.error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+  });
+
+  it("relays GetToken on the data plane's gRPC port to the metadata plane, with the same refusals", async () => {
+    const engineAuth = loadClient(
+      'chalk/server/v1/auth.proto',
+      'chalk.server.v1.AuthService',
+      `127.0.0.1:${dpGrpcPort}`,
+    );
+    try {
+      const { error, response } = await call(engineAuth, 'GetToken', {
+        client_id: clientId,
+        client_secret: clientSecret,
+        grant_type: 'client_credentials',
+      });
+      expect(error).toBeNull();
+      expect(response.primary_environment).toBe('dev');
+      expect(response.grpc_engines).toEqual({ dev: `http://127.0.0.1:${dpGrpcPort}` });
+      // The relayed token queries the engine directly.
+      const direct = loadClient(
+        'chalk/engine/v1/query_server.proto',
+        'chalk.engine.v1.QueryService',
+        `127.0.0.1:${dpGrpcPort}`,
+      );
+      const answer = await call(
+        direct,
+        'OnlineQuery',
+        { inputs: { 'account.id': num(4) }, outputs: [fqn('account.doubled')] },
+        withToken({}, response.access_token),
+      );
+      direct.close();
+      expect(answer.error).toBeNull();
+      expect(valuesOf(answer.response)).toEqual({ 'account.doubled': 8 });
+      const wrong = await call(engineAuth, 'GetToken', {
+        client_id: clientId,
+        client_secret: 'not-the-secret',
+        grant_type: 'client_credentials',
+      });
+      expect(wrong.error?.code).toBe(grpc.status.UNAUTHENTICATED);
+      expect(wrong.error?.details).toBe('Client ID and secret are invalid');
+    } finally {
+      engineAuth.close();
+    }
+  });
+
+  it('forwards Ping and OnlineQuery to the data plane', async () => {
+    const ping = await call(query, 'Ping', { num: 41 }, withToken());
+    expect(ping.error).toBeNull();
+    expect(ping.response.num).toBe(41);
+    const { error, response } = await single(['account.doubled', 'account.note'], 21, {
+      'x-request-id': 'grpc-host-1',
+    });
+    expect(error).toBeNull();
+    expect(valuesOf(response)).toEqual({ 'account.doubled': 42, 'account.note': 'computed-21' });
+  });
+
+  it('forwards OnlineQueryBulk: one row per input, as Arrow', async () => {
+    const { error, response } = await call(
+      query,
+      'OnlineQueryBulk',
+      { inputs_feather: ids([3, 4, 5]), outputs: [fqn('account.doubled')] },
+      withToken(),
+    );
+    expect(error).toBeNull();
+    expect(response.errors).toEqual([]);
+    const table = tableFromIPC(response.scalars_data);
+    expect([...(table.getChild('account.doubled')?.toArray() ?? [])].map(Number)).toEqual([6, 8, 10]);
+  });
+
+  it('forwards OnlineQueryMulti, each query answered in order', async () => {
+    const { error, response } = await call(
+      query,
+      'OnlineQueryMulti',
+      {
+        queries: [
+          { single_request: { inputs: { 'account.id': num(8) }, outputs: [fqn('account.doubled')] } },
+          { bulk_request: { inputs_feather: ids([9, 10]), outputs: [fqn('account.doubled')] } },
+        ],
+      },
+      withToken(),
+    );
+    expect(error).toBeNull();
+    const [first, second] = response.responses;
+    expect(first.single_response.data.results[0].value).toMatchObject(num(16));
+    const table = tableFromIPC(second.bulk_response.scalars_data);
+    expect([...(table.getChild('account.doubled')?.toArray() ?? [])].map(Number)).toEqual([18, 20]);
+  });
+
+  it('forwards UploadFeatures; the next query reads the uploaded value', async () => {
+    const table = new Table({
+      'account.id': vectorFromArray([31], new Int32()),
+      'account.note': vectorFromArray(['uploaded-31'], new Utf8()),
+    });
+    const upload = await call(
+      query,
+      'UploadFeatures',
+      { inputs_table: Buffer.from(tableToIPC(table, 'file')) },
+      withToken(),
+    );
+    expect(upload.error).toBeNull();
+    expect(upload.response.errors).toEqual([]);
+    const { response } = await single(['account.note'], 31);
+    expect(valuesOf(response)).toEqual({ 'account.note': 'uploaded-31' });
+  });
+
+  it('refuses a missing or forged token UNAUTHENTICATED before anything is forwarded', async () => {
+    const none = await call(query, 'Ping', { num: 1 }, withToken({}, null));
+    expect(none.error?.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(none.trailers?.get('x-slate-error-code')).toEqual(['AUTHENTICATION_REQUIRED']);
+    const [head, body] = token.split('.');
+    const forged = await call(
+      query,
+      'OnlineQuery',
+      { inputs: {}, outputs: [] },
+      withToken({}, `${head}.${body}.AAAA`),
+    );
+    expect(forged.error?.code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+
+  it('keeps environments apart: a dev token naming prod in x-chalk-env-id is refused', async () => {
+    const { error } = await single(['account.doubled'], 1, { 'x-chalk-env-id': 'prod' });
+    expect(error?.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(error?.details).toMatch(/prod/);
+  });
+
+  it('passes the deadline on: a call slower than its deadline ends DEADLINE_EXCEEDED', async () => {
+    const started = Date.now();
+    const { error } = await call(
+      query,
+      'OnlineQuery',
+      { inputs: { 'account.id': num(1) }, outputs: [fqn('account.slow')] },
+      withToken(),
+      300,
+    );
+    expect(error?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  it('answers RESOURCE_EXHAUSTED when its in-flight bound (1 here) is full', async () => {
+    const slow = call(
+      query,
+      'OnlineQuery',
+      { inputs: { 'account.id': num(2) }, outputs: [fqn('account.slow')] },
+      withToken({ 'x-chalk-timeout': '60s' }),
+      1500,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const refused = await call(query, 'Ping', { num: 1 }, withToken());
+    expect(refused.error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(refused.trailers?.get('retry-after')).toEqual(['1']);
+    await slow;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const after = await call(query, 'Ping', { num: 2 }, withToken());
+    expect(after.error).toBeNull();
+  });
+
+  it("limits GetToken as POST /v1/oauth/token: a client id's burst (10) spent, RESOURCE_EXHAUSTED with retry-after", async () => {
+    const codes: grpc.status[] = [];
+    let refused: Reply | undefined;
+    for (let i = 0; i < 14 && !refused; i++) {
+      const reply = await call(auth, 'GetToken', {
+        client_id: 'probe-client',
+        client_secret: 'guess',
+        grant_type: 'client_credentials',
+      });
+      codes.push(reply.error?.code ?? grpc.status.OK);
+      if (reply.error?.code === grpc.status.RESOURCE_EXHAUSTED) refused = reply;
+    }
+    // Wrong credentials until the burst is spent, then refused before any check.
+    expect(codes.slice(0, 10)).toEqual(Array(10).fill(grpc.status.UNAUTHENTICATED));
+    expect(refused?.error?.metadata.get('retry-after')?.[0]).toMatch(/^\d+$/);
+  });
+});
