@@ -169,6 +169,7 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0006-schedules',
             '0007-data-plane-instances',
             '0008-signing-key-envelopes',
+            '0009-deployment-graph-as-json',
           ]);
           expect((await migrateToLatest(db)).results).toEqual([]);
           const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(
@@ -183,6 +184,7 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0006-schedules',
             '0007-data-plane-instances',
             '0008-signing-key-envelopes',
+            '0009-deployment-graph-as-json',
           ]);
         } finally {
           await close();
@@ -562,6 +564,33 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
         expect((await inject('GET', '/v1/deployments', { token: deployer.accessToken })).body.items).toEqual(
           [],
         );
+      });
+
+      it('keeps a struct feature’s field order, which positional struct values follow', async () => {
+        // Found by the compatibility suite: stored as jsonb, `{street, city, zip}` came back `{zip, city, street}`.
+        // Deployed to prod so that dev's deployment history, which the tests below follow, stays as it is.
+        const prodDeployer = await accessToken('prod', ['deploy.create', 'deploy.read']);
+        const fields = { street: { type: 'string' }, city: { type: 'string' }, zip: { type: 'string' } };
+        const base = graph(2);
+        const [id, second] = base.namespaces[0]!.features;
+        const withStruct = {
+          ...base,
+          namespaces: [
+            { ...base.namespaces[0]!, features: [id!, { ...second!, dtype: { type: 'struct', fields } }] },
+          ],
+        };
+        const res = await inject('POST', '/v1/deployments', {
+          token: prodDeployer.accessToken,
+          body: { graph: withStruct, ...bundle('export const struct = 1;') },
+        });
+        expect(res.status).toBe(201);
+        const got = await inject('GET', `/v1/deployments/${res.body.id}`, {
+          token: prodDeployer.accessToken,
+        });
+        const address = (got.body.graph as GraphArtifact).namespaces[0]?.features[1] as {
+          dtype: { fields: object };
+        };
+        expect(Object.keys(address.dtype.fields)).toEqual(['street', 'city', 'zip']);
       });
 
       it('deploys: bundle stored by content hash, long poll wakes, status report makes it SUCCESS and active', async () => {

@@ -3,7 +3,8 @@ import type { EngineResult, OutputColumn } from './query.ts';
 
 /** How one requested output is answered from the columns the planner can produce. */
 type OutputRoute =
-  | { readonly kind: 'plain'; readonly name: string }
+  /** Answered as planned; `columns` are the planner's column names (every window of a windowed feature's bare name). */
+  | { readonly kind: 'plain'; readonly name: string; readonly columns: readonly string[] }
   /** `user.profile`: every scalar of the target namespace, read through the has-one, packed as a struct. */
   | {
       readonly kind: 'struct';
@@ -52,14 +53,15 @@ export function rewriteRelationOutputs(
       rewritten = true;
       return { kind: 'struct', name, fields };
     }
-    if (resolved) return { kind: 'plain', name };
+    const plain = { kind: 'plain', name, columns: index.windows(name) ?? [name] } as const;
+    if (resolved) return plain;
     const first = name.indexOf('.');
     const second = name.indexOf('.', first + 1);
     const relation = second > 0 ? index.features.get(name.slice(0, second)) : undefined;
-    if (relation?.kind !== 'has_many') return { kind: 'plain', name };
+    if (relation?.kind !== 'has_many') return plain;
     const field = name.slice(second + 1);
     const leaf = index.resolve(`${relation.target}.${field}`);
-    if (leaf?.kind !== 'feature' || leaf.spec.kind !== 'scalar') return { kind: 'plain', name };
+    if (leaf?.kind !== 'feature' || leaf.spec.kind !== 'scalar') return plain;
     rewritten = true;
     return { kind: 'has_many_column', name, relation: relation.fqn, field: leaf.spec.name };
   });
@@ -83,8 +85,11 @@ function collapse(result: EngineResult, routes: readonly OutputRoute[]): EngineR
   const columns: OutputColumn[] = [];
   for (const route of routes) {
     if (route.kind === 'plain') {
-      const column = byName.get(route.name);
-      if (column) columns.push(column);
+      // A windowed feature's bare name is planned as its windows: each comes back as its own column.
+      for (const name of route.columns) {
+        const column = byName.get(name);
+        if (column) columns.push(column);
+      }
     } else if (route.kind === 'has_many_column') {
       const column = byName.get(route.relation);
       if (!column) continue;

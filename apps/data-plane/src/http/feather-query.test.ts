@@ -271,6 +271,21 @@ describe('POST /v1/query/feather', () => {
     expect(column.get(1)).toBeNull();
   });
 
+  it('answers a has-one sub-feature path as its own column, beside the whole has-one', async () => {
+    // Found by the compatibility suite: `member.profile.email` was dropped from the scalar table.
+    const profilePlane = await createTestPlane({ module: profiles });
+    const body = featherRequest([
+      {
+        header: { ...clientHeader, outputs: ['member.profile.email', 'member.profile'] },
+        body: tableToIPC(tableFromArrays({ 'member.id': [3] }), 'stream'),
+      },
+    ]);
+    const [chunk] = parseFeatherResponse((await post(body, {}, profilePlane)).rawPayload);
+    expect(chunk!.errors).toEqual([]);
+    expect(chunk!.table.getChild('member.profile.email')?.get(0)).toBe('p30@example.com');
+    expect(chunk!.table.getChild('member.profile')?.get(0)?.toJSON()).toMatchObject({ id: 30n });
+  });
+
   it.each([
     [{ feather_body_type: 'TABLE' }, /feather_body_type 'TABLE' is not supported/],
     [{ response_compression_scheme: 'zstd' }, /response_compression_scheme 'zstd' is not supported/],

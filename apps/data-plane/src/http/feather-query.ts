@@ -185,7 +185,8 @@ function resultTables(
   call: OnlineQueryCall,
   now: Date,
 ): { scalars: Table; groups: [string, Table][] } {
-  const features = call.engine.planner.index.features;
+  const index = call.engine.planner.index;
+  const features = index.features;
   const packGroups = header.planner_options?.pack_groups_into_structs === true;
   const columns: Record<string, Vector> = {};
   const groups: [string, Table][] = [];
@@ -196,7 +197,8 @@ function resultTables(
     const spec =
       column.kind === 'has_many' && column.fields
         ? features.get(column.fqn.split('.', 2).join('.'))
-        : features.get(column.fqn);
+        : // A has-one path (`user.profile.email`) is no feature of its own: resolve it to its target's.
+          (features.get(column.fqn) ?? index.resolve(column.fqn)?.spec);
     if (column.kind === 'struct' && column.dtype) {
       columns[column.fqn] = toArrowVector(column.dtype, withoutFailures(column));
     } else if (spec?.kind === 'scalar') {

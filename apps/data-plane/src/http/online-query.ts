@@ -263,7 +263,12 @@ function encodeValue(
 ): unknown {
   if (column.kind === 'has_many') {
     const rows = (value as Record<string, unknown>[] | null) ?? [];
-    const names = column.fields ?? [...new Set(rows.flatMap((row) => Object.keys(row)))];
+    // With no rows to read names from, the table still has its columns: the related class's scalar features.
+    const names =
+      column.fields ??
+      (rows.length > 0
+        ? [...new Set(rows.flatMap((row) => Object.keys(row)))]
+        : relatedFeatureNames(engine, column.target));
     return {
       columns: names.map((name) => `${column.target}.${name}`),
       values: names.map((name) => rows.map((row) => toJsonValue(row[name] ?? null))),
@@ -272,6 +277,11 @@ function encodeValue(
   const spec = column.dtype ? undefined : engine.planner.index.resolve(column.fqn)?.spec;
   const dtype = column.dtype ?? (spec?.kind === 'scalar' ? spec.dtype : undefined);
   return toJsonValue(encodeStructs(dtype, value, structsAsObjects));
+}
+
+function relatedFeatureNames(engine: Engine, target: string | undefined): string[] {
+  const namespace = target === undefined ? undefined : engine.planner.index.namespaces.get(target);
+  return (namespace?.features ?? []).flatMap((f) => (f.kind === 'scalar' && !f.window ? [f.name] : []));
 }
 
 function encodeStructs(dtype: DType | undefined, value: unknown, asObjects: boolean): unknown {

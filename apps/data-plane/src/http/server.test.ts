@@ -201,6 +201,15 @@ describe('POST /v1/query/online', () => {
     });
   });
 
+  it('names the has-many columns when there are no rows', async () => {
+    // Found by the compatibility suite: user 4 (no transactions) got `{columns: [], values: []}`.
+    const body = (await query({ inputs: { 'user.id': 4 }, outputs: ['user.transactions'] })).json();
+    expect(body.data[0].value).toEqual({
+      columns: ['transaction.id', 'transaction.user_id', 'transaction.amount', 'transaction.at'],
+      values: [[], [], [], []],
+    });
+  });
+
   it('answers a has-many sub-feature as the has-many table restricted to that column', async () => {
     const body = (
       await query({ inputs: { 'user.id': 5 }, outputs: ['user.transactions.amount', 'user.name'] })

@@ -1,0 +1,2 @@
+export { Customer, Purchase, Store } from './features.ts';
+export * from './resolvers.ts';
