@@ -51,11 +51,13 @@ export function App({ api: given, fetch }: { api?: SlateApi; fetch?: typeof glob
     api.me().then(
       (me) => setSession({ kind: 'user', me }),
       (error: unknown) =>
-        setSession(
-          error instanceof ApiError && error.unauthenticated
-            ? { kind: 'anonymous' }
-            : { kind: 'failed', error },
-        ),
+        setSession((previous) => {
+          if (!(error instanceof ApiError && error.unauthenticated)) return { kind: 'failed', error };
+          // A cookie the server no longer honours (the tab reopened a week later): say why, as a 401
+          // in the middle of the session would. Without a cookie the answer is a plain sign-in page.
+          if (error.code === 'INVALID_SESSION') return { kind: 'anonymous', notice: 'expired' };
+          return previous.kind === 'anonymous' ? previous : { kind: 'anonymous' };
+        }),
     );
   }, [api]);
   useEffect(check, [check]);

@@ -77,15 +77,20 @@ function SignInMethods({
       </p>
     );
   }
+  // A lone way in is the page's call to action; several are equals.
+  const only = methods.providers.length === 1 && !methods.local_login;
   return (
     <>
+      {methods.providers.length > 0 && !methods.local_login && (
+        <p className="muted">Use the account your organization signs you in with.</p>
+      )}
       {methods.providers.length > 0 && (
         <div className="login-providers">
           {methods.providers.map((p) => (
             // A full page navigation: the server redirects to the provider, which redirects back to it.
             <a
               key={p.id}
-              className="button button-block login-provider"
+              className={`button button-block login-provider${only ? ' button-primary' : ''}`}
               href={`${p.login_url}${queryString({ return_to: returnTo === '/' ? undefined : returnTo })}`}
             >
               Continue with {p.name}
