@@ -229,15 +229,20 @@ describe.skipIf(chromiumMissing !== undefined)('sign-in in Chromium', () => {
       await signInWithEmail(page, 'owner@acme.test');
       await page.getByRole('heading', { name: 'Dev' }).first().waitFor();
 
-      // The environment page refreshes every few seconds: its next call meets the expired session.
       embedded.advanceClock(PAST_SESSION_LIFETIME_MS);
+      // The user moves on in the app (back/forward, like any in-app navigation, without a page load); the
+      // next page's first call meets the expired session. (A click could race a refresh that got there first.)
+      // (A string: this project's type checking has no DOM library.)
+      await page.evaluate(
+        "history.pushState(null, '', '/environments/dev/schedules'); dispatchEvent(new PopStateEvent('popstate'))",
+      );
       await page.getByText(/Your session has expired/).waitFor();
-      expect(new URL(page.url()).pathname).toBe('/environments/dev/catalog');
+      expect(new URL(page.url()).pathname).toBe('/environments/dev/schedules');
       await shoot(page, 'embedded-expired-desktop');
 
       await signInWithEmail(page, 'owner@acme.test');
-      await page.locator('a[aria-current="page"]', { hasText: 'Feature catalog' }).waitFor();
-      expect(new URL(page.url()).pathname).toBe('/environments/dev/catalog');
+      await page.locator('a[aria-current="page"]', { hasText: 'Schedules' }).waitFor();
+      expect(new URL(page.url()).pathname).toBe('/environments/dev/schedules');
       await context.close();
     }, 60_000);
   });
