@@ -82,7 +82,7 @@ function SignInMethods({
   return (
     <>
       {methods.providers.length > 0 && !methods.local_login && (
-        <p className="muted">Use the account your organization signs you in with.</p>
+        <p className="muted">Use your organization’s account.</p>
       )}
       {methods.providers.length > 0 && (
         <div className="login-providers">
