@@ -18,6 +18,8 @@ const PHONE = { width: 390, height: 844 };
 const DAY_MS = 24 * 3600 * 1000;
 /** Sessions last 7 days (`SESSION_TTL_MS`); the clock jumps past that. */
 const PAST_SESSION_LIFETIME_MS = 8 * DAY_MS;
+// Timeouts are generous: beside the rest of `npm test` on two loaded cores, the first page of a fresh
+// browser took up to a minute (the same test takes about 10 s on an idle machine).
 
 const chromiumMissing = unlessCi(chromiumUnavailable());
 
@@ -200,7 +202,7 @@ describe.skipIf(chromiumMissing !== undefined)('sign-in in Chromium', () => {
         await shoot(page, `embedded-signed-in-${size}`);
         await context.close();
       }
-    }, 90_000);
+    }, 180_000);
 
     it('signs out: the session ends on the server and the login page says so', async () => {
       const { context, page } = await open();
@@ -221,7 +223,7 @@ describe.skipIf(chromiumMissing !== undefined)('sign-in in Chromium', () => {
       await page.reload();
       await page.getByRole('textbox', { name: 'Email' }).waitFor();
       await context.close();
-    }, 60_000);
+    }, 90_000);
 
     it('when the session expires, asks to sign in again and returns to the same page', async () => {
       const { context, page } = await open();
@@ -244,7 +246,7 @@ describe.skipIf(chromiumMissing !== undefined)('sign-in in Chromium', () => {
       await page.locator('a[aria-current="page"]', { hasText: 'Schedules' }).waitFor();
       expect(new URL(page.url()).pathname).toBe('/environments/dev/schedules');
       await context.close();
-    }, 60_000);
+    }, 90_000);
   });
 
   describe('production mode with an OIDC provider', () => {
@@ -260,7 +262,7 @@ describe.skipIf(chromiumMissing !== undefined)('sign-in in Chromium', () => {
         await shoot(page, `oidc-login-${size}`);
         await context.close();
       }
-    }, 60_000);
+    }, 90_000);
 
     it('signs an invited user in through the provider, into their team, back at the page they opened', async () => {
       for (const [viewport, size] of [
@@ -286,7 +288,7 @@ describe.skipIf(chromiumMissing !== undefined)('sign-in in Chromium', () => {
         await page.getByRole('link', { name: 'Prod', exact: true }).waitFor();
         await context.close();
       }
-    }, 120_000);
+    }, 180_000);
 
     it('explains a refusal on the login page instead of an error body', async () => {
       const { context, page } = await open();
@@ -299,7 +301,7 @@ describe.skipIf(chromiumMissing !== undefined)('sign-in in Chromium', () => {
       expect((await context.cookies()).some((c) => c.name === 'slate_session')).toBe(false);
       await shoot(page, 'oidc-refused-desktop');
       await context.close();
-    }, 60_000);
+    }, 90_000);
 
     it('after expiry, the provider brings the user back to the page they were on; sign-out ends it', async () => {
       const { context, page } = await open();
@@ -323,7 +325,7 @@ describe.skipIf(chromiumMissing !== undefined)('sign-in in Chromium', () => {
       await page.getByText('You have signed out.').waitFor();
       await page.getByRole('link', { name: 'Continue with Corp SSO' }).waitFor();
       await context.close();
-    }, 90_000);
+    }, 120_000);
   });
 
   it('raised no uncaught error in any page', () => {

@@ -134,7 +134,7 @@ function LocalLoginForm({ onLoggedIn, autoFocus }: { onLoggedIn: () => void; aut
   };
 
   return (
-    <form className="login-form" onSubmit={submit} aria-label="Sign in with email">
+    <form className="login-form" onSubmit={submit}>
       <p className="muted">
         Local sign-in for an embedded Slate. Use the email of a team member or an invited address — a fresh
         install seeds <code>owner@example.com</code>.
