@@ -135,7 +135,11 @@ export function runOidcSuite(label: string, factory: DatabaseFactory): void {
     });
 
     /** Drives one login as `email`; returns the browser and the API's answer to the callback. */
-    const loginAs = async (email: string, returnTo = '/welcome') => {
+    const loginAs = async (
+      email: string,
+      returnTo = '/welcome',
+      callbackHeaders: Record<string, string> = {},
+    ) => {
       const b = browser();
       const isCallback = (u: URL) => u.origin === api && u.pathname === '/v1/auth/oidc/corp/callback';
       const start = await b.follow(
@@ -161,7 +165,7 @@ export function runOidcSuite(label: string, factory: DatabaseFactory): void {
         callback = afterConsent.next;
       }
       expect(isCallback(callback)).toBe(true);
-      const answer = await b.go(callback.href);
+      const answer = await b.go(callback.href, { headers: callbackHeaders });
       return { b, callback, answer };
     };
 
@@ -206,6 +210,30 @@ export function runOidcSuite(label: string, factory: DatabaseFactory): void {
       expect(answer.status).toBe(401);
       expect(((await answer.json()) as { code: string }).code).toBe('UNKNOWN_USER');
       expect(b.jar('127.0.0.1').has('slate_session')).toBe(false);
+    });
+
+    it('sends a refused browser back to the login page with the code, and audits the refusal', async () => {
+      const refusals = () =>
+        plane.services.db
+          .selectFrom('audit_log')
+          .select(['principal', 'target', 'outcome'])
+          .where('action', '=', 'auth.oidc_login')
+          .where('target', '=', 'mallory@evil.test')
+          .execute();
+      const before = (await refusals()).length;
+      const { b, answer } = await loginAs('mallory@evil.test', '/welcome', {
+        accept: 'text/html,application/xhtml+xml',
+      });
+      expect(answer.status).toBe(302);
+      expect(answer.headers.get('location')).toBe('/login?error=UNKNOWN_USER');
+      expect(b.jar('127.0.0.1').has('slate_session')).toBe(false);
+      const after = await refusals();
+      expect(after.length).toBe(before + 1);
+      expect(after.at(-1)).toEqual({
+        principal: 'anonymous',
+        target: 'mallory@evil.test',
+        outcome: 'failure:401',
+      });
     });
 
     it('refuses a callback from another browser (state cookie) and a replayed one', async () => {

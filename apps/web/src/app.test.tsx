@@ -64,4 +64,50 @@ describe('App', () => {
     expect(screen.getByText(/doesn’t report data planes yet/)).toBeTruthy();
     expect(screen.getByText('owner@example.com')).toBeTruthy();
   });
+
+  it('says the session expired when a reopened tab brings a cookie the server no longer honours', async () => {
+    const server = createFakeServer({
+      'GET /v1/me': () => reply(401, { message: 'expired', code: 'INVALID_SESSION' }),
+      'GET /v1/auth/providers': () => ({ providers: [], local_login: true }),
+    });
+    render(<App fetch={server.fetch} />);
+    expect(await screen.findByText(/session has expired/)).toBeTruthy();
+  });
+
+  it('shows a plain sign-in page to a browser without a session', async () => {
+    const server = createFakeServer({
+      'GET /v1/me': () => reply(401, { message: 'sign in', code: 'AUTHENTICATION_REQUIRED' }),
+      'GET /v1/auth/providers': () => ({ providers: [], local_login: true }),
+    });
+    render(<App fetch={server.fetch} />);
+    expect(await screen.findByLabelText('Email')).toBeTruthy();
+    expect(screen.queryByText(/session has expired/)).toBeNull();
+  });
+
+  it('goes back to sign-in with a message when the session expires, and stays on the page', async () => {
+    let session = true;
+    const server = createFakeServer({
+      'GET /v1/me': () =>
+        session
+          ? { user: { id: 'u1', email: 'owner@example.com', name: 'Owner' }, teams: [] }
+          : reply(401, { message: 'expired', code: 'INVALID_SESSION' }),
+      'GET /v1/auth/providers': () => ({ providers: [], local_login: true }),
+      'GET /v1/teams': () => ({ items: [], next_cursor: null }),
+      'GET /v1/projects': () => ({ items: [], next_cursor: null }),
+      'GET /v1/environments': () =>
+        session
+          ? { items: [], next_cursor: null }
+          : reply(401, { message: 'expired', code: 'INVALID_SESSION' }),
+      'GET /v1/audit-log': () => reply(401, { message: 'expired', code: 'INVALID_SESSION' }),
+    });
+    window.history.replaceState(null, '', '/');
+    render(<App fetch={server.fetch} />);
+    expect(await screen.findByRole('heading', { name: 'Environments', level: 1 })).toBeTruthy();
+    session = false;
+    fireEvent.click(screen.getByRole('link', { name: 'Audit log' }));
+    // The audit log is a lazily loaded chunk: give it more than the default second on a busy machine.
+    expect(await screen.findByText(/session has expired/, {}, { timeout: 10_000 })).toBeTruthy();
+    expect(window.location.pathname).toBe('/audit-log');
+    expect(await screen.findByLabelText('Email')).toBeTruthy();
+  });
 });

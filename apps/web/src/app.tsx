@@ -4,7 +4,7 @@ import { ApiProvider } from './api-context.tsx';
 import { AppShell } from './components/app-shell.tsx';
 import { EmptyState, ErrorState, Loading } from './components/states.tsx';
 import { EnvironmentsPage } from './pages/environments-page.tsx';
-import { LoginPage } from './pages/login-page.tsx';
+import { type LoginNotice, LoginPage } from './pages/login-page.tsx';
 import { TokensPage } from './pages/tokens-page.tsx';
 import { Link, navigate, type Route, useRoute } from './router.tsx';
 
@@ -18,21 +18,31 @@ const AuditLogPage = lazy(() =>
 
 type Session =
   | { readonly kind: 'checking' }
-  | { readonly kind: 'anonymous' }
+  | { readonly kind: 'anonymous'; readonly notice?: LoginNotice }
   | { readonly kind: 'failed'; readonly error: unknown }
   | { readonly kind: 'user'; readonly me: Me };
 
 /**
- * The app: checks the session with `GET /v1/me`, shows the login page without one (and again whenever any
- * call answers 401), and otherwise the page for the current URL.
+ * A 401 while signed in means the session ended (expired, or signed out elsewhere): say so on the login
+ * page. Otherwise keep the state, so a refused sign-in does not wipe the page's notice.
  */
-export function App({ api: given }: { api?: SlateApi }) {
+function afterUnauthenticated(session: Session): Session {
+  if (session.kind === 'user') return { kind: 'anonymous', notice: 'expired' };
+  return session.kind === 'anonymous' ? session : { kind: 'anonymous' };
+}
+
+/**
+ * The app: checks the session with `GET /v1/me`, shows the login page without one (and again whenever any
+ * call answers 401, at the same URL, so signing in again returns to the page), and otherwise the page for
+ * the current URL.
+ */
+export function App({ api: given, fetch }: { api?: SlateApi; fetch?: typeof globalThis.fetch }) {
   const [session, setSession] = useState<Session>({ kind: 'checking' });
   const api = useMemo(
     () =>
       given ??
-      createSlateApi(createHttpClient({ onUnauthenticated: () => setSession({ kind: 'anonymous' }) })),
-    [given],
+      createSlateApi(createHttpClient({ fetch, onUnauthenticated: () => setSession(afterUnauthenticated) })),
+    [given, fetch],
   );
   const route = useRoute();
 
@@ -41,11 +51,13 @@ export function App({ api: given }: { api?: SlateApi }) {
     api.me().then(
       (me) => setSession({ kind: 'user', me }),
       (error: unknown) =>
-        setSession(
-          error instanceof ApiError && error.unauthenticated
-            ? { kind: 'anonymous' }
-            : { kind: 'failed', error },
-        ),
+        setSession((previous) => {
+          if (!(error instanceof ApiError && error.unauthenticated)) return { kind: 'failed', error };
+          // A cookie the server no longer honours (the tab reopened a week later): say why, as a 401
+          // in the middle of the session would. Without a cookie the answer is a plain sign-in page.
+          if (error.code === 'INVALID_SESSION') return { kind: 'anonymous', notice: 'expired' };
+          return previous.kind === 'anonymous' ? previous : { kind: 'anonymous' };
+        }),
     );
   }, [api]);
   useEffect(check, [check]);
@@ -56,7 +68,7 @@ export function App({ api: given }: { api?: SlateApi }) {
 
   const logout = async () => {
     await api.logout().catch(() => undefined);
-    setSession({ kind: 'anonymous' });
+    setSession({ kind: 'anonymous', notice: 'signed-out' });
     navigate('/login');
   };
 
@@ -72,7 +84,14 @@ export function App({ api: given }: { api?: SlateApi }) {
           <ErrorState error={session.error} onRetry={check} title="Slate is not answering" />
         </div>
       )}
-      {session.kind === 'anonymous' && <LoginPage onLoggedIn={check} />}
+      {session.kind === 'anonymous' && (
+        <LoginPage
+          onLoggedIn={check}
+          returnTo={route.kind === 'login' ? '/' : hrefOfLocation()}
+          notice={session.notice}
+          error={route.kind === 'login' ? route.error : undefined}
+        />
+      )}
       {session.kind === 'user' && (
         <AppShell me={session.me} route={route} onLogout={logout}>
           <Suspense fallback={<Loading rows={4} />}>
@@ -82,6 +101,11 @@ export function App({ api: given }: { api?: SlateApi }) {
       )}
     </ApiProvider>
   );
+}
+
+/** The current page's path and query, for coming back to it after an OIDC sign-in. */
+function hrefOfLocation(): string {
+  return window.location.pathname + window.location.search;
 }
 
 function Page({ route }: { route: Route }) {

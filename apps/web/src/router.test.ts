@@ -17,6 +17,8 @@ describe('router', () => {
 
   it('reads /tokens?environment= and rejects unknown paths', () => {
     expect(parseRoute('/tokens', '?environment=e2')).toEqual({ kind: 'tokens', environmentId: 'e2' });
+    expect(parseRoute('/login', '?error=UNKNOWN_USER')).toEqual({ kind: 'login', error: 'UNKNOWN_USER' });
+    expect(hrefOf({ kind: 'login', error: 'UNKNOWN_USER' })).toBe('/login?error=UNKNOWN_USER');
     expect(parseRoute('/tokens')).toEqual({ kind: 'tokens', environmentId: null });
     expect(hrefOf({ kind: 'environment', id: 'e1', tab: 'schedules' })).toBe('/environments/e1/schedules');
     expect(parseRoute('/environments/e1/nope')).toEqual({ kind: 'not-found', path: '/environments/e1/nope' });

@@ -5,7 +5,8 @@ export type EnvironmentTab = 'deployments' | 'catalog' | 'schedules';
 
 /** Every screen of the app, parsed from the URL. Unknown paths become `not-found`. */
 export type Route =
-  | { readonly kind: 'login' }
+  /** `error`: the stable code of a refused sign-in, from the server's OIDC redirect (`/login?error=…`). */
+  | { readonly kind: 'login'; readonly error?: string }
   | { readonly kind: 'environments' }
   | { readonly kind: 'environment'; readonly id: string; readonly tab: EnvironmentTab }
   | { readonly kind: 'tokens'; readonly environmentId: string | null }
@@ -18,7 +19,10 @@ export function parseRoute(pathname: string, search = ''): Route {
   const parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
   const [first, second, third] = parts;
   if (parts.length === 0) return { kind: 'environments' };
-  if (first === 'login' && parts.length === 1) return { kind: 'login' };
+  if (first === 'login' && parts.length === 1) {
+    const error = params.get('error');
+    return error ? { kind: 'login', error } : { kind: 'login' };
+  }
   if (first === 'environments' && parts.length === 1) return { kind: 'environments' };
   if (first === 'environments' && second && parts.length <= 3) {
     if (third === undefined || third === 'deployments')
@@ -38,7 +42,7 @@ export function hrefOf(route: Route): string {
   const enc = encodeURIComponent;
   switch (route.kind) {
     case 'login':
-      return '/login';
+      return route.error ? `/login?error=${enc(route.error)}` : '/login';
     case 'environments':
       return '/';
     case 'environment':

@@ -1,6 +1,7 @@
 import type { HttpClient } from './http-client.ts';
 import type {
   AuditEntry,
+  AuthProviders,
   BatchJob,
   BatchJobDetail,
   CreatedToken,
@@ -22,6 +23,8 @@ import type {
 
 /** Every metadata-plane endpoint the web app calls, typed. Nothing else in the app builds URLs. */
 export interface SlateApi {
+  /** Sign-in methods (public: no session needed). */
+  authProviders(signal?: AbortSignal): Promise<AuthProviders>;
   localLogin(email: string): Promise<unknown>;
   logout(): Promise<unknown>;
   me(signal?: AbortSignal): Promise<Me>;
@@ -69,6 +72,7 @@ const enc = encodeURIComponent;
 export function createSlateApi(http: HttpClient): SlateApi {
   const page = (p: PageQuery | undefined) => ({ limit: p?.limit, cursor: p?.cursor });
   return {
+    authProviders: (signal) => http.request('GET', '/v1/auth/providers', { signal }),
     localLogin: (email) => http.request('POST', '/v1/auth/local-login', { body: { email } }),
     logout: () => http.request('POST', '/v1/auth/logout'),
     me: (signal) => http.request('GET', '/v1/me', { signal }),

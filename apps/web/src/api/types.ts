@@ -19,6 +19,14 @@ export interface Me {
   readonly teams: readonly { readonly id: string; readonly name: string; readonly role: string }[];
 }
 
+/** `GET /v1/auth/providers`: how this installation signs people in. */
+export interface AuthProviders {
+  /** OIDC identity providers; `login_url` starts the redirect flow (add `?return_to=/path`). */
+  readonly providers: readonly { readonly id: string; readonly name: string; readonly login_url: string }[];
+  /** The email form (`POST /v1/auth/local-login`): embedded mode (`slate up`) only. */
+  readonly local_login: boolean;
+}
+
 export interface Team {
   readonly id: string;
   readonly name: string;

@@ -1,4 +1,7 @@
+import { httpStatusOf, SlateError } from '@slate/graph';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { recordAudit } from '../../audit/audit-log.ts';
 import { loginVerifiedEmail, logout, SESSION_TTL_MS } from '../../auth/users.ts';
 import type { MetadataPlaneContext } from '../../context.ts';
 import { defineRoute, SESSION_COOKIE } from '../route.ts';
@@ -70,8 +73,14 @@ export function oidcRoutes(router: Router, ctx: MetadataPlaneContext): void {
           .regex(/^\/(?![/\\])[^\s]*$/, 'a path on this site')
           .default('/'),
       }),
-      handler: async ({ params, query, reply }) => {
-        const { url, state } = await ctx.oidc.begin(params.provider, query.return_to, ctx.now());
+      handler: async ({ params, query, request, reply }) => {
+        let started: { url: string; state: string };
+        try {
+          started = await ctx.oidc.begin(params.provider, query.return_to, ctx.now());
+        } catch (error) {
+          return loginFailed(request, reply, error);
+        }
+        const { url, state } = started;
         // Lax, not Strict: the identity provider's redirect back is a cross-site top-level navigation,
         // on which browsers withhold Strict cookies.
         reply.setCookie(OIDC_STATE_COOKIE, state, {
@@ -95,15 +104,41 @@ export function oidcRoutes(router: Router, ctx: MetadataPlaneContext): void {
       audit: 'auth.oidc_login',
       handler: async ({ params, request, reply, auditTarget }) => {
         const callback = new URL(request.url, `${ctx.apiServer}/`);
-        const { email, returnTo } = await ctx.oidc.complete(
-          params.provider,
-          callback,
-          request.cookies[OIDC_STATE_COOKIE],
-          ctx.now(),
-        );
-        auditTarget(email.toLowerCase());
-        const session = await loginVerifiedEmail(ctx.db, email, ctx.now());
+        // The state is single-use whatever happens next: drop its cookie on failures too.
         reply.clearCookie(OIDC_STATE_COOKIE, { path: '/v1/auth/oidc' });
+        let email: string;
+        let returnTo: string;
+        let session: Awaited<ReturnType<typeof loginVerifiedEmail>>;
+        try {
+          ({ email, returnTo } = await ctx.oidc.complete(
+            params.provider,
+            callback,
+            request.cookies[OIDC_STATE_COOKIE],
+            ctx.now(),
+          ));
+          auditTarget(email.toLowerCase());
+          session = await loginVerifiedEmail(ctx.db, email, ctx.now());
+        } catch (error) {
+          if (!wantsHtml(request)) throw error;
+          // A redirect answers 302, which the audit hook would record as a success: record the refusal here.
+          request.slateAuditSkip = true;
+          await recordAudit(
+            ctx.db,
+            {
+              principal: 'anonymous',
+              action: 'auth.oidc_login',
+              target: request.slateAuditTarget,
+              ip: request.ip,
+              outcome: `failure:${error instanceof SlateError ? httpStatusOf(error.kind) : 500}`,
+              traceId: request.id,
+              teamId: null,
+            },
+            ctx.now(),
+          ).catch((auditError: unknown) =>
+            request.log.error({ err: auditError }, 'could not write the audit log'),
+          );
+          return loginFailed(request, reply, error);
+        }
         reply.setCookie(SESSION_COOKIE, session.cookie, {
           httpOnly: true,
           sameSite: 'strict',
@@ -115,6 +150,22 @@ export function oidcRoutes(router: Router, ctx: MetadataPlaneContext): void {
       },
     }),
   );
+}
+
+/** A top-level browser navigation (it asks for HTML), as opposed to an API client or a test's `fetch`. */
+function wantsHtml(request: FastifyRequest): boolean {
+  return (request.headers.accept ?? '').includes('text/html');
+}
+
+/**
+ * Ends a failed OIDC step. A browser goes back to the UI's login page with the error's stable code
+ * (`/login?error=UNKNOWN_USER`), which says what happened in words, instead of stranding the user on a JSON
+ * body; API clients get the usual error answer. Only the code travels in the URL, never a message or email.
+ */
+function loginFailed(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
+  if (!wantsHtml(request) || !(error instanceof SlateError)) throw error;
+  request.log.info({ code: error.code }, 'OIDC login refused');
+  return reply.redirect(`/login?error=${encodeURIComponent(error.code)}`, 302);
 }
 
 export function logoutRoutes(router: Router, ctx: MetadataPlaneContext): void {
