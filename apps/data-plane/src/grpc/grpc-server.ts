@@ -1,10 +1,22 @@
-import { createServer, type Http2Session } from 'node:http2';
+import {
+  constants,
+  createServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+} from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { Code, ConnectError, createConnectRouter } from '@connectrpc/connect';
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from '@connectrpc/connect-node';
 import type { Logger } from 'pino';
 import type { QueryGateway } from '../gateway/query-gateway.ts';
 import type { DataPlaneMetrics } from '../observability/data-plane-metrics.ts';
-import { withGrpcWireFixes } from './grpc-wire-fixes.ts';
+import { dropUnboundedDeadlines, fixUniversalResponse } from './grpc-wire-fixes.ts';
 import { queryServiceRoutes } from './query-service.ts';
 
 export interface GrpcServerOptions {
@@ -41,20 +53,43 @@ export interface GrpcServer {
  * const port = await grpc.listen({ port: 4002, host: '0.0.0.0' });
  */
 export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
-  const handler = connectNodeAdapter({
-    routes: queryServiceRoutes({
-      gateway: options.gateway,
-      logger: options.logger,
-      maxRows: options.maxRowsPerRequest ?? 50_000,
-      maxQueriesPerMulti: options.maxQueriesPerMulti ?? 64,
-      metrics: options.metrics,
-    }),
+  // Connect's router with a small adapter of our own (what `connectNodeAdapter` does), so that every
+  // response passes `fixUniversalResponse` whatever the protocol: see grpc-wire-fixes.ts.
+  const router = createConnectRouter({
     readMaxBytes: options.maxRequestBytes ?? 10 * 1024 * 1024,
     writeMaxBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
+    acceptCompression: [compressionGzip, compressionBrotli],
   });
+  queryServiceRoutes({
+    gateway: options.gateway,
+    logger: options.logger,
+    maxRows: options.maxRowsPerRequest ?? 50_000,
+    maxQueriesPerMulti: options.maxQueriesPerMulti ?? 64,
+    metrics: options.metrics,
+  })(router);
+  const handlers = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
+  const handle = (request: Http2ServerRequest, response: Http2ServerResponse) => {
+    const handler = handlers.get(request.url.split('?', 2)[0] ?? '');
+    if (!handler) {
+      response.writeHead(404);
+      response.end();
+      return;
+    }
+    dropUnboundedDeadlines(request.headers);
+    handler(universalRequestFromNodeRequest(request, response, undefined, undefined))
+      .then(fixUniversalResponse)
+      .then((answer) => universalResponseToNodeResponse(answer, response))
+      .catch((reason: unknown) => {
+        // A response that failed half-written would leave the caller waiting: reset its stream.
+        if (!response.stream.closed) response.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+        // Aborted: the caller went away mid-answer, nothing to report.
+        if (ConnectError.from(reason).code === Code.Aborted) return;
+        options.logger.warn({ err: reason, method: handler.method.name }, 'gRPC response failed');
+      });
+  };
   const server = createServer(
     { settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 256 } },
-    withGrpcWireFixes(handler),
+    handle,
   );
   const sessions = new Set<Http2Session>();
   server.on('session', (session) => {
