@@ -4,10 +4,12 @@ import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { createTestPlane } from '../../apps/data-plane/src/http/fixtures/test-plane.ts';
+import { createProductionTargets, type ProductionTargets } from './production-targets.ts';
 
 /** One route to fuzz: where it is, how it authenticates, and what a valid request to it looks like. */
 export interface FuzzRoute {
-  readonly plane: 'metadata' | 'data';
+  /** `api`: a data-plane route the metadata plane forwards (sent to it, answered by a real data plane). */
+  readonly plane: 'metadata' | 'data' | 'api';
   readonly method: string;
   /** Fastify's form: `/v1/environments/:id`. */
   readonly url: string;
@@ -29,6 +31,8 @@ export interface FuzzTargets {
   readonly apps: Readonly<Record<FuzzRoute['plane'], FastifyInstance>>;
   /** Names that exist (team, project, environment ids), so fuzzed requests also reach real rows. */
   readonly ids: readonly string[];
+  /** The planes on real sockets behind the `api` routes, and the data plane's gRPC server. */
+  readonly production: ProductionTargets;
   close(): Promise<void>;
 }
 
@@ -36,7 +40,8 @@ export interface FuzzTargets {
  * Both planes in process, nothing listening: the metadata plane embedded on PGlite (PostgreSQL compiled to
  * WebAssembly, so text columns refuse NUL as PostgreSQL does) with a seeded team, and the data plane over
  * the quickstart example. Metadata-plane routes come from its OpenAPI document, data-plane routes from its
- * route table (`onRoute`).
+ * route table (`onRoute`), and the API host's forwarded routes (`FORWARDED_ROUTES`, not in the OpenAPI
+ * document) go to a second metadata plane with a real data plane behind it (`createProductionTargets`).
  */
 export async function createFuzzTargets(objectsDir: string): Promise<FuzzTargets> {
   const objectStore = createLocalObjectStore({ root: objectsDir });
@@ -121,11 +126,15 @@ export async function createFuzzTargets(objectsDir: string): Promise<FuzzTargets
       auth: { authorization: `Bearer ${dataToken}` },
     });
   }
+  const production = await createProductionTargets(objectsDir, dataPlaneSeeds);
+  routes.push(...production.routes);
   return {
     routes,
-    apps: { metadata: metadata.app, data: data.app },
+    apps: { metadata: metadata.app, data: data.app, api: production.metadata.app },
+    production,
     ids: ['acme', 'web', 'dev', 'prod', 'fuzz', 'cdep1', alice.id, 'user.id', 'user.name'],
     close: async () => {
+      await production.close();
       await data.app.close();
       await metadata.close();
     },

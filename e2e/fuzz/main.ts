@@ -1,22 +1,25 @@
 /**
- * The long fuzz run over every route of both planes:
+ * The long fuzz run over every route of both planes, the API host's forwarded routes and the gRPC API:
  *
- *   npm run fuzz -- [--seed 1] [--runs 20000] [--max-ms 5000] [--only upload_features]
+ *   npm run fuzz -- [--seed 1] [--runs 20000] [--grpc-runs 10000] [--max-ms 5000] [--only upload_features]
  *
  * Prints progress, the status counts, the slowest request and every failure (5xx, a request over
- * `--max-ms`, prototype pollution); exits 1 when there is one. The same seed replays the same requests.
+ * `--max-ms`, prototype pollution; gRPC: UNKNOWN, INTERNAL, DATA_LOSS, a call over `--max-ms`, a server
+ * dead at the end); exits 1 when there is one. The same seed replays the same requests.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createFuzzTargets } from './fuzz-targets.ts';
+import { runGrpcFuzz } from './grpc-fuzz.ts';
 import { runFuzz } from './run-fuzz.ts';
 
 const { values } = parseArgs({
   options: {
     seed: { type: 'string', default: String(Date.now() % 1_000_000) },
     runs: { type: 'string', default: '20000' },
+    'grpc-runs': { type: 'string', default: '10000' },
     'max-ms': { type: 'string', default: '5000' },
     /** Only routes whose URL contains this text (focus a long run on one decoder). */
     only: { type: 'string' },
@@ -47,7 +50,26 @@ try {
     }),
   );
   for (const failure of report.failures) console.log(failure);
-  process.exitCode = report.failures.length > 0 ? 1 : 0;
+  const grpcStarted = performance.now();
+  console.log(`fuzzing the gRPC API with seed ${seed}, ${values['grpc-runs']} calls`);
+  const grpc = await runGrpcFuzz(all.production.grpcAuthority, all.production.token, {
+    seed,
+    runs: Number(values['grpc-runs']),
+    maxMs: Number(values['max-ms']),
+    onProgress: (done) => {
+      if (done % 1000 === 0)
+        console.log(`${done} calls, ${Math.round((performance.now() - grpcStarted) / 1000)} s`);
+    },
+  });
+  console.log(
+    JSON.stringify({
+      ...grpc,
+      failures: grpc.failures.length,
+      seconds: Math.round((performance.now() - grpcStarted) / 1000),
+    }),
+  );
+  for (const failure of grpc.failures) console.log(failure);
+  process.exitCode = report.failures.length > 0 || grpc.failures.length > 0 || !grpc.aliveAfter ? 1 : 0;
 } finally {
   await all.close();
   await rm(dir, { recursive: true, force: true });

@@ -30,7 +30,10 @@ export interface FuzzOptions {
 export interface FuzzReport {
   readonly requests: number;
   readonly statuses: Readonly<Record<string, number>>;
-  /** 5xx answers, slow or hung requests, and prototype pollution, one line each. */
+  /**
+   * 5xx answers, slow or hung requests, and prototype pollution, one line each. A request over `maxMs` is
+   * sent again once; it fails only when the second is over too (`statuses.slowOnce` counts the others).
+   */
   readonly failures: readonly string[];
   readonly slowestMs: number;
   readonly slowest: string;
@@ -72,23 +75,16 @@ export async function runFuzz(targets: FuzzTargets, options: FuzzOptions): Promi
     for (const request of requests) {
       const { route } = request;
       const label = `${route.plane} ${route.method} ${request.url.slice(0, 200)}`;
-      const started = performance.now();
-      let timer: NodeJS.Timeout | undefined;
-      const outcome = await Promise.race([
-        targets.apps[route.plane]
-          .inject({
-            method: route.method as 'GET',
-            url: request.url,
-            headers: request.headers,
-            ...(request.payload === undefined ? {} : { payload: request.payload }),
-          })
-          .then((response) => ({ status: response.statusCode, body: response.body })),
-        new Promise<'hang'>((resolve) => {
-          timer = setTimeout(() => resolve('hang'), maxMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      const ms = performance.now() - started;
+      let { outcome, ms } = await sendOnce(targets, request, maxMs);
+      if (outcome === 'hang' || ms > maxMs) {
+        // On this shared, loaded machine a request can wait for CPU: it is sent again alone, and only a
+        // request slow both times is a failure (a real hang repeats; `slowOnce` counts the others).
+        const again = await sendOnce(targets, request, maxMs);
+        if (again.outcome !== 'hang' && again.ms <= maxMs) {
+          statuses.slowOnce = (statuses.slowOnce ?? 0) + 1;
+          ({ outcome, ms } = again);
+        }
+      }
       done++;
       hit.add(`${route.plane} ${route.method} ${route.url}`);
       if (ms > slowestMs) {
@@ -96,7 +92,7 @@ export async function runFuzz(targets: FuzzTargets, options: FuzzOptions): Promi
         slowest = label;
       }
       if (outcome === 'hang') {
-        failures.push(`HANG (> ${maxMs} ms) ${label} ${describePayload(request.payload)}`);
+        failures.push(`HANG (> ${maxMs} ms, twice) ${label} ${describePayload(request.payload)}`);
         statuses.hang = (statuses.hang ?? 0) + 1;
         continue;
       }
@@ -107,7 +103,7 @@ export async function runFuzz(targets: FuzzTargets, options: FuzzOptions): Promi
           `${outcome.status} ${label} ${describePayload(request.payload)} → ${outcome.body.slice(0, 300)}`,
         );
       else if (ms > maxMs)
-        failures.push(`SLOW ${Math.round(ms)} ms ${label} ${describePayload(request.payload)}`);
+        failures.push(`SLOW ${Math.round(ms)} ms (twice) ${label} ${describePayload(request.payload)}`);
       if (done % 100 === 0) options.onProgress?.(done);
     }
   }
@@ -120,6 +116,32 @@ export async function runFuzz(targets: FuzzTargets, options: FuzzOptions): Promi
     slowest,
     routesHit: hit.size,
   };
+}
+
+/** One request, raced against `maxMs` (a request with no answer by then is a hang). */
+async function sendOnce(
+  targets: FuzzTargets,
+  request: FuzzRequest,
+  maxMs: number,
+): Promise<{ outcome: { status: number; body: string } | 'hang'; ms: number }> {
+  const { route } = request;
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    targets.apps[route.plane]
+      .inject({
+        method: route.method as 'GET',
+        url: request.url,
+        headers: request.headers,
+        ...(request.payload === undefined ? {} : { payload: request.payload }),
+      })
+      .then((response) => ({ status: response.statusCode, body: response.body })),
+    new Promise<'hang'>((resolve) => {
+      timer = setTimeout(() => resolve('hang'), maxMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  return { outcome, ms: performance.now() - started };
 }
 
 function describePayload(payload: string | Buffer | undefined): string {

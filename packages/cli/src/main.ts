@@ -9,6 +9,7 @@ import { registerRuns } from './commands/runs.ts';
 import { registerSchedules } from './commands/schedules.ts';
 import { registerToken } from './commands/token.ts';
 import { registerUp } from './commands/up.ts';
+import { registerUpload } from './commands/upload.ts';
 import { registerWhoAmI } from './commands/whoami.ts';
 
 /** The `slate` version `slate --version` prints: @slate/cli's `package.json` version (a test keeps them equal). */
@@ -31,6 +32,7 @@ export const commands: readonly CommandRegistration[] = [
   registerSchedules,
   registerWhoAmI,
   registerToken,
+  registerUpload,
 ];
 
 /** The one table from error kind to exit code. Usage errors (bad flags) are `input` too. */

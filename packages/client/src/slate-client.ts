@@ -94,6 +94,16 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of an upload. */
+export interface UploadOptions extends CallOptions {
+  /**
+   * Sent as `Idempotency-Key` (1–128 printable ASCII characters): the data plane stores an upload carrying
+   * a key it has stored once already only once offline. Default: a random key per `uploadFeatures` call,
+   * the same on each of the call's retries. Pass your own to make retries across calls (or processes) safe.
+   */
+  readonly idempotencyKey?: string;
+}
+
 /** Per-query options that are not part of the body. */
 export interface QueryOptions extends CallOptions {
   /** Sent as `X-Chalk-Timeout`; the server stops resolvers after it. */
@@ -165,13 +175,18 @@ export interface SlateClient {
   /**
    * `POST /v1/upload_features/multi`: stores feature values, one column per feature (each namespace's
    * primary key included), as an Arrow table (chalk.md §3.6).
-   * @throws SlateError `input` (`PARSE_FAILED`, `INVALID_QUERY`) when the data plane refuses the rows.
+   *
+   * Each call carries one `Idempotency-Key` (see `UploadOptions`), so it is retried safely: when the answer
+   * is lost (the connection drops after the request was sent) or the data plane answers 503, the same
+   * request is sent again, at most twice more, and the data plane applies it once.
+   * @throws SlateError `input` (`PARSE_FAILED`, `INVALID_QUERY`) when the data plane refuses the rows;
+   *   `unavailable` (`UNREACHABLE`) when no attempt got an answer.
    * @example
    * await client.uploadFeatures({ 'user.id': [1, 2], 'user.name': ['Ada', 'Grace'] });
    */
   uploadFeatures(
     rows: Readonly<Record<string, readonly unknown[]>>,
-    options?: CallOptions,
+    options?: UploadOptions,
   ): Promise<UploadFeaturesResponse>;
   /** `DELETE /v1/features/rows`: removes entities' stored values (all of the namespace's features by default). */
   deleteFeatures(request: DeleteFeaturesRequest, options?: CallOptions): Promise<DeleteFeaturesResponse>;
@@ -310,7 +325,16 @@ interface RawRequest {
   readonly signal?: AbortSignal;
   /** Retry once on 503, as Chalk's clients do for queries (a data plane rolling over). */
   readonly retryUnavailable?: boolean;
+  /**
+   * Also retry (up to twice, after 100 ms then 400 ms) when no answer came back — the connection failed or
+   * dropped — and on 503. Only for requests the server applies once whatever the repeats (an upload with
+   * its `Idempotency-Key`).
+   */
+  readonly retryUnanswered?: boolean;
 }
+
+/** Waits of a `retryUnanswered` request before its second and third attempts. */
+const UNANSWERED_RETRY_DELAYS_MS = [100, 400];
 
 /**
  * Creates a client. Nothing is sent until the first call; the token exchange happens lazily and is shared
@@ -402,7 +426,9 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
       );
       return { token, answer };
     };
-    let { token, answer } = await attempt();
+    let { token, answer } = request.retryUnanswered
+      ? await attemptUntilAnswered(attempt, request)
+      : await attempt();
     if (answer.status === 401) {
       // Only drop the token this request used: a concurrent call may already have refreshed it.
       if (cached === token) cached = undefined;
@@ -411,6 +437,27 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
       ({ answer } = await attempt());
     }
     return answer;
+  };
+
+  /** Runs `attempt` again while it got no answer (network failure) or 503; the last outcome stands. */
+  const attemptUntilAnswered = async <T extends { answer: Answer }>(
+    attempt: () => Promise<T>,
+    request: RawRequest,
+  ): Promise<T> => {
+    for (let retry = 0; ; retry++) {
+      const delay = UNANSWERED_RETRY_DELAYS_MS[retry];
+      let outcome: T;
+      try {
+        outcome = await attempt();
+      } catch (error) {
+        const unanswered = error instanceof SlateError && error.code === 'UNREACHABLE';
+        if (!unanswered || delay === undefined || request.signal?.aborted) throw error;
+        await sleep(delay, request.signal);
+        continue;
+      }
+      if (outcome.answer.status !== 503 || delay === undefined) return outcome;
+      await sleep(delay, request.signal);
+    }
   };
 
   /** `/v1/environments/<id>` of the call's environment, else the client's. */
@@ -517,6 +564,8 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
 
     async uploadFeatures(rows, callOptions = {}) {
       const { encodeByteModel, inputsTable, tableToIPC } = await loadFeather();
+      // One key per logical upload, kept across this call's retries (and the 401 one).
+      const idempotencyKey = callOptions.idempotencyKey ?? `slate-upload-${globalThis.crypto.randomUUID()}`;
       const table = tableToIPC(inputsTable(rows), 'stream');
       const answer = await exchangeRaw({
         method: 'POST',
@@ -525,7 +574,9 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
         body: encodeByteModel({ features: Object.keys(rows), table_compression: 'uncompressed' }, [
           ['table_bytes', table],
         ]),
+        headers: { 'Idempotency-Key': idempotencyKey },
         signal: callOptions.signal,
+        retryUnanswered: true,
       });
       return parse(UploadResponseSchema, answer, 'POST', answer.url);
     },

@@ -1,8 +1,7 @@
 import { createServer, type Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { type ConnectRouter, createContextValues } from '@connectrpc/connect';
-import { connectNodeAdapter } from '@connectrpc/connect-node';
-import { withGrpcWireFixes } from '@slate/grpc-api';
+import { createContextValues } from '@connectrpc/connect';
+import { createConnectHandler } from '@slate/grpc-api';
 import type { Logger } from 'pino';
 import type { QueryGateway } from '../gateway/query-gateway.ts';
 import type { DataPlaneMetrics } from '../observability/data-plane-metrics.ts';
@@ -65,8 +64,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
           // An IPv6 hostname keeps its brackets in `URL.hostname`.
           grpcEngineOf: (httpUrl) => `http://${new URL(httpUrl).hostname}:${boundPort}`,
         });
-  const handler = connectNodeAdapter({
-    routes: (router: ConnectRouter) => {
+  const handler = createConnectHandler({
+    routes: (router) => {
       queries(router);
       tokens?.(router);
     },
@@ -74,10 +73,11 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       createContextValues().set(grpcClientIpKey, request.socket?.remoteAddress ?? ''),
     readMaxBytes: options.maxRequestBytes ?? 10 * 1024 * 1024,
     writeMaxBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
+    onResponseError: (err, method) => options.logger.warn({ err, method }, 'gRPC response failed'),
   });
   const server = createServer(
     { settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 256 } },
-    withGrpcWireFixes(handler),
+    handler,
   );
   const sessions = new Set<Http2Session>();
   server.on('session', (session) => {

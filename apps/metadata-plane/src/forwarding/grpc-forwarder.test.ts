@@ -222,7 +222,7 @@ describe('createGrpcForwarder', () => {
           ':status': 200,
           'content-type': 'application/grpc',
           'grpc-status': '7',
-          // Percent-encoded as the gRPC spec says (the data plane's withGrpcWireFixes): only non-ASCII and %.
+          // Percent-encoded as the gRPC spec says (the wire fixes of @slate/grpc-api): only non-ASCII and %.
           'grpc-message': 'environment pr%C3%A9, not dev',
           'x-slate-error-code': 'ENVIRONMENT_MISMATCH',
         },

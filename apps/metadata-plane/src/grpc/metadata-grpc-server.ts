@@ -1,8 +1,7 @@
 import { createServer, type Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createContextValues } from '@connectrpc/connect';
-import { connectNodeAdapter } from '@connectrpc/connect-node';
-import { withGrpcWireFixes } from '@slate/grpc-api';
+import { createConnectHandler } from '@slate/grpc-api';
 import type { Logger } from 'pino';
 import type { MetadataPlaneContext } from '../context.ts';
 import type { DataPlaneTargets } from '../forwarding/data-plane-targets.ts';
@@ -54,17 +53,16 @@ export function createMetadataGrpcServer(options: MetadataGrpcServerOptions): Me
     logger: options.logger,
     maxInFlight: options.maxInFlight,
   });
-  const local = withGrpcWireFixes(
-    connectNodeAdapter({
-      routes: authServiceRoutes({
-        ctx: options.ctx,
-        grpcEngineOf: options.grpcOriginOf,
-        logger: options.logger,
-      }),
-      readMaxBytes: options.maxTokenRequestBytes ?? 64 * 1024,
-      contextValues: (request) => createContextValues().set(clientIpKey, request.socket?.remoteAddress ?? ''),
+  const local = createConnectHandler({
+    routes: authServiceRoutes({
+      ctx: options.ctx,
+      grpcEngineOf: options.grpcOriginOf,
+      logger: options.logger,
     }),
-  );
+    readMaxBytes: options.maxTokenRequestBytes ?? 64 * 1024,
+    contextValues: (request) => createContextValues().set(clientIpKey, request.socket?.remoteAddress ?? ''),
+    onResponseError: (err, method) => options.logger.warn({ err, method }, 'gRPC response failed'),
+  });
   const server = createServer(
     { settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 256 } },
     (request, response) => {
