@@ -4,16 +4,17 @@ import { type ResolverSpec, SlateError } from '@slate/graph';
 import type { Logger } from 'pino';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import type { ResultPublisher } from '../persistence/result-publisher.ts';
+import { createIncrementalStateApi } from './incremental-state-api.ts';
 import { createRunExecutor } from './run-executor.ts';
 import { createRunLifecycle } from './run-lifecycle.ts';
 import {
   type IncrementalStateRequest,
-  IncrementalStateRequestSchema,
   type RunListQuery,
   type RunPage,
   type RunRecord,
   type RunStatus,
   type RunTriggerMessage,
+  type RunTriggerMessageOutput,
   RunTriggerMessageSchema,
 } from './run-record.ts';
 import type { IncrementalState, RunStore } from './run-store.ts';
@@ -188,27 +189,6 @@ export function createRunService(options: RunServiceOptions): RunService {
     return done;
   };
 
-  /** The active deployment's resolver, which must be incremental. */
-  const incrementalSpec = (environment: string, fqn: string) => {
-    const deployment = options.served.get(environment)?.deployment;
-    if (!deployment)
-      throw new SlateError(
-        'not_found',
-        'ENVIRONMENT_NOT_FOUND',
-        `environment ${environment} has no active deployment here`,
-      );
-    const spec = deployment.engine.graph.resolvers.find((resolver) => resolver.fqn === fqn);
-    if (!spec)
-      throw new SlateError(
-        'not_found',
-        'RESOLVER_NOT_FOUND',
-        `resolver ${fqn} is not in the active deployment ${deployment.id}`,
-      );
-    if (!spec.sql?.incremental)
-      throw new SlateError('input', 'NOT_INCREMENTAL', `resolver ${fqn} has no incremental settings`);
-    return spec;
-  };
-
   const get = async (environment: string, id: string) => {
     const record = await options.store.get(environment, id);
     return record ? lifecycle.recoverIfStale(record) : null;
@@ -217,24 +197,7 @@ export function createRunService(options: RunServiceOptions): RunService {
   return {
     async trigger(input) {
       const message = RunTriggerMessageSchema.parse(input);
-      const environment = options.served.get(message.environment);
-      const deployment = environment?.deployment;
-      if (!environment || !deployment)
-        throw new SlateError(
-          'not_found',
-          'ENVIRONMENT_NOT_FOUND',
-          `environment ${message.environment} has no active deployment here`,
-        );
-      const spec = deployment.engine.graph.resolvers.find(
-        (resolver) => resolver.fqn === message.resolver_fqn,
-      );
-      if (!spec)
-        throw new SlateError(
-          'not_found',
-          'RESOLVER_NOT_FOUND',
-          `resolver ${message.resolver_fqn} is not in the active deployment ${deployment.id}`,
-        );
-      checkRunnable(spec);
+      const { spec, deployment } = resolverOf(options.served, message);
       await sweep(message.environment);
       const id = `run_${randomUUID().replaceAll('-', '')}`;
       if (message.idempotency_key) {
@@ -244,35 +207,7 @@ export function createRunService(options: RunServiceOptions): RunService {
           if (existing) return existing;
         }
       }
-      const record: RunRecord = {
-        id,
-        environment: message.environment,
-        resolver_fqn: spec.fqn,
-        deployment_id: deployment.id,
-        trigger: message.trigger,
-        status: 'received',
-        lower_bound: message.lower_bound ?? null,
-        upper_bound: message.upper_bound ?? null,
-        max_samples: message.max_samples ?? null,
-        idempotency_key: message.idempotency_key ?? null,
-        store_online: message.store_online ?? true,
-        store_offline: message.store_offline ?? true,
-        created_at: clock().toISOString(),
-        started_at: null,
-        finished_at: null,
-        rows: 0,
-        values: 0,
-        high_water_from: null,
-        high_water_to: null,
-        error: null,
-        heartbeat_at: null,
-        cancel_requested_at: null,
-        attempt: 1,
-        instance: options.instance ?? null,
-        chunks: 0,
-        scan_at: null,
-        incremental_start: null,
-      };
+      const record = receivedRecord(id, message, spec.fqn, deployment.id, clock(), options.instance ?? null);
       await options.store.put(record);
       lifecycle.start(record);
       return record;
@@ -301,39 +236,73 @@ export function createRunService(options: RunServiceOptions): RunService {
         return { ...record, cancel_requested_at: record.cancel_requested_at ?? at };
       return (await options.store.get(environment, id)) ?? record;
     },
-    async incrementalState(environment, fqn) {
-      incrementalSpec(environment, fqn);
-      return options.store.incrementalState(environment, fqn);
-    },
-    async setIncrementalState(environment, fqn, input) {
-      incrementalSpec(environment, fqn);
-      const request = IncrementalStateRequestSchema.parse(input);
-      const current = await options.store.incrementalState(environment, fqn);
-      const next: IncrementalState = {
-        high_water:
-          request.high_water === undefined
-            ? current.high_water
-            : request.high_water === null
-              ? null
-              : typeof request.high_water === 'number'
-                ? JSON.stringify(request.high_water)
-                : new Date(request.high_water).toISOString(),
-        last_execution_at:
-          request.last_execution_at === undefined
-            ? current.last_execution_at
-            : request.last_execution_at === null
-              ? null
-              : new Date(request.last_execution_at).toISOString(),
-      };
-      await options.store.setIncrementalState(environment, fqn, next);
-      return next;
-    },
-    async dropIncrementalState(environment, fqn) {
-      incrementalSpec(environment, fqn);
-      await options.store.dropIncrementalState(environment, fqn);
-    },
+    ...createIncrementalStateApi(options.served, options.store),
     recover,
     idle: () => lifecycle.idle(),
+  };
+}
+
+/**
+ * The active deployment's resolver a trigger names, which must be runnable in batch.
+ *
+ * @throws SlateError `ENVIRONMENT_NOT_FOUND`, `RESOLVER_NOT_FOUND` (not_found), `INVALID_RUN` (input).
+ */
+function resolverOf(served: ServedEnvironments, message: RunTriggerMessageOutput) {
+  const deployment = served.get(message.environment)?.deployment;
+  if (!deployment)
+    throw new SlateError(
+      'not_found',
+      'ENVIRONMENT_NOT_FOUND',
+      `environment ${message.environment} has no active deployment here`,
+    );
+  const spec = deployment.engine.graph.resolvers.find((resolver) => resolver.fqn === message.resolver_fqn);
+  if (!spec)
+    throw new SlateError(
+      'not_found',
+      'RESOLVER_NOT_FOUND',
+      `resolver ${message.resolver_fqn} is not in the active deployment ${deployment.id}`,
+    );
+  checkRunnable(spec);
+  return { spec, deployment };
+}
+
+/** A new run's record, as first stored. */
+function receivedRecord(
+  id: string,
+  message: RunTriggerMessageOutput,
+  resolverFqn: string,
+  deploymentId: string,
+  now: Date,
+  instance: string | null,
+): RunRecord {
+  return {
+    id,
+    environment: message.environment,
+    resolver_fqn: resolverFqn,
+    deployment_id: deploymentId,
+    trigger: message.trigger,
+    status: 'received',
+    lower_bound: message.lower_bound ?? null,
+    upper_bound: message.upper_bound ?? null,
+    max_samples: message.max_samples ?? null,
+    idempotency_key: message.idempotency_key ?? null,
+    store_online: message.store_online ?? true,
+    store_offline: message.store_offline ?? true,
+    created_at: now.toISOString(),
+    started_at: null,
+    finished_at: null,
+    rows: 0,
+    values: 0,
+    high_water_from: null,
+    high_water_to: null,
+    error: null,
+    heartbeat_at: null,
+    cancel_requested_at: null,
+    attempt: 1,
+    instance,
+    chunks: 0,
+    scan_at: null,
+    incremental_start: null,
   };
 }
 
