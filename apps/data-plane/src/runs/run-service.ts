@@ -75,8 +75,9 @@ export interface RunService {
   /** Forgets the state (`chalk incremental drop`): the next run reads everything. @throws as `incrementalState`. */
   dropIncrementalState(environment: string, resolverFqn: string): Promise<void>;
   /**
-   * Takes over the environment's runs whose replica stopped (or fails them after their last attempt):
-   * done on first use of an environment, and periodically by `jobs` replicas. Answers the runs it changed.
+   * Takes over the environment's runs whose replica stopped (or fails them after their last attempt),
+   * among those in the store's index of unfinished runs: `jobs` replicas call it periodically (the first
+   * use of an environment in a process looks at every unfinished run). Answers the runs it changed.
    */
   recover(environment: string): Promise<RunRecord[]>;
   /** Resolves once every started run has finished. */
@@ -161,16 +162,24 @@ export function createRunService(options: RunServiceOptions): RunService {
     instance: options.instance ?? null,
   });
 
-  const recover = async (environment: string) => {
+  /** Looks at each run and takes over (or fails) the stale ones; answers the runs it changed. */
+  const recoverEach = async (records: Iterable<RunRecord>, recovered: RunRecord[]) => {
+    for (const record of records) {
+      const after = await lifecycle.recoverIfStale(record);
+      if (after !== record) recovered.push(after);
+    }
+    return recovered;
+  };
+  /** The periodic look: only the runs in the store's index of unfinished runs. */
+  const recover = async (environment: string) => recoverEach(await options.store.unfinished(environment), []);
+  /** The first look after a start: every `running`/`received` run (runs of earlier versions have no index entry). */
+  const recoverAll = async (environment: string) => {
     const recovered: RunRecord[] = [];
     for (const status of ['running', 'received'] as const) {
       let cursor: string | undefined;
       do {
         const page = await options.store.page(environment, { status, limit: 1_000, cursor });
-        for (const record of page.runs) {
-          const after = await lifecycle.recoverIfStale(record);
-          if (after !== record) recovered.push(after);
-        }
+        await recoverEach(page.runs, recovered);
         cursor = page.next_cursor ?? undefined;
       } while (cursor);
     }
@@ -180,7 +189,7 @@ export function createRunService(options: RunServiceOptions): RunService {
   const sweep = (environment: string) => {
     let done = swept.get(environment);
     if (!done) {
-      done = recover(environment).catch((error: unknown) => {
+      done = recoverAll(environment).catch((error: unknown) => {
         swept.delete(environment);
         options.logger?.warn({ environment, err: error }, 'abandoned runs not recovered');
       });
