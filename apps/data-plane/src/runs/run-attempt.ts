@@ -35,6 +35,11 @@ export const runLeaseKey = (environment: string, id: string) => `run:${environme
  * `succeeded`, `failed`, or `canceled` — unless another replica took the run over meanwhile, in which case
  * it stops between batches and saves nothing more. A heartbeat every `heartbeatMs` renews the lease, looks
  * for a cancel request and writes progress and the checkpoint (see `startHeartbeat`).
+ *
+ * @example
+ * const { controller, done } = runAttempt(options, record, 60);
+ * controller.abort(new RunCanceled(new Date().toISOString()));
+ * await done;
  */
 export function runAttempt(
   options: RunAttemptOptions,

@@ -53,6 +53,11 @@ const MAX_LEASE_SECONDS = 600;
  * and resumes it from the checkpoint (see `createRunExecutor`). A runner whose renewal is refused (its
  * lease expired and was taken over: it was paused, not dead) stops between batches and writes nothing
  * more, leaving the record to the new holder.
+ *
+ * @example
+ * const lifecycle = createRunLifecycle({ served, store, publisher, execute, clock: () => new Date(), heartbeatMs: 10_000, staleAfterMs: 60_000, maxAttempts: 3, resume: true, claim, instance: 'east-0' });
+ * lifecycle.start(record);
+ * await lifecycle.recoverIfStale(await store.get('env-1', 'run_1'));
  */
 export function createRunLifecycle(options: RunLifecycleOptions): RunLifecycle {
   const { store, clock, logger } = options;
