@@ -220,7 +220,8 @@ describe.skipIf(!services)('a run whose replica is SIGKILLed is finished by anot
         SLATE_STATE_DIR: join(work, instance),
         REDIS_URL: redis.url,
         SLATE_DATA_SOURCES: JSON.stringify([{ name: 'app', type: 'postgres', url: databaseUrl }]),
-        SLATE_RUN_HEARTBEAT_MS: '500',
+        // Heartbeats (checkpoints) less often than pages: a dies with batches published past its checkpoint.
+        SLATE_RUN_HEARTBEAT_MS: '1000',
         SLATE_RUN_STALE_AFTER_MS: '3000',
         // Pages of 100 rows: replica a has published some batches (and checkpointed some) when it dies.
         SLATE_RUN_CHUNK_SIZE: '100',
@@ -292,6 +293,8 @@ describe.skipIf(!services)('a run whose replica is SIGKILLed is finished by anot
       const run = await runAt(ports[0]!, id);
       return typeof run?.chunks === 'number' && run.chunks >= 2 ? run : undefined;
     }, 'a checkpoint of replica a');
+    // Then a page or two more, published but not yet checkpointed, before it dies.
+    await new Promise((resolve) => setTimeout(resolve, 700));
     a.child.kill('SIGKILL');
     expect(await a.exited).toBe(null);
     const before = (await runAt(ports[1]!, id))!;

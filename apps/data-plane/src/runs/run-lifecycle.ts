@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import type { ResultPublisher } from '../persistence/result-publisher.ts';
-import { type RunExecutor, saveMark } from './run-executor.ts';
-import type { RunProgress } from './run-output.ts';
+import { RunCanceled, runAttempt, runLeaseKey } from './run-attempt.ts';
+import type { RunExecutor } from './run-executor.ts';
 import type { RunRecord, RunStatus } from './run-record.ts';
 import type { RunStore } from './run-store.ts';
 
@@ -45,9 +45,6 @@ const FINISHED: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancel
 /** Longest lease the metadata plane grants (`MAX_LEASE_SECONDS`). */
 const MAX_LEASE_SECONDS = 600;
 
-/** The lease key of a run among the replicas of its data plane. */
-export const runLeaseKey = (environment: string, id: string) => `run:${environment}/${id}`;
-
 /**
  * Creates the lifecycle. A run holds the lease `run:<env>/<id>` (ttl `staleAfterMs`) and renews it with
  * every heartbeat, which also writes its progress and its checkpoint (`chunks`: batches flushed to the
@@ -56,6 +53,11 @@ export const runLeaseKey = (environment: string, id: string) => `run:${environme
  * and resumes it from the checkpoint (see `createRunExecutor`). A runner whose renewal is refused (its
  * lease expired and was taken over: it was paused, not dead) stops between batches and writes nothing
  * more, leaving the record to the new holder.
+ *
+ * @example
+ * const lifecycle = createRunLifecycle({ served, store, publisher, execute, clock: () => new Date(), heartbeatMs: 10_000, staleAfterMs: 60_000, maxAttempts: 3, resume: true, claim, instance: 'east-0' });
+ * lifecycle.start(record);
+ * await lifecycle.recoverIfStale(await store.get('env-1', 'run_1'));
  */
 export function createRunLifecycle(options: RunLifecycleOptions): RunLifecycle {
   const { store, clock, logger } = options;
@@ -71,142 +73,11 @@ export function createRunLifecycle(options: RunLifecycleOptions): RunLifecycle {
     !FINISHED.has(record.status) && clock().getTime() - Date.parse(lastSign(record)) > options.staleAfterMs;
 
   const start = (record: RunRecord) => {
-    const controller = new AbortController();
-    const progress: RunProgress = { rows: 0, values: 0, chunks: 0, mark: null, markFrom: null };
-    let current: RunRecord = record;
-    let closed = false;
-    let writes = Promise.resolve();
-    /** Record writes in order; once the run has ended only its final record is written. */
-    const save = (next: RunRecord, final = false) => {
-      writes = writes
-        .then(async () => {
-          if (closed && !final) return;
-          await store.put(next);
-        })
-        .catch((error: unknown) => logger?.error({ run_id: record.id, err: error }, 'run record not saved'));
-      return writes;
-    };
-    const checkCancel = async () => {
-      const requested = await store.cancelRequested(record.environment, record.id).catch(() => null);
-      if (requested && !controller.signal.aborted) controller.abort(new RunCanceled(requested));
-    };
-    /** Renews the lease; a refusal (or a later attempt in the record) means another replica took over. */
-    const checkLease = async () => {
-      const key = runLeaseKey(record.environment, record.id);
-      const held = options.claim ? await options.claim(key, ttlSeconds).catch(() => true) : true;
-      const stored = held ? await store.get(record.environment, record.id).catch(() => null) : null;
-      if ((!held || (stored !== null && stored.attempt > record.attempt)) && !controller.signal.aborted)
-        controller.abort(new RunSuperseded());
-    };
-    /** Batches known to be on the bus: the checkpoint the next heartbeat writes. */
-    let flushed = record.chunks;
-    let flushing = false;
-    const checkpoint = async () => {
-      if (flushing) return;
-      flushing = true;
-      try {
-        // Only batches handed to the publisher before the flush are certainly on the bus after it.
-        const upTo = progress.chunks;
-        await options.publisher.flush();
-        flushed = Math.max(flushed, upTo);
-      } finally {
-        flushing = false;
-      }
-    };
-    const beat = setInterval(() => {
-      if (closed) return;
-      void (async () => {
-        await Promise.all([checkCancel(), checkLease()]);
-        if (closed || controller.signal.aborted) return;
-        current = {
-          ...current,
-          heartbeat_at: clock().toISOString(),
-          rows: progress.rows,
-          values: progress.values,
-          chunks: Math.max(current.chunks, flushed),
-        };
-        await save(current);
-        await checkpoint();
-      })().catch((error: unknown) => logger?.warn({ run_id: record.id, err: error }, 'run heartbeat failed'));
-    }, options.heartbeatMs);
-    beat.unref?.();
-    const done = (async () => {
-      const started = clock().toISOString();
-      current = {
-        ...record,
-        status: 'running',
-        started_at: record.started_at ?? started,
-        heartbeat_at: started,
-        scan_at: record.scan_at ?? started,
-        instance: options.instance,
-      };
-      if (options.claim)
-        await options
-          .claim(runLeaseKey(record.environment, record.id), ttlSeconds)
-          .catch((error: unknown) => logger?.warn({ run_id: record.id, err: error }, 'run lease not taken'));
-      await save(current);
-      await checkCancel();
-      try {
-        const finished = await options.served.withEngine(record.environment, ({ engine }) =>
-          options.execute(current, engine, progress, controller.signal, {
-            begin: async ({ state, markFrom }) => {
-              if (current.incremental_start !== null) return;
-              // Kept before anything is published: a take-over reads from the same state.
-              current = { ...current, incremental_start: state, high_water_from: markFrom };
-              await save(current);
-            },
-            // A runner that was paused past its lease must not finish what another replica took over.
-            owned: async () => {
-              await checkLease();
-              controller.signal.throwIfAborted();
-            },
-          }),
-        );
-        current = finished ?? {
-          ...current,
-          status: 'failed',
-          finished_at: clock().toISOString(),
-          error: 'the environment has no active deployment',
-        };
-      } catch (error) {
-        const reason = controller.signal.reason;
-        if (reason instanceof RunSuperseded) {
-          closed = true;
-          clearInterval(beat);
-          logger?.warn({ run_id: record.id, attempt: record.attempt }, 'run taken over by another replica');
-          return;
-        }
-        const canceled = controller.signal.aborted;
-        // What was published stays written: flush it, and keep a row-mode mark that covers it.
-        await options.publisher.flush().catch(() => undefined);
-        let markTo = progress.markFrom;
-        if (progress.mark !== null) {
-          await saveMark(store, record, record.resolver_fqn, progress.mark);
-          markTo = progress.mark;
-        }
-        current = {
-          ...current,
-          status: canceled ? 'canceled' : 'failed',
-          finished_at: clock().toISOString(),
-          rows: progress.rows,
-          values: progress.values,
-          chunks: Math.max(current.chunks, progress.chunks),
-          high_water_from: progress.markFrom,
-          high_water_to: markTo,
-          cancel_requested_at: reason instanceof RunCanceled ? reason.at : current.cancel_requested_at,
-          error: canceled ? null : error instanceof Error ? error.message : String(error),
-        };
-        if (!canceled)
-          logger?.warn({ run_id: record.id, resolver: record.resolver_fqn, err: error }, 'run failed');
-      }
-      closed = true;
-      clearInterval(beat);
-      await save(current, true);
-    })().catch((error: unknown) => logger?.error({ run_id: record.id, err: error }, 'run record not saved'));
-    active.set(runKey(record.environment, record.id), { controller, done });
-    running.add(done);
-    void done.finally(() => {
-      running.delete(done);
+    const attempt = runAttempt(options, record, ttlSeconds);
+    active.set(runKey(record.environment, record.id), attempt);
+    running.add(attempt.done);
+    void attempt.done.finally(() => {
+      running.delete(attempt.done);
       active.delete(runKey(record.environment, record.id));
     });
   };
@@ -294,20 +165,4 @@ export function createRunLifecycle(options: RunLifecycleOptions): RunLifecycle {
       while (running.size > 0) await Promise.all(running);
     },
   };
-}
-
-/** The abort reason of a canceled run. */
-class RunCanceled extends Error {
-  constructor(readonly at: string) {
-    super('the run was canceled');
-    this.name = 'AbortError';
-  }
-}
-
-/** The abort reason of a run another replica took over. */
-class RunSuperseded extends Error {
-  constructor() {
-    super('the run was taken over by another replica');
-    this.name = 'AbortError';
-  }
 }

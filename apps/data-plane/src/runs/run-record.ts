@@ -22,6 +22,7 @@ export const RunTriggerMessageSchema = z.object({
   trigger: RunTriggerKindSchema,
 });
 export type RunTriggerMessage = z.input<typeof RunTriggerMessageSchema>;
+export type RunTriggerMessageOutput = z.output<typeof RunTriggerMessageSchema>;
 
 /** `POST /v1/runs/trigger`'s body (chalk.md §3.9); the environment comes from the token. */
 export const RunTriggerRequestSchema = RunTriggerMessageSchema.omit({ environment: true, trigger: true });

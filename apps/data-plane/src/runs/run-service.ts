@@ -4,16 +4,17 @@ import { type ResolverSpec, SlateError } from '@slate/graph';
 import type { Logger } from 'pino';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import type { ResultPublisher } from '../persistence/result-publisher.ts';
+import { createIncrementalStateApi } from './incremental-state-api.ts';
 import { createRunExecutor } from './run-executor.ts';
 import { createRunLifecycle } from './run-lifecycle.ts';
 import {
   type IncrementalStateRequest,
-  IncrementalStateRequestSchema,
   type RunListQuery,
   type RunPage,
   type RunRecord,
   type RunStatus,
   type RunTriggerMessage,
+  type RunTriggerMessageOutput,
   RunTriggerMessageSchema,
 } from './run-record.ts';
 import type { IncrementalState, RunStore } from './run-store.ts';
@@ -74,8 +75,9 @@ export interface RunService {
   /** Forgets the state (`chalk incremental drop`): the next run reads everything. @throws as `incrementalState`. */
   dropIncrementalState(environment: string, resolverFqn: string): Promise<void>;
   /**
-   * Takes over the environment's runs whose replica stopped (or fails them after their last attempt):
-   * done on first use of an environment, and periodically by `jobs` replicas. Answers the runs it changed.
+   * Takes over the environment's runs whose replica stopped (or fails them after their last attempt),
+   * among those in the store's index of unfinished runs: `jobs` replicas call it periodically (the first
+   * use of an environment in a process looks at every unfinished run). Answers the runs it changed.
    */
   recover(environment: string): Promise<RunRecord[]>;
   /** Resolves once every started run has finished. */
@@ -160,16 +162,24 @@ export function createRunService(options: RunServiceOptions): RunService {
     instance: options.instance ?? null,
   });
 
-  const recover = async (environment: string) => {
+  /** Looks at each run and takes over (or fails) the stale ones; answers the runs it changed. */
+  const recoverEach = async (records: Iterable<RunRecord>, recovered: RunRecord[]) => {
+    for (const record of records) {
+      const after = await lifecycle.recoverIfStale(record);
+      if (after !== record) recovered.push(after);
+    }
+    return recovered;
+  };
+  /** The periodic look: only the runs in the store's index of unfinished runs. */
+  const recover = async (environment: string) => recoverEach(await options.store.unfinished(environment), []);
+  /** The first look after a start: every `running`/`received` run (runs of earlier versions have no index entry). */
+  const recoverAll = async (environment: string) => {
     const recovered: RunRecord[] = [];
     for (const status of ['running', 'received'] as const) {
       let cursor: string | undefined;
       do {
         const page = await options.store.page(environment, { status, limit: 1_000, cursor });
-        for (const record of page.runs) {
-          const after = await lifecycle.recoverIfStale(record);
-          if (after !== record) recovered.push(after);
-        }
+        await recoverEach(page.runs, recovered);
         cursor = page.next_cursor ?? undefined;
       } while (cursor);
     }
@@ -179,34 +189,13 @@ export function createRunService(options: RunServiceOptions): RunService {
   const sweep = (environment: string) => {
     let done = swept.get(environment);
     if (!done) {
-      done = recover(environment).catch((error: unknown) => {
+      done = recoverAll(environment).catch((error: unknown) => {
         swept.delete(environment);
         options.logger?.warn({ environment, err: error }, 'abandoned runs not recovered');
       });
       swept.set(environment, done);
     }
     return done;
-  };
-
-  /** The active deployment's resolver, which must be incremental. */
-  const incrementalSpec = (environment: string, fqn: string) => {
-    const deployment = options.served.get(environment)?.deployment;
-    if (!deployment)
-      throw new SlateError(
-        'not_found',
-        'ENVIRONMENT_NOT_FOUND',
-        `environment ${environment} has no active deployment here`,
-      );
-    const spec = deployment.engine.graph.resolvers.find((resolver) => resolver.fqn === fqn);
-    if (!spec)
-      throw new SlateError(
-        'not_found',
-        'RESOLVER_NOT_FOUND',
-        `resolver ${fqn} is not in the active deployment ${deployment.id}`,
-      );
-    if (!spec.sql?.incremental)
-      throw new SlateError('input', 'NOT_INCREMENTAL', `resolver ${fqn} has no incremental settings`);
-    return spec;
   };
 
   const get = async (environment: string, id: string) => {
@@ -217,24 +206,7 @@ export function createRunService(options: RunServiceOptions): RunService {
   return {
     async trigger(input) {
       const message = RunTriggerMessageSchema.parse(input);
-      const environment = options.served.get(message.environment);
-      const deployment = environment?.deployment;
-      if (!environment || !deployment)
-        throw new SlateError(
-          'not_found',
-          'ENVIRONMENT_NOT_FOUND',
-          `environment ${message.environment} has no active deployment here`,
-        );
-      const spec = deployment.engine.graph.resolvers.find(
-        (resolver) => resolver.fqn === message.resolver_fqn,
-      );
-      if (!spec)
-        throw new SlateError(
-          'not_found',
-          'RESOLVER_NOT_FOUND',
-          `resolver ${message.resolver_fqn} is not in the active deployment ${deployment.id}`,
-        );
-      checkRunnable(spec);
+      const { spec, deployment } = resolverOf(options.served, message);
       await sweep(message.environment);
       const id = `run_${randomUUID().replaceAll('-', '')}`;
       if (message.idempotency_key) {
@@ -244,35 +216,7 @@ export function createRunService(options: RunServiceOptions): RunService {
           if (existing) return existing;
         }
       }
-      const record: RunRecord = {
-        id,
-        environment: message.environment,
-        resolver_fqn: spec.fqn,
-        deployment_id: deployment.id,
-        trigger: message.trigger,
-        status: 'received',
-        lower_bound: message.lower_bound ?? null,
-        upper_bound: message.upper_bound ?? null,
-        max_samples: message.max_samples ?? null,
-        idempotency_key: message.idempotency_key ?? null,
-        store_online: message.store_online ?? true,
-        store_offline: message.store_offline ?? true,
-        created_at: clock().toISOString(),
-        started_at: null,
-        finished_at: null,
-        rows: 0,
-        values: 0,
-        high_water_from: null,
-        high_water_to: null,
-        error: null,
-        heartbeat_at: null,
-        cancel_requested_at: null,
-        attempt: 1,
-        instance: options.instance ?? null,
-        chunks: 0,
-        scan_at: null,
-        incremental_start: null,
-      };
+      const record = receivedRecord(id, message, spec.fqn, deployment.id, clock(), options.instance ?? null);
       await options.store.put(record);
       lifecycle.start(record);
       return record;
@@ -301,39 +245,73 @@ export function createRunService(options: RunServiceOptions): RunService {
         return { ...record, cancel_requested_at: record.cancel_requested_at ?? at };
       return (await options.store.get(environment, id)) ?? record;
     },
-    async incrementalState(environment, fqn) {
-      incrementalSpec(environment, fqn);
-      return options.store.incrementalState(environment, fqn);
-    },
-    async setIncrementalState(environment, fqn, input) {
-      incrementalSpec(environment, fqn);
-      const request = IncrementalStateRequestSchema.parse(input);
-      const current = await options.store.incrementalState(environment, fqn);
-      const next: IncrementalState = {
-        high_water:
-          request.high_water === undefined
-            ? current.high_water
-            : request.high_water === null
-              ? null
-              : typeof request.high_water === 'number'
-                ? JSON.stringify(request.high_water)
-                : new Date(request.high_water).toISOString(),
-        last_execution_at:
-          request.last_execution_at === undefined
-            ? current.last_execution_at
-            : request.last_execution_at === null
-              ? null
-              : new Date(request.last_execution_at).toISOString(),
-      };
-      await options.store.setIncrementalState(environment, fqn, next);
-      return next;
-    },
-    async dropIncrementalState(environment, fqn) {
-      incrementalSpec(environment, fqn);
-      await options.store.dropIncrementalState(environment, fqn);
-    },
+    ...createIncrementalStateApi(options.served, options.store),
     recover,
     idle: () => lifecycle.idle(),
+  };
+}
+
+/**
+ * The active deployment's resolver a trigger names, which must be runnable in batch.
+ *
+ * @throws SlateError `ENVIRONMENT_NOT_FOUND`, `RESOLVER_NOT_FOUND` (not_found), `INVALID_RUN` (input).
+ */
+function resolverOf(served: ServedEnvironments, message: RunTriggerMessageOutput) {
+  const deployment = served.get(message.environment)?.deployment;
+  if (!deployment)
+    throw new SlateError(
+      'not_found',
+      'ENVIRONMENT_NOT_FOUND',
+      `environment ${message.environment} has no active deployment here`,
+    );
+  const spec = deployment.engine.graph.resolvers.find((resolver) => resolver.fqn === message.resolver_fqn);
+  if (!spec)
+    throw new SlateError(
+      'not_found',
+      'RESOLVER_NOT_FOUND',
+      `resolver ${message.resolver_fqn} is not in the active deployment ${deployment.id}`,
+    );
+  checkRunnable(spec);
+  return { spec, deployment };
+}
+
+/** A new run's record, as first stored. */
+function receivedRecord(
+  id: string,
+  message: RunTriggerMessageOutput,
+  resolverFqn: string,
+  deploymentId: string,
+  now: Date,
+  instance: string | null,
+): RunRecord {
+  return {
+    id,
+    environment: message.environment,
+    resolver_fqn: resolverFqn,
+    deployment_id: deploymentId,
+    trigger: message.trigger,
+    status: 'received',
+    lower_bound: message.lower_bound ?? null,
+    upper_bound: message.upper_bound ?? null,
+    max_samples: message.max_samples ?? null,
+    idempotency_key: message.idempotency_key ?? null,
+    store_online: message.store_online ?? true,
+    store_offline: message.store_offline ?? true,
+    created_at: now.toISOString(),
+    started_at: null,
+    finished_at: null,
+    rows: 0,
+    values: 0,
+    high_water_from: null,
+    high_water_to: null,
+    error: null,
+    heartbeat_at: null,
+    cancel_requested_at: null,
+    attempt: 1,
+    instance,
+    chunks: 0,
+    scan_at: null,
+    incremental_start: null,
   };
 }
 

@@ -42,6 +42,11 @@ export interface RunStore {
    * other malformed query fields.
    */
   page(environment: string, query?: RunListQuery): Promise<RunPage>;
+  /**
+   * The environment's runs not yet finished (`received` or `running`), oldest first, from an index kept by
+   * `put` — so that replicas looking for runs to take over read only those, not every run ever made.
+   */
+  unfinished(environment: string): Promise<RunRecord[]>;
   /** The run an idempotency key was first used for. */
   runForKey(environment: string, key: string): Promise<string | null>;
   /** Claims a key for a run; resolves to the run that holds it (this one, or an earlier one). */
@@ -61,7 +66,9 @@ export interface RunStore {
 /**
  * A run store on the object store's `data` bucket: `runs/<env>/records/<id>.json`,
  * `runs/<env>/keys/<sha256(key)>`, `runs/<env>/high-water/<fqn>` (incremental state as JSON; a bare mark
- * written by earlier versions is read as the high water), `runs/<env>/cancel/<id>`.
+ * written by earlier versions is read as the high water), `runs/<env>/cancel/<id>`, and
+ * `runs/<env>/unfinished/<id>` while a run is not finished (written with its `received` record, removed
+ * with its final one; runs started by versions without it are found by reading them).
  *
  * Claiming a key is check-then-write: two simultaneous first uses of one key on two data planes can both
  * start a run. One data plane (the usual deployment) serialises claims in process. Listing reads every
@@ -76,6 +83,7 @@ export function createObjectRunStore(objects: ObjectStore): RunStore {
     `runs/${environment}/keys/${createHash('sha256').update(key).digest('hex')}`;
   const waterKey = (environment: string, fqn: string) => `runs/${environment}/high-water/${fqn}`;
   const cancelKey = (environment: string, id: string) => `runs/${environment}/cancel/${id}`;
+  const unfinishedKey = (environment: string, id: string) => `runs/${environment}/unfinished/${id}`;
   const text = async (key: string) => {
     const bytes = await objects.get('data', key);
     return bytes ? Buffer.from(bytes).toString('utf8') : null;
@@ -96,7 +104,22 @@ export function createObjectRunStore(objects: ObjectStore): RunStore {
       return body ? RunRecordSchema.parse(JSON.parse(body)) : null;
     },
     async put(record) {
+      // The marker goes first and away last: a run is never unfinished without one.
+      if (record.status === 'received')
+        await objects.put('data', unfinishedKey(record.environment, record.id), '');
       await objects.put('data', recordKey(record.environment, record.id), JSON.stringify(record));
+      if (FINISHED.has(record.status))
+        await objects.delete('data', unfinishedKey(record.environment, record.id));
+    },
+    async unfinished(environment) {
+      const runs: RunRecord[] = [];
+      for await (const info of objects.list('data', `runs/${environment}/unfinished/`)) {
+        const id = info.key.slice(info.key.lastIndexOf('/') + 1);
+        const body = await text(recordKey(environment, id));
+        const record = body ? RunRecordSchema.parse(JSON.parse(body)) : null;
+        if (record && !FINISHED.has(record.status)) runs.push(record);
+      }
+      return runs.sort((a, b) => -newestFirst(a, b));
     },
     async list(environment, limit = 100) {
       return (await all(environment)).slice(0, limit);
@@ -155,6 +178,8 @@ export function createObjectRunStore(objects: ObjectStore): RunStore {
     cancelRequested: (environment, id) => text(cancelKey(environment, id)),
   };
 }
+
+const FINISHED = new Set<RunRecord['status']>(['succeeded', 'failed', 'canceled']);
 
 /** Newest first; ties (same millisecond) by id, so pages never skip or repeat a run. */
 function newestFirst(

@@ -276,6 +276,8 @@ describe.skipIf(!up)('runs taken over when their replica stops (PostgreSQL sourc
     expect(names.map((v) => v?.value)).toEqual(Array.from({ length: ROWS }, (_, i) => `Member ${i + 1}`));
     // The stopped replica is never reported as having finished it, and reading the run takes nothing over.
     expect((await b.service.get(ENV, id))!).toMatchObject({ status: 'succeeded', attempt: 2 });
+    // Finished: out of the index the replicas sweep.
+    expect((await createObjectRunStore(objects).unfinished(ENV)).map((r) => r.id)).not.toContain(id);
   });
 
   it('an incremental run resumes from the mark it started at; a frozen replica that wakes up stops and writes nothing more', async () => {

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
-import { type ScheduledQuerySpec, SlateError } from '@slate/graph';
+import type { ScheduledQuerySpec } from '@slate/graph';
 import type { ObjectStore, OfflineStore } from '@slate/stores';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
-import { OfflineQueryRequestSchema } from '../offline/offline-query-request.ts';
 import type { OfflineQueryService, RevisionRecord } from '../offline/offline-query-service.ts';
-import type { ResultValue } from '../persistence/result-message.ts';
 import type { ResultPublisher } from '../persistence/result-publisher.ts';
+import { readDataJson, type ScheduledJob, ScheduledJobSchema } from './scheduled-query-job.ts';
+import { storeScheduledQueryResults } from './scheduled-query-results.ts';
+import { submitScheduledQuery } from './scheduled-query-submit.ts';
 
 /** The message that starts a scheduled query, as the metadata plane's `scheduled-query-trigger` carries it. */
 export const ScheduledQueryTriggerSchema = z.object({
@@ -71,28 +72,13 @@ export interface ScheduledQueryRunnerOptions {
   readonly leaseSeconds?: number;
 }
 
-/** What a trigger started, kept under its idempotency key until the query's results are stored. */
-const ScheduledJobSchema = z.object({
-  revisionId: z.string().nullable(),
-  entities: z.number().int().nonnegative(),
-  /** False until the online copy and the mark are stored (absent in jobs of earlier versions: done). */
-  done: z.boolean().default(true),
-  trigger: z
-    .object({ query_name: z.string(), environment: z.string(), idempotency_key: z.string() })
-    .optional(),
-  finish: z
-    .object({
-      pkeys: z.array(z.string()),
-      times: z.array(z.number()),
-      fqns: z.array(z.string()),
-      ttl: z.array(z.tuple([z.string(), z.number().nullable()])),
-      mark: z.number().nullable(),
-    })
-    .optional(),
-});
-type ScheduledJob = z.infer<typeof ScheduledJobSchema>;
-
 const TERMINAL = new Set<RevisionRecord['status']>(['COMPLETED', 'FAILED']);
+
+const hashOf = (key: string) => createHash('sha256').update(key).digest('hex');
+/** The lease of the replica finishing a job, among the replicas of its data plane. */
+const leaseKey = (env: string, key: string) => `scheduled-query:${env}/${hashOf(key)}`;
+/** Where a trigger's job is kept (the `data` bucket), by idempotency key. */
+const keyPath = (env: string, key: string) => `scheduled-queries/${env}/keys/${hashOf(key)}.json`;
 
 /**
  * Creates the runner. A run's spine is every primary key of the outputs' namespace that has an observation
@@ -123,15 +109,7 @@ export function createScheduledQueryRunner(options: ScheduledQueryRunnerOptions)
   const running = new Set<Promise<void>>();
   let claims: Promise<unknown> = Promise.resolve();
   const leaseSeconds = options.leaseSeconds ?? 60;
-  const hashOf = (key: string) => createHash('sha256').update(key).digest('hex');
-  const leaseKey = (env: string, key: string) => `scheduled-query:${env}/${hashOf(key)}`;
-  const keyPath = (env: string, key: string) => `scheduled-queries/${env}/keys/${hashOf(key)}.json`;
-  const markPath = (env: string, name: string) =>
-    `scheduled-queries/${env}/marks/${encodeURIComponent(name)}.json`;
-  const readJson = async <T>(path: string): Promise<T | null> => {
-    const bytes = await options.objectStore.get('data', path);
-    return bytes ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as T) : null;
-  };
+  const readJson = <T>(path: string) => readDataJson<T>(options.objectStore, path);
 
   /** Jobs this process is finishing, by key path. */
   const active = new Set<string>();
@@ -152,7 +130,8 @@ export function createScheduledQueryRunner(options: ScheduledQueryRunnerOptions)
         renewedAt = Date.now();
       }
     }
-    await finish(
+    await storeScheduledQueryResults(
+      { ...options, clock },
       environment,
       spec,
       record,
@@ -179,160 +158,9 @@ export function createScheduledQueryRunner(options: ScheduledQueryRunnerOptions)
     running.add(work);
   };
 
-  const finish = async (
-    environment: string,
-    spec: ScheduledQuerySpec,
-    record: RevisionRecord,
-    sampled: { pkeys: string[]; times: number[]; fqns: string[]; ttl: Map<string, number | undefined> },
-    mark: number | null,
-  ) => {
-    if (record.status !== 'COMPLETED') {
-      options.logger?.warn(
-        { scheduled_query: spec.name, revision_id: record.revision_id, errors: record.errors },
-        'scheduled query failed',
-      );
-      return;
-    }
-    if (spec.storeOnline && sampled.fqns.length > 0) {
-      // Sampled outputs are not published by the offline query: copy them online (offline → online).
-      const result = await options.offlineStore.sample(environment, {
-        spine: { pkeys: sampled.pkeys, times: sampled.times },
-        features: sampled.fqns.map((fqn) => ({ fqn, ttlMs: null })),
-      });
-      const now = clock().getTime();
-      const values: ResultValue[] = [];
-      for (const column of result.columns)
-        column.values.forEach((value, row) => {
-          if (column.observedAt[row] === null) return;
-          const ttlMs = sampled.ttl.get(column.fqn);
-          values.push({
-            feature: column.fqn,
-            pkey: sampled.pkeys[row]!,
-            value,
-            observedAt: now,
-            resolver: null,
-            ...(ttlMs === undefined ? {} : { ttlMs }),
-          });
-        });
-      if (values.length > 0) {
-        await options.publisher.publish(
-          {
-            version: 1,
-            environment,
-            operationId: `scheduled-query:${record.revision_id}:online`,
-            operationKind: 'OFFLINE_QUERY',
-            deploymentId: record.deployment_id,
-            insertedAt: now,
-            values,
-            writeOnline: true,
-            writeOffline: false,
-          },
-          { maxBlockMs: Number.POSITIVE_INFINITY },
-        );
-        await options.publisher.flush();
-      }
-    }
-    if (spec.incremental && mark !== null) {
-      const previous = await readJson<{ inserted_at: number }>(markPath(environment, spec.name));
-      if (!previous || previous.inserted_at < mark)
-        await options.objectStore.put(
-          'data',
-          markPath(environment, spec.name),
-          JSON.stringify({ inserted_at: mark }),
-          {
-            contentType: 'application/json',
-          },
-        );
-    }
-  };
-
   const start = async (trigger: z.output<typeof ScheduledQueryTriggerSchema>): Promise<ScheduledJob> => {
-    const environment = options.served.get(trigger.environment);
-    const engine = environment?.deployment?.engine;
-    if (!environment || !engine)
-      throw new SlateError(
-        'not_found',
-        'ENVIRONMENT_NOT_FOUND',
-        `environment ${trigger.environment} has no active deployment here`,
-      );
-    const spec = (engine.graph.scheduledQueries ?? []).find((q) => q.name === trigger.query_name);
-    if (!spec)
-      throw new SlateError(
-        'not_found',
-        'SCHEDULED_QUERY_NOT_FOUND',
-        `scheduled query ${trigger.query_name} is not in the active deployment ${environment.deployment!.id}`,
-      );
-    const namespaceName = spec.output[0]!.split('.')[0]!;
-    const namespace = engine.graph.namespaces.find((ns) => ns.name === namespaceName);
-    if (!namespace)
-      throw new SlateError(
-        'input',
-        'INVALID_SCHEDULED_QUERY',
-        `namespace ${namespaceName} is not in the graph`,
-      );
-    const scalars = namespace.features.flatMap((f) => (f.kind === 'scalar' && !f.primary ? [f] : []));
-    // The spine: the keys the offline store knows for this namespace (new ones only, when incremental).
-    const mark = spec.incremental
-      ? ((await readJson<{ inserted_at: number }>(markPath(trigger.environment, spec.name)))?.inserted_at ??
-        null)
-      : null;
-    const observations = await options.offlineStore.scan(trigger.environment, {
-      features: scalars.map((f) => f.fqn),
-    });
-    const keys = new Set<string>();
-    let reached: number | null = mark;
-    for (const observation of observations) {
-      if (reached === null || observation.insertedAt > reached) reached = observation.insertedAt;
-      if (mark === null || observation.insertedAt > mark) keys.add(observation.pkey);
-    }
-    let pkeys = [...keys].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-    if (spec.maxSamples !== undefined) pkeys = pkeys.slice(0, spec.maxSamples);
-    if (pkeys.length === 0) return { revisionId: null, entities: 0, done: true };
-    const dueAt = Date.parse(trigger.due_at);
-    const times = pkeys.map(() => dueAt);
-    const recompute = spec.recomputeFeatures;
-    const recomputed = new Set(recompute === true ? spec.output : recompute === false ? [] : recompute);
-    const keyType = namespace.features.find((f) => f.fqn === namespace.primaryKey);
-    const typedKeys =
-      keyType?.kind === 'scalar' && keyType.dtype.type === 'int' ? pkeys.map((k) => Number(k)) : pkeys;
-    const request = OfflineQueryRequestSchema.parse({
-      input: { columns: [namespace.primaryKey], values: [typedKeys] },
-      input_times: times.map((t) => new Date(t).toISOString()),
-      output: spec.output,
-      recompute_features: recompute,
-      store_online: spec.storeOnline,
-      store_offline: spec.storeOffline,
-      dataset_name: spec.name,
-      tags: spec.tags,
-      required_resolver_tags: spec.requiredResolverTags,
-      correlation_id: trigger.idempotency_key,
-    });
-    const revision = await options.offlineQueries.submit(
-      trigger.environment,
-      `scheduled-query:${spec.name}`,
-      request,
-    );
-    const ttl = new Map(
-      scalars.map((f) => [f.fqn, f.maxStalenessS ? f.maxStalenessS * 1000 : undefined] as const),
-    );
-    const job: ScheduledJob = {
-      revisionId: revision.revision_id,
-      entities: pkeys.length,
-      done: false,
-      trigger: {
-        query_name: trigger.query_name,
-        environment: trigger.environment,
-        idempotency_key: trigger.idempotency_key,
-      },
-      finish: {
-        pkeys,
-        times,
-        fqns: spec.output.filter((fqn) => !recomputed.has(fqn)),
-        ttl: [...ttl].map(([fqn, ms]) => [fqn, ms ?? null] as [string, number | null]),
-        mark: reached,
-      },
-    };
-    if (options.claim)
+    const job = await submitScheduledQuery(options, trigger);
+    if (!job.done && options.claim)
       await options
         .claim(leaseKey(trigger.environment, trigger.idempotency_key), leaseSeconds)
         .catch((err: unknown) => options.logger?.warn({ err }, 'scheduled query lease not taken'));
