@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createContextValues } from '@connectrpc/connect';
@@ -33,6 +34,11 @@ export interface MetadataGrpcServer {
   /** Stops accepting calls, lets calls in flight finish, then closes every connection. */
   close(): Promise<void>;
   readonly forwarder: GrpcForwarder;
+  /**
+   * `AuthService/GetToken` for an HTTP/1.1 request on the API's own port: the seed product's Go client
+   * calls it there with the Connect protocol (its auth client sets no gRPC option), at `api_server`.
+   */
+  serveConnect(request: IncomingMessage, response: ServerResponse): void;
 }
 
 /**
@@ -54,17 +60,16 @@ export function createMetadataGrpcServer(options: MetadataGrpcServerOptions): Me
     logger: options.logger,
     maxInFlight: options.maxInFlight,
   });
-  const local = withGrpcWireFixes(
-    connectNodeAdapter({
-      routes: authServiceRoutes({
-        ctx: options.ctx,
-        grpcEngineOf: options.grpcOriginOf,
-        logger: options.logger,
-      }),
-      readMaxBytes: options.maxTokenRequestBytes ?? 64 * 1024,
-      contextValues: (request) => createContextValues().set(clientIpKey, request.socket?.remoteAddress ?? ''),
+  const connect = connectNodeAdapter({
+    routes: authServiceRoutes({
+      ctx: options.ctx,
+      grpcEngineOf: options.grpcOriginOf,
+      logger: options.logger,
     }),
-  );
+    readMaxBytes: options.maxTokenRequestBytes ?? 64 * 1024,
+    contextValues: (request) => createContextValues().set(clientIpKey, request.socket?.remoteAddress ?? ''),
+  });
+  const local = withGrpcWireFixes(connect);
   const server = createServer(
     { settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 256 } },
     (request, response) => {
@@ -79,6 +84,7 @@ export function createMetadataGrpcServer(options: MetadataGrpcServerOptions): Me
   });
   return {
     forwarder,
+    serveConnect: (request, response) => connect(request, response),
     listen({ port, host }) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
