@@ -77,6 +77,7 @@ const ids = (values: number[]) =>
 describe('gRPC through the API host', () => {
   let plane: MetadataPlane;
   let dataPlane: DataPlane;
+  let apiUrl: string;
   let dir: string;
   let engine: string;
   let dpGrpcPort: number;
@@ -110,6 +111,7 @@ describe('gRPC through the API host', () => {
     const [mpPort, mpGrpcPort, dpPort] = [await freePort(), await freePort(), await freePort()];
     dpGrpcPort = await freePort();
     const api = `http://127.0.0.1:${mpPort}`;
+    apiUrl = api;
     engine = `http://127.0.0.1:${dpPort}`;
     const objectStore = createLocalObjectStore({ root: join(dir, 'objects') });
     await objectStore.init();
@@ -286,6 +288,28 @@ describe('gRPC through the API host', () => {
     } finally {
       engineAuth.close();
     }
+  });
+
+  it('answers GetToken with the Connect protocol over HTTP/1.1 at api_server, as the Go client calls it', async () => {
+    // Connect's unary JSON form, written by hand from the protocol: POST /<service>/<method>, JSON body.
+    const exchange = (secret: string) =>
+      fetch(`${apiUrl}/chalk.server.v1.AuthService/GetToken`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'connect-protocol-version': '1' },
+        body: JSON.stringify({ clientId, clientSecret: secret, grantType: 'client_credentials' }),
+      });
+    const ok = await exchange(clientSecret);
+    expect(ok.status).toBe(200);
+    const body = (await ok.json()) as Record<string, unknown>;
+    expect(body.primaryEnvironment).toBe('dev');
+    expect(String(body.accessToken).split('.')).toHaveLength(3);
+    expect(body.grpcEngines).toEqual({ dev: `http://127.0.0.1:${dpGrpcPort}` });
+    const wrong = await exchange('not-the-secret');
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toMatchObject({
+      code: 'unauthenticated',
+      message: 'Client ID and secret are invalid',
+    });
   });
 
   it('forwards Ping and OnlineQuery to the data plane', async () => {

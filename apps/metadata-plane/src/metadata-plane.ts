@@ -341,6 +341,16 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
       logger: logger.child({ api: 'grpc' }),
       maxInFlight: parsed.grpc.maxInFlight,
     });
+    // The Go client exchanges tokens with the Connect protocol at `api_server` (HTTP/1.1 works): the
+    // HTTP port answers `AuthService/GetToken` too, the body left unread for Connect to parse and cap.
+    await app.register(async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
+      scope.post('/chalk.server.v1.AuthService/GetToken', async (request, reply) => {
+        reply.hijack();
+        grpc.serveConnect(request.raw, reply.raw);
+      });
+    });
     let closed = false;
     return {
       app,

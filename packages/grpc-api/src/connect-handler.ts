@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import {
   Code,
@@ -14,13 +15,17 @@ import {
 } from '@connectrpc/connect-node';
 import { dropUnboundedDeadlines, fixUniversalResponse } from './grpc-wire-fixes.ts';
 
-export type NodeHttp2Handler = (request: Http2ServerRequest, response: Http2ServerResponse) => void;
+/** Node's request handler for HTTP/2 (`http2.createServer`) or HTTP/1.1 (the Connect protocol on an HTTP port). */
+export type NodeConnectHandler = (
+  request: Http2ServerRequest | IncomingMessage,
+  response: Http2ServerResponse | ServerResponse,
+) => void;
 
 export interface ConnectHandlerOptions {
   /** Registers the services this handler answers. */
   readonly routes: (router: ConnectRouter) => void;
   /** Per-call values the services read (the caller's address, say). */
-  readonly contextValues?: (request: Http2ServerRequest) => ContextValues;
+  readonly contextValues?: (request: Http2ServerRequest | IncomingMessage) => ContextValues;
   readonly readMaxBytes: number;
   readonly writeMaxBytes?: number;
   /** Told when a response fails after it started (the call is reset); an abort by the caller is not. */
@@ -37,7 +42,7 @@ export interface ConnectHandlerOptions {
  * const handle = createConnectHandler({ routes: queryServiceRoutes(deps), readMaxBytes: 10 << 20, onResponseError });
  * http2.createServer(handle);
  */
-export function createConnectHandler(options: ConnectHandlerOptions): NodeHttp2Handler {
+export function createConnectHandler(options: ConnectHandlerOptions): NodeConnectHandler {
   const router = createConnectRouter({
     readMaxBytes: options.readMaxBytes,
     writeMaxBytes: options.writeMaxBytes,
@@ -46,7 +51,7 @@ export function createConnectHandler(options: ConnectHandlerOptions): NodeHttp2H
   options.routes(router);
   const handlers = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
   return (request, response) => {
-    const handler = handlers.get(request.url.split('?', 2)[0] ?? '');
+    const handler = handlers.get((request.url ?? '').split('?', 2)[0] ?? '');
     if (!handler) {
       response.writeHead(404);
       response.end();
@@ -63,7 +68,9 @@ export function createConnectHandler(options: ConnectHandlerOptions): NodeHttp2H
       .then(fixUniversalResponse)
       .then((answer) => universalResponseToNodeResponse(answer, response))
       .catch((reason: unknown) => {
-        if (!response.stream.closed) response.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+        if ('stream' in response) {
+          if (!response.stream.closed) response.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+        } else if (!response.writableFinished) response.destroy();
         if (ConnectError.from(reason).code === Code.Aborted) return;
         options.onResponseError(reason, handler.method.name);
       });

@@ -13,7 +13,7 @@
 export {
   type ConnectHandlerOptions,
   createConnectHandler,
-  type NodeHttp2Handler,
+  type NodeConnectHandler,
 } from './connect-handler.ts';
 export * from './gen/chalk/common/v1/chalk_error_pb.ts';
 export * from './gen/chalk/common/v1/online_query_pb.ts';

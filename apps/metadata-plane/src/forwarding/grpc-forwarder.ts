@@ -98,7 +98,30 @@ export function createGrpcForwarder(options: GrpcForwarderOptions): GrpcForwarde
 
   const forward = async (request: Http2ServerRequest, response: Http2ServerResponse): Promise<void> => {
     const started = Date.now();
+    // Auth before the bound, as for HTTP: an unauthenticated caller learns only that.
     const environmentId = await environmentOf(request.headers.authorization);
+    if (inFlight >= maxInFlight) {
+      throw new SlateError(
+        'rate_limited',
+        'TOO_MANY_REQUESTS',
+        `the API host is forwarding ${maxInFlight} calls already: retry shortly or call the data plane directly`,
+        { retryAfterS: 1 },
+      );
+    }
+    inFlight++;
+    try {
+      await forwardTo(environmentId, started, request, response);
+    } finally {
+      inFlight--;
+    }
+  };
+
+  const forwardTo = async (
+    environmentId: string,
+    started: number,
+    request: Http2ServerRequest,
+    response: Http2ServerResponse,
+  ): Promise<void> => {
     const asked = grpcTimeoutMs(request.headers['grpc-timeout']);
     const budgetMs = Math.min(asked ?? defaultTimeoutMs, maxTimeoutMs);
     const urls = await options.targets.pick(environmentId);
@@ -214,34 +237,14 @@ export function createGrpcForwarder(options: GrpcForwarderOptions): GrpcForwarde
       return inFlight;
     },
     handle(request, response) {
-      if (inFlight >= maxInFlight) {
+      forward(request, response).catch((error: unknown) =>
         sendStatus(
           response,
-          grpcStatusOf(
-            new SlateError(
-              'rate_limited',
-              'TOO_MANY_REQUESTS',
-              `the API host is forwarding ${maxInFlight} calls already: retry shortly or call the data plane directly`,
-              { retryAfterS: 1 },
-            ),
-            () => {},
+          grpcStatusOf(error, (cause) =>
+            options.logger.error({ err: cause, path: request.url }, 'gRPC forwarding failed'),
           ),
-        );
-        return;
-      }
-      inFlight++;
-      forward(request, response)
-        .catch((error: unknown) =>
-          sendStatus(
-            response,
-            grpcStatusOf(error, (cause) =>
-              options.logger.error({ err: cause, path: request.url }, 'gRPC forwarding failed'),
-            ),
-          ),
-        )
-        .finally(() => {
-          inFlight--;
-        });
+        ),
+      );
     },
   };
 }

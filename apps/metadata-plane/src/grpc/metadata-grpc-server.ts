@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createContextValues } from '@connectrpc/connect';
@@ -32,6 +33,11 @@ export interface MetadataGrpcServer {
   /** Stops accepting calls, lets calls in flight finish, then closes every connection. */
   close(): Promise<void>;
   readonly forwarder: GrpcForwarder;
+  /**
+   * `AuthService/GetToken` for an HTTP/1.1 request on the API's own port: the seed product's Go client
+   * calls it there with the Connect protocol (its auth client sets no gRPC option), at `api_server`.
+   */
+  serveConnect(request: IncomingMessage, response: ServerResponse): void;
 }
 
 /**
@@ -77,6 +83,7 @@ export function createMetadataGrpcServer(options: MetadataGrpcServerOptions): Me
   });
   return {
     forwarder,
+    serveConnect: (request, response) => local(request, response),
     listen({ port, host }) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
