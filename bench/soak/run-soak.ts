@@ -30,6 +30,11 @@ export interface SoakOptions {
   readonly progressEveryS?: number;
   /** How long to wait for background persistence to catch up after the load. Default 120 s. */
   readonly drainTimeoutS?: number;
+  /**
+   * Diagnostics: loads `probe.mjs` into `slate up`, which appends its `process.memoryUsage()` every 2 s to
+   * this file (JSON lines), and writes CPU profiles of the `cpuProfile` windows (`"<from>-<to>,…"`, seconds).
+   */
+  readonly probe?: { readonly file: string; readonly cpuProfile?: string };
 }
 
 /** One second of the run. */
@@ -43,6 +48,9 @@ export interface SoakSample {
   readonly failed: number;
   /** CPU seconds the `slate up` process (all its threads) used in this second. */
   readonly cpu: number;
+  /** RSS split: anonymous memory (heaps, native allocations) and file-backed pages (mapped files). */
+  readonly rssAnon: number;
+  readonly rssFile: number;
 }
 
 export interface SoakRun {
@@ -76,7 +84,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakRun> {
   const apiPort = await freePort();
   const dataPlanePort = await freePort();
   const loadBefore = loadavg();
-  const up = await startUp(work, project, stateDir, apiPort, dataPlanePort);
+  const up = await startUp(work, project, stateDir, apiPort, dataPlanePort, options.probe);
   try {
     log(`slate up is serving (pid ${up.child.pid}); load over ${options.connections ?? 8} connections…`);
     const credentials = JSON.parse(readFileSync(join(stateDir, 'credentials.json'), 'utf8'));
@@ -103,10 +111,18 @@ async function startUp(
   stateDir: string,
   apiPort: number,
   dataPlanePort: number,
+  probe?: SoakOptions['probe'],
 ): Promise<{ child: ChildProcess }> {
+  const probeEnv = probe
+    ? {
+        SLATE_SOAK_PROBE: probe.file,
+        ...(probe.cpuProfile ? { SLATE_SOAK_CPU_PROFILE: probe.cpuProfile } : {}),
+      }
+    : {};
   const child = spawn(
     process.execPath,
     [
+      ...(probe ? ['--import', new URL('./probe.mjs', import.meta.url).href] : []),
       slateBin,
       'up',
       '--project',
@@ -118,7 +134,7 @@ async function startUp(
       '--data-plane-port',
       String(dataPlanePort),
     ],
-    { cwd, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd, env: { ...process.env, ...probeEnv, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
@@ -165,11 +181,14 @@ function cpuOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** Resident set size of a process, bytes (Linux `/proc`). */
-function rssOf(pid: number): number {
+/** Resident set size of a process and its anonymous and file-backed parts, bytes (Linux `/proc`). */
+function rssOf(pid: number): { rss: number; rssAnon: number; rssFile: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1];
-  return kb === undefined ? 0 : Number(kb) * 1024;
+  const field = (name: string) => {
+    const kb = new RegExp(`${name}:\\s+(\\d+)\\s+kB`).exec(status)?.[1];
+    return kb === undefined ? 0 : Number(kb) * 1024;
+  };
+  return { rss: field('VmRSS'), rssAnon: field('RssAnon'), rssFile: field('RssFile') };
 }
 
 async function drive(
@@ -216,7 +235,7 @@ async function drive(
   const sampler = setInterval(() => {
     const t = samples.length + 1;
     const cpuNow = cpuOf(pid);
-    samples.push({ t, rss: rssOf(pid), ok: secondOk, failed: secondFailed, cpu: cpuNow - cpuBefore });
+    samples.push({ t, ...rssOf(pid), ok: secondOk, failed: secondFailed, cpu: cpuNow - cpuBefore });
     cpuBefore = cpuNow;
     secondOk = 0;
     secondFailed = 0;

@@ -17,6 +17,10 @@ const { values } = parseArgs({
     window: { type: 'string', default: '60' },
     /** Writes every per-second sample (t, rss, ok, failed, cpu) to this JSON file. */
     samples: { type: 'string' },
+    /** Loads bench/soak/probe.mjs into `slate up`: memoryUsage() every 2 s to this file (JSON lines). */
+    probe: { type: 'string' },
+    /** With --probe: CPU profile windows, seconds after start, e.g. `70-100,250-280`. */
+    'cpu-profile': { type: 'string' },
   },
 });
 const number = (name: string, text: string | undefined) => {
@@ -38,6 +42,7 @@ const run = await runSoak({
   windowS,
   log: (line) => console.log(line),
   progressEveryS: 30,
+  ...(values.probe ? { probe: { file: values.probe, cpuProfile: values['cpu-profile'] } } : {}),
 });
 if (values.samples) writeFileSync(values.samples, JSON.stringify(run.samples));
 const verdict = judgeSoak(run, { warmupS, windowS, connections: number('connections', values.connections) });
