@@ -8,9 +8,13 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { getHeapSpaceStatistics } from 'node:v8';
+import { isMainThread } from 'node:worker_threads';
 
-const file = process.env.SLATE_SOAK_PROBE;
+// Worker threads inherit `--import`: only the main thread of the process `slate up` started samples.
+const file = isMainThread && !process.env.SLATE_SOAK_PROBE_PID ? process.env.SLATE_SOAK_PROBE : undefined;
 if (file) {
+  // Child processes inherit the environment: mark it so they do not write to the same file.
+  process.env.SLATE_SOAK_PROBE_PID = String(process.pid);
   const started = Date.now();
   const sample = () => {
     const memory = process.memoryUsage();
