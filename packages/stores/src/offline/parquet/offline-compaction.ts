@@ -112,7 +112,10 @@ export async function compactTouched(
       if (!partitions.has(partition)) continue;
       const id = `${partition}#${levelOf(file)}`;
       let group = levels.get(id);
-      if (!group) levels.set(id, (group = []));
+      if (!group) {
+        group = [];
+        levels.set(id, group);
+      }
       group.push(file);
     }
     for (const files of levels.values()) {

@@ -599,7 +599,10 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
         for (const file of manifest.visible()) {
           const id = partitionOf(file);
           let group = groups.get(id);
-          if (!group) groups.set(id, (group = []));
+          if (!group) {
+            group = [];
+            groups.set(id, group);
+          }
           group.push(file);
         }
         let merged = 0;
