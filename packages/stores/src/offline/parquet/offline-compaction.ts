@@ -12,6 +12,11 @@ export interface CompactionDeps {
   readonly withConnection: <T>(work: (connection: DuckDBConnection) => Promise<T>) => Promise<T>;
   /** Local paths of the files, fetched if needed; null when one disappeared (compacted meanwhile). */
   readonly stage: (files: readonly DataFile[], signal?: AbortSignal) => Promise<string[] | null>;
+  /**
+   * Keys of the files this store wrote (its writes and its merges). Compaction after writes merges only
+   * these: two processes merging the same files at once would each commit a merged copy (rows twice).
+   */
+  readonly own: Set<string>;
 }
 
 const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
@@ -81,7 +86,9 @@ export async function mergeFiles(
     ],
     removes: files.map((f) => f.key),
   });
+  deps.own.add(key);
   for (const file of files) {
+    deps.own.delete(file.key);
     await deps.objectStore.delete('data', file.key);
     await rm(join(deps.staging, file.key), { force: true });
   }
@@ -90,10 +97,11 @@ export async function mergeFiles(
 
 /**
  * Keeps the partitions a write touched small, whatever the number of writes: whenever one level of a
- * partition holds `maxFiles` files, they are merged into one file of the next level (tiered, so each row
- * is rewritten once per level, not once per merge). A partition then holds fewer than `maxFiles` files per
- * level, and levels grow with the logarithm of its writes (16 files a level: 5 levels for a million
- * writes a day). Resolves with the files merged.
+ * partition holds `maxFiles` files this store wrote (`deps.own`), they are merged into one file of the
+ * next level (tiered, so each row is rewritten once per level, not once per merge). A partition then holds
+ * fewer than `maxFiles` files per level per writing process, and levels grow with the logarithm of its
+ * writes (16 files a level: 5 levels for a million writes a day). Files of another process, or of this
+ * one before a restart, are left to it or to `compact`. Resolves with the files merged.
  */
 export async function compactTouched(
   deps: CompactionDeps,
@@ -109,7 +117,7 @@ export async function compactTouched(
     const levels = new Map<string, DataFile[]>();
     for (const file of manifest.visible()) {
       const partition = partitionOf(file);
-      if (!partitions.has(partition)) continue;
+      if (!partitions.has(partition) || !deps.own.has(file.key)) continue;
       const id = `${partition}#${levelOf(file)}`;
       let group = levels.get(id);
       if (!group) {

@@ -50,6 +50,8 @@ export interface ParquetOfflineStoreOptions {
    * `OfflineManifest`). Bounds the manifest's memory. Default 200,000.
    */
   readonly dedupeIds?: number;
+  /** Commits after which the manifest writes a checkpoint (see `OfflineManifest`). Default 256. */
+  readonly checkpointEvery?: number;
 }
 
 const FQN = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_.]*$/;
@@ -99,7 +101,12 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
       throw new SlateError('input', 'INVALID_FEATURE', `invalid environment ${JSON.stringify(environment)}`);
     let manifest = manifests.get(environment);
     if (!manifest) {
-      manifest = new OfflineManifest(objectStore, `offline/${environment}`, options.dedupeIds);
+      manifest = new OfflineManifest(
+        objectStore,
+        `offline/${environment}`,
+        options.dedupeIds,
+        options.checkpointEvery,
+      );
       manifests.set(environment, manifest);
     }
     return manifest;
@@ -138,7 +145,9 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
     return paths;
   };
 
-  const compaction = (): CompactionDeps => ({ objectStore, staging: staging!, withConnection, stage });
+  /** Files this store wrote and has not merged away: what compaction after writes may merge. */
+  const own = new Set<string>();
+  const compaction = (): CompactionDeps => ({ objectStore, staging: staging!, withConnection, stage, own });
   const autoCompactFiles = options.autoCompactFiles ?? 16;
   /**
    * Compaction after a write, in the write's turn. A failure does not fail the write (it is committed):
@@ -307,6 +316,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
       });
       signal?.throwIfAborted();
       await manifest.commit({ ids: fresh.map((batch) => batch.id), adds, removes: [] });
+      for (const file of adds) own.add(file.key);
       await compactAfter(environment, manifest, adds, signal);
       return fresh.length;
     } finally {
@@ -489,6 +499,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
       maxObservedAt: now,
     };
     await manifest.commit({ ids: fresh.map(idOf), adds: [added], removes: [] });
+    own.add(added.key);
     await compactAfter(environment, manifest, [added], signal);
     return fresh.length;
   };
