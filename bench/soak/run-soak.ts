@@ -276,7 +276,22 @@ async function waitForOffline(
   }
 }
 
+/**
+ * `countOnce`, again when the store changed under it: a checkpoint deletes the commit files it replaces
+ * and compaction the data files it merged, so a count that read the folder mid-change is retried.
+ */
 async function countOffline(stateDir: string, since: number): Promise<{ name: number; riskScore: number }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await countOnce(stateDir, since);
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+async function countOnce(stateDir: string, since: number): Promise<{ name: number; riskScore: number }> {
   const root = join(stateDir, 'buckets', 'data');
   const commits = join(root, 'offline', 'dev', '_commits');
   const files = new Set<string>();
