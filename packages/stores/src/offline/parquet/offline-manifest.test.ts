@@ -147,3 +147,17 @@ describe('OfflineManifest checkpoints', () => {
     expect(writer.visible().map((f) => f.key)).toContain('s3');
   });
 });
+
+describe('OfflineManifest refresh', () => {
+  it('skips the listing when the folder was listed less than maxAgeMs ago, and lists otherwise', async () => {
+    const { store } = await counted('max-age');
+    const writer = new OfflineManifest(store, 'offline/env');
+    const reader = new OfflineManifest(store, 'offline/env');
+    await reader.refresh();
+    await writer.commit({ ids: ['b1'], adds: [file('f1')], removes: [] });
+    await reader.refresh(undefined, 60_000);
+    expect(reader.has('b1')).toBe(false);
+    await reader.refresh();
+    expect(reader.has('b1')).toBe(true);
+  });
+});

@@ -34,7 +34,7 @@ export interface Commit {
 /** How many batch ids a manifest remembers for idempotent writes, by default (see `OfflineManifest`). */
 export const DEFAULT_DEDUPE_IDS = 200_000;
 /** Commits after which a manifest writes a checkpoint, by default (see `OfflineManifest`). */
-export const DEFAULT_CHECKPOINT_EVERY = 256;
+export const DEFAULT_CHECKPOINT_EVERY = 128;
 
 /**
  * The offline store's manifest: a folder of commit files (`<prefix>/_commits/<time>-<uuid>.json`), each
@@ -79,8 +79,17 @@ export class OfflineManifest {
     return this.applied.size;
   }
 
-  /** Reads commits written since the last refresh (by this or another process). */
-  async refresh(signal?: AbortSignal): Promise<void> {
+  /** When the commit folder was last listed (`Date.now()`). */
+  private listedAt = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Reads commits written since the last refresh (by this or another process). With `maxAgeMs`, does
+   * nothing when the folder was listed less than that long ago (this process's own commits are applied
+   * as they are written; see the store's `writeRefreshMs` for why writes may skip a listing).
+   */
+  async refresh(signal?: AbortSignal, maxAgeMs = 0): Promise<void> {
+    if (Date.now() - this.listedAt < maxAgeMs) return;
+    this.listedAt = Date.now();
     const listed = new Set<string>();
     for await (const info of this.store.list('data', `${this.prefix}/_commits/`, signal)) {
       if (!info.key.endsWith('.json')) continue;

@@ -50,8 +50,15 @@ export interface ParquetOfflineStoreOptions {
    * `OfflineManifest`). Bounds the manifest's memory. Default 200,000.
    */
   readonly dedupeIds?: number;
-  /** Commits after which the manifest writes a checkpoint (see `OfflineManifest`). Default 256. */
+  /** Commits after which the manifest writes a checkpoint (see `OfflineManifest`). Default 128. */
   readonly checkpointEvery?: number;
+  /**
+   * A write re-lists the commit folder (to skip batches another process committed) only when it was
+   * listed longer ago than this; reads always re-list. Safe below the buses' redelivery idle time (30 s;
+   * keep it below `redeliverAfterMs`): a batch another process committed is redelivered here only after
+   * that process went idle that long, so it was committed before this window. Default 1,000 ms.
+   */
+  readonly writeRefreshMs?: number;
 }
 
 const FQN = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_.]*$/;
@@ -96,6 +103,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
   let staging = options.stagingDir;
   let ownStaging = false;
 
+  const writeRefreshMs = options.writeRefreshMs ?? 1_000;
   const manifestOf = (environment: string) => {
     if (!ENVIRONMENT.test(environment))
       throw new SlateError('input', 'INVALID_FEATURE', `invalid environment ${JSON.stringify(environment)}`);
@@ -228,7 +236,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
     signal?: AbortSignal,
   ): Promise<number> => {
     const manifest = manifestOf(environment);
-    await manifest.refresh(signal);
+    await manifest.refresh(signal, writeRefreshMs);
     const seen = new Set<string>();
     const fresh = batches.filter((batch) => {
       if (manifest.has(batch.id) || seen.has(batch.id)) return false;
@@ -448,7 +456,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
     if (!TABLE.test(table))
       throw new SlateError('input', 'INVALID_FEATURE', `invalid table name ${JSON.stringify(table)}`);
     const manifest = manifestOf(environment);
-    await manifest.refresh(signal);
+    await manifest.refresh(signal, writeRefreshMs);
     const idOf = (batch: RecordBatch) => `${table}:${batch.id}`;
     const seen = new Set<string>();
     const fresh = batches.filter((batch) => {
