@@ -2,7 +2,7 @@
  * A short soak (issue 11): `slate up` serving the quickstart query at full speed over 8 connections for
  * about 30 s. The long run is `npm run soak`; both are judged by `judgeSoak`: RSS after warm-up stays within
  * 1.5× of its value at the end of warm-up, the median per-second throughput of the last window is at least
- * 0.9× that of the first (here 0.5× per CPU second of the server, see below), every answered query's two values
+ * 0.9× that of the first (here 0.7× per CPU second of the server above its idle cost, see below), every answered query's two values
  * reach the offline store, and `slate up` stops on Ctrl-C. Before the fix, memory reached GBs and throughput fell to single digits within 20 s.
  *
  * Windows are sized for a loaded 2-core machine: 8 s of warm-up (JIT, first segment and file rolls), then
@@ -24,16 +24,17 @@ describe('slate up under sustained load', () => {
     // got), which is a small share of a window with the CPU to serve 1,000 QPS and a large one of a window
     // the neighbours starved: a run at load average 26 measured plain per-CPU 741 → 192 (0.26×) while
     // wall-clock QPS fell 218 → 14.5 and RSS stayed at 1.12×.
-    // In the suite the ratio bar is 0.5×, not the long soak's 0.9×: 8 s windows beside the rest of the suite
+    // In the suite the ratio bar is 0.7×, not the long soak's 0.9×: 8 s windows beside the rest of the suite
     // on the same 2 cores (persistence catching up with its backlog in the same process also costs CPU late
-    // in a short run). 0.5× still fails the collapse this test guards against (0.10× before the fix);
-    // `npm run soak` reports 0.9× over minute-long windows.
+    // in a short run). Three runs at load average 24–26 measured 1.07×, 1.13× and 2.06× above idle (plain
+    // per CPU second 0.71×, 2.51×, 3.42×). 0.7× still fails the collapse this test guards against (0.10×
+    // before the fix); `npm run soak` reports 0.9× over minute-long windows.
     const verdict = judgeSoak(run, {
       warmupS,
       windowS,
       throughputBy: 'cpu-above-idle',
       connections: 8,
-      throughputRatio: 0.5,
+      throughputRatio: 0.7,
     });
     const summary = {
       ok: run.ok,
