@@ -17,6 +17,10 @@ const { values } = parseArgs({
     window: { type: 'string', default: '60' },
     /** Writes every per-second sample (t, rss, ok, failed, cpu) to this JSON file. */
     samples: { type: 'string' },
+    /** Loads bench/soak/probe.mjs into `slate up`: memoryUsage() every 2 s to this file (JSON lines). */
+    probe: { type: 'string' },
+    /** With --probe: CPU profile windows, seconds after start, e.g. `70-100,250-280`. */
+    'cpu-profile': { type: 'string' },
   },
 });
 const number = (name: string, text: string | undefined) => {
@@ -38,6 +42,7 @@ const run = await runSoak({
   windowS,
   log: (line) => console.log(line),
   progressEveryS: 30,
+  ...(values.probe ? { probe: { file: values.probe, cpuProfile: values['cpu-profile'] } } : {}),
 });
 if (values.samples) writeFileSync(values.samples, JSON.stringify(run.samples));
 const verdict = judgeSoak(run, { warmupS, windowS, connections: number('connections', values.connections) });
@@ -56,6 +61,7 @@ Command: \`npm run soak -- ${process.argv.slice(2).join(' ')}\`
 | RSS after ${warmupS} s warm-up → highest after | ${mib(verdict.rss.warm)} → ${mib(verdict.rss.max)} (${verdict.rss.ratio.toFixed(2)}×) | ≤ 1.5× |
 | QPS, median per second: first ${windowS} s window → last | ${verdict.throughput.first} → ${verdict.throughput.last} (${verdict.throughput.ratio.toFixed(2)}×) | ≥ 0.9× |
 | queries per CPU second of slate up, median: first window → last | ${verdict.perCpuSecond.first.toFixed(0)} → ${verdict.perCpuSecond.last.toFixed(0)} (${verdict.perCpuSecond.ratio.toFixed(2)}×) | (reported) |
+| the same above idle (idle: ${run.idleCpuPerS.toFixed(3)} CPU s/s) | ${verdict.perBusyCpuSecond.first.toFixed(0)} → ${verdict.perBusyCpuSecond.last.toFixed(0)} (${verdict.perBusyCpuSecond.ratio.toFixed(2)}×) | (reported) |
 | offline rows (user.name, user.risk_score) vs 200s | ${run.offlineRows.name}, ${run.offlineRows.riskScore} vs ${run.ok} | equal (+ in flight at the end) |
 | stop on SIGINT | ${run.stopSeconds === null ? 'did not stop in 60 s' : `${run.stopSeconds.toFixed(1)} s`} | |
 `);
@@ -65,10 +71,14 @@ for (let from = 0; from < run.samples.length; from += 60) {
   const window = minute(from);
   const qps = window.reduce((sum, s) => sum + s.ok, 0) / window.length;
   rows.push(
-    `| ${from}–${from + window.length} s | ${qps.toFixed(0)} | ${mib(Math.max(...window.map((s) => s.rss)))} |`,
+    `| ${from}–${from + window.length} s | ${qps.toFixed(0)} | ${(window.reduce((sum, s) => sum + s.cpu, 0) / window.length).toFixed(2)} | ${mib(Math.max(...window.map((s) => s.rss)))} | ${mib(Math.max(...window.map((s) => s.rssAnon)))} |`,
   );
 }
-console.log(['| minute | QPS | highest RSS |', '|---|---|---|', ...rows].join('\n'));
+console.log(
+  ['| minute | QPS | CPU s/s | highest RSS | highest anonymous RSS |', '|---|---|---|---|---|', ...rows].join(
+    '\n',
+  ),
+);
 if (!verdict.pass) {
   console.log(`\nFAIL: ${verdict.reasons.join('; ')}`);
   process.exitCode = 1;

@@ -65,3 +65,53 @@ describe('createLogBus', () => {
     await reopened.close();
   });
 });
+
+describe('createLogBus retention', () => {
+  const segmentsOf = async (folder: string, topic: string) =>
+    (await readdir(join(folder, topic))).filter((name) => name.endsWith('.log')).length;
+
+  it('deletes the segments every group has acknowledged, and keeps what one group still needs', async () => {
+    const folder = await mkdtemp(join(root, 'retention-'));
+    const bus = createLogBus({ root: folder, segmentBytes: 400, sync: false });
+    await bus.init();
+    const fast = bus.consumer({ topic: 't', group: 'fast' });
+    const slow = bus.consumer({ topic: 't', group: 'slow' });
+    // Both groups exist (their files) before the records.
+    await fast.poll({ max: 1 });
+    await slow.poll({ max: 1 });
+    const values = Array.from({ length: 300 }, (_, i) => `value-${i}`);
+    for (let i = 0; i < values.length; i += 50)
+      await bus.publish(
+        't',
+        values.slice(i, i + 50).map((value) => ({ key: 'k', value })),
+      );
+    const written = await segmentsOf(folder, 't');
+    expect(written).toBeGreaterThan(20);
+    const drain = async (consumer: typeof fast, upTo: number) => {
+      const got: string[] = [];
+      while (got.length < upTo) {
+        const batch = await consumer.poll({ max: Math.min(40, upTo - got.length) });
+        if (batch.length === 0) break;
+        await consumer.ack(batch);
+        got.push(...batch.map((m) => m.value));
+      }
+      return got;
+    };
+    expect(await drain(fast, 300)).toEqual(values);
+    // `slow` has acknowledged nothing: every segment stays.
+    expect(await segmentsOf(folder, 't')).toBe(written);
+    expect(await drain(slow, 150)).toEqual(values.slice(0, 150));
+    const half = await segmentsOf(folder, 't');
+    expect(half).toBeLessThan(written * 0.6);
+    expect(half).toBeGreaterThan(written * 0.4);
+    await bus.close();
+
+    // After a restart the slow group resumes where it was; the rest of the log is still there.
+    const reopened = createLogBus({ root: folder, segmentBytes: 400, sync: false });
+    await reopened.init();
+    const resumed = reopened.consumer({ topic: 't', group: 'slow' });
+    expect(await drain(resumed, 300)).toEqual(values.slice(150));
+    expect(await segmentsOf(folder, 't')).toBe(1);
+    await reopened.close();
+  });
+});

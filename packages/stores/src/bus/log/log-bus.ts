@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlateError } from '@slate/graph';
 import {
@@ -14,7 +14,7 @@ import {
   type PollOptions,
 } from '../bus.ts';
 import { busClosed, checkBusName, checkMessages, waitFor } from '../bus-input.ts';
-import { type LogRecord, LogTopic } from './log-topic.ts';
+import { DEFAULT_INDEXED_SEGMENTS, type LogRecord, LogTopic } from './log-topic.ts';
 
 /** Options for `createLogBus`. */
 export interface LogBusOptions {
@@ -24,6 +24,11 @@ export interface LogBusOptions {
   readonly segmentBytes?: number;
   /** `fdatasync` every append and group commit, so a power loss loses nothing acknowledged. Default true. */
   readonly sync?: boolean;
+  /**
+   * Sealed segments per topic whose record positions stay in memory (the most recently read); reading
+   * another rescans its file. Default 2.
+   */
+  readonly indexedSegments?: number;
   readonly now?: () => number;
 }
 
@@ -51,8 +56,15 @@ interface Group {
  * plus the acknowledged offsets above it), replaced atomically on every `ack`. After a restart a group
  * resumes from its file: everything not acknowledged is delivered again, whatever the consumer's name.
  *
+ * Retention: a sealed segment is deleted once every group of its topic (every `groups/*.json`, loaded in
+ * this process or not) has acknowledged all its records; a topic no group reads (a dead-letter topic) keeps
+ * its segments. A group created after that starts at the oldest record still stored.
+ *
+ * Memory: record positions are held for each topic's newest segment and its `indexedSegments` most
+ * recently read sealed ones (see `LogTopic`), and per group only what is delivered and unacknowledged.
+ *
  * Limits: one process per folder (`capabilities.shared` is false); delivery counts live in memory, so a
- * restart resets them; no retention (segments are kept until the folder is removed).
+ * restart resets them.
  *
  * @example
  * const bus = createLogBus({ root: '.slate/bus' });
@@ -64,6 +76,7 @@ interface Group {
  */
 export function createLogBus(options: LogBusOptions): Bus {
   const segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
+  const indexedSegments = options.indexedSegments ?? DEFAULT_INDEXED_SEGMENTS;
   const sync = options.sync ?? true;
   const now = options.now ?? Date.now;
   const topics = new Map<string, Promise<LogTopic>>();
@@ -78,7 +91,7 @@ export function createLogBus(options: LogBusOptions): Bus {
   const topicOf = (name: string) => {
     let topic = topics.get(name);
     if (!topic) {
-      topic = LogTopic.open(join(options.root, name), segmentBytes, sync);
+      topic = LogTopic.open(join(options.root, name), segmentBytes, sync, indexedSegments);
       topics.set(name, topic);
     }
     return topic;
@@ -160,7 +173,39 @@ export function createLogBus(options: LogBusOptions): Bus {
     return offsets.map(String);
   };
 
-  const acknowledge = async (group: Group, offsets: readonly number[]) => {
+  /** Topics whose retention pass is running (one at a time per topic). */
+  const retiring = new Set<string>();
+  /**
+   * Deletes the topic's sealed segments that every group has acknowledged. Groups are read from their
+   * files, so a group no consumer of this process has opened still holds its records.
+   */
+  const retire = async (topic: string) => {
+    if (retiring.has(topic)) return;
+    retiring.add(topic);
+    try {
+      const log = await topicOf(topic);
+      const names = (await readdir(join(options.root, topic, 'groups')).catch(() => [] as string[]))
+        .filter((name) => name.endsWith('.json'))
+        .map((name) => name.slice(0, -'.json'.length));
+      if (names.length === 0) return;
+      let low = Number.POSITIVE_INFINITY;
+      for (const name of names) {
+        const loaded = groups.get(`${topic}\u0000${name}`);
+        const committed = loaded
+          ? (await loaded).committed
+          : await readFile(join(options.root, topic, 'groups', `${name}.json`), 'utf8').then(
+              (text) => (JSON.parse(text) as { committed: number }).committed,
+              () => 0,
+            );
+        low = Math.min(low, committed);
+      }
+      await log.retire(low);
+    } finally {
+      retiring.delete(topic);
+    }
+  };
+
+  const acknowledge = async (group: Group, offsets: readonly number[], topic: string) => {
     for (const offset of offsets) {
       group.pending.delete(offset);
       group.deliveries.delete(offset);
@@ -168,6 +213,7 @@ export function createLogBus(options: LogBusOptions): Bus {
     }
     while (group.acked.delete(group.committed)) group.committed++;
     await save(group);
+    if ((await topicOf(topic)).retirable(group.committed)) await retire(topic);
   };
 
   const toMessage = (topic: string, record: LogRecord, deliveries: number): BusMessage => ({
@@ -257,6 +303,7 @@ export function createLogBus(options: LogBusOptions): Bus {
         await acknowledge(
           state,
           records.map((record) => record.offset),
+          topic,
         );
       };
 
@@ -268,6 +315,8 @@ export function createLogBus(options: LogBusOptions): Bus {
           .map(([o]) => o);
         if (expired.length > 0) giveBack(state, expired);
         const chosen: LogRecord[] = [];
+        // Retired records were acknowledged by every group (or predate this group's creation).
+        if (state.cursor < log.start) state.cursor = log.start;
         while (chosen.length < max && state.retry.length > 0) {
           const offset = state.retry.shift()!;
           if (offset < state.committed || state.acked.has(offset) || state.pending.has(offset)) continue;
@@ -317,6 +366,7 @@ export function createLogBus(options: LogBusOptions): Bus {
           await acknowledge(
             state,
             messages.map((message) => Number(message.offset)),
+            topic,
           );
         },
         async extend(messages) {

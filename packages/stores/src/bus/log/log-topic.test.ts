@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,5 +25,54 @@ describe('LogTopic', () => {
       'before',
       ...Array.from({ length: 200 }, (_, i) => `during-${i}`),
     ]);
+    await topic.close();
+  });
+});
+
+describe('LogTopic memory and retention', () => {
+  it('holds record positions for the newest segment and the few sealed ones read last, not the whole log', async () => {
+    // ~60-byte records in 600-byte segments: about 10 records a segment, 2,000 records ≈ 200 segments.
+    const topic = await LogTopic.open(join(root, 'bounded'), 600, false, 2);
+    for (let i = 0; i < 2_000; i += 100)
+      await topic.append(Array.from({ length: 100 }, (_, j) => record(`v${String(i + j).padStart(5, '0')}`)));
+    expect(topic.segmentCount).toBeGreaterThan(150);
+    const values: string[] = [];
+    for (let from = 0; from < topic.count; from += 37)
+      values.push(...(await topic.read(from, 37)).map((r) => r.value));
+    expect(values).toEqual(Array.from({ length: 2_000 }, (_, i) => `v${String(i).padStart(5, '0')}`));
+    const perSegment = Math.ceil(2_000 / topic.segmentCount) + 1;
+    // Newest segment + 2 sealed ones: a bound independent of the log's length (2,000 without it).
+    expect(topic.indexedRecords).toBeLessThanOrEqual(3 * perSegment + 1);
+    await topic.close();
+  });
+
+  it('reopens with every record readable while holding only the newest segment’s positions', async () => {
+    const dir = join(root, 'reopen');
+    const first = await LogTopic.open(dir, 600, false);
+    await first.append(Array.from({ length: 300 }, (_, i) => record(`r${i}`)));
+    await first.close();
+    const topic = await LogTopic.open(dir, 600, false);
+    expect(topic.count).toBe(300);
+    expect(topic.indexedRecords).toBeLessThan(30);
+    expect((await topic.read(150, 3)).map((r) => r.value)).toEqual(['r150', 'r151', 'r152']);
+    await topic.close();
+  });
+
+  it('retires the sealed segments wholly below an offset, keeping the newest, and reads skip them', async () => {
+    const dir = join(root, 'retire');
+    const topic = await LogTopic.open(dir, 600, false);
+    await topic.append(Array.from({ length: 300 }, (_, i) => record(`r${i}`)));
+    const before = topic.segmentCount;
+    expect(await topic.retire(150)).toBeGreaterThan(0);
+    expect(topic.start).toBeLessThanOrEqual(150);
+    expect(topic.start).toBeGreaterThan(100);
+    expect(topic.segmentCount).toBeLessThan(before);
+    expect((await readdir(dir)).filter((n) => n.endsWith('.log'))).toHaveLength(topic.segmentCount);
+    expect((await topic.read(0, 1))[0]!.offset).toBe(topic.start);
+    // Everything acknowledged: only the newest segment stays (appends continue there).
+    await topic.retire(topic.count);
+    expect(topic.segmentCount).toBe(1);
+    expect(await topic.append([record('next')])).toEqual([300]);
+    await topic.close();
   });
 });

@@ -38,3 +38,53 @@ describe.skipIf(!reachable)('createRedisBus (Redis Streams)', () => {
     await bus.close();
   });
 });
+
+describe.skipIf(!reachable)('createRedisBus consumer names', () => {
+  const consumersOf = async (admin: Redis, topic: string, group: string) =>
+    ((await admin.xinfo('CONSUMERS', `${keyPrefix}:bus:${topic}`, group)) as unknown[][]).map((fields) =>
+      String(fields[1]),
+    );
+
+  it('releases the name of a consumer that closes holding nothing, and keeps one that holds entries', async () => {
+    const bus = createRedisBus({ url: testServices.redisUrl, keyPrefix });
+    await bus.init();
+    await bus.publish(
+      'names',
+      Array.from({ length: 30 }, (_, i) => ({ key: 'k', value: `v${i}` })),
+    );
+    // 29 short-lived consumers, as replicas restarted under new instance ids: each takes and acks one.
+    for (let i = 0; i < 29; i++) {
+      const consumer = bus.consumer({ topic: 'names', group: 'g', name: `replica-${i}` });
+      const got = await consumer.poll({ max: 1 });
+      expect(got).toHaveLength(1);
+      await consumer.ack(got);
+      await consumer.close();
+    }
+    const holder = bus.consumer({ topic: 'names', group: 'g', name: 'holder' });
+    expect(await holder.poll({ max: 1 })).toHaveLength(1);
+    await holder.close();
+    const admin = new Redis(testServices.redisUrl);
+    // Without the release every name would stay: 30.
+    expect(await consumersOf(admin, 'names', 'g')).toEqual(['holder']);
+    await admin.quit();
+    await bus.close();
+  });
+
+  it('prunes names idle past idleConsumerMs that hold nothing (a crashed replica’s, once claimed)', async () => {
+    const admin = new Redis(testServices.redisUrl);
+    const stream = `${keyPrefix}:bus:pruned`;
+    await admin.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM');
+    for (let i = 0; i < 20; i++) await admin.xgroup('CREATECONSUMER', stream, 'g', `crashed-${i}`);
+    await admin.xadd(stream, '*', 'i', 'm1', 'k', 'k', 'v', 'v', 't', '0', 'h', '{}');
+    // One crashed consumer still holds an entry: it must stay until the entry is claimed.
+    await admin.xreadgroup('GROUP', 'g', 'crashed-0', 'COUNT', 1, 'STREAMS', stream, '>');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const bus = createRedisBus({ url: testServices.redisUrl, keyPrefix, idleConsumerMs: 50 });
+    await bus.init();
+    const live = bus.consumer({ topic: 'pruned', group: 'g', name: 'live', redeliverAfterMs: 60_000 });
+    expect(await live.poll({ max: 10 })).toEqual([]);
+    expect((await consumersOf(admin, 'pruned', 'g')).sort()).toEqual(['crashed-0', 'live']);
+    await bus.close();
+    await admin.quit();
+  });
+});

@@ -22,9 +22,40 @@ export interface RedisBusOptions {
   readonly keyPrefix?: string;
   /** Approximate cap on each stream's length (`XADD MAXLEN ~`); default unbounded. */
   readonly maxLength?: number;
+  /**
+   * A consumer name of a group that holds no pending entries and has not read for this long is deleted
+   * (`XGROUP DELCONSUMER`), when a consumer of the group first polls and then every `idleConsumerMs`.
+   * Default 10 minutes. Deleting a live one is harmless: its next read re-creates it.
+   */
+  readonly idleConsumerMs?: number;
 }
 
 type StreamEntry = [id: string, fields: string[]];
+
+/**
+ * `release`: KEYS[1] the stream; ARGV group, consumer. Deletes the consumer only while it holds no pending
+ * entries (deleting one that does would drop them from the pending list: never redelivered). Atomic.
+ */
+const RELEASE_SCRIPT = `
+local held = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+if #held == 0 then return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2]) end
+return -1`;
+
+/**
+ * `prune`: KEYS[1] the stream; ARGV group, idle ms. Deletes the group's consumers that hold no pending
+ * entries and have been idle at least that long; returns how many. Atomic, so none acquires entries midway.
+ */
+const PRUNE_SCRIPT = `
+local pruned = 0
+for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local info = {}
+  for i = 1, #consumer, 2 do info[consumer[i]] = consumer[i + 1] end
+  if tonumber(info['pending']) == 0 and tonumber(info['idle']) >= tonumber(ARGV[2]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+    pruned = pruned + 1
+  end
+end
+return pruned`;
 
 /** `extend`: KEYS[1] the stream; ARGV group, consumer, then entry ids. */
 const EXTEND_SCRIPT = `
@@ -42,6 +73,13 @@ return 0`;
  * re-reads its own pending entries, so a worker restarted under the same name gets back what it held.
  * Offsets are stream ids (`<ms>-<seq>`). Dead-lettering is an `XADD` to the dead-letter stream and an
  * `XACK` in one `MULTI`.
+ *
+ * Consumer names are bounded: Redis keeps every name that ever read in the group (a replica restarted
+ * under a new instance id, a consumer with a random name) until it is deleted. A consumer that closes
+ * holding nothing deletes its name; a consumer that polls deletes the names that hold nothing and have
+ * been idle for `idleConsumerMs` (a crashed process's, once its entries were claimed), when it first polls
+ * and then every `idleConsumerMs`. So a group holds its live consumers, those holding pending entries, and
+ * those that stopped within the last `idleConsumerMs`.
  *
  * @example
  * const bus = createRedisBus({ url: 'redis://127.0.0.1:6379' });
@@ -167,6 +205,8 @@ export function createRedisBus(options: RedisBusOptions): Bus {
       const maxDeliveries = consumerOptions.maxDeliveries ?? 5;
       const redeliverAfterMs = consumerOptions.redeliverAfterMs ?? 30_000;
       const reader = client.duplicate();
+      const idleConsumerMs = options.idleConsumerMs ?? 10 * 60_000;
+      let prunedAt = Number.NEGATIVE_INFINITY;
       let ready: Promise<void> | undefined;
       let recovered = false;
       let open = true;
@@ -273,6 +313,10 @@ export function createRedisBus(options: RedisBusOptions): Bus {
           })();
           await ready;
           pollOptions.signal?.throwIfAborted();
+          if (Date.now() - prunedAt >= idleConsumerMs) {
+            prunedAt = Date.now();
+            await client.eval(PRUNE_SCRIPT, 1, key, group, idleConsumerMs);
+          }
           return take(pollOptions.max ?? 100, pollOptions.waitMs ?? 0);
         },
         async ack(messages) {
@@ -297,6 +341,8 @@ export function createRedisBus(options: RedisBusOptions): Bus {
           // Nacked entries stay in this consumer's pending list: a restart under the same name, or an
           // idle claim by another consumer, delivers them again.
           reader.disconnect();
+          // Holding nothing, the name is released (a group would otherwise keep every name ever used).
+          if (ready && !closed) await client.eval(RELEASE_SCRIPT, 1, key, group, name).catch(() => undefined);
         },
       };
       consumers.add(consumer);

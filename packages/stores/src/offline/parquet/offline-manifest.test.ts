@@ -86,3 +86,78 @@ describe('OfflineManifest', () => {
     ).toEqual(['f2', 'f3']);
   });
 });
+
+describe('OfflineManifest checkpoints', () => {
+  const commitFiles = async (store: ObjectStore, prefix: string) => {
+    const keys: string[] = [];
+    for await (const info of store.list('data', `${prefix}/_commits/`)) keys.push(info.key);
+    return keys;
+  };
+
+  it('keeps the commit folder bounded by checkpoints, and a new reader sees the same state', async () => {
+    const { store } = await counted('checkpoints');
+    const writer = new OfflineManifest(store, 'offline/env', 1_000, 8);
+    for (let i = 0; i < 60; i++) {
+      await writer.commit({ ids: [`b${i}`], adds: [file(`f${i}`)], removes: [] });
+      // Every tenth commit is a compaction: it replaces the previous ten files by one.
+      if (i % 10 === 9)
+        await writer.commit({
+          ids: [],
+          adds: [file(`c${i}`)],
+          removes: Array.from({ length: 10 }, (_, j) => `f${i - j}`),
+        });
+    }
+    // 66 commits; without checkpoints all 66 files stay and every refresh lists them.
+    const keys = await commitFiles(store, 'offline/env');
+    expect(keys.length).toBeLessThanOrEqual(9);
+    expect(writer.commitCount).toBeLessThanOrEqual(9);
+    const expected = Array.from({ length: 6 }, (_, k) => `c${k * 10 + 9}`);
+    expect(
+      writer
+        .visible()
+        .map((f) => f.key)
+        .sort(),
+    ).toEqual(expected.sort());
+
+    const reader = new OfflineManifest(store, 'offline/env', 1_000, 8);
+    await reader.refresh();
+    expect(
+      reader
+        .visible()
+        .map((f) => f.key)
+        .sort(),
+    ).toEqual(expected.sort());
+    expect(Array.from({ length: 60 }, (_, i) => reader.has(`b${i}`)).every(Boolean)).toBe(true);
+    expect(reader.has('b60')).toBe(false);
+  });
+
+  it('keeps a removal from being undone by an older commit that still adds the file', async () => {
+    const { store } = await counted('late');
+    const writer = new OfflineManifest(store, 'offline/env', 1_000, 4);
+    await writer.commit({ ids: ['a'], adds: [file('old')], removes: [] });
+    // Another process that read only the first commit, then a compaction here removes 'old'.
+    const stale = new OfflineManifest(store, 'offline/env', 1_000, 4);
+    await stale.refresh();
+    await writer.commit({ ids: [], adds: [file('merged')], removes: ['old'] });
+    for (let i = 0; i < 4; i++) await writer.commit({ ids: [`b${i}`], adds: [file(`n${i}`)], removes: [] });
+    // The writer has checkpointed; the stale process checkpoints its state, which still names 'old'.
+    for (let i = 0; i < 4; i++) await stale.commit({ ids: [`s${i}`], adds: [file(`s${i}`)], removes: [] });
+    await writer.refresh();
+    expect(writer.visible().map((f) => f.key)).not.toContain('old');
+    expect(writer.visible().map((f) => f.key)).toContain('s3');
+  });
+});
+
+describe('OfflineManifest refresh', () => {
+  it('skips the listing when the folder was listed less than maxAgeMs ago, and lists otherwise', async () => {
+    const { store } = await counted('max-age');
+    const writer = new OfflineManifest(store, 'offline/env');
+    const reader = new OfflineManifest(store, 'offline/env');
+    await reader.refresh();
+    await writer.commit({ ids: ['b1'], adds: [file('f1')], removes: [] });
+    await reader.refresh(undefined, 60_000);
+    expect(reader.has('b1')).toBe(false);
+    await reader.refresh();
+    expect(reader.has('b1')).toBe(true);
+  });
+});

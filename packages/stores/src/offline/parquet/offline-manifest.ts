@@ -24,10 +24,17 @@ export interface Commit {
   readonly adds: readonly DataFile[];
   readonly removes: readonly string[];
   readonly at: number;
+  /**
+   * A checkpoint's: the commit keys it replaces. It holds their folded state (visible files, recent batch
+   * ids, recent removals), and those commit files are deleted after it is written.
+   */
+  readonly supersedes?: readonly string[];
 }
 
 /** How many batch ids a manifest remembers for idempotent writes, by default (see `OfflineManifest`). */
 export const DEFAULT_DEDUPE_IDS = 200_000;
+/** Commits after which a manifest writes a checkpoint, by default (see `OfflineManifest`). */
+export const DEFAULT_CHECKPOINT_EVERY = 128;
 
 /**
  * The offline store's manifest: a folder of commit files (`<prefix>/_commits/<time>-<uuid>.json`), each
@@ -37,40 +44,81 @@ export const DEFAULT_DEDUPE_IDS = 200_000;
  * each is read once and applied to the folded state incrementally (a refresh costs the new commits, not
  * all of them; a removal seen before its add still wins).
  *
- * Memory is bounded apart from the visible files themselves: only the keys of applied commits are kept,
- * and the batch ids that make writes idempotent are remembered for the most recent `dedupeIds` batches
- * (oldest forgotten first, in commit-time order). A batch redelivered after that many newer batches were
+ * Bounded whatever the number of writes: every `checkpointEvery` commits the manifest writes a
+ * checkpoint — a commit holding the folded state (the visible files, the recent batch ids, the recent
+ * removals) that names the commits it replaces — and deletes those commit files. So the commit folder, the
+ * cost of listing it on every refresh, and the applied keys stay below about `checkpointEvery` entries;
+ * the visible files are bounded by compaction (`compactTouched`); removed keys are kept for two
+ * checkpoint intervals (so a commit from a process that had not seen a removal yet cannot bring a file
+ * back), and the batch ids that make writes idempotent for the most recent `dedupeIds` batches (oldest
+ * forgotten first, in commit-time order). A batch redelivered after that many newer batches were
  * committed would be written again; the buses redeliver only what was not acknowledged (a crash between a
  * commit and its acknowledgement, a consumer idle for 30 s), which is far inside that horizon.
  */
 export class OfflineManifest {
-  private readonly applied = new Set<string>();
+  /** Keys of the commit files applied (or replaced by an applied checkpoint) that still exist. */
+  private applied = new Set<string>();
   private readonly files = new Map<string, DataFile>();
-  private readonly removed = new Set<string>();
+  /** Files removed since the last checkpoint, and in the interval before it. */
+  private removed = new Set<string>();
+  private removedBefore = new Set<string>();
   /** Batch id → nothing; insertion order is commit order, so the first entries are the oldest. */
   private readonly ids = new Set<string>();
+  /** Commits applied since the last checkpoint (written here or read). */
+  private sinceCheckpoint = 0;
 
   constructor(
     private readonly store: ObjectStore,
     private readonly prefix: string,
     private readonly dedupeIds = DEFAULT_DEDUPE_IDS,
+    private readonly checkpointEvery = DEFAULT_CHECKPOINT_EVERY,
   ) {}
 
-  /** Reads commits written since the last refresh (by this or another process). */
-  async refresh(signal?: AbortSignal): Promise<void> {
+  /** Commit files the manifest knows of (what a checkpoint bounds). */
+  get commitCount(): number {
+    return this.applied.size;
+  }
+
+  /** When the commit folder was last listed (`Date.now()`). */
+  private listedAt = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Reads commits written since the last refresh (by this or another process). With `maxAgeMs`, does
+   * nothing when the folder was listed less than that long ago (this process's own commits are applied
+   * as they are written; see the store's `writeRefreshMs` for why writes may skip a listing).
+   */
+  async refresh(signal?: AbortSignal, maxAgeMs = 0): Promise<void> {
+    if (Date.now() - this.listedAt < maxAgeMs) return;
+    this.listedAt = Date.now();
+    const listed = new Set<string>();
     for await (const info of this.store.list('data', `${this.prefix}/_commits/`, signal)) {
-      if (this.applied.has(info.key) || !info.key.endsWith('.json')) continue;
+      if (!info.key.endsWith('.json')) continue;
+      listed.add(info.key);
+      if (this.applied.has(info.key)) continue;
       const body = await this.store.get('data', info.key, signal);
       if (!body) continue;
       this.apply(info.key, JSON.parse(Buffer.from(body).toString('utf8')) as Commit);
     }
+    // Commit files deleted after a checkpoint replaced them are forgotten (keys are never reused).
+    if (listed.size < this.applied.size)
+      this.applied = new Set([...this.applied].filter((k) => listed.has(k)));
   }
 
-  private apply(key: string, commit: Commit): void {
+  private isRemoved(key: string): boolean {
+    return this.removed.has(key) || this.removedBefore.has(key);
+  }
+
+  private apply(key: string, commit: Commit, own = false): void {
     this.applied.add(key);
-    for (const file of commit.adds) if (!this.removed.has(file.key)) this.files.set(file.key, file);
+    if (commit.supersedes) {
+      for (const replaced of commit.supersedes) this.applied.add(replaced);
+      this.sinceCheckpoint = 0;
+    } else this.sinceCheckpoint++;
+    for (const file of commit.adds) if (!this.isRemoved(file.key)) this.files.set(file.key, file);
+    // A checkpoint's removals are old ones: they age out at the next checkpoint. Our own are already held.
+    const into = commit.supersedes ? this.removedBefore : this.removed;
     for (const removed of commit.removes) {
-      this.removed.add(removed);
+      if (!own || !commit.supersedes) into.add(removed);
       this.files.delete(removed);
     }
     for (const id of commit.ids) {
@@ -102,13 +150,38 @@ export class OfflineManifest {
     );
   }
 
-  /** Writes a commit (its data files must already be stored) and applies it locally. */
-  async commit(change: Omit<Commit, 'id' | 'at'>): Promise<Commit> {
+  /**
+   * Writes a commit (its data files must already be stored) and applies it locally; every
+   * `checkpointEvery` commits, then writes a checkpoint and deletes the commit files it replaces.
+   */
+  async commit(change: Omit<Commit, 'id' | 'at' | 'supersedes'>): Promise<Commit> {
+    const commit = await this.put(change);
+    if (this.sinceCheckpoint >= this.checkpointEvery) await this.checkpoint();
+    return commit;
+  }
+
+  private async put(change: Omit<Commit, 'id' | 'at'>): Promise<Commit> {
     const at = Date.now();
     const commit: Commit = { id: randomUUID(), at, ...change };
     const key = `${this.prefix}/_commits/${String(at).padStart(15, '0')}-${commit.id}.json`;
     await this.store.put('data', key, JSON.stringify(commit), { contentType: 'application/json' });
-    this.apply(key, commit);
+    this.apply(key, commit, true);
     return commit;
+  }
+
+  /**
+   * Writes the folded state as one commit replacing every commit applied so far, then deletes those. A
+   * reader that listed a replaced commit before its deletion finds it gone and skips it (the checkpoint,
+   * listed after it, holds its content); a commit written meanwhile by another process is not replaced.
+   */
+  private async checkpoint(): Promise<void> {
+    const supersedes = [...this.applied];
+    const removes = [...this.removedBefore, ...this.removed];
+    // Removals older than the previous checkpoint are forgotten; this one carries the two last intervals.
+    this.removedBefore = this.removed;
+    this.removed = new Set();
+    await this.put({ ids: [...this.ids], adds: [...this.files.values()], removes, supersedes });
+    for (const key of supersedes) await this.store.delete('data', key);
+    for (const key of supersedes) this.applied.delete(key);
   }
 }

@@ -117,4 +117,47 @@ describe('createParquetOfflineStore', () => {
     duck.closeSync();
     await store.close();
   });
+
+  it('keeps a partition’s visible files bounded over many writes by tiered compaction, losing no row', async () => {
+    const store = createParquetOfflineStore({ objectStore, threads: 1, autoCompactFiles: 4 });
+    await store.init();
+    const writes = 70;
+    for (let i = 0; i < writes; i++) {
+      await store.write('tiered', [
+        {
+          id: `m${i}`,
+          observations: [
+            { feature: 'user.n', pkey: String(i % 7), value: i, observedAt: T + i, insertedAt: T + i },
+          ],
+        },
+      ]);
+      await store.appendRecords('tiered', 'query_log', [{ id: `q${i}`, rows: [{ i }] }]);
+    }
+    const keys: string[] = [];
+    for await (const info of objectStore.list('data', 'offline/tiered/')) keys.push(info.key);
+    const observations = keys.filter((k) => k.includes('/observations/') && k.endsWith('.parquet'));
+    const tables = keys.filter((k) => k.includes('/tables/query_log/') && k.endsWith('.parquet'));
+    // Fewer than 4 files a level, log4(70) < 4 levels: at most 3 × 4 = 12 files, where there were 70 each.
+    expect(observations.length).toBeLessThanOrEqual(12);
+    expect(tables.length).toBeLessThanOrEqual(12);
+    // 70 = 1×64 + 0×16 + 1×4 + 2×1 in base 4: one file of level 3, one of level 1, two of level 0.
+    expect(observations.length).toBe(4);
+    const scanned = await store.scan('tiered', { features: ['user.n'] });
+    expect(scanned.map((o) => o.value as number).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: writes }, (_, i) => i),
+    );
+    expect(await store.readRecords('tiered', 'query_log')).toEqual(
+      Array.from({ length: writes }, (_, i) => ({ i })),
+    );
+    // Redelivered batches are still recognised after their files were merged.
+    expect(
+      await store.write('tiered', [
+        {
+          id: 'm3',
+          observations: [{ feature: 'user.n', pkey: '1', value: -1, observedAt: T, insertedAt: T }],
+        },
+      ]),
+    ).toBe(0);
+    await store.close();
+  });
 });

@@ -17,6 +17,13 @@ import type {
   StoredObservation,
 } from '../offline-store.ts';
 import { jsonToColumnSql } from './json-column-sql.ts';
+import {
+  type CompactionDeps,
+  compactTouched,
+  levelOf,
+  mergeFiles,
+  partitionOf,
+} from './offline-compaction.ts';
 import { type DataFile, OfflineManifest } from './offline-manifest.ts';
 
 /** Options for `createParquetOfflineStore`. */
@@ -32,10 +39,26 @@ export interface ParquetOfflineStoreOptions {
   /** A (namespace, day) partition with at least this many files is merged by `compact`. Default 4. */
   readonly compactMinFiles?: number;
   /**
+   * Compaction after writes (see `compactTouched`): when one level of a partition a write touched holds
+   * this many files, they are merged into one file of the next level, in the write's turn. Bounds the
+   * visible-file list (and the files a read opens) whatever the number of writes. Default 16; 0 turns it
+   * off (then only `compact` merges).
+   */
+  readonly autoCompactFiles?: number;
+  /**
    * Batch ids remembered per environment for idempotent writes (the most recent ones; see
    * `OfflineManifest`). Bounds the manifest's memory. Default 200,000.
    */
   readonly dedupeIds?: number;
+  /** Commits after which the manifest writes a checkpoint (see `OfflineManifest`). Default 128. */
+  readonly checkpointEvery?: number;
+  /**
+   * A write re-lists the commit folder (to skip batches another process committed) only when it was
+   * listed longer ago than this; reads always re-list. Safe below the buses' redelivery idle time (30 s;
+   * keep it below `redeliverAfterMs`): a batch another process committed is redelivered here only after
+   * that process went idle that long, so it was committed before this window. Default 1,000 ms.
+   */
+  readonly writeRefreshMs?: number;
 }
 
 const FQN = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_.]*$/;
@@ -80,12 +103,18 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
   let staging = options.stagingDir;
   let ownStaging = false;
 
+  const writeRefreshMs = options.writeRefreshMs ?? 1_000;
   const manifestOf = (environment: string) => {
     if (!ENVIRONMENT.test(environment))
       throw new SlateError('input', 'INVALID_FEATURE', `invalid environment ${JSON.stringify(environment)}`);
     let manifest = manifests.get(environment);
     if (!manifest) {
-      manifest = new OfflineManifest(objectStore, `offline/${environment}`, options.dedupeIds);
+      manifest = new OfflineManifest(
+        objectStore,
+        `offline/${environment}`,
+        options.dedupeIds,
+        options.checkpointEvery,
+      );
       manifests.set(environment, manifest);
     }
     return manifest;
@@ -122,6 +151,31 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
       paths.push(path);
     }
     return paths;
+  };
+
+  /** Files this store wrote and has not merged away: what compaction after writes may merge. */
+  const own = new Set<string>();
+  const compaction = (): CompactionDeps => ({ objectStore, staging: staging!, withConnection, stage, own });
+  const autoCompactFiles = options.autoCompactFiles ?? 16;
+  /**
+   * Compaction after a write, in the write's turn. A failure does not fail the write (it is committed):
+   * the partition stays as it is and the next write to it tries again.
+   */
+  const compactAfter = async (
+    environment: string,
+    manifest: OfflineManifest,
+    adds: readonly DataFile[],
+    signal?: AbortSignal,
+  ) => {
+    if (autoCompactFiles <= 0 || adds.length === 0) return;
+    await compactTouched(
+      compaction(),
+      environment,
+      manifest,
+      new Set(adds.map(partitionOf)),
+      autoCompactFiles,
+      signal,
+    ).catch(() => 0);
   };
 
   /** Stages the visible files that match; retries once when compaction deleted one meanwhile. */
@@ -182,7 +236,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
     signal?: AbortSignal,
   ): Promise<number> => {
     const manifest = manifestOf(environment);
-    await manifest.refresh(signal);
+    await manifest.refresh(signal, writeRefreshMs);
     const seen = new Set<string>();
     const fresh = batches.filter((batch) => {
       if (manifest.has(batch.id) || seen.has(batch.id)) return false;
@@ -270,6 +324,8 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
       });
       signal?.throwIfAborted();
       await manifest.commit({ ids: fresh.map((batch) => batch.id), adds, removes: [] });
+      for (const file of adds) own.add(file.key);
+      await compactAfter(environment, manifest, adds, signal);
       return fresh.length;
     } finally {
       await rm(workDir, { recursive: true, force: true });
@@ -400,7 +456,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
     if (!TABLE.test(table))
       throw new SlateError('input', 'INVALID_FEATURE', `invalid table name ${JSON.stringify(table)}`);
     const manifest = manifestOf(environment);
-    await manifest.refresh(signal);
+    await manifest.refresh(signal, writeRefreshMs);
     const idOf = (batch: RecordBatch) => `${table}:${batch.id}`;
     const seen = new Set<string>();
     const fresh = batches.filter((batch) => {
@@ -441,21 +497,18 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
     });
     const bytes = await readFile(local);
     await objectStore.put('data', key, bytes);
-    await manifest.commit({
-      ids: fresh.map(idOf),
-      adds: [
-        {
-          key,
-          namespace: `table:${table}`,
-          date,
-          rows,
-          bytes: bytes.length,
-          minObservedAt: now,
-          maxObservedAt: now,
-        },
-      ],
-      removes: [],
-    });
+    const added: DataFile = {
+      key,
+      namespace: `table:${table}`,
+      date,
+      rows,
+      bytes: bytes.length,
+      minObservedAt: now,
+      maxObservedAt: now,
+    };
+    await manifest.commit({ ids: fresh.map(idOf), adds: [added], removes: [] });
+    own.add(added.key);
+    await compactAfter(environment, manifest, [added], signal);
     return fresh.length;
   };
 
@@ -563,50 +616,20 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
         await manifest.refresh(signal);
         const groups = new Map<string, DataFile[]>();
         for (const file of manifest.visible()) {
-          if (file.namespace.startsWith('table:')) continue;
-          const id = `${file.namespace}/${file.date}`;
-          groups.set(id, [...(groups.get(id) ?? []), file]);
+          const id = partitionOf(file);
+          let group = groups.get(id);
+          if (!group) {
+            group = [];
+            groups.set(id, group);
+          }
+          group.push(file);
         }
         let merged = 0;
         let written = 0;
         for (const files of groups.values()) {
           if (files.length < (options.compactMinFiles ?? 4)) continue;
-          const paths = await stage(files, signal);
-          if (!paths) continue;
-          const first = files[0]!;
-          const key = `offline/${environment}/observations/namespace=${first.namespace}/date=${first.date}/${randomUUID()}-c.parquet`;
-          const local = join(staging!, key);
-          await mkdir(dirname(local), { recursive: true });
-          await withConnection((connection) =>
-            connection.run(
-              `COPY (SELECT * FROM read_parquet([${paths.map(quote).join(', ')}], union_by_name = true) ORDER BY feature, pkey, observed_at) TO ${quote(local)} (FORMAT parquet, COMPRESSION zstd)`,
-            ),
-          );
-          const bytes = await readFile(local);
-          await objectStore.put('data', key, bytes);
-          await manifest.commit({
-            ids: [],
-            adds: [
-              {
-                key,
-                namespace: first.namespace,
-                date: first.date,
-                rows: files.reduce((sum, f) => sum + f.rows, 0),
-                bytes: bytes.length,
-                minObservedAt: Math.min(...files.map((f) => f.minObservedAt)),
-                maxObservedAt: Math.max(...files.map((f) => f.maxObservedAt)),
-                ...(files.every((f) => f.features)
-                  ? { features: [...new Set(files.flatMap((f) => f.features ?? []))].sort() }
-                  : {}),
-              },
-            ],
-            removes: files.map((f) => f.key),
-          });
-          // Only after the commit: a reader holding the old list re-reads the manifest when a file is gone.
-          for (const file of files) {
-            await objectStore.delete('data', file.key);
-            await rm(join(staging!, file.key), { force: true });
-          }
+          const level = Math.max(...files.map(levelOf)) + 1;
+          if (!(await mergeFiles(compaction(), environment, manifest, files, level, signal))) continue;
           merged += files.length;
           written += 1;
         }
