@@ -464,11 +464,12 @@ function boundsNote(
   const waitPerRun = <T extends { waitMs: number }>(rs: readonly T[], cpu: (r: T) => number) =>
     median(rs.map((r) => r.waitMs / Math.max(1, cpu(r)))).toFixed(1);
   return [
-    `What bounds it. Query servers: two processes give ${qpsRatio.toFixed(2)}× the QPS of one. The measured processes (replicas, Redis, autocannon) use ${share(q1, total, (r) => r.wallMs)}% of a core between them with one replica and ${share(q2, total, (r) => r.wallMs)}% with two, of the machine's ${machine.cores * 100}%; the rest goes to other work on the machine. The replicas' threads waited ${waitPerRun(q1, (r) => r.serverCpuMs)} ms (one) and ${waitPerRun(q2, (r) => r.serverCpuMs)} ms (two) for a core per ms they ran: the query server is bound by the cores it is given, not by Redis (${share(
+    `What bounds it: the cores, and on this machine the other work on them. Query servers: two processes give ${qpsRatio.toFixed(2)}× the QPS of one. The measured processes (replicas, Redis, autocannon) use ${share(q1, total, (r) => r.wallMs)}% of a core between them with one replica and ${share(q2, total, (r) => r.wallMs)}% with two, of the machine's ${machine.cores * 100}%; the replicas' threads waited ${waitPerRun(q1, (r) => r.serverCpuMs)} ms (one) and ${waitPerRun(q2, (r) => r.serverCpuMs)} ms (two) on the run queue for every ms they ran. Neither Redis (${share(
       q2,
       (r) => r.redisCpuMs,
       (r) => r.wallMs,
-    )}% of a core) nor by a lock or a shared queue. A second process helps because it is a second event loop competing for the machine's run queue, and the ratio says little about a cluster, where each replica has its own cores and Redis its own host. The figure that carries over is the CPU per query (second line: ${Math.round(median(q1.map((r) => (1000 * r.serverCpuMs) / r.total)))} µs with one replica), i.e. about 10⁶ / that QPS per core; it is several times the in-process figure of \`npm run bench -- serving\` because the whole process is measured (the HTTP stack, token checks, the query log and usage on the result bus, metrics) and because on a saturated machine every context switch costs cache misses.`,
+    )}% of a core) nor the load generator is near a core, and nothing in the query path is shared between replicas but Redis, so a replica's throughput is the CPU it gets divided by the CPU per query. Where there is an idle core a second replica adds one; on an oversubscribed machine it only adds a second claimant to the same run queue, so the ratio moves with the outside load from run to run and says nothing about a cluster, where each replica has its own cores and Redis its own host. The figure that carries over is the CPU per query (second line: ${Math.round(median(q1.map((r) => (1000 * r.serverCpuMs) / r.total)))} µs with one replica here), i.e. about 10⁶ / that in QPS per core and per replica. It is several times the in-process figure of \`npm run bench -- serving\` because the whole process is measured (HTTP, token checks, the query log and usage published to the result bus, metrics) on a machine where every context switch costs cache misses.`,
+    'Profile of one query replica under this load (`SLATE_BENCH_PROFILE`, summarised with `node --import tsx bench/replicas/profile-summary.ts <dir>`, self time in % of busy samples, 2026-12-07, load average ~22, start-up included): socket writes to Redis 16% (the online store\u2019s MGET of 100 keys 11%, the result bus\u2019s query-log message 5%: the `write` system call, which on a saturated machine is where the kernel\u2019s share shows), Slate\u2019s own code 18% (engine cache read and value decoding, result messages, plan execution; no function above 2%), GC 9%, module loading at start-up 7%, Fastify 6%, ioredis 5%, HTTP response writes 5%, zod 3%. No lock, queue or single hot spot: the per-query cost is spread over the I/O and the engine, as in `npm run bench -- serving`.',
     `Persistence: two workers give ${persistRatio.toFixed(2)}× the values/s of one. The workers use ${share(
       p1,
       (r) => r.workerCpuMs,
@@ -477,10 +478,10 @@ function boundsNote(
       p2,
       (r) => r.workerCpuMs,
       (r) => r.wallMs,
-    )}% (two) of a core and waited ${waitPerRun(p1, (r) => r.workerCpuMs)} / ${waitPerRun(p2, (r) => r.workerCpuMs)} ms for a core per ms they ran; Redis uses ${share(
+    )}% (two) of a core, Redis ${share(
       p2,
       (r) => r.redisCpuMs,
       (r) => r.wallMs,
-    )}%. A worker writes each batch online (one Redis pipeline) and offline (one Parquet commit per batch) before it acknowledges it, and polls the next batch while one is written; two workers split the group's messages, so they scale until the cores or Redis are full.`,
+    )}%, and the workers waited ${waitPerRun(p1, (r) => r.workerCpuMs)} / ${waitPerRun(p2, (r) => r.workerCpuMs)} ms on the run queue per ms they ran: they are starved of CPU, not of work (the bus holds the whole burst) nor of Redis. A worker writes each batch online (one Redis pipeline) and offline (one Parquet commit) before acknowledging it, and polls the next batch while one is written; two workers split the group's messages between them, so with a core each they would double it, until Redis or the object store is full. The figure that carries over is the CPU per 1,000 values (fourth line), about 10⁶ / that in values/s per core. A persistence worker's profile at this size is mostly its own start-up (module loading 22%, DuckDB 6–14%, GC 15–18%).`,
   ].join('\n\n');
 }

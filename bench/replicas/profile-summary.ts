@@ -22,7 +22,7 @@ export function groupOf(node: ProfileNode): string {
   if (!url) return functionName.startsWith('(') ? functionName : `(native) ${functionName}`;
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1]!;
-  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
+  if (url.startsWith('node:')) return `node:${url.slice(5).split('/').slice(0, 2).join('/')}`;
   if (url.includes('/dist/')) return `slate ${url.slice(url.indexOf('/dist/') + 6).split('/')[0]}`;
   return url;
 }

@@ -51,6 +51,10 @@ export interface ProcessGroup {
   tails(chars?: number): string;
   /** Waits for `url` to answer 2xx; throws with `process`'s output when it exits first or after `timeoutMs`. */
   waitUntilHealthy(process: StartedProcess, url: string, timeoutMs?: number): Promise<void>;
+  /** Waits for `text` in `process`'s output; throws with the output when it exits first or after `timeoutMs`. */
+  waitForOutput(process: StartedProcess, text: string, timeoutMs?: number): Promise<void>;
+  /** Sends `signal` to `process` and resolves once it has exited (at once when it already has). */
+  stop(process: StartedProcess, signal?: NodeJS.Signals): Promise<void>;
   /** SIGTERM to every live process (SIGKILL after `graceMs`, default 10 s), resolving once all have exited. */
   stopAll(graceMs?: number): Promise<void>;
 }
@@ -130,6 +134,21 @@ export function createProcessGroup(options: ProcessGroupOptions): ProcessGroup {
           throw new Error(`${started.name} did not answer ${url} in ${timeoutMs} ms:\n${started.output()}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
+    },
+    async waitForOutput(started, text, timeoutMs = 90_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!started.output().includes(text)) {
+        if (!started.alive())
+          throw new Error(`${started.name} exited (${await started.exited}):\n${started.output()}`);
+        if (Date.now() > deadline)
+          throw new Error(`${started.name} did not print '${text}' in ${timeoutMs} ms:\n${started.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    async stop(started, signal = 'SIGTERM') {
+      if (!started.alive()) return;
+      started.child.kill(signal);
+      await started.exited;
     },
     async stopAll(graceMs = 10_000) {
       await Promise.all(
