@@ -39,9 +39,9 @@ import {
   signIn,
   until,
 } from '../e2e/support/index.ts';
-import { autocannon, type LoadRun } from './replicas/load.ts';
 import { cpuMs, redisCpuMs, schedMs } from './replicas/usage.ts';
 import { type BenchFigure, type BenchReport, machine } from './report.ts';
+import { autocannon, type LoadRun } from './serving/autocannon.ts';
 
 const POSTGRES_URL = process.env.SLATE_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ROUNDS = Number(process.env.SLATE_BENCH_ROUNDS ?? 2);

@@ -167,15 +167,15 @@ export function createProcessGroup(options: ProcessGroupOptions): ProcessGroup {
 
 /**
  * Polls `what` (every `intervalMs`, default 250) until it resolves a value other than `undefined`; a
- * rejection counts as not yet. Throws after `timeoutMs` (default 90 s) with `label` and `context()` (e.g.
- * a process group's `tails`).
+ * rejection counts as not yet. Throws after `timeoutMs` (default 90 s) with `label` (a function is called
+ * then, so it can show output gathered meanwhile) and `context()` (e.g. a process group's `tails`).
  *
  * @example
  * await until(async () => ((await fetch(url)).ok ? true : undefined), 'the data plane', { context: group.tails });
  */
 export async function until<T>(
   what: () => Promise<T | undefined>,
-  label: string,
+  label: string | (() => string),
   options: { timeoutMs?: number; intervalMs?: number; context?: () => string } = {},
 ): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 90_000);
@@ -183,7 +183,9 @@ export async function until<T>(
     const value = await what().catch(() => undefined);
     if (value !== undefined) return value;
     if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${label}${options.context ? `\n${options.context()}` : ''}`);
+      throw new Error(
+        `timed out waiting for ${typeof label === 'string' ? label : label()}${options.context ? `\n${options.context()}` : ''}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
   }
 }

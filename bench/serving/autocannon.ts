@@ -19,7 +19,7 @@ export interface LoadRun {
  * body, connections, duration in s) and resolves with its figures.
  */
 export function autocannon(options: Record<string, unknown>): Promise<LoadRun> {
-  const script = fileURLToPath(new URL('../serving/load.mjs', import.meta.url));
+  const script = fileURLToPath(new URL('./load.mjs', import.meta.url));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, JSON.stringify(options)], {
       stdio: ['ignore', 'pipe', 'pipe'],
