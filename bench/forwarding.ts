@@ -7,7 +7,6 @@
  * (`bench/grpc/load.mjs`, closed loops) straight to the data plane's gRPC port and to the API host's, which
  * forwards it as an HTTP/2 stream. `SLATE_BENCH_SECONDS` (default 8) sets each run's duration.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -20,44 +19,13 @@ import { createLocalObjectStore, createMemoryOnlineStore } from '@slate/stores';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { build } from 'esbuild';
 import { pino } from 'pino';
+import { until } from '../e2e/support/index.ts';
 import * as repo from './forwarding/repo.ts';
 import { type BenchFigure, type BenchReport, machine } from './report.ts';
+import { autocannon, runLoadScript } from './serving/autocannon.ts';
 
 const SECONDS = Number(process.env.SLATE_BENCH_SECONDS ?? 8);
 const REGISTRATION = 'bench-forwarding-registration';
-
-interface Load {
-  readonly p50: number;
-  readonly p99: number;
-  readonly qps: number;
-  readonly non2xx: number;
-  readonly errors: number;
-}
-
-function autocannon(options: Record<string, unknown>): Promise<Load> {
-  const script = fileURLToPath(new URL('./serving/load.mjs', import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, JSON.stringify(options)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (err += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited ${code}: ${err}`));
-      const json = JSON.parse(out);
-      resolve({
-        p50: json.latency.p50,
-        p99: json.latency.p99,
-        qps: json.requests.average,
-        non2xx: json.non2xx,
-        errors: json.errors + json.timeouts,
-      });
-    });
-  });
-}
 
 interface GrpcLoad {
   readonly count: number;
@@ -68,21 +36,8 @@ interface GrpcLoad {
 }
 
 /** Closed-loop @grpc/grpc-js clients in their own process (the gRPC bench's load generator). */
-function grpcLoad(options: Record<string, unknown>): Promise<GrpcLoad> {
-  const script = fileURLToPath(new URL('./grpc/load.mjs', import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, JSON.stringify(options)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (err += chunk));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(JSON.parse(out) as GrpcLoad) : reject(new Error(`load exited ${code}: ${err}`)),
-    );
-  });
+async function grpcLoad(options: Record<string, unknown>): Promise<GrpcLoad> {
+  return (await runLoadScript(new URL('./grpc/load.mjs', import.meta.url), options)) as GrpcLoad;
 }
 
 function featherBody(ids: readonly number[]): Buffer {
@@ -179,14 +134,21 @@ export async function run(): Promise<BenchReport> {
     if (deployed.status !== 201) throw new Error(`deploy failed: ${await deployed.text()}`);
     const json = JSON.stringify({ inputs: { 'account.id': 21 }, outputs: ['account.doubled'] });
     const jsonHeaders = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const res = await fetch(`${api}/v1/query/online`, { method: 'POST', headers: jsonHeaders, body: json });
-      const body = (await res.json()) as { data?: { value: unknown }[] };
-      if (res.status === 200 && body.data?.[0]?.value === 42) break;
-      if (Date.now() > deadline) throw new Error(`not served through the API host: ${JSON.stringify(body)}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    let last: unknown;
+    await until(
+      async () => {
+        const res = await fetch(`${api}/v1/query/online`, {
+          method: 'POST',
+          headers: jsonHeaders,
+          body: json,
+        });
+        const body = (await res.json()) as { data?: { value: unknown }[] };
+        last = body;
+        return res.status === 200 && body.data?.[0]?.value === 42 ? true : undefined;
+      },
+      'a query answered through the API host',
+      { timeoutMs: 60_000, intervalMs: 200, context: () => JSON.stringify(last) },
+    );
     const feather = featherBody(Array.from({ length: 1000 }, (_, i) => i + 1));
     const featherHeaders = { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' };
     const shapes = [

@@ -17,6 +17,7 @@ import { build } from 'esbuild';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as repo from './forwarding/forwarding-repo.ts';
+import { until } from './support/index.ts';
 
 const REGISTRATION = 'registration-token-for-forwarding-tests';
 type Json = Record<string, unknown>;
@@ -113,17 +114,19 @@ describe('the API host forwards data-plane routes', () => {
     });
     expect(deployed.status).toBe(201);
     // Ready when the data plane answers through the API host.
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const answer = await post(api, '/v1/query/online', {
-        inputs: { 'account.id': 1 },
-        outputs: ['account.doubled'],
-      });
-      if (answer.status === 200 && values(answer.body)['account.doubled'] === 2) break;
-      if (Date.now() > deadline)
-        throw new Error(`not served through the API host: ${JSON.stringify(answer)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    let last: unknown;
+    await until(
+      async () => {
+        const answer = await post(api, '/v1/query/online', {
+          inputs: { 'account.id': 1 },
+          outputs: ['account.doubled'],
+        });
+        last = answer;
+        return answer.status === 200 && values(answer.body)['account.doubled'] === 2 ? true : undefined;
+      },
+      'a query answered through the API host',
+      { timeoutMs: 30_000, intervalMs: 100, context: () => JSON.stringify(last) },
+    );
   }, 90_000);
   afterAll(async () => {
     await dataPlane?.close();

@@ -6,22 +6,29 @@
  * both planes' internal metrics listeners without a token.
  */
 
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, requireService, testServices } from '@slate/testing';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildDist,
+  createDatabase,
+  createProcessGroup,
+  createServiceToken,
+  type OwnDatabase,
+  signIn,
+} from './support/index.ts';
 
 const repo = new URL('..', import.meta.url).pathname;
 const postgres = await requireService('PostgreSQL', testServices.postgresUrl);
-const database = `compiled${Date.now().toString(36)}`;
+const databaseName = `compiled${Date.now().toString(36)}`;
+let database: OwnDatabase | undefined;
 const work = mkdtempSync(join(tmpdir(), 'slate-compiled-'));
 const registrationToken = 'a-registration-token-for-this-test-only';
-const children: ChildProcess[] = [];
 const run = promisify(execFile);
 
 /** Only what a container would have: no NODE_OPTIONS (vitest's or tsx's loaders), no test switches. */
@@ -37,29 +44,12 @@ let dataPlaneUrl: string;
 let metadataMetrics: string;
 let dataPlaneMetrics: string;
 
+const group = createProcessGroup({ cwd: work, env: baseEnv });
+
 /** Runs `node dist/<entry>` and resolves when `healthUrl` answers; rejects with its output if it exits. */
 async function startCompiled(entry: string, env: Record<string, string>, healthUrl: string): Promise<void> {
-  const child = spawn(process.execPath, [join(repo, 'dist', entry)], {
-    cwd: work,
-    env: { ...baseEnv, ...env },
-  });
-  children.push(child);
-  let output = '';
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}:\n${output}`);
-    if (
-      await fetch(healthUrl).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${entry} did not become healthy:\n${output}`);
+  const started = group.start(entry, [join(repo, 'dist', entry)], env);
+  await group.waitUntilHealthy(started, healthUrl, 60_000);
 }
 
 /**
@@ -92,21 +82,11 @@ function loadedFiles(entry: string, staticOnly = false): { files: string[]; pack
   return { files, packages };
 }
 
-/** Runs one statement on the test server's maintenance connection. */
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: testServices.postgresUrl });
-  await client.connect();
-  await client.query(sql);
-  await client.end();
-}
-
 beforeAll(async () => {
   if (!postgres) return;
-  await admin(`create database ${database}`);
-  const databaseUrl = new URL(testServices.postgresUrl);
-  databaseUrl.pathname = `/${database}`;
+  database = await createDatabase(testServices.postgresUrl, databaseName);
   // Built once here, as `npm run build` does (the web UI aside): the test must see this tree's sources.
-  await run(process.execPath, [join(repo, 'scripts/build.mjs'), '--no-web'], { cwd: repo });
+  await buildDist();
   const [apiPort, dataPlanePort, mpMetricsPort, dpMetricsPort] = await Promise.all([
     freePort(),
     freePort(),
@@ -124,7 +104,7 @@ beforeAll(async () => {
       SLATE_REGISTRATION_TOKEN: registrationToken,
       // Embedded mode only enables the password-less login this test signs in with.
       SLATE_MODE: 'embedded',
-      DATABASE_URL: databaseUrl.toString(),
+      DATABASE_URL: database.url,
       // On PostgreSQL the signing keys are encrypted at rest under a key-encryption key the operator gives.
       SLATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       SLATE_SEED_FILE: join(repo, 'examples/quickstart/seed.yaml'),
@@ -152,12 +132,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all(
-    children.map((child) =>
-      child.exitCode === null ? new Promise((r) => child.once('exit', r).kill('SIGTERM')) : null,
-    ),
-  );
-  if (postgres) await admin(`drop database if exists ${database} with (force)`);
+  await group.stopAll();
+  await database?.drop();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -190,26 +166,11 @@ describe.skipIf(!postgres)('the compiled build (dist/) as separate processes', (
   });
 
   it('deploys the quickstart with the compiled CLI and answers a query through the compiled worker', async () => {
-    const login = await fetch(`${apiServer}/v1/auth/local-login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-slate-csrf': '1' },
-      body: JSON.stringify({ email: 'owner@example.com' }),
-    });
-    expect(login.status).toBeLessThan(300);
-    const cookie = login.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; ');
-    const created = await fetch(`${apiServer}/v1/environments/dev/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-slate-csrf': '1', cookie },
-      body: JSON.stringify({ name: 'ci', permissions: ['query.online', 'deploy.create', 'deploy.read'] }),
-    });
-    expect(created.status).toBe(201);
-    ({ client_id: clientId, client_secret: clientSecret } = (await created.json()) as {
-      client_id: string;
-      client_secret: string;
-    });
+    const cookie = await signIn(apiServer);
+    ({ client_id: clientId, client_secret: clientSecret } = await createServiceToken(apiServer, cookie, {
+      name: 'ci',
+      permissions: ['query.online', 'deploy.create', 'deploy.read'],
+    }));
     const cliEnv = {
       ...baseEnv,
       SLATE_API_SERVER: apiServer,

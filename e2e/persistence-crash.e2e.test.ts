@@ -9,7 +9,7 @@
  *
  * Run: `npx vitest run e2e/persistence-crash.e2e.test.ts` (prints the figures).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,55 +25,36 @@ import {
   testServices,
   unlessCi,
 } from '@slate/testing';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createDatabase,
+  createProcessGroup,
+  createServiceToken,
+  type OwnDatabase,
+  repoRoot as repo,
+  type StartedProcess,
+  signIn,
+  until,
+} from './support/index.ts';
 
-const repo = new URL('..', import.meta.url).pathname;
 const services =
   (await requireService('PostgreSQL', testServices.postgresUrl)) &&
   unlessCi(redisServerUnavailable()) === undefined;
-const database = `test_crash_${Date.now().toString(36)}`;
+const databaseName = `test_crash_${Date.now().toString(36)}`;
+let database: OwnDatabase | undefined;
 const work = mkdtempSync(join(tmpdir(), 'slate-crash-'));
 const objectsDir = join(work, 'objects');
 const registrationToken = 'a-registration-token-for-the-crash-test';
 const PERSISTENCE_KILLS = 3;
 const UPLOADERS = 4;
-const children: ChildProcess[] = [];
+// The sources run through tsx with this process's environment, as a developer runs them.
+const group = createProcessGroup({ cwd: work, env: { ...(process.env as Record<string, string>) } });
 let redis: OwnRedisServer;
 let apiServer: string;
 let cookie: string;
 
-interface Started {
-  readonly child: ChildProcess;
-  output(): string;
-  readonly exited: Promise<number | null>;
-}
-
-function startApp(app: string, env: Record<string, string>): Started {
-  const child = spawn(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx/esm'), join(repo, `apps/${app}/src/main.ts`)],
-    { cwd: work, env: { ...process.env, LOG_LEVEL: 'warn', ...env } },
-  );
-  children.push(child);
-  let output = '';
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  return {
-    child,
-    output: () => output,
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-}
-
-async function until<T>(what: () => Promise<T | undefined>, label: () => string, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await what().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label()}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+function startApp(app: string, env: Record<string, string>): StartedProcess {
+  return group.startApp(env.SLATE_INSTANCE_ID ?? app, app, { LOG_LEVEL: 'warn', ...env }, 'sources');
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -103,17 +84,11 @@ beforeAll(async () => {
     JSON.stringify(generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' })),
     { mode: 0o600 },
   );
-  const admin = new pg.Client({ connectionString: testServices.postgresUrl });
-  await admin.connect();
-  await admin.query(`drop database if exists ${database} with (force)`);
-  await admin.query(`create database ${database}`);
-  await admin.end();
-  const url = new URL(testServices.postgresUrl);
-  url.pathname = `/${database}`;
+  database = await createDatabase(testServices.postgresUrl, databaseName);
   const apiPort = await freePort();
   apiServer = `http://127.0.0.1:${apiPort}`;
   const metadata = startApp('metadata-plane', {
-    DATABASE_URL: url.toString(),
+    DATABASE_URL: database.url,
     SLATE_API_SERVER: apiServer,
     SLATE_REGISTRATION_TOKEN: registrationToken,
     SLATE_MODE: 'embedded',
@@ -124,36 +99,14 @@ beforeAll(async () => {
     PORT: String(apiPort),
     HOST: '127.0.0.1',
   });
-  await until(
-    async () => ((await fetch(`${apiServer}/healthz`)).ok ? true : undefined),
-    () => `the metadata plane:\n${metadata.output()}`,
-  );
-  const login = await fetch(`${apiServer}/v1/auth/local-login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-slate-csrf': '1' },
-    body: JSON.stringify({ email: 'owner@example.com' }),
-  });
-  cookie = login.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
+  await group.waitUntilHealthy(metadata, `${apiServer}/healthz`);
+  cookie = await signIn(apiServer);
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all(
-    children.map((child) =>
-      child.exitCode === null && child.signalCode === null
-        ? new Promise((resolve) => child.once('exit', resolve).kill('SIGTERM'))
-        : null,
-    ),
-  );
+  await group.stopAll();
   await redis?.stop();
-  if (services) {
-    const admin = new pg.Client({ connectionString: testServices.postgresUrl });
-    await admin.connect();
-    await admin.query(`drop database if exists ${database} with (force)`);
-    await admin.end();
-  }
+  await database?.drop();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -162,16 +115,10 @@ const scoreOf = (i: number) => i * 7 + 0.5;
 
 describe.skipIf(!services)('persistence crashes on the production shape', () => {
   it('loses and duplicates no acknowledged upload across persistence SIGKILLs and a Redis restart', async () => {
-    const created = await fetch(`${apiServer}/v1/environments/dev/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-slate-csrf': '1', cookie },
-      body: JSON.stringify({ name: 'ci', permissions: ['query.online', 'deploy.create', 'deploy.read'] }),
+    const { client_id, client_secret } = await createServiceToken(apiServer, cookie, {
+      name: 'ci',
+      permissions: ['query.online', 'deploy.create', 'deploy.read'],
     });
-    expect(created.status).toBe(201);
-    const { client_id, client_secret } = (await created.json()) as {
-      client_id: string;
-      client_secret: string;
-    };
     const queryPort = await freePort();
     const query = startApp('data-plane', dataPlaneEnv('crash-query', 'query', queryPort, await freePort()));
     const persistencePorts = [await freePort(), await freePort()] as const;

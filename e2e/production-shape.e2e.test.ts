@@ -4,101 +4,64 @@
  * (s3rver). A user signs in, creates a service token, deploys the quickstart with the CLI, and queries it.
  */
 
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { BUCKETS } from '@slate/stores';
 import { freePort, requireService, testServices } from '@slate/testing';
 import { Redis } from 'ioredis';
-import pg from 'pg';
-import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createDatabase,
+  createProcessGroup,
+  createServiceToken,
+  type OwnDatabase,
+  type OwnS3Server,
+  repoRoot as repo,
+  signIn,
+  startS3Server,
+} from './support/index.ts';
 
-const repo = new URL('..', import.meta.url).pathname;
 const services =
   (await requireService('PostgreSQL', testServices.postgresUrl)) &&
   (await requireService('Redis', testServices.redisUrl));
 const run = `e2e${Date.now().toString(36)}`;
 const work = mkdtempSync(join(tmpdir(), 'slate-prod-'));
 const registrationToken = 'a-registration-token-for-this-test-only';
-const children: ChildProcess[] = [];
-let s3: S3rver;
+// The sources run through tsx with this process's environment, as a developer runs them.
+const group = createProcessGroup({ cwd: work, env: { ...(process.env as Record<string, string>) } });
+let s3: OwnS3Server | undefined;
+let database: OwnDatabase | undefined;
 let apiServer: string;
 let dataPlaneUrl: string;
-let databaseUrl: string;
 let s3Endpoint: string;
 
 /** Starts one of the apps' `main.ts` and resolves when its health probe answers. */
 async function startApp(app: string, env: Record<string, string>, healthUrl: string): Promise<void> {
-  // Both planes default to 9464 for /metrics; on one host each needs its own.
-  const metricsPort = String(await freePort());
-  const child = spawn(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx/esm'), join(repo, `apps/${app}/src/main.ts`)],
+  const started = group.startApp(
+    app,
+    app,
     {
-      cwd: work,
-      env: {
-        ...process.env,
-        LOG_LEVEL: 'warn',
-        AWS_ACCESS_KEY_ID: 'S3RVER',
-        AWS_SECRET_ACCESS_KEY: 'S3RVER',
-        SLATE_METRICS_PORT: metricsPort,
-        SLATE_GRPC_PORT: 'off',
-        ...env,
-      },
+      LOG_LEVEL: 'warn',
+      ...s3!.env,
+      // Both planes default to 9464 for /metrics; on one host each needs its own.
+      SLATE_METRICS_PORT: String(await freePort()),
+      SLATE_GRPC_PORT: 'off',
+      ...env,
     },
+    'sources',
   );
-  children.push(child);
-  let output = '';
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode}:\n${output}`);
-    if (
-      await fetch(healthUrl).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`${app} did not become healthy:\n${output}`);
+  await group.waitUntilHealthy(started, healthUrl, 60_000);
 }
-
-const s3Env = (endpoint: string) => ({
-  SLATE_S3_BUCKET_PREFIX: run,
-  SLATE_S3_ENDPOINT: endpoint,
-  SLATE_S3_FORCE_PATH_STYLE: 'true',
-  SLATE_S3_REGION: 'us-east-1',
-});
 
 beforeAll(async () => {
   if (!services) return;
-  const admin = new pg.Client({ connectionString: testServices.postgresUrl });
-  await admin.connect();
-  await admin.query(`create database ${run}`);
-  await admin.end();
-  const url = new URL(testServices.postgresUrl);
-  url.pathname = `/${run}`;
-  databaseUrl = url.toString();
-
-  const s3Port = await freePort();
-  s3 = new S3rver({
-    address: '127.0.0.1',
-    port: s3Port,
-    directory: join(work, 's3'),
-    silent: true,
-    configureBuckets: BUCKETS.map((bucket) => ({ name: `${run}-${bucket}`, configs: [] })),
-  });
-  await s3.run();
-  const endpoint = `http://127.0.0.1:${s3Port}`;
-  s3Endpoint = endpoint;
+  database = await createDatabase(testServices.postgresUrl, run);
+  s3 = await startS3Server(join(work, 's3'), run);
+  s3Endpoint = s3.endpoint;
 
   const apiPort = await freePort();
   const dataPlanePort = await freePort();
@@ -107,8 +70,7 @@ beforeAll(async () => {
   await startApp(
     'metadata-plane',
     {
-      ...s3Env(endpoint),
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: database.url,
       SLATE_API_SERVER: apiServer,
       SLATE_REGISTRATION_TOKEN: registrationToken,
       SLATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
@@ -123,7 +85,6 @@ beforeAll(async () => {
   await startApp(
     'data-plane',
     {
-      ...s3Env(endpoint),
       SLATE_METADATA_PLANE_URL: apiServer,
       SLATE_REGISTRATION_TOKEN: registrationToken,
       SLATE_PUBLIC_URL: dataPlaneUrl,
@@ -140,17 +101,10 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all(
-    children.map((child) =>
-      child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve).kill('SIGTERM')) : null,
-    ),
-  );
+  await group.stopAll();
   await s3?.close();
-  if (services && databaseUrl) {
-    const admin = new pg.Client({ connectionString: testServices.postgresUrl });
-    await admin.connect();
-    await admin.query(`drop database if exists ${run} with (force)`);
-    await admin.end();
+  await database?.drop();
+  if (services) {
     const redis = new Redis(testServices.redisUrl);
     const keys = await redis.keys(`${run}:*`);
     if (keys.length > 0) await redis.del(...keys);
@@ -165,29 +119,12 @@ describe.skipIf(!services)('separate planes on PostgreSQL, Redis and S3', () => 
   let cookie: string;
 
   it('lets the seeded owner sign in and create a service token', async () => {
-    const login = await fetch(`${apiServer}/v1/auth/local-login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-slate-csrf': '1' },
-      body: JSON.stringify({ email: 'owner@example.com' }),
-    });
-    expect(login.status).toBeLessThan(300);
-    cookie = login.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; ');
-    const created = await fetch(`${apiServer}/v1/environments/dev/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-slate-csrf': '1', cookie },
-      body: JSON.stringify({
-        name: 'ci',
-        permissions: ['query.online', 'query.offline', 'deploy.create', 'deploy.read'],
-      }),
-    });
-    expect(created.status).toBe(201);
-    ({ client_id: clientId, client_secret: clientSecret } = (await created.json()) as {
-      client_id: string;
-      client_secret: string;
-    });
+    cookie = await signIn(apiServer);
+    ({ client_id: clientId, client_secret: clientSecret } = await createServiceToken(apiServer, cookie, {
+      name: 'ci',
+      permissions: ['query.online', 'query.offline', 'deploy.create', 'deploy.read'],
+    }));
+    expect(clientSecret).toBeTruthy();
   });
 
   it('deploys with the CLI and serves queries from the separate data plane', async () => {

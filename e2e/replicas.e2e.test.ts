@@ -5,7 +5,7 @@
  * locking its peers out, and the metadata plane shows each one's health; a fourth process with another
  * key is refused while they are alive.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,54 +20,38 @@ import {
   testServices,
   unlessCi,
 } from '@slate/testing';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createDatabase,
+  createProcessGroup,
+  type OwnDatabase,
+  repoRoot as repo,
+  type StartedProcess,
+  signIn,
+  until,
+} from './support/index.ts';
 
-const repo = new URL('..', import.meta.url).pathname;
 const services =
   (await requireService('PostgreSQL', testServices.postgresUrl)) &&
   unlessCi(redisServerUnavailable()) === undefined;
-const database = `test_replicas_${Date.now().toString(36)}`;
+const databaseName = `test_replicas_${Date.now().toString(36)}`;
+let database: OwnDatabase | undefined;
 const work = mkdtempSync(join(tmpdir(), 'slate-replicas-'));
 const registrationToken = 'a-registration-token-for-the-replicas-test';
-const children: ChildProcess[] = [];
+// The sources run through tsx with this process's environment, as a developer runs them.
+const group = createProcessGroup({ cwd: work, env: { ...(process.env as Record<string, string>) } });
 let redis: OwnRedisServer;
 let apiServer: string;
 let cookie: string;
 const queryPorts: number[] = [];
 
-interface Started {
-  readonly child: ChildProcess;
-  output(): string;
-  readonly exited: Promise<number | null>;
+function startApp(app: string, env: Record<string, string>): StartedProcess {
+  return group.startApp(env.SLATE_INSTANCE_ID ?? app, app, { LOG_LEVEL: 'warn', ...env }, 'sources');
 }
 
-function startApp(app: string, env: Record<string, string>): Started {
-  const child = spawn(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx/esm'), join(repo, `apps/${app}/src/main.ts`)],
-    { cwd: work, env: { ...process.env, LOG_LEVEL: 'warn', ...env } },
-  );
-  children.push(child);
-  let output = '';
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  return {
-    child,
-    output: () => output,
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-}
-
-async function until<T>(what: () => Promise<T | undefined>, label: string, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await what().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+/** `until` with every process's output in the failure message. */
+const wait = <T>(what: () => Promise<T | undefined>, label: string, ms = 60_000) =>
+  until(what, label, { timeoutMs: ms, context: () => group.tails() });
 
 const keyFile = (name: string) => {
   const path = join(work, `${name}.jwk`);
@@ -115,17 +99,11 @@ const instances = async (): Promise<InstanceView[]> => {
 beforeAll(async () => {
   if (!services) return;
   redis = await startRedisServer();
-  const admin = new pg.Client({ connectionString: testServices.postgresUrl });
-  await admin.connect();
-  await admin.query(`drop database if exists ${database} with (force)`);
-  await admin.query(`create database ${database}`);
-  await admin.end();
-  const url = new URL(testServices.postgresUrl);
-  url.pathname = `/${database}`;
+  database = await createDatabase(testServices.postgresUrl, databaseName);
   const apiPort = await freePort();
   apiServer = `http://127.0.0.1:${apiPort}`;
   const metadata = startApp('metadata-plane', {
-    DATABASE_URL: url.toString(),
+    DATABASE_URL: database.url,
     SLATE_API_SERVER: apiServer,
     SLATE_REGISTRATION_TOKEN: registrationToken,
     SLATE_MODE: 'embedded',
@@ -136,34 +114,14 @@ beforeAll(async () => {
     PORT: String(apiPort),
     HOST: '127.0.0.1',
   });
-  await until(
-    async () => ((await fetch(`${apiServer}/healthz`)).ok ? true : undefined),
-    `the metadata plane:\n${metadata.output()}`,
-  );
-  const login = await fetch(`${apiServer}/v1/auth/local-login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-slate-csrf': '1' },
-    body: JSON.stringify({ email: 'owner@example.com' }),
-  });
-  cookie = login.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
+  await group.waitUntilHealthy(metadata, `${apiServer}/healthz`, 60_000);
+  cookie = await signIn(apiServer);
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all(
-    children.map((child) =>
-      child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve).kill('SIGTERM')) : null,
-    ),
-  );
+  await group.stopAll();
   await redis?.stop();
-  if (services) {
-    const admin = new pg.Client({ connectionString: testServices.postgresUrl });
-    await admin.connect();
-    await admin.query(`drop database if exists ${database} with (force)`);
-    await admin.end();
-  }
+  await database?.drop();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -179,7 +137,7 @@ describe.skipIf(!services)('one data plane as three processes with split roles',
       startApp('data-plane', dataPlaneEnv('east-1', 'query,streaming', queryPorts[1]!, groupKey)),
       startApp('data-plane', dataPlaneEnv('east-2', 'persistence', persistencePort, groupKey)),
     ];
-    const healthy = await until(
+    const healthy = await wait(
       async () => {
         const list = await instances();
         return list.length === 3 && list.every((i) => i.healthy) ? list : undefined;
@@ -200,7 +158,7 @@ describe.skipIf(!services)('one data plane as three processes with split roles',
     const lastRegistered = Math.max(...(await instances()).map((i) => Date.parse(i.registered_at)));
     // Status reports (every long poll, ≤ 20 s) and the persistence heartbeat (20 s) carry on for all three;
     // before instances, only the last one to register could still call the metadata plane.
-    const fresh = await until(
+    const fresh = await wait(
       async () => {
         const list = await instances();
         return list.every(
@@ -252,7 +210,7 @@ describe.skipIf(!services)('one data plane as three processes with split roles',
     };
     /** Resolves once both query replicas report serving `deployment` for dev. */
     const servedEverywhere = (deployment: string) =>
-      until(async () => {
+      wait(async () => {
         const list = (await instances()).filter((i) => i.roles.includes('query'));
         return list.length === 2 && list.every((i) => i.deployments.dev === deployment) ? true : undefined;
       }, `both query replicas on ${deployment}`);

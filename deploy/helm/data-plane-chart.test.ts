@@ -221,6 +221,7 @@ describe.skipIf(!helm)('slate-data-plane', () => {
       KAFKA_SSL: 'true',
       KAFKA_SASL_MECHANISM: 'scram-sha-512',
       KAFKA_TOPIC_PREFIX: 'euw1.',
+      KAFKA_PARTITIONS: '12',
     });
     expect(envEntry(container, 'KAFKA_SASL_USERNAME').valueFrom).toEqual({
       secretKeyRef: { name: 'slate-msk', key: 'username' },

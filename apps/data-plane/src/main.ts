@@ -36,7 +36,8 @@ import type { DataSourceConfig } from './sources/data-sources.ts';
  * - online store: `REDIS_URL`, else LMDB in `SLATE_ONLINE_STORE_PATH` (+ `SLATE_ONLINE_STORE_DURABILITY`),
  *   else in-process; buckets: `SLATE_S3_BUCKET_PREFIX` … (else
  *   `SLATE_OBJECTS_DIR`), as for the metadata plane;
- * - result bus: `KAFKA_BROKERS` (+ `KAFKA_SASL_*`), else `SLATE_BUS_REDIS_URL`/`REDIS_URL` (Redis Streams), else
+ * - result bus: `KAFKA_BROKERS` (+ `KAFKA_SASL_*`, `KAFKA_PARTITIONS` of the topics it creates, default 1, the
+ *   most replicas of a role sharing a topic; `KAFKA_SESSION_TIMEOUT_MS`), else `SLATE_BUS_REDIS_URL`/`REDIS_URL` (Redis Streams), else
  *   the embedded log under the state dir; the offline store is Parquet in the `data` bucket;
  * - `SLATE_ROLE`: `all` (default) or a comma list of `query` (the query server), `persistence` (the result
  *   bus's consumer group → online and offline stores), `streaming` (stream consumers), `jobs` (leased

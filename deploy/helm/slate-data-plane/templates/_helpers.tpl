@@ -47,7 +47,7 @@ The Deployments to render, as a YAML list (read back with fromYamlArray). Each e
 {{/*
 Online store and result bus, exactly as @slate/stores reads them: REDIS_URL and SLATE_REDIS_KEY_PREFIX
 (onlineStoreConfigFromEnv); SLATE_BUS_REDIS_URL, or KAFKA_BROKERS with KAFKA_SSL, KAFKA_SASL_MECHANISM,
-KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_TOPIC_PREFIX (busConfigFromEnv).
+KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_TOPIC_PREFIX and KAFKA_PARTITIONS (busConfigFromEnv).
 */}}
 {{- define "slate-dp.storesEnv" -}}
 {{- $v := .Values -}}
@@ -69,6 +69,8 @@ KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_TOPIC_PREFIX (busConfigFromEn
 - name: KAFKA_TOPIC_PREFIX
   value: {{ . | quote }}
 {{- end }}
+- name: KAFKA_PARTITIONS
+  value: {{ $k.partitions | default 1 | toString | quote }}
 {{- if ne $k.sasl.mechanism "none" }}
 - name: KAFKA_SASL_MECHANISM
   value: {{ $k.sasl.mechanism | quote }}

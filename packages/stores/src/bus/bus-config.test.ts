@@ -28,6 +28,12 @@ describe('busConfigFromEnv', () => {
       type: 'kafka',
       idempotent: false,
     });
+    expect(
+      busConfigFromEnv(
+        { KAFKA_BROKERS: 'a:9092', KAFKA_PARTITIONS: '4', KAFKA_SESSION_TIMEOUT_MS: '6000' },
+        '/tmp/bus',
+      ),
+    ).toMatchObject({ type: 'kafka', partitions: 4, sessionTimeoutMs: 6000 });
     expect(busConfigFromEnv({ REDIS_URL: 'redis://127.0.0.1:6379' }, '/tmp/bus')).toEqual({
       type: 'redis',
       url: 'redis://127.0.0.1:6379',
@@ -39,5 +45,9 @@ describe('busConfigFromEnv', () => {
   it('refuses an invalid config', () => {
     expect(() => createBus({ type: 'kafka', brokers: [] })).toThrow();
     expect(() => createBus({ type: 'redis', url: 'http://nope' })).toThrow();
+    expect(() =>
+      createBus(busConfigFromEnv({ KAFKA_BROKERS: 'a:9092', KAFKA_PARTITIONS: 'four' }, '/tmp/bus')),
+    ).toThrow();
+    expect(() => createBus({ type: 'kafka', brokers: ['a:9092'], sessionTimeoutMs: 10 })).toThrow();
   });
 });

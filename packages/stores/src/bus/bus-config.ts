@@ -32,6 +32,14 @@ export const BusConfigSchema = z.discriminatedUnion('type', [
      * librdkafka's mock cluster, whose metadata names a controller that is none of its brokers.
      */
     idempotent: z.boolean().default(true),
+    /**
+     * Partitions of the topics the bus creates (default 1): the most consumers of one group that share a
+     * topic's work (stream consumers, persistence workers). Existing topics keep theirs and must have at least
+     * this many.
+     */
+    partitions: z.number().int().min(1).max(10_000).optional(),
+    /** How long a consumer may go silent before its group rebalances (kafkajs default 30 s). */
+    sessionTimeoutMs: z.number().int().min(1_000).optional(),
   }),
 ]);
 export type BusConfig = z.input<typeof BusConfigSchema>;
@@ -57,13 +65,22 @@ export function createBus(config: BusConfig): Bus {
         sasl: parsed.sasl,
         topicPrefix: parsed.topicPrefix,
         idempotent: parsed.idempotent,
+        partitions: parsed.partitions,
+        consumerTiming:
+          parsed.sessionTimeoutMs === undefined
+            ? undefined
+            : {
+                sessionTimeoutMs: parsed.sessionTimeoutMs,
+                // A third of the session at most, as Kafka advises; kafkajs's 3 s otherwise.
+                heartbeatIntervalMs: Math.min(3_000, Math.floor(parsed.sessionTimeoutMs / 3)),
+              },
       });
   }
 }
 
 /**
  * The bus from environment variables: `KAFKA_BROKERS` (comma-separated, with `KAFKA_SASL_MECHANISM`,
- * `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`, `KAFKA_SSL=true`, `KAFKA_IDEMPOTENT=false`) selects Kafka; else `SLATE_BUS_REDIS_URL`
+ * `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`, `KAFKA_SSL=true`, `KAFKA_IDEMPOTENT=false`, `KAFKA_PARTITIONS`, `KAFKA_SESSION_TIMEOUT_MS`) selects Kafka; else `SLATE_BUS_REDIS_URL`
  * or `REDIS_URL` selects Redis Streams; else the embedded log under `defaultRoot`.
  */
 export function busConfigFromEnv(
@@ -87,6 +104,8 @@ export function busConfigFromEnv(
         : undefined,
       topicPrefix: env.KAFKA_TOPIC_PREFIX || undefined,
       idempotent: env.KAFKA_IDEMPOTENT !== 'false',
+      partitions: env.KAFKA_PARTITIONS ? Number(env.KAFKA_PARTITIONS) : undefined,
+      sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS ? Number(env.KAFKA_SESSION_TIMEOUT_MS) : undefined,
     };
   }
   const redis = env.SLATE_BUS_REDIS_URL || env.REDIS_URL;

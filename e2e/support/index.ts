@@ -1,0 +1,30 @@
+/**
+ * What end-to-end tests and process benches share: starting the planes as processes (compiled or from
+ * their sources), polling until something holds, services of their own, signing in, a round-robin front.
+ */
+export { accessToken, createServiceToken, type ServiceToken, signIn } from './metadata-plane-session.ts';
+export {
+  type AppBuild,
+  buildDist,
+  createProcessGroup,
+  type ProcessGroup,
+  type ProcessGroupOptions,
+  repoRoot,
+  runCli,
+  type StartedProcess,
+  until,
+} from './processes.ts';
+export {
+  createRoundRobinFront,
+  type FrontOutcome,
+  type FrontTarget,
+  type RoundRobinFront,
+} from './round-robin-front.ts';
+export {
+  adminQuery,
+  createDatabase,
+  type OwnDatabase,
+  type OwnS3Server,
+  s3Credentials,
+  startS3Server,
+} from './services.ts';
