@@ -1,3 +1,4 @@
+export { closestName, didYouMean, editDistance } from './closest-name.ts';
 export {
   DEPLOYMENT_STATUSES,
   type DeploymentStatus,

@@ -1,8 +1,15 @@
-import { type Duration, parseDuration, SlateError, type SourceLocation, windowSuffix } from '@slate/graph';
+import {
+  type Duration,
+  didYouMean,
+  parseDuration,
+  SlateError,
+  type SourceLocation,
+  windowSuffix,
+} from '@slate/graph';
 import { rawExpr, rootScope } from './expressions/expr.ts';
 import type { ExpressionsOf, Scope } from './expressions/scope.ts';
 import { isScalarField, ScalarField } from './fields.ts';
-import { callerLocation } from './source-location.ts';
+import { callerLocation, callerPosition } from './source-location.ts';
 import { isWindowedField, WindowedField } from './windowed.ts';
 
 const classBrand = Symbol.for('slate.featureClass');
@@ -210,7 +217,45 @@ export function features<const NS extends string, const F extends Record<string,
       featureClass[name] = relationRef(namespace, name, fqn, field);
     }
   }
-  return Object.freeze(featureClass) as FeatureClass<NS, F>;
+  return guardUnknownFeatures(Object.freeze(featureClass), namespace) as FeatureClass<NS, F>;
+}
+
+/**
+ * Names a feature class may be probed for without being features: promise checks, serializers, test
+ * matchers. Only lowercase snake-case names (a feature's shape) are checked at all.
+ */
+const probedNames = new Set(['then', 'length', 'name', 'inspect', 'default', 'prototype']);
+const featureNameShape = /^[a-z][a-z0-9_]*$/;
+
+/**
+ * Wraps a feature class so that reading a feature it lacks (`User.emial`) throws `UNKNOWN_FEATURE` at the
+ * reading line, with a did-you-mean, instead of yielding `undefined` for the collector to trip on later.
+ */
+function guardUnknownFeatures(featureClass: Readonly<Record<string | symbol, unknown>>, namespace: string) {
+  return new Proxy(featureClass, {
+    get(target, key, receiver) {
+      if (
+        typeof key === 'string' &&
+        !(key in target) &&
+        featureNameShape.test(key) &&
+        !probedNames.has(key)
+      ) {
+        const at = callerPosition();
+        const features = Object.keys(target).filter((name) => !name.startsWith('$'));
+        throw new SlateError(
+          'input',
+          'UNKNOWN_FEATURE',
+          `${at ? `${at.file}:${at.line}:${at.column}: ` : ''}feature class '${namespace}' has no feature ` +
+            `'${key}'${didYouMean(key, features)}`,
+          {
+            feature: `${namespace}.${key}`,
+            ...(at ? { source: { file: at.file, line: at.line }, column: at.column } : {}),
+          },
+        );
+      }
+      return Reflect.get(target, key, receiver);
+    },
+  });
 }
 
 /** Attaches the `expressions` option's expressions to their fields. */

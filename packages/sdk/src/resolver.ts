@@ -158,6 +158,9 @@ export function offline<const I extends ResolverRefs, const O extends ResolverRe
   return declare('offline', options, false, callerLocation());
 }
 
+/** The `kind`s of what `features(...)` and `dataFrame(...)` hand out. */
+const refKinds = new Set(['scalar', 'windowed', 'has_many', 'has_one', 'dataframe']);
+
 function declare<I extends ResolverRefs, O extends ResolverRefs>(
   kind: 'online' | 'offline',
   options: ResolverOptions<I, O> | BatchResolverOptions<I, O>,
@@ -178,6 +181,19 @@ function declare<I extends ResolverRefs, O extends ResolverRefs>(
       parseDuration(options.timeout);
     } catch {
       throw fail(`timeout '${options.timeout}' is not a duration (try "200ms", "5s")`);
+    }
+  }
+  for (const [side, refs] of [
+    ['input', options.inputs],
+    ['output', options.outputs],
+  ] as const) {
+    for (const [param, ref] of Object.entries((refs ?? {}) as Record<string, unknown>)) {
+      const kind = (ref as { kind?: unknown } | null | undefined)?.kind;
+      if (typeof ref !== 'object' || ref === null || typeof kind !== 'string' || !refKinds.has(kind))
+        throw fail(
+          `${side} '${param}' is not a feature reference (got ${ref === null ? 'null' : typeof ref}): ` +
+            'write a feature of a class, e.g. User.email',
+        );
     }
   }
   const outputs = Object.values(options.outputs);

@@ -19,15 +19,6 @@ interface UpFlags {
   readonly onlineStore?: string;
 }
 
-/** The sample query `slate up` runs and prints; it reads every kind of feature of the example. */
-const sampleOutputs = [
-  'user.name',
-  'user.email_domain',
-  'user.transaction_count',
-  'user.total_spend',
-  'user.risk_score',
-];
-
 /**
  * `slate up`: the whole platform on this machine, on embedded defaults, in this terminal. Deploys the
  * feature repository (only when it changed since the last start), proves it answers a query, prints how to
@@ -76,11 +67,13 @@ export function registerUp(program: Command, context: CliContext): void {
       const line = (text: string) => printLine(context, text);
 
       // Loaded on use: both planes and their stores are most of the CLI's code.
-      const [{ createRedactingLogger }, { startPlatform }, { applyDeployment }] = await Promise.all([
-        import('@slate/http-edge'),
-        import('../up/start-platform.ts'),
-        import('../deploy/apply-deployment.ts'),
-      ]);
+      const [{ createRedactingLogger }, { startPlatform }, { applyDeployment }, { chooseSampleQuery }] =
+        await Promise.all([
+          import('@slate/http-edge'),
+          import('../up/start-platform.ts'),
+          import('../deploy/apply-deployment.ts'),
+          import('../up/sample-query.ts'),
+        ]);
       line(`▸ starting Slate in ${relative(context.cwd, stateDir) || '.'}`);
       const platform = await startPlatform({
         stateDir,
@@ -100,7 +93,7 @@ export function registerUp(program: Command, context: CliContext): void {
         line(
           `▸ credentials     ${relative(context.cwd, platform.credentialsPath)}  (environment ${platform.environment})`,
         );
-        const { unchanged, deployment } = await applyDeployment({
+        const { unchanged, deployment, build } = await applyDeployment({
           dir: project,
           client: platform.client,
           onProgress: line,
@@ -110,29 +103,37 @@ export function registerUp(program: Command, context: CliContext): void {
             `▸ ${relative(context.cwd, project) || '.'} is unchanged: still serving deployment ${deployment.id}`,
           );
 
-        const answer = await platform.client.queryOnline({
-          inputs: { 'user.id': 1 },
-          outputs: sampleOutputs,
-        });
-        const errors = answer.errors ?? [];
-        if (errors.length > 0) {
-          throw new SlateError(
-            'internal',
-            'SAMPLE_QUERY_FAILED',
-            `the sample query failed: ${errors.map((e) => e.message).join('; ')}`,
+        // The sample comes from the graph just deployed; a repository it does not fit still comes up.
+        const sample = chooseSampleQuery(build.artifact);
+        line('');
+        if (!sample) {
+          line(
+            'Slate is up. No sample query: no feature class has an online resolver that takes only its key.',
+          );
+        } else {
+          const answer = await platform.client.queryOnline({
+            inputs: { ...sample.inputs },
+            outputs: [...sample.outputs],
+          });
+          const errors = answer.errors ?? [];
+          if (errors.length > 0) {
+            line(`Slate is up. The sample query for ${sample.entity} answered with errors:`);
+            for (const error of errors) line(`  ${error.code}: ${error.message}`);
+          } else {
+            line(`Slate is up. ${sample.entity} of ${build.artifact.project} right now:`);
+            for (const result of answer.data)
+              line(`  ${result.field.padEnd(24)} ${JSON.stringify(result.value)}`);
+          }
+          const [[key, value]] = Object.entries(sample.inputs) as [[string, number | string]];
+          const shown = sample.outputs.slice(0, 2);
+          line('');
+          line('Query it yourself (from this folder, in another terminal):');
+          line(`  npx slate query --in ${key}=${value} ${shown.map((fqn) => `--out ${fqn}`).join(' ')}`);
+          line(`  TOKEN=$(npx slate token)`);
+          line(
+            `  curl -s ${platform.dataPlaneUrl}/v1/query/online -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '${JSON.stringify({ inputs: sample.inputs, outputs: shown })}'`,
           );
         }
-        line('');
-        line('Slate is up. user 1 of the example right now:');
-        for (const result of answer.data)
-          line(`  ${result.field.padEnd(24)} ${JSON.stringify(result.value)}`);
-        line('');
-        line('Query it yourself (from this folder, in another terminal):');
-        line(`  npx slate query --in user.id=1 --out user.name --out user.risk_score`);
-        line(`  TOKEN=$(npx slate token)`);
-        line(
-          `  curl -s ${platform.dataPlaneUrl}/v1/query/online -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"inputs":{"user.id":1},"outputs":["user.name","user.risk_score"]}'`,
-        );
         const signIn = platform.ownerEmail ? ` and sign in as ${platform.ownerEmail}` : '';
         line(`Open ${platform.apiServer}${signIn}. Press Ctrl-C to stop.`);
         await stop.promise;

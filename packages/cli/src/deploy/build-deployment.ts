@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sha256Hex } from '@slate/client';
 import { type GraphArtifact, type LintIssue, lintGraph, SlateError } from '@slate/graph';
@@ -40,17 +40,59 @@ export async function collectProject(dir: string): Promise<CollectedProject> {
       unknown
     >;
   } catch (cause) {
+    // The SDK's own findings (`UNKNOWN_FEATURE`, `INVALID_RESOLVER`, …) keep their code, paths made relative.
+    if (isSlateError(cause) && cause.kind === 'input') throw relativeTo(config.dir, cause);
+    throw relativeTo(
+      config.dir,
+      new SlateError(
+        'input',
+        'ENTRY_LOAD_FAILED',
+        `cannot load ${relative(config.dir, config.entryPath)}: ${(cause as Error).message ?? String(cause)}`,
+        { entry: config.entry },
+        { cause },
+      ),
+    );
+  }
+  const sqlFiles = await readSqlFiles(config.dir, dirname(config.entryPath));
+  let artifact: GraphArtifact;
+  try {
+    ({ artifact } = collectGraph(exports, { project: config.project, sqlFiles }));
+  } catch (cause) {
+    if (isSlateError(cause)) throw relativeTo(config.dir, cause);
+    // A shape the SDK's checks did not foresee is still the repository's mistake, not the CLI's.
     throw new SlateError(
       'input',
-      'ENTRY_LOAD_FAILED',
-      `cannot load ${relative(config.dir, config.entryPath)}: ${(cause as Error).message ?? String(cause)}`,
+      'INVALID_GRAPH',
+      `cannot collect the graph of ${config.entry}: ${(cause as Error).message ?? String(cause)}`,
       { entry: config.entry },
       { cause },
     );
   }
-  const sqlFiles = await readSqlFiles(config.dir, dirname(config.entryPath));
-  const { artifact } = collectGraph(exports, { project: config.project, sqlFiles });
   return { config, artifact, lint: lintGraph(artifact) };
+}
+
+/**
+ * A `SlateError`, from this module graph or from the repository's own copy of the SDK, which tsx loads as
+ * a separate module instance (so `instanceof` misses it).
+ */
+function isSlateError(error: unknown): error is SlateError {
+  if (error instanceof SlateError) return true;
+  const candidate = error as Partial<SlateError> | null;
+  return (
+    candidate instanceof Error &&
+    candidate.name === 'SlateError' &&
+    typeof candidate.code === 'string' &&
+    typeof candidate.kind === 'string'
+  );
+}
+
+/** The same error with absolute paths under `dir` in its message shortened to relative ones. */
+function relativeTo(dir: string, error: SlateError): SlateError {
+  const prefix = dir.endsWith(sep) ? dir : `${dir}${sep}`;
+  if (!error.message.includes(prefix) && error instanceof SlateError) return error;
+  return new SlateError(error.kind, error.code, error.message.split(prefix).join(''), error.details, {
+    cause: error,
+  });
 }
 
 /** SQL file resolvers: every `*.sql` under the entry's folder (paths relative to the project), sorted. */

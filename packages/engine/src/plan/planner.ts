@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  closestName,
   type ExprNode,
   expressionReads,
   type FeatureIndex,
@@ -178,6 +179,29 @@ const requestError = (code: QueryError['code'], fqn: string, message: string): Q
   message,
 });
 
+/**
+ * ` (did you mean 'user.email'?)` for a misspelled feature of a known namespace (`user.emial`), or for a
+ * misspelled namespace (`usr.email`); `''` when nothing is close, or for versioned names (`x@3`).
+ */
+function suggestFeature(index: FeatureIndex, name: string): string {
+  const dot = name.indexOf('.');
+  if (dot < 0 || name.includes('@')) return '';
+  const namespace = name.slice(0, dot);
+  const feature = name.slice(dot + 1);
+  const spec = index.namespaces.get(namespace);
+  if (spec) {
+    const closest = closestName(
+      feature,
+      spec.features.map((f) => f.name),
+    );
+    return closest === undefined ? '' : ` (did you mean '${namespace}.${closest}'?)`;
+  }
+  const closestNamespace = closestName(namespace, index.namespaces.keys());
+  if (closestNamespace === undefined) return '';
+  const candidate = `${closestNamespace}.${feature}`;
+  return index.resolve(candidate) || index.windows(candidate) ? ` (did you mean '${candidate}'?)` : '';
+}
+
 function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: QueryShape): Plan {
   const errors: QueryError[] = [];
   const warnings = new Set<string>();
@@ -190,7 +214,13 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
   for (const name of shape.inputs) {
     const resolved = index.resolve(name);
     if (!resolved) {
-      errors.push(requestError('PARSE_FAILED', name, `Query input referenced undefined feature '${name}'`));
+      errors.push(
+        requestError(
+          'PARSE_FAILED',
+          name,
+          `Query input referenced undefined feature '${name}'${suggestFeature(index, name)}`,
+        ),
+      );
       continue;
     }
     inputNames.set(name, resolved.fqn);
@@ -205,7 +235,13 @@ function buildPlan(index: GraphIndex, environments: ReadonlySet<string>, shape: 
     }
     const resolved = index.resolve(name);
     if (!resolved) {
-      errors.push(requestError('PARSE_FAILED', name, `Query output referenced undefined feature '${name}'`));
+      errors.push(
+        requestError(
+          'PARSE_FAILED',
+          name,
+          `Query output referenced undefined feature '${name}'${suggestFeature(index, name)}`,
+        ),
+      );
       continue;
     }
     requested.push({ name, fqn: resolved.fqn, spec: resolved.spec });
