@@ -4,8 +4,8 @@
  * bench's feature repository deployed through the API with a real service token, the compiled bare limit,
  * and (for shape E) `slate up` on its embedded defaults serving the quickstart.
  */
-import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectGraph } from '@slate/sdk';
@@ -34,6 +34,8 @@ export interface Platform {
   readonly apiServer: string;
   readonly dataPlaneUrl: string;
   readonly dataPlane: Started;
+  /** The persistence role, in its own process (it drains the result bus the query server publishes to). */
+  readonly persistence: Started;
   readonly metadataPlane: Started;
   readonly limitUrl: string;
   readonly limit: Started;
@@ -119,9 +121,12 @@ export async function startPlatform(options: {
   await buildDist();
   const limitFile = await buildLimit();
   const work = mkdtempSync(join(tmpdir(), 'slate-bench-serving-'));
-  const [redisPort, apiPort, dpPort, mpMetrics, dpMetrics, limitPort] = await Promise.all(
-    Array.from({ length: 6 }, () => freePort()),
-  );
+  const [redisPort, apiPort, dpPort, mpMetrics, dpMetrics, limitPort, persistencePort, persistenceMetrics] =
+    await Promise.all(Array.from({ length: 8 }, () => freePort()));
+  // Replicas of one data plane share its X25519 key (docs/adr/0009-data-plane-replicas.md).
+  const keyFile = join(work, 'data-plane-key.json');
+  const { privateKey } = generateKeyPairSync('x25519');
+  writeFileSync(keyFile, JSON.stringify(privateKey.export({ format: 'jwk' })));
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
   await startRedis(redisPort!);
   const apiServer = `http://127.0.0.1:${apiPort}`;
@@ -145,28 +150,42 @@ export async function startPlatform(options: {
     work,
   );
   await waitHealthy(metadataPlane, `${apiServer}/healthz`);
+  // The chart's default layout (`layout: split`): the query server is its own process (the one measured);
+  // the persistence role, which drains every query's result message from the bus, runs beside it.
+  const dataPlaneEnv = (role: string, port: number, metricsPort: number) => ({
+    SLATE_ROLE: role,
+    SLATE_INSTANCE_ID: `bench-${role}`,
+    SLATE_METADATA_PLANE_URL: apiServer,
+    SLATE_REGISTRATION_TOKEN: REGISTRATION,
+    SLATE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    SLATE_DATA_PLANE_NAME: 'bench',
+    SLATE_DATA_PLANE_KEY_FILE: keyFile,
+    SLATE_STATE_DIR: join(work, `data-plane-${role}`),
+    SLATE_OBJECTS_DIR: join(work, 'objects'),
+    SLATE_WORKERS: String(options.workers),
+    REDIS_URL: redisUrl,
+    PORT: String(port),
+    SLATE_METRICS_PORT: String(metricsPort),
+    SLATE_GRPC_PORT: 'off',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+  });
   const dataPlane = startProcess(
     process.execPath,
     [...options.nodeArgs, join(repoRoot, 'dist/data-plane/main.js')],
-    {
-      SLATE_METADATA_PLANE_URL: apiServer,
-      SLATE_REGISTRATION_TOKEN: REGISTRATION,
-      SLATE_PUBLIC_URL: dataPlaneUrl,
-      SLATE_DATA_PLANE_NAME: 'bench',
-      SLATE_STATE_DIR: join(work, 'data-plane'),
-      SLATE_OBJECTS_DIR: join(work, 'objects'),
-      SLATE_WORKERS: String(options.workers),
-      REDIS_URL: redisUrl,
-      PORT: String(dpPort),
-      SLATE_METRICS_PORT: String(dpMetrics),
-      SLATE_GRPC_PORT: 'off',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
-    },
+    dataPlaneEnv('query', dpPort!, dpMetrics!),
     work,
   );
   await waitHealthy(dataPlane, `${dataPlaneUrl}/healthz`);
+  const persistence = startProcess(
+    process.execPath,
+    [join(repoRoot, 'dist/data-plane/main.js')],
+    dataPlaneEnv('persistence', persistencePort!, persistenceMetrics!),
+    work,
+  );
+  // No query server in its roles: it answers on its metrics listener once started.
+  await waitHealthy(persistence, `http://127.0.0.1:${persistenceMetrics}/metrics`);
   const token = await serviceToken(apiServer);
   await deploy(apiServer, token);
 
@@ -205,6 +224,7 @@ export async function startPlatform(options: {
     apiServer,
     dataPlaneUrl,
     dataPlane,
+    persistence,
     metadataPlane,
     limitUrl,
     limit,
