@@ -89,10 +89,11 @@ export async function buildDist(): Promise<void> {
 
 /**
  * The bare limit compiled as scripts/build.mjs compiles the planes (esbuild, ESM, third-party packages
- * external), into dist/ so that it resolves fastify and ioredis from the repository's node_modules.
+ * external), under node_modules/.cache so that it resolves fastify and ioredis from the repository's
+ * node_modules (not in dist/: a build meanwhile, e.g. a test run's, swaps dist/ whole).
  */
 export async function buildLimit(): Promise<string> {
-  const outfile = join(repoRoot, 'dist/bench/serving-limit.js');
+  const outfile = join(repoRoot, 'node_modules/.cache/slate-bench/serving-limit.js');
   await build({
     entryPoints: [join(repoRoot, 'bench/serving/limit-server.ts')],
     outfile,
