@@ -32,6 +32,7 @@ import type { FeatureWriter } from './feature-writer.ts';
 import { introspectGraph } from './graph-introspection.ts';
 import { runOnlineQuery } from './online-query.ts';
 import { parseOnlineQueryRequest } from './online-query-request.ts';
+import { onlineResponseJson } from './online-response-json.ts';
 import { runRoutes } from './run-routes.ts';
 import { dataPlaneErrorOptions, sendError } from './send-error.ts';
 import { tokenRelay } from './token-relay.ts';
@@ -217,7 +218,7 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     };
   });
 
-  app.post('/v1/query/online', async (request) => {
+  app.post('/v1/query/online', async (request, reply) => {
     // The everyday shapes skip zod (same answers and errors: online-query-request.test.ts).
     const body = parseOnlineQueryRequest(request.body);
     if (body.branch_id) throw branchError(body.branch_id);
@@ -239,7 +240,8 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
         result: answer.result,
         inputs: body.inputs,
       });
-      return answer.response;
+      // The text JSON.stringify would give, written with the answer's shape known (online-response-json.ts).
+      return reply.type('application/json; charset=utf-8').send(onlineResponseJson(answer.response));
     });
   });
 
