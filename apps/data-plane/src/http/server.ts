@@ -222,7 +222,7 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     // The everyday shapes skip zod (same answers and errors: online-query-request.test.ts).
     const body = parseOnlineQueryRequest(request.body);
     if (body.branch_id) throw branchError(body.branch_id);
-    return serve(request, 'query.online', async ({ environment, deployment, headers }) => {
+    const text = await serve(request, 'query.online', async ({ environment, deployment, headers }) => {
       const started = performance.now();
       const answer = await runOnlineQuery(body, {
         environment,
@@ -241,8 +241,10 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
         inputs: body.inputs,
       });
       // The text JSON.stringify would give, written with the answer's shape known (online-response-json.ts).
-      return reply.type('application/json; charset=utf-8').send(onlineResponseJson(answer.response));
+      return onlineResponseJson(answer.response);
     });
+    // Sent here, outside `serve`: a reply is thenable, and `serve` reads an undefined answer as no deployment.
+    return reply.type('application/json; charset=utf-8').send(text);
   });
 
   app.post('/v1/upload/single', async (request) => {
