@@ -28,7 +28,7 @@ import { type BenchFigure, type BenchReport, machine } from './report.ts';
 import { concurrencyChart } from './serving/chart.ts';
 import { type LoadResult, measure, type Target } from './serving/load.ts';
 import { BULK_IDS, ENTITY, type Platform, startPlatform, startSlateUp } from './serving/platform.ts';
-import { repoRoot, stopAll, usage } from './serving/processes.ts';
+import { repoRoot, stopAll, threadUsage, usage } from './serving/processes.ts';
 import { notes } from './serving/report-notes.ts';
 
 const QUICK = process.argv.includes('--quick') || process.env.SLATE_BENCH_QUICK === '1';
@@ -154,8 +154,16 @@ export async function run(): Promise<BenchReport> {
 
     const only = process.env.SLATE_BENCH_ONLY as keyof typeof t | undefined;
     if (only) {
-      const result = await at(t[only], 8, only === 'limit' ? [platform.limit.pid] : dp);
+      const pid = only === 'limit' ? platform.limit.pid : platform.dataPlane.pid;
+      const threadsBefore = threadUsage(pid);
+      const result = await at(t[only], 8, [pid]);
+      const threads = [...threadUsage(pid)].map(([name, us]) => [
+        name,
+        Math.round((us - (threadsBefore.get(name) ?? 0)) / Math.max(1, result.total)),
+      ]);
       console.log(`SHAPE ${only} ${JSON.stringify(result)}`);
+      // Includes the warm-up's requests' CPU over the measured count: compare threads with each other.
+      console.log(`THREADS µs/request ${JSON.stringify(Object.fromEntries(threads))}`);
       throw new Error('SLATE_BENCH_ONLY: no report written');
     }
 

@@ -4,7 +4,7 @@
  * bundled with esbuild, and `slate up` from the compiled CLI. Every child is tracked and stopped by its pid.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -121,4 +121,27 @@ export async function startRedis(port: number): Promise<Started> {
     await new Promise((r) => setTimeout(r, 50));
   }
   return redis;
+}
+
+/**
+ * CPU so far (µs) of a process's main thread (`main`: the event loop) and of all its other threads together
+ * (`other`: V8's GC and compiler threads, libuv's pool, worker threads); Node names them all `node`.
+ */
+export function threadUsage(pid: number): Map<string, number> {
+  const byName = new Map<string, number>([
+    ['main', 0],
+    ['other', 0],
+  ]);
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = tid === String(pid) ? 'main' : 'other';
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const us = (Number(fields[11]) + Number(fields[12])) * 10_000;
+      byName.set(name, (byName.get(name) ?? 0) + us);
+    } catch {
+      // The thread ended between listing and reading.
+    }
+  }
+  return byName;
 }
