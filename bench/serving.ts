@@ -348,7 +348,7 @@ export async function run(): Promise<BenchReport> {
         eSeconds: E_SECONDS,
         workers: WORKERS,
         loads: [limit, a, b, c, d, e.result].map((r) => r.load),
-        summary: `This run: A ${ratio(a.qps, limit.qps)} the limit's QPS, ${ratio(a.cpuUsPerRequest, limit.cpuUsPerRequest)} its CPU per request; B ${ratio(b.qps, limit.qps)}; D adds ${(d.p50 - a.p50).toFixed(1)} ms at p50 and ${(d.p99 - a.p99).toFixed(1)} ms at p99 to A; E ${ratio(e.result.qps, a.qps)} shape A.`,
+        summary: `This run: A ${ratio(a.qps, limit.qps)} the limit's QPS, ${ratio(a.cpuUsPerRequest, limit.cpuUsPerRequest)} its CPU per request; B ${ratio(b.qps, limit.qps)}; D’s p50 and p99 minus A’s: ${(d.p50 - a.p50).toFixed(1)} and ${(d.p99 - a.p99).toFixed(1)} ms (negative = outside load moved between the runs); E ${ratio(e.result.qps, a.qps)} shape A.`,
       }),
     };
   } finally {
