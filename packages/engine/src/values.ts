@@ -11,10 +11,6 @@ export function coerceValue(
   value: unknown,
 ): { ok: true; value: unknown } | { ok: false; reason: string } {
   if (value === null || value === undefined) return { ok: true, value: null };
-  const fail = (expected: string) => ({
-    ok: false as const,
-    reason: `expected ${expected}, got ${describe(value)}`,
-  });
   switch (dtype.type) {
     case 'int': {
       const n =
@@ -23,16 +19,18 @@ export function coerceValue(
           : typeof value === 'string' && value.trim() !== ''
             ? Number(value)
             : value;
-      return typeof n === 'number' && Number.isInteger(n) ? { ok: true, value: n } : fail('an integer');
+      return typeof n === 'number' && Number.isInteger(n)
+        ? { ok: true, value: n }
+        : mismatch('an integer', value);
     }
     case 'float': {
       const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      return typeof n === 'number' && !Number.isNaN(n) ? { ok: true, value: n } : fail('a number');
+      return typeof n === 'number' && !Number.isNaN(n) ? { ok: true, value: n } : mismatch('a number', value);
     }
     case 'string':
-      return typeof value === 'string' ? { ok: true, value } : fail('a string');
+      return typeof value === 'string' ? { ok: true, value } : mismatch('a string', value);
     case 'bool':
-      return typeof value === 'boolean' ? { ok: true, value } : fail('a boolean');
+      return typeof value === 'boolean' ? { ok: true, value } : mismatch('a boolean', value);
     case 'datetime': {
       const date =
         value instanceof Date
@@ -40,21 +38,23 @@ export function coerceValue(
           : typeof value === 'string' || typeof value === 'number'
             ? new Date(value)
             : null;
-      return date && !Number.isNaN(date.getTime()) ? { ok: true, value: date } : fail('a datetime');
+      return date && !Number.isNaN(date.getTime())
+        ? { ok: true, value: date }
+        : mismatch('a datetime', value);
     }
     case 'date': {
       if (value instanceof Date) return { ok: true, value: value.toISOString().slice(0, 10) };
       return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)
         ? { ok: true, value }
-        : fail('a date (YYYY-MM-DD)');
+        : mismatch('a date (YYYY-MM-DD)', value);
     }
     case 'enum':
       return typeof value === 'string' && dtype.values.includes(value)
         ? { ok: true, value }
-        : fail(`one of ${dtype.values.join(', ')}`);
+        : mismatch(`one of ${dtype.values.join(', ')}`, value);
     case 'list':
     case 'set': {
-      if (!Array.isArray(value)) return fail('a list');
+      if (!Array.isArray(value)) return mismatch('a list', value);
       const items: unknown[] = [];
       for (const item of value) {
         const coerced = coerceValue(dtype.of, item);
@@ -68,9 +68,9 @@ export function coerceValue(
         value.length === dtype.dimensions &&
         value.every((x) => typeof x === 'number')
         ? { ok: true, value }
-        : fail(`a vector of ${dtype.dimensions} numbers`);
+        : mismatch(`a vector of ${dtype.dimensions} numbers`, value);
     case 'struct': {
-      if (typeof value !== 'object' || Array.isArray(value)) return fail('an object');
+      if (typeof value !== 'object' || Array.isArray(value)) return mismatch('an object', value);
       const out: Record<string, unknown> = {};
       for (const [name, fieldType] of Object.entries(dtype.fields)) {
         const coerced = coerceValue(fieldType, (value as Record<string, unknown>)[name]);
@@ -82,6 +82,11 @@ export function coerceValue(
     case 'document':
       return { ok: true, value };
   }
+}
+
+/** A refusal: built only when a value does not fit (no closure per call on the hot path). */
+function mismatch(expected: string, value: unknown): { ok: false; reason: string } {
+  return { ok: false, reason: `expected ${expected}, got ${describe(value)}` };
 }
 
 function describe(value: unknown): string {

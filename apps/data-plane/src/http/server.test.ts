@@ -46,6 +46,9 @@ async function token(
     .sign(options.key ?? signingKey);
 }
 
+/** Log lines at warn level or above, in order. */
+const logged: string[] = [];
+
 async function query(body: unknown, headers: Record<string, string> = {}) {
   return app.inject({
     method: 'POST',
@@ -69,7 +72,9 @@ beforeAll(async () => {
   served.upsert({ id: 'dev', name: 'Development', teamId: 'acme', projectId: 'fraud' });
   served.upsert({ id: 'prod', name: 'Production', teamId: 'acme', projectId: 'fraud' });
   served.activate('dev', { id: 'cdep1', engine: engineFor('cdep1') });
-  app = createDataPlaneServer({ served, verifier, logger: pino({ level: 'silent' }), isReady: () => true });
+  // Warnings and errors are kept: an answered query must log none (e.g. no error raised after the reply).
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void logged.push(line) });
+  app = createDataPlaneServer({ served, verifier, logger, isReady: () => true });
 });
 
 describe('authentication', () => {
@@ -148,6 +153,7 @@ describe('authentication', () => {
 
 describe('POST /v1/query/online', () => {
   it('answers in the seed product’s shape', async () => {
+    const before = logged.length;
     const response = await query(
       { inputs: { 'user.id': 1 }, outputs: ['user.name', 'user.email_domain'], include_meta: true },
       { 'x-chalk-env-id': 'dev' },
@@ -180,6 +186,7 @@ describe('POST /v1/query/online', () => {
       query_id: expect.any(String),
       execution_duration_s: expect.any(Number),
     });
+    expect(logged.slice(before)).toEqual([]);
   });
 
   it('leaves meta out unless asked', async () => {

@@ -40,12 +40,16 @@ class QueryState {
     let column = this.columns.get(fqn);
     if (!column) {
       const n = this.rowCount;
-      column = {
-        values: new Array<unknown>(n).fill(null),
-        errors: new Array<QueryError | null>(n).fill(null),
-        observedAt: new Array<number | null>(n).fill(null),
-        cacheHits: new Array<boolean>(n).fill(false),
-      };
+      // One row (every online query) is the common case: literals, not four `fill`s per feature.
+      column =
+        n === 1
+          ? { values: [null], errors: [null], observedAt: [null], cacheHits: [false] }
+          : {
+              values: new Array<unknown>(n).fill(null),
+              errors: new Array<QueryError | null>(n).fill(null),
+              observedAt: new Array<number | null>(n).fill(null),
+              cacheHits: new Array<boolean>(n).fill(false),
+            };
       this.columns.set(fqn, column);
     }
     return column;
@@ -192,6 +196,24 @@ function coerceFeatureValue(
 /** Fresh cached outputs per step and row: a row is served from cache only when every output is fresh. */
 type CachedRows = Map<number, (Map<string, StoredValue> | null)[]>;
 
+/** The steps whose outputs may be read from the online store, and which features: fixed per plan. */
+const cacheReads = new WeakMap<Plan, readonly { step: ResolverStep; needed: readonly string[] }[]>();
+
+function cacheReadsOf(plan: Plan): readonly { step: ResolverStep; needed: readonly string[] }[] {
+  let reads = cacheReads.get(plan);
+  if (!reads) {
+    reads = plan.steps
+      .filter((step) => {
+        if (step.needed.size === 0) return false;
+        for (const fqn of step.needed) if (step.maxStalenessS.get(fqn) === 0) return false;
+        return true;
+      })
+      .map((step) => ({ step, needed: [...step.needed] }));
+    cacheReads.set(plan, reads);
+  }
+  return reads;
+}
+
 async function readCache(
   plan: Plan,
   state: QueryState,
@@ -201,19 +223,21 @@ async function readCache(
   const cached: CachedRows = new Map();
   if (!deps.onlineStore) return cached;
   const keys: OnlineKey[] = [];
-  const slots: { step: ResolverStep; row: number; fqn: string }[] = [];
-  for (const step of plan.steps) {
+  // Parallel arrays rather than one slot object per key read.
+  const slotSteps: ResolverStep[] = [];
+  const slotRows: number[] = [];
+  const slotFqns: string[] = [];
+  for (const { step, needed } of cacheReadsOf(plan)) {
     const pkeys = state.valuesOf(step.primaryKey);
-    if (step.needed.size === 0 || !pkeys) continue;
-    let cacheable = true;
-    for (const fqn of step.needed) if (step.maxStalenessS.get(fqn) === 0) cacheable = false;
-    if (!cacheable) continue;
+    if (!pkeys) continue;
     for (let row = 0; row < state.rowCount; row++) {
       const pkey = pkeys[row];
       if (typeof pkey !== 'string' && typeof pkey !== 'number') continue;
-      for (const fqn of step.needed) {
+      for (const fqn of needed) {
         keys.push({ feature: fqn, pkey });
-        slots.push({ step, row, fqn });
+        slotSteps.push(step);
+        slotRows.push(row);
+        slotFqns.push(fqn);
       }
     }
   }
@@ -222,7 +246,9 @@ async function readCache(
   const fresh: (Map<string, StoredValue> | null)[][] = plan.steps.map(() => []);
   for (let i = 0; i < stored.length; i++) {
     const value = stored[i];
-    const { step, row, fqn } = slots[i]!;
+    const step = slotSteps[i]!;
+    const row = slotRows[i]!;
+    const fqn = slotFqns[i]!;
     // A value observed after the query's time is never returned (point-in-time correctness).
     if (!value || value.observedAt > nowMs) continue;
     const maxStaleness = step.maxStalenessS.get(fqn)!;
