@@ -80,7 +80,8 @@ export function concurrencyChart(
       `<rect x="${520 + i * 200}" y="14" width="14" height="4" fill="${s.color}"/><text x="${540 + i * 200}" y="20" font-size="12">${xmlText(s.label)}</text>`,
   );
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" role="img">`,
+    '<title>Online query: Slate vs the bare limit by concurrency (throughput and p99 latency)</title>',
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
     `<text x="20" y="20" font-size="15" font-weight="bold">Online query: Slate vs the bare limit by concurrency</text>`,
     `<text x="20" y="38" font-size="11" fill="#555">${xmlText(subtitle)}</text>`,
