@@ -14,8 +14,8 @@ export interface ChartSeries {
 }
 
 const WIDTH = 920;
-const HEIGHT = 380;
-const PANEL = { width: 380, height: 260, top: 60 };
+const HEIGHT = 400;
+const PANEL = { width: 380, height: 260, top: 80 };
 
 const xmlText = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -30,7 +30,6 @@ function niceMax(max: number): number {
 function panel(
   left: number,
   title: string,
-  unit: string,
   connections: readonly number[],
   lines: readonly { color: string; values: readonly number[]; dashed: boolean }[],
 ): string {
@@ -54,7 +53,7 @@ function panel(
       `<text x="${x(c)}" y="${PANEL.top + PANEL.height + 16}" font-size="11" text-anchor="middle">${c}</text>`,
     );
   parts.push(
-    `<text x="${left + PANEL.width / 2}" y="${PANEL.top + PANEL.height + 34}" font-size="12" text-anchor="middle">connections (${xmlText(unit)})</text>`,
+    `<text x="${left + PANEL.width / 2}" y="${PANEL.top + PANEL.height + 34}" font-size="12" text-anchor="middle">connections (log scale)</text>`,
   );
   for (const line of lines) {
     const points = line.values.map((v, i) => `${x(connections[i]!).toFixed(1)},${y(v).toFixed(1)}`);
@@ -89,14 +88,12 @@ export function concurrencyChart(
     panel(
       70,
       'Throughput (QPS)',
-      'QPS',
       connections,
       series.map((s) => ({ color: s.color, values: s.qps, dashed: false })),
     ),
     panel(
       520,
       'Latency p50 (solid), p99 (dashed), ms',
-      'ms',
       connections,
       series.flatMap((s) => [
         { color: s.color, values: s.p50, dashed: false },
