@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import http2, { type ClientHttp2Stream, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { SlateError } from '@slate/graph';
-import { percentEncode } from '@slate/grpc-api';
+import { type GrpcStatus, grpcStatusOf, percentEncode } from '@slate/grpc-api';
 import type { Logger } from 'pino';
-import { type GrpcStatus, grpcStatusOf } from '../grpc/grpc-status.ts';
 import type { DataPlaneTargets } from './data-plane-targets.ts';
 import type { H2SessionPool } from './h2-session-pool.ts';
 

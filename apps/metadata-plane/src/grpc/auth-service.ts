@@ -2,14 +2,13 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { ConnectError, type ConnectRouter, createContextKey } from '@connectrpc/connect';
 import { httpStatusOf, SlateError } from '@slate/graph';
-import { AuthService, GetTokenResponseSchema } from '@slate/grpc-api';
+import { AuthService, GetTokenResponseSchema, grpcStatusOf } from '@slate/grpc-api';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit-log.ts';
 import { getEnvironment } from '../catalog/catalog.ts';
 import type { MetadataPlaneContext } from '../context.ts';
 import { exchangeClientCredentials } from '../tokens/service-tokens.ts';
-import { grpcStatusOf } from './grpc-status.ts';
 
 /** The caller's address, set per request by the server (the token endpoint's per-IP limit needs it). */
 export const clientIpKey = createContextKey<string>('', { description: 'client IP' });

@@ -2,9 +2,8 @@ import { Code } from '@connectrpc/connect';
 import { type ErrorKind, SlateError } from '@slate/graph';
 
 /**
- * The gRPC status for each error kind on the API host: the gRPC counterpart of `httpStatusOf`, the same
- * table as the data plane's (`apps/data-plane/src/grpc/grpc-status.ts`), so a client cannot tell which
- * plane answered.
+ * The gRPC status for each error kind: the gRPC counterpart of `httpStatusOf`. The API host and the data
+ * plane share it, so a client cannot tell which plane answered.
  */
 const codeByKind: Readonly<Record<ErrorKind, Code>> = {
   input: Code.InvalidArgument,
@@ -24,7 +23,7 @@ const codeByErrorCode: Readonly<Record<string, Code>> = {
   BODY_TOO_LARGE: Code.ResourceExhausted,
 };
 
-/** A gRPC status as the API host sends it: code, message, and the metadata that goes with it. */
+/** A gRPC status as a Slate plane sends it: code, message, and the metadata that goes with it. */
 export interface GrpcStatus {
   readonly code: Code;
   readonly message: string;
@@ -33,8 +32,10 @@ export interface GrpcStatus {
 }
 
 /**
- * The one mapping from errors to gRPC statuses on the API host. Anything that is not a `SlateError` is
- * INTERNAL with a fixed message (the cause goes to `onInternal` to be logged, never to the caller).
+ * The one mapping from errors to gRPC statuses. The status message is the Slate error's message; its
+ * stable code travels in `x-slate-error-code` (and `retry-after` when `details.retryAfterS` or
+ * `details.retryAfterSeconds` says when to retry). Anything that is not a `SlateError` is INTERNAL with a
+ * fixed message (the cause goes to `onInternal` to be logged, never to the caller).
  *
  * @example
  * grpcStatusOf(new SlateError('authentication', 'TOKEN_INVALID', 'bad token'), log).code; // Code.Unauthenticated
