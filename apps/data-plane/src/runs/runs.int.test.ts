@@ -2,26 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEngine, createInProcessRuntime, createSqlRuntime } from '@slate/engine';
 import { collectGraph, datetime, features, float, int, sqlResolver, string } from '@slate/sdk';
-import {
-  createLocalObjectStore,
-  createLogBus,
-  createMemoryOnlineStore,
-  createParquetOfflineStore,
-  createSqlSource,
-  type SqlSource,
-} from '@slate/stores';
+import { createSqlSource, type SqlSource } from '@slate/stores';
 import { requireService, testServices } from '@slate/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServedEnvironments } from '../deployments/served-environments.ts';
-import { createPersistenceWorker, type PersistenceWorker } from '../persistence/persistence-worker.ts';
-import { createPersistenceWriters } from '../persistence/persistence-writers.ts';
 import { createResultPublisher } from '../persistence/result-publisher.ts';
 import type { RunRecord } from './run-record.ts';
 import { createRunScheduler } from './run-scheduler.ts';
 import { createRunService, type RunService } from './run-service.ts';
 import { createObjectRunStore } from './run-store.ts';
+import { createRunStores, type RunStores } from './run-stores.fixture.ts';
 
 const up = await requireService('PostgreSQL', testServices.postgresUrl);
 const ENV = 'env-runs';
@@ -32,11 +23,11 @@ describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
   const payments = `${table}_payments`;
   let root: string;
   let source: SqlSource;
-  let worker: PersistenceWorker;
-  let objects: ReturnType<typeof createLocalObjectStore>;
-  let offline: ReturnType<typeof createParquetOfflineStore>;
-  let online: ReturnType<typeof createMemoryOnlineStore>;
-  let bus: ReturnType<typeof createLogBus>;
+  let stores: RunStores | undefined;
+  let objects: RunStores['objects'];
+  let offline: RunStores['offline'];
+  let online: RunStores['online'];
+  let bus: RunStores['bus'];
   const served = new ServedEnvironments();
 
   const Member = features('member', {
@@ -193,42 +184,20 @@ describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
         text: `insert into ${payments} values ($1, $2, $3, $4)`,
         params: [id, (id % 3) + 1, id * 10, day(id)],
       });
-    bus = createLogBus({ root: join(root, 'bus'), sync: false });
-    await bus.init();
-    objects = createLocalObjectStore({ root: join(root, 'objects') });
-    await objects.init();
-    offline = createParquetOfflineStore({ objectStore: objects, threads: 1 });
-    await offline.init();
-    online = createMemoryOnlineStore();
-    await online.init();
-    worker = createPersistenceWorker({
-      bus,
-      writers: createPersistenceWriters({ onlineStore: online, offlineStore: offline }),
-      lingerMs: 5,
-    });
-    worker.start();
-    const engine = createEngine({
-      graph: artifact,
-      runtime: createSqlRuntime({
-        resolvers: artifact.resolvers,
-        sources: new Map([['app', source]]),
-        fallback: createInProcessRuntime(functions),
-      }),
-      onlineStore: online,
+    stores = await createRunStores({
+      root,
+      source,
+      graph: { artifact, functions },
       environment: ENV,
-      deploymentId: 'd1',
+      served,
     });
-    served.upsert({ id: ENV, name: 'dev', teamId: 't', projectId: 'p' });
-    served.activate(ENV, { id: 'd1', engine });
+    ({ bus, objects, offline, online } = stores);
   });
   afterAll(async () => {
-    await worker?.stop();
-    await served.close();
+    await stores?.close();
     await source?.query({ text: `drop table if exists ${table}`, params: [] });
     await source?.query({ text: `drop table if exists ${payments}`, params: [] });
     await source?.close();
-    await bus?.close();
-    await offline?.close();
     await rm(root, { recursive: true, force: true });
   });
 
