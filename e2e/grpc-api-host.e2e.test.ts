@@ -6,23 +6,19 @@
  * files (protobufjs), none of the servers' code; Arrow bodies are written here with apache-arrow. Both
  * planes run in this process, on real sockets.
  */
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { createDataPlane, type DataPlane } from '@slate/data-plane';
-import { createMetadataPlane, type MetadataPlane } from '@slate/metadata-plane';
-import { collectGraph } from '@slate/sdk';
-import { createLocalObjectStore, createMemoryOnlineStore } from '@slate/stores';
+import type { DataPlane } from '@slate/data-plane';
+import type { MetadataPlane } from '@slate/metadata-plane';
 import { freePort } from '@slate/testing';
 import { Int32, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
-import { build } from 'esbuild';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as repo from './forwarding/forwarding-repo.ts';
+import { deployRepository, startInProcessPlanes } from './support/in-process-planes.ts';
 
 const REGISTRATION = 'registration-token-for-grpc-forwarding';
 const protoDir = fileURLToPath(new URL('../packages/grpc-api/proto', import.meta.url));
@@ -108,48 +104,21 @@ describe('gRPC through the API host', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'slate-grpc-host-'));
-    const [mpPort, mpGrpcPort, dpPort] = [await freePort(), await freePort(), await freePort()];
+    const mpGrpcPort = await freePort();
     dpGrpcPort = await freePort();
-    const api = `http://127.0.0.1:${mpPort}`;
-    apiUrl = api;
-    engine = `http://127.0.0.1:${dpPort}`;
-    const objectStore = createLocalObjectStore({ root: join(dir, 'objects') });
-    await objectStore.init();
-    plane = await createMetadataPlane({
-      mode: 'production',
-      database: { type: 'pglite', dataDir: join(dir, 'db') },
-      objectStore,
-      apiServer: api,
+    const planes = await startInProcessPlanes({
+      dir,
       registrationToken: REGISTRATION,
-      seed: {
-        teams: [{ id: 'acme', name: 'Acme' }],
-        projects: [{ id: 'web', name: 'Web', team_id: 'acme' }],
-        environments: [
-          { id: 'dev', name: 'Development', project_id: 'web', team_id: 'acme' },
-          { id: 'prod', name: 'Production', project_id: 'web', team_id: 'acme' },
-        ],
-      },
-      grpc: { dataPlanePort: dpGrpcPort, maxInFlight: 1 },
-      logger: pino({ level: 'silent' }),
+      environments: [
+        { id: 'dev', name: 'Development' },
+        { id: 'prod', name: 'Production' },
+      ],
+      dataPlaneName: 'east',
+      dataPlaneGrpcPort: dpGrpcPort,
+      metadataGrpc: { dataPlanePort: dpGrpcPort, maxInFlight: 1 },
     });
-    await plane.listen({ port: mpPort });
+    ({ metadata: plane, dataPlane, api: apiUrl, engine } = planes);
     const grpcPort = await plane.listenGrpc({ port: mpGrpcPort });
-    const onlineStore = createMemoryOnlineStore();
-    await onlineStore.init();
-    dataPlane = createDataPlane({
-      name: 'east',
-      publicUrl: engine,
-      metadataPlaneUrl: api,
-      registrationToken: REGISTRATION,
-      objectStore,
-      onlineStore,
-      stateDir: join(dir, 'dp'),
-      workers: 1,
-      grpc: { port: dpGrpcPort },
-      logger: pino({ level: 'silent' }),
-    });
-    await dataPlane.start({ port: dpPort });
-    await dataPlane.ready();
     const created = await plane.services.createServiceToken({
       environmentId: 'dev',
       name: 'grpc-forwarding',
@@ -170,23 +139,12 @@ describe('gRPC through the API host', () => {
     expect(exchanged.error).toBeNull();
     token = exchanged.response.access_token;
 
-    const bundle = await build({
-      entryPoints: [new URL('./forwarding/forwarding-repo.ts', import.meta.url).pathname],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      write: false,
-    });
-    const bytes = Buffer.from(bundle.outputFiles[0]!.contents);
-    const deployed = await fetch(`${api}/v1/deployments`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        graph: collectGraph(repo).artifact,
-        bundle_base64: bytes.toString('base64'),
-        source_hash: createHash('sha256').update(bytes).digest('hex'),
-      }),
-    });
+    const deployed = await deployRepository(
+      apiUrl,
+      token,
+      new URL('./forwarding/forwarding-repo.ts', import.meta.url),
+      repo,
+    );
     expect(deployed.status).toBe(201);
     // Ready when the data plane answers through the API host's gRPC port.
     const deadline = Date.now() + 30_000;

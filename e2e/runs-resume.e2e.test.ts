@@ -6,12 +6,10 @@
  * accepted the run is SIGKILLed mid-run; the other takes it over and finishes it. The values are counted in
  * Redis and in the Parquet offline store against the rows this test inserted: each once.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   createLocalObjectStore,
   createOnlineStore,
@@ -29,8 +27,18 @@ import {
 } from '@slate/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  accessToken,
+  createDatabase,
+  createProcessGroup,
+  createServiceToken,
+  type OwnDatabase,
+  repoRoot as repo,
+  runCli,
+  signIn,
+  until,
+} from './support/index.ts';
 
-const repo = new URL('..', import.meta.url).pathname;
 const services =
   (await requireService('PostgreSQL', testServices.postgresUrl)) &&
   unlessCi(redisServerUnavailable()) === undefined;
@@ -39,43 +47,15 @@ const work = mkdtempSync(join(tmpdir(), 'slate-runs-resume-'));
 const registrationToken = 'a-registration-token-for-the-runs-resume-test';
 /** Members in the source table; the resolver's query sleeps per row, so a scan takes a few seconds. */
 const ROWS = 1_500;
-const children: ChildProcess[] = [];
+const group = createProcessGroup({
+  cwd: work,
+  env: { ...(process.env as Record<string, string>), LOG_LEVEL: 'warn' },
+});
+const startApp = (app: string, env: Record<string, string>) => group.startApp(app, app, env, 'sources');
 let redis: OwnRedisServer;
 let apiServer: string;
+let db: OwnDatabase | undefined;
 let databaseUrl: string;
-
-interface Started {
-  readonly child: ChildProcess;
-  output(): string;
-  readonly exited: Promise<number | null>;
-}
-
-function startApp(app: string, env: Record<string, string>): Started {
-  const child = spawn(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx/esm'), join(repo, `apps/${app}/src/main.ts`)],
-    { cwd: work, env: { ...process.env, LOG_LEVEL: 'warn', ...env } },
-  );
-  children.push(child);
-  let output = '';
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  return {
-    child,
-    output: () => output,
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-}
-
-async function until<T>(what: () => Promise<T | undefined>, label: string, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await what().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 async function sql(text: string, params: unknown[] = []) {
   const client = new pg.Client({ connectionString: databaseUrl });
@@ -90,13 +70,8 @@ async function sql(text: string, params: unknown[] = []) {
 beforeAll(async () => {
   if (!services) return;
   redis = await startRedisServer();
-  const admin = new pg.Client({ connectionString: testServices.postgresUrl });
-  await admin.connect();
-  await admin.query(`create database ${database}`);
-  await admin.end();
-  const url = new URL(testServices.postgresUrl);
-  url.pathname = `/${database}`;
-  databaseUrl = url.toString();
+  db = await createDatabase(testServices.postgresUrl, database);
+  databaseUrl = db.url;
   await sql(
     'create table members (id int primary key, full_name text, score double precision, updated_at timestamptz)',
   );
@@ -147,57 +122,29 @@ beforeAll(async () => {
     SLATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     SLATE_SEED_FILE: join(repo, 'examples/quickstart/seed.yaml'),
     SLATE_METRICS_PORT: '0',
+    SLATE_METADATA_GRPC_PORT: 'off',
     PORT: String(apiPort),
     HOST: '127.0.0.1',
   });
   await until(
     async () => ((await fetch(`${apiServer}/healthz`)).ok ? true : undefined),
-    `the metadata plane:\n${metadata.output()}`,
+    () => `the metadata plane:\n${metadata.output()}`,
   );
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all(
-    children.map((child) =>
-      child.exitCode === null && child.signalCode === null
-        ? new Promise((resolve) => child.once('exit', resolve).kill('SIGTERM'))
-        : null,
-    ),
-  );
+  await group.stopAll();
   await redis?.stop();
-  if (services) {
-    const admin = new pg.Client({ connectionString: testServices.postgresUrl });
-    await admin.connect();
-    await admin.query(`drop database if exists ${database} with (force)`);
-    await admin.end();
-  }
+  await db?.drop();
   rmSync(work, { recursive: true, force: true });
 });
 
 describe.skipIf(!services)('a run whose replica is SIGKILLed is finished by another replica', () => {
   it('finishes it exactly once: every member once in Redis and in Parquet, the take-over in its record', async () => {
-    const login = await fetch(`${apiServer}/v1/auth/local-login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-slate-csrf': '1' },
-      body: JSON.stringify({ email: 'owner@example.com' }),
+    const serviceToken = await createServiceToken(apiServer, await signIn(apiServer), {
+      name: 'ci',
+      permissions: ['query.online', 'deploy.create', 'deploy.read', 'cron.create', 'cron.read'],
     });
-    const cookie = login.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; ');
-    const created = await fetch(`${apiServer}/v1/environments/dev/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-slate-csrf': '1', cookie },
-      body: JSON.stringify({
-        name: 'ci',
-        permissions: ['query.online', 'deploy.create', 'deploy.read', 'cron.create', 'cron.read'],
-      }),
-    });
-    expect(created.status).toBe(201);
-    const { client_id, client_secret } = (await created.json()) as {
-      client_id: string;
-      client_secret: string;
-    };
 
     const keyFile = join(work, 'group-key.jwk');
     writeFileSync(
@@ -239,29 +186,23 @@ describe.skipIf(!services)('a run whose replica is SIGKILLed is finished by anot
     ] as const)
       await until(
         async () => ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? true : undefined),
-        `replica on ${port}:\n${started.output()}`,
+        () => `replica on ${port}:\n${started.output()}`,
       );
 
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [join(repo, 'packages/cli/bin/slate.js'), 'apply', '--dir', join(work, 'project'), '--json'],
-      {
-        cwd: work,
-        env: {
-          ...process.env,
-          SLATE_API_SERVER: apiServer,
-          SLATE_CLIENT_ID: client_id,
-          SLATE_CLIENT_SECRET: client_secret,
-        },
+    const { stdout } = await runCli(['apply', '--dir', join(work, 'project'), '--json'], {
+      cwd: work,
+      env: {
+        ...(process.env as Record<string, string>),
+        SLATE_API_SERVER: apiServer,
+        SLATE_CLIENT_ID: serviceToken.client_id,
+        SLATE_CLIENT_SECRET: serviceToken.client_secret,
       },
-    );
+    });
     const deployment = (JSON.parse(stdout) as { deployment: { id: string } }).deployment.id;
-    const { access_token } = await fetch(`${apiServer}/v1/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ client_id, client_secret, grant_type: 'client_credentials' }),
-    }).then((r) => r.json() as Promise<{ access_token: string }>);
-    const headers = { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' };
+    const headers = {
+      authorization: `Bearer ${await accessToken(apiServer, serviceToken)}`,
+      'content-type': 'application/json',
+    };
     const runAt = async (port: number, id: string) => {
       const response = await fetch(`http://127.0.0.1:${port}/v1/runs/${id}`, { headers });
       return response.ok ? ((await response.json()) as Record<string, unknown>) : undefined;
@@ -296,7 +237,7 @@ describe.skipIf(!services)('a run whose replica is SIGKILLed is finished by anot
     // Then a page or two more, published but not yet checkpointed, before it dies.
     await new Promise((resolve) => setTimeout(resolve, 700));
     a.child.kill('SIGKILL');
-    expect(await a.exited).toBe(null);
+    expect(await a.exited).toBe('SIGKILL');
     const before = (await runAt(ports[1]!, id))!;
     expect(before).toMatchObject({ status: 'running', attempt: 1, instance: 'east-a' });
     expect(before.chunks).toBeLessThan(ROWS / 100); // a died before the end
@@ -306,8 +247,8 @@ describe.skipIf(!services)('a run whose replica is SIGKILLed is finished by anot
         const run = await runAt(ports[1]!, id);
         return run && run.status !== 'running' && run.status !== 'received' ? run : undefined;
       },
-      `the run finished by replica b:\n${b.output().slice(-3000)}`,
-      120_000,
+      () => `the run finished by replica b:\n${b.output().slice(-3000)}`,
+      { timeoutMs: 120_000 },
     );
     expect(done).toMatchObject({
       status: 'succeeded',

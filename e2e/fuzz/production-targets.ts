@@ -1,13 +1,9 @@
-import { createHash } from 'node:crypto';
-import { join } from 'node:path';
-import { createDataPlane, type DataPlane } from '@slate/data-plane';
-import { createMetadataPlane, type MetadataPlane } from '@slate/metadata-plane';
-import { collectGraph } from '@slate/sdk';
-import { createLocalObjectStore, createMemoryOnlineStore } from '@slate/stores';
+import type { DataPlane } from '@slate/data-plane';
+import type { MetadataPlane } from '@slate/metadata-plane';
 import { freePort } from '@slate/testing';
-import { build } from 'esbuild';
-import { pino } from 'pino';
 import { FORWARDED_ROUTES } from '../../apps/metadata-plane/src/forwarding/forwarded-routes.ts';
+import { deployRepository, startInProcessPlanes } from '../support/in-process-planes.ts';
+import { accessToken } from '../support/index.ts';
 import * as repo from './fuzz-repo.ts';
 import type { FuzzRoute } from './fuzz-targets.ts';
 
@@ -35,75 +31,28 @@ export async function createProductionTargets(
   dir: string,
   bodySeeds: Readonly<Record<string, unknown>>,
 ): Promise<ProductionTargets> {
-  const [mpPort, dpPort, grpcPort] = [await freePort(), await freePort(), await freePort()];
-  const api = `http://127.0.0.1:${mpPort}`;
-  const objectStore = createLocalObjectStore({ root: join(dir, 'prod-objects') });
-  await objectStore.init();
-  const metadata = await createMetadataPlane({
-    mode: 'production',
-    database: { type: 'pglite', dataDir: join(dir, 'prod-db') },
-    objectStore,
-    apiServer: api,
+  const grpcPort = await freePort();
+  const planes = await startInProcessPlanes({
+    dir,
+    prefix: 'prod-',
     registrationToken: REGISTRATION,
-    seed: {
-      teams: [{ id: 'acme', name: 'Acme' }],
-      projects: [{ id: 'web', name: 'Web', team_id: 'acme' }],
-      environments: [{ id: 'dev', name: 'Dev', project_id: 'web', team_id: 'acme' }],
-    },
-    logger: pino({ level: 'silent' }),
+    environments: [{ id: 'dev', name: 'Dev' }],
+    dataPlaneName: 'fuzz-east',
+    dataPlaneGrpcPort: grpcPort,
   });
-  let dataPlane: DataPlane | undefined;
+  const { metadata, api } = planes;
   try {
-    await metadata.listen({ port: mpPort });
-    const onlineStore = createMemoryOnlineStore();
-    await onlineStore.init();
-    dataPlane = createDataPlane({
-      name: 'fuzz-east',
-      publicUrl: `http://127.0.0.1:${dpPort}`,
-      metadataPlaneUrl: api,
-      registrationToken: REGISTRATION,
-      objectStore,
-      onlineStore,
-      stateDir: join(dir, 'prod-dp'),
-      workers: 1,
-      grpc: { port: grpcPort },
-      logger: pino({ level: 'silent' }),
-    });
-    await dataPlane.start({ port: dpPort });
-    await dataPlane.ready();
     const created = await metadata.services.createServiceToken({
       environmentId: 'dev',
       name: 'fuzz',
       permissions: ['deploy.create', 'deploy.read', 'query.online', 'query.offline', 'query.offline_read'],
     });
-    const exchanged = await fetch(`${api}/v1/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        client_id: created.clientId,
-        client_secret: created.clientSecret,
-        grant_type: 'client_credentials',
-      }),
+    const token = await accessToken(api, {
+      client_id: created.clientId,
+      client_secret: created.clientSecret,
     });
-    const token = ((await exchanged.json()) as { access_token: string }).access_token;
     const auth = { authorization: `Bearer ${token}` };
-    const bundle = await build({
-      entryPoints: [new URL('./fuzz-repo.ts', import.meta.url).pathname],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      write: false,
-    });
-    const bytes = Buffer.from(bundle.outputFiles[0]!.contents);
-    const deployed = await fetch(`${api}/v1/deployments`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        graph: collectGraph(repo).artifact,
-        bundle_base64: bytes.toString('base64'),
-        source_hash: createHash('sha256').update(bytes).digest('hex'),
-      }),
-    });
+    const deployed = await deployRepository(api, token, new URL('./fuzz-repo.ts', import.meta.url), repo);
     if (deployed.status !== 201) throw new Error(`deploy failed: ${await deployed.text()}`);
     // Ready when the data plane answers through the API host.
     const deadline = Date.now() + 60_000;
@@ -130,21 +79,16 @@ export async function createProductionTargets(
         auth,
       };
     });
-    const started = dataPlane;
     return {
       routes,
       metadata,
-      dataPlane: started,
+      dataPlane: planes.dataPlane,
       grpcAuthority: `127.0.0.1:${grpcPort}`,
       token,
-      close: async () => {
-        await started.close();
-        await metadata.close();
-      },
+      close: planes.close,
     };
   } catch (error) {
-    await dataPlane?.close();
-    await metadata.close();
+    await planes.close();
     throw error;
   }
 }

@@ -1,6 +1,8 @@
 /**
  * What end-to-end tests and process benches share: starting the planes as processes (compiled or from
  * their sources), polling until something holds, services of their own, signing in, a round-robin front.
+ * Both planes in the test's own process: `./in-process-planes.ts` (imported on its own, as it loads both
+ * planes' code).
  */
 export { accessToken, createServiceToken, type ServiceToken, signIn } from './metadata-plane-session.ts';
 export {
