@@ -8,7 +8,6 @@
  * out of reach and no verified-secret memory — the behaviour before the limits. `BENCH_ATTACKERS`
  * (default 300) and `BENCH_ROUNDS` (default 3, figures are the median round) tune it.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import {
 import { createLocalObjectStore } from '@slate/stores';
 import { pino } from 'pino';
 import { type BenchFigure, type BenchReport, machine } from './report.ts';
+import { runLoadScript } from './serving/autocannon.ts';
 
 const ATTACKERS = Number(process.env.BENCH_ATTACKERS ?? 300);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -47,23 +47,11 @@ interface Round {
 }
 
 /** The attack from its own process (`bench/auth/attack.ts`). */
-function attackFromChild(options: Record<string, unknown>): Promise<TokenAttackResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', new URL('./auth/attack.ts', import.meta.url).pathname, JSON.stringify(options)],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (err += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`attack exited ${code}: ${err}`));
-      else resolve(JSON.parse(out) as TokenAttackResult);
-    });
-  });
+async function attackFromChild(options: Record<string, unknown>): Promise<TokenAttackResult> {
+  return (await runLoadScript(new URL('./auth/attack.ts', import.meta.url), options, [
+    '--import',
+    'tsx',
+  ])) as TokenAttackResult;
 }
 
 async function attackRound(limits: ClientSecretLimits | undefined): Promise<Round> {

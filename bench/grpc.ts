@@ -5,7 +5,6 @@
  * separate process runs 8 closed-loop clients for `SLATE_BENCH_SECONDS` (default 10, after 2 s of warm-up)
  * per transport: @grpc/grpc-js for gRPC, fetch for HTTP (the baseline). Every call carries a real EdDSA JWT.
  */
-import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
@@ -23,6 +22,7 @@ import { createMemoryOnlineStore } from '@slate/stores';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { pino } from 'pino';
 import type { BenchReport } from './report.ts';
+import { runLoadScript } from './serving/autocannon.ts';
 import * as repo from './serving/repo.ts';
 
 const SECONDS = Number(process.env.SLATE_BENCH_SECONDS ?? 10);
@@ -38,21 +38,8 @@ interface LoadResult {
   readonly p99: number;
 }
 
-function loadRun(options: Record<string, unknown>): Promise<LoadResult> {
-  const script = fileURLToPath(new URL('./grpc/load.mjs', import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, JSON.stringify(options)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (err += chunk));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load exited ${code}: ${err}`)),
-    );
-  });
+async function loadRun(options: Record<string, unknown>): Promise<LoadResult> {
+  return (await runLoadScript(new URL('./grpc/load.mjs', import.meta.url), options)) as LoadResult;
 }
 
 export async function run(): Promise<BenchReport> {

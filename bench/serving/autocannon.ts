@@ -40,10 +40,17 @@ interface AutocannonJson {
   readonly loadCpuUs: number;
 }
 
-/** Runs a load script (`node script '<options as JSON>'`) in its own process and resolves with the JSON it prints. */
-export function runLoadScript(script: URL, options: Record<string, unknown>): Promise<unknown> {
+/**
+ * Runs a load script (`node [nodeArgs…] script '<options as JSON>'`, e.g. `['--import', 'tsx']` for a
+ * TypeScript one) in its own process and resolves with the JSON it prints.
+ */
+export function runLoadScript(
+  script: URL,
+  options: Record<string, unknown>,
+  nodeArgs: readonly string[] = [],
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(script), JSON.stringify(options)], {
+    const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(script), JSON.stringify(options)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

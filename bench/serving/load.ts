@@ -2,9 +2,8 @@
  * One measured load run for `npm run bench -- serving`: autocannon in its own process (`load.mjs`), and the
  * CPU the server processes spent meanwhile, read from /proc so it counts every thread of another process.
  */
-import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { autocannon } from './autocannon.ts';
 import { usage } from './processes.ts';
 
 /** What one run measured. */
@@ -24,37 +23,6 @@ export interface Target {
   readonly url: string;
   readonly headers: Record<string, string>;
   readonly body: string | Buffer;
-}
-
-function autocannon(options: Record<string, unknown>): Promise<{
-  qps: number;
-  p50: number;
-  p99: number;
-  total: number;
-  bad: number;
-}> {
-  const script = fileURLToPath(new URL('./load.mjs', import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, JSON.stringify(options)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (err += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited ${code}: ${err}`));
-      const json = JSON.parse(out);
-      resolve({
-        qps: json.requests.average,
-        p50: json.latency.p50,
-        p99: json.latency.p99,
-        total: json.requests.total,
-        bad: json.non2xx + json.errors + json.timeouts,
-      });
-    });
-  });
 }
 
 /**
@@ -78,7 +46,8 @@ export async function measure(
   const before = cpu();
   const run = await autocannon({ ...common, duration: options.seconds });
   const spent = cpu() - before;
-  if (run.bad > 0) throw new Error(`${target.url}: ${run.bad} failed answers under load`);
+  const bad = run.non2xx + run.errors;
+  if (bad > 0) throw new Error(`${target.url}: ${bad} failed answers under load`);
   return {
     qps: run.qps,
     p50: run.p50,
