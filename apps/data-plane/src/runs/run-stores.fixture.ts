@@ -4,6 +4,8 @@
  * writing the bus into both, and environment `environment` served with deployment `d1` (an engine over the
  * SQL `source`, named `app` in the graph).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, createInProcessRuntime, createSqlRuntime } from '@slate/engine';
 import type { collectGraph } from '@slate/sdk';
@@ -18,7 +20,7 @@ import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import { createPersistenceWorker, type PersistenceWorker } from '../persistence/persistence-worker.ts';
 import { createPersistenceWriters } from '../persistence/persistence-writers.ts';
 
-/** The stores, started; `close` stops the worker, closes `served` and the stores (not `source`). */
+/** The stores, started; `close` stops the worker, closes `served` and the stores (not `source`) and removes their folder. */
 export interface RunStores {
   readonly bus: ReturnType<typeof createLogBus>;
   readonly objects: ReturnType<typeof createLocalObjectStore>;
@@ -29,22 +31,23 @@ export interface RunStores {
 }
 
 /**
- * Starts the stores under `root` and serves `environment` on `served`.
+ * Starts the stores in a new temporary folder (named `<folderPrefix>…`) and serves `environment` on `served`.
  *
  * @example
- * const stores = await createRunStores({ root, source, graph: collectGraph({ Member, members }), environment: 'env-runs', served });
+ * const stores = await createRunStores({ folderPrefix: 'slate-runs-', source, graph: collectGraph({ Member, members }), environment: 'env-runs', served });
  */
 export async function createRunStores(options: {
-  readonly root: string;
+  readonly folderPrefix: string;
   readonly source: SqlSource;
   readonly graph: Pick<ReturnType<typeof collectGraph>, 'artifact' | 'functions'>;
   readonly environment: string;
   readonly served: ServedEnvironments;
 }): Promise<RunStores> {
   const { artifact, functions } = options.graph;
-  const bus = createLogBus({ root: join(options.root, 'bus'), sync: false });
+  const root = await mkdtemp(join(tmpdir(), options.folderPrefix));
+  const bus = createLogBus({ root: join(root, 'bus'), sync: false });
   await bus.init();
-  const objects = createLocalObjectStore({ root: join(options.root, 'objects') });
+  const objects = createLocalObjectStore({ root: join(root, 'objects') });
   await objects.init();
   const offline = createParquetOfflineStore({ objectStore: objects, threads: 1 });
   await offline.init();
@@ -80,6 +83,7 @@ export async function createRunStores(options: {
       await options.served.close();
       await bus.close();
       await offline.close();
+      await rm(root, { recursive: true, force: true });
     },
   };
 }

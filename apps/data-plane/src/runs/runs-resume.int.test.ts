@@ -6,9 +6,6 @@
  * the stores against the rows this test inserted: every entity once, online and offline.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { collectGraph, datetime, features, float, int, sqlResolver, string } from '@slate/sdk';
 import { type Bus, createSqlSource, type SqlSource } from '@slate/stores';
 import { requireService, testServices } from '@slate/testing';
@@ -29,7 +26,6 @@ describe.skipIf(!up)('runs taken over when their replica stops (PostgreSQL sourc
   const suffix = randomBytes(4).toString('hex');
   const table = `resume_members_${suffix}`;
   const leases = `resume_leases_${suffix}`;
-  let root: string;
   let source: SqlSource;
   let bus: Bus;
   let stores: RunStores | undefined;
@@ -180,7 +176,6 @@ describe.skipIf(!up)('runs taken over when their replica stops (PostgreSQL sourc
     ).rows[0];
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'slate-runs-resume-'));
     source = createSqlSource({ type: 'postgres', url: testServices.postgresUrl });
     await source.init();
     await source.query({
@@ -197,7 +192,7 @@ describe.skipIf(!up)('runs taken over when their replica stops (PostgreSQL sourc
       params: [],
     });
     stores = await createRunStores({
-      root,
+      folderPrefix: 'slate-runs-resume-',
       source,
       graph: { artifact, functions },
       environment: ENV,
@@ -210,7 +205,6 @@ describe.skipIf(!up)('runs taken over when their replica stops (PostgreSQL sourc
     await source?.query({ text: `drop table if exists ${table}`, params: [] });
     await source?.query({ text: `drop table if exists ${leases}`, params: [] });
     await source?.close();
-    await rm(root, { recursive: true, force: true });
   });
 
   it('a run whose replica died mid-run is finished by the other replica, every value written once', async () => {

@@ -1,7 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { collectGraph, datetime, features, float, int, sqlResolver, string } from '@slate/sdk';
 import { createSqlSource, type SqlSource } from '@slate/stores';
 import { requireService, testServices } from '@slate/testing';
@@ -21,7 +18,6 @@ const day = (d: number) => new Date(Date.UTC(2026, 0, d));
 describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
   const table = `p7_members_${randomBytes(4).toString('hex')}`;
   const payments = `${table}_payments`;
-  let root: string;
   let source: SqlSource;
   let stores: RunStores | undefined;
   let objects: RunStores['objects'];
@@ -167,7 +163,6 @@ describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
     );
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'slate-runs-'));
     source = createSqlSource({ type: 'postgres', url: testServices.postgresUrl });
     await source.init();
     await source.query({
@@ -185,7 +180,7 @@ describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
         params: [id, (id % 3) + 1, id * 10, day(id)],
       });
     stores = await createRunStores({
-      root,
+      folderPrefix: 'slate-runs-',
       source,
       graph: { artifact, functions },
       environment: ENV,
@@ -198,7 +193,6 @@ describe.skipIf(!up)('resolver runs over a PostgreSQL source', () => {
     await source?.query({ text: `drop table if exists ${table}`, params: [] });
     await source?.query({ text: `drop table if exists ${payments}`, params: [] });
     await source?.close();
-    await rm(root, { recursive: true, force: true });
   });
 
   it('reports a triggered run, honours its bounds and its idempotency key', async () => {
