@@ -185,6 +185,7 @@ export async function run(): Promise<BenchReport> {
   const dataPlaneUrl = `http://127.0.0.1:${dataPlanePort}`;
   const metadataEnv = {
     DATABASE_URL: databaseUrl.toString(),
+    SLATE_METADATA_GRPC_PORT: 'off',
     SLATE_KEY_ENCRYPTION_KEY: KEY_ENCRYPTION_KEY,
     SLATE_API_SERVER: apiServer,
     SLATE_REGISTRATION_TOKEN: registrationToken,

@@ -19,6 +19,7 @@ import {
   createDatabase,
   createProcessGroup,
   createServiceToken,
+  GRPC_PORTS_OFF,
   type OwnDatabase,
   signIn,
 } from './support/index.ts';
@@ -48,7 +49,7 @@ const group = createProcessGroup({ cwd: work, env: baseEnv });
 
 /** Runs `node dist/<entry>` and resolves when `healthUrl` answers; rejects with its output if it exits. */
 async function startCompiled(entry: string, env: Record<string, string>, healthUrl: string): Promise<void> {
-  const started = group.start(entry, [join(repo, 'dist', entry)], env);
+  const started = group.start(entry, [join(repo, 'dist', entry)], { ...GRPC_PORTS_OFF, ...env });
   await group.waitUntilHealthy(started, healthUrl, 60_000);
 }
 

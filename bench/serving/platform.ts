@@ -136,6 +136,7 @@ export async function startPlatform(options: {
     [join(repoRoot, 'dist/metadata-plane/main.js')],
     {
       SLATE_MODE: 'embedded',
+      SLATE_METADATA_GRPC_PORT: 'off',
       SLATE_API_SERVER: apiServer,
       SLATE_REGISTRATION_TOKEN: REGISTRATION,
       SLATE_SEED_FILE: join(repoRoot, 'examples/quickstart/seed.yaml'),

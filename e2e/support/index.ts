@@ -9,6 +9,7 @@ export {
   type AppBuild,
   buildDist,
   createProcessGroup,
+  GRPC_PORTS_OFF,
   type ProcessGroup,
   type ProcessGroupOptions,
   repoRoot,

@@ -60,6 +60,16 @@ export interface ProcessGroup {
 }
 
 /**
+ * The gRPC ports a plane opens unless told otherwise: 4002 on the data plane, 4003 on the metadata plane,
+ * the production defaults. Tests run side by side, so a plane started here keeps them closed; a test that
+ * speaks gRPC passes free ports of its own.
+ */
+export const GRPC_PORTS_OFF: Readonly<Record<string, string>> = {
+  SLATE_GRPC_PORT: 'off',
+  SLATE_METADATA_GRPC_PORT: 'off',
+};
+
+/**
  * Creates an empty group of processes.
  *
  * @example
@@ -112,7 +122,7 @@ export function createProcessGroup(options: ProcessGroupOptions): ProcessGroup {
         build === 'compiled'
           ? [join(repoRoot, 'dist', app, 'main.js')]
           : ['--import', import.meta.resolve('tsx/esm'), join(repoRoot, 'apps', app, 'src/main.ts')],
-        env,
+        { ...GRPC_PORTS_OFF, ...env },
       ),
     get(name) {
       const found = processes.find((p) => p.name === name);
