@@ -196,6 +196,10 @@ describe.skipIf(!services).each(['api-host', 'engine'] as const)(
         recompute_features: true,
         dataset_name: `compat-${route}`,
       });
+      // The result links name the host the client knows: through the API host, the API host forwards them.
+      expect(result.urls.length).toBeGreaterThan(0);
+      const origin = new URL(route === 'api-host' ? stack.apiServer : stack.dataPlaneUrl).origin;
+      for (const url of result.urls) expect(new URL(url).origin).toBe(origin);
       expect(result.columns).toEqual(
         expect.arrayContaining(outputs.map((fqn) => expect.objectContaining({ feature_fqn: fqn }))),
       );

@@ -238,6 +238,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
         onRevision: (record) => batchStatus.revision(record),
         sqlSources: (environment) => sqlSources(environment),
         metrics,
+        apiHostUrl: config.issuer ?? config.metadataPlaneUrl,
       },
     );
   if (offline) void app.register(offline.routes);
