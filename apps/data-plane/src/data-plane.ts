@@ -194,7 +194,14 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
   // and are written to the online store before answering too, so they are readable at once; without it they
   // go straight to the online store.
   const featureWriter = config.offline
-    ? createBusFeatureWriter(config.offline.bus, { onlineStore: config.onlineStore })
+    ? createBusFeatureWriter(config.offline.bus, {
+        onlineStore: config.onlineStore,
+        onOnlineWriteError: (error) =>
+          logger.warn(
+            { err: error },
+            'an upload is on the result bus but not yet online: persistence will write it',
+          ),
+      })
     : createOnlineStoreFeatureWriter(config.onlineStore);
   // HTTP and gRPC share one gateway: one auth path and one in-flight cap per environment over both.
   const gateway = createQueryGateway({

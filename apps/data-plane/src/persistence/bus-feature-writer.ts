@@ -12,8 +12,9 @@ import { RESULT_BUS_TOPIC, type ResultMessageInput } from './result-message.ts';
  * upload), while the offline store still gets it through the bus. The later persistence write of the same
  * entries is idempotent: the store keeps the newest `observedAt`, and on a tie the later write, which
  * carries the same value (docs/adr/0009). The bus is written first, so an acknowledged upload is always
- * durable; if the online store then fails the upload answers that error, and persistence still brings the
- * value online (a client retry with `Idempotency-Key` is stored once offline). Deletes reach the online store only: the offline store is an
+ * durable. If the online store then fails, the upload is still acknowledged (it is on the bus, and
+ * persistence brings it online once the store is back; refusing it would make the client send again what
+ * is already stored) and `onOnlineWriteError` is told; reads fail meanwhile anyway. Deletes reach the online store only: the offline store is an
  * append-only history, so the offline target of a delete is skipped, as the online-only writer skips it.
  *
  * @throws SlateError `RESULT_BUS_UNAVAILABLE` (kind `unavailable`: 503 with `Retry-After: 1`) when the bus
@@ -30,10 +31,20 @@ export function createBusFeatureWriter(
     topic?: string;
     /** Written before answering (online targets only), besides the bus: read-your-writes. */
     onlineStore?: OnlineStore;
+    /** An online-store write that failed after the bus took the upload (which was acknowledged anyway). */
+    onOnlineWriteError?: (error: unknown) => void;
   } = {},
 ): FeatureWriter {
   const topic = options.topic ?? RESULT_BUS_TOPIC;
   const online = options.onlineStore;
+  const writeOnline = async (write: (store: OnlineStore) => Promise<void>) => {
+    if (!online) return;
+    try {
+      await write(online);
+    } catch (error) {
+      options.onOnlineWriteError?.(error);
+    }
+  };
   const publish = async (message: ResultMessageInput, signal?: AbortSignal) => {
     try {
       await bus.publish(
@@ -81,7 +92,7 @@ export function createBusFeatureWriter(
         signal,
       );
       // The same entries the online writer will apply from the message, so its write is a no-op replay.
-      if (online && targets.online) await online.set(environment, entries, signal);
+      if (targets.online) await writeOnline((store) => store.set(environment, entries, signal));
       return { operationId };
     },
     async delete(environment, keys, targets, signal) {
@@ -100,12 +111,8 @@ export function createBusFeatureWriter(
         },
         signal,
       );
-      if (online)
-        await online.delete(
-          environment,
-          keys.map((k) => ({ feature: k.feature, pkey: String(k.pkey) })),
-          signal,
-        );
+      const stringKeys = keys.map((k) => ({ feature: k.feature, pkey: String(k.pkey) }));
+      await writeOnline((store) => store.delete(environment, stringKeys, signal));
     },
   };
 }
