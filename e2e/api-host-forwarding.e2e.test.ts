@@ -215,6 +215,18 @@ describe('the API host forwards data-plane routes', () => {
     expect(res.status).toBe(401);
   });
 
+  it('forwards an offline result’s signed download link without a token, routed by its environment', async () => {
+    // This data plane runs no offline queries: what matters is who answers. A link naming no environment is
+    // refused by the API host; one naming an environment reaches that environment's data plane.
+    const unrouted = await fetch(`${api}/v4/offline_query/rev-1/download/0?expires=1&signature=x`);
+    expect(unrouted.status).toBe(403);
+    expect(((await unrouted.json()) as Json).code).toBe('DOWNLOAD_LINK_INVALID');
+    const path = '/v4/offline_query/rev-1/download/0?environment=dev&expires=1&signature=x';
+    const [via, direct] = await Promise.all([fetch(`${api}${path}`), fetch(`${engine}${path}`)]);
+    expect(via.status).toBe(direct.status);
+    expect(await via.json()).toEqual(await direct.json());
+  });
+
   it('exchanges credentials on the data plane too, relayed to the metadata plane', async () => {
     const exchange = (base: string, secret: string) =>
       fetch(`${base}/v1/oauth/token`, {

@@ -190,10 +190,18 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
           logger,
         })
       : undefined;
-  // With background persistence, uploads travel the result bus like computed values (online and offline);
-  // without it they go straight to the online store.
+  // With background persistence, uploads travel the result bus like computed values (online and offline),
+  // and are written to the online store before answering too, so they are readable at once; without it they
+  // go straight to the online store.
   const featureWriter = config.offline
-    ? createBusFeatureWriter(config.offline.bus)
+    ? createBusFeatureWriter(config.offline.bus, {
+        onlineStore: config.onlineStore,
+        onOnlineWriteError: (error) =>
+          logger.warn(
+            { err: error },
+            'an upload is on the result bus but not yet online: persistence will write it',
+          ),
+      })
     : createOnlineStoreFeatureWriter(config.onlineStore);
   // HTTP and gRPC share one gateway: one auth path and one in-flight cap per environment over both.
   const gateway = createQueryGateway({
@@ -238,6 +246,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
         onRevision: (record) => batchStatus.revision(record),
         sqlSources: (environment) => sqlSources(environment),
         metrics,
+        apiHostUrl: config.issuer ?? config.metadataPlaneUrl,
       },
     );
   if (offline) void app.register(offline.routes);

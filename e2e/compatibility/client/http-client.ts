@@ -166,7 +166,7 @@ export class CompatHttpClient {
   async offlineQuery(
     request: Record<string, unknown>,
     options: { timeoutMs?: number } = {},
-  ): Promise<{ revisionId: string; columns: unknown[]; files: Buffer[] }> {
+  ): Promise<{ revisionId: string; columns: unknown[]; urls: string[]; files: Buffer[] }> {
     const submitted = await this.call(
       'POST',
       '/v4/offline_query',
@@ -195,7 +195,7 @@ export class CompatHttpClient {
           if (!part.ok) throw new CompatHttpError(part.status, await part.text(), `download ${url}`);
           files.push(Buffer.from(await part.arrayBuffer()));
         }
-        return { revisionId, columns: status.columns ?? [], files };
+        return { revisionId, columns: status.columns ?? [], urls: status.urls, files };
       }
       if (Date.now() > deadline) throw new Error(`offline query ${revisionId} did not finish in time`);
       await new Promise((resolve) => setTimeout(resolve, 500));

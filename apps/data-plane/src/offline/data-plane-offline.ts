@@ -79,6 +79,8 @@ export function createDataPlaneOffline(
     recover?: boolean;
     /** Claims a take-over among replicas (see `OfflineQueryServiceOptions.claim`). */
     claim?: (key: string, ttlSeconds: number) => Promise<boolean>;
+    /** The API host's public URL, for download links of requests it forwarded (`OfflineQueryRoutesOptions.apiHostUrl`). */
+    apiHostUrl?: string;
     /** Where the result publisher's queue level, sheds and drops are exported. */
     metrics?: DataPlaneMetrics;
   },
@@ -108,6 +110,7 @@ export function createDataPlaneOffline(
       served: deps.served,
       service,
       urlSigningKey: config.urlSigningKey,
+      apiHostUrl: deps.apiHostUrl,
     });
   };
   return {

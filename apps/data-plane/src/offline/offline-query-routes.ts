@@ -17,8 +17,18 @@ export interface OfflineQueryRoutesOptions {
   readonly urlSigningKey?: string | Uint8Array;
   /** How long a download link works. Default 3600 s. */
   readonly urlTtlSeconds?: number;
+  /**
+   * The API host's public URL (the token issuer, `api_server`). A request the API host forwarded carries it
+   * in `X-Slate-Api-Host`, and its links then name the API host, so a client that reaches only the API host
+   * can download. Any other value of the header is ignored (links name this server), so a caller can never
+   * point links elsewhere. Unset: links always name this server.
+   */
+  readonly apiHostUrl?: string;
   readonly now?: () => number;
 }
+
+/** Set by the API host's forwarder on each request it passes on: its own public URL. */
+export const API_HOST_HEADER = 'x-slate-api-host';
 
 const SignedPartQuery = z.object({
   environment: z.string().min(1).max(200),
@@ -36,7 +46,9 @@ const SignedPartQuery = z.object({
  *
  * The `urls` are short-lived signed links, as the seed product's clients expect (they fetch them without
  * credentials): `GET /v4/offline_query/{revision}/download/{n}?environment=…&expires=…&signature=…`, an
- * HMAC-SHA256 of environment, revision, part and expiry. A link that was altered or has expired answers
+ * HMAC-SHA256 of environment, revision, part and expiry (not the host: the same link works on the API host,
+ * which forwards it, and on this server). Links name the API host when it forwarded the request (see
+ * `apiHostUrl`), this server otherwise. A link that was altered or has expired answers
  * 403 `DOWNLOAD_LINK_INVALID` / `DOWNLOAD_LINK_EXPIRED`.
  */
 export const offlineQueryRoutes: FastifyPluginAsync<OfflineQueryRoutesOptions> = async (
@@ -51,7 +63,12 @@ export const offlineQueryRoutes: FastifyPluginAsync<OfflineQueryRoutesOptions> =
     createHmac('sha256', key).update(`${environment}\n${revision}\n${part}\n${expires}`).digest('base64url');
   const environmentOf = (request: FastifyRequest, ...permissions: string[]) =>
     requestScope(request, served, ...permissions);
-  const base = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
+  const apiHost = options.apiHostUrl?.replace(/\/+$/, '');
+  const base = (request: FastifyRequest) => {
+    const header = request.headers[API_HOST_HEADER];
+    const via = (Array.isArray(header) ? header[0] : header)?.replace(/\/+$/, '');
+    return apiHost !== undefined && via === apiHost ? apiHost : `${request.protocol}://${request.host}`;
+  };
   const wireRevision = (request: FastifyRequest, record: RevisionRecord) => ({
     revision_id: record.revision_id,
     creator_id: record.creator_id,

@@ -59,6 +59,7 @@ beforeAll(async () => {
   await plane.app.register(offlineQueryRoutes, {
     served: plane.served,
     service,
+    apiHostUrl: 'https://api.example.test/',
     now: () => Date.now() + clockSkew,
   });
   await plane.app.ready();
@@ -404,5 +405,28 @@ describe('offline queries over HTTP', () => {
     });
     expect(direct.statusCode).toBe(200);
     expect(direct.rawPayload.subarray(0, 4).toString()).toBe('PAR1');
+  });
+
+  it('names the API host in links only for requests it forwarded (its exact URL), this server otherwise', async () => {
+    const { revision } = await offlineQuery({
+      input: { columns: ['user.id'], values: [[1]] },
+      output: ['user.name'],
+    });
+    const linksVia = async (apiHost?: string) => {
+      const headers = apiHost === undefined ? auth : { ...auth, 'x-slate-api-host': apiHost };
+      const polled = await plane.app.inject({ method: 'GET', url: `/v2/offline_query/${revision}`, headers });
+      return (polled.json().urls as string[]).map((url) => new URL(url));
+    };
+    const viaApiHost = await linksVia('https://api.example.test');
+    expect(viaApiHost.map((url) => url.origin)).toEqual(['https://api.example.test']);
+    // Light-my-request's host: the server's own address.
+    expect((await linksVia()).map((url) => url.origin)).toEqual(['http://localhost']);
+    // Any other value is ignored: a caller cannot point links at a host of its choosing.
+    expect((await linksVia('https://evil.example')).map((url) => url.origin)).toEqual(['http://localhost']);
+    // The signature covers no host: the API host's link downloads here as-is (the API host forwards it).
+    const link = viaApiHost[0] as URL;
+    const part = await plane.app.inject({ method: 'GET', url: `${link.pathname}${link.search}` });
+    expect(part.statusCode).toBe(200);
+    expect(part.rawPayload.subarray(0, 4).toString()).toBe('PAR1');
   });
 });

@@ -1,13 +1,20 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { SlateError } from '@slate/graph';
-import type { Bus } from '@slate/stores';
+import type { Bus, OnlineStore } from '@slate/stores';
 import type { FeatureWriter } from '../http/feature-writer.ts';
 import { RESULT_BUS_TOPIC, type ResultMessageInput } from './result-message.ts';
 
 /**
  * A `FeatureWriter` that sends uploads and deletes through the result bus, so background persistence
  * writes them to the online and offline stores. `write` resolves once the bus holds the message (durable
- * on the bus, not yet in the stores). Deletes reach the online store only: the offline store is an
+ * on the bus, not yet in the stores) and, with `onlineStore`, once that store holds its online values too:
+ * an upload is then readable as soon as it is answered (read-your-writes, as the seed product's synchronous
+ * upload), while the offline store still gets it through the bus. The later persistence write of the same
+ * entries is idempotent: the store keeps the newest `observedAt`, and on a tie the later write, which
+ * carries the same value (docs/adr/0009). The bus is written first, so an acknowledged upload is always
+ * durable. If the online store then fails, the upload is still acknowledged (it is on the bus, and
+ * persistence brings it online once the store is back; refusing it would make the client send again what
+ * is already stored) and `onOnlineWriteError` is told; reads fail meanwhile anyway. Deletes reach the online store only: the offline store is an
  * append-only history, so the offline target of a delete is skipped, as the online-only writer skips it.
  *
  * @throws SlateError `RESULT_BUS_UNAVAILABLE` (kind `unavailable`: 503 with `Retry-After: 1`) when the bus
@@ -18,8 +25,26 @@ import { RESULT_BUS_TOPIC, type ResultMessageInput } from './result-message.ts';
  * const writer = createBusFeatureWriter(bus);
  * await writer.write('prod', [{ feature: 'user.name', pkey: 1, value: 'Ada', observedAt: Date.now() }], { online: true, offline: true });
  */
-export function createBusFeatureWriter(bus: Bus, options: { topic?: string } = {}): FeatureWriter {
+export function createBusFeatureWriter(
+  bus: Bus,
+  options: {
+    topic?: string;
+    /** Written before answering (online targets only), besides the bus: read-your-writes. */
+    onlineStore?: OnlineStore;
+    /** An online-store write that failed after the bus took the upload (which was acknowledged anyway). */
+    onOnlineWriteError?: (error: unknown) => void;
+  } = {},
+): FeatureWriter {
   const topic = options.topic ?? RESULT_BUS_TOPIC;
+  const online = options.onlineStore;
+  const writeOnline = async (write: (store: OnlineStore) => Promise<void>) => {
+    if (!online) return;
+    try {
+      await write(online);
+    } catch (error) {
+      options.onOnlineWriteError?.(error);
+    }
+  };
   const publish = async (message: ResultMessageInput, signal?: AbortSignal) => {
     try {
       await bus.publish(
@@ -46,6 +71,12 @@ export function createBusFeatureWriter(bus: Bus, options: { topic?: string } = {
       const operationId =
         idempotencyKey === undefined ? randomUUID() : operationIdOf(environment, idempotencyKey);
       if (values.length === 0 || (!targets.online && !targets.offline)) return { operationId };
+      const entries = values.map((v) => ({
+        feature: v.feature,
+        pkey: String(v.pkey),
+        value: v.value,
+        observedAt: v.observedAt,
+      }));
       await publish(
         {
           version: 1,
@@ -54,18 +85,14 @@ export function createBusFeatureWriter(bus: Bus, options: { topic?: string } = {
           operationKind: 'UPLOAD_FEATURES',
           deploymentId: null,
           insertedAt: Date.now(),
-          values: values.map((v) => ({
-            feature: v.feature,
-            pkey: String(v.pkey),
-            value: v.value,
-            observedAt: v.observedAt,
-            resolver: null,
-          })),
+          values: entries.map((entry) => ({ ...entry, resolver: null })),
           writeOnline: targets.online,
           writeOffline: targets.offline,
         },
         signal,
       );
+      // The same entries the online writer will apply from the message, so its write is a no-op replay.
+      if (targets.online) await writeOnline((store) => store.set(environment, entries, signal));
       return { operationId };
     },
     async delete(environment, keys, targets, signal) {
@@ -84,6 +111,8 @@ export function createBusFeatureWriter(bus: Bus, options: { topic?: string } = {
         },
         signal,
       );
+      const stringKeys = keys.map((k) => ({ feature: k.feature, pkey: String(k.pkey) }));
+      await writeOnline((store) => store.delete(environment, stringKeys, signal));
     },
   };
 }

@@ -3,6 +3,7 @@ import https from 'node:https';
 import { parseDuration, SlateError } from '@slate/graph';
 import { type ErrorMapperOptions, sendHttpError } from '@slate/http-edge';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { MetadataPlaneContext } from '../context.ts';
 import { createDataPlaneTargets, type DataPlaneTargets } from './data-plane-targets.ts';
 import { type ForwardedResponse, forwardOnce } from './forward-request.ts';
@@ -34,6 +35,20 @@ export const FORWARDED_ROUTES: readonly {
   { method: 'GET', url: '/v4/offline_query/:job/status' },
   { method: 'GET', url: '/v4/offline_query/:revision/parts/:part' },
 ];
+
+/**
+ * The signed download link of an offline query's result part (chalk.md §3.7): fetched without credentials,
+ * so it is routed by the link's `environment` and the data plane checks the signature.
+ */
+export const FORWARDED_DOWNLOAD_ROUTE = {
+  method: 'GET',
+  url: '/v4/offline_query/:revision/download/:part',
+} as const;
+
+/** Sent on every forwarded request: the data plane names the API host in download links only for it. */
+const API_HOST_HEADER = 'x-slate-api-host';
+
+const DownloadQuery = z.object({ environment: z.string().min(1).max(200) });
 
 export interface ForwardingOptions {
   /** Forwarded requests in flight at once (default 1,024); more get 429 `TOO_MANY_REQUESTS` with `Retry-After`. */
@@ -103,7 +118,7 @@ export async function mountForwardedRoutes(
     return Math.min(Number.isFinite(asked) && asked > 0 ? asked + graceMs : defaultTimeoutMs, maxTimeoutMs);
   };
 
-  const forward = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  const authenticated = async (request: FastifyRequest): Promise<string> => {
     // The signature and expiry are checked here, so nothing unauthenticated reaches a data plane; the data
     // plane verifies the token again, applies revocations (delivered in its desired state) and permissions.
     // Re-reading the service-token row here too would put a database read on every query.
@@ -124,6 +139,30 @@ export async function mountForwardedRoutes(
         'the access token names no environment: exchange a service token (or log in to an environment) to query through the API host',
       );
     }
+    return environmentId;
+  };
+
+  // No token on a download link: the environment it names only picks the data plane, which refuses a link
+  // whose signature does not match (so an altered environment gets nothing).
+  const linkEnvironment = async (request: FastifyRequest): Promise<string> => {
+    const parsed = DownloadQuery.safeParse(request.query);
+    if (!parsed.success)
+      throw new SlateError('not_allowed', 'DOWNLOAD_LINK_INVALID', 'this download link is not valid');
+    return parsed.data.environment;
+  };
+
+  const forwardTo =
+    (environmentOf: (request: FastifyRequest) => Promise<string>) =>
+    async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      const environmentId = await environmentOf(request);
+      await forward(environmentId, request, reply);
+    };
+
+  const forward = async (
+    environmentId: string,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<void> => {
     if (inFlight >= maxInFlight) {
       throw new SlateError(
         'rate_limited',
@@ -151,7 +190,8 @@ export async function mountForwardedRoutes(
           {
             method: request.method,
             path: request.url,
-            headers: request.headers,
+            // Always this API host's own URL, whatever the client sent (the data plane trusts no other).
+            headers: { ...request.headers, [API_HOST_HEADER]: ctx.apiServer },
             body: hasBody ? request.raw : null,
             requestId: request.id,
             clientIp: request.ip,
@@ -187,8 +227,9 @@ export async function mountForwardedRoutes(
       sendHttpError(error, request, reply, { errorOptions: dataPlaneErrorOptions }),
     );
     for (const route of FORWARDED_ROUTES) {
-      scope.route({ method: route.method, url: route.url, handler: forward });
+      scope.route({ method: route.method, url: route.url, handler: forwardTo(authenticated) });
     }
+    scope.route({ ...FORWARDED_DOWNLOAD_ROUTE, handler: forwardTo(linkEnvironment) });
   });
   return {
     close() {
