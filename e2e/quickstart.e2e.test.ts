@@ -13,6 +13,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { freePort } from '@slate/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeMailDomains, transactions, users } from '../examples/quickstart/src/sample-data.ts';
+import { GrpcCompatClient } from './compatibility/client/grpc-client.ts';
 
 const repo = new URL('..', import.meta.url).pathname;
 const slateBin = join(repo, 'packages/cli/bin/slate.js');
@@ -21,6 +22,8 @@ const project = join(work, 'quickstart');
 const stateDir = join(work, 'state');
 let apiPort: number;
 let dataPlanePort: number;
+let grpcPort: number;
+let dataPlaneGrpcPort: number;
 let up: { child: ChildProcess; output: () => string };
 
 /** Starts `slate up` and resolves once it printed that it is up. */
@@ -38,6 +41,10 @@ async function startUp(): Promise<{ child: ChildProcess; output: () => string }>
       String(apiPort),
       '--data-plane-port',
       String(dataPlanePort),
+      '--grpc-port',
+      String(grpcPort),
+      '--data-plane-grpc-port',
+      String(dataPlaneGrpcPort),
     ],
     { cwd: work, env: { ...process.env, FORCE_COLOR: '0' } },
   );
@@ -126,6 +133,8 @@ beforeAll(async () => {
   symlinkSync(join(repo, 'node_modules'), join(work, 'node_modules'), 'dir');
   apiPort = await freePort();
   dataPlanePort = await freePort();
+  grpcPort = await freePort();
+  dataPlaneGrpcPort = await freePort();
   up = await startUp();
 }, 120_000);
 
@@ -160,6 +169,30 @@ describe('slate up, end to end', () => {
       primary_environment: 'dev',
       engines: { dev: `http://127.0.0.1:${dataPlanePort}` },
     });
+  });
+
+  it("serves the seed product's gRPC API at the API host: token exchange, then a query forwarded to the data plane", async () => {
+    expect(up.output()).toContain(
+      `127.0.0.1:${grpcPort} (API host), 127.0.0.1:${dataPlaneGrpcPort} (data plane)`,
+    );
+    const { client_id, client_secret } = credentials();
+    const token = await GrpcCompatClient.exchangeToken(`127.0.0.1:${grpcPort}`, {
+      clientId: client_id,
+      clientSecret: client_secret,
+    });
+    expect(token.grpc_engines).toEqual({ dev: `http://127.0.0.1:${dataPlaneGrpcPort}` });
+    const client = new GrpcCompatClient({
+      address: `127.0.0.1:${grpcPort}`,
+      environment: 'dev',
+      accessToken: token.access_token as string,
+    });
+    try {
+      const answer = await client.onlineQuery({ inputs: { 'user.id': 1 }, outputs: ['user.risk_score'] });
+      expect(answer.errors).toEqual([]);
+      expect(answer.values['user.risk_score']).toBeCloseTo(expectedRisk(1), 6);
+    } finally {
+      client.close();
+    }
   });
 
   it('refuses bad credentials with the exact 401 body', async () => {

@@ -35,6 +35,9 @@ async function startUp(): Promise<StartedProcess> {
     String(apiPort),
     '--data-plane-port',
     String(dataPlanePort),
+    // Tests run side by side: no gRPC on its default ports (4002, 4003).
+    '--data-plane-grpc-port',
+    'off',
   ]);
   // Collecting, bundling, migrating, deploying and booting workers: on a loaded 2-core machine (load ~25)
   // this took over 90 s, so allow 3 minutes (the hook allows 4).

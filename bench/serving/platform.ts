@@ -259,6 +259,9 @@ export async function startSlateUp(): Promise<{ up: Started; dataPlaneUrl: strin
       String(apiPort),
       '--data-plane-port',
       String(dpPort),
+      // No gRPC: this run does not use it, and its default ports (4002, 4003) may be taken.
+      '--data-plane-grpc-port',
+      'off',
     ],
     { FORCE_COLOR: '0' },
     work,

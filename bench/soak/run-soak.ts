@@ -146,6 +146,9 @@ async function startUp(
       String(apiPort),
       '--data-plane-port',
       String(dataPlanePort),
+      // No gRPC: this run does not use it, and its default ports (4002, 4003) may be taken.
+      '--data-plane-grpc-port',
+      'off',
     ],
     { cwd, env: { ...process.env, ...probeEnv, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );

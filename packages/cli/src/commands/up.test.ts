@@ -32,6 +32,9 @@ async function upOnce(project: string): Promise<{ output: string; code: number |
         String(port),
         '--data-plane-port',
         String(dataPlanePort),
+        // Tests run side by side: no gRPC on its default ports (4002, 4003).
+        '--data-plane-grpc-port',
+        'off',
         '--online-store',
         'memory',
       ],

@@ -12,6 +12,8 @@ interface UpFlags {
   readonly host: string;
   readonly port?: string;
   readonly dataPlanePort?: string;
+  readonly grpcPort?: string;
+  readonly dataPlaneGrpcPort?: string;
   readonly project?: string;
   readonly seed?: string;
   readonly webRoot?: string;
@@ -32,6 +34,14 @@ export function registerUp(program: Command, context: CliContext): void {
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'metadata plane port: API and web UI (env SLATE_PORT, default 4000)')
     .option('--data-plane-port <port>', 'data plane port (env SLATE_DATA_PLANE_PORT, default 4001)')
+    .option(
+      '--grpc-port <port|off>',
+      "the API host's gRPC port: token exchange and queries forwarded (env SLATE_METADATA_GRPC_PORT, default 4003)",
+    )
+    .option(
+      '--data-plane-grpc-port <port|off>',
+      "the data plane's gRPC query port; off turns gRPC off (env SLATE_DATA_PLANE_GRPC_PORT, default 4002)",
+    )
     .option(
       '--project <dir>',
       'feature repository to deploy (default: this folder, else examples/quickstart)',
@@ -64,6 +74,14 @@ export function registerUp(program: Command, context: CliContext): void {
         flags.dataPlanePort ?? env.SLATE_DATA_PLANE_PORT ?? '4001',
         '--data-plane-port',
       );
+      const dataPlaneGrpc = optionalPortOf(
+        flags.dataPlaneGrpcPort ?? env.SLATE_DATA_PLANE_GRPC_PORT ?? '4002',
+        '--data-plane-grpc-port',
+      );
+      const apiHostGrpc = optionalPortOf(
+        flags.grpcPort ?? env.SLATE_METADATA_GRPC_PORT ?? '4003',
+        '--grpc-port',
+      );
       const line = (text: string) => printLine(context, text);
 
       // Loaded on use: both planes and their stores are most of the CLI's code.
@@ -80,6 +98,7 @@ export function registerUp(program: Command, context: CliContext): void {
         host: flags.host,
         port,
         dataPlanePort,
+        grpc: dataPlaneGrpc === undefined ? undefined : { dataPlane: dataPlaneGrpc, apiHost: apiHostGrpc },
         seedFile: existsSync(seedFile) ? seedFile : undefined,
         webRoot: webRoot && existsSync(webRoot) ? webRoot : undefined,
         logger: createRedactingLogger({ level: flags.verbose ? 'info' : 'warn' }),
@@ -90,6 +109,11 @@ export function registerUp(program: Command, context: CliContext): void {
       try {
         line(`▸ metadata plane  ${platform.apiServer}  (API and web UI)`);
         line(`▸ data plane      ${platform.dataPlaneUrl}  (queries)`);
+        if (dataPlaneGrpc !== undefined) {
+          const host = new URL(platform.apiServer).hostname;
+          const apiHost = apiHostGrpc === undefined ? '' : `${host}:${apiHostGrpc} (API host), `;
+          line(`▸ gRPC            ${apiHost}${host}:${dataPlaneGrpc} (data plane)`);
+        }
         line(
           `▸ credentials     ${relative(context.cwd, platform.credentialsPath)}  (environment ${platform.environment})`,
         );
@@ -144,6 +168,16 @@ export function registerUp(program: Command, context: CliContext): void {
       }
       line('▸ stopped');
     });
+}
+
+/** A port, or undefined for `off`. */
+function optionalPortOf(text: string, flag: string): number | undefined {
+  if (text === 'off') return undefined;
+  const port = portOf(text, flag);
+  // The API host forwards to the data plane's gRPC port by number, so it cannot be picked at random.
+  if (port === 0)
+    throw new SlateError('input', 'INVALID_PORT', `${flag} must be a port number or off, not 0`);
+  return port;
 }
 
 function portOf(text: string, flag: string): number {

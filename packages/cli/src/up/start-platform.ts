@@ -30,6 +30,12 @@ export interface PlatformOptions {
   readonly host: string;
   readonly port: number;
   readonly dataPlanePort: number;
+  /**
+   * gRPC (h2c): `dataPlane` is the data plane's `chalk.engine.v1.QueryService` port, `apiHost` the API
+   * host's (token exchange, and every query call forwarded to the data plane; ADR 0013). Omitted: no gRPC.
+   * The API host's port needs the data plane's.
+   */
+  readonly grpc?: { readonly dataPlane: number; readonly apiHost?: number };
   /** A seed document (the installation guide's `seed.yaml`) applied at start. */
   readonly seedFile?: string;
   /** A built web UI to serve at `/`. */
@@ -119,6 +125,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       seed,
       webRoot: options.webRoot,
       logger,
+      ...(options.grpc ? { grpc: { dataPlanePort: options.grpc.dataPlane } } : {}),
     });
     closers.push(() => metadataPlane.close());
     await listenOrExplain(
@@ -137,6 +144,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       logger,
       offline: { bus, offlineStore },
       dataSources: options.dataSources,
+      ...(options.grpc ? { grpc: { port: options.grpc.dataPlane, host: options.host } } : {}),
     });
     closers.push(() => dataPlane.close());
     await listenOrExplain(
@@ -144,6 +152,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       options.dataPlanePort,
     );
     await dataPlane.ready();
+    const apiHostGrpcPort = options.grpc?.apiHost;
+    if (apiHostGrpcPort !== undefined)
+      await listenOrExplain(
+        () => metadataPlane.listenGrpc({ port: apiHostGrpcPort, host: options.host }),
+        apiHostGrpcPort,
+      );
 
     const credentialsPath = join(options.stateDir, 'credentials.json');
     const credentials = await ensureCredentials(
