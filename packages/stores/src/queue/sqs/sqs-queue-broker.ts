@@ -111,6 +111,9 @@ export function createSqsQueueBroker(options: SqsQueueBrokerOptions = {}): Queue
               MaxNumberOfMessages: Math.min(10, receiveOptions.max ?? 1),
               WaitTimeSeconds: Math.min(20, Math.floor((receiveOptions.waitMs ?? 0) / 1000)),
               MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+              // The deprecated spelling too: servers that predate MessageSystemAttributeNames (local-aws-sqs,
+              // which the suite runs against, older ElasticMQ) honour only this one; AWS answers either.
+              AttributeNames: ['All'],
             }),
             { abortSignal: receiveOptions.signal },
           );
