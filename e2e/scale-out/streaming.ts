@@ -76,17 +76,23 @@ export async function streamingTest(
   let windowedConsumers = 0;
   try {
     // Mid-stream: at least two replicas have consumed readings, one of them a replica that will be killed.
-    victim = await cluster.until(async () => {
-      const counts = await Promise.all(streamers.map((r) => streamed(r, 'readings')));
-      const windowed = await Promise.all(streamers.map((r) => streamed(r, 'sensor_hits')));
-      if (counts.filter((n) => n > 0).length < 2 || !windowed.some((n) => n > 0)) return undefined;
-      windowedConsumers = windowed.filter((n) => n > 0).length;
-      // Kill the windowed stream's owner if it is one of the new replicas, else one that read readings.
-      const candidates = [1, 2].filter((i) => counts[i]! > 0);
-      const owner = candidates.find((i) => windowed[i]! > 0);
-      const chosen = owner ?? candidates[0];
-      return chosen === undefined ? undefined : streamers[chosen];
-    }, 'readings consumed by two streaming replicas');
+    // On Kafka the three replicas join the group one by one: each join is a rebalance, and a replica whose
+    // commit lands in one backs off before it polls again; on a loaded machine that takes minutes.
+    victim = await cluster.until(
+      async () => {
+        const counts = await Promise.all(streamers.map((r) => streamed(r, 'readings')));
+        const windowed = await Promise.all(streamers.map((r) => streamed(r, 'sensor_hits')));
+        if (counts.filter((n) => n > 0).length < 2 || !windowed.some((n) => n > 0)) return undefined;
+        windowedConsumers = windowed.filter((n) => n > 0).length;
+        // Kill the windowed stream's owner if it is one of the new replicas, else one that read readings.
+        const candidates = [1, 2].filter((i) => counts[i]! > 0);
+        const owner = candidates.find((i) => windowed[i]! > 0);
+        const chosen = owner ?? candidates[0];
+        return chosen === undefined ? undefined : streamers[chosen];
+      },
+      'readings consumed by two streaming replicas',
+      240_000,
+    );
     victim.process.child.kill('SIGKILL');
     await victim.process.exited;
     publishUntil = nextId + AFTER_KILL;
