@@ -304,12 +304,20 @@ describe.each(['redis', 'kafka'] as const)(
         expect(finished.map((j) => [j.name, j.status]).sort()).toEqual(
           [0, 1, 2, 3, 4].map((i) => [`scale-out-${i}`, 'SUCCEEDED']),
         );
-        // Each one wrote its three rows once.
+        // Each one wrote its three rows once. The final report travels its own queue (batch-report), so it
+        // may land after the status (batch-status) said SUCCEEDED: wait for it, then check it.
         for (const revision of revisions) {
-          const report = await fetch(`${cluster.metadataPlanes[0]}/v1/environments/dev/jobs/${revision}`, {
-            headers: { cookie: cluster.cookie },
-          }).then((r) => r.json() as Promise<{ report: { rows: number; status: string } | null }>);
-          expect(report.report).toMatchObject({ rows: 3, status: 'SUCCEEDED' });
+          const report = await cluster.until(
+            async () => {
+              const job = await fetch(`${cluster.metadataPlanes[0]}/v1/environments/dev/jobs/${revision}`, {
+                headers: { cookie: cluster.cookie },
+              }).then((r) => r.json() as Promise<{ report: { rows: number; status: string } | null }>);
+              return job.report ?? undefined;
+            },
+            `the final report of ${revision}`,
+            60_000,
+          );
+          expect(report).toMatchObject({ rows: 3, status: 'SUCCEEDED' });
         }
       },
       300_000,
