@@ -80,6 +80,13 @@ export {
   type StreamResolver,
   stream,
 } from './stream.ts';
+export {
+  parseStreamMessage,
+  runResolver,
+  runResolverRows,
+  type TestContextOptions,
+  testContext,
+} from './testing.ts';
 export { isWindowedField, WindowedField, type WindowedOptions, windowed } from './windowed.ts';
 export {
   isWindowedStreamResolver,
