@@ -25,16 +25,19 @@ function program(parts: readonly string[]): string {
   const defaults = new Map<string, string>();
   const bodies: string[] = [];
   for (const part of parts) {
-    const body = part.replace(/^import\s+([\s\S]+?)\s+from\s+'([^']+)';\n/gm, (_, clause: string, from: string) => {
-      const module = from === '@slate/sdk' ? sdkEntry : from;
-      const braces = /\{([\s\S]*)\}/.exec(clause);
-      if (braces) {
-        const names = named.get(module) ?? new Set<string>();
-        for (const name of braces[1]!.split(',')) if (name.trim()) names.add(name.trim());
-        named.set(module, names);
-      } else defaults.set(module, clause.trim());
-      return '';
-    });
+    const body = part.replace(
+      /^import\s+([\s\S]+?)\s+from\s+'([^']+)';\n/gm,
+      (_, clause: string, from: string) => {
+        const module = from === '@slate/sdk' ? sdkEntry : from;
+        const braces = /\{([\s\S]*)\}/.exec(clause);
+        if (braces) {
+          const names = named.get(module) ?? new Set<string>();
+          for (const name of braces[1]!.split(',')) if (name.trim()) names.add(name.trim());
+          named.set(module, names);
+        } else defaults.set(module, clause.trim());
+        return '';
+      },
+    );
     bodies.push(body);
   }
   const imports = [
