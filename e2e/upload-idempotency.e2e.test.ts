@@ -99,7 +99,7 @@ beforeAll(async () => {
     dataPlanePort,
     seedFile: join(project, 'seed.yaml'),
   });
-  await applyDeployment({ dir: project, client: platform.client });
+  await applyDeployment({ dir: project, client: platform.client, typeCheck: false });
   proxy = await startDroppingProxy(`http://127.0.0.1:${dataPlanePort}`);
   const credentials = CredentialsFileSchema.parse(JSON.parse(readFileSync(platform.credentialsPath, 'utf8')));
   client = createSlateClient({

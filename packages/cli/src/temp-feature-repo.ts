@@ -22,6 +22,8 @@ export async function createTempFeatureRepo(
   const dir = await mkdtemp(join(tmpdir(), 'slate-repo-'));
   await mkdir(join(dir, 'node_modules'));
   await symlink(join(repositoryRoot, 'node_modules', '@slate'), join(dir, 'node_modules', '@slate'), 'dir');
+  // Node's types, as a real repository's devDependencies give them (the type check reads them).
+  await symlink(join(repositoryRoot, 'node_modules', '@types'), join(dir, 'node_modules', '@types'), 'dir');
   // As in a real feature repo: without `"type": "module"` tsx loads `.ts` as CommonJS, without source maps.
   await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
   for (const [path, content] of Object.entries(files)) {

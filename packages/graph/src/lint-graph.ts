@@ -10,6 +10,8 @@ export interface LintIssue {
   readonly code: string;
   readonly message: string;
   readonly source?: SourceLocation;
+  /** The 1-based column within `source.line`, when the finding knows it (type errors do). */
+  readonly column?: number;
 }
 
 /** A producer of features as lint sees it: a resolver, or an expression feature. */

@@ -8,6 +8,7 @@ interface ApplyFlags {
   readonly force?: boolean;
   readonly json?: boolean;
   readonly timeout: string;
+  readonly typecheck: boolean;
 }
 
 /**
@@ -23,6 +24,7 @@ export function registerApply(program: Command, context: CliContext): void {
     .option('--force', 'deploy even when the environment already serves this exact bundle')
     .option('--json', 'print the deployment as JSON')
     .option('--timeout <seconds>', 'how long to wait for the data plane', '120')
+    .option('--no-typecheck', 'skip the TypeScript type check before deploying')
     .action(async (flags: ApplyFlags, command: Command) => {
       const dir = resolve(context.cwd, flags.dir);
       const client = await clientForCommand(command, context, dir);
@@ -34,6 +36,7 @@ export function registerApply(program: Command, context: CliContext): void {
         client,
         await: flags.await,
         force: flags.force ?? false,
+        typeCheck: flags.typecheck,
         timeoutMs: Number(flags.timeout) * 1000,
         onProgress: line,
       });

@@ -6,19 +6,26 @@ import { type CliContext, printJson, printLine } from '../cli-context.ts';
 interface LintFlags {
   readonly dir: string;
   readonly json?: boolean;
+  readonly typecheck: boolean;
 }
 
-/** `slate lint [--dir .] [--json]`: collect and lint the graph without uploading; lint errors exit 2. */
+/**
+ * `slate lint [--dir .] [--json] [--no-typecheck]`: collect, lint and type-check the feature repository
+ * without uploading; lint and type errors exit 2.
+ */
 export function registerLint(program: Command, context: CliContext): void {
   program
     .command('lint')
     .description('check the feature graph without deploying')
     .option('--dir <dir>', 'the feature repository (holding slate.yaml)', '.')
     .option('--json', 'print the issues as JSON')
+    .option('--no-typecheck', 'skip the TypeScript type check (graph lint only)')
     .action(async (flags: LintFlags) => {
       // Loaded on use: collecting imports the repository through tsx.
       const { collectProject, formatLintIssue } = await import('../deploy/build-deployment.ts');
-      const { artifact, config, lint } = await collectProject(resolve(context.cwd, flags.dir));
+      const { artifact, config, lint } = await collectProject(resolve(context.cwd, flags.dir), {
+        typeCheck: flags.typecheck,
+      });
       const errors = lint.filter((issue) => issue.severity === 'error');
       if (flags.json) printJson(context, lint);
       else {

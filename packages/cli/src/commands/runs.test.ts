@@ -34,7 +34,7 @@ beforeAll(async () => {
     dataPlanePort: await freePort(),
     seedFile: join(project, 'seed.yaml'),
   });
-  await applyDeployment({ dir: project, client: platform.client });
+  await applyDeployment({ dir: project, client: platform.client, typeCheck: false });
 }, 120_000);
 
 afterAll(async () => {

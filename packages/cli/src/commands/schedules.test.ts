@@ -81,7 +81,7 @@ beforeAll(async () => {
     seedFile: join(project, 'seed.yaml'),
   });
   deployedAt = Date.now();
-  await applyDeployment({ dir: project, client: platform.client });
+  await applyDeployment({ dir: project, client: platform.client, typeCheck: false });
 }, 120_000);
 
 afterAll(async () => {

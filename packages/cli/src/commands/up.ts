@@ -19,6 +19,7 @@ interface UpFlags {
   readonly webRoot?: string;
   readonly verbose?: boolean;
   readonly onlineStore?: string;
+  readonly typecheck: boolean;
 }
 
 /**
@@ -52,6 +53,7 @@ export function registerUp(program: Command, context: CliContext): void {
       '--online-store <kind>',
       'online store: lmdb (on disk in the state folder, the default) or memory (lost on restart) (env SLATE_ONLINE_STORE)',
     )
+    .option('--no-typecheck', 'deploy without the TypeScript type check')
     .option('--verbose', 'log every request')
     .action(async (flags: UpFlags) => {
       const env = context.env;
@@ -121,6 +123,7 @@ export function registerUp(program: Command, context: CliContext): void {
           dir: project,
           client: platform.client,
           onProgress: line,
+          typeCheck: flags.typecheck,
         });
         if (unchanged)
           line(

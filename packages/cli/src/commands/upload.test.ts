@@ -52,7 +52,7 @@ beforeAll(async () => {
     dataPlanePort: await freePort(),
     seedFile: join(project, 'seed.yaml'),
   });
-  await applyDeployment({ dir: project, client: platform.client });
+  await applyDeployment({ dir: project, client: platform.client, typeCheck: false });
   offline = createParquetOfflineStore({
     objectStore: createLocalObjectStore({ root: join(work, 'state', 'buckets') }),
     threads: 1,

@@ -20,6 +20,8 @@ export interface ApplyDeploymentOptions {
   readonly git?: GitMetadata | false;
   /** Receives each progress line (`▸ bundling… 41 kB`) and each lint finding. */
   readonly onProgress?: (line: string) => void;
+  /** Type-check the repository before uploading (default true; see `type-check.ts`). */
+  readonly typeCheck?: boolean;
   /** Clock for the durations in progress lines (default `performance.now`). */
   readonly now?: () => number;
 }
@@ -47,7 +49,7 @@ export async function applyDeployment(options: ApplyDeploymentOptions): Promise<
   const progress = options.onProgress ?? (() => {});
   const now = options.now ?? (() => performance.now());
 
-  const collected = await collectProject(dir);
+  const collected = await collectProject(dir, { typeCheck: options.typeCheck ?? true });
   const { artifact, config, lint } = collected;
   progress(
     `▸ collecting graph… ${plural(artifact.namespaces.length, 'namespace')}, ${plural(artifact.resolvers.length, 'resolver')}`,

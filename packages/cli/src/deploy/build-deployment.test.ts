@@ -22,7 +22,7 @@ describe('buildDeployment on examples/quickstart', () => {
   let first: DeploymentBuild;
   let bundleDir: string;
   beforeAll(async () => {
-    first = await buildDeployment({ dir: quickstart });
+    first = await buildDeployment({ dir: quickstart, typeCheck: false });
     bundleDir = await mkdtemp(join(tmpdir(), 'slate-bundle-'));
   });
   afterAll(() => rm(bundleDir, { recursive: true, force: true }));
@@ -58,7 +58,7 @@ describe('buildDeployment on examples/quickstart', () => {
   });
 
   it('is deterministic: building again gives the same bytes', async () => {
-    const second = await buildDeployment({ dir: quickstart });
+    const second = await buildDeployment({ dir: quickstart, typeCheck: false });
     expect(second.sourceHash).toBe(first.sourceHash);
     expect(Buffer.from(second.bundle).equals(Buffer.from(first.bundle))).toBe(true);
   });
@@ -84,13 +84,13 @@ describe('SQL file resolvers', () => {
     const sql = (column: string) => `-- source: app_db\n-- resolves: user\nselect id, ${column} from users\n`;
     const repo = await createTempFeatureRepo({ ...validRepoFiles, 'src/sql/user_names.sql': sql('name') });
     try {
-      const before = await buildDeployment({ dir: repo.dir });
+      const before = await buildDeployment({ dir: repo.dir, typeCheck: false });
       expect(before.artifact.resolvers.find((r) => r.fqn === 'user_names')).toMatchObject({
         outputs: [{ param: 'name', fqn: 'user.name' }],
         sql: { dataSource: 'app_db', file: 'src/sql/user_names.sql' },
       });
       await writeFile(join(repo.dir, 'src/sql/user_names.sql'), sql('full_name as name'));
-      const after = await buildDeployment({ dir: repo.dir });
+      const after = await buildDeployment({ dir: repo.dir, typeCheck: false });
       expect(after.sourceHash).not.toBe(before.sourceHash);
       expect(after.artifact.resolvers.find((r) => r.fqn === 'user_names')?.sql?.query).toContain('full_name');
     } finally {

@@ -25,13 +25,17 @@ export interface DeploymentBuild extends CollectedProject {
 }
 
 /**
- * Reads `slate.yaml`, imports its `entry` through tsx and collects the feature graph, then lints it.
+ * Reads `slate.yaml`, imports its `entry` through tsx and collects the feature graph, then lints it and
+ * (unless `typeCheck: false`) type-checks the repository with the TypeScript compiler (`type-check.ts`).
  * Each call imports the module afresh, so edits between calls are seen.
  *
  * @throws SlateError `input`: `NO_PROJECT_CONFIG`/`INVALID_PROJECT_CONFIG` (see `readProjectConfig`),
  *   `ENTRY_LOAD_FAILED` when the module does not load, `INVALID_GRAPH` when its exports do not form a graph.
  */
-export async function collectProject(dir: string): Promise<CollectedProject> {
+export async function collectProject(
+  dir: string,
+  options: { readonly typeCheck?: boolean } = {},
+): Promise<CollectedProject> {
   const config = await readProjectConfig(dir);
   let exports: Record<string, unknown>;
   try {
@@ -68,7 +72,11 @@ export async function collectProject(dir: string): Promise<CollectedProject> {
       { cause },
     );
   }
-  return { config, artifact, lint: lintGraph(artifact) };
+  const graphLint = lintGraph(artifact);
+  if (options.typeCheck === false) return { config, artifact, lint: graphLint };
+  const { typeCheckProject } = await import('./type-check.ts');
+  const typed = await typeCheckProject(config);
+  return { config, artifact, lint: [...typed.issues, ...graphLint] };
 }
 
 /**
@@ -171,8 +179,11 @@ export async function bundleProject(config: LoadedProjectConfig): Promise<Uint8A
  * @example
  * const { artifact, bundle, sourceHash, lint } = await buildDeployment({ dir: 'examples/quickstart' });
  */
-export async function buildDeployment(options: { readonly dir: string }): Promise<DeploymentBuild> {
-  const collected = await collectProject(options.dir);
+export async function buildDeployment(options: {
+  readonly dir: string;
+  readonly typeCheck?: boolean;
+}): Promise<DeploymentBuild> {
+  const collected = await collectProject(options.dir, { typeCheck: options.typeCheck ?? true });
   const bundle = await bundleProject(collected.config);
   const sourceHash = await sha256Hex(bundle);
   return { ...collected, bundle, sourceHash };
@@ -187,6 +198,7 @@ export function formatLintIssue(issue: LintIssue, dir: string): string {
   const prefix = source ? `${source.file}:${source.line}: ` : '';
   const text =
     prefix && issue.message.startsWith(prefix) ? issue.message.slice(prefix.length) : issue.message;
-  const where = source ? `${relative(dir, source.file) || source.file}:${source.line}: ` : '';
+  const column = issue.column === undefined ? '' : `:${issue.column}`;
+  const where = source ? `${relative(dir, source.file) || source.file}:${source.line}${column}: ` : '';
   return `${where}${issue.severity}: ${text} [${issue.code}]`;
 }

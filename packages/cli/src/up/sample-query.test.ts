@@ -7,7 +7,7 @@ import { chooseSampleQuery } from './sample-query.ts';
 async function sampleOf(files: Readonly<Record<string, string>>) {
   const repo = await createTempFeatureRepo({ 'slate.yaml': 'project: t\nentry: src/index.ts\n', ...files });
   try {
-    return chooseSampleQuery((await collectProject(repo.dir)).artifact);
+    return chooseSampleQuery((await collectProject(repo.dir, { typeCheck: false })).artifact);
   } finally {
     await repo.remove();
   }
@@ -15,7 +15,9 @@ async function sampleOf(files: Readonly<Record<string, string>>) {
 
 describe('chooseSampleQuery', () => {
   it("keeps the quickstart's own sample", async () => {
-    const { artifact } = await collectProject(join(repositoryRoot, 'examples', 'quickstart'));
+    const { artifact } = await collectProject(join(repositoryRoot, 'examples', 'quickstart'), {
+      typeCheck: false,
+    });
     expect(chooseSampleQuery(artifact)).toEqual({
       inputs: { 'user.id': 1 },
       outputs: [
@@ -30,7 +32,9 @@ describe('chooseSampleQuery', () => {
   });
 
   it('picks, in examples/all-types, the class with the most features computed from its key', async () => {
-    const { artifact } = await collectProject(join(repositoryRoot, 'examples', 'all-types'));
+    const { artifact } = await collectProject(join(repositoryRoot, 'examples', 'all-types'), {
+      typeCheck: false,
+    });
     // customer: get_customer and the SQL customer_segments take customer.id alone (store has 2, purchase 4);
     // the first five in resolver order are get_customer's first outputs (src/resolvers.ts).
     expect(chooseSampleQuery(artifact)).toEqual({
