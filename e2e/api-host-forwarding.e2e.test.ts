@@ -264,7 +264,10 @@ describe('the API host forwards data-plane routes', () => {
     // A member of acme only, with a session as a sign-in leaves one (the cookie's sha256 is stored).
     const db = plane.services.db;
     await db.insertInto('users').values({ id: 'u_play', email: 'play@example.com', name: 'Play' }).execute();
-    await db.insertInto('team_members').values({ user_id: 'u_play', team_id: 'acme', role: 'developer' }).execute();
+    await db
+      .insertInto('team_members')
+      .values({ user_id: 'u_play', team_id: 'acme', role: 'developer' })
+      .execute();
     const secret = 'playground-session-secret';
     await db
       .insertInto('sessions')
