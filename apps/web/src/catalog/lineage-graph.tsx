@@ -69,7 +69,6 @@ export function LineageGraph({ lineage, environmentId }: { lineage: Lineage; env
           );
           if (!href) return <g key={node.id}>{box}</g>;
           return (
-            // biome-ignore lint/a11y/useValidAnchor: an SVG link; navigation stays in the app
             <a
               key={node.id}
               href={href}

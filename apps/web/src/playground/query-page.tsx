@@ -43,19 +43,13 @@ export function QueryPage({ environmentId }: { environmentId: string }) {
         title="Query"
         subtitle={<span className="muted">Runs against the deployment {env.name} serves, as you.</span>}
       />
-      <nav className="tabs" aria-label="Query kind">
+      <div className="tabs">
         {(['online', 'offline'] as const).map((m) => (
-          <button
-            key={m}
-            type="button"
-            className="tab"
-            aria-current={mode === m ? 'page' : undefined}
-            onClick={() => setMode(m)}
-          >
+          <button key={m} type="button" className="tab" aria-pressed={mode === m} onClick={() => setMode(m)}>
             {m === 'online' ? 'Online' : 'Offline'}
           </button>
         ))}
-      </nav>
+      </div>
       {!graph ? (
         <EmptyState title="Nothing to query yet">
           {env.name} serves no deployment. Deploy a feature repository (<code>slate apply</code>) first.
