@@ -1,6 +1,23 @@
-import { useMemo } from 'react';
+import { useMemo, useSyncExternalStore } from 'react';
 import { hrefOf, navigate } from '../router.tsx';
-import { LINEAGE_SIZES, type Lineage, layoutLineage } from './lineage.ts';
+import { LINEAGE_SIZES, type Lineage, type LineageSizes, layoutLineage } from './lineage.ts';
+
+/** Below this width the drawing runs top to bottom, so a phone shows it without sideways scrolling. */
+const NARROW = '(max-width: 640px)';
+/** Narrower boxes on a phone: two side by side fit its width. */
+const NARROW_SIZES: LineageSizes = { nodeWidth: 150, nodeHeight: 44, columnGap: 30, rowGap: 10, pad: 4 };
+
+function useNarrow(): boolean {
+  return useSyncExternalStore(
+    (onChange) => {
+      const query = window.matchMedia?.(NARROW);
+      query?.addEventListener?.('change', onChange);
+      return () => query?.removeEventListener?.('change', onChange);
+    },
+    () => window.matchMedia?.(NARROW).matches ?? false,
+    () => false,
+  );
+}
 
 /** Characters that fit in a box at the drawing's font size; longer names end in "…" (full name in a tooltip). */
 const MAX_LABEL = 26;
@@ -12,8 +29,14 @@ const clip = (text: string, max = MAX_LABEL) => (text.length > max ? `${text.sli
  * Feature and resolver boxes are links to their pages.
  */
 export function LineageGraph({ lineage, environmentId }: { lineage: Lineage; environmentId: string }) {
-  const layout = useMemo(() => layoutLineage(lineage), [lineage]);
-  const { nodeWidth, nodeHeight } = LINEAGE_SIZES;
+  const narrow = useNarrow();
+  const sizes = narrow ? NARROW_SIZES : LINEAGE_SIZES;
+  const layout = useMemo(
+    () => layoutLineage(lineage, sizes, narrow ? 'down' : 'across'),
+    [lineage, sizes, narrow],
+  );
+  const { nodeWidth, nodeHeight } = sizes;
+  const maxLabel = narrow ? 19 : MAX_LABEL;
   return (
     <div className="lineage-scroll">
       <svg
@@ -58,11 +81,11 @@ export function LineageGraph({ lineage, environmentId }: { lineage: Lineage; env
               <title>{node.detail ? `${node.label} (${node.detail})` : node.label}</title>
               <rect width={nodeWidth} height={nodeHeight} rx={node.type === 'resolver' ? 14 : 4} />
               <text x={10} y={node.detail ? 18 : 27} className="lineage-label">
-                {clip(node.label)}
+                {clip(node.label, maxLabel)}
               </text>
               {node.detail && (
                 <text x={10} y={34} className="lineage-detail">
-                  {clip(node.detail, 32)}
+                  {clip(node.detail, maxLabel + 6)}
                 </text>
               )}
             </g>

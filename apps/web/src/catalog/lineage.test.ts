@@ -103,4 +103,17 @@ describe('lineage', () => {
     ]);
     expect(layout.edges[0]!.path).toBe('M100,10 C125,10 125,10 150,10');
   });
+
+  it('runs top to bottom for narrow screens, each layer a centred row', () => {
+    const sizes = { nodeWidth: 100, nodeHeight: 20, columnGap: 30, rowGap: 10, pad: 0 };
+    const layout = layoutLineage(featureLineage(index, 'user.greeting'), sizes, 'down');
+    // Layers: user.name → greet → user.greeting; one box each, so one box wide and three deep.
+    expect([layout.width, layout.height]).toEqual([100, 3 * 20 + 2 * 30]);
+    expect(layout.nodes.map((n) => [n.id, n.x, n.y])).toEqual([
+      ['f:user.name', 0, 0],
+      ['r:greet', 0, 50],
+      ['f:user.greeting', 0, 100],
+    ]);
+    expect(layout.edges.find((e) => e.from === 'f:user.name')?.path).toBe('M50,20 C50,35 50,35 50,50');
+  });
 });

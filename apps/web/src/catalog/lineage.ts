@@ -170,35 +170,47 @@ export const LINEAGE_SIZES: LineageSizes = {
 };
 
 /**
- * Lays the columns out left to right, each centred vertically; edges are horizontal cubic curves from a
- * box's right edge to the next box's left edge.
+ * Lays the layers out left to right (`across`, each column centred vertically; edges run from a box's right
+ * edge to the next box's left edge), or top to bottom (`down`, for narrow screens: each layer a centred row;
+ * edges from a box's bottom to the next box's top). Edges are cubic curves.
  */
-export function layoutLineage(lineage: Lineage, sizes: LineageSizes = LINEAGE_SIZES): LineageLayout {
+export function layoutLineage(
+  lineage: Lineage,
+  sizes: LineageSizes = LINEAGE_SIZES,
+  direction: 'across' | 'down' = 'across',
+): LineageLayout {
   const { nodeWidth, nodeHeight, columnGap, rowGap, pad } = sizes;
-  const tallest = Math.max(1, ...lineage.columns.map((c) => c.length));
-  const height = pad * 2 + tallest * nodeHeight + (tallest - 1) * rowGap;
-  const width =
-    pad * 2 + lineage.columns.length * nodeWidth + Math.max(0, lineage.columns.length - 1) * columnGap;
-  const nodes = lineage.columns.flatMap((column, c) => {
-    const columnHeight = column.length * nodeHeight + (column.length - 1) * rowGap;
-    const top = (height - columnHeight) / 2;
-    return column.map((node, r) => ({
-      ...node,
-      x: pad + c * (nodeWidth + columnGap),
-      y: top + r * (nodeHeight + rowGap),
-    }));
+  const layers = lineage.columns;
+  const widest = Math.max(1, ...layers.map((c) => c.length));
+  // Along a layer: boxes side by side (down) or stacked (across); between layers: the column gap.
+  const along = direction === 'across' ? nodeHeight : nodeWidth;
+  const between = direction === 'across' ? nodeWidth : nodeHeight;
+  const layerSpan = widest * along + (widest - 1) * rowGap;
+  const depth = layers.length * between + Math.max(0, layers.length - 1) * columnGap;
+  const nodes = layers.flatMap((layer, c) => {
+    const span = layer.length * along + (layer.length - 1) * rowGap;
+    const start = pad + (layerSpan - span) / 2;
+    return layer.map((node, r) => {
+      const a = start + r * (along + rowGap);
+      const b = pad + c * (between + columnGap);
+      return direction === 'across' ? { ...node, x: b, y: a } : { ...node, x: a, y: b };
+    });
   });
   const at = new Map(nodes.map((n) => [n.id, n]));
   const edges = lineage.edges.flatMap((edge) => {
     const from = at.get(edge.from);
     const to = at.get(edge.to);
     if (!from || !to) return [];
-    const x1 = from.x + nodeWidth;
-    const y1 = from.y + nodeHeight / 2;
-    const x2 = to.x;
-    const y2 = to.y + nodeHeight / 2;
+    if (direction === 'down') {
+      const [x1, y1, x2, y2] = [from.x + nodeWidth / 2, from.y + nodeHeight, to.x + nodeWidth / 2, to.y];
+      const mid = (y1 + y2) / 2;
+      return [{ ...edge, path: `M${x1},${y1} C${x1},${mid} ${x2},${mid} ${x2},${y2}` }];
+    }
+    const [x1, y1, x2, y2] = [from.x + nodeWidth, from.y + nodeHeight / 2, to.x, to.y + nodeHeight / 2];
     const mid = (x1 + x2) / 2;
     return [{ ...edge, path: `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}` }];
   });
+  const [width, height] =
+    direction === 'across' ? [depth + pad * 2, layerSpan + pad * 2] : [layerSpan + pad * 2, depth + pad * 2];
   return { width, height, nodes, edges };
 }
