@@ -76,13 +76,13 @@ export function OnlineQueryResult({
                     </td>
                     <td className="cell-wide">
                       {errors.length > 0 ? (
-                        <span className="cell-error">
+                        <div className="cell-error result-error">
                           {errors.map((e) => (
                             <span key={`${e.code}:${e.message}`} className="block">
                               <code>{e.code}</code> {e.message}
                             </span>
                           ))}
-                        </span>
+                        </div>
                       ) : result ? (
                         <code className="query-value">{formatValue(result.value)}</code>
                       ) : (
