@@ -60,9 +60,18 @@ describe('the API host forwards data-plane routes', () => {
       apiServer: api,
       registrationToken: REGISTRATION,
       seed: {
-        teams: [{ id: 'acme', name: 'Acme' }],
-        projects: [{ id: 'web', name: 'Web', team_id: 'acme' }],
-        environments: [{ id: 'dev', name: 'Development', project_id: 'web', team_id: 'acme' }],
+        teams: [
+          { id: 'acme', name: 'Acme' },
+          { id: 'globex', name: 'Globex' },
+        ],
+        projects: [
+          { id: 'web', name: 'Web', team_id: 'acme' },
+          { id: 'gx', name: 'Globex web', team_id: 'globex' },
+        ],
+        environments: [
+          { id: 'dev', name: 'Development', project_id: 'web', team_id: 'acme' },
+          { id: 'gxdev', name: 'Globex development', project_id: 'gx', team_id: 'globex' },
+        ],
       },
       logger: pino({ level: 'silent' }),
     });
@@ -249,6 +258,60 @@ describe('the API host forwards data-plane routes', () => {
     const [viaEngine, viaApi] = [await exchange(engine, 'wrong'), await exchange(api, 'wrong')];
     expect(viaEngine.status).toBe(401);
     expect(await viaEngine.text()).toBe(await viaApi.text());
+  });
+
+  it('serves a signed-in user (session cookie, CSRF header, X-Chalk-Env-Id) as the web playground calls it', async () => {
+    // A member of acme only, with a session as a sign-in leaves one (the cookie's sha256 is stored).
+    const db = plane.services.db;
+    await db.insertInto('users').values({ id: 'u_play', email: 'play@example.com', name: 'Play' }).execute();
+    await db
+      .insertInto('team_members')
+      .values({ user_id: 'u_play', team_id: 'acme', role: 'developer' })
+      .execute();
+    const secret = 'playground-session-secret';
+    await db
+      .insertInto('sessions')
+      .values({
+        id_hash: createHash('sha256').update(secret).digest('hex'),
+        user_id: 'u_play',
+        expires_at: new Date(Date.now() + 3_600_000),
+      })
+      .execute();
+    const asUser = (headers: Record<string, string>) =>
+      fetch(`${api}/v1/query/online`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: `slate_session=${secret}`, ...headers },
+        body: JSON.stringify({ inputs: { 'account.id': 5 }, outputs: ['account.doubled'] }),
+      });
+    const ok = await asUser({ 'x-slate-csrf': '1', 'x-chalk-env-id': 'dev' });
+    expect(ok.status).toBe(200);
+    expect(values((await ok.json()) as Json)).toEqual({ 'account.doubled': 10 });
+
+    const noCsrf = await asUser({ 'x-chalk-env-id': 'dev' });
+    expect([noCsrf.status, ((await noCsrf.json()) as Json).code]).toEqual([403, 'CSRF_HEADER_REQUIRED']);
+    const noEnvironment = await asUser({ 'x-slate-csrf': '1' });
+    expect(noEnvironment.status).toBe(400);
+    expect(JSON.stringify(await noEnvironment.json())).toContain('ENVIRONMENT_REQUIRED');
+    // Another team's environment: refused here, never forwarded.
+    const elsewhere = await asUser({ 'x-slate-csrf': '1', 'x-chalk-env-id': 'gxdev' });
+    expect(elsewhere.status).toBe(403);
+    expect(JSON.stringify(await elsewhere.json())).toContain('PERMISSION_DENIED');
+    const badCookie = await fetch(`${api}/v1/query/online`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        cookie: 'slate_session=not-a-session',
+        'x-slate-csrf': '1',
+        'x-chalk-env-id': 'dev',
+      },
+      body: '{}',
+    });
+    expect(badCookie.status).toBe(401);
+    // A GET needs no CSRF header (the graph the playground autocompletes from).
+    const graph = await fetch(`${api}/v1/environment/graph`, {
+      headers: { cookie: `slate_session=${secret}`, 'x-chalk-env-id': 'dev' },
+    });
+    expect(graph.status).toBe(200);
   });
 
   it('answers 503 in the seed product’s error shape when the data plane is down', async () => {

@@ -12,6 +12,11 @@ import { Link, navigate, type Route, useRoute } from './router.tsx';
 const EnvironmentPage = lazy(() =>
   import('./pages/environment-page.tsx').then((m) => ({ default: m.EnvironmentPage })),
 );
+// The playground loads a Parquet reader for previews; the catalog pages draw lineage.
+const QueryPage = lazy(() => import('./playground/query-page.tsx').then((m) => ({ default: m.QueryPage })));
+const CatalogEntryPage = lazy(() =>
+  import('./catalog/catalog-entry-page.tsx').then((m) => ({ default: m.CatalogEntryPage })),
+);
 const AuditLogPage = lazy(() =>
   import('./pages/audit-log-page.tsx').then((m) => ({ default: m.AuditLogPage })),
 );
@@ -117,6 +122,18 @@ function Page({ route }: { route: Route }) {
       return <EnvironmentPage key={route.id} id={route.id} tab={route.tab} />;
     case 'tokens':
       return <TokensPage environmentId={route.environmentId} />;
+    case 'query':
+      return <QueryPage key={route.environmentId} environmentId={route.environmentId} />;
+    case 'feature':
+    case 'resolver':
+      return (
+        <CatalogEntryPage
+          key={`${route.environmentId}/${route.kind}/${route.fqn}`}
+          environmentId={route.environmentId}
+          kind={route.kind}
+          fqn={route.fqn}
+        />
+      );
     case 'audit-log':
       return <AuditLogPage />;
     case 'not-found':

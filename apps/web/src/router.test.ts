@@ -11,6 +11,9 @@ describe('router', () => {
       { kind: 'environment', id: 'env_1', tab: 'schedules' },
       { kind: 'tokens', environmentId: 'env_1' },
       { kind: 'audit-log' },
+      { kind: 'query', environmentId: 'env_1' },
+      { kind: 'feature', environmentId: 'env_1', fqn: 'user.score@2' },
+      { kind: 'resolver', environmentId: 'env 1', fqn: 'resolvers/score.get_score' },
     ];
     for (const route of routes) expect(parseRoute(hrefOf(route))).toEqual(route);
   });
@@ -22,5 +25,18 @@ describe('router', () => {
     expect(parseRoute('/tokens')).toEqual({ kind: 'tokens', environmentId: null });
     expect(hrefOf({ kind: 'environment', id: 'e1', tab: 'schedules' })).toBe('/environments/e1/schedules');
     expect(parseRoute('/environments/e1/nope')).toEqual({ kind: 'not-found', path: '/environments/e1/nope' });
+  });
+
+  it('spells the playground and catalog pages as the issue names them', () => {
+    expect(hrefOf({ kind: 'query', environmentId: 'e1' })).toBe('/environments/e1/query');
+    expect(hrefOf({ kind: 'feature', environmentId: 'e1', fqn: 'user.name' })).toBe(
+      '/environments/e1/features/user.name',
+    );
+    expect(parseRoute('/environments/e1/resolvers/get_user')).toEqual({
+      kind: 'resolver',
+      environmentId: 'e1',
+      fqn: 'get_user',
+    });
+    expect(parseRoute('/environments/e1/features').kind).toBe('not-found');
   });
 });

@@ -10,6 +10,10 @@ export type Route =
   | { readonly kind: 'environments' }
   | { readonly kind: 'environment'; readonly id: string; readonly tab: EnvironmentTab }
   | { readonly kind: 'tokens'; readonly environmentId: string | null }
+  /** The query playground: online and offline queries through the API host. */
+  | { readonly kind: 'query'; readonly environmentId: string }
+  /** One feature or resolver of the environment's active deployment (`fqn` as in the graph). */
+  | { readonly kind: 'feature' | 'resolver'; readonly environmentId: string; readonly fqn: string }
   | { readonly kind: 'audit-log' }
   | { readonly kind: 'not-found'; readonly path: string };
 
@@ -17,7 +21,7 @@ export type Route =
 export function parseRoute(pathname: string, search = ''): Route {
   const params = new URLSearchParams(search);
   const parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
-  const [first, second, third] = parts;
+  const [first, second, third, fourth] = parts;
   if (parts.length === 0) return { kind: 'environments' };
   if (first === 'login' && parts.length === 1) {
     const error = params.get('error');
@@ -30,6 +34,11 @@ export function parseRoute(pathname: string, search = ''): Route {
     if (third === 'catalog') return { kind: 'environment', id: second, tab: 'catalog' };
     if (third === 'schedules') return { kind: 'environment', id: second, tab: 'schedules' };
     if (third === 'tokens') return { kind: 'tokens', environmentId: second };
+    if (third === 'query') return { kind: 'query', environmentId: second };
+  }
+  if (first === 'environments' && second && fourth && parts.length === 4) {
+    if (third === 'features') return { kind: 'feature', environmentId: second, fqn: fourth };
+    if (third === 'resolvers') return { kind: 'resolver', environmentId: second, fqn: fourth };
   }
   if (first === 'tokens' && parts.length === 1)
     return { kind: 'tokens', environmentId: params.get('environment') };
@@ -49,6 +58,11 @@ export function hrefOf(route: Route): string {
       return `/environments/${enc(route.id)}${route.tab === 'deployments' ? '' : `/${route.tab}`}`;
     case 'tokens':
       return route.environmentId ? `/environments/${enc(route.environmentId)}/tokens` : '/tokens';
+    case 'query':
+      return `/environments/${enc(route.environmentId)}/query`;
+    case 'feature':
+    case 'resolver':
+      return `/environments/${enc(route.environmentId)}/${route.kind}s/${enc(route.fqn)}`;
     case 'audit-log':
       return '/audit-log';
     case 'not-found':

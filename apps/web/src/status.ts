@@ -5,6 +5,9 @@ export type StatusCategory = 'success' | 'failed' | 'progress' | 'inactive';
 
 const CATEGORY: Readonly<Record<string, StatusCategory>> = {
   SUCCESS: 'success',
+  // Offline-query revisions (`POST /v4/offline_query`).
+  COMPLETED: 'success',
+  FAILED: 'failed',
   FAILURE: 'failed',
   INTERNAL_ERROR: 'failed',
   TIMEOUT: 'failed',

@@ -17,6 +17,15 @@ export type {
   EnvironmentGraph,
   UploadFeaturesResponse,
 } from './features-api.ts';
+export type {
+  OfflineQueryError,
+  OfflineQueryRequest,
+  OfflineQueryResponse,
+  OfflineQueryResult,
+  OfflineQueryRevision,
+  OfflineQueryStatus,
+  OfflineQueryStatusReport,
+} from './offline-query.ts';
 export {
   type ChalkError,
   type FeatureResult,

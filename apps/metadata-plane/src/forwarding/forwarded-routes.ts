@@ -4,7 +4,9 @@ import { parseDuration, SlateError } from '@slate/graph';
 import { type ErrorMapperOptions, sendHttpError } from '@slate/http-edge';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { issueUserAccessToken, sessionPrincipal } from '../auth/users.ts';
 import type { MetadataPlaneContext } from '../context.ts';
+import { CSRF_HEADER, SESSION_COOKIE } from '../http/route.ts';
 import { createDataPlaneTargets, type DataPlaneTargets } from './data-plane-targets.ts';
 import { type ForwardedResponse, forwardOnce } from './forward-request.ts';
 
@@ -49,6 +51,19 @@ export const FORWARDED_DOWNLOAD_ROUTE = {
 const API_HOST_HEADER = 'x-slate-api-host';
 
 const DownloadQuery = z.object({ environment: z.string().min(1).max(200) });
+
+/**
+ * The environment a cookie-authenticated request is about (the seed product's clients send the same
+ * header); a bearer token carries it in its `env` claim instead.
+ */
+export const ENVIRONMENT_HEADER = 'x-chalk-env-id';
+const EnvironmentHeader = z.string().min(1).max(200);
+
+/**
+ * How long the access token minted for a signed-in user's forwarded request lives: it is used for that one
+ * request (the data plane caches verified tokens until they expire), so a minute is plenty.
+ */
+const SESSION_TOKEN_TTL_S = 60;
 
 export interface ForwardingOptions {
   /** Forwarded requests in flight at once (default 1,024); more get 429 `TOO_MANY_REQUESTS` with `Retry-After`. */
@@ -123,6 +138,7 @@ export async function mountForwardedRoutes(
     // plane verifies the token again, applies revocations (delivered in its desired state) and permissions.
     // Re-reading the service-token row here too would put a database read on every query.
     const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+    if (!token && request.cookies[SESSION_COOKIE]) return sessionEnvironment(request);
     if (!token) {
       throw new SlateError(
         'authentication',
@@ -140,6 +156,33 @@ export async function mountForwardedRoutes(
       );
     }
     return environmentId;
+  };
+
+  // The web UI's playground: a signed-in user's session (with the CSRF header on anything but a GET, as on
+  // every cookie-authenticated route) stands for a short-lived user token bound to the environment named in
+  // `X-Chalk-Env-Id`, minted here only when the user is a member of its team. The data plane then checks the
+  // user's permissions from that token as for any other caller; the cookie itself never leaves this host.
+  const sessionEnvironment = async (request: FastifyRequest): Promise<string> => {
+    if (request.method !== 'GET' && request.headers[CSRF_HEADER] !== '1') {
+      throw new SlateError(
+        'not_allowed',
+        'CSRF_HEADER_REQUIRED',
+        `cookie-authenticated ${request.method} requests need the header ${CSRF_HEADER}: 1`,
+      );
+    }
+    const user = await sessionPrincipal(ctx.db, request.cookies[SESSION_COOKIE]!, ctx.now());
+    const header = request.headers[ENVIRONMENT_HEADER];
+    const environment = EnvironmentHeader.safeParse(Array.isArray(header) ? header[0] : header);
+    if (!environment.success) {
+      throw new SlateError(
+        'input',
+        'ENVIRONMENT_REQUIRED',
+        `a signed-in request to a data-plane route names its environment in the ${ENVIRONMENT_HEADER} header`,
+      );
+    }
+    const minted = await issueUserAccessToken(ctx.db, ctx.keys, user, environment.data, SESSION_TOKEN_TTL_S);
+    request.headers.authorization = `Bearer ${minted}`;
+    return environment.data;
   };
 
   // No token on a download link: the environment it names only picks the data plane, which refuses a link

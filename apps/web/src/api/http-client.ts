@@ -7,6 +7,10 @@ export interface RequestOptions {
   readonly query?: Readonly<Record<string, QueryValue>>;
   readonly body?: unknown;
   readonly signal?: AbortSignal;
+  /** Extra request headers (the playground names its environment in `X-Chalk-Env-Id`). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** `bytes` answers the body as an `ArrayBuffer` (a Parquet part) instead of parsing JSON. */
+  readonly response?: 'json' | 'bytes';
 }
 
 /** A JSON-over-HTTP transport bound to one origin. */
@@ -45,7 +49,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
 
   return {
     async request<T>(method: HttpMethod, path: string, request: RequestOptions = {}): Promise<T> {
-      const headers: Record<string, string> = { accept: 'application/json' };
+      const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
       if (!SAFE_METHODS.has(method)) headers[CSRF_HEADER] = '1';
       let body: string | undefined;
       if (request.body !== undefined) {
@@ -69,6 +73,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           'The Slate server could not be reached. Is the metadata plane running?',
         );
       }
+      if (response.ok && request.response === 'bytes') return (await response.arrayBuffer()) as T;
       const text = await response.text();
       if (!response.ok) {
         const error = toApiError(response.status, response.statusText, text);

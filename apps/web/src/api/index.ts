@@ -6,5 +6,6 @@ export {
   type HttpClientOptions,
   queryString,
 } from './http-client.ts';
+export { createQueryApi, ENVIRONMENT_HEADER, type QueryApi } from './query-api.ts';
 export { createSlateApi, listAll, type SlateApi } from './slate-api.ts';
 export type * from './types.ts';

@@ -1,4 +1,5 @@
 import type { HttpClient } from './http-client.ts';
+import { createQueryApi, type QueryApi } from './query-api.ts';
 import type {
   AuditEntry,
   AuthProviders,
@@ -21,8 +22,11 @@ import type {
   Usage,
 } from './types.ts';
 
-/** Every metadata-plane endpoint the web app calls, typed. Nothing else in the app builds URLs. */
-export interface SlateApi {
+/**
+ * Every endpoint the web app calls, typed: the metadata plane's, and the data-plane routes it forwards
+ * ({@link QueryApi}). Nothing else in the app builds URLs.
+ */
+export interface SlateApi extends QueryApi {
   /** Sign-in methods (public: no session needed). */
   authProviders(signal?: AbortSignal): Promise<AuthProviders>;
   localLogin(email: string): Promise<unknown>;
@@ -72,6 +76,7 @@ const enc = encodeURIComponent;
 export function createSlateApi(http: HttpClient): SlateApi {
   const page = (p: PageQuery | undefined) => ({ limit: p?.limit, cursor: p?.cursor });
   return {
+    ...createQueryApi(http),
     authProviders: (signal) => http.request('GET', '/v1/auth/providers', { signal }),
     localLogin: (email) => http.request('POST', '/v1/auth/local-login', { body: { email } }),
     logout: () => http.request('POST', '/v1/auth/logout'),

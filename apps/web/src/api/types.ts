@@ -112,6 +112,19 @@ export interface FeatureSpec {
   readonly owner?: string;
   readonly tags?: readonly string[];
   readonly maxStalenessS?: number | null;
+  readonly source?: SourceLocation;
+  /** Relationships: each `foreign` feature of `target` equals the `local` feature. */
+  readonly join?: readonly { readonly local: string; readonly foreign: string }[];
+  /** Set when the feature is computed by an expression rather than a resolver. */
+  readonly expression?: unknown;
+  readonly versions?: number;
+  readonly nullable?: boolean;
+}
+
+/** Where a definition stands in the feature repository (collected by the SDK when it can tell). */
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
 }
 
 export interface NamespaceSpec {
@@ -138,6 +151,13 @@ export interface ResolverSpec {
   readonly environments?: readonly string[];
   readonly cron?: string;
   readonly description?: string;
+  readonly owner?: string;
+  readonly source?: SourceLocation;
+  /** Present on SQL resolvers (the data source they query). */
+  readonly sql?: { readonly dataSource?: string; readonly query?: string; readonly file?: string };
+  /** Present on streaming resolvers (the topic they read). */
+  readonly stream?: { readonly topic?: string; readonly mode?: string };
+  readonly timeoutMs?: number;
 }
 
 export interface Graph {

@@ -3,7 +3,11 @@ import type { Me } from '../api/index.ts';
 import { Link, type Route } from '../router.tsx';
 
 const NAV: readonly { label: string; to: string; active: (r: Route) => boolean }[] = [
-  { label: 'Environments', to: '/', active: (r) => r.kind === 'environments' || r.kind === 'environment' },
+  {
+    label: 'Environments',
+    to: '/',
+    active: (r) => ['environments', 'environment', 'query', 'feature', 'resolver'].includes(r.kind),
+  },
   { label: 'Tokens', to: '/tokens', active: (r) => r.kind === 'tokens' },
   { label: 'Audit log', to: '/audit-log', active: (r) => r.kind === 'audit-log' },
 ];

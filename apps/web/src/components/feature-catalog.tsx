@@ -1,11 +1,13 @@
 import { useDeferredValue, useMemo, useState } from 'react';
 import type { FeatureSpec, Graph, NamespaceSpec, ResolverSpec } from '../api/index.ts';
+import { resolverKindLabel } from '../catalog/graph-index.ts';
 import { formatDType, formatStaleness, fqnOf, plural } from '../format.ts';
+import { Link } from '../router.tsx';
 import { EmptyState } from './states.tsx';
 import { Tags } from './tags.tsx';
 
 /** The feature graph of a deployment: namespaces with their features, then resolvers, filterable by text. */
-export function FeatureCatalog({ graph }: { graph: Graph }) {
+export function FeatureCatalog({ graph, environmentId }: { graph: Graph; environmentId: string }) {
   const [query, setQuery] = useState('');
   const q = useDeferredValue(query.trim().toLowerCase());
 
@@ -46,7 +48,7 @@ export function FeatureCatalog({ graph }: { graph: Graph }) {
       )}
 
       {namespaces.map(({ ns, features }) => (
-        <NamespaceCard key={ns.name} ns={ns} features={features} />
+        <NamespaceCard key={ns.name} ns={ns} features={features} environmentId={environmentId} />
       ))}
 
       {resolvers.length > 0 && (
@@ -68,9 +70,11 @@ export function FeatureCatalog({ graph }: { graph: Graph }) {
                 {resolvers.map((r) => (
                   <tr key={r.fqn}>
                     <td>
-                      <code className="strong">{r.fqn}</code>
+                      <Link to={{ kind: 'resolver', environmentId, fqn: r.fqn }} className="strong-link">
+                        <code className="strong">{r.fqn}</code>
+                      </Link>
                       <div className="muted small inline-gap">
-                        <span>{r.kind}</span>
+                        <span>{resolverKindLabel(r)}</span>
                         {r.cron && <span>cron {r.cron}</span>}
                         {r.environments && r.environments.length > 0 && (
                           <span>only in {r.environments.join(', ')}</span>
@@ -112,7 +116,15 @@ export function FeatureCatalog({ graph }: { graph: Graph }) {
   );
 }
 
-function NamespaceCard({ ns, features }: { ns: NamespaceSpec; features: readonly FeatureSpec[] }) {
+function NamespaceCard({
+  ns,
+  features,
+  environmentId,
+}: {
+  ns: NamespaceSpec;
+  features: readonly FeatureSpec[];
+  environmentId: string;
+}) {
   return (
     <section className="card" aria-label={`Namespace ${ns.name}`}>
       <div className="card-header">
@@ -144,7 +156,9 @@ function NamespaceCard({ ns, features }: { ns: NamespaceSpec; features: readonly
             {features.map((f) => (
               <tr key={f.fqn}>
                 <td>
-                  <code className="strong">{f.name ?? f.fqn.slice(ns.name.length + 1)}</code>
+                  <Link to={{ kind: 'feature', environmentId, fqn: f.fqn }} className="strong-link">
+                    <code className="strong">{f.name ?? f.fqn.slice(ns.name.length + 1)}</code>
+                  </Link>
                   {f.fqn === ns.primaryKey && <span className="pk">primary key</span>}
                 </td>
                 <td>
@@ -196,7 +210,7 @@ function resolverMatches(r: ResolverSpec, q: string): boolean {
   return (
     q === '' ||
     includes(r.fqn, q) ||
-    includes(r.kind, q) ||
+    includes(resolverKindLabel(r), q) ||
     (r.tags ?? []).some((t) => includes(t, q)) ||
     [...r.inputs, ...r.outputs].some((io) => includes(fqnOf(io), q))
   );

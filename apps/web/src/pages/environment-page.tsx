@@ -90,9 +90,14 @@ function EnvironmentView({
           </span>
         }
         actions={
-          <Link to={{ kind: 'tokens', environmentId: env.id }} className="button">
-            Service tokens
-          </Link>
+          <>
+            <Link to={{ kind: 'query', environmentId: env.id }} className="button button-primary">
+              Query
+            </Link>
+            <Link to={{ kind: 'tokens', environmentId: env.id }} className="button">
+              Service tokens
+            </Link>
+          </>
         }
       />
       <nav className="tabs" aria-label="Environment sections">
@@ -123,7 +128,7 @@ function EnvironmentView({
       ) : tab === 'schedules' ? (
         <SchedulesSection env={env} />
       ) : (
-        <CatalogSection activeId={env.active_deployment_id} />
+        <CatalogSection environmentId={env.id} activeId={env.active_deployment_id} />
       )}
     </>
   );
@@ -255,7 +260,7 @@ function DeploymentsSection({
   );
 }
 
-function CatalogSection({ activeId }: { activeId: string | null }) {
+function CatalogSection({ environmentId, activeId }: { environmentId: string; activeId: string | null }) {
   const api = useApi();
   const [detail, reload] = useResource(
     async (signal) => (activeId ? api.deployment(activeId, signal) : null),
@@ -278,7 +283,7 @@ function CatalogSection({ activeId }: { activeId: string | null }) {
       </EmptyState>
     );
   }
-  return <FeatureCatalog graph={graph} />;
+  return <FeatureCatalog graph={graph} environmentId={environmentId} />;
 }
 
 const USAGE_WINDOW_MS = 48 * 3_600_000;
