@@ -118,6 +118,9 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     // One line per query (with its query id) replaces Fastify's two lines per request; failures are
     // logged by `sendError` and the `onResponse` hook below.
     logController: new LogController({ disableRequestLogging: true }),
+    // Fastify's 10 s for every plugin to register is wall time: a CPU-throttled pod or a loaded machine
+    // (seen: load 37 on 2 cores, '@fastify/cookie' timed out while PGlite started) exceeds it on a sound start.
+    pluginTimeout: 60_000,
   });
 
   if (options.onRoute) {

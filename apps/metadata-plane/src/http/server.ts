@@ -53,6 +53,9 @@ export async function buildHttpApp(
     trustProxy: options.trustProxy ?? false,
     // At shutdown, cut what is still open (data planes' long polls, idle keep-alives): they all retry.
     forceCloseConnections: true,
+    // Fastify's 10 s for every plugin to register is wall time: a CPU-throttled pod or a loaded machine
+    // (seen: load 37 on 2 cores, '@fastify/cookie' timed out while PGlite started) exceeds it on a sound start.
+    pluginTimeout: 60_000,
   });
   app.decorateRequest('slatePrincipal', null);
   app.decorateRequest('slateAuditTarget', null);
