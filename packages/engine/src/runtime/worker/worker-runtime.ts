@@ -9,7 +9,15 @@ import type {
   ResolverOutcome,
   ResolverRuntime,
 } from '../resolver-runtime.ts';
-import type { CallMessage, WorkerData, WorkerReply, WorkerRequest } from './worker-protocol.ts';
+import {
+  type CallMessage,
+  packCalls,
+  type ResultMessage,
+  unpackResults,
+  type WorkerData,
+  type WorkerReply,
+  type WorkerRequest,
+} from './worker-protocol.ts';
 
 export interface WorkerRuntimeOptions {
   /** Path of the deployment's ESM bundle. */
@@ -157,7 +165,7 @@ function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => voi
     workerData: data,
     resourceLimits: { maxOldGenerationSizeMb: memoryLimitMb },
   });
-  const pending = new Map<number, (reply: WorkerReply) => void>();
+  const pending = new Map<number, (result: ResultMessage | null) => void>();
   const failPending = new Map<number, (error: ResolverException) => void>();
   let nextId = 1;
   let alive = true;
@@ -168,12 +176,12 @@ function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => voi
     outbox = [];
     if (!alive) return;
     try {
-      worker.postMessage((calls.length === 1 ? calls[0]! : { type: 'calls', calls }) satisfies WorkerRequest);
+      worker.postMessage(packCalls(calls) satisfies WorkerRequest);
     } catch {
       // One call's inputs could not be cloned: send each alone, failing only the ones that cannot go.
       for (const call of calls) {
         try {
-          worker.postMessage(call satisfies WorkerRequest);
+          worker.postMessage(packCalls([call]) satisfies WorkerRequest);
         } catch (thrown) {
           const fail = failPending.get(call.id);
           pending.delete(call.id);
@@ -211,11 +219,10 @@ function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => voi
         );
       const id = nextId++;
       return new Promise<ResolverOutcome[]>((resolve) => {
-        pending.set(id, (reply) => resolve(reply.type === 'result' ? [...reply.outcomes] : []));
+        pending.set(id, (result) => resolve(result ? [...result.outcomes] : []));
         failPending.set(id, (error) => resolve(failAll(request.rows.length, error)));
         if (outbox.length === 0) queueMicrotask(flush);
         outbox.push({
-          type: 'call',
           id,
           resolver: request.resolver,
           rows: request.rows,
@@ -267,7 +274,8 @@ function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => voi
           ),
         );
       } else {
-        for (const one of reply.type === 'results' ? reply.results : [reply]) {
+        const results = reply.type === 'results' ? unpackResults(reply) : [{ id: reply.id, outcomes: [] }];
+        for (const one of results) {
           const settle = pending.get(one.id);
           pending.delete(one.id);
           failPending.delete(one.id);
