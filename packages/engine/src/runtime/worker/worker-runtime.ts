@@ -94,9 +94,9 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
     return stageWorker;
   };
 
-  /** A live worker, waiting (up to the liveness grace, then a little more) for a replacement if none is. */
-  const liveWorker = async (): Promise<PooledWorker> => {
-    const deadline = Date.now() + 5_000;
+  /** A live worker, waiting up to `waitMs` for a replacement when none is (a busy machine boots one slowly). */
+  const liveWorker = async (waitMs: number): Promise<PooledWorker> => {
+    const deadline = Date.now() + waitMs;
     for (;;) {
       const worker = slots.find((w) => w.alive);
       if (worker || closed || Date.now() > deadline) return worker ?? slots[0]!;
@@ -125,12 +125,16 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
       if (!isEvicted(first)) return first;
       // A bystander of a resolver that stopped responding (its call timed out, so the culprit is known): its
       // worker was replaced before it ran. It runs once more, on a live worker, in what is left of its time.
-      const left = request.timeoutMs === undefined ? undefined : request.timeoutMs - (Date.now() - started);
-      if (left !== undefined && left <= 0) {
+      const left = () =>
+        request.timeoutMs === undefined ? undefined : request.timeoutMs - (Date.now() - started);
+      const timedOut = () => {
         const message = `resolver timed out after ${request.timeoutMs} ms`;
         return failAll(request.rows.length, { kind: 'TimeoutError', message, stacktrace: '' }, true);
-      }
-      const second = await attempt(request, await liveWorker(), left);
+      };
+      const worker = await liveWorker(left() ?? REPLACEMENT_WAIT_MS);
+      const remaining = left();
+      if (remaining !== undefined && remaining <= 0) return timedOut();
+      const second = await attempt(request, worker, remaining);
       if (!isEvicted(second)) return second;
       const message = 'the resolver workers stopped responding and were restarted';
       return failAll(request.rows.length, { kind: 'WorkerError', message, stacktrace: '' });
@@ -150,6 +154,9 @@ interface PooledWorker {
   /** Stops the worker; its pending calls fail, as evicted bystanders when `evict` (see `isEvicted`). */
   terminate(reason: string, evict?: boolean): Promise<void>;
 }
+
+/** How long a stranded call without a timeout waits for a replacement worker before it fails. */
+const REPLACEMENT_WAIT_MS = 30_000;
 
 /** The exception kind of a call failed only because its worker was replaced for another call's sake. */
 const EVICTED = 'WorkerEvicted';
