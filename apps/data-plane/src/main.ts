@@ -43,7 +43,7 @@ import type { DataSourceConfig } from './sources/data-sources.ts';
  *   bus's consumer group → online and offline stores), `streaming` (stream consumers), `jobs` (leased
  *   scheduled triggers, take-over of offline queries); each process starts only its roles;
  * - `SLATE_STATE_DIR` (bundle cache, default `.slate/data-plane`), `SLATE_WORKERS` (resolver threads per
- *   deployment), `SLATE_USAGE_REPORT_INTERVAL_MS` (default 60 000), `PORT` (default 4001), `HOST` (default 0.0.0.0), `LOG_LEVEL`;
+ *   deployment, default 2, at most the machine's cores), `SLATE_USAGE_REPORT_INTERVAL_MS` (default 60 000), `PORT` (default 4001), `HOST` (default 0.0.0.0), `LOG_LEVEL`;
  * - `SLATE_METRICS_PORT` (default 9464): `GET /metrics` for Prometheus, without auth, on `HOST`; keep the port
  *   internal. It must differ from `PORT` (the process refuses to start otherwise: the API needs a token there);
  * - `SLATE_RUN_HEARTBEAT_MS` (default 10 000) and `SLATE_RUN_STALE_AFTER_MS` (default 60 000): how often a

@@ -1,14 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { coerceValue, type EngineResult, type OutputColumn, type QueryError } from '@slate/engine';
 import { type FeatureSpec, SlateError } from '@slate/graph';
-import {
-  Table as ArrowTable,
-  type Table,
-  TimestampMillisecond,
-  tableToIPC,
-  type Vector,
-  vectorFromArray,
-} from 'apache-arrow';
+import { Table as ArrowTable, type Table, tableToIPC, type Vector } from 'apache-arrow';
 import { z } from 'zod';
 import { tableToInputs, toArrowVector } from './arrow-values.ts';
 import { encodeByteModel } from './byte-model.ts';
@@ -199,10 +192,11 @@ function resultTables(
         ? features.get(column.fqn.split('.', 2).join('.'))
         : // A has-one path (`user.profile.email`) is no feature of its own: resolve it to its target's.
           (features.get(column.fqn) ?? index.resolve(column.fqn)?.spec);
+    const failed = (row: number) => Boolean(column.errors[row]);
     if (column.kind === 'struct' && column.dtype) {
-      columns[column.fqn] = toArrowVector(column.dtype, withoutFailures(column));
+      columns[column.fqn] = toArrowVector(column.dtype, column.values, failed);
     } else if (spec?.kind === 'scalar') {
-      columns[column.fqn] = toArrowVector(spec.dtype, withoutFailures(column));
+      columns[column.fqn] = toArrowVector(spec.dtype, column.values, failed);
     } else if (spec?.kind === 'has_many') {
       const group = hasManyTable(column, spec, inputs, call);
       groups.push([column.fqn, group.table]);
@@ -220,8 +214,7 @@ function resultTables(
       }),
     );
   }
-  const time = new Array<Date>(result.rowCount).fill(now);
-  columns.__ts__ = vectorFromArray(time, new TimestampMillisecond('UTC'));
+  columns.__ts__ = toArrowVector({ type: 'datetime' }, new Array<Date>(result.rowCount).fill(now));
   return { scalars: new ArrowTable(columns), groups };
 }
 

@@ -193,6 +193,21 @@ function coerceFeatureValue(
   return { ok: true, value: rows };
 }
 
+/**
+ * A value read from the online store as the feature's type, `null` when it no longer fits (the feature's
+ * type changed since it was stored). A finite number stored for a float, or an integer for an int, is
+ * already in the engine's representation: most bulk reads take that path without a result object each.
+ */
+function storedValueOf(feature: FeatureSpec, value: unknown, index: GraphIndex): unknown {
+  if (typeof value === 'number' && feature.kind === 'scalar') {
+    const { type } = feature.dtype;
+    if ((type === 'float' && !Number.isNaN(value)) || (type === 'int' && Number.isInteger(value)))
+      return value;
+  }
+  const coerced = coerceFeatureValue(feature, value, index);
+  return coerced.ok ? coerced.value : null;
+}
+
 /** Fresh cached outputs per step and row: a row is served from cache only when every output is fresh. */
 type CachedRows = Map<number, (Map<string, StoredValue> | null)[]>;
 
@@ -303,8 +318,7 @@ async function executeStep(
       for (const output of outputs) {
         const stored = hit.get(output.fqn);
         if (!stored) continue;
-        const coerced = coerceFeatureValue(output.feature, stored.value, index);
-        output.column.values[row] = coerced.ok ? coerced.value : null;
+        output.column.values[row] = storedValueOf(output.feature, stored.value, index);
         output.column.observedAt[row] = stored.observedAt;
         output.column.cacheHits[row] = true;
       }

@@ -6,12 +6,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { collectGraph } from '@slate/sdk';
 import { callResolver } from '../call-resolver.ts';
 import { describeException } from '../resolver-runtime.ts';
-import type {
-  CallMessage,
-  ResultMessage,
-  WorkerData,
-  WorkerReply,
-  WorkerRequest,
+import {
+  type CallMessage,
+  packResults,
+  type ResultMessage,
+  unpackCalls,
+  type WorkerData,
+  type WorkerReply,
+  type WorkerRequest,
 } from './worker-protocol.ts';
 
 const port = parentPort!;
@@ -25,18 +27,16 @@ function flush(): void {
   const results = outbox;
   outbox = [];
   try {
-    port.postMessage(
-      (results.length === 1 ? results[0]! : { type: 'results', results }) satisfies WorkerReply,
-    );
+    port.postMessage(packResults(results) satisfies WorkerReply);
   } catch {
     // Outputs that cannot cross threads (functions, class instances with handles) fail their call alone.
     for (const result of results) {
       try {
-        port.postMessage(result satisfies WorkerReply);
+        port.postMessage(packResults([result]) satisfies WorkerReply);
       } catch (thrown) {
         const error = describeException(thrown);
         const failed = result.outcomes.map(() => ({ ok: false as const, error }));
-        port.postMessage({ type: 'result', id: result.id, outcomes: failed } satisfies WorkerReply);
+        port.postMessage(packResults([{ id: result.id, outcomes: failed }]) satisfies WorkerReply);
       }
     }
   }
@@ -61,15 +61,14 @@ try {
             stacktrace: '',
           },
         }));
-    reply({ type: 'result', id: call.id, outcomes });
+    reply({ id: call.id, outcomes });
   };
   port.on('message', (request: WorkerRequest) => {
     if (request.type === 'ping') {
       port.postMessage({ type: 'pong', id: request.id } satisfies WorkerReply);
       return;
     }
-    if (request.type === 'calls') for (const call of request.calls) void run(call);
-    else void run(request);
+    for (const call of unpackCalls(request)) void run(call);
   });
   port.postMessage({ type: 'ready', resolvers: [...functions.keys()] } satisfies WorkerReply);
 } catch (thrown) {

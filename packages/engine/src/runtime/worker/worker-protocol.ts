@@ -10,7 +10,6 @@ export interface WorkerData {
 
 /** One resolver call. */
 export interface CallMessage {
-  readonly type: 'call';
   readonly id: number;
   readonly resolver: string;
   readonly rows: readonly Record<string, unknown>[];
@@ -19,23 +18,87 @@ export interface CallMessage {
 
 /** One call's outcomes. */
 export interface ResultMessage {
-  readonly type: 'result';
   readonly id: number;
   readonly outcomes: readonly ResolverOutcome[];
 }
 
 /**
- * Calls (and results) made in the same tick travel together: a query's independent resolver steps start
- * at once, and one message per step would pay the thread hop and cloning overhead each time.
+ * The calls made in one tick (a plan stage, possibly of several queries), as one message of parallel
+ * arrays: the thread hop and structured cloning are paid once per stage, and cloning arrays of strings and
+ * numbers costs less than one object per call. Calls of one query share their context, sent once.
  */
-export type WorkerRequest =
-  | CallMessage
-  | { readonly type: 'calls'; readonly calls: readonly CallMessage[] }
-  | { readonly type: 'ping'; readonly id: number };
+export interface CallsMessage {
+  readonly type: 'calls';
+  readonly ids: readonly number[];
+  readonly resolvers: readonly string[];
+  readonly rows: readonly (readonly Record<string, unknown>[])[];
+  readonly contexts: readonly CallContext[];
+  /** Index in `contexts` of each call's context. */
+  readonly contextOf: readonly number[];
+}
+
+/**
+ * The results finished in one tick. A call whose rows all succeeded sends only their outputs
+ * (`outputs[i]`, `outcomes[i]` null); any other sends its outcomes (`outputs[i]` null).
+ */
+export interface ResultsMessage {
+  readonly type: 'results';
+  readonly ids: readonly number[];
+  readonly outputs: readonly (readonly Readonly<Record<string, unknown>>[] | null)[];
+  readonly outcomes: readonly (readonly ResolverOutcome[] | null)[];
+}
+
+export type WorkerRequest = CallsMessage | { readonly type: 'ping'; readonly id: number };
 
 export type WorkerReply =
   | { readonly type: 'ready'; readonly resolvers: readonly string[] }
   | { readonly type: 'boot_error'; readonly error: ResolverException }
-  | ResultMessage
-  | { readonly type: 'results'; readonly results: readonly ResultMessage[] }
+  | ResultsMessage
   | { readonly type: 'pong'; readonly id: number };
+
+export function packCalls(calls: readonly CallMessage[]): CallsMessage {
+  const contexts: CallContext[] = [];
+  const contextOf: number[] = [];
+  for (const call of calls) {
+    // A query's calls share one context object: compare by identity, the last one first.
+    let index = contexts.lastIndexOf(call.context);
+    if (index < 0) index = contexts.push(call.context) - 1;
+    contextOf.push(index);
+  }
+  return {
+    type: 'calls',
+    ids: calls.map((call) => call.id),
+    resolvers: calls.map((call) => call.resolver),
+    rows: calls.map((call) => call.rows),
+    contexts,
+    contextOf,
+  };
+}
+
+export function unpackCalls(message: CallsMessage): CallMessage[] {
+  return message.ids.map((id, i) => ({
+    id,
+    resolver: message.resolvers[i]!,
+    rows: message.rows[i]!,
+    context: message.contexts[message.contextOf[i]!]!,
+  }));
+}
+
+export function packResults(results: readonly ResultMessage[]): ResultsMessage {
+  const outputs: (Readonly<Record<string, unknown>>[] | null)[] = [];
+  const outcomes: (readonly ResolverOutcome[] | null)[] = [];
+  for (const result of results) {
+    const ok = result.outcomes.every((outcome) => outcome.ok);
+    outputs.push(ok ? result.outcomes.map((outcome) => (outcome.ok ? outcome.outputs : {})) : null);
+    outcomes.push(ok ? null : result.outcomes);
+  }
+  return { type: 'results', ids: results.map((result) => result.id), outputs, outcomes };
+}
+
+export function unpackResults(message: ResultsMessage): ResultMessage[] {
+  return message.ids.map((id, i) => ({
+    id,
+    outcomes:
+      message.outcomes[i] ?? (message.outputs[i] ?? []).map((outputs) => ({ ok: true as const, outputs })),
+  }));
+}

@@ -65,6 +65,14 @@ describe('worker runtime isolation', () => {
     await expect.poll(() => ask('probe.echo'), { timeout: 10_000 }).toEqual({ value: 'echo 7', error: null });
   });
 
+  it('fails only the runaway resolver’s features when other resolvers of the query share its worker', async () => {
+    // One worker: echo's call travels in the same message as spin's and is stranded when spin never yields.
+    const result = await engine.query({ inputs: { 'probe.id': [7] }, outputs: ['probe.spin', 'probe.echo'] });
+    const [spin, echo] = result.columns;
+    expect(spin!.errors[0]).toMatchObject({ code: 'RESOLVER_TIMED_OUT', resolver: 'spin' });
+    expect({ value: echo!.values[0], error: echo!.errors[0] }).toEqual({ value: 'echo 7', error: null });
+  });
+
   it('survives a resolver calling process.exit', async () => {
     const { error } = await ask('probe.exit');
     expect(error).toMatchObject({ code: 'RESOLVER_FAILED' });

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SlateError } from '@slate/graph';
@@ -8,12 +9,20 @@ import type {
   ResolverOutcome,
   ResolverRuntime,
 } from '../resolver-runtime.ts';
-import type { CallMessage, WorkerData, WorkerReply, WorkerRequest } from './worker-protocol.ts';
+import {
+  type CallMessage,
+  packCalls,
+  type ResultMessage,
+  unpackResults,
+  type WorkerData,
+  type WorkerReply,
+  type WorkerRequest,
+} from './worker-protocol.ts';
 
 export interface WorkerRuntimeOptions {
   /** Path of the deployment's ESM bundle. */
   readonly bundlePath: string;
-  /** Worker threads in the pool (default 2). */
+  /** Worker threads in the pool (default 2; never more than the machine's cores). */
   readonly workers?: number;
   /** Heap limit per worker; a resolver that leaks past it fails its call and the worker restarts (default 512). */
   readonly memoryLimitMb?: number;
@@ -36,16 +45,20 @@ const workerEntry: { readonly script: string | URL; readonly eval: boolean } = i
   : { script: new URL('../workers/resolver-worker.js', import.meta.url), eval: false };
 
 /**
- * Runs a deployment's resolvers in a pool of worker threads. A resolver that throws fails its own rows; one
- * that loops forever, exhausts its heap or calls `process.exit` fails the calls on its worker, which is
- * replaced, and the server keeps serving.
+ * Runs a deployment's resolvers in a pool of worker threads (no more than the machine's cores). The calls
+ * of one plan stage travel to one worker as one message. A resolver that throws fails its own rows; one
+ * that loops forever times out, its worker is replaced and the other calls stranded on it run once more on
+ * a live worker, so it fails only its own features; one that exhausts its heap or calls `process.exit`
+ * fails the calls on its worker (the culprit among them is unknown), which is replaced, and the server
+ * keeps serving.
  *
  * @throws SlateError `BUNDLE_LOAD_FAILED` (kind `input`) when the bundle does not load.
  * @example
  * const runtime = await createWorkerRuntime({ bundlePath: '/var/slate/bundles/abc.mjs' });
  */
 export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promise<ResolverRuntime> {
-  const size = Math.max(1, options.workers ?? 2);
+  // More workers than cores only adds threads competing with the query server for the same cores.
+  const size = Math.max(1, Math.min(options.workers ?? 2, availableParallelism()));
   const data: WorkerData = {
     bundleUrl: pathToFileURL(options.bundlePath).href,
     secrets: options.secrets ?? {},
@@ -65,17 +78,66 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
 
   slots.push(...(await Promise.all(Array.from({ length: size }, (_, i) => spawn(i)))));
 
+  // Calls made in the same tick (a plan stage: every step whose inputs are ready) go to one worker, as one
+  // message: one thread crossing each way per stage, not one per resolver or per worker. The next stage, or
+  // another query's, goes to whichever worker then has the fewest calls in flight.
+  let stageWorker: PooledWorker | undefined;
+  const endStage = () => {
+    stageWorker = undefined;
+  };
+  const workerForStage = (): PooledWorker => {
+    if (stageWorker?.alive) return stageWorker;
+    stageWorker = slots.reduce((best, w) =>
+      w.alive && (!best.alive || w.inflight < best.inflight) ? w : best,
+    );
+    queueMicrotask(endStage);
+    return stageWorker;
+  };
+
+  /** A live worker, waiting up to `waitMs` for a replacement when none is (a busy machine boots one slowly). */
+  const liveWorker = async (waitMs: number): Promise<PooledWorker> => {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const worker = slots.find((w) => w.alive);
+      if (worker || closed || Date.now() > deadline) return worker ?? slots[0]!;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+
+  const attempt = async (
+    request: ResolverCall,
+    worker: PooledWorker,
+    timeoutMs: number | undefined,
+  ): Promise<ResolverOutcome[]> => {
+    const outcomes = await withTimeout(request.rows.length, timeoutMs, worker.call(request));
+    if (outcomes.some((o) => !o.ok && o.timedOut) && !(await worker.ping(options.livenessGraceMs ?? 250))) {
+      // The worker's event loop is stuck (a resolver loops): replace it. Its other calls are evicted and
+      // run again elsewhere (`call`), so the runaway resolver fails only its own features.
+      worker.terminate('the resolver worker stopped responding and was restarted', true);
+    }
+    return outcomes;
+  };
+
   return {
     async call(request: ResolverCall): Promise<ResolverOutcome[]> {
-      const worker = slots.reduce((best, w) =>
-        w.alive && (!best.alive || w.inflight < best.inflight) ? w : best,
-      );
-      const outcomes = await withTimeout(request.rows.length, request.timeoutMs, worker.call(request));
-      if (outcomes.some((o) => !o.ok && o.timedOut) && !(await worker.ping(options.livenessGraceMs ?? 250))) {
-        // The worker's event loop is stuck (a resolver loops): replace it; its other calls fail.
-        worker.terminate('the resolver worker stopped responding and was restarted');
-      }
-      return outcomes;
+      const started = Date.now();
+      const first = await attempt(request, workerForStage(), request.timeoutMs);
+      if (!isEvicted(first)) return first;
+      // A bystander of a resolver that stopped responding (its call timed out, so the culprit is known): its
+      // worker was replaced before it ran. It runs once more, on a live worker, in what is left of its time.
+      const left = () =>
+        request.timeoutMs === undefined ? undefined : request.timeoutMs - (Date.now() - started);
+      const timedOut = () => {
+        const message = `resolver timed out after ${request.timeoutMs} ms`;
+        return failAll(request.rows.length, { kind: 'TimeoutError', message, stacktrace: '' }, true);
+      };
+      const worker = await liveWorker(left() ?? REPLACEMENT_WAIT_MS);
+      const remaining = left();
+      if (remaining !== undefined && remaining <= 0) return timedOut();
+      const second = await attempt(request, worker, remaining);
+      if (!isEvicted(second)) return second;
+      const message = 'the resolver workers stopped responding and were restarted';
+      return failAll(request.rows.length, { kind: 'WorkerError', message, stacktrace: '' });
     },
     async close() {
       closed = true;
@@ -89,7 +151,19 @@ interface PooledWorker {
   readonly inflight: number;
   call(request: ResolverCall): Promise<ResolverOutcome[]>;
   ping(graceMs: number): Promise<boolean>;
-  terminate(reason: string): Promise<void>;
+  /** Stops the worker; its pending calls fail, as evicted bystanders when `evict` (see `isEvicted`). */
+  terminate(reason: string, evict?: boolean): Promise<void>;
+}
+
+/** How long a stranded call without a timeout waits for a replacement worker before it fails. */
+const REPLACEMENT_WAIT_MS = 30_000;
+
+/** The exception kind of a call failed only because its worker was replaced for another call's sake. */
+const EVICTED = 'WorkerEvicted';
+
+function isEvicted(outcomes: readonly ResolverOutcome[]): boolean {
+  const first = outcomes[0];
+  return first !== undefined && !first.ok && first.error.kind === EVICTED;
 }
 
 function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => void): Promise<PooledWorker> {
@@ -98,7 +172,7 @@ function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => voi
     workerData: data,
     resourceLimits: { maxOldGenerationSizeMb: memoryLimitMb },
   });
-  const pending = new Map<number, (reply: WorkerReply) => void>();
+  const pending = new Map<number, (result: ResultMessage | null) => void>();
   const failPending = new Map<number, (error: ResolverException) => void>();
   let nextId = 1;
   let alive = true;
@@ -109,12 +183,12 @@ function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => voi
     outbox = [];
     if (!alive) return;
     try {
-      worker.postMessage((calls.length === 1 ? calls[0]! : { type: 'calls', calls }) satisfies WorkerRequest);
+      worker.postMessage(packCalls(calls) satisfies WorkerRequest);
     } catch {
       // One call's inputs could not be cloned: send each alone, failing only the ones that cannot go.
       for (const call of calls) {
         try {
-          worker.postMessage(call satisfies WorkerRequest);
+          worker.postMessage(packCalls([call]) satisfies WorkerRequest);
         } catch (thrown) {
           const fail = failPending.get(call.id);
           pending.delete(call.id);
@@ -152,11 +226,10 @@ function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => voi
         );
       const id = nextId++;
       return new Promise<ResolverOutcome[]>((resolve) => {
-        pending.set(id, (reply) => resolve(reply.type === 'result' ? [...reply.outcomes] : []));
+        pending.set(id, (result) => resolve(result ? [...result.outcomes] : []));
         failPending.set(id, (error) => resolve(failAll(request.rows.length, error)));
         if (outbox.length === 0) queueMicrotask(flush);
         outbox.push({
-          type: 'call',
           id,
           resolver: request.resolver,
           rows: request.rows,
@@ -184,8 +257,8 @@ function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => voi
         worker.postMessage({ type: 'ping', id } satisfies WorkerRequest);
       });
     },
-    async terminate(reason) {
-      die({ kind: 'WorkerError', message: reason, stacktrace: '' });
+    async terminate(reason, evict = false) {
+      die({ kind: evict ? EVICTED : 'WorkerError', message: reason, stacktrace: '' });
       await worker.terminate();
     },
   };
@@ -208,7 +281,8 @@ function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => voi
           ),
         );
       } else {
-        for (const one of reply.type === 'results' ? reply.results : [reply]) {
+        const results = reply.type === 'results' ? unpackResults(reply) : [{ id: reply.id, outcomes: [] }];
+        for (const one of results) {
           const settle = pending.get(one.id);
           pending.delete(one.id);
           failPending.delete(one.id);
@@ -241,6 +315,8 @@ function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => voi
   });
 }
 
-function failAll(rows: number, error: ResolverException): ResolverOutcome[] {
-  return Array.from({ length: rows }, () => ({ ok: false as const, error }));
+function failAll(rows: number, error: ResolverException, timedOut = false): ResolverOutcome[] {
+  return Array.from({ length: rows }, () =>
+    timedOut ? { ok: false as const, timedOut, error } : { ok: false as const, error },
+  );
 }
