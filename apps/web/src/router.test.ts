@@ -11,6 +11,12 @@ describe('router', () => {
       { kind: 'environment', id: 'env_1', tab: 'schedules' },
       { kind: 'tokens', environmentId: 'env_1' },
       { kind: 'audit-log' },
+      { kind: 'teams', teamId: null, tab: 'projects' },
+      { kind: 'teams', teamId: 'acme', tab: 'projects' },
+      { kind: 'teams', teamId: 'acme', tab: 'members' },
+      { kind: 'teams', teamId: 'a b', tab: 'roles' },
+      { kind: 'secrets', environmentId: 'env_1' },
+      { kind: 'secrets', environmentId: null },
     ];
     for (const route of routes) expect(parseRoute(hrefOf(route))).toEqual(route);
   });
@@ -21,6 +27,9 @@ describe('router', () => {
     expect(hrefOf({ kind: 'login', error: 'UNKNOWN_USER' })).toBe('/login?error=UNKNOWN_USER');
     expect(parseRoute('/tokens')).toEqual({ kind: 'tokens', environmentId: null });
     expect(hrefOf({ kind: 'environment', id: 'e1', tab: 'schedules' })).toBe('/environments/e1/schedules');
+    expect(parseRoute('/secrets', '?environment=e2')).toEqual({ kind: 'secrets', environmentId: 'e2' });
+    expect(hrefOf({ kind: 'teams', teamId: 'acme', tab: 'roles' })).toBe('/teams/acme/roles');
+    expect(parseRoute('/teams/acme/nope')).toEqual({ kind: 'not-found', path: '/teams/acme/nope' });
     expect(parseRoute('/environments/e1/nope')).toEqual({ kind: 'not-found', path: '/environments/e1/nope' });
   });
 });

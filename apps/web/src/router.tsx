@@ -3,6 +3,9 @@ import { type AnchorHTMLAttributes, type MouseEvent, useSyncExternalStore } from
 /** The sections of an environment's page. */
 export type EnvironmentTab = 'deployments' | 'catalog' | 'schedules';
 
+/** The sections of a team's administration page. */
+export type TeamTab = 'projects' | 'members' | 'roles';
+
 /** Every screen of the app, parsed from the URL. Unknown paths become `not-found`. */
 export type Route =
   /** `error`: the stable code of a refused sign-in, from the server's OIDC redirect (`/login?error=…`). */
@@ -11,6 +14,8 @@ export type Route =
   | { readonly kind: 'environment'; readonly id: string; readonly tab: EnvironmentTab }
   | { readonly kind: 'tokens'; readonly environmentId: string | null }
   | { readonly kind: 'audit-log' }
+  | { readonly kind: 'teams'; readonly teamId: string | null; readonly tab: TeamTab }
+  | { readonly kind: 'secrets'; readonly environmentId: string | null }
   | { readonly kind: 'not-found'; readonly path: string };
 
 /** Parses a pathname and search string into a {@link Route}. */
@@ -30,7 +35,15 @@ export function parseRoute(pathname: string, search = ''): Route {
     if (third === 'catalog') return { kind: 'environment', id: second, tab: 'catalog' };
     if (third === 'schedules') return { kind: 'environment', id: second, tab: 'schedules' };
     if (third === 'tokens') return { kind: 'tokens', environmentId: second };
+    if (third === 'secrets') return { kind: 'secrets', environmentId: second };
   }
+  if (first === 'teams' && parts.length <= 3) {
+    if (!second) return { kind: 'teams', teamId: null, tab: 'projects' };
+    if (third === undefined) return { kind: 'teams', teamId: second, tab: 'projects' };
+    if (third === 'members' || third === 'roles') return { kind: 'teams', teamId: second, tab: third };
+  }
+  if (first === 'secrets' && parts.length === 1)
+    return { kind: 'secrets', environmentId: params.get('environment') };
   if (first === 'tokens' && parts.length === 1)
     return { kind: 'tokens', environmentId: params.get('environment') };
   if (first === 'audit-log' && parts.length === 1) return { kind: 'audit-log' };
@@ -51,6 +64,11 @@ export function hrefOf(route: Route): string {
       return route.environmentId ? `/environments/${enc(route.environmentId)}/tokens` : '/tokens';
     case 'audit-log':
       return '/audit-log';
+    case 'teams':
+      if (!route.teamId) return '/teams';
+      return `/teams/${enc(route.teamId)}${route.tab === 'projects' ? '' : `/${route.tab}`}`;
+    case 'secrets':
+      return route.environmentId ? `/environments/${enc(route.environmentId)}/secrets` : '/secrets';
     case 'not-found':
       return route.path;
   }
