@@ -4,6 +4,8 @@ import { Link, type Route } from '../router.tsx';
 
 const NAV: readonly { label: string; to: string; active: (r: Route) => boolean }[] = [
   { label: 'Environments', to: '/', active: (r) => r.kind === 'environments' || r.kind === 'environment' },
+  { label: 'Teams', to: '/teams', active: (r) => r.kind === 'teams' },
+  { label: 'Secrets', to: '/secrets', active: (r) => r.kind === 'secrets' },
   { label: 'Tokens', to: '/tokens', active: (r) => r.kind === 'tokens' },
   { label: 'Audit log', to: '/audit-log', active: (r) => r.kind === 'audit-log' },
 ];
