@@ -1,6 +1,6 @@
+import { type AdminApi, createAdminApi } from './admin-api.ts';
 import type { HttpClient } from './http-client.ts';
 import type {
-  AuditEntry,
   AuthProviders,
   BatchJob,
   BatchJobDetail,
@@ -23,6 +23,8 @@ import type {
 
 /** Every metadata-plane endpoint the web app calls, typed. Nothing else in the app builds URLs. */
 export interface SlateApi {
+  /** Teams, projects, environments, members, invites, roles, secrets, token rotation, the audit log. */
+  readonly admin: AdminApi;
   /** Sign-in methods (public: no session needed). */
   authProviders(signal?: AbortSignal): Promise<AuthProviders>;
   localLogin(email: string): Promise<unknown>;
@@ -38,7 +40,6 @@ export interface SlateApi {
   tokens(environmentId: string, page?: PageQuery, signal?: AbortSignal): Promise<Page<ServiceToken>>;
   createToken(environmentId: string, input: CreateTokenInput): Promise<CreatedToken>;
   revokeToken(id: string): Promise<unknown>;
-  auditLog(page?: PageQuery, signal?: AbortSignal): Promise<Page<AuditEntry>>;
   dataPlanes(page?: PageQuery, signal?: AbortSignal): Promise<Page<DataPlane>>;
   usage(environmentId: string, range: { from: string; to: string }, signal?: AbortSignal): Promise<Usage>;
   jobs(environmentId: string, page?: PageQuery, signal?: AbortSignal): Promise<Page<BatchJob>>;
@@ -72,6 +73,7 @@ const enc = encodeURIComponent;
 export function createSlateApi(http: HttpClient): SlateApi {
   const page = (p: PageQuery | undefined) => ({ limit: p?.limit, cursor: p?.cursor });
   return {
+    admin: createAdminApi(http),
     authProviders: (signal) => http.request('GET', '/v1/auth/providers', { signal }),
     localLogin: (email) => http.request('POST', '/v1/auth/local-login', { body: { email } }),
     logout: () => http.request('POST', '/v1/auth/logout'),
@@ -92,7 +94,6 @@ export function createSlateApi(http: HttpClient): SlateApi {
     createToken: (environmentId, input) =>
       http.request('POST', `/v1/environments/${enc(environmentId)}/tokens`, { body: input }),
     revokeToken: (id) => http.request('DELETE', `/v1/tokens/${enc(id)}`),
-    auditLog: (p, signal) => http.request('GET', '/v1/audit-log', { query: page(p), signal }),
     dataPlanes: (p, signal) => http.request('GET', '/v1/data-planes', { query: page(p), signal }),
     usage: (environmentId, range, signal) =>
       http.request('GET', `/v1/environments/${enc(environmentId)}/usage`, { query: range, signal }),

@@ -1,5 +1,5 @@
-import { useDeferredValue, useMemo, useState } from 'react';
-import type { AuditEntry } from '../api/index.ts';
+import type { AuditEntry, AuditFilter } from '@slate/client';
+import { useDeferredValue, useMemo, useRef, useState } from 'react';
 import { useApi } from '../api-context.tsx';
 import { bucketCounts } from '../charts/time-buckets.ts';
 import { PageHeader } from '../components/page-header.tsx';
@@ -33,10 +33,18 @@ const OUTCOMES: readonly {
 /** The chart uses every loaded entry; the table shows this many more at a time. */
 const ROWS_STEP = 50;
 
-/** Who did what, when, from where: a chart of activity by outcome, then the filterable entries. */
+/**
+ * Who did what, when, from where: a chart of activity by outcome, then the entries. Actor and action
+ * filter on the server (the whole log, not just the loaded pages); the search box narrows what is loaded.
+ */
 export function AuditLogPage() {
   const api = useApi();
-  const log = usePagedList((page, signal) => api.auditLog({ limit: 200, ...page }, signal), [api]);
+  const [filter, setFilter] = useState<{ principal?: string; action?: string }>({});
+  const log = usePagedList(
+    (page, signal) => api.admin.auditLog(filter, { limit: 200, ...page }, signal),
+    [api, filter.principal, filter.action],
+  );
+  const facets = useFacets(log.items);
   const [query, setQuery] = useState('');
   const [shown, setShown] = useState(ROWS_STEP);
   const q = useDeferredValue(query.trim().toLowerCase());
@@ -58,9 +66,21 @@ export function AuditLogPage() {
       <PageHeader title="Audit log" subtitle="Every sign-in, token and deployment change, newest first." />
       {log.status === 'loading' && <Loading rows={6} />}
       {log.status === 'error' && <ErrorState error={log.error} onRetry={log.reload} />}
+      {log.status !== 'loading' && (
+        <AuditFilters
+          filter={filter}
+          facets={facets}
+          onChange={(next) => {
+            setShown(ROWS_STEP);
+            setFilter(next);
+          }}
+        />
+      )}
       {log.status === 'ready' && log.items.length === 0 && (
-        <EmptyState title="Nothing recorded yet">
-          Actions appear here as people and services use Slate.
+        <EmptyState title={filter.principal || filter.action ? 'No entry matches' : 'Nothing recorded yet'}>
+          {filter.principal || filter.action
+            ? 'Nothing in the log has this actor and action.'
+            : 'Actions appear here as people and services use Slate.'}
         </EmptyState>
       )}
       {log.status === 'ready' && log.items.length > 0 && (
@@ -85,7 +105,10 @@ export function AuditLogPage() {
             {filtered.length === 0 ? (
               <p className="card-empty muted">No entry matches “{query}”.</p>
             ) : (
-              <AuditTable entries={filtered.slice(0, shown)} />
+              <AuditTable
+                entries={filtered.slice(0, shown)}
+                onActor={(principal) => setFilter((f) => ({ ...f, principal }))}
+              />
             )}
             {(shown < filtered.length || log.hasMore) && (
               <div className="card-footer">
@@ -137,7 +160,83 @@ function ActivityChart({ entries }: { entries: readonly AuditEntry[] }) {
   );
 }
 
-function AuditTable({ entries }: { entries: readonly AuditEntry[] }) {
+/** The actors and actions seen so far (kept while filters change, so the choices do not vanish). */
+function useFacets(items: readonly AuditEntry[]): { principals: string[]; actions: string[] } {
+  const seen = useRef({ principals: new Set<string>(), actions: new Set<string>() });
+  for (const e of items) {
+    seen.current.principals.add(e.principal);
+    seen.current.actions.add(e.action);
+  }
+  const principals = [...seen.current.principals].sort();
+  const actions = [...seen.current.actions].sort();
+  // Prefix choices (`tokens.*`) for every family with more than one action.
+  const families = new Map<string, number>();
+  for (const a of actions) {
+    const family = a.includes('.') ? a.slice(0, a.indexOf('.')) : null;
+    if (family) families.set(family, (families.get(family) ?? 0) + 1);
+  }
+  const prefixes = [...families].filter(([, n]) => n > 1).map(([f]) => `${f}.*`);
+  return { principals, actions: [...prefixes, ...actions].sort() };
+}
+
+/** Actor and action selects; the server filters (exact actor; exact action or a `family.*` prefix). */
+export function AuditFilters({
+  filter,
+  facets,
+  onChange,
+}: {
+  filter: Pick<AuditFilter, 'principal' | 'action'>;
+  facets: { principals: readonly string[]; actions: readonly string[] };
+  onChange: (filter: { principal?: string; action?: string }) => void;
+}) {
+  const option = (current: string | undefined, values: readonly string[]) =>
+    current && !values.includes(current) ? [current, ...values] : values;
+  const set = (key: 'principal' | 'action', value: string) => {
+    const next = { ...filter, [key]: value || undefined };
+    if (!next.principal) delete next.principal;
+    if (!next.action) delete next.action;
+    onChange(next);
+  };
+  return (
+    <fieldset className="toolbar audit-filters" aria-label="Audit filters">
+      <label className="picker">
+        <span className="field-label">Actor</span>
+        <select value={filter.principal ?? ''} onChange={(e) => set('principal', e.target.value)}>
+          <option value="">Anyone</option>
+          {option(filter.principal, facets.principals).map((p) => (
+            <option key={p} value={p}>
+              {p}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="picker">
+        <span className="field-label">Action</span>
+        <select value={filter.action ?? ''} onChange={(e) => set('action', e.target.value)}>
+          <option value="">Any action</option>
+          {option(filter.action, facets.actions).map((a) => (
+            <option key={a} value={a}>
+              {a}
+            </option>
+          ))}
+        </select>
+      </label>
+      {(filter.principal || filter.action) && (
+        <button type="button" className="button button-ghost button-small" onClick={() => onChange({})}>
+          Clear filters
+        </button>
+      )}
+    </fieldset>
+  );
+}
+
+function AuditTable({
+  entries,
+  onActor,
+}: {
+  entries: readonly AuditEntry[];
+  onActor: (principal: string) => void;
+}) {
   return (
     <div className="table-wrap">
       <table className="table table-stack">
@@ -159,7 +258,16 @@ function AuditTable({ entries }: { entries: readonly AuditEntry[] }) {
                 <td className="small nowrap">
                   <RelativeTime iso={e.at} />
                 </td>
-                <td className="small">{e.principal}</td>
+                <td className="small">
+                  <button
+                    type="button"
+                    className="link-button mono"
+                    title="Show only this actor"
+                    onClick={() => onActor(e.principal)}
+                  >
+                    {e.principal}
+                  </button>
+                </td>
                 <td>
                   <code>{e.action}</code>
                 </td>
