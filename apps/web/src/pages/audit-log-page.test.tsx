@@ -24,6 +24,11 @@ const ENTRIES: AuditEntry[] = [
 describe('AuditLogPage', () => {
   it('filters by actor and action on the server, and by clicking an actor', async () => {
     const server = adminServer({
+      'GET /v1/teams/:id/members': () => ({
+        items: [
+          { user_id: 'u_1', email: 'ana@acme.test', name: 'Ana', role: 'admin', environment_roles: [] },
+        ],
+      }),
       'GET /v1/audit-log': (req) => {
         const principal = req.query.get('principal');
         const action = req.query.get('action');
@@ -60,5 +65,14 @@ describe('AuditLogPage', () => {
       expect(within(screen.getByRole('region', { name: 'Entries' })).getAllByRole('row')).toHaveLength(2),
     );
     expect((screen.getByLabelText('Actor') as HTMLSelectElement).value).toBe('token:st_ci');
-  });
+
+    // People are named by email; filtering by one still sends their principal label.
+    fireEvent.change(screen.getByLabelText('Actor'), { target: { value: 'user:u_1' } });
+    await waitFor(() => expect(server.requests.at(-1)?.query.get('principal')).toBe('user:u_1'));
+    const entries = screen.getByRole('region', { name: 'Entries' });
+    await waitFor(() =>
+      expect(within(entries).getAllByRole('button', { name: 'ana@acme.test' })).toHaveLength(2),
+    );
+    expect(screen.getByRole('option', { name: 'ana@acme.test (user:u_1)' })).toBeTruthy();
+  }, 30_000);
 });

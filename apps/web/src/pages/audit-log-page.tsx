@@ -1,5 +1,5 @@
 import type { AuditEntry, AuditFilter } from '@slate/client';
-import { useDeferredValue, useMemo, useRef, useState } from 'react';
+import { useCallback, useDeferredValue, useMemo, useRef, useState } from 'react';
 import { useApi } from '../api-context.tsx';
 import { bucketCounts } from '../charts/time-buckets.ts';
 import { PageHeader } from '../components/page-header.tsx';
@@ -7,7 +7,10 @@ import { RelativeTime } from '../components/relative-time.tsx';
 import { StackedBarChart } from '../components/stacked-bar-chart.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { Pill } from '../components/status-badge.tsx';
+import { plural } from '../format.ts';
 import { usePagedList } from '../hooks/use-paged-list.ts';
+import { useResource } from '../hooks/use-resource.ts';
+import { useMe } from '../me-context.tsx';
 
 type OutcomeKind = 'ok' | 'denied' | 'error';
 
@@ -45,6 +48,7 @@ export function AuditLogPage() {
     [api, filter.principal, filter.action],
   );
   const facets = useFacets(log.items);
+  const nameOf = useActorNames();
   const [query, setQuery] = useState('');
   const [shown, setShown] = useState(ROWS_STEP);
   const q = useDeferredValue(query.trim().toLowerCase());
@@ -54,11 +58,11 @@ export function AuditLogPage() {
       q === ''
         ? log.items
         : log.items.filter((e) =>
-            [e.principal, e.action, e.target ?? '', e.outcome, e.ip ?? ''].some((s) =>
+            [nameOf(e.principal), e.principal, e.action, e.target ?? '', e.outcome, e.ip ?? ''].some((s) =>
               s.toLowerCase().includes(q),
             ),
           ),
-    [log.items, q],
+    [log.items, q, nameOf],
   );
 
   return (
@@ -70,6 +74,7 @@ export function AuditLogPage() {
         <AuditFilters
           filter={filter}
           facets={facets}
+          nameOf={nameOf}
           onChange={(next) => {
             setShown(ROWS_STEP);
             setFilter(next);
@@ -98,7 +103,7 @@ export function AuditLogPage() {
               />
               <span className="muted small">
                 {filtered.length === log.items.length
-                  ? `${log.items.length} entries`
+                  ? plural(log.items.length, 'entry', 'entries')
                   : `${filtered.length} of ${log.items.length}`}
               </span>
             </div>
@@ -107,6 +112,7 @@ export function AuditLogPage() {
             ) : (
               <AuditTable
                 entries={filtered.slice(0, shown)}
+                nameOf={nameOf}
                 onActor={(principal) => setFilter((f) => ({ ...f, principal }))}
               />
             )}
@@ -160,6 +166,33 @@ function ActivityChart({ entries }: { entries: readonly AuditEntry[] }) {
   );
 }
 
+/**
+ * Names people in the log: `user:<id>` becomes their email, from the members of the signed-in user's teams
+ * (a team whose members cannot be read keeps its ids). Other principals stay as they are.
+ */
+function useActorNames(): (principal: string) => string {
+  const api = useApi();
+  const me = useMe();
+  const teamIds = me.teams.map((t) => t.id).join(',');
+  const [emails] = useResource(
+    async (signal) => {
+      const byId = new Map<string, string>([[me.user.id, me.user.email]]);
+      for (const teamId of teamIds.split(',').filter(Boolean)) {
+        const members = await api.admin.members(teamId, signal).catch(() => ({ items: [] }));
+        for (const m of members.items) byId.set(m.user_id, m.email);
+      }
+      return byId;
+    },
+    [api, teamIds, me.user.id],
+  );
+  const known = emails.status === 'ready' ? emails.data : undefined;
+  return useCallback(
+    (principal: string) =>
+      (principal.startsWith('user:') && known?.get(principal.slice('user:'.length))) || principal,
+    [known],
+  );
+}
+
 /** The actors and actions seen so far (kept while filters change, so the choices do not vanish). */
 function useFacets(items: readonly AuditEntry[]): { principals: string[]; actions: string[] } {
   const seen = useRef({ principals: new Set<string>(), actions: new Set<string>() });
@@ -183,10 +216,13 @@ function useFacets(items: readonly AuditEntry[]): { principals: string[]; action
 export function AuditFilters({
   filter,
   facets,
+  nameOf = (p) => p,
   onChange,
 }: {
   filter: Pick<AuditFilter, 'principal' | 'action'>;
   facets: { principals: readonly string[]; actions: readonly string[] };
+  /** How an actor is shown (an email for `user:<id>`); the filter still uses the label itself. */
+  nameOf?: (principal: string) => string;
   onChange: (filter: { principal?: string; action?: string }) => void;
 }) {
   const option = (current: string | undefined, values: readonly string[]) =>
@@ -205,7 +241,7 @@ export function AuditFilters({
           <option value="">Anyone</option>
           {option(filter.principal, facets.principals).map((p) => (
             <option key={p} value={p}>
-              {p}
+              {nameOf(p) === p ? p : `${nameOf(p)} (${p})`}
             </option>
           ))}
         </select>
@@ -232,9 +268,11 @@ export function AuditFilters({
 
 function AuditTable({
   entries,
+  nameOf,
   onActor,
 }: {
   entries: readonly AuditEntry[];
+  nameOf: (principal: string) => string;
   onActor: (principal: string) => void;
 }) {
   return (
@@ -262,10 +300,10 @@ function AuditTable({
                   <button
                     type="button"
                     className="link-button mono"
-                    title="Show only this actor"
+                    title={`${e.principal}: show only this actor`}
                     onClick={() => onActor(e.principal)}
                   >
-                    {e.principal}
+                    {nameOf(e.principal)}
                   </button>
                 </td>
                 <td>

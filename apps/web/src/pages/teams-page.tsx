@@ -19,8 +19,8 @@ export interface TeamCatalog {
 }
 
 const TABS: readonly { tab: TeamTab; label: string }[] = [
-  { tab: 'projects', label: 'Projects & environments' },
-  { tab: 'members', label: 'Members & invites' },
+  { tab: 'projects', label: 'Projects' },
+  { tab: 'members', label: 'Members' },
   { tab: 'roles', label: 'Roles' },
 ];
 
