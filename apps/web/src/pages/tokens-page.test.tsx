@@ -65,7 +65,8 @@ describe('TokensPage', () => {
     const server = setup();
     expect(await screen.findByText('ci-deploy')).toBeTruthy();
 
-    fireEvent.click(screen.getByRole('button', { name: 'New token' }));
+    // The button shows once the team's roles say the user may write tokens.
+    fireEvent.click(await screen.findByRole('button', { name: 'New token' }));
     fireEvent.change(screen.getByRole('textbox', { name: 'Name' }), { target: { value: 'fraud-service' } });
     fireEvent.click(screen.getByRole('checkbox', { name: /deploy\.read/ }));
     fireEvent.click(screen.getByRole('button', { name: 'Create token' }));
