@@ -80,6 +80,7 @@ describe('gRPC through the API host', () => {
   let auth: Client;
   let query: Client;
   let clientId: string;
+  let tokenId: string;
   let clientSecret: string;
   let token: string;
 
@@ -125,6 +126,7 @@ describe('gRPC through the API host', () => {
       permissions: ['deploy.create', 'deploy.read', 'query.online'],
     });
     ({ clientId, clientSecret } = created);
+    tokenId = created.id;
     auth = loadClient('chalk/server/v1/auth.proto', 'chalk.server.v1.AuthService', `127.0.0.1:${grpcPort}`);
     query = loadClient(
       'chalk/engine/v1/query_server.proto',
@@ -189,15 +191,16 @@ describe('gRPC through the API host', () => {
     });
     expect(wrong.error?.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(wrong.error?.details).toBe('Client ID and secret are invalid');
-    // Audited as the HTTP exchange is: action oauth.token, the client id as target, the outcome.
+    // Audited as the HTTP exchange is: action oauth.token, the client id as target, the outcome; a success
+    // names the service token that presented its secret, a refusal stays anonymous.
     const audited = await plane.services.db
       .selectFrom('audit_log')
-      .select(['outcome', 'team_id'])
+      .select(['outcome', 'team_id', 'principal'])
       .where('action', '=', 'oauth.token')
       .where('target', '=', clientId)
       .execute();
-    expect(audited).toContainEqual({ outcome: 'failure:401', team_id: null });
-    expect(audited).toContainEqual({ outcome: 'success', team_id: 'acme' });
+    expect(audited).toContainEqual({ outcome: 'failure:401', team_id: null, principal: 'anonymous' });
+    expect(audited).toContainEqual({ outcome: 'success', team_id: 'acme', principal: `token:${tokenId}` });
     const grant = await call(auth, 'GetToken', {
       client_id: clientId,
       client_secret: clientSecret,

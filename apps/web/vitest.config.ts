@@ -9,5 +9,8 @@ export default defineConfig({
     include: ['src/**/*.test.{ts,tsx}'],
     setupFiles: ['src/test-support/setup.ts'],
     restoreMocks: true,
+    // A page test renders, fetches from the in-memory server and re-renders: about a second alone, several
+    // times that beside the rest of `npm test` on two cores.
+    testTimeout: 20_000,
   },
 });

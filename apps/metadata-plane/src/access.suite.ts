@@ -146,6 +146,14 @@ const ENDPOINTS: Record<string, { permission: string; method: string; url: strin
     url: '/v1/environments',
     body: {},
   },
+  'PUT /v1/teams/:id': { permission: 'team.admin', method: 'PUT', url: '/v1/teams/acme', body: {} },
+  'PUT /v1/projects/:id': { permission: 'project.create', method: 'PUT', url: '/v1/projects/web', body: {} },
+  'PUT /v1/environments/:id': {
+    permission: 'environment.create',
+    method: 'PUT',
+    url: '/v1/environments/dev',
+    body: {},
+  },
   'GET /v1/teams/:id/members': { permission: 'team.list', method: 'GET', url: '/v1/teams/acme/members' },
   'PUT /v1/teams/:id/members/:userId/role': {
     permission: 'team.admin',
@@ -548,6 +556,77 @@ export function runAccessSuite(label: string, factory: DatabaseFactory): void {
       const shown = await call('GET', '/v1/environments/staging', callers.viewer!);
       expect(shown.body.provisioned).toEqual(staging?.provisioning);
       expect(typeof shown.body.provisioned_at).toBe('string');
+    });
+
+    it('renames a team, a project and an environment: ids stay, the data plane hears of it, others may not', async () => {
+      const before = (await call('GET', '/v1/data-plane/desired-state', { token: dataPlane.token })).body;
+      const env = await call('PUT', '/v1/environments/prod', callers.admin!, { name: '  Live  ' });
+      expect(env.status).toBe(200);
+      expect(env.body).toMatchObject({ id: 'prod', name: 'Live', project_id: 'web', team_id: 'acme' });
+      const after = await call('GET', `/v1/data-plane/desired-state?since=${before.revision}&wait=5`, {
+        token: dataPlane.token,
+      });
+      expect(after.body.revision).toBeGreaterThan(before.revision as number);
+      expect(
+        (after.body.environments as { id: string; name: string }[]).find((e) => e.id === 'prod')?.name,
+      ).toBe('Live');
+      const project = await call('PUT', '/v1/projects/web', callers.owner!, { name: 'Website' });
+      expect(project.body).toMatchObject({ id: 'web', name: 'Website', team_id: 'acme' });
+      const team = await call('PUT', '/v1/teams/acme', callers.owner!, { name: 'Acme Inc' });
+      expect(team.body).toMatchObject({ id: 'acme', name: 'Acme Inc' });
+      const listed = await call('GET', '/v1/teams', callers.viewer!);
+      expect((listed.body.items as { id: string; name: string }[]).find((t) => t.id === 'acme')?.name).toBe(
+        'Acme Inc',
+      );
+      // Bad input is a 400 with a code; another team's objects and unknown ids are refused.
+      const blank = await call('PUT', '/v1/projects/web', callers.owner!, { name: '   ' });
+      expect(blank.status).toBe(400);
+      expect((await call('PUT', '/v1/environments/oenv', callers.owner!, { name: 'mine' })).status).toBe(403);
+      expect((await call('PUT', '/v1/teams/other', callers.owner!, { name: 'mine' })).status).toBe(403);
+      expect((await call('PUT', '/v1/environments/dev', callers.developer!, { name: 'x' })).status).toBe(403);
+      const missing = await call('PUT', '/v1/projects/nope', callers.owner!, { name: 'x' });
+      expect(missing.body.code).toBe('PROJECT_NOT_FOUND');
+      const log = (await call('GET', '/v1/audit-log?limit=500&action=environment.rename', callers.owner!))
+        .body.items as { principal: string; target: string; outcome: string; team_id: string }[];
+      expect(log.find((e) => e.outcome === 'success')).toMatchObject({
+        target: 'prod',
+        team_id: 'acme',
+        principal: expect.stringMatching(/^user:/),
+      });
+      await call('PUT', '/v1/environments/prod', callers.admin!, { name: 'Production' });
+      await call('PUT', '/v1/projects/web', callers.owner!, { name: 'Web' });
+      await call('PUT', '/v1/teams/acme', callers.owner!, { name: 'Acme' });
+    });
+
+    it('audits a token exchange as the service token that presented its secret; a refused one stays anonymous', async () => {
+      const made = await call('POST', '/v1/environments/dev/tokens', callers.admin!, {
+        name: 'cli',
+        permissions: ['deploy.read'],
+      });
+      const exchange = (secret: string) =>
+        call('POST', '/v1/oauth/token', null, {
+          client_id: made.body.client_id,
+          client_secret: secret,
+          grant_type: 'client_credentials',
+        });
+      expect((await exchange(made.body.client_secret as string)).status).toBe(200);
+      expect((await exchange('wrong-secret')).status).toBe(401);
+      const entries = (
+        await call(
+          'GET',
+          `/v1/audit-log?limit=50&action=oauth.token&target=${encodeURIComponent(made.body.client_id as string)}`,
+          callers.owner!,
+        )
+      ).body.items as { principal: string; outcome: string; team_id: string | null }[];
+      expect(entries.map((e) => [e.principal, e.outcome])).toEqual([
+        ['anonymous', 'failure:401'],
+        [`token:${made.body.id}`, 'success'],
+      ]);
+      // Filtering by that actor finds the exchange beside what the token did afterwards.
+      const byActor = (
+        await call('GET', `/v1/audit-log?limit=50&principal=token:${made.body.id}`, callers.owner!)
+      ).body.items as { action: string }[];
+      expect(byActor.map((e) => e.action)).toContain('oauth.token');
     });
 
     it('rotates a service token: the new secret works, the old one and its access tokens stop', async () => {

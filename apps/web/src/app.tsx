@@ -3,6 +3,7 @@ import { ApiError, createHttpClient, createSlateApi, type Me, type SlateApi } fr
 import { ApiProvider } from './api-context.tsx';
 import { AppShell } from './components/app-shell.tsx';
 import { EmptyState, ErrorState, Loading } from './components/states.tsx';
+import { MeProvider } from './me-context.tsx';
 import { EnvironmentsPage } from './pages/environments-page.tsx';
 import { type LoginNotice, LoginPage } from './pages/login-page.tsx';
 import { TokensPage } from './pages/tokens-page.tsx';
@@ -17,6 +18,8 @@ const QueryPage = lazy(() => import('./playground/query-page.tsx').then((m) => (
 const CatalogEntryPage = lazy(() =>
   import('./catalog/catalog-entry-page.tsx').then((m) => ({ default: m.CatalogEntryPage })),
 );
+const TeamsPage = lazy(() => import('./pages/teams-page.tsx').then((m) => ({ default: m.TeamsPage })));
+const SecretsPage = lazy(() => import('./pages/secrets-page.tsx').then((m) => ({ default: m.SecretsPage })));
 const AuditLogPage = lazy(() =>
   import('./pages/audit-log-page.tsx').then((m) => ({ default: m.AuditLogPage })),
 );
@@ -98,11 +101,13 @@ export function App({ api: given, fetch }: { api?: SlateApi; fetch?: typeof glob
         />
       )}
       {session.kind === 'user' && (
-        <AppShell me={session.me} route={route} onLogout={logout}>
-          <Suspense fallback={<Loading rows={4} />}>
-            <Page route={route} />
-          </Suspense>
-        </AppShell>
+        <MeProvider me={session.me}>
+          <AppShell me={session.me} route={route} onLogout={logout}>
+            <Suspense fallback={<Loading rows={4} />}>
+              <Page route={route} />
+            </Suspense>
+          </AppShell>
+        </MeProvider>
       )}
     </ApiProvider>
   );
@@ -136,6 +141,10 @@ function Page({ route }: { route: Route }) {
       );
     case 'audit-log':
       return <AuditLogPage />;
+    case 'teams':
+      return <TeamsPage teamId={route.teamId} tab={route.tab} />;
+    case 'secrets':
+      return <SecretsPage environmentId={route.environmentId} />;
     case 'not-found':
       return (
         <EmptyState title="Page not found">

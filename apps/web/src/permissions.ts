@@ -55,3 +55,20 @@ export function canControlSchedules(role: string | undefined): boolean {
   if (role === undefined) return false;
   return CRON_CREATE_ROLES.has(role) || !BUILT_IN_ROLES.has(role);
 }
+
+/**
+ * The permissions `roleId` grants, from the team's role list (`GET /v1/teams/:id/roles`, built-in and
+ * custom roles alike); `undefined` when the role is not in the list (a role deleted meanwhile).
+ */
+export function permissionsOfRole(
+  roleId: string | undefined,
+  roles: readonly { readonly id: string; readonly permissions: readonly string[] }[],
+): ReadonlySet<string> | undefined {
+  const role = roles.find((r) => r.id === roleId);
+  return role ? new Set(role.permissions) : undefined;
+}
+
+/** Every permission some role of the team grants (owners hold them all), sorted: the custom-role form's choices. */
+export function allPermissions(roles: readonly { readonly permissions: readonly string[] }[]): string[] {
+  return [...new Set(roles.flatMap((r) => r.permissions))].sort();
+}

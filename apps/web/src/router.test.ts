@@ -14,6 +14,12 @@ describe('router', () => {
       { kind: 'query', environmentId: 'env_1' },
       { kind: 'feature', environmentId: 'env_1', fqn: 'user.score@2' },
       { kind: 'resolver', environmentId: 'env 1', fqn: 'resolvers/score.get_score' },
+      { kind: 'teams', teamId: null, tab: 'projects' },
+      { kind: 'teams', teamId: 'acme', tab: 'projects' },
+      { kind: 'teams', teamId: 'acme', tab: 'members' },
+      { kind: 'teams', teamId: 'a b', tab: 'roles' },
+      { kind: 'secrets', environmentId: 'env_1' },
+      { kind: 'secrets', environmentId: null },
     ];
     for (const route of routes) expect(parseRoute(hrefOf(route))).toEqual(route);
   });
@@ -24,6 +30,9 @@ describe('router', () => {
     expect(hrefOf({ kind: 'login', error: 'UNKNOWN_USER' })).toBe('/login?error=UNKNOWN_USER');
     expect(parseRoute('/tokens')).toEqual({ kind: 'tokens', environmentId: null });
     expect(hrefOf({ kind: 'environment', id: 'e1', tab: 'schedules' })).toBe('/environments/e1/schedules');
+    expect(parseRoute('/secrets', '?environment=e2')).toEqual({ kind: 'secrets', environmentId: 'e2' });
+    expect(hrefOf({ kind: 'teams', teamId: 'acme', tab: 'roles' })).toBe('/teams/acme/roles');
+    expect(parseRoute('/teams/acme/nope')).toEqual({ kind: 'not-found', path: '/teams/acme/nope' });
     expect(parseRoute('/environments/e1/nope')).toEqual({ kind: 'not-found', path: '/environments/e1/nope' });
   });
 

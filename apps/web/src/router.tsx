@@ -3,6 +3,9 @@ import { type AnchorHTMLAttributes, type MouseEvent, useSyncExternalStore } from
 /** The sections of an environment's page. */
 export type EnvironmentTab = 'deployments' | 'catalog' | 'schedules';
 
+/** The sections of a team's administration page. */
+export type TeamTab = 'projects' | 'members' | 'roles';
+
 /** Every screen of the app, parsed from the URL. Unknown paths become `not-found`. */
 export type Route =
   /** `error`: the stable code of a refused sign-in, from the server's OIDC redirect (`/login?error=…`). */
@@ -15,6 +18,8 @@ export type Route =
   /** One feature or resolver of the environment's active deployment (`fqn` as in the graph). */
   | { readonly kind: 'feature' | 'resolver'; readonly environmentId: string; readonly fqn: string }
   | { readonly kind: 'audit-log' }
+  | { readonly kind: 'teams'; readonly teamId: string | null; readonly tab: TeamTab }
+  | { readonly kind: 'secrets'; readonly environmentId: string | null }
   | { readonly kind: 'not-found'; readonly path: string };
 
 /** Parses a pathname and search string into a {@link Route}. */
@@ -34,12 +39,20 @@ export function parseRoute(pathname: string, search = ''): Route {
     if (third === 'catalog') return { kind: 'environment', id: second, tab: 'catalog' };
     if (third === 'schedules') return { kind: 'environment', id: second, tab: 'schedules' };
     if (third === 'tokens') return { kind: 'tokens', environmentId: second };
+    if (third === 'secrets') return { kind: 'secrets', environmentId: second };
     if (third === 'query') return { kind: 'query', environmentId: second };
   }
   if (first === 'environments' && second && fourth && parts.length === 4) {
     if (third === 'features') return { kind: 'feature', environmentId: second, fqn: fourth };
     if (third === 'resolvers') return { kind: 'resolver', environmentId: second, fqn: fourth };
   }
+  if (first === 'teams' && parts.length <= 3) {
+    if (!second) return { kind: 'teams', teamId: null, tab: 'projects' };
+    if (third === undefined) return { kind: 'teams', teamId: second, tab: 'projects' };
+    if (third === 'members' || third === 'roles') return { kind: 'teams', teamId: second, tab: third };
+  }
+  if (first === 'secrets' && parts.length === 1)
+    return { kind: 'secrets', environmentId: params.get('environment') };
   if (first === 'tokens' && parts.length === 1)
     return { kind: 'tokens', environmentId: params.get('environment') };
   if (first === 'audit-log' && parts.length === 1) return { kind: 'audit-log' };
@@ -65,6 +78,11 @@ export function hrefOf(route: Route): string {
       return `/environments/${enc(route.environmentId)}/${route.kind}s/${enc(route.fqn)}`;
     case 'audit-log':
       return '/audit-log';
+    case 'teams':
+      if (!route.teamId) return '/teams';
+      return `/teams/${enc(route.teamId)}${route.tab === 'projects' ? '' : `/${route.tab}`}`;
+    case 'secrets':
+      return route.environmentId ? `/environments/${enc(route.environmentId)}/secrets` : '/secrets';
     case 'not-found':
       return route.path;
   }

@@ -27,6 +27,9 @@ export const CreateEnvironmentSchema = z.object({
   data_plane_id: z.string().min(1).optional(),
 });
 
+/** `PUT /v1/teams/:id`, `/v1/projects/:id` and `/v1/environments/:id`: a new display name (ids never change). */
+export const RenameSchema = z.object({ name: z.string().trim().min(1).max(200) });
+
 /** A fresh short id with a one-letter prefix (`t`, `p`, `e`) and 8 base36 characters. */
 function shortId(prefix: string): string {
   const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz';
@@ -171,4 +174,23 @@ export function provisioningOf(environmentId: string): Provisioning {
     ) as Provisioning['object_prefixes'],
     online_namespace: environmentId,
   };
+}
+
+/**
+ * Renames a team, project or environment. Only the display name changes: ids, which deployments, tokens,
+ * secrets and data-plane namespaces hang off, stay the same, so nothing downstream needs to move.
+ *
+ * @throws SlateError not_found `TEAM_NOT_FOUND` / `PROJECT_NOT_FOUND` / `ENVIRONMENT_NOT_FOUND`
+ */
+export async function renameCatalogEntry(
+  db: Kysely<Database>,
+  table: 'teams' | 'projects' | 'environments',
+  id: string,
+  name: string,
+): Promise<void> {
+  const result = await db.updateTable(table).set({ name }).where('id', '=', id).executeTakeFirst();
+  if (result.numUpdatedRows === 0n) {
+    const what = { teams: 'TEAM', projects: 'PROJECT', environments: 'ENVIRONMENT' }[table];
+    throw new SlateError('not_found', `${what}_NOT_FOUND`, `${what.toLowerCase()} ${id} does not exist`);
+  }
 }

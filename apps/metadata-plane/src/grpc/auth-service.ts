@@ -44,12 +44,12 @@ export function authServiceRoutes(options: AuthServiceOptions): (router: Connect
         const ip = context.values.get(clientIpKey);
         // Audited as the HTTP exchange is (`oauth.token`, the client id as target); attempts shed by a
         // rate limit are not written one by one, so a flood cannot grow the log.
-        const audit = async (outcome: string, teamId: string | null) => {
+        const audit = async (outcome: string, teamId: string | null, principal = 'anonymous') => {
           try {
             await recordAudit(
               options.ctx.db,
               {
-                principal: 'anonymous',
+                principal,
                 action: 'oauth.token',
                 target: request.clientId || null,
                 ip: ip || null,
@@ -73,7 +73,7 @@ export function authServiceRoutes(options: AuthServiceOptions): (router: Connect
             );
           }
           const now = options.ctx.now();
-          const answer = await exchangeClientCredentials(
+          const { tokenId, response: answer } = await exchangeClientCredentials(
             options.ctx.db,
             options.ctx.keys,
             options.ctx.clientSecrets,
@@ -85,7 +85,11 @@ export function authServiceRoutes(options: AuthServiceOptions): (router: Connect
             },
             now,
           );
-          await audit('success', (await getEnvironment(options.ctx.db, answer.primary_environment)).team_id);
+          await audit(
+            'success',
+            (await getEnvironment(options.ctx.db, answer.primary_environment)).team_id,
+            `token:${tokenId}`,
+          );
           return create(GetTokenResponseSchema, {
             accessToken: answer.access_token,
             tokenType: answer.token_type,

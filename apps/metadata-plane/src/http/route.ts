@@ -39,6 +39,11 @@ export interface RouteContext<A extends RouteAuth, B, Q, P> {
   auditTarget(target: string): void;
   /** Files the audit entry under a team (permission checks in the handler already do this). */
   auditTeam(teamId: string): void;
+  /**
+   * Names who acted, on a public route whose request proved an identity by itself (a token exchange: the
+   * service token whose secret it presented, `token:<id>`). Without it a public route is `anonymous`.
+   */
+  auditPrincipal(label: string): void;
 }
 
 /** One HTTP endpoint: its contract (for validation and `/openapi.json`) and its handler. */
@@ -83,6 +88,8 @@ declare module 'fastify' {
     slateDataPlaneId: string | null;
     /** The team the request acted in (audit-log scoping), from its permission checks or the handler. */
     slateAuditTeam: string | null;
+    /** Who acted, when the route's handler established it (see `RouteContext.auditPrincipal`). */
+    slateAuditPrincipal: string | null;
     /**
      * Not audited one by one: a request shed by a rate limit or a full queue (an attack's thousands of
      * refusals would otherwise become as many database writes, the load the limit sheds). They are logged.
@@ -131,6 +138,9 @@ export function mountRoute<A extends RouteAuth, B, Q, P>(
           },
           auditTeam: (teamId) => {
             scope.teamId ??= teamId;
+          },
+          auditPrincipal: (label) => {
+            request.slateAuditPrincipal = label;
           },
         }),
       ).finally(() => {

@@ -62,6 +62,7 @@ export async function buildHttpApp(
   app.decorateRequest('slateDataPlaneId', null);
   app.decorateRequest('slateAuditTeam', null);
   app.decorateRequest('slateAuditSkip', false);
+  app.decorateRequest('slateAuditPrincipal', null);
   await app.register(fastifyCookie);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(String(body))));
@@ -84,7 +85,7 @@ export async function buildHttpApp(
         {
           principal: request.slateDataPlaneId
             ? `data_plane:${request.slateDataPlaneId}`
-            : principalLabel(request.slatePrincipal),
+            : (request.slateAuditPrincipal ?? principalLabel(request.slatePrincipal)),
           action,
           target,
           ip: request.ip,

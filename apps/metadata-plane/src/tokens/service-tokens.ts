@@ -178,6 +178,13 @@ export interface TokenResponse {
   readonly environment_id_to_name: Record<string, string>;
 }
 
+/** A successful exchange: the answer for the client, and which service token it authenticated as. */
+export interface TokenExchange {
+  /** The service token's id (`st_…`): the audit log attributes the exchange to `token:<id>`. */
+  readonly tokenId: string;
+  readonly response: TokenResponse;
+}
+
 /**
  * Exchanges client credentials for a signed access token.
  *
@@ -192,7 +199,7 @@ export async function exchangeClientCredentials(
   apiServer: string,
   credentials: { clientId: string; clientSecret: string; ip: string },
   now: Date,
-): Promise<TokenResponse> {
+): Promise<TokenExchange> {
   // Limits first: a refused attempt costs no database read.
   const check = secrets.admit({
     clientId: credentials.clientId,
@@ -235,7 +242,7 @@ export async function exchangeClientCredentials(
     },
     ACCESS_TOKEN_TTL_SECONDS,
   );
-  return {
+  const response: TokenResponse = {
     access_token: accessToken,
     token_type: 'Bearer',
     expires_in: ACCESS_TOKEN_TTL_SECONDS,
@@ -244,6 +251,7 @@ export async function exchangeClientCredentials(
     api_server: apiServer,
     environment_id_to_name: { [row.environment_id]: row.environment_name },
   };
+  return { tokenId: row.id, response };
 }
 
 /**

@@ -1,3 +1,4 @@
+export type { AdminApi } from './admin-api.ts';
 export { ApiError, type ErrorBody, isNotFound } from './api-error.ts';
 export {
   CSRF_HEADER,

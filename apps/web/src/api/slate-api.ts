@@ -1,7 +1,7 @@
+import { type AdminApi, createAdminApi } from './admin-api.ts';
 import type { HttpClient } from './http-client.ts';
 import { createQueryApi, type QueryApi } from './query-api.ts';
 import type {
-  AuditEntry,
   AuthProviders,
   BatchJob,
   BatchJobDetail,
@@ -27,6 +27,8 @@ import type {
  * ({@link QueryApi}). Nothing else in the app builds URLs.
  */
 export interface SlateApi extends QueryApi {
+  /** Teams, projects, environments, members, invites, roles, secrets, token rotation, the audit log. */
+  readonly admin: AdminApi;
   /** Sign-in methods (public: no session needed). */
   authProviders(signal?: AbortSignal): Promise<AuthProviders>;
   localLogin(email: string): Promise<unknown>;
@@ -42,7 +44,6 @@ export interface SlateApi extends QueryApi {
   tokens(environmentId: string, page?: PageQuery, signal?: AbortSignal): Promise<Page<ServiceToken>>;
   createToken(environmentId: string, input: CreateTokenInput): Promise<CreatedToken>;
   revokeToken(id: string): Promise<unknown>;
-  auditLog(page?: PageQuery, signal?: AbortSignal): Promise<Page<AuditEntry>>;
   dataPlanes(page?: PageQuery, signal?: AbortSignal): Promise<Page<DataPlane>>;
   usage(environmentId: string, range: { from: string; to: string }, signal?: AbortSignal): Promise<Usage>;
   jobs(environmentId: string, page?: PageQuery, signal?: AbortSignal): Promise<Page<BatchJob>>;
@@ -77,6 +78,7 @@ export function createSlateApi(http: HttpClient): SlateApi {
   const page = (p: PageQuery | undefined) => ({ limit: p?.limit, cursor: p?.cursor });
   return {
     ...createQueryApi(http),
+    admin: createAdminApi(http),
     authProviders: (signal) => http.request('GET', '/v1/auth/providers', { signal }),
     localLogin: (email) => http.request('POST', '/v1/auth/local-login', { body: { email } }),
     logout: () => http.request('POST', '/v1/auth/logout'),
@@ -97,7 +99,6 @@ export function createSlateApi(http: HttpClient): SlateApi {
     createToken: (environmentId, input) =>
       http.request('POST', `/v1/environments/${enc(environmentId)}/tokens`, { body: input }),
     revokeToken: (id) => http.request('DELETE', `/v1/tokens/${enc(id)}`),
-    auditLog: (p, signal) => http.request('GET', '/v1/audit-log', { query: page(p), signal }),
     dataPlanes: (p, signal) => http.request('GET', '/v1/data-planes', { query: page(p), signal }),
     usage: (environmentId, range, signal) =>
       http.request('GET', `/v1/environments/${enc(environmentId)}/usage`, { query: range, signal }),

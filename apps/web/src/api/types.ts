@@ -192,17 +192,6 @@ export interface CreatedToken {
   readonly client_secret: string;
 }
 
-export interface AuditEntry {
-  readonly id?: string;
-  readonly at: string;
-  readonly principal: string;
-  readonly action: string;
-  readonly target: string | null;
-  readonly outcome: string;
-  readonly ip: string | null;
-  readonly trace_id?: string | null;
-}
-
 export interface DataPlane {
   readonly id: string;
   readonly name: string;

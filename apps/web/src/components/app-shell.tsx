@@ -8,6 +8,8 @@ const NAV: readonly { label: string; to: string; active: (r: Route) => boolean }
     to: '/',
     active: (r) => ['environments', 'environment', 'query', 'feature', 'resolver'].includes(r.kind),
   },
+  { label: 'Teams', to: '/teams', active: (r) => r.kind === 'teams' },
+  { label: 'Secrets', to: '/secrets', active: (r) => r.kind === 'secrets' },
   { label: 'Tokens', to: '/tokens', active: (r) => r.kind === 'tokens' },
   { label: 'Audit log', to: '/audit-log', active: (r) => r.kind === 'audit-log' },
 ];

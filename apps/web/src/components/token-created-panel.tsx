@@ -9,16 +9,24 @@ export function TokenCreatedPanel({
   token,
   name,
   onDone,
+  rotated = false,
 }: {
   token: CreatedToken;
   name: string;
   onDone: () => void;
+  /** The token was given a new secret (the old one no longer works) rather than created. */
+  rotated?: boolean;
 }) {
   return (
     <section className="card card-pad secret-panel" aria-labelledby="token-created-title">
       <h3 id="token-created-title" className="card-title">
-        Token “{name}” created
+        Token “{name}” {rotated ? 'rotated' : 'created'}
       </h3>
+      {rotated && (
+        <p className="muted small">
+          The previous client secret, and every access token issued with it, stopped working.
+        </p>
+      )}
       <p className="warning" role="alert">
         Copy the client secret now. <strong>You won’t see it again</strong> — if it is lost, revoke this token
         and create a new one.

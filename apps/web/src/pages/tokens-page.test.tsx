@@ -1,11 +1,11 @@
-import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
-import { createHttpClient, createSlateApi, type ServiceToken } from '../api/index.ts';
-import { ApiProvider } from '../api-context.tsx';
-import { createFakeServer, reply } from '../test-support/fake-server.ts';
+import type { ServiceToken } from '../api/index.ts';
+import { adminServer, meWith, renderSignedIn } from '../test-support/admin-fixtures.tsx';
+import { reply } from '../test-support/fake-server.ts';
 import { TokensPage } from './tokens-page.tsx';
 
-function setup() {
+function setup(role = 'admin') {
   const tokens: ServiceToken[] = [
     {
       id: 'tok_1',
@@ -17,7 +17,7 @@ function setup() {
       revoked_at: null,
     },
   ];
-  const server = createFakeServer({
+  const server = adminServer({
     'GET /v1/environments': () => ({
       items: [
         {
@@ -45,18 +45,18 @@ function setup() {
       });
       return reply(201, { id: 'tok_2', client_id: 'client-new', client_secret: 'sk_only_once' });
     },
+    'POST /v1/tokens/:id/rotate': (_req, p) => ({
+      id: p.id,
+      client_id: 'client-ci',
+      client_secret: 'sk_rotated_once',
+    }),
     'DELETE /v1/tokens/:id': (_req, p) => {
       const t = tokens.findIndex((x) => x.id === p.id);
       tokens[t] = { ...tokens[t]!, revoked_at: '2026-03-02T00:00:00Z' };
       return tokens[t];
     },
   });
-  const api = createSlateApi(createHttpClient({ fetch: server.fetch }));
-  render(
-    <ApiProvider api={api}>
-      <TokensPage environmentId="env_1" />
-    </ApiProvider>,
-  );
+  renderSignedIn(<TokensPage environmentId="env_1" />, server, meWith(role));
   return server;
 }
 
@@ -65,7 +65,8 @@ describe('TokensPage', () => {
     const server = setup();
     expect(await screen.findByText('ci-deploy')).toBeTruthy();
 
-    fireEvent.click(screen.getByRole('button', { name: 'New token' }));
+    // The button shows once the team's roles say the user may write tokens.
+    fireEvent.click(await screen.findByRole('button', { name: 'New token' }));
     fireEvent.change(screen.getByRole('textbox', { name: 'Name' }), { target: { value: 'fraud-service' } });
     fireEvent.click(screen.getByRole('checkbox', { name: /deploy\.read/ }));
     fireEvent.click(screen.getByRole('button', { name: 'Create token' }));
@@ -90,5 +91,25 @@ describe('TokensPage', () => {
     const del = server.requests.find((r) => r.method === 'DELETE')!;
     expect(del.path).toBe('/v1/tokens/tok_1');
     expect(del.headers.get('x-slate-csrf')).toBe('1');
+  });
+
+  it('rotates a token: the new secret is shown once, with what it replaced', async () => {
+    const server = setup();
+    fireEvent.click(await screen.findByRole('button', { name: 'Rotate ci-deploy' }));
+    const dialog = screen.getByRole('dialog');
+    expect(within(dialog).getByText(/client-ci/)).toBeTruthy();
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Rotate secret' }));
+    expect((await screen.findByTestId('client-secret')).textContent).toBe('sk_rotated_once');
+    expect(screen.getByText(/Token “ci-deploy” rotated/)).toBeTruthy();
+    const post = server.requests.find((r) => r.method === 'POST')!;
+    expect(post.path).toBe('/v1/tokens/tok_1/rotate');
+    fireEvent.click(screen.getByRole('button', { name: 'I’ve saved the secret' }));
+    expect(document.documentElement.outerHTML).not.toContain('sk_rotated_once');
+  });
+
+  it('shows a developer the tokens without create, rotate or revoke', async () => {
+    setup('developer');
+    expect(await screen.findByText('ci-deploy')).toBeTruthy();
+    await waitFor(() => expect(screen.queryByRole('button', { name: /New token|Rotate|Revoke/ })).toBeNull());
   });
 });

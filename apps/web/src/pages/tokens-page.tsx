@@ -1,13 +1,8 @@
 import { type FormEvent, useEffect, useState } from 'react';
-import {
-  type CreatedToken,
-  type Environment,
-  listAll,
-  type Project,
-  type ServiceToken,
-} from '../api/index.ts';
+import { type CreatedToken, listAll, type ServiceToken } from '../api/index.ts';
 import { useApi } from '../api-context.tsx';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
+import { EnvironmentPicker } from '../components/environment-picker.tsx';
 import { PageHeader } from '../components/page-header.tsx';
 import { RelativeTime } from '../components/relative-time.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
@@ -15,6 +10,7 @@ import { Pill } from '../components/status-badge.tsx';
 import { TokenCreatedPanel } from '../components/token-created-panel.tsx';
 import { usePagedList } from '../hooks/use-paged-list.ts';
 import { useResource } from '../hooks/use-resource.ts';
+import { useTeamPermissions } from '../hooks/use-team-permissions.ts';
 import { TOKEN_PERMISSION_GROUPS } from '../permissions.ts';
 import { hrefOf, Link, navigate } from '../router.tsx';
 
@@ -56,6 +52,7 @@ export function TokensPage({ environmentId }: { environmentId: string | null }) 
               environments={envs.data.environments}
               projects={envs.data.projects}
               value={environmentId}
+              hrefOf={(id) => hrefOf({ kind: 'tokens', environmentId: id })}
             />
           ) : undefined
         }
@@ -66,47 +63,24 @@ export function TokensPage({ environmentId }: { environmentId: string | null }) 
         <EmptyState title="No environments">Tokens belong to an environment; there is none yet.</EmptyState>
       )}
       {environmentId && envs.status === 'ready' && envs.data.environments.length > 0 && (
-        <Tokens key={environmentId} environmentId={environmentId} />
+        <Tokens key={environmentId} environmentId={environmentId} teamId={env?.team_id} />
       )}
     </>
   );
 }
 
-function EnvironmentPicker({
-  environments,
-  projects,
-  value,
-}: {
-  environments: Environment[];
-  projects: Project[];
-  value: string | null;
-}) {
-  const projectName = (id: string) => projects.find((p) => p.id === id)?.name ?? id;
-  return (
-    <label className="picker">
-      <span className="field-label">Environment</span>
-      <select
-        value={value ?? ''}
-        onChange={(e) => navigate(hrefOf({ kind: 'tokens', environmentId: e.target.value }))}
-      >
-        {environments.map((e) => (
-          <option key={e.id} value={e.id}>
-            {projectName(e.project_id)} / {e.name}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
-}
-
-function Tokens({ environmentId }: { environmentId: string }) {
+function Tokens({ environmentId, teamId }: { environmentId: string; teamId: string | undefined }) {
   const api = useApi();
+  const canWrite = useTeamPermissions(teamId).can('tokens.write');
   const tokens = usePagedList(
     (page, signal) => api.tokens(environmentId, { limit: 100, ...page }, signal),
     [api, environmentId],
   );
-  const [created, setCreated] = useState<{ token: CreatedToken; name: string } | null>(null);
+  const [created, setCreated] = useState<{ token: CreatedToken; name: string; rotated?: boolean } | null>(
+    null,
+  );
   const [revoking, setRevoking] = useState<ServiceToken | null>(null);
+  const [rotating, setRotating] = useState<ServiceToken | null>(null);
   const [busy, setBusy] = useState(false);
   const [revokeError, setRevokeError] = useState<string | null>(null);
 
@@ -125,18 +99,41 @@ function Tokens({ environmentId }: { environmentId: string }) {
     }
   };
 
+  const rotate = async () => {
+    if (!rotating) return;
+    setBusy(true);
+    setRevokeError(null);
+    try {
+      const token = await api.admin.rotateToken(rotating.id);
+      setCreated({ token, name: rotating.name, rotated: true });
+      setRotating(null);
+      tokens.reload();
+    } catch (e) {
+      setRevokeError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
   return (
     <div className="stack-lg">
       {created ? (
-        <TokenCreatedPanel token={created.token} name={created.name} onDone={() => setCreated(null)} />
-      ) : (
-        <CreateTokenForm
-          environmentId={environmentId}
-          onCreated={(token, name) => {
-            setCreated({ token, name });
-            tokens.reload();
-          }}
+        <TokenCreatedPanel
+          token={created.token}
+          name={created.name}
+          rotated={created.rotated}
+          onDone={() => setCreated(null)}
         />
+      ) : (
+        canWrite && (
+          <CreateTokenForm
+            environmentId={environmentId}
+            onCreated={(token, name) => {
+              setCreated({ token, name });
+              tokens.reload();
+            }}
+          />
+        )
       )}
       <section className="card" aria-label="Tokens">
         <div className="card-header">
@@ -148,7 +145,11 @@ function Tokens({ environmentId }: { environmentId: string }) {
           <p className="card-empty muted">No service tokens in this environment yet.</p>
         )}
         {tokens.status === 'ready' && tokens.items.length > 0 && (
-          <TokensTable tokens={tokens.items} onRevoke={setRevoking} />
+          <TokensTable
+            tokens={tokens.items}
+            onRevoke={canWrite ? setRevoking : undefined}
+            onRotate={canWrite ? setRotating : undefined}
+          />
         )}
         {tokens.hasMore && (
           <div className="card-footer">
@@ -158,6 +159,24 @@ function Tokens({ environmentId }: { environmentId: string }) {
           </div>
         )}
       </section>
+      {rotating && (
+        <ConfirmDialog
+          title={`Rotate “${rotating.name}”?`}
+          confirmLabel="Rotate secret"
+          busy={busy}
+          error={revokeError}
+          onConfirm={rotate}
+          onCancel={() => {
+            setRotating(null);
+            setRevokeError(null);
+          }}
+        >
+          <p>
+            Client id <code>{rotating.client_id}</code> gets a new secret, shown once. The current secret, and
+            access tokens issued with it, stop working immediately: update what uses it right after.
+          </p>
+        </ConfirmDialog>
+      )}
       {revoking && (
         <ConfirmDialog
           title={`Revoke “${revoking.name}”?`}
@@ -185,9 +204,13 @@ function Tokens({ environmentId }: { environmentId: string }) {
 export function TokensTable({
   tokens,
   onRevoke,
+  onRotate,
 }: {
   tokens: readonly ServiceToken[];
-  onRevoke: (t: ServiceToken) => void;
+  /** Absent (with `onRotate`): no buttons, the caller may not write tokens. */
+  onRevoke?: (t: ServiceToken) => void;
+  /** Absent: no rotate button. */
+  onRotate?: (t: ServiceToken) => void;
 }) {
   return (
     <div className="table-wrap">
@@ -235,13 +258,27 @@ export function TokensTable({
                     <Pill>Revoked</Pill>
                   </span>
                 ) : (
-                  <button
-                    type="button"
-                    className="button button-small button-danger-quiet"
-                    onClick={() => onRevoke(t)}
-                  >
-                    Revoke
-                  </button>
+                  <span className="inline-gap">
+                    {onRotate && (
+                      <button
+                        type="button"
+                        className="button button-small"
+                        aria-label={`Rotate ${t.name}`}
+                        onClick={() => onRotate(t)}
+                      >
+                        Rotate
+                      </button>
+                    )}
+                    {onRevoke && (
+                      <button
+                        type="button"
+                        className="button button-small button-danger-quiet"
+                        onClick={() => onRevoke(t)}
+                      >
+                        Revoke
+                      </button>
+                    )}
+                  </span>
                 )}
               </td>
             </tr>

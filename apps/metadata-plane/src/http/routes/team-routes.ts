@@ -33,16 +33,18 @@ import {
   createTeam,
   getProject,
   getTeam,
+  RenameSchema,
+  renameCatalogEntry,
 } from '../../catalog/catalog-admin.ts';
 import type { MetadataPlaneContext } from '../../context.ts';
-import { bumpRevision } from '../../data-planes/data-planes.ts';
+import { bumpEnvironmentRevision, bumpRevision } from '../../data-planes/data-planes.ts';
 import { defineRoute } from '../route.ts';
 import type { Router } from '../router.ts';
 
 const IdParams = z.object({ id: z.string().min(1) });
 const MemberParams = z.object({ id: z.string().min(1), userId: z.string().min(1) });
 
-/** Teams, projects and environments (creation), members, environment roles, invites and custom roles. */
+/** Teams, projects and environments (creation, renaming), members, environment roles, invites and custom roles. */
 export function teamRoutes(router: Router, ctx: MetadataPlaneContext): void {
   const { db } = ctx;
   router.add(
@@ -107,6 +109,65 @@ export function teamRoutes(router: Router, ctx: MetadataPlaneContext): void {
     }),
   );
 
+  router.add(
+    defineRoute({
+      method: 'PUT',
+      url: '/v1/teams/:id',
+      summary: 'Rename a team (its id stays)',
+      auth: { kind: 'principal', permission: 'team.admin' },
+      params: IdParams,
+      body: RenameSchema,
+      audit: 'team.rename',
+      handler: async ({ principal, params, body }) => {
+        await getTeam(db, params.id);
+        assertCan(principal, 'team.admin', { teamId: params.id });
+        await renameCatalogEntry(db, 'teams', params.id, body.name);
+        const team = await getTeam(db, params.id);
+        return { id: team.id, name: team.name, created_at: team.created_at.toISOString() };
+      },
+    }),
+  );
+  router.add(
+    defineRoute({
+      method: 'PUT',
+      url: '/v1/projects/:id',
+      summary: 'Rename a project (its id stays)',
+      auth: { kind: 'principal', permission: 'project.create' },
+      params: IdParams,
+      body: RenameSchema,
+      audit: 'project.rename',
+      handler: async ({ principal, params, body }) => {
+        const project = await getProject(db, params.id);
+        assertCan(principal, 'project.create', { teamId: project.team_id });
+        await renameCatalogEntry(db, 'projects', project.id, body.name);
+        return {
+          id: project.id,
+          name: body.name,
+          team_id: project.team_id,
+          created_at: project.created_at.toISOString(),
+        };
+      },
+    }),
+  );
+  router.add(
+    defineRoute({
+      method: 'PUT',
+      url: '/v1/environments/:id',
+      summary: 'Rename an environment (its id, and so its data-plane namespace, stays)',
+      auth: { kind: 'principal', permission: 'environment.create' },
+      params: IdParams,
+      body: RenameSchema,
+      audit: 'environment.rename',
+      handler: async ({ principal, params, body }) => {
+        const env = await getEnvironment(db, params.id);
+        assertCan(principal, 'environment.create', { teamId: env.team_id });
+        await renameCatalogEntry(db, 'environments', env.id, body.name);
+        // The name travels in the data plane's desired state (token answers name the environment).
+        await bumpEnvironmentRevision(db, ctx.notifier, env.id);
+        return environmentView(await getEnvironment(db, env.id));
+      },
+    }),
+  );
   router.add(
     defineRoute({
       method: 'GET',

@@ -49,9 +49,9 @@ export function tokenRoutes(router: Router, ctx: MetadataPlaneContext): void {
       body: TokenRequestSchema,
       chalkWire: true,
       audit: 'oauth.token',
-      handler: async ({ body, auditTarget, auditTeam, request, reply }) => {
+      handler: async ({ body, auditTarget, auditTeam, auditPrincipal, request, reply }) => {
         auditTarget(body.client_id);
-        const response = await exchangeClientCredentials(
+        const { tokenId, response } = await exchangeClientCredentials(
           ctx.db,
           ctx.keys,
           ctx.clientSecrets,
@@ -67,6 +67,9 @@ export function tokenRoutes(router: Router, ctx: MetadataPlaneContext): void {
           }
           throw error;
         });
+        // The secret proved who is asking: the entry names the service token, not `anonymous`. A refused
+        // attempt stays anonymous (its client id, unproven, is the target).
+        auditPrincipal(`token:${tokenId}`);
         auditTeam((await getEnvironment(ctx.db, response.primary_environment)).team_id);
         return response;
       },
