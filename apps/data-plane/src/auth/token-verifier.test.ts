@@ -63,6 +63,17 @@ describe('verified-token cache', () => {
     await expect(verifier.verify(forged)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
+  it('answers verifyCached in the same turn only for a token verify has accepted, within cacheMs', async () => {
+    const { verifier, sign, advance } = await setup(60_000);
+    const token = await sign('1h');
+    expect(verifier.verifyCached(token)).toBeUndefined();
+    const principal = await verifier.verify(token);
+    expect(verifier.verifyCached(token)).toEqual(principal);
+    expect(verifier.verifyCached(`${token}x`)).toBeUndefined();
+    advance(61_000);
+    expect(verifier.verifyCached(token)).toBeUndefined();
+  });
+
   it('verifies every time when disabled', async () => {
     const { verifier, sign, lookups } = await setup(0);
     const token = await sign('1h');
@@ -104,6 +115,17 @@ describe('revocations from the desired state', () => {
     verifier.setRevocations([{ id: 'st_revoked', issued_before: null, until: 1_003_660 }]);
     await expect(verifier.verify(revokedToken)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     expect((await verifier.verify(other)).subject).toBe('st_other');
+  });
+
+  it('the same-turn path (verifyCached) refuses a token revoked after it was cached', async () => {
+    const { verifier, sign } = await signAt(999_000);
+    const token = await sign('st_revoked');
+    await verifier.verify(token);
+    expect(verifier.verifyCached(token)?.subject).toBe('st_revoked');
+    verifier.setRevocations([{ id: 'st_revoked', issued_before: null, until: 1_003_660 }]);
+    // The cache entry is forgotten with the revocation: the token goes back through verify, which refuses it.
+    expect(verifier.verifyCached(token)).toBeUndefined();
+    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
   it('after a rotation refuses tokens issued before it and accepts newer ones', async () => {
