@@ -4,7 +4,7 @@ import { createTokenVerifier } from './token-verifier.ts';
 
 const issuer = 'http://metadata.test';
 
-async function setup(cacheMs?: number) {
+async function setup(cacheMs?: number, cacheSize?: number) {
   const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
   const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'EdDSA' };
   let clock = Date.now();
@@ -18,14 +18,15 @@ async function setup(cacheMs?: number) {
       return local(header, token);
     },
     cacheMs,
+    cacheSize,
     now: () => clock,
   });
-  const sign = (expiresIn: string) =>
+  const sign = (expiresIn: string, subject = 'tok_1') =>
     new SignJWT({ env: 'dev', perms: ['query.online'] })
       .setProtectedHeader({ alg: 'EdDSA', kid: 'k1' })
       .setIssuer(issuer)
       .setAudience('slate')
-      .setSubject('tok_1')
+      .setSubject(subject)
       .setExpirationTime(expiresIn)
       .sign(pair.privateKey);
   return { verifier, sign, advance: (ms: number) => (clock += ms), lookups: () => keyLookups };
@@ -72,6 +73,18 @@ describe('verified-token cache', () => {
     expect(verifier.verifyCached(`${token}x`)).toBeUndefined();
     advance(61_000);
     expect(verifier.verifyCached(token)).toBeUndefined();
+  });
+
+  it('forgets the least recently used token when full, not the one in use', async () => {
+    const { verifier, sign } = await setup(60_000, 2);
+    const [a, b, c] = await Promise.all([sign('1h', 'a'), sign('1h', 'b'), sign('1h', 'c')]);
+    await verifier.verify(a);
+    await verifier.verify(b);
+    expect(verifier.verifyCached(a)?.subject).toBe('a'); // a is now the most recently used
+    await verifier.verify(c); // full: b goes
+    expect(verifier.verifyCached(a)?.subject).toBe('a');
+    expect(verifier.verifyCached(b)).toBeUndefined();
+    expect(verifier.verifyCached(c)?.subject).toBe('c');
   });
 
   it('verifies every time when disabled', async () => {

@@ -65,7 +65,7 @@ export function createTokenVerifier(options: {
    * metadata plane has since removed keeps working.
    */
   cacheMs?: number;
-  /** Verified tokens remembered at once (default 10 000); the oldest are forgotten first. */
+  /** Verified tokens remembered at once (default 10 000); the least recently used are forgotten first. */
   cacheSize?: number;
   now?: () => number;
 }): TokenVerifier {
@@ -108,6 +108,9 @@ export function createTokenVerifier(options: {
     if (hit === undefined) return undefined;
     if (hit.until > now()) {
       refuseRevoked(hit.principal, hit.issuedAt);
+      // Least recently used first out: a token in use stays while one-off tokens churn past it.
+      verified.delete(token);
+      verified.set(token, hit);
       return hit.principal;
     }
     verified.delete(token);
