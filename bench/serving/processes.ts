@@ -110,8 +110,7 @@ function descendants(pid: number): number[] {
     } catch {
       continue;
     }
-    for (const child of text.split(' ').filter(Boolean).map(Number))
-      found.push(child, ...descendants(child));
+    for (const child of text.split(' ').filter(Boolean).map(Number)) found.push(child, ...descendants(child));
   }
   return found;
 }
