@@ -175,7 +175,11 @@ export async function startPlatform(options: {
   const dataPlane = startProcess(
     process.execPath,
     [...options.nodeArgs, join(repoRoot, 'dist/data-plane/main.js')],
-    dataPlaneEnv('query', dpPort!, dpMetrics!),
+    // SLATE_BENCH_QUERY_PROCESSES: query servers behind the one port (the data plane's SLATE_QUERY_PROCESSES).
+    {
+      ...dataPlaneEnv('query', dpPort!, dpMetrics!),
+      SLATE_QUERY_PROCESSES: process.env.SLATE_BENCH_QUERY_PROCESSES ?? '1',
+    },
     work,
   );
   await waitHealthy(dataPlane, `${dataPlaneUrl}/healthz`);

@@ -73,13 +73,46 @@ export async function stopAll(): Promise<void> {
   }
 }
 
-/** utime + stime of a process and all its threads so far, in µs, and its resident memory in MiB (Linux /proc). */
+/**
+ * utime + stime of a process and all its threads so far, in µs, and its resident memory in MiB (Linux /proc),
+ * with those of its live child processes (a data plane running several query processes under node:cluster).
+ */
 export function usage(pid: number): { cpuUs: number; rssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-  return { cpuUs: ticks * 10_000, rssMb: rssKb / 1024 };
+  let cpuUs = 0;
+  let rssMb = 0;
+  for (const one of [pid, ...descendants(pid)]) {
+    try {
+      const stat = readFileSync(`/proc/${one}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpuUs += (Number(fields[11]) + Number(fields[12])) * 10_000;
+      rssMb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${one}/status`, 'utf8'))![1]) / 1024;
+    } catch (error) {
+      if (one === pid) throw error;
+      // A child that ended between listing and reading.
+    }
+  }
+  return { cpuUs, rssMb };
+}
+
+/** Live child processes of `pid`, and theirs (Linux `/proc/<pid>/task/<tid>/children`). */
+function descendants(pid: number): number[] {
+  const found: number[] = [];
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return found;
+  }
+  for (const tid of tasks) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const child of text.split(' ').filter(Boolean).map(Number)) found.push(child, ...descendants(child));
+  }
+  return found;
 }
 
 /** `npm run build` without the web UI: the compiled processes the bench starts. */

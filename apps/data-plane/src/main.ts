@@ -19,6 +19,7 @@ import {
 } from '@slate/stores';
 import { z } from 'zod';
 import { createDataPlane } from './data-plane.ts';
+import { checkQueryProcesses, MAX_QUERY_PROCESSES, superviseQueryProcesses } from './query-processes.ts';
 import { parseRoles } from './roles.ts';
 import type { DataSourceConfig } from './sources/data-sources.ts';
 
@@ -42,6 +43,9 @@ import type { DataSourceConfig } from './sources/data-sources.ts';
  * - `SLATE_ROLE`: `all` (default) or a comma list of `query` (the query server), `persistence` (the result
  *   bus's consumer group → online and offline stores), `streaming` (stream consumers), `jobs` (leased
  *   scheduled triggers, take-over of offline queries); each process starts only its roles;
+ * - `SLATE_QUERY_PROCESSES` (default 1): query servers behind one port (`node:cluster`), to use every core
+ *   of a pod with one process per core; needs `SLATE_ROLE=query` and `SLATE_DATA_PLANE_KEY_FILE`; each is an
+ *   instance `<SLATE_INSTANCE_ID>-p<n>` with metrics on `SLATE_METRICS_PORT + n` (see query-processes.ts);
  * - `SLATE_STATE_DIR` (bundle cache, default `.slate/data-plane`), `SLATE_WORKERS` (resolver threads per
  *   deployment, default 2, at most the machine's cores), `SLATE_USAGE_REPORT_INTERVAL_MS` (default 60 000), `PORT` (default 4001), `HOST` (default 0.0.0.0), `LOG_LEVEL`;
  * - `SLATE_METRICS_PORT` (default 9464): `GET /metrics` for Prometheus, without auth, on `HOST`; keep the port
@@ -85,6 +89,7 @@ const EnvSchema = z.object({
   SLATE_DATA_PLANE_KEY_FILE: z.string().min(1).optional(),
   SLATE_STATE_DIR: z.string().min(1).default('.slate/data-plane'),
   SLATE_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+  SLATE_QUERY_PROCESSES: z.coerce.number().int().min(1).max(MAX_QUERY_PROCESSES).default(1),
   SLATE_USAGE_REPORT_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
   PORT: z.coerce.number().int().min(0).max(65535).default(4001),
   SLATE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_METRICS_PORT),
@@ -107,6 +112,17 @@ async function main(): Promise<void> {
   const env = EnvSchema.parse(process.env);
   assertMetricsPort(env.SLATE_METRICS_PORT, env.PORT);
   const logger = createRedactingLogger({ name: 'data-plane', level: env.LOG_LEVEL });
+  const processes = {
+    processes: env.SLATE_QUERY_PROCESSES,
+    roles: env.SLATE_ROLE,
+    instanceId: env.SLATE_INSTANCE_ID,
+    stateDir: env.SLATE_STATE_DIR,
+    metricsPort: env.SLATE_METRICS_PORT,
+    keyFile: env.SLATE_DATA_PLANE_KEY_FILE,
+  };
+  checkQueryProcesses(processes);
+  // The primary of several query processes only supervises them (query-processes.ts).
+  if (superviseQueryProcesses(processes, (message, fields) => logger.info(fields ?? {}, message))) return;
   const processMetrics = createProcessMetrics();
   const objectStore = createObjectStore(objectStoreConfigFromEnv(process.env, '.slate/objects'));
   const onlineStore = createOnlineStore(onlineStoreConfigFromEnv(process.env));

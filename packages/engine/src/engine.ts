@@ -18,6 +18,11 @@ export interface EngineOptions {
   readonly deploymentId: string;
   /** Query shapes whose plans are kept (default 1,000). */
   readonly planCacheSize?: number;
+  /**
+   * Answer one-row queries served wholly from the online store through a compiled single-row plan
+   * (default true; the result is the general executor's, property-tested).
+   */
+  readonly singleRowPlans?: boolean;
 }
 
 /** One deployment's query engine in one environment. */
@@ -58,6 +63,7 @@ export function createEngine(options: EngineOptions): Engine {
     onlineStore: options.onlineStore,
     environment: options.environment,
     deploymentId: options.deploymentId,
+    singleRowPlans: options.singleRowPlans,
   };
   return {
     graph: options.graph,

@@ -36,10 +36,17 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  * @example
  * securityHeadersFor('text/html; charset=utf-8')['content-security-policy']; // HTML_CONTENT_SECURITY_POLICY
  */
-export function securityHeadersFor(contentType: string | undefined): Record<string, string> {
+export function securityHeadersFor(contentType: string | undefined): Readonly<Record<string, string>> {
   const html = !contentType || contentType.toLowerCase().startsWith('text/html');
-  return {
-    ...SECURITY_HEADERS,
-    'content-security-policy': html ? HTML_CONTENT_SECURITY_POLICY : API_CONTENT_SECURITY_POLICY,
-  };
+  return html ? HTML_HEADERS : API_HEADERS;
 }
+
+// Built once: every response reads one of these two (callers copy them into the reply, never mutate them).
+const HTML_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  ...SECURITY_HEADERS,
+  'content-security-policy': HTML_CONTENT_SECURITY_POLICY,
+});
+const API_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  ...SECURITY_HEADERS,
+  'content-security-policy': API_CONTENT_SECURITY_POLICY,
+});

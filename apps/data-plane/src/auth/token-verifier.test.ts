@@ -4,7 +4,7 @@ import { createTokenVerifier } from './token-verifier.ts';
 
 const issuer = 'http://metadata.test';
 
-async function setup(cacheMs?: number) {
+async function setup(cacheMs?: number, cacheSize?: number) {
   const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
   const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'EdDSA' };
   let clock = Date.now();
@@ -18,14 +18,15 @@ async function setup(cacheMs?: number) {
       return local(header, token);
     },
     cacheMs,
+    cacheSize,
     now: () => clock,
   });
-  const sign = (expiresIn: string) =>
+  const sign = (expiresIn: string, subject = 'tok_1') =>
     new SignJWT({ env: 'dev', perms: ['query.online'] })
       .setProtectedHeader({ alg: 'EdDSA', kid: 'k1' })
       .setIssuer(issuer)
       .setAudience('slate')
-      .setSubject('tok_1')
+      .setSubject(subject)
       .setExpirationTime(expiresIn)
       .sign(pair.privateKey);
   return { verifier, sign, advance: (ms: number) => (clock += ms), lookups: () => keyLookups };
@@ -61,6 +62,29 @@ describe('verified-token cache', () => {
     const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, env: 'prod' })).toString('base64url')}.${signature}`;
     await expect(verifier.verify(forged)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     await expect(verifier.verify(forged)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+
+  it('answers verifyCached in the same turn only for a token verify has accepted, within cacheMs', async () => {
+    const { verifier, sign, advance } = await setup(60_000);
+    const token = await sign('1h');
+    expect(verifier.verifyCached(token)).toBeUndefined();
+    const principal = await verifier.verify(token);
+    expect(verifier.verifyCached(token)).toEqual(principal);
+    expect(verifier.verifyCached(`${token}x`)).toBeUndefined();
+    advance(61_000);
+    expect(verifier.verifyCached(token)).toBeUndefined();
+  });
+
+  it('forgets the least recently used token when full, not the one in use', async () => {
+    const { verifier, sign } = await setup(60_000, 2);
+    const [a, b, c] = await Promise.all([sign('1h', 'a'), sign('1h', 'b'), sign('1h', 'c')]);
+    await verifier.verify(a);
+    await verifier.verify(b);
+    expect(verifier.verifyCached(a)?.subject).toBe('a'); // a is now the most recently used
+    await verifier.verify(c); // full: b goes
+    expect(verifier.verifyCached(a)?.subject).toBe('a');
+    expect(verifier.verifyCached(b)).toBeUndefined();
+    expect(verifier.verifyCached(c)?.subject).toBe('c');
   });
 
   it('verifies every time when disabled', async () => {
@@ -104,6 +128,17 @@ describe('revocations from the desired state', () => {
     verifier.setRevocations([{ id: 'st_revoked', issued_before: null, until: 1_003_660 }]);
     await expect(verifier.verify(revokedToken)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     expect((await verifier.verify(other)).subject).toBe('st_other');
+  });
+
+  it('the same-turn path (verifyCached) refuses a token revoked after it was cached', async () => {
+    const { verifier, sign } = await signAt(999_000);
+    const token = await sign('st_revoked');
+    await verifier.verify(token);
+    expect(verifier.verifyCached(token)?.subject).toBe('st_revoked');
+    verifier.setRevocations([{ id: 'st_revoked', issued_before: null, until: 1_003_660 }]);
+    // The cache entry is forgotten with the revocation: the token goes back through verify, which refuses it.
+    expect(verifier.verifyCached(token)).toBeUndefined();
+    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
   it('after a rotation refuses tokens issued before it and accepts newer ones', async () => {

@@ -31,6 +31,12 @@ export interface QueryGateway {
    */
   authenticate(authorization: string | undefined): Promise<Principal>;
   /**
+   * `authenticate` answered in the same turn when the token was verified recently; `undefined` when it
+   * must go through `authenticate` (not cached, expired from the cache).
+   * @throws SlateError `UNAUTHENTICATED` for a missing or revoked token.
+   */
+  authenticateCached(authorization: string | undefined): Principal | undefined;
+  /**
    * Runs `work` for an authenticated request: permission checked, environment resolved (`X-Chalk-Env-Id`
    * may name the token's environment, never another), `X-Chalk-*` headers read, a concurrency slot taken
    * and the active engine leased until `work` settles.
@@ -64,14 +70,10 @@ export function createQueryGateway(options: {
   const now = options.now ?? Date.now;
   return {
     async authenticate(authorization) {
-      const token = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : undefined;
-      if (!token)
-        throw new SlateError(
-          'authentication',
-          'UNAUTHENTICATED',
-          'an Authorization: Bearer token is required',
-        );
-      return verifier.verify(token);
+      return verifier.verify(bearerToken(authorization));
+    },
+    authenticateCached(authorization) {
+      return verifier.verifyCached(bearerToken(authorization));
     },
     async serve(request, permission, work) {
       const { principal, environment } = requestScope(request, served, permission);
@@ -104,6 +106,13 @@ export function createQueryGateway(options: {
       return options.featureWriter;
     },
   };
+}
+
+function bearerToken(authorization: string | undefined): string {
+  const token = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : undefined;
+  if (!token)
+    throw new SlateError('authentication', 'UNAUTHENTICATED', 'an Authorization: Bearer token is required');
+  return token;
 }
 
 function noDeployment(environmentId: string): SlateError {

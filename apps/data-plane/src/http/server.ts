@@ -130,12 +130,13 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     });
   }
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     if (reply.statusCode >= 400)
       request.log.info(
         { method: request.method, url: request.routeOptions.url ?? request.url, status: reply.statusCode },
         'request refused',
       );
+    done();
   });
 
   /** One log line per answered query; inputs only at debug level, with sensitive values redacted. */
@@ -190,9 +191,28 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     ),
   );
 
-  app.addHook('onRequest', async (request) => {
-    if (publicRoutes.has(request.routeOptions.url ?? '') || request.routeOptions.config?.public) return;
-    request.principal = await gateway.authenticate(request.headers.authorization);
+  // Callback style: a token verified recently is answered in the same turn, without a promise.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (publicRoutes.has(request.routeOptions.url ?? '') || request.routeOptions.config?.public) {
+      done();
+      return;
+    }
+    let principal: Principal | undefined;
+    try {
+      principal = gateway.authenticateCached(request.headers.authorization);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (principal) {
+      request.principal = principal;
+      done();
+      return;
+    }
+    gateway.authenticate(request.headers.authorization).then((verified) => {
+      request.principal = verified;
+      done();
+    }, done);
   });
 
   const serve = gateway.serve;

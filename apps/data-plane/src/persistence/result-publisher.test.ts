@@ -130,6 +130,30 @@ describe('createResultPublisher', () => {
     await bus.close();
   });
 
+  it('with lingerMs, sends the messages of queries answered within the linger in one bus append', async () => {
+    const { bus, gated, gate } = await gatedBus('linger');
+    const publisher = createResultPublisher(gated, { lingerMs: 50 });
+    // Ten publishes on ten separate turns of the event loop, as ten queries answered one after another.
+    for (let i = 0; i < 10; i++) {
+      await publisher.publish(message(i));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(gate.calls).toBe(0);
+    await publisher.flush();
+    expect(gate.calls).toBe(1);
+    expect(await onBus(bus)).toEqual(Array.from({ length: 10 }, (_, i) => `op-${i}`));
+    // Without a linger, the first of them goes alone.
+    const eager = createResultPublisher(gated);
+    const before = gate.calls;
+    for (let i = 10; i < 13; i++) {
+      await eager.publish(message(i));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await eager.flush();
+    expect(gate.calls - before).toBeGreaterThan(1);
+    await bus.close();
+  });
+
   it('drops a batch the bus refuses on every attempt, counting it, and carries on', async () => {
     const { bus } = await gatedBus('failing');
     let fail = true;

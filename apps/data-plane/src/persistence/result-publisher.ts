@@ -13,6 +13,12 @@ export interface ResultPublisherOptions {
   readonly maxQueuedBytes?: number;
   /** Messages per bus publish (one append and one sync on the embedded log). Default 500. */
   readonly maxBatch?: number;
+  /**
+   * How long an idle publisher waits after the first message before sending, so that the messages of
+   * queries answered meanwhile go in the same bus write (Kafka's `linger.ms`). A flush or close still waits
+   * for it. Default 0: send at once.
+   */
+  readonly lingerMs?: number;
   /** How long `publish` waits for room when the queue is full, by default. Default 1,000 ms. */
   readonly maxBlockMs?: number;
   /** Callers waiting for room at once; a caller past this is refused at once. Default 1,024. */
@@ -99,6 +105,7 @@ export function createResultPublisher(bus: Bus, options: ResultPublisherOptions 
   const maxWaiters = options.maxWaiters ?? 1_024;
   const attempts = options.attempts ?? 3;
   const retryDelayMs = options.retryDelayMs ?? 200;
+  const lingerMs = options.lingerMs ?? 0;
   // A FIFO with a moving head: shifting a large array is O(n) per message.
   let queue: Queued[] = [];
   let head = 0;
@@ -148,6 +155,9 @@ export function createResultPublisher(bus: Bus, options: ResultPublisherOptions 
   };
 
   const drain = async () => {
+    // While this batch fills, later messages join it; a full batch goes at once.
+    if (lingerMs > 0 && queue.length - head < maxBatch)
+      await new Promise((resolve) => setTimeout(resolve, lingerMs));
     // Cleared in the same turn as the last emptiness check (not in a later `.finally` callback), so a
     // message queued in between always finds no loop running and starts one.
     while (queue.length > head) {
