@@ -3,7 +3,7 @@
  * deploys the quickstart, serves queries with the seed product's wire shapes, takes a changed resolver
  * with `slate apply` without failing a query, stops on Ctrl-C, and reuses its state on the next start.
  */
-import { type ChildProcess, execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,14 +14,9 @@ import { freePort } from '@slate/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeMailDomains, transactions, users } from '../examples/quickstart/src/sample-data.ts';
 import { GrpcCompatClient } from './compatibility/client/grpc-client.ts';
-import {
-  createProcessGroup,
-  repoRoot as repo,
-  type StartedProcess,
-  slateBin,
-  startSlateUp,
-} from './support/index.ts';
 
+const repo = new URL('..', import.meta.url).pathname;
+const slateBin = join(repo, 'packages/cli/bin/slate.js');
 const work = mkdtempSync(join(tmpdir(), 'slate-e2e-'));
 const project = join(work, 'quickstart');
 const stateDir = join(work, 'state');
@@ -29,23 +24,46 @@ let apiPort: number;
 let dataPlanePort: number;
 let grpcPort: number;
 let dataPlaneGrpcPort: number;
-let up: StartedProcess;
+let up: { child: ChildProcess; output: () => string };
 
-const group = createProcessGroup({
-  cwd: work,
-  env: { ...(process.env as Record<string, string>), FORCE_COLOR: '0' },
-});
-
-/** Starts `slate up` (gRPC on free ports) and resolves once it printed that it is up. */
-const startUp = (): Promise<StartedProcess> =>
-  startSlateUp(group, {
-    project,
-    stateDir,
-    port: apiPort,
-    dataPlanePort,
-    grpc: { port: grpcPort, dataPlanePort: dataPlaneGrpcPort },
-    timeoutMs: 90_000,
+/** Starts `slate up` and resolves once it printed that it is up. */
+async function startUp(): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      slateBin,
+      'up',
+      '--project',
+      project,
+      '--state-dir',
+      stateDir,
+      '--port',
+      String(apiPort),
+      '--data-plane-port',
+      String(dataPlanePort),
+      '--grpc-port',
+      String(grpcPort),
+      '--data-plane-grpc-port',
+      String(dataPlaneGrpcPort),
+    ],
+    { cwd: work, env: { ...process.env, FORCE_COLOR: '0' } },
+  );
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`slate up did not start in time:\n${output}`)), 90_000);
+    const check = () => {
+      if (output.includes('Press Ctrl-C to stop')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => reject(new Error(`slate up exited with ${code}:\n${output}`)));
   });
+  return { child, output: () => output };
+}
 
 async function stop(process: ChildProcess): Promise<number | null> {
   const exited = new Promise<number | null>((resolve) => process.once('exit', (code) => resolve(code)));
