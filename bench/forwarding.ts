@@ -7,19 +7,13 @@
  * (`bench/grpc/load.mjs`, closed loops) straight to the data plane's gRPC port and to the API host's, which
  * forwards it as an HTTP/2 stream. `SLATE_BENCH_SECONDS` (default 8) sets each run's duration.
  */
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDataPlane } from '@slate/data-plane';
-import { createMetadataPlane } from '@slate/metadata-plane';
-import { collectGraph } from '@slate/sdk';
-import { createLocalObjectStore, createMemoryOnlineStore } from '@slate/stores';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
-import { build } from 'esbuild';
-import { pino } from 'pino';
-import { until } from '../e2e/support/index.ts';
+import { deployRepository, startInProcessPlanes } from '../e2e/support/in-process-planes.ts';
+import { accessToken, until } from '../e2e/support/index.ts';
 import * as repo from './forwarding/repo.ts';
 import { type BenchFigure, type BenchReport, machine } from './report.ts';
 import { autocannon, runLoadScript } from './serving/autocannon.ts';
@@ -56,81 +50,36 @@ function featherBody(ids: readonly number[]): Buffer {
 export async function run(): Promise<BenchReport> {
   const dir = await mkdtemp(join(tmpdir(), 'slate-bench-forwarding-'));
   const { freePort } = await import('@slate/testing');
-  const [mpPort, dpPort, mpGrpcPort, dpGrpcPort] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  const api = `http://127.0.0.1:${mpPort}`;
-  const engine = `http://127.0.0.1:${dpPort}`;
-  const objectStore = createLocalObjectStore({ root: join(dir, 'objects') });
-  await objectStore.init();
-  const plane = await createMetadataPlane({
-    mode: 'production',
-    database: { type: 'pglite', dataDir: join(dir, 'db') },
-    objectStore,
-    apiServer: api,
+  const [mpGrpcPort, dpGrpcPort] = [await freePort(), await freePort()];
+  const planes = await startInProcessPlanes({
+    dir,
     registrationToken: REGISTRATION,
-    seed: {
-      teams: [{ id: 'acme', name: 'Acme' }],
-      projects: [{ id: 'web', name: 'Web', team_id: 'acme' }],
-      environments: [{ id: 'dev', name: 'Development', project_id: 'web', team_id: 'acme' }],
-    },
-    grpc: { dataPlanePort: dpGrpcPort },
-    logger: pino({ level: 'silent' }),
+    environments: [{ id: 'dev', name: 'Development' }],
+    dataPlaneName: 'east',
+    dataPlaneGrpcPort: dpGrpcPort,
+    metadataGrpc: { dataPlanePort: dpGrpcPort },
+  }).catch(async (error: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
   });
-  await plane.listen({ port: mpPort });
-  await plane.listenGrpc({ port: mpGrpcPort });
-  const onlineStore = createMemoryOnlineStore();
-  await onlineStore.init();
-  const dataPlane = createDataPlane({
-    name: 'east',
-    publicUrl: engine,
-    metadataPlaneUrl: api,
-    registrationToken: REGISTRATION,
-    objectStore,
-    onlineStore,
-    stateDir: join(dir, 'dp'),
-    workers: 1,
-    grpc: { port: dpGrpcPort },
-    logger: pino({ level: 'silent' }),
-  });
+  const { metadata: plane, api, engine } = planes;
   try {
-    await dataPlane.start({ port: dpPort });
-    await dataPlane.ready();
+    await plane.listenGrpc({ port: mpGrpcPort });
     const created = await plane.services.createServiceToken({
       environmentId: 'dev',
       name: 'bench',
       permissions: ['deploy.create', 'query.online'],
     });
-    const exchanged = await fetch(`${api}/v1/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        client_id: created.clientId,
-        client_secret: created.clientSecret,
-        grant_type: 'client_credentials',
-      }),
+    const token = await accessToken(api, {
+      client_id: created.clientId,
+      client_secret: created.clientSecret,
     });
-    const token = ((await exchanged.json()) as { access_token: string }).access_token;
-    const bundle = await build({
-      entryPoints: [fileURLToPath(new URL('./forwarding/repo.ts', import.meta.url))],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      write: false,
-    });
-    const bytes = Buffer.from(bundle.outputFiles[0]!.contents);
-    const deployed = await fetch(`${api}/v1/deployments`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        graph: collectGraph(repo).artifact,
-        bundle_base64: bytes.toString('base64'),
-        source_hash: createHash('sha256').update(bytes).digest('hex'),
-      }),
-    });
+    const deployed = await deployRepository(
+      api,
+      token,
+      new URL('./forwarding/repo.ts', import.meta.url),
+      repo,
+    );
     if (deployed.status !== 201) throw new Error(`deploy failed: ${await deployed.text()}`);
     const json = JSON.stringify({ inputs: { 'account.id': 21 }, outputs: ['account.doubled'] });
     const jsonHeaders = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
@@ -256,8 +205,7 @@ export async function run(): Promise<BenchReport> {
       ].join('\n\n'),
     };
   } finally {
-    await dataPlane.close();
-    await plane.close();
+    await planes.close();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -8,21 +8,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSlateClient } from '@slate/client';
-import { createDataPlane, type DataPlane } from '@slate/data-plane';
-import { createMetadataPlane, type MetadataPlane } from '@slate/metadata-plane';
-import { collectGraph } from '@slate/sdk';
-import { createLocalObjectStore, createMemoryOnlineStore } from '@slate/stores';
-import { freePort } from '@slate/testing';
-import { build } from 'esbuild';
-import { pino } from 'pino';
+import type { DataPlane } from '@slate/data-plane';
+import type { MetadataPlane } from '@slate/metadata-plane';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as repo from './forwarding/forwarding-repo.ts';
-import { until } from './support/index.ts';
+import { deployRepository, type InProcessPlanes, startInProcessPlanes } from './support/in-process-planes.ts';
+import { accessToken, until } from './support/index.ts';
 
 const REGISTRATION = 'registration-token-for-forwarding-tests';
 type Json = Record<string, unknown>;
 
 describe('the API host forwards data-plane routes', () => {
+  let planes: InProcessPlanes | undefined;
   let plane: MetadataPlane;
   let dataPlane: DataPlane;
   let dir: string;
@@ -47,17 +44,8 @@ describe('the API host forwards data-plane routes', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'slate-forwarding-'));
-    const mpPort = await freePort();
-    const dpPort = await freePort();
-    api = `http://127.0.0.1:${mpPort}`;
-    engine = `http://127.0.0.1:${dpPort}`;
-    const objectStore = createLocalObjectStore({ root: join(dir, 'objects') });
-    await objectStore.init();
-    plane = await createMetadataPlane({
-      mode: 'production',
-      database: { type: 'pglite', dataDir: join(dir, 'db') },
-      objectStore,
-      apiServer: api,
+    planes = await startInProcessPlanes({
+      dir,
       registrationToken: REGISTRATION,
       seed: {
         teams: [
@@ -73,54 +61,22 @@ describe('the API host forwards data-plane routes', () => {
           { id: 'gxdev', name: 'Globex development', project_id: 'gx', team_id: 'globex' },
         ],
       },
-      logger: pino({ level: 'silent' }),
+      dataPlaneName: 'east',
     });
-    await plane.listen({ port: mpPort });
-    const onlineStore = createMemoryOnlineStore();
-    await onlineStore.init();
-    dataPlane = createDataPlane({
-      name: 'east',
-      publicUrl: engine,
-      metadataPlaneUrl: api,
-      registrationToken: REGISTRATION,
-      objectStore,
-      onlineStore,
-      stateDir: join(dir, 'dp'),
-      workers: 1,
-      logger: pino({ level: 'silent' }),
-    });
-    await dataPlane.start({ port: dpPort });
-    await dataPlane.ready();
+    ({ metadata: plane, dataPlane, api, engine } = planes);
     const created = await plane.services.createServiceToken({
       environmentId: 'dev',
       name: 'forwarding',
       permissions: ['deploy.create', 'deploy.read', 'query.online'],
     });
     ({ clientId, clientSecret } = created);
-    const exchanged = await fetch(`${api}/v1/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        client_id: clientId,
-        client_secret: clientSecret,
-        grant_type: 'client_credentials',
-      }),
-    });
-    token = ((await exchanged.json()) as { access_token: string }).access_token;
-
-    const bundle = await build({
-      entryPoints: [new URL('./forwarding/forwarding-repo.ts', import.meta.url).pathname],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      write: false,
-    });
-    const bytes = Buffer.from(bundle.outputFiles[0]!.contents);
-    const deployed = await post(api, '/v1/deployments', {
-      graph: collectGraph(repo).artifact,
-      bundle_base64: bytes.toString('base64'),
-      source_hash: createHash('sha256').update(bytes).digest('hex'),
-    });
+    token = await accessToken(api, { client_id: clientId, client_secret: clientSecret });
+    const deployed = await deployRepository(
+      api,
+      token,
+      new URL('./forwarding/forwarding-repo.ts', import.meta.url),
+      repo,
+    );
     expect(deployed.status).toBe(201);
     // Ready when the data plane answers through the API host.
     let last: unknown;
@@ -138,8 +94,7 @@ describe('the API host forwards data-plane routes', () => {
     );
   }, 90_000);
   afterAll(async () => {
-    await dataPlane?.close();
-    await plane?.close();
+    await planes?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -8,9 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@slate/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProcessGroup, repoRoot as repo, type StartedProcess } from './support/index.ts';
+import { createProcessGroup, repoRoot as repo, type StartedProcess, startSlateUp } from './support/index.ts';
 
-const slateBin = join(repo, 'packages/cli/bin/slate.js');
 const work = mkdtempSync(join(tmpdir(), 'slate-e2e-uploads-'));
 const project = join(work, 'project');
 const stateDir = join(work, 'state');
@@ -23,27 +22,8 @@ const group = createProcessGroup({
 });
 
 /** Starts `slate up` and resolves once it printed that it is up. */
-async function startUp(): Promise<StartedProcess> {
-  const started = group.start('slate up', [
-    slateBin,
-    'up',
-    '--project',
-    project,
-    '--state-dir',
-    stateDir,
-    '--port',
-    String(apiPort),
-    '--data-plane-port',
-    String(dataPlanePort),
-    // Tests run side by side: no gRPC on its default ports (4002, 4003).
-    '--data-plane-grpc-port',
-    'off',
-  ]);
-  // Collecting, bundling, migrating, deploying and booting workers: on a loaded 2-core machine (load ~25)
-  // this took over 90 s, so allow 3 minutes (the hook allows 4).
-  await group.waitForOutput(started, 'Press Ctrl-C to stop', 180_000);
-  return started;
-}
+const startUp = (): Promise<StartedProcess> =>
+  startSlateUp(group, { project, stateDir, port: apiPort, dataPlanePort });
 
 const stop = (started: StartedProcess, signal: NodeJS.Signals) => group.stop(started, signal);
 

@@ -3,17 +3,16 @@
  * speed over N connections, with the process's RSS sampled every second. Used by `npm run soak` (a long
  * run) and by `e2e/soak.e2e.test.ts` (a short one); both judge the run with `judgeSoak`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { freePort } from '@slate/testing';
 import autocannon from 'autocannon';
+import { createProcessGroup, startSlateUp } from '../../e2e/support/index.ts';
 
 const repo = new URL('../..', import.meta.url).pathname;
-/** How `slate up` is started: the same entry point as `npm start`. */
-const slateBin = join(repo, 'packages/cli/bin/slate.js');
 
 export interface SoakOptions {
   /** Queries to send (the run stops at whichever of `queries` and `durationS` comes first). */
@@ -132,45 +131,21 @@ async function startUp(
         ...(probe.cpuProfile ? { SLATE_SOAK_CPU_PROFILE: probe.cpuProfile } : {}),
       }
     : {};
-  const child = spawn(
-    process.execPath,
-    [
-      ...(probe ? ['--import', new URL('./probe.mjs', import.meta.url).href] : []),
-      slateBin,
-      'up',
-      '--project',
-      project,
-      '--state-dir',
-      stateDir,
-      '--port',
-      String(apiPort),
-      '--data-plane-port',
-      String(dataPlanePort),
-      // No gRPC: this run does not use it, and its default ports (4002, 4003) may be taken.
-      '--data-plane-grpc-port',
-      'off',
-    ],
-    { cwd, env: { ...process.env, ...probeEnv, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`slate up did not start in time:\n${output}`)), 120_000);
-    child.stdout!.on('data', () => {
-      if (output.includes('Press Ctrl-C to stop')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`slate up exited with ${code}:\n${output}`));
-    });
+  const group = createProcessGroup({
+    cwd,
+    env: { ...(process.env as Record<string, string>), FORCE_COLOR: '0' },
+    // Keep only the tail: a long run must not hold its child's whole output.
+    maxOutput: 10_000,
   });
-  // Keep only the tail: a long run must not hold its child's whole output.
-  child.stdout!.on('data', () => (output = output.slice(-10_000)));
-  return { child };
+  return startSlateUp(group, {
+    project,
+    stateDir,
+    port: apiPort,
+    dataPlanePort,
+    nodeArgs: probe ? ['--import', new URL('./probe.mjs', import.meta.url).href] : [],
+    env: probeEnv,
+    timeoutMs: 120_000,
+  });
 }
 
 async function accessToken(

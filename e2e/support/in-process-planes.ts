@@ -22,8 +22,10 @@ export interface InProcessPlanesOptions {
   /** Prefix of the state folders' names under `dir` (default none). */
   readonly prefix?: string;
   readonly registrationToken: string;
-  /** Environments seeded under team `acme`, project `web`. */
-  readonly environments: readonly { readonly id: string; readonly name: string }[];
+  /** Environments seeded under team `acme`, project `web` (unused when `seed` is given). */
+  readonly environments?: readonly { readonly id: string; readonly name: string }[];
+  /** The whole seed instead: teams, projects and environments of its own. */
+  readonly seed?: MetadataPlaneConfig['seed'];
   /** The data plane's name. */
   readonly dataPlaneName: string;
   /** The data plane's gRPC port (none when absent). */
@@ -64,10 +66,10 @@ export async function startInProcessPlanes(options: InProcessPlanesOptions): Pro
     objectStore,
     apiServer: api,
     registrationToken: options.registrationToken,
-    seed: {
+    seed: options.seed ?? {
       teams: [{ id: 'acme', name: 'Acme' }],
       projects: [{ id: 'web', name: 'Web', team_id: 'acme' }],
-      environments: options.environments.map((e) => ({ ...e, project_id: 'web', team_id: 'acme' })),
+      environments: (options.environments ?? []).map((e) => ({ ...e, project_id: 'web', team_id: 'acme' })),
     },
     ...(options.metadataGrpc ? { grpc: options.metadataGrpc } : {}),
     logger: pino({ level: 'silent' }),

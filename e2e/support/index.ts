@@ -1,6 +1,7 @@
 /**
  * What end-to-end tests and process benches share: starting the planes as processes (compiled or from
- * their sources), polling until something holds, services of their own, signing in, a round-robin front.
+ * their sources), `slate up` (`startSlateUp`), polling until something holds, services of their own,
+ * signing in, a round-robin front.
  * Both planes in the test's own process: `./in-process-planes.ts` (imported on its own, as it loads both
  * planes' code).
  */
@@ -31,3 +32,4 @@ export {
   s3Credentials,
   startS3Server,
 } from './services.ts';
+export { type SlateUpOptions, slateBin, startSlateUp } from './slate-up.ts';
