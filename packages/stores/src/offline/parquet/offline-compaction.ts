@@ -17,6 +17,8 @@ export interface CompactionDeps {
    * these: two processes merging the same files at once would each commit a merged copy (rows twice).
    */
   readonly own: Set<string>;
+  /** Merges of more rows than this stream instead of sorting (default `SORTED_MERGE_ROWS`). */
+  readonly sortedMergeRows?: number;
 }
 
 /**
@@ -74,7 +76,7 @@ export async function mergeFiles(
   const rows = files.reduce((sum, f) => sum + f.rows, 0);
   // Small merges are sorted; larger ones are streamed (see `SORTED_MERGE_ROWS`).
   const order =
-    rows > SORTED_MERGE_ROWS
+    rows > (deps.sortedMergeRows ?? SORTED_MERGE_ROWS)
       ? ''
       : table
         ? 'ORDER BY inserted_at, batch_id, row_index'

@@ -53,6 +53,8 @@ export interface ParquetOfflineStoreOptions {
    * about (its bytes ÷ this) top-level files. Default `DEFAULT_MAX_MERGE_BYTES` (64 MiB).
    */
   readonly maxMergeBytes?: number;
+  /** Merges of more rows than this stream in input order instead of sorting. Default `SORTED_MERGE_ROWS`. */
+  readonly sortedMergeRows?: number;
   /** A (namespace, day) partition with at least this many files is merged by `compact`. Default 4. */
   readonly compactMinFiles?: number;
   /**
@@ -177,7 +179,14 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
 
   /** Files this store wrote and has not merged away: what compaction after writes may merge. */
   const own = new Set<string>();
-  const compaction = (): CompactionDeps => ({ objectStore, staging: staging!, withConnection, stage, own });
+  const compaction = (): CompactionDeps => ({
+    objectStore,
+    staging: staging!,
+    withConnection,
+    stage,
+    own,
+    sortedMergeRows: options.sortedMergeRows,
+  });
   const autoCompactFiles = options.autoCompactFiles ?? 16;
   /**
    * Compaction after a write, in the write's turn. A failure does not fail the write (it is committed):
