@@ -121,7 +121,7 @@ export async function mergeFiles(
  * next level (tiered, so each row is rewritten once per level, not once per merge). A partition then holds
  * fewer than `maxFiles` files per level per writing process, and levels grow with the logarithm of its
  * writes (16 files a level: 5 levels for a million writes a day). One merge reads at most
- * `maxMergeBytes` of files (the first of the level that fit), so its sort, its output and the upload of
+ * `maxMergeBytes` of files (those of the level that fit, in order), so its sort, its output and the upload of
  * that output stay under that size whatever the partition holds; files that large are not merged again,
  * and a partition holds about (its bytes ÷ `maxMergeBytes`) of them. Files of another process, or of
  * this one before a restart, are left to it or to `compact`. Resolves with the files merged.
@@ -152,8 +152,8 @@ export async function compactTouched(
     }
     for (const files of levels.values()) {
       if (files.length < maxFiles) continue;
-      // At most `maxMergeBytes` of input per merge: the first files that fit (two at least; a file that big
-      // on its own is left as it is).
+      // At most `maxMergeBytes` of input per merge: the files that fit, in order (two at least; a file that
+      // big on its own is left as it is).
       const chunk = withinBytes(files, maxMergeBytes);
       if (chunk.length < 2) continue;
       signal?.throwIfAborted();
@@ -166,12 +166,15 @@ export async function compactTouched(
   return merged;
 }
 
-/** The first files whose sizes add up to at most `maxBytes`. */
+/**
+ * Files, in order, whose sizes add up to at most `maxBytes`: each file that still fits is taken, so one
+ * large file does not keep the smaller ones after it from merging.
+ */
 function withinBytes(files: readonly DataFile[], maxBytes: number): DataFile[] {
   const chunk: DataFile[] = [];
   let total = 0;
   for (const file of files) {
-    if (total + file.bytes > maxBytes) break;
+    if (total + file.bytes > maxBytes) continue;
     total += file.bytes;
     chunk.push(file);
   }
