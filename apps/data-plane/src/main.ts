@@ -15,6 +15,7 @@ import {
   createOnlineStore,
   createParquetOfflineStore,
   objectStoreConfigFromEnv,
+  offlineStoreTuningFromEnv,
   onlineStoreConfigFromEnv,
 } from '@slate/stores';
 import { z } from 'zod';
@@ -46,6 +47,8 @@ import type { DataSourceConfig } from './sources/data-sources.ts';
  * - `SLATE_QUERY_PROCESSES` (default 1): query servers behind one port (`node:cluster`), to use every core
  *   of a pod with one process per core; needs `SLATE_ROLE=query` and `SLATE_DATA_PLANE_KEY_FILE`; each is an
  *   instance `<SLATE_INSTANCE_ID>-p<n>` with metrics on `SLATE_METRICS_PORT + n` (see query-processes.ts);
+ * - `SLATE_OFFLINE_MEMORY_LIMIT` (default 512MB) and `SLATE_OFFLINE_THREADS` (default 1): the offline store's
+ *   DuckDB memory limit (it spills past it under the state dir) and threads (ADR 0007);
  * - `SLATE_STATE_DIR` (bundle cache, default `.slate/data-plane`), `SLATE_WORKERS` (resolver threads per
  *   deployment, default 2, at most the machine's cores), `SLATE_USAGE_REPORT_INTERVAL_MS` (default 60 000), `PORT` (default 4001), `HOST` (default 0.0.0.0), `LOG_LEVEL`;
  * - `SLATE_METRICS_PORT` (default 9464): `GET /metrics` for Prometheus, without auth, on `HOST`; keep the port
@@ -130,6 +133,7 @@ async function main(): Promise<void> {
   const offlineStore = createParquetOfflineStore({
     objectStore,
     stagingDir: join(env.SLATE_STATE_DIR, 'offline-staging'),
+    ...offlineStoreTuningFromEnv(process.env),
   });
   for (const store of [objectStore, onlineStore, bus, offlineStore]) await store.init();
   const closeStores = async () => {

@@ -46,8 +46,11 @@ export type {
   StoredObservation,
 } from './offline/offline-store.ts';
 export { jsonToColumnSql } from './offline/parquet/json-column-sql.ts';
+export { offlineStoreTuningFromEnv } from './offline/parquet/offline-store-env.ts';
 export {
   createParquetOfflineStore,
+  DEFAULT_MAX_MERGE_BYTES,
+  DEFAULT_OFFLINE_MEMORY_LIMIT,
   type ParquetOfflineStoreOptions,
 } from './offline/parquet/parquet-offline-store.ts';
 export {

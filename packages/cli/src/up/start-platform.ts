@@ -18,6 +18,7 @@ import {
   createOnlineStore,
   createParquetOfflineStore,
   type OnlineStoreConfig,
+  offlineStoreTuningFromEnv,
 } from '@slate/stores';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
@@ -94,6 +95,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const offlineStore = createParquetOfflineStore({
     objectStore,
     stagingDir: join(options.stateDir, 'offline-staging'),
+    ...offlineStoreTuningFromEnv(process.env),
   });
   for (const store of [objectStore, onlineStore, bus, offlineStore]) await store.init();
   // Parsed here (and validated, with every issue's path) so a bad seed stops before anything starts.

@@ -160,4 +160,57 @@ describe('createParquetOfflineStore', () => {
     ).toBe(0);
     await store.close();
   });
+
+  it('merges at most maxMergeBytes of files at once, and streamed merges lose no row', async () => {
+    // Streams every merge (sortedMergeRows 0), at most two level-0 files per merge (each is ~2.5 KB here).
+    const probe = createParquetOfflineStore({ objectStore, threads: 1, autoCompactFiles: 0 });
+    await probe.init();
+    const batch = (i: number) => ({
+      id: `b${i}`,
+      observations: Array.from({ length: 50 }, (_, k) => ({
+        feature: k % 2 ? 'user.b' : 'user.a',
+        pkey: String((i * 50 + k) % 13),
+        value: i * 50 + k,
+        observedAt: T + i * 50 + k,
+        insertedAt: T + i * 50 + k,
+      })),
+    });
+    await probe.write('sized', [batch(0)]);
+    let size = 0;
+    for await (const info of objectStore.list('data', 'offline/sized/observations/')) size = info.size;
+    await probe.close();
+    const store = createParquetOfflineStore({
+      objectStore,
+      threads: 1,
+      autoCompactFiles: 4,
+      maxMergeBytes: Math.floor(size * 2.5),
+      sortedMergeRows: 0,
+    });
+    await store.init();
+    for (let i = 1; i < 12; i++) await store.write('sized', [batch(i)]);
+    const manifestRows: number[] = [];
+    for await (const info of objectStore.list('data', 'offline/sized/_commits/')) {
+      const commit = JSON.parse(new TextDecoder().decode((await objectStore.get('data', info.key))!)) as {
+        adds: { key: string; rows: number }[];
+      };
+      for (const add of commit.adds) if (/-c\d+\.parquet$/.test(add.key)) manifestRows.push(add.rows);
+    }
+    // Every merge took two files of 50 rows (the cap fits two, not the four a level holds), never four.
+    expect(manifestRows.length).toBeGreaterThan(0);
+    expect(new Set(manifestRows)).toEqual(new Set([100]));
+    const scanned = await store.scan('sized');
+    expect(scanned.map((o) => o.value as number).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 12 * 50 }, (_, i) => i),
+    );
+    // Point-in-time reads sort what they read: the newest value of key 3 at or before T + 400.
+    const { columns } = await store.sample('sized', {
+      spine: { pkeys: ['3'], times: [T + 400] },
+      features: [{ fqn: 'user.a', ttlMs: null }],
+    });
+    const expected = Array.from({ length: 401 }, (_, v) => v)
+      .filter((v) => v % 2 === 0 && v % 13 === 3)
+      .at(-1);
+    expect(columns[0]!.values).toEqual([expected]);
+    await store.close();
+  });
 });

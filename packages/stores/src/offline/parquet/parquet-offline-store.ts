@@ -32,10 +32,29 @@ export interface ParquetOfflineStoreOptions {
   readonly objectStore: ObjectStore;
   /** Local folder where files are staged for DuckDB (it cannot read S3 here). Default: a temp folder. */
   readonly stagingDir?: string;
-  /** DuckDB worker threads. Default 2. */
+  /**
+   * DuckDB worker threads. Default 1: the store runs inside a serving process, and each thread adds its own
+   * sort and Parquet-writer buffers to a merge (see `memoryLimit`).
+   */
   readonly threads?: number;
-  /** DuckDB memory limit, e.g. `'4GB'`; DuckDB spills past it. Default DuckDB's (80% of RAM). */
+  /**
+   * DuckDB's memory limit, e.g. `'256MB'` or `'4GB'`: its buffer manager keeps sorts, hash tables and
+   * Parquet-writer buffers under it and spills the rest to `<stagingDir>/.duckdb-spill`. Default
+   * `DEFAULT_OFFLINE_MEMORY_LIMIT` (512 MB), not DuckDB's own default (80 % of the machine's RAM), so an
+   * offline query cannot take the serving process's memory. Compaction stays far below it by design (see
+   * `SORTED_MERGE_ROWS`); a large offline query spills, or fails with DuckDB's out-of-memory error where
+   * an operator cannot spill — raise it for such workloads (`SLATE_OFFLINE_MEMORY_LIMIT`).
+   */
   readonly memoryLimit?: string;
+  /**
+   * Compaction after writes leaves a level's files alone once merging them would write a file larger than
+   * this (the sum of their sizes): such files stay as they are until an explicit `compact`. Bounds the
+   * work and the memory of one merge, and the size of the file it uploads; a day's partition then holds
+   * about (its bytes ÷ this) top-level files. Default `DEFAULT_MAX_MERGE_BYTES` (64 MiB).
+   */
+  readonly maxMergeBytes?: number;
+  /** Merges of more rows than this stream in input order instead of sorting. Default `SORTED_MERGE_ROWS`. */
+  readonly sortedMergeRows?: number;
   /** A (namespace, day) partition with at least this many files is merged by `compact`. Default 4. */
   readonly compactMinFiles?: number;
   /**
@@ -60,6 +79,11 @@ export interface ParquetOfflineStoreOptions {
    */
   readonly writeRefreshMs?: number;
 }
+
+/** The offline store's DuckDB memory limit by default (see `ParquetOfflineStoreOptions.memoryLimit`). */
+export const DEFAULT_OFFLINE_MEMORY_LIMIT = '512MB';
+/** The largest file compaction after writes produces by default (see `maxMergeBytes`). */
+export const DEFAULT_MAX_MERGE_BYTES = 64 * 2 ** 20;
 
 const FQN = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_.]*$/;
 const TABLE = /^[a-z_][a-z0-9_]{0,63}$/;
@@ -155,7 +179,14 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
 
   /** Files this store wrote and has not merged away: what compaction after writes may merge. */
   const own = new Set<string>();
-  const compaction = (): CompactionDeps => ({ objectStore, staging: staging!, withConnection, stage, own });
+  const compaction = (): CompactionDeps => ({
+    objectStore,
+    staging: staging!,
+    withConnection,
+    stage,
+    own,
+    sortedMergeRows: options.sortedMergeRows,
+  });
   const autoCompactFiles = options.autoCompactFiles ?? 16;
   /**
    * Compaction after a write, in the write's turn. A failure does not fail the write (it is committed):
@@ -174,6 +205,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
       manifest,
       new Set(adds.map(partitionOf)),
       autoCompactFiles,
+      options.maxMergeBytes ?? DEFAULT_MAX_MERGE_BYTES,
       signal,
     ).catch(() => 0);
   };
@@ -548,9 +580,14 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
         ownStaging = true;
       }
       await mkdir(staging, { recursive: true });
+      const spill = join(staging, '.duckdb-spill');
+      await rm(spill, { recursive: true, force: true });
       instance = await DuckDBInstance.create(':memory:', {
-        threads: String(options.threads ?? 2),
-        ...(options.memoryLimit ? { memory_limit: options.memoryLimit } : {}),
+        threads: String(options.threads ?? 1),
+        memory_limit: options.memoryLimit ?? DEFAULT_OFFLINE_MEMORY_LIMIT,
+        // Past the limit DuckDB spills here (its default for an in-memory database is `.tmp` in the
+        // process's working folder); emptied on open, as a crash can leave spill files behind.
+        temp_directory: spill,
       });
     },
     async close() {
