@@ -3,6 +3,7 @@
  * data plane's gRPC port, the API host's gRPC port, `AuthService/GetToken` over Connect on its HTTP port):
  *
  *   npm run fuzz -- [--seed 1] [--runs 20000] [--grpc-runs 10000] [--max-ms 5000] [--only upload_features]
+ *     [--grpc-targets dataPlane,apiHost,apiHostHttp]
  *
  * Prints progress, the status counts, the slowest request and every failure (5xx, a request over
  * `--max-ms`, prototype pollution; gRPC: UNKNOWN, INTERNAL, DATA_LOSS, a call over `--max-ms`, a server
@@ -25,6 +26,8 @@ const { values } = parseArgs({
     'max-ms': { type: 'string', default: '5000' },
     /** Only routes whose URL contains this text (focus a long run on one decoder). */
     only: { type: 'string' },
+    /** Only these gRPC targets, comma-separated: dataPlane, apiHost, apiHostHttp (default all). */
+    'grpc-targets': { type: 'string', default: 'dataPlane,apiHost,apiHostHttp' },
   },
 });
 const seed = Number(values.seed);
@@ -53,7 +56,9 @@ try {
   );
   for (const failure of report.failures) console.log(failure);
   let grpcFailed = false;
-  for (const [name, target] of Object.entries(grpcFuzzTargets(all.production))) {
+  const wanted = new Set(values['grpc-targets'].split(','));
+  const grpcTargets = Object.entries(grpcFuzzTargets(all.production)).filter(([name]) => wanted.has(name));
+  for (const [name, target] of grpcTargets) {
     const grpcStarted = performance.now();
     console.log(
       `fuzzing gRPC (${name}, ${target.authority}) with seed ${seed}, ${values['grpc-runs']} calls`,
