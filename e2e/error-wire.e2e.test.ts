@@ -57,7 +57,7 @@ describe('one error mapper for both planes', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const both = async (request: { method: 'GET' | 'POST'; url: string; payload?: unknown }) =>
+  const both = async (request: { method: 'GET' | 'POST'; url: string; payload?: object }) =>
     Promise.all([metadata.app.inject(request), data.app.inject({ ...request, headers: dataAuth })]);
 
   it('answers an unexpected fault with 500 INTERNAL_SERVER_ERROR on both, without its message', async () => {
