@@ -17,6 +17,7 @@ export default defineConfig({
             'e2e/**/*.test.ts',
             'examples/*/src/**/*.test.ts',
             'deploy/**/*.test.ts',
+            'scripts/*.test.ts',
           ],
           exclude: ['**/node_modules/**', 'apps/web/**'],
           testTimeout: 30_000,

@@ -7,6 +7,7 @@
  * planes run in this process, on real sockets.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect as connectH2 } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,6 +84,7 @@ describe('gRPC through the API host', () => {
   let tokenId: string;
   let clientSecret: string;
   let token: string;
+  let apiGrpcOrigin: string;
 
   const withToken = (headers: Record<string, string> = {}, bearer: string | null = token) => {
     const meta = new grpc.Metadata();
@@ -120,6 +122,7 @@ describe('gRPC through the API host', () => {
     });
     ({ metadata: plane, dataPlane, api: apiUrl, engine } = planes);
     const grpcPort = await plane.listenGrpc({ port: mpGrpcPort });
+    apiGrpcOrigin = `http://127.0.0.1:${grpcPort}`;
     const created = await plane.services.createServiceToken({
       environmentId: 'dev',
       name: 'grpc-forwarding',
@@ -207,6 +210,15 @@ describe('gRPC through the API host', () => {
       grant_type: 'password',
     });
     expect(grant.error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    // Found by the fuzzer: a NUL in the id reached PostgreSQL's lookup and answered INTERNAL.
+    for (const credentials of [
+      { client_id: `${clientId.slice(0, 5)}\u0000${clientId.slice(5)}`, client_secret: clientSecret },
+      { client_id: clientId, client_secret: `${clientSecret}\u0000` },
+    ]) {
+      const nul = await call(auth, 'GetToken', { ...credentials, grant_type: 'client_credentials' });
+      expect(nul.error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(nul.error?.details).toContain('NUL');
+    }
   });
 
   it("relays GetToken on the data plane's gRPC port to the metadata plane, with the same refusals", async () => {
@@ -345,6 +357,45 @@ describe('gRPC through the API host', () => {
       withToken({}, `${head}.${body}.AAAA`),
     );
     expect(forged.error?.code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+
+  it("answers the forwarder's own refusals in the caller's protocol: Connect as 401 JSON, gRPC-Web in a trailer frame", async () => {
+    // Found by fuzzing the API host's gRPC port: they came as gRPC trailers only, so a Connect client read
+    // 200 with an empty message, and a gRPC-Web client no status at all.
+    const session = connectH2(apiGrpcOrigin);
+    const post = (contentType: string, body: Buffer) =>
+      new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+        const stream = session.request({
+          ':method': 'POST',
+          ':path': '/chalk.engine.v1.QueryService/Ping',
+          'content-type': contentType,
+          authorization: 'Bearer not-a-token',
+        });
+        const chunks: Buffer[] = [];
+        let headers: Record<string, unknown> = {};
+        stream.on('response', (h) => {
+          headers = h;
+        });
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('end', () =>
+          resolve({ status: Number(headers[':status']), headers, body: Buffer.concat(chunks) }),
+        );
+        stream.on('error', reject);
+        stream.end(body);
+      });
+    try {
+      const connectAnswer = await post('application/proto', Buffer.alloc(0));
+      expect(connectAnswer.status).toBe(401);
+      expect(connectAnswer.headers['content-type']).toBe('application/json');
+      expect(JSON.parse(connectAnswer.body.toString('utf8'))).toMatchObject({ code: 'unauthenticated' });
+      const webAnswer = await post('application/grpc-web+proto', Buffer.from([0, 0, 0, 0, 0]));
+      expect(webAnswer.status).toBe(200);
+      expect(webAnswer.body[0]).toBe(0x80);
+      const trailer = webAnswer.body.subarray(5, 5 + webAnswer.body.readUInt32BE(1)).toString('latin1');
+      expect(trailer).toMatch(/grpc-status: ?16\r\n/);
+    } finally {
+      session.close();
+    }
   });
 
   it('keeps environments apart: a dev token naming prod in x-chalk-env-id is refused', async () => {

@@ -1,19 +1,34 @@
+import { Agent, request as httpRequest } from 'node:http';
 import { type ClientHttp2Session, connect } from 'node:http2';
-import { create, type DescMessage, fromJson, type JsonValue, toBinary } from '@bufbuild/protobuf';
-import { ValueSchema } from '@bufbuild/protobuf/wkt';
-import { QueryService } from '@slate/grpc-api';
-import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import fc from 'fast-check';
+import type { FuzzMethod } from './grpc-fuzz-messages.ts';
 import { byteMutation, hostileJson, hostileString } from './hostile-values.ts';
 
-/** One generated call, as raw HTTP/2: the fuzzer speaks the wire protocols itself, not through a client. */
+/** One generated call, as raw HTTP: the fuzzer speaks the wire protocols itself, not through a client. */
 export interface GrpcFuzzCall {
-  readonly method: string;
+  /** `/chalk.engine.v1.QueryService/Ping`. */
+  readonly path: string;
   readonly protocol: 'grpc' | 'grpc-web' | 'connect-proto' | 'connect-json';
   readonly headers: Record<string, string>;
   readonly body: Buffer;
   /** What the body is, for the failure line. */
   readonly shape: string;
+}
+
+/** Where the calls go and what they call. */
+export interface GrpcFuzzTarget {
+  /** `127.0.0.1:<port>`. */
+  readonly authority: string;
+  /**
+   * `h2`: a cleartext HTTP/2 gRPC port (gRPC, gRPC-Web and Connect); `http1`: an HTTP/1.1 port answering
+   * Connect and gRPC-Web (the metadata plane's HTTP port for `AuthService/GetToken`).
+   */
+  readonly transport: 'h2' | 'http1';
+  readonly methods: readonly FuzzMethod[];
+  /** The bearer token most calls carry. */
+  readonly token: string;
+  /** The method whose valid call must succeed after the run (the server still answers). */
+  readonly alive: FuzzMethod;
 }
 
 export interface GrpcFuzzOptions {
@@ -31,132 +46,27 @@ export interface GrpcFuzzReport {
   readonly failures: readonly string[];
   readonly slowestMs: number;
   readonly methodsHit: number;
-  /** A valid Ping answered after the run: the server is still alive. */
+  /** A valid call of `target.alive` answered after the run: the server is still alive. */
   readonly aliveAfter: boolean;
 }
 
-const methods = QueryService.methods;
 /** gRPC statuses that bad input must never produce: UNKNOWN, INTERNAL, DATA_LOSS. */
 const FAULT_STATUSES = new Set(['2', '13', '15']);
 const FAULT_CODES = new Set(['unknown', 'internal', 'data_loss']);
 
-const arrow = (columns: Record<string, unknown[]>) =>
-  tableToIPC(tableFromArrays(columns as Parameters<typeof tableFromArrays>[0]), 'stream');
-
-/** A valid request of each method over `fuzz-repo.ts`, as the message's init object. */
-const VALID: Readonly<Record<string, Record<string, unknown>>> = {
-  Ping: { num: 7 },
-  OnlineQuery: {
-    inputs: { 'user.id': { kind: { case: 'numberValue', value: 3 } } },
-    outputs: [{ expr: { case: 'featureFqn', value: 'user.name' } }],
-    responseOptions: { includeMeta: true },
-  },
-  OnlineQueryBulk: {
-    inputsFeather: arrow({ 'user.id': [1, 2, 3] }),
-    outputs: [
-      { expr: { case: 'featureFqn', value: 'user.name' } },
-      { expr: { case: 'featureFqn', value: 'user.risk_score' } },
-    ],
-  },
-  OnlineQueryMulti: {
-    queries: [
-      {
-        query: {
-          case: 'singleRequest',
-          value: {
-            inputs: { 'user.id': { kind: { case: 'numberValue', value: 4 } } },
-            outputs: [{ expr: { case: 'featureFqn', value: 'user.risk_score' } }],
-          },
-        },
-      },
-    ],
-  },
-  UploadFeaturesBulk: { inputsFeather: arrow({ 'user.id': [50, 51], 'user.nickname': ['a', 'b'] }) },
-  UploadFeatures: { inputsTable: arrow({ 'user.id': [60], 'user.nickname': ['c'] }) },
-};
-
-const validBytes = new Map(
-  methods.map((m) => [m.name, Buffer.from(toBinary(m.input, create(m.input, VALID[m.name] as never)))]),
-);
-
-/** A protobuf Value from any JSON; numbers JSON cannot carry become strings. */
-const toValue = (json: unknown) => {
-  try {
-    return fromJson(ValueSchema, json as JsonValue);
-  } catch {
-    return fromJson(ValueSchema, String(json));
-  }
-};
-
-/** The message of `method` with hostile values in its strings, maps and numbers, encoded. */
-function hostileMessage(input: DescMessage, name: string): fc.Arbitrary<Buffer> {
-  const value = hostileJson.map(toValue);
-  const str = hostileString.map((s) => s.slice(0, 20_000));
-  const outputs = fc.array(
-    str.map((s) => ({ expr: { case: 'featureFqn', value: s } })),
-    { maxLength: 4 },
-  );
-  const single = fc.record({
-    inputs: fc.dictionary(fc.oneof(str, fc.constantFrom('user.id', 'user.name')), value, { maxKeys: 4 }),
-    outputs,
-    staleness: fc.dictionary(str, str, { maxKeys: 2 }),
-    now: fc.option(
-      fc.record({
-        seconds: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
-        nanos: fc.integer(),
-      }),
-      { nil: undefined },
-    ),
-    context: fc.record({ tags: fc.array(str, { maxLength: 3 }), correlationId: str, queryName: str }),
-    responseOptions: fc.record({
-      includeMeta: fc.boolean(),
-      metadata: fc.dictionary(str, str, { maxKeys: 2 }),
-    }),
-  });
-  const table = byteMutation(Buffer.from(arrow({ 'user.id': [1, 2], 'user.nickname': ['x', 'y'] })));
-  const bulk = fc.record({
-    inputsFeather: table,
-    outputs,
-    bodyType: fc.integer({ min: -1, max: 99 }),
-    now: fc.array(fc.record({ seconds: fc.bigInt({ min: -(2n ** 40n), max: 2n ** 40n }) }), { maxLength: 3 }),
-  });
-  const init: Record<string, fc.Arbitrary<unknown>> = {
-    Ping: fc.record({ num: fc.integer() }),
-    OnlineQuery: single,
-    OnlineQueryBulk: bulk,
-    OnlineQueryMulti: fc.record({
-      queries: fc.array(
-        fc.oneof(
-          single.map((value) => ({ query: { case: 'singleRequest', value } })),
-          bulk.map((value) => ({ query: { case: 'bulkRequest', value } })),
-          fc.constant({}),
-        ),
-        { maxLength: 70 },
-      ),
-    }),
-    UploadFeaturesBulk: fc.record({ inputsFeather: table, bodyType: fc.integer({ min: -1, max: 99 }) }),
-    UploadFeatures: fc.record({ inputsTable: table }),
-  };
-  return init[name]!.map((fields) => {
-    try {
-      return Buffer.from(toBinary(input, create(input, fields as never)));
-    } catch {
-      return validBytes.get(name)!;
-    }
-  });
-}
-
 /** The message bytes of a call: valid, hostile values, flipped or cut bytes, random, another method's. */
-function messageBytes(name: string, input: DescMessage): fc.Arbitrary<{ bytes: Buffer; shape: string }> {
-  const valid = validBytes.get(name)!;
+function messageBytes(
+  method: FuzzMethod,
+  all: readonly FuzzMethod[],
+): fc.Arbitrary<{ bytes: Buffer; shape: string }> {
   const tagged = (shape: string) => (bytes: Buffer) => ({ bytes, shape });
   return fc.oneof(
-    { weight: 2, arbitrary: fc.constant(valid).map(tagged('valid')) },
-    { weight: 4, arbitrary: hostileMessage(input, name).map(tagged('hostile-values')) },
-    { weight: 4, arbitrary: byteMutation(valid).map(tagged('mutated')) },
+    { weight: 2, arbitrary: fc.constant(method.valid).map(tagged('valid')) },
+    { weight: 4, arbitrary: method.hostile.map(tagged('hostile-values')) },
+    { weight: 4, arbitrary: byteMutation(method.valid).map(tagged('mutated')) },
     {
       weight: 2,
-      arbitrary: fc.constantFrom(...validBytes.values()).map(tagged('other-method')),
+      arbitrary: fc.constantFrom(...all.map((m) => m.valid)).map(tagged('other-method')),
     },
     {
       weight: 1,
@@ -232,14 +142,14 @@ const PROTOCOLS = {
   'connect-json': ['application/json'],
 } as const;
 
-function callArbitrary(token: string): fc.Arbitrary<GrpcFuzzCall> {
-  return fc.constantFrom(...methods).chain((method) =>
+const PROTOCOLS_OVER_HTTP1 = ['grpc-web', 'connect-proto', 'connect-json'] as const;
+
+function callArbitrary(target: GrpcFuzzTarget): fc.Arbitrary<GrpcFuzzCall> {
+  const protocols: readonly GrpcFuzzCall['protocol'][] =
+    target.transport === 'h2' ? (Object.keys(PROTOCOLS) as GrpcFuzzCall['protocol'][]) : PROTOCOLS_OVER_HTTP1;
+  return fc.constantFrom(...target.methods).chain((method) =>
     fc
-      .tuple(
-        fc.constantFrom(...(Object.keys(PROTOCOLS) as GrpcFuzzCall['protocol'][])),
-        messageBytes(method.name, method.input),
-        metadataFor(token),
-      )
+      .tuple(fc.constantFrom(...protocols), messageBytes(method, target.methods), metadataFor(target.token))
       .chain(([protocol, { bytes, shape }, headers]): fc.Arbitrary<GrpcFuzzCall> => {
         const contentType = fc.constantFrom(...PROTOCOLS[protocol]);
         if (protocol === 'connect-json') {
@@ -253,7 +163,7 @@ function callArbitrary(token: string): fc.Arbitrary<GrpcFuzzCall> {
               ),
             )
             .map(([type, text]) => ({
-              method: method.name,
+              path: method.path,
               protocol,
               headers: { ...headers, 'content-type': type },
               body: Buffer.from(text),
@@ -263,7 +173,7 @@ function callArbitrary(token: string): fc.Arbitrary<GrpcFuzzCall> {
         const body =
           protocol === 'connect-proto' ? fc.constant({ body: bytes, framing: 'unary' }) : framed(bytes);
         return fc.tuple(contentType, body).map(([type, { body: payload, framing }]) => ({
-          method: method.name,
+          path: method.path,
           protocol,
           headers: { ...headers, 'content-type': type },
           body: payload,
@@ -280,12 +190,12 @@ interface Outcome {
   readonly message: string;
 }
 
-function send(session: ClientHttp2Session, call: GrpcFuzzCall, signal: AbortSignal): Promise<Outcome> {
+function sendH2(session: ClientHttp2Session, call: GrpcFuzzCall, signal: AbortSignal): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const stream = session.request(
       {
         ':method': 'POST',
-        ':path': `/${QueryService.typeName}/${call.method}`,
+        ':path': call.path,
         ...(call.protocol.startsWith('grpc') ? { te: 'trailers' } : {}),
         ...call.headers,
       },
@@ -308,6 +218,32 @@ function send(session: ClientHttp2Session, call: GrpcFuzzCall, signal: AbortSign
       resolve({ httpStatus, ...statusOf(call.protocol, httpStatus, headers, trailers, body) });
     });
     stream.end(call.body);
+  });
+}
+
+function sendHttp1(
+  agent: Agent,
+  authority: string,
+  call: GrpcFuzzCall,
+  signal: AbortSignal,
+): Promise<Outcome> {
+  const [host, port] = authority.split(':') as [string, string];
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      { agent, host, port: Number(port), method: 'POST', path: call.path, headers: call.headers, signal },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          const httpStatus = response.statusCode ?? 0;
+          const body = Buffer.concat(chunks);
+          resolve({ httpStatus, ...statusOf(call.protocol, httpStatus, response.headers, {}, body) });
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end(call.body);
   });
 }
 
@@ -349,32 +285,82 @@ function statusOf(
   }
 }
 
-/**
- * Sends `runs` generated calls to every `chalk.engine.v1.QueryService` method at `authority` (h2c), over the
- * gRPC, gRPC-Web and Connect protocols: valid, hostile-valued, byte-mutated, truncated, random and
- * other-method (type-confused) messages, broken framing, and bad metadata. A failure is an UNKNOWN,
- * INTERNAL or DATA_LOSS status (Connect: `unknown`, `internal`, `data_loss`), an HTTP 5xx that carries no
- * status, a call over `maxMs` twice in a row, or a server that no longer answers a valid Ping at the end. Deterministic
- * for a seed (batches of 50 drawn with `seed + batch`).
- */
-export async function runGrpcFuzz(
-  authority: string,
-  token: string,
-  options: GrpcFuzzOptions,
-): Promise<GrpcFuzzReport> {
-  const maxMs = options.maxMs ?? 5_000;
-  const arbitrary = callArbitrary(token);
-  const statuses: Record<string, number> = {};
-  const failures: string[] = [];
-  const hit = new Set<string>();
+/** What the target's transport needs to send a call, reset after a connection fails. */
+function transportFor(target: GrpcFuzzTarget) {
   let session: ClientHttp2Session | undefined;
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const sessionNow = () => {
     if (!session || session.closed || session.destroyed) {
-      session = connect(`http://${authority}`);
+      session = connect(`http://${target.authority}`);
       session.on('error', () => {});
     }
     return session;
   };
+  return {
+    send: (call: GrpcFuzzCall, signal: AbortSignal) =>
+      target.transport === 'h2'
+        ? sendH2(sessionNow(), call, signal)
+        : sendHttp1(agent, target.authority, call, signal),
+    /** After a failed call: a new connection for the next (a reset stream alone keeps the session). */
+    reset: (error: unknown) => {
+      if ((error as { code?: string }).code !== 'ERR_HTTP2_STREAM_ERROR') session?.destroy();
+    },
+    close: () => {
+      session?.close();
+      agent.destroy();
+    },
+  };
+}
+
+/** A valid call of `method` answered with success, waiting out rate limits (RESOURCE_EXHAUSTED) a few times. */
+async function answersValidCall(
+  target: GrpcFuzzTarget,
+  transport: ReturnType<typeof transportFor>,
+  maxMs: number,
+): Promise<boolean> {
+  const method = target.alive;
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(method.valid.length, 1);
+  const call: GrpcFuzzCall =
+    target.transport === 'h2'
+      ? {
+          path: method.path,
+          protocol: 'grpc',
+          headers: { 'content-type': 'application/grpc', authorization: `Bearer ${target.token}` },
+          body: Buffer.concat([prefix, method.valid]),
+          shape: 'valid',
+        }
+      : {
+          path: method.path,
+          protocol: 'connect-proto',
+          headers: { 'content-type': 'application/proto', authorization: `Bearer ${target.token}` },
+          body: method.valid,
+          shape: 'valid',
+        };
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const outcome = await transport.send(call, AbortSignal.timeout(maxMs)).catch(() => undefined);
+    if (outcome?.status === '0' || outcome?.status === 'ok') return true;
+    if (outcome?.status !== '8' && outcome?.status !== 'resource_exhausted') return false;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  return false;
+}
+
+/**
+ * Sends `runs` generated calls to every method of `target` (h2c, or HTTP/1.1 for Connect and gRPC-Web),
+ * over each protocol the transport carries: valid, hostile-valued, byte-mutated, truncated, random and
+ * other-method (type-confused) messages, broken framing, and bad metadata. A failure is an UNKNOWN,
+ * INTERNAL or DATA_LOSS status (Connect: `unknown`, `internal`, `data_loss`), an HTTP 5xx that carries no
+ * status, a call over `maxMs` twice in a row, or a server that no longer answers a valid call of
+ * `target.alive` at the end. Deterministic for a seed (batches of 50 drawn with `seed + batch`).
+ */
+export async function runGrpcFuzz(target: GrpcFuzzTarget, options: GrpcFuzzOptions): Promise<GrpcFuzzReport> {
+  const maxMs = options.maxMs ?? 5_000;
+  const arbitrary = callArbitrary(target);
+  const statuses: Record<string, number> = {};
+  const failures: string[] = [];
+  const hit = new Set<string>();
+  const transport = transportFor(target);
   let slowestMs = 0;
   let done = 0;
   try {
@@ -384,20 +370,19 @@ export async function runGrpcFuzz(
         numRuns: Math.min(50, options.runs - done),
       });
       for (const [index, call] of calls.entries()) {
-        const label = `#${batch}.${index} ${call.protocol} ${call.method} ${call.shape} ${JSON.stringify(call.headers).slice(0, 300)} base64:${call.body.toString('base64').slice(0, 600)}`;
+        const label = `#${batch}.${index} ${call.protocol} ${call.path} ${call.shape} ${JSON.stringify(call.headers).slice(0, 300)} base64:${call.body.toString('base64').slice(0, 600)}`;
         const sendTimed = async () => {
           const aborter = new AbortController();
           const timer = setTimeout(() => aborter.abort(), maxMs);
           const started = performance.now();
           let outcome: Outcome | 'hang' | 'reset';
           try {
-            outcome = await send(sessionNow(), call, aborter.signal);
+            outcome = await transport.send(call, aborter.signal);
           } catch (error) {
             outcome = aborter.signal.aborted ? 'hang' : 'reset';
             // A stream reset by the server is a protocol answer (as to a frame over the size limit), unless
-            // the whole connection went: that is checked by the next call and the final Ping.
-            if (outcome === 'reset' && (error as { code?: string }).code !== 'ERR_HTTP2_STREAM_ERROR')
-              session?.destroy();
+            // the whole connection went: that is checked by the next call and the final alive check.
+            if (outcome === 'reset') transport.reset(error);
           } finally {
             clearTimeout(timer);
           }
@@ -414,7 +399,7 @@ export async function runGrpcFuzz(
         }
         slowestMs = Math.max(slowestMs, ms);
         done++;
-        hit.add(call.method);
+        hit.add(call.path);
         const key =
           typeof outcome === 'string' ? outcome : `${call.protocol.split('-')[0]} ${outcome.status}`;
         statuses[key] = (statuses[key] ?? 0) + 1;
@@ -430,29 +415,15 @@ export async function runGrpcFuzz(
         if (done % 100 === 0) options.onProgress?.(done);
       }
     }
-    const ping = await send(
-      sessionNow(),
-      {
-        method: 'Ping',
-        protocol: 'grpc',
-        headers: { 'content-type': 'application/grpc', authorization: `Bearer ${token}` },
-        body: Buffer.concat([Buffer.from([0, 0, 0, 0, 2]), validBytes.get('Ping')!]),
-        shape: 'valid',
-      },
-      AbortSignal.timeout(maxMs),
-    ).catch(() => undefined);
     return {
       requests: done,
       statuses,
       failures,
       slowestMs: Math.round(slowestMs),
       methodsHit: hit.size,
-      aliveAfter: ping?.status === '0',
+      aliveAfter: await answersValidCall(target, transport, maxMs),
     };
   } finally {
-    session?.close();
+    transport.close();
   }
 }
-
-/** Methods of `chalk.engine.v1.QueryService` (a run must reach each). */
-export const GRPC_METHOD_COUNT = methods.length;

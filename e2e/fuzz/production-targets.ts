@@ -9,7 +9,7 @@ import type { FuzzRoute } from './fuzz-targets.ts';
 
 const REGISTRATION = 'fuzz-registration-token-production';
 
-/** Both planes on real sockets, as a client with only `api_server` meets them, plus the data plane's gRPC port. */
+/** Both planes on real sockets, as a client with only `api_server` meets them, plus both gRPC ports. */
 export interface ProductionTargets {
   /** `FORWARDED_ROUTES`, each to be sent to the metadata plane (plane `api`). */
   readonly routes: readonly FuzzRoute[];
@@ -17,8 +17,14 @@ export interface ProductionTargets {
   readonly dataPlane: DataPlane;
   /** `127.0.0.1:<port>` of the data plane's gRPC server (h2c). */
   readonly grpcAuthority: string;
+  /** `127.0.0.1:<port>` of the API host's own gRPC server (h2c): `AuthService/GetToken`, the forwarder. */
+  readonly apiGrpcAuthority: string;
+  /** `127.0.0.1:<port>` of the API host's HTTP port (`AuthService/GetToken` over Connect there). */
+  readonly apiAuthority: string;
   /** A service token's access token for environment `dev` (query, upload). */
   readonly token: string;
+  /** That service token's credentials (valid `GetToken` calls). */
+  readonly credentials: { readonly clientId: string; readonly clientSecret: string };
   close(): Promise<void>;
 }
 
@@ -32,6 +38,7 @@ export async function createProductionTargets(
   bodySeeds: Readonly<Record<string, unknown>>,
 ): Promise<ProductionTargets> {
   const grpcPort = await freePort();
+  const apiGrpcPort = await freePort();
   const planes = await startInProcessPlanes({
     dir,
     prefix: 'prod-',
@@ -39,9 +46,11 @@ export async function createProductionTargets(
     environments: [{ id: 'dev', name: 'Dev' }],
     dataPlaneName: 'fuzz-east',
     dataPlaneGrpcPort: grpcPort,
+    metadataGrpc: { dataPlanePort: grpcPort },
   });
   const { metadata, api } = planes;
   try {
+    await metadata.listenGrpc({ port: apiGrpcPort });
     const created = await metadata.services.createServiceToken({
       environmentId: 'dev',
       name: 'fuzz',
@@ -84,7 +93,10 @@ export async function createProductionTargets(
       metadata,
       dataPlane: planes.dataPlane,
       grpcAuthority: `127.0.0.1:${grpcPort}`,
+      apiGrpcAuthority: `127.0.0.1:${apiGrpcPort}`,
+      apiAuthority: new URL(api).host,
       token,
+      credentials: { clientId: created.clientId, clientSecret: created.clientSecret },
       close: planes.close,
     };
   } catch (error) {

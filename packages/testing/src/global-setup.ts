@@ -16,6 +16,8 @@ import { helmBinary } from './tools.ts';
 
 interface Check {
   readonly name: string;
+  /** The suites that skip without it, for the one line that says so. */
+  readonly skips?: string;
   /** Why it cannot run here, or `undefined`. */
   readonly missing: string | undefined;
   /** A part no machine of this project can run: reported, never a CI failure. */
@@ -24,13 +26,26 @@ interface Check {
 
 const repoRoot = new URL('../../../', import.meta.url).pathname;
 
+/** What skips when each service is missing (the suites that call `requireService` / `unlessCi` for it). */
+const SKIPS: Readonly<Record<string, string>> = {
+  PostgreSQL:
+    'the PostgreSQL source, pg-boss queue, SQL runtime, runs and metadata-plane integration suites, and the ' +
+    'production-shape, scale-out, replicas, persistence-crash, compatibility, compiled-build and runs-resume e2e',
+  Redis:
+    'the Redis online store, Redis bus, caching, online writer and windowed-stream suites, and the ' +
+    'production-shape e2e',
+  MariaDB: 'the MySQL source and the SQL runtime/scan suites on MariaDB',
+  'Kafka mock cluster': 'the Kafka bus conformance suite and the scale-out e2e on Kafka',
+  helm: 'the chart tests (deploy/helm)',
+};
+
 export async function setup(): Promise<void> {
   // The compiled build (dist/) that the chart tests check and the compiled e2e test runs; the web UI is
   // left out (its own tests build what they need). About a second.
   await promisify(execFile)(process.execPath, [`${repoRoot}scripts/build.mjs`, '--no-web'], {
     timeout: 120_000,
   });
-  const checks: Check[] = await Promise.all([
+  const found: Check[] = await Promise.all([
     postgres(),
     service('Redis', testServices.redisUrl),
     mariadb(),
@@ -39,10 +54,12 @@ export async function setup(): Promise<void> {
     // SLATE_TEST_SQS_ENDPOINT, or else the SQS suite starts local-aws-sqs in its own process (ADR 0014).
     Promise.resolve<Check>({ name: 'SQS', missing: undefined }),
   ]);
+  const checks = found.map((check) => ({ ...check, skips: SKIPS[check.name] }));
   const line = checks.map((check) => `${check.name} ${check.missing ? '✗' : '✓'}`).join(' · ');
   console.log(`test services: ${line}`);
   const missing = checks.filter((check) => check.missing);
-  for (const check of missing) console.log(`  ${check.name}: ${check.missing} — its suites skip`);
+  for (const check of missing)
+    console.log(`  ${check.name}: ${check.missing} — skipping ${check.skips ?? 'its suites'}`);
   const fatal = missing.filter((check) => !check.optional);
   if (underCi && fatal.length > 0) {
     throw new Error(

@@ -6,6 +6,7 @@ import {
   createLocalObjectStore,
   createLogBus,
   createParquetOfflineStore,
+  type ObjectStore,
   type Observation,
   type OfflineStore,
 } from '@slate/stores';
@@ -33,6 +34,29 @@ let bus: ReturnType<typeof createLogBus>;
 let auth: Record<string, string>;
 const appDb = createPgliteSqlSource();
 let clockSkew = 0;
+/**
+ * When set, the save of a revision record that says COMPLETED waits for it: the object store is real, only
+ * slowed at that one write, so a test can read the revision while its finished record is being saved.
+ */
+let beforeCompletedSave: ((key: string) => Promise<void>) | undefined;
+
+/** `store` with every `put` of a COMPLETED revision record held by `beforeCompletedSave` first. */
+function pausingCompletedSaves(store: ObjectStore): ObjectStore {
+  return Object.assign(Object.create(store) as ObjectStore, {
+    async put(...args: Parameters<ObjectStore['put']>) {
+      const [bucket, key, body] = args;
+      if (
+        beforeCompletedSave &&
+        bucket === 'dataset' &&
+        /^offline-queries\/[^/]+\/revisions\/[0-9a-f-]{36}\.json$/.test(key) &&
+        typeof body === 'string' &&
+        (JSON.parse(body) as { status: string }).status === 'COMPLETED'
+      )
+        await beforeCompletedSave(key);
+      return store.put(...args);
+    },
+  });
+}
 
 beforeAll(async () => {
   const objectStore = createLocalObjectStore({ root: join(root, 'objects') });
@@ -51,7 +75,7 @@ beforeAll(async () => {
   service = createOfflineQueryService({
     served: plane.served,
     offlineStore: offline,
-    objectStore,
+    objectStore: pausingCompletedSaves(objectStore),
     publisher,
     sqlSources: (environment) => new Map(environment.id === 'dev' ? [['app_db', appDb]] : []),
   });
@@ -428,5 +452,55 @@ describe('offline queries over HTTP', () => {
     const part = await plane.app.inject({ method: 'GET', url: `${link.pathname}${link.search}` });
     expect(part.statusCode).toBe(200);
     expect(part.rawPayload.subarray(0, 4).toString()).toBe('PAR1');
+  });
+
+  it('serves a finished revision and its download while its finished record is still being saved', async () => {
+    // Issue 11.9: the job forgot its in-memory record before the COMPLETED one was saved, so a reader in
+    // between got the stored WORKING record and its download answered 404 DATASET_NOT_FOUND.
+    let entered!: () => void;
+    const saving = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    beforeCompletedSave = async () => {
+      entered();
+      await released;
+    };
+    try {
+      const submitted = await plane.app.inject({
+        method: 'POST',
+        url: '/v4/offline_query',
+        headers: auth,
+        payload: { input: { columns: ['user.id'], values: [[1]] }, output: ['user.name'] },
+      });
+      expect(submitted.statusCode, submitted.body).toBe(200);
+      const revision = submitted.json().revisions[0].revision_id as string;
+      await saving;
+      // The finished record is being written and not yet readable from the store: the window.
+      const polled = await plane.app.inject({
+        method: 'GET',
+        url: `/v2/offline_query/${revision}`,
+        headers: auth,
+      });
+      expect(polled.statusCode).toBe(200);
+      expect(polled.json()).toMatchObject({ is_finished: true, errors: [] });
+      const link = new URL(polled.json().urls[0] as string);
+      const signed = await plane.app.inject({ method: 'GET', url: `${link.pathname}${link.search}` });
+      expect(signed.statusCode, signed.body).toBe(200);
+      const direct = await plane.app.inject({
+        method: 'GET',
+        url: `/v4/offline_query/${revision}/parts/0`,
+        headers: auth,
+      });
+      expect(direct.statusCode, direct.body).toBe(200);
+      expect(direct.rawPayload.subarray(0, 4).toString()).toBe('PAR1');
+    } finally {
+      beforeCompletedSave = undefined;
+      release();
+      await service.idle();
+    }
   });
 });

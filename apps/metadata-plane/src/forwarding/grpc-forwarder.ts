@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import http2, { type ClientHttp2Stream, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import { ConnectError } from '@connectrpc/connect';
+import { codeToHttpStatus, errorToJsonBytes } from '@connectrpc/connect/protocol-connect';
+import { trailerFlag, trailerSerialize } from '@connectrpc/connect/protocol-grpc-web';
 import { SlateError } from '@slate/graph';
 import { type GrpcStatus, grpcStatusOf, percentEncode } from '@slate/grpc-api';
 import type { Logger } from 'pino';
@@ -160,13 +163,15 @@ export function createGrpcForwarder(options: GrpcForwarderOptions): GrpcForwarde
           if (!upstream.closed) upstream.close(http2.constants.NGHTTP2_CANCEL);
           sendStatus(response, status);
         } else {
-          if (!response.headersSent) response.writeHead(200, { 'content-type': 'application/grpc' });
-          response.addTrailers(
-            trailers ?? {
+          if (trailers) response.addTrailers(trailers);
+          else if (protocolOf(response) === 'grpc') {
+            // gRPC-Web and Connect carry their status in the body or the HTTP status, already relayed.
+            if (!response.headersSent) response.writeHead(200, { 'content-type': 'application/grpc' });
+            response.addTrailers({
               'grpc-status': '14',
               'grpc-message': 'the data plane ended the call without a status',
-            },
-          );
+            });
+          }
           response.end();
         }
         resolve();
@@ -248,9 +253,47 @@ export function createGrpcForwarder(options: GrpcForwarderOptions): GrpcForwarde
   };
 }
 
-/** A gRPC status as the whole answer (headers, then trailers holding the status), unless the caller left. */
+/** The protocol of a call, from its content type: gRPC, gRPC-Web, or Connect (anything else). */
+function protocolOf(response: Http2ServerResponse): 'grpc' | 'grpc-web' | 'connect' {
+  const contentType = String(response.req?.headers['content-type'] ?? '').toLowerCase();
+  if (contentType.startsWith('application/grpc-web')) return 'grpc-web';
+  return contentType.startsWith('application/grpc') ? 'grpc' : 'connect';
+}
+
+/**
+ * A gRPC status as the whole answer, in the caller's protocol, unless the caller left: gRPC puts it in
+ * HTTP/2 trailers, gRPC-Web in a trailer frame at the end of the body (browsers cannot read trailers), and
+ * Connect as an HTTP error status with a JSON body (`{code, message}`), which is what its clients read — a
+ * gRPC trailer alone made a Connect client see 200 with an empty message.
+ */
 export function sendStatus(response: Http2ServerResponse, status: GrpcStatus): void {
   if (response.stream.closed || response.writableEnded) return;
+  const protocol = protocolOf(response);
+  if (protocol === 'grpc-web') {
+    if (!response.headersSent) response.writeHead(200, { 'content-type': 'application/grpc-web+proto' });
+    const trailer = trailerSerialize(
+      new Headers({
+        'grpc-status': String(status.code),
+        'grpc-message': percentEncode(status.message),
+        ...status.metadata,
+      }),
+    );
+    const frame = Buffer.alloc(5 + trailer.length);
+    frame[0] = trailerFlag;
+    frame.writeUInt32BE(trailer.length, 1);
+    frame.set(trailer, 5);
+    response.end(frame);
+    return;
+  }
+  if (protocol === 'connect') {
+    if (!response.headersSent)
+      response.writeHead(codeToHttpStatus(status.code), {
+        'content-type': 'application/json',
+        ...status.metadata,
+      });
+    response.end(Buffer.from(errorToJsonBytes(new ConnectError(status.message, status.code), undefined)));
+    return;
+  }
   if (!response.headersSent) response.writeHead(200, { 'content-type': 'application/grpc' });
   response.addTrailers({
     'grpc-status': String(status.code),

@@ -13,10 +13,21 @@ import { exchangeClientCredentials } from '../tokens/service-tokens.ts';
 /** The caller's address, set per request by the server (the token endpoint's per-IP limit needs it). */
 export const clientIpKey = createContextKey<string>('', { description: 'client IP' });
 
+function noNul(text: string): boolean {
+  return !text.includes('\u0000');
+}
+
 /** What `GetToken` reads: the same fields and rules as `POST /v1/oauth/token`'s body. */
 const GetTokenSchema = z.object({
-  clientId: z.string().min(1, 'client_id is required'),
-  clientSecret: z.string().min(1, 'client_secret is required'),
+  // NUL is refused as the HTTP edge refuses it (PostgreSQL text cannot hold it: the lookup failed INTERNAL).
+  clientId: z
+    .string()
+    .min(1, 'client_id is required')
+    .refine(noNul, 'client_id must not contain NUL (U+0000)'),
+  clientSecret: z
+    .string()
+    .min(1, 'client_secret is required')
+    .refine(noNul, 'client_secret must not contain NUL (U+0000)'),
   grantType: z.literal('client_credentials', { error: 'grant_type must be "client_credentials"' }),
 });
 
@@ -51,7 +62,8 @@ export function authServiceRoutes(options: AuthServiceOptions): (router: Connect
               {
                 principal,
                 action: 'oauth.token',
-                target: request.clientId || null,
+                // A refused id with NUL is not stored (PostgreSQL text cannot hold it).
+                target: request.clientId && noNul(request.clientId) ? request.clientId : null,
                 ip: ip || null,
                 outcome,
                 traceId: context.requestHeader.get('x-request-id'),
