@@ -2,3 +2,9 @@
 // `slate --help` and commands that never connect do not pay for. A module of its own, not
 // `import('@slate/client')`: a dynamic import of the package would keep all of it in the eager chunk.
 export { createSlateClient, loadCredentials } from '@slate/client';
+export {
+  clearTokenCache,
+  configFolder,
+  createFileTokenCache,
+  credentialsFolder,
+} from './auth/file-token-cache.ts';

@@ -4,6 +4,7 @@ import { type CliContext, processCliContext } from './cli-context.ts';
 import { registerApply } from './commands/apply.ts';
 import { registerDeployments } from './commands/deployments.ts';
 import { registerLint } from './commands/lint.ts';
+import { registerLogout } from './commands/logout.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerSchedules } from './commands/schedules.ts';
@@ -33,6 +34,7 @@ export const commands: readonly CommandRegistration[] = [
   registerWhoAmI,
   registerToken,
   registerUpload,
+  registerLogout,
 ];
 
 /** The one table from error kind to exit code. Usage errors (bad flags) are `input` too. */

@@ -62,6 +62,7 @@ export {
   type QueryOptions,
   type SlateClient,
   type SlateClientOptions,
+  type TokenCache,
   type UploadOptions,
   type WaitForDeploymentOptions,
   type WaitForRunOptions,

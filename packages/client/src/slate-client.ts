@@ -74,6 +74,22 @@ export interface SlateClientOptions {
   readonly fetch?: typeof fetch;
   /** Clock in epoch ms, for token expiry (default `Date.now`). */
   readonly now?: () => number;
+  /**
+   * Keeps the exchanged token across processes (the CLI's file cache): read before the first exchange,
+   * written after each one, cleared when a request with it is answered 401. Default: this client only.
+   */
+  readonly tokenCache?: TokenCache;
+}
+
+/**
+ * Where a client keeps its access token between processes. The client uses a token read from it while more
+ * than 60 s of it remain. Failures to read or write should answer `undefined` / resolve: a cache never
+ * fails a call.
+ */
+export interface TokenCache {
+  read(): Promise<AccessToken | undefined>;
+  write(token: AccessToken): Promise<void>;
+  clear(): Promise<void>;
 }
 
 /** A bearer token and what the exchange said about the installation. */
@@ -376,9 +392,20 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
     };
   };
 
+  const fresh = (token: AccessToken | undefined): token is AccessToken =>
+    token !== undefined && token.expiresAt.getTime() - now() > REFRESH_MARGIN_MS;
+  /** The shared cache's token when still fresh, else a new exchange written back to it. */
+  const obtain = async (signal?: AbortSignal): Promise<AccessToken> => {
+    const stored = await options.tokenCache?.read();
+    if (fresh(stored)) return stored;
+    const token = await exchange(signal);
+    await options.tokenCache?.write(token);
+    return token;
+  };
+
   const getToken = async (callOptions: CallOptions = {}): Promise<AccessToken> => {
-    if (cached && cached.expiresAt.getTime() - now() > REFRESH_MARGIN_MS) return cached;
-    pending ??= exchange(callOptions.signal).then(
+    if (fresh(cached)) return cached;
+    pending ??= obtain(callOptions.signal).then(
       (token) => {
         cached = token;
         pending = undefined;
@@ -431,7 +458,10 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
       : await attempt();
     if (answer.status === 401) {
       // Only drop the token this request used: a concurrent call may already have refreshed it.
-      if (cached === token) cached = undefined;
+      if (cached === token) {
+        cached = undefined;
+        await options.tokenCache?.clear();
+      }
       ({ answer } = await attempt());
     } else if (answer.status === 503 && request.retryUnavailable) {
       ({ answer } = await attempt());
