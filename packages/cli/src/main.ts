@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { type CliContext, processCliContext } from './cli-context.ts';
 import { registerApply } from './commands/apply.ts';
 import { registerDeployments } from './commands/deployments.ts';
+import { registerDiff } from './commands/diff.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerLogout } from './commands/logout.ts';
 import { registerQuery } from './commands/query.ts';
@@ -26,6 +27,7 @@ export type CommandRegistration = (program: Command, context: CliContext) => voi
 export const commands: readonly CommandRegistration[] = [
   registerUp,
   registerApply,
+  registerDiff,
   registerQuery,
   registerLint,
   registerDeployments,

@@ -1,5 +1,15 @@
 export { sha256Hex, toBase64 } from './bytes.ts';
 export {
+  type DeploymentRollout,
+  DeploymentRolloutSchema,
+  type Environment,
+  EnvironmentSchema,
+  environmentIdOf,
+  getDeploymentRollout,
+  getEnvironment,
+  listEnvironments,
+} from './catalog-api.ts';
+export {
   type CredentialOverrides,
   type Credentials,
   type CredentialsFile,
@@ -51,6 +61,7 @@ export {
 } from './schedules-api.ts';
 export {
   type AccessToken,
+  type ApiRequest,
   type CallOptions,
   type CreateDeploymentInput,
   createSlateClient,

@@ -142,6 +142,10 @@ export interface CreateDeploymentInput {
   /** Hex SHA-256 of `bundle`; computed when omitted. */
   readonly sourceHash?: string;
   readonly git?: GitMetadata;
+  /** The working tree had changes not in `git.commit`. */
+  readonly dirty?: boolean;
+  /** Hex sha256 of the diff against the active deployment (`slate diff`). */
+  readonly diffHash?: string;
   /** Target environment id (default: the client's environment). */
   readonly environmentId?: string;
 }
@@ -162,9 +166,37 @@ export interface WaitForDeploymentOptions extends CallOptions {
   readonly onProgress?: (deployment: Deployment) => void;
 }
 
+/**
+ * One authenticated JSON request to either plane, answered and validated against `schema` (the typed
+ * methods and the API helpers of `secrets-api.ts`, `datasets-api.ts` and `catalog-api.ts` are built on it).
+ */
+export interface ApiRequest<S extends z.ZodType> {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** `api`: the metadata plane; `query`: the environment's data plane. */
+  readonly target: 'api' | 'query';
+  /** Path and query string, e.g. `/v1/environments/dev/secrets`. */
+  readonly path: string;
+  /** Sent as JSON. */
+  readonly body?: unknown;
+  readonly schema: S;
+  readonly signal?: AbortSignal;
+}
+
 /** Typed access to both planes' HTTP APIs. Create with `createSlateClient`. */
 export interface SlateClient {
   readonly apiServer: string;
+  /**
+   * Sends one request with the client's token (refreshed and retried once on 401) and answers its body
+   * validated against `request.schema`.
+   * @throws SlateError by the answer's status and code (see `errorFromResponse`); `internal`/`INVALID_RESPONSE`
+   *   when the body does not match the schema.
+   */
+  request<S extends z.ZodType>(request: ApiRequest<S>): Promise<z.output<S>>;
+  /**
+   * `GET` of a binary resource (a dataset's Parquet part) with the client's token, as bytes.
+   * @throws SlateError by the answer's status and code.
+   */
+  requestBytes(request: Omit<ApiRequest<z.ZodType>, 'schema' | 'body' | 'method'>): Promise<Uint8Array>;
   /**
    * A valid bearer token, exchanged on first use and cached until less than 60 s of it remain.
    * @throws SlateError `authentication` when the credentials are refused.
@@ -567,6 +599,15 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
     getToken,
     queryServer,
 
+    request: (request) => call(request),
+
+    async requestBytes(request) {
+      const answer = await exchangeRaw({ ...request, method: 'GET', binary: true });
+      if (answer.status < 200 || answer.status >= 300)
+        throw errorFromResponse('GET', answer.url, answer.status, answer.text);
+      return answer.bytes ?? new Uint8Array();
+    },
+
     whoAmI: (callOptions = {}) =>
       call({ method: 'GET', target: 'api', path: '/v1/who-am-i', schema: WhoAmISchema, ...callOptions }),
 
@@ -649,6 +690,8 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
           bundle_base64: toBase64(input.bundle),
           source_hash: input.sourceHash ?? (await sha256Hex(input.bundle)),
           ...(input.git ? { git: input.git } : {}),
+          ...(input.dirty === undefined ? {} : { dirty: input.dirty }),
+          ...(input.diffHash === undefined ? {} : { diff_hash: input.diffHash }),
         },
         schema: DeploymentSchema,
         signal: callOptions.signal,
