@@ -9,6 +9,7 @@ import { registerLogout } from './commands/logout.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerSchedules } from './commands/schedules.ts';
+import { registerSecrets } from './commands/secrets.ts';
 import { registerToken } from './commands/token.ts';
 import { registerUp } from './commands/up.ts';
 import { registerUpload } from './commands/upload.ts';
@@ -33,6 +34,7 @@ export const commands: readonly CommandRegistration[] = [
   registerDeployments,
   registerRuns,
   registerSchedules,
+  registerSecrets,
   registerWhoAmI,
   registerToken,
   registerUpload,

@@ -60,6 +60,14 @@ export {
   type ScheduleState,
 } from './schedules-api.ts';
 export {
+  deleteSecret,
+  listSecrets,
+  type Secret,
+  type SecretCallOptions,
+  SecretSchema,
+  setSecret,
+} from './secrets-api.ts';
+export {
   type AccessToken,
   type ApiRequest,
   type CallOptions,

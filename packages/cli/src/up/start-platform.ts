@@ -214,6 +214,7 @@ const localTokenPermissions: Permission[] = [
   'cron.read',
   'cron.create',
   'secrets.list',
+  'secrets.write',
   'tokens.list',
 ];
 
