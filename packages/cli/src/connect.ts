@@ -4,11 +4,14 @@
 export {
   createSlateClient,
   deleteSecret,
+  getDatasetStatus,
   getEnvironment,
+  listDatasets,
   listEnvironments,
   listSecrets,
   loadCredentials,
   setSecret,
+  submitOfflineQuery,
 } from '@slate/client';
 export {
   clearTokenCache,

@@ -2,10 +2,12 @@ import { type ErrorKind, SlateError } from '@slate/graph';
 import { Command, CommanderError } from 'commander';
 import { type CliContext, processCliContext } from './cli-context.ts';
 import { registerApply } from './commands/apply.ts';
+import { registerDatasets } from './commands/datasets.ts';
 import { registerDeployments } from './commands/deployments.ts';
 import { registerDiff } from './commands/diff.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerLogout } from './commands/logout.ts';
+import { registerOfflineQuery } from './commands/offline-query.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerSchedules } from './commands/schedules.ts';
@@ -30,6 +32,8 @@ export const commands: readonly CommandRegistration[] = [
   registerApply,
   registerDiff,
   registerQuery,
+  registerOfflineQuery,
+  registerDatasets,
   registerLint,
   registerDeployments,
   registerRuns,

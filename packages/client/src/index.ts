@@ -20,6 +20,20 @@ export {
 } from './credentials.ts';
 // Types only: the feather codecs load Apache Arrow (~170 ms), so the client loads them on first use and
 // the package surface does not re-export them (a re-export would load Arrow with the package).
+export {
+  type BatchJob,
+  BatchJobSchema,
+  type DatasetStatus,
+  DatasetStatusSchema,
+  downloadDatasetPart,
+  FINISHED_DATASET_STATUSES,
+  getDatasetStatus,
+  listDatasets,
+  type OfflineQueryInput,
+  type OfflineQuerySubmission,
+  OfflineQuerySubmissionSchema,
+  submitOfflineQuery,
+} from './datasets-api.ts';
 export type { BulkQueryRequest, BulkQueryResult, ByteModel } from './feather.ts';
 export type {
   DeleteFeaturesRequest,
