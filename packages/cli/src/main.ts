@@ -5,6 +5,7 @@ import { registerApply } from './commands/apply.ts';
 import { registerDatasets } from './commands/datasets.ts';
 import { registerDeployments } from './commands/deployments.ts';
 import { registerDiff } from './commands/diff.ts';
+import { registerEnv } from './commands/env.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerLogout } from './commands/logout.ts';
 import { registerOfflineQuery } from './commands/offline-query.ts';
@@ -40,6 +41,7 @@ export const commands: readonly CommandRegistration[] = [
   registerSchedules,
   registerSecrets,
   registerWhoAmI,
+  registerEnv,
   registerToken,
   registerUpload,
   registerLogout,

@@ -1,9 +1,10 @@
 /**
  * The access-token cache of every `slate` command, against the real platform in this process: consecutive
  * commands exchange one token, kept 0600 in a 0700 folder; a cached token the server refuses (401) is
- * replaced; `slate logout` removes it.
+ * replaced; `slate logout` removes it. And `slate env`, which lists and switches the credentials' default
+ * environment.
  */
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type QuickstartPlatform, startQuickstartPlatform } from './fixtures/quickstart-platform.ts';
@@ -75,5 +76,45 @@ describe('token cache', () => {
     // `--environment dev` is its own key; the plain run reuses the token of the first test.
     expect(exchanges.length - before).toBe(1);
     expect(readdirSync(join(configDir, 'tokens'))).toHaveLength(2);
+  });
+});
+
+describe('slate env', () => {
+  it('lists the environments and writes the chosen default into the credentials file', async () => {
+    const project = join(qs.work, 'env-project');
+    mkdirSync(join(project, '.slate'), { recursive: true });
+    const credentialsPath = join(project, '.slate', 'credentials.json');
+    const { environment: _environment, ...withoutEnvironment } = JSON.parse(
+      readFileSync(qs.platform.credentialsPath, 'utf8'),
+    ) as Record<string, string>;
+    writeFileSync(credentialsPath, JSON.stringify(withoutEnvironment), { mode: 0o600 });
+    // Credentials from the file only: no SLATE_CLIENT_* variables.
+    const fromFile = (...args: string[]) =>
+      runSlateWith(
+        qs.platform,
+        project,
+        { env: { SLATE_CLIENT_ID: undefined, SLATE_CLIENT_SECRET: undefined, SLATE_CONFIG_DIR: configDir } },
+        ...args,
+      );
+
+    const list = await fromFile('env', '--json');
+    expect(list.stderr).toBe('');
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout)).toMatchObject({
+      current: 'dev',
+      items: [{ id: 'dev', name: 'Development', project_id: 'fraud', team_id: 'acme', current: true }],
+    });
+    const table = await fromFile('env');
+    expect(table.stdout).toMatch(/^\* +dev +Development +fraud +acme/m);
+
+    const use = await fromFile('env', 'use', 'development');
+    expect(use.code).toBe(0);
+    expect(use.stdout).toBe(`▸ default environment: Development (dev), in ${credentialsPath}\n`);
+    expect(JSON.parse(readFileSync(credentialsPath, 'utf8'))).toMatchObject({ environment: 'dev' });
+    expect(statSync(credentialsPath).mode & 0o777).toBe(0o600);
+
+    const unknown = await fromFile('env', 'use', 'production');
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toContain('ENVIRONMENT_NOT_FOUND');
   });
 });
