@@ -80,6 +80,11 @@ export function createProgram(context: CliContext, registrations = commands): Co
     .option('--client-secret <secret>', 'client secret (else SLATE_CLIENT_SECRET, _CHALK_CLIENT_SECRET, …)')
     .option('--environment <env>', 'environment id or name (default: the credentials’ primary one)')
     .option('--query-server <url>', 'data plane URL (default: from the token exchange)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok · 1 conflict/internal · 2 input (bad flags, lint errors) · 3 authentication/not ' +
+        'allowed · 4 not found · 5 unavailable/timeout. Every command takes --json. See docs/cli.md.',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: context.stdout, writeErr: context.stderr });

@@ -85,7 +85,9 @@ describe('slate upload', () => {
     expect(await offlineCounts([940_001, 940_002], 940_099)).toEqual({ 940001: 2, 940002: 2 });
   });
 
-  it('uploads a CSV file as a JSON one, and refuses a missing Parquet file', { timeout: 120_000 }, async () => {
+  it('uploads a CSV file as a JSON one, and refuses a missing Parquet file', {
+    timeout: 120_000,
+  }, async () => {
     writeFileSync(join(work, 'users.csv'), 'user.id,user.name\n940101,a\n940102,b\n');
     const csv = await slate('upload', 'users.csv');
     expect(csv.stderr).toBe('');
