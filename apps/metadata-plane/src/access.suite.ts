@@ -132,6 +132,11 @@ const ENDPOINTS: Record<string, { permission: string; method: string; url: strin
     url: '/v1/deployments?environment_id=dev',
   },
   'GET /v1/deployments/:id': { permission: 'deploy.read', method: 'GET', url: '/v1/deployments/cnone' },
+  'GET /v1/deployments/:id/rollout': {
+    permission: 'deploy.read',
+    method: 'GET',
+    url: '/v1/deployments/cnone/rollout',
+  },
   'POST /v1/deployments/:id/redeploy': {
     permission: 'deploy.redeploy',
     method: 'POST',

@@ -170,6 +170,7 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0007-data-plane-instances',
             '0008-signing-key-envelopes',
             '0009-deployment-graph-as-json',
+            '0010-deployment-apply-marks',
           ]);
           expect((await migrateToLatest(db)).results).toEqual([]);
           const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(
@@ -185,6 +186,7 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0007-data-plane-instances',
             '0008-signing-key-envelopes',
             '0009-deployment-graph-as-json',
+            '0010-deployment-apply-marks',
           ]);
         } finally {
           await close();

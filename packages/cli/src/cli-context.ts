@@ -1,4 +1,5 @@
 import type { SlateClient } from '@slate/client';
+import { SlateError } from '@slate/graph';
 import type { Command } from 'commander';
 
 /**
@@ -14,6 +15,11 @@ export interface CliContext {
   readonly stderr: (text: string) => void;
   /** The `fetch` clients use (default: the global one). */
   readonly fetch?: typeof fetch;
+  /**
+   * Reads all of standard input as UTF-8 text, at most `limitBytes` of it (default: the process's stdin).
+   * @throws SlateError `input`/`STDIN_TOO_LARGE` past the limit.
+   */
+  readonly stdin?: (limitBytes: number) => Promise<string>;
 }
 
 /** The real process: `process.cwd()`, `process.env`, stdout and stderr. */
@@ -23,6 +29,23 @@ export function processCliContext(): CliContext {
     env: process.env,
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
+    stdin: async (limitBytes) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of process.stdin) {
+        size += (chunk as Buffer).byteLength;
+        if (size > limitBytes) {
+          process.stdin.destroy();
+          throw new SlateError(
+            'input',
+            'STDIN_TOO_LARGE',
+            `standard input holds more than ${limitBytes} bytes`,
+          );
+        }
+        chunks.push(chunk as Buffer);
+      }
+      return Buffer.concat(chunks).toString('utf8');
+    },
   };
 }
 
@@ -37,7 +60,8 @@ export interface ConnectionFlags {
 
 /**
  * A client for the command being run, from its (global) connection flags, then the environment, then the
- * nearest `.slate/credentials.json` above `dir` (default: the working directory).
+ * nearest `.slate/credentials.json` above `dir` (default: the working directory). The access token is cached
+ * in the credentials folder (see `createFileTokenCache`) until it expires.
  *
  * @throws SlateError `NO_CREDENTIALS` when no client id and secret can be found.
  */
@@ -48,7 +72,9 @@ export async function clientForCommand(
 ): Promise<SlateClient> {
   const flags = command.optsWithGlobals<ConnectionFlags>();
   // Loaded on use, so `slate --help` does not load the client (and Apache Arrow with it).
-  const { createSlateClient, loadCredentials } = await import('./connect.ts');
+  const { createFileTokenCache, createSlateClient, credentialsFolder, loadCredentials } = await import(
+    './connect.ts'
+  );
   const credentials = await loadCredentials({
     cwd: dir ?? context.cwd,
     env: context.env,
@@ -58,7 +84,14 @@ export async function clientForCommand(
     environment: flags.environment,
     queryServer: flags.queryServer,
   });
-  return createSlateClient({ ...credentials, ...(context.fetch ? { fetch: context.fetch } : {}) });
+  // One token per server, client id and environment, reused by every command until it expires.
+  const folder = credentialsFolder(credentials, context.env);
+  const tokenCache = folder ? createFileTokenCache(folder, credentials) : undefined;
+  return createSlateClient({
+    ...credentials,
+    ...(context.fetch ? { fetch: context.fetch } : {}),
+    ...(tokenCache ? { tokenCache } : {}),
+  });
 }
 
 /** Writes a line to standard output. */

@@ -1,4 +1,21 @@
-// What `clientForCommand` loads on first use: the client, and Apache Arrow with it (about 170 ms), which
-// `slate --help` and commands that never connect do not pay for. A module of its own, not
+// What `clientForCommand` and commands load on first use: the client, and Apache Arrow with it (about
+// 170 ms), which `slate --help` and commands that never connect do not pay for. A module of its own, not
 // `import('@slate/client')`: a dynamic import of the package would keep all of it in the eager chunk.
-export { createSlateClient, loadCredentials } from '@slate/client';
+export {
+  createSlateClient,
+  deleteSecret,
+  getDatasetStatus,
+  getEnvironment,
+  listDatasets,
+  listEnvironments,
+  listSecrets,
+  loadCredentials,
+  setSecret,
+  submitOfflineQuery,
+} from '@slate/client';
+export {
+  clearTokenCache,
+  configFolder,
+  createFileTokenCache,
+  credentialsFolder,
+} from './auth/file-token-cache.ts';

@@ -33,7 +33,25 @@ export {
   type DeploymentBuild,
   formatLintIssue,
 } from './deploy/build-deployment.ts';
-export { readGitMetadata } from './deploy/git-metadata.ts';
+export { type GitState, readGitMetadata } from './deploy/git-metadata.ts';
+export {
+  canonicalJson,
+  diffGraphs,
+  diffHash,
+  formatGraphDiff,
+  type GraphDiff,
+  isEmptyDiff,
+  type NameChanges,
+  type ScheduleChange,
+} from './deploy/graph-diff.ts';
+export {
+  type DeploymentPlan,
+  type DeploymentTarget,
+  formatPlan,
+  type PlanDeploymentOptions,
+  planDeployment,
+  planJson,
+} from './deploy/plan-deployment.ts';
 export { formatTable } from './format-table.ts';
 export {
   CLI_VERSION,

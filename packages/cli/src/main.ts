@@ -2,11 +2,17 @@ import { type ErrorKind, SlateError } from '@slate/graph';
 import { Command, CommanderError } from 'commander';
 import { type CliContext, processCliContext } from './cli-context.ts';
 import { registerApply } from './commands/apply.ts';
+import { registerDatasets } from './commands/datasets.ts';
 import { registerDeployments } from './commands/deployments.ts';
+import { registerDiff } from './commands/diff.ts';
+import { registerEnv } from './commands/env.ts';
 import { registerLint } from './commands/lint.ts';
+import { registerLogout } from './commands/logout.ts';
+import { registerOfflineQuery } from './commands/offline-query.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerSchedules } from './commands/schedules.ts';
+import { registerSecrets } from './commands/secrets.ts';
 import { registerToken } from './commands/token.ts';
 import { registerUp } from './commands/up.ts';
 import { registerUpload } from './commands/upload.ts';
@@ -25,14 +31,20 @@ export type CommandRegistration = (program: Command, context: CliContext) => voi
 export const commands: readonly CommandRegistration[] = [
   registerUp,
   registerApply,
+  registerDiff,
   registerQuery,
+  registerOfflineQuery,
+  registerDatasets,
   registerLint,
   registerDeployments,
   registerRuns,
   registerSchedules,
+  registerSecrets,
   registerWhoAmI,
+  registerEnv,
   registerToken,
   registerUpload,
+  registerLogout,
 ];
 
 /** The one table from error kind to exit code. Usage errors (bad flags) are `input` too. */
@@ -68,6 +80,11 @@ export function createProgram(context: CliContext, registrations = commands): Co
     .option('--client-secret <secret>', 'client secret (else SLATE_CLIENT_SECRET, _CHALK_CLIENT_SECRET, …)')
     .option('--environment <env>', 'environment id or name (default: the credentials’ primary one)')
     .option('--query-server <url>', 'data plane URL (default: from the token exchange)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok · 1 conflict/internal · 2 input (bad flags, lint errors) · 3 authentication/not ' +
+        'allowed · 4 not found · 5 unavailable/timeout. Every command takes --json. See docs/cli.md.',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: context.stdout, writeErr: context.stderr });

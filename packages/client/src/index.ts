@@ -26,6 +26,16 @@ export {
 } from './admin-api.ts';
 export { sha256Hex, toBase64 } from './bytes.ts';
 export {
+  type DeploymentRollout,
+  DeploymentRolloutSchema,
+  type Environment,
+  EnvironmentSchema,
+  environmentIdOf,
+  getDeploymentRollout,
+  getEnvironment,
+  listEnvironments,
+} from './catalog-api.ts';
+export {
   type CredentialOverrides,
   type Credentials,
   type CredentialsFile,
@@ -36,6 +46,20 @@ export {
 } from './credentials.ts';
 // Types only: the feather codecs load Apache Arrow (~170 ms), so the client loads them on first use and
 // the package surface does not re-export them (a re-export would load Arrow with the package).
+export {
+  type BatchJob,
+  BatchJobSchema,
+  type DatasetStatus,
+  DatasetStatusSchema,
+  downloadDatasetPart,
+  FINISHED_DATASET_STATUSES,
+  getDatasetStatus,
+  listDatasets,
+  type OfflineQueryInput,
+  type OfflineQuerySubmission,
+  OfflineQuerySubmissionSchema,
+  submitOfflineQuery,
+} from './datasets-api.ts';
 export type { BulkQueryRequest, BulkQueryResult, ByteModel } from './feather.ts';
 export type {
   DeleteFeaturesRequest,
@@ -85,7 +109,14 @@ export {
   type ScheduleState,
 } from './schedules-api.ts';
 export {
+  deleteSecret,
+  listSecrets,
+  type SecretCallOptions,
+  setSecret,
+} from './secrets-api.ts';
+export {
   type AccessToken,
+  type ApiRequest,
   type CallOptions,
   type CreateDeploymentInput,
   createSlateClient,
@@ -97,6 +128,7 @@ export {
   type QueryOptions,
   type SlateClient,
   type SlateClientOptions,
+  type TokenCache,
   type UploadOptions,
   type WaitForDeploymentOptions,
   type WaitForRunOptions,

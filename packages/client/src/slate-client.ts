@@ -74,6 +74,22 @@ export interface SlateClientOptions {
   readonly fetch?: typeof fetch;
   /** Clock in epoch ms, for token expiry (default `Date.now`). */
   readonly now?: () => number;
+  /**
+   * Keeps the exchanged token across processes (the CLI's file cache): read before the first exchange,
+   * written after each one, cleared when a request with it is answered 401. Default: this client only.
+   */
+  readonly tokenCache?: TokenCache;
+}
+
+/**
+ * Where a client keeps its access token between processes. The client uses a token read from it while more
+ * than 60 s of it remain. Failures to read or write should answer `undefined` / resolve: a cache never
+ * fails a call.
+ */
+export interface TokenCache {
+  read(): Promise<AccessToken | undefined>;
+  write(token: AccessToken): Promise<void>;
+  clear(): Promise<void>;
 }
 
 /** A bearer token and what the exchange said about the installation. */
@@ -126,6 +142,10 @@ export interface CreateDeploymentInput {
   /** Hex SHA-256 of `bundle`; computed when omitted. */
   readonly sourceHash?: string;
   readonly git?: GitMetadata;
+  /** The working tree had changes not in `git.commit`. */
+  readonly dirty?: boolean;
+  /** Hex sha256 of the diff against the active deployment (`slate diff`). */
+  readonly diffHash?: string;
   /** Target environment id (default: the client's environment). */
   readonly environmentId?: string;
 }
@@ -146,9 +166,37 @@ export interface WaitForDeploymentOptions extends CallOptions {
   readonly onProgress?: (deployment: Deployment) => void;
 }
 
+/**
+ * One authenticated JSON request to either plane, answered and validated against `schema` (the typed
+ * methods and the API helpers of `secrets-api.ts`, `datasets-api.ts` and `catalog-api.ts` are built on it).
+ */
+export interface ApiRequest<S extends z.ZodType> {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** `api`: the metadata plane; `query`: the environment's data plane. */
+  readonly target: 'api' | 'query';
+  /** Path and query string, e.g. `/v1/environments/dev/secrets`. */
+  readonly path: string;
+  /** Sent as JSON. */
+  readonly body?: unknown;
+  readonly schema: S;
+  readonly signal?: AbortSignal;
+}
+
 /** Typed access to both planes' HTTP APIs. Create with `createSlateClient`. */
 export interface SlateClient {
   readonly apiServer: string;
+  /**
+   * Sends one request with the client's token (refreshed and retried once on 401) and answers its body
+   * validated against `request.schema`.
+   * @throws SlateError by the answer's status and code (see `errorFromResponse`); `internal`/`INVALID_RESPONSE`
+   *   when the body does not match the schema.
+   */
+  request<S extends z.ZodType>(request: ApiRequest<S>): Promise<z.output<S>>;
+  /**
+   * `GET` of a binary resource (a dataset's Parquet part) with the client's token, as bytes.
+   * @throws SlateError by the answer's status and code.
+   */
+  requestBytes(request: Omit<ApiRequest<z.ZodType>, 'schema' | 'body' | 'method'>): Promise<Uint8Array>;
   /**
    * A valid bearer token, exchanged on first use and cached until less than 60 s of it remain.
    * @throws SlateError `authentication` when the credentials are refused.
@@ -376,9 +424,20 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
     };
   };
 
+  const fresh = (token: AccessToken | undefined): token is AccessToken =>
+    token !== undefined && token.expiresAt.getTime() - now() > REFRESH_MARGIN_MS;
+  /** The shared cache's token when still fresh, else a new exchange written back to it. */
+  const obtain = async (signal?: AbortSignal): Promise<AccessToken> => {
+    const stored = await options.tokenCache?.read();
+    if (fresh(stored)) return stored;
+    const token = await exchange(signal);
+    await options.tokenCache?.write(token);
+    return token;
+  };
+
   const getToken = async (callOptions: CallOptions = {}): Promise<AccessToken> => {
-    if (cached && cached.expiresAt.getTime() - now() > REFRESH_MARGIN_MS) return cached;
-    pending ??= exchange(callOptions.signal).then(
+    if (fresh(cached)) return cached;
+    pending ??= obtain(callOptions.signal).then(
       (token) => {
         cached = token;
         pending = undefined;
@@ -431,7 +490,10 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
       : await attempt();
     if (answer.status === 401) {
       // Only drop the token this request used: a concurrent call may already have refreshed it.
-      if (cached === token) cached = undefined;
+      if (cached === token) {
+        cached = undefined;
+        await options.tokenCache?.clear();
+      }
       ({ answer } = await attempt());
     } else if (answer.status === 503 && request.retryUnavailable) {
       ({ answer } = await attempt());
@@ -537,6 +599,15 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
     getToken,
     queryServer,
 
+    request: (request) => call(request),
+
+    async requestBytes(request) {
+      const answer = await exchangeRaw({ ...request, method: 'GET', binary: true });
+      if (answer.status < 200 || answer.status >= 300)
+        throw errorFromResponse('GET', answer.url, answer.status, answer.text);
+      return answer.bytes ?? new Uint8Array();
+    },
+
     whoAmI: (callOptions = {}) =>
       call({ method: 'GET', target: 'api', path: '/v1/who-am-i', schema: WhoAmISchema, ...callOptions }),
 
@@ -619,6 +690,8 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
           bundle_base64: toBase64(input.bundle),
           source_hash: input.sourceHash ?? (await sha256Hex(input.bundle)),
           ...(input.git ? { git: input.git } : {}),
+          ...(input.dirty === undefined ? {} : { dirty: input.dirty }),
+          ...(input.diffHash === undefined ? {} : { diff_hash: input.diffHash }),
         },
         schema: DeploymentSchema,
         signal: callOptions.signal,

@@ -36,6 +36,8 @@ export const DeploymentSchema = z.looseObject({
   error: z.string().nullish(),
   source_hash: z.string().nullish(),
   git: z.record(z.string(), z.string()).nullish(),
+  dirty: z.boolean().nullish(),
+  diff_hash: z.string().nullish(),
   created_by: z.string().nullish(),
   activated_at: z.string().nullish(),
   active: z.boolean().nullish(),

@@ -129,6 +129,10 @@ export interface DeploymentsTable {
   created_at: CreatedAt;
   activated_at: Timestamp | null;
   error: string | null;
+  /** The working tree had uncommitted changes at apply (null: unknown). */
+  dirty: boolean | null;
+  /** sha256 of the diff against the then-active deployment, as `slate diff` computed it. */
+  diff_hash: string | null;
 }
 
 export interface DataPlanesTable {

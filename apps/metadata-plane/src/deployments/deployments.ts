@@ -38,6 +38,10 @@ export const CreateDeploymentSchema = z.object({
       message: z.string().optional(),
     })
     .optional(),
+  /** The working tree had changes not in `git.commit` (`slate apply` records it). */
+  dirty: z.boolean().optional(),
+  /** sha256 (hex) of the diff against the active deployment, as `slate diff` shows it. */
+  diff_hash: z.string().regex(SHA256_HEX, 'must be a lowercase hex sha256').optional(),
 });
 export type CreateDeploymentInput = z.input<typeof CreateDeploymentSchema>;
 
@@ -54,6 +58,10 @@ export interface DeploymentView extends DeploymentRef {
   readonly source_hash: string;
   readonly bundle: { readonly bucket: 'source'; readonly key: string };
   readonly git: Record<string, string> | null;
+  /** The working tree had uncommitted changes at apply (null: not recorded). */
+  readonly dirty: boolean | null;
+  /** sha256 of the diff against the deployment active at apply (null: not recorded). */
+  readonly diff_hash: string | null;
   readonly created_by: string;
   readonly activated_at: string | null;
   readonly error: string | null;
@@ -131,6 +139,8 @@ export async function createDeployment(
       bundle_key: key,
       source_hash: actual,
       git: body.git ? JSON.stringify(body.git) : null,
+      dirty: body.dirty ?? null,
+      diff_hash: body.diff_hash ?? null,
       created_by: principalLabel(principal),
       created_at: deps.now(),
     })
@@ -253,6 +263,8 @@ function deploymentView(row: DeploymentRow, env: EnvironmentRow): DeploymentView
     source_hash: row.source_hash,
     bundle: { bucket: 'source', key: row.bundle_key },
     git: row.git,
+    dirty: row.dirty,
+    diff_hash: row.diff_hash,
     created_by: row.created_by,
     activated_at: row.activated_at?.toISOString() ?? null,
     error: row.error,

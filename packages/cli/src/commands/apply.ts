@@ -13,7 +13,9 @@ interface ApplyFlags {
 
 /**
  * `slate apply [--dir .] [--no-await] [--force] [--json] [--timeout 120]`: deploy the feature repository.
- * Progress goes to stdout, or to stderr with `--json` so stdout holds only the result.
+ * Shows the target and the diff against the active deployment (as `slate diff`), then live progress:
+ * upload, validation, rollout on each data-plane instance, ready. Progress goes to stdout, or to stderr
+ * with `--json` so stdout holds only the result.
  */
 export function registerApply(program: Command, context: CliContext): void {
   program
@@ -41,11 +43,11 @@ export function registerApply(program: Command, context: CliContext): void {
         onProgress: line,
       });
       if (flags.json) {
+        const { planJson } = await import('../deploy/plan-deployment.ts');
         printJson(context, {
+          ...planJson(result.plan),
           deployment: result.deployment,
           unchanged: result.unchanged,
-          source_hash: result.build.sourceHash,
-          lint: result.build.lint,
         });
       }
     });

@@ -82,6 +82,40 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   if (url.pathname === '/v1/deployments' && req.method === 'GET') {
     return reply(res, 200, { items: deployments.map(view), next_cursor: null });
   }
+  if (url.pathname === '/v1/environments/env_dev') {
+    const active = deployments.find((d) => d.desired && d.status === 'SUCCESS');
+    return reply(res, 200, {
+      id: 'env_dev',
+      name: 'dev',
+      project_id: 'proj',
+      team_id: 'team',
+      active_deployment_id: active?.id ?? null,
+    });
+  }
+  const rollout = /^\/v1\/deployments\/([^/]+)\/rollout$/.exec(url.pathname);
+  const rolling = deployments.find((d) => d.id === rollout?.[1]);
+  if (rolling) {
+    const current = view(rolling);
+    if (rolling.status === 'PENDING') rolling.status = finalStatus;
+    const serving = current.status === 'SUCCESS' ? rolling.id : null;
+    return reply(res, 200, {
+      deployment_id: rolling.id,
+      environment_id: 'env_dev',
+      status: current.status,
+      desired: current.desired,
+      active: current.active,
+      error: current.error,
+      instances: [
+        {
+          data_plane_id: 'dp',
+          instance_id: 'default',
+          healthy: true,
+          serving,
+          loaded: serving === rolling.id,
+        },
+      ],
+    });
+  }
   const match = /^\/v1\/deployments\/([^/]+)(\/redeploy)?$/.exec(url.pathname);
   const found = deployments.find((d) => d.id === match?.[1]);
   if (!found)
@@ -94,7 +128,7 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   }
   const current = view(found);
   if (found.status === 'PENDING') found.status = finalStatus;
-  return reply(res, 200, current);
+  return reply(res, 200, { ...current, graph: found.body.graph });
 }
 
 let repo: TempFeatureRepo;
@@ -137,8 +171,16 @@ describe('slate apply', () => {
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('▸ collecting graph… 1 namespace, 1 resolver');
     expect(lines[1]).toMatch(/^▸ bundling… \d+ kB$/);
-    expect(lines[2]).toBe('▸ uploading deployment cdep1… PENDING');
-    expect(lines[3]).toMatch(/^▸ waiting for the data plane… SUCCESS in \d+\.\ds$/);
+    expect(lines[2]).toBe(`▸ target  ${baseUrl} · team team · project proj · environment dev (env_dev)`);
+    expect(lines[3]).toBe('▸ diff against nothing: no deployment is active');
+    expect(lines[4]).toBe('  + feature user.id');
+    expect(lines[5]).toBe('  + feature user.name');
+    expect(lines[6]).toBe('  + resolver get_name');
+    expect(lines).toContain('▸ validation… accepted as deployment cdep1 (PENDING)');
+    expect(lines).toContain('▸ rollout… PENDING');
+    expect(lines).toContain('▸ rollout… SUCCESS');
+    expect(lines).toContain('  ✓ dp/default serves cdep1');
+    expect(lines.at(-1)).toMatch(/^▸ ready: deployment cdep1 serves dev \(env_dev\) after \d+\.\ds$/);
 
     const sent = deployments[0]!.body;
     const bundle = Buffer.from(String(sent.bundle_base64), 'base64');
@@ -161,7 +203,7 @@ describe('slate apply', () => {
     finalStatus = 'BOOT_ERRORS';
     const run = await slate('apply');
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/waiting for the data plane… BOOT_ERRORS in/);
+    expect(run.stdout).toMatch(/rollout… BOOT_ERRORS after/);
     expect(run.stderr).toBe(
       "error[DEPLOYMENT_BOOT_ERRORS]: deployment cdep1 ended BOOT_ERRORS: resolver get_name: Cannot find module 'pg'\n",
     );
@@ -176,7 +218,7 @@ describe('slate apply', () => {
       source_hash: deployments[0]!.source_hash,
       lint: [],
     });
-    expect(run.stderr).toContain('▸ uploading deployment cdep1… PENDING');
+    expect(run.stderr).toContain('▸ validation… accepted as deployment cdep1 (PENDING)');
   });
 });
 

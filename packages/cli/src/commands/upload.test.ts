@@ -85,6 +85,20 @@ describe('slate upload', () => {
     expect(await offlineCounts([940_001, 940_002], 940_099)).toEqual({ 940001: 2, 940002: 2 });
   });
 
+  it('uploads a CSV file as a JSON one, and refuses a missing Parquet file', {
+    timeout: 120_000,
+  }, async () => {
+    writeFileSync(join(work, 'users.csv'), 'user.id,user.name\n940101,a\n940102,b\n');
+    const csv = await slate('upload', 'users.csv');
+    expect(csv.stderr).toBe('');
+    expect(csv.code).toBe(0);
+    expect(csv.stdout).toContain('▸ uploaded 2 rows of 2 features');
+    expect(await offlineCounts([940_101, 940_102], 940_197)).toEqual({ 940101: 1, 940102: 1 });
+    const missing = await slate('upload', 'nope.parquet');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('INVALID_INPUT_FILE');
+  });
+
   it('refuses a file whose columns differ in length, and a malformed key', async () => {
     writeFileSync(join(work, 'ragged.json'), JSON.stringify({ 'user.id': [1, 2], 'user.name': ['a'] }));
     const ragged = await slate('upload', 'ragged.json');

@@ -4,6 +4,13 @@ import { SlateError } from '@slate/graph';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { type CliContext, clientForCommand, printJson, printLine } from '../cli-context.ts';
+import { positiveInteger } from './offline-query.ts';
+
+interface UploadFlags {
+  readonly idempotencyKey?: string;
+  readonly maxRows: string;
+  readonly json?: boolean;
+}
 
 /** The upload file: one column per feature FQN (each namespace's primary key included), all of one length. */
 const UploadFileSchema = z
@@ -15,8 +22,9 @@ const UploadFileSchema = z
   );
 
 /**
- * `slate upload <file> [--idempotency-key <key>] [--json]`: stores the feature values of a JSON file
- * (`{"user.id": [1, 2], "user.name": ["Ada", "Grace"]}`) through `POST /v1/upload_features/multi`. The
+ * `slate upload <file> [--idempotency-key <key>] [--json]`: stores the feature values of a CSV or Parquet
+ * file (one column per feature FQN) or a JSON file of columns (`{"user.id": [1, 2], "user.name": ["Ada",
+ * "Grace"]}`) through `POST /v1/upload_features/multi`. The
  * upload carries one `Idempotency-Key` (the flag's, else a random one) on every retry the client makes, so
  * a lost answer never stores the rows twice; pass the same key when re-running after a failure for the
  * same guarantee across runs.
@@ -24,17 +32,27 @@ const UploadFileSchema = z
 export function registerUpload(program: Command, context: CliContext): void {
   program
     .command('upload')
-    .description('upload feature values from a JSON file of columns ({"user.id": [1], "user.name": ["Ada"]})')
-    .argument('<file>', 'the JSON file')
+    .description('upload feature values from a CSV, Parquet or JSON file of columns (one per feature FQN)')
+    .argument('<file>', 'a .csv or .parquet file, or JSON ({"user.id": [1], "user.name": ["Ada"]})')
+    .option('--max-rows <n>', 'refuse a CSV or Parquet file with more rows', '1000000')
     .option('--idempotency-key <key>', 'the upload’s Idempotency-Key (1–128 printable ASCII characters)')
     .option('--json', 'print the answer as JSON')
-    .action(async (file: string, flags: { idempotencyKey?: string; json?: boolean }, command: Command) => {
+    .action(async (file: string, flags: UploadFlags, command: Command) => {
       const path = resolve(context.cwd, file);
+      const { readColumnsFile, tabularFormatOf } = await import('../datasets/tabular-files.ts');
       let json: unknown;
-      try {
-        json = JSON.parse(await readFile(path, 'utf8'));
-      } catch (cause) {
-        throw new SlateError('input', 'INVALID_UPLOAD_FILE', `${file}: not readable JSON (${String(cause)})`);
+      if (tabularFormatOf(path)) {
+        json = await readColumnsFile(path, { maxRows: positiveInteger(flags.maxRows, '--max-rows') });
+      } else {
+        try {
+          json = JSON.parse(await readFile(path, 'utf8'));
+        } catch (cause) {
+          throw new SlateError(
+            'input',
+            'INVALID_UPLOAD_FILE',
+            `${file}: not readable JSON (${String(cause)})`,
+          );
+        }
       }
       const parsed = UploadFileSchema.safeParse(json);
       if (!parsed.success)

@@ -216,6 +216,7 @@ const localTokenPermissions: Permission[] = [
   'cron.read',
   'cron.create',
   'secrets.list',
+  'secrets.write',
   'tokens.list',
 ];
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { MetadataPlaneContext } from '../../context.ts';
+import { getDeploymentRollout } from '../../deployments/deployment-rollout.ts';
 import {
   CreateDeploymentSchema,
   createDeployment,
@@ -53,6 +54,17 @@ export function deploymentRoutes(router: Router, ctx: MetadataPlaneContext): voi
       auth: { kind: 'principal', permission: 'deploy.read' },
       params: IdParams,
       handler: ({ principal, params }) => getDeployment(ctx.db, principal, params.id),
+    }),
+  );
+  router.add(
+    defineRoute({
+      method: 'GET',
+      url: '/v1/deployments/:id/rollout',
+      summary: "A deployment's status and which instance of its environment's data plane serves it yet",
+      auth: { kind: 'principal', permission: 'deploy.read' },
+      params: IdParams,
+      handler: ({ principal, params }) =>
+        getDeploymentRollout(ctx.db, principal, params.id, ctx.now(), ctx.heartbeatTimeoutMs),
     }),
   );
   router.add(
