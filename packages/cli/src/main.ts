@@ -6,6 +6,7 @@ import { registerDatasets } from './commands/datasets.ts';
 import { registerDeployments } from './commands/deployments.ts';
 import { registerDiff } from './commands/diff.ts';
 import { registerEnv } from './commands/env.ts';
+import { registerInit } from './commands/init.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerLogout } from './commands/logout.ts';
 import { registerOfflineQuery } from './commands/offline-query.ts';
@@ -30,6 +31,7 @@ export type CommandRegistration = (program: Command, context: CliContext) => voi
  */
 export const commands: readonly CommandRegistration[] = [
   registerUp,
+  registerInit,
   registerApply,
   registerDiff,
   registerQuery,
