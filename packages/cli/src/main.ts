@@ -2,6 +2,7 @@ import { type ErrorKind, SlateError } from '@slate/graph';
 import { Command, CommanderError } from 'commander';
 import { type CliContext, processCliContext } from './cli-context.ts';
 import { registerApply } from './commands/apply.ts';
+import { registerCodegen } from './commands/codegen.ts';
 import { registerDatasets } from './commands/datasets.ts';
 import { registerDeployments } from './commands/deployments.ts';
 import { registerDiff } from './commands/diff.ts';
@@ -46,6 +47,7 @@ export const commands: readonly CommandRegistration[] = [
   registerEnv,
   registerToken,
   registerUpload,
+  registerCodegen,
   registerLogout,
 ];
 

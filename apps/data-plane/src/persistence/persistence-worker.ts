@@ -155,10 +155,14 @@ export function createPersistenceWorker(options: PersistenceWorkerOptions): Pers
 
   /** Gives a failed batch (and any batch taken after it) back to the bus and waits before the next try. */
   const giveBack = async (failure: { error: unknown }, messages: readonly BusMessage[]) => {
-    options.logger?.error(
-      { err: failure.error, messages: messages.length },
-      'persistence batch failed; retrying',
-    );
+    // A batch cut short by `stop()` is no failure: it goes back to the bus for the next worker, quietly.
+    if (controller.signal.aborted)
+      options.logger?.info({ messages: messages.length }, 'persistence stopping: batch returned to the bus');
+    else
+      options.logger?.error(
+        { err: failure.error, messages: messages.length },
+        'persistence batch failed; retrying',
+      );
     await consumerOf()
       .nack(messages)
       .catch(() => {});
