@@ -4,6 +4,7 @@ import { type CliContext, processCliContext } from './cli-context.ts';
 import { registerApply } from './commands/apply.ts';
 import { registerCodegen } from './commands/codegen.ts';
 import { registerDatasets } from './commands/datasets.ts';
+import { registerDelete } from './commands/delete.ts';
 import { registerDeployments } from './commands/deployments.ts';
 import { registerDiff } from './commands/diff.ts';
 import { registerEnv } from './commands/env.ts';
@@ -47,6 +48,7 @@ export const commands: readonly CommandRegistration[] = [
   registerEnv,
   registerToken,
   registerUpload,
+  registerDelete,
   registerCodegen,
   registerLogout,
 ];
