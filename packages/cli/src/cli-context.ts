@@ -72,12 +72,17 @@ export async function clientForCommand(
 ): Promise<SlateClient> {
   const flags = command.optsWithGlobals<ConnectionFlags>();
   // Loaded on use, so `slate --help` does not load the client (and Apache Arrow with it).
-  const { createFileTokenCache, createSlateClient, credentialsFolder, loadCredentials } = await import(
-    './connect.ts'
-  );
+  const {
+    createFileTokenCache,
+    createSlateClient,
+    credentialsFolder,
+    loadCredentials,
+    loginCredentialsPath,
+  } = await import('./connect.ts');
   const credentials = await loadCredentials({
     cwd: dir ?? context.cwd,
     env: context.env,
+    fallbackFile: loginCredentialsPath(context.env),
     apiServer: flags.apiServer,
     clientId: flags.clientId,
     clientSecret: flags.clientSecret,

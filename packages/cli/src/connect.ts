@@ -3,6 +3,7 @@
 // `import('@slate/client')`: a dynamic import of the package would keep all of it in the eager chunk.
 export {
   createSlateClient,
+  DEFAULT_API_SERVER,
   deleteSecret,
   getDatasetStatus,
   getEnvironment,
@@ -18,4 +19,5 @@ export {
   configFolder,
   createFileTokenCache,
   credentialsFolder,
+  loginCredentialsPath,
 } from './auth/file-token-cache.ts';

@@ -10,6 +10,7 @@ import { registerDiff } from './commands/diff.ts';
 import { registerEnv } from './commands/env.ts';
 import { registerInit } from './commands/init.ts';
 import { registerLint } from './commands/lint.ts';
+import { registerLogin } from './commands/login.ts';
 import { registerLogout } from './commands/logout.ts';
 import { registerOfflineQuery } from './commands/offline-query.ts';
 import { registerQuery } from './commands/query.ts';
@@ -50,6 +51,7 @@ export const commands: readonly CommandRegistration[] = [
   registerUpload,
   registerDelete,
   registerCodegen,
+  registerLogin,
   registerLogout,
 ];
 

@@ -41,6 +41,11 @@ export interface LoadCredentialsOptions extends CredentialOverrides {
   readonly cwd: string;
   /** Variables to read (default `process.env`); pass `{}` to ignore the environment. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * A credentials file read when the upward search finds none: the CLI passes the one `slate login`
+   * saves (`~/.slate/credentials.json`, or under `SLATE_CONFIG_DIR`).
+   */
+  readonly fallbackFile?: string;
 }
 
 /** Variable names per setting, Slate's first, then Chalk's (chalk.md §3.2). */
@@ -57,7 +62,7 @@ type Setting = keyof typeof ENV_NAMES;
 /**
  * Finds credentials the way the CLI does. Each setting is taken from, in order: the explicit option,
  * the first set variable of `SLATE_*` / `_CHALK_*`, the nearest `.slate/credentials.json` found walking up
- * from `cwd`. The file is read only when the id or secret is still missing. `apiServer` falls back to
+ * from `cwd`, else `fallbackFile`. The file is read only when the id or secret is still missing. `apiServer` falls back to
  * `DEFAULT_API_SERVER`.
  *
  * @throws SlateError `authentication`/`NO_CREDENTIALS` naming every place searched, when no client id and
@@ -80,6 +85,10 @@ export async function loadCredentials(options: LoadCredentialsOptions): Promise<
   const searched: string[] = [];
   if (!pick('clientId') || !pick('clientSecret')) {
     file = await findCredentialsFile(options.cwd, searched);
+    if (!file && options.fallbackFile && !searched.includes(options.fallbackFile)) {
+      searched.push(options.fallbackFile);
+      file = await readCredentialsFile(options.fallbackFile);
+    }
   }
   const clientId = pick('clientId') ?? file?.content.client_id;
   const clientSecret = pick('clientSecret') ?? file?.content.client_secret;
@@ -116,15 +125,24 @@ async function findCredentialsFile(
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
     const path = join(dir, '.slate', 'credentials.json');
     searched.push(path);
-    let text: string | undefined;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    if (text !== undefined) return { path, content: parseCredentialsFile(path, text) };
+    const found = await readCredentialsFile(path);
+    if (found) return found;
     if (dirname(dir) === dir) return undefined;
   }
+}
+
+/** One credentials file, or `undefined` when there is none at `path`. */
+async function readCredentialsFile(
+  path: string,
+): Promise<{ path: string; content: CredentialsFile } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return { path, content: parseCredentialsFile(path, text) };
 }
 
 function parseCredentialsFile(path: string, text: string): CredentialsFile {

@@ -47,6 +47,12 @@ export function configFolder(env: Readonly<Record<string, string | undefined>>):
   return home ? join(home, '.slate') : undefined;
 }
 
+/** Where `slate login` saves credentials: `credentials.json` in the config folder, read when no project's is found. */
+export function loginCredentialsPath(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const folder = configFolder(env);
+  return folder ? join(folder, 'credentials.json') : undefined;
+}
+
 /** The file one key's token lives in: a hash, so the file name reveals neither server nor client id. */
 export function tokenFilePath(folder: string, key: TokenCacheKey): string {
   const digest = createHash('sha256')

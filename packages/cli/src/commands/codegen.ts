@@ -56,7 +56,7 @@ async function fromEnvironment(
   context: CliContext,
 ): Promise<{ artifact: GraphArtifact; origin: string }> {
   const client = await clientForCommand(command, context);
-  const { getEnvironment } = await import('@slate/client');
+  const { getEnvironment } = await import('../connect.ts');
   const environment = await getEnvironment(client);
   const active = environment.active_deployment_id;
   if (!active) {

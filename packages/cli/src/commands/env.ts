@@ -56,10 +56,11 @@ export function registerEnv(program: Command, context: CliContext): void {
     .option('--json', 'print the chosen environment as JSON')
     .action(async (wanted: string, flags: { json?: boolean }, command: Command) => {
       const connection = command.optsWithGlobals<ConnectionFlags>();
-      const { listEnvironments, loadCredentials } = await import('../connect.ts');
+      const { listEnvironments, loadCredentials, loginCredentialsPath } = await import('../connect.ts');
       const credentials = await loadCredentials({
         cwd: context.cwd,
         env: context.env,
+        fallbackFile: loginCredentialsPath(context.env),
         ...(connection.clientId ? { clientId: connection.clientId } : {}),
         ...(connection.clientSecret ? { clientSecret: connection.clientSecret } : {}),
       });

@@ -13,9 +13,8 @@ export function registerLogout(program: Command, context: CliContext): void {
     .option('--forget-credentials', 'also delete the credentials `slate login` saved')
     .option('--json', 'print what was removed as JSON')
     .action(async (flags: { forgetCredentials?: boolean; json?: boolean }, command: Command) => {
-      const { clearTokenCache, configFolder, credentialsFolder, loadCredentials } = await import(
-        '../connect.ts'
-      );
+      const { clearTokenCache, configFolder, credentialsFolder, loadCredentials, loginCredentialsPath } =
+        await import('../connect.ts');
       const { rm } = await import('node:fs/promises');
       const { join } = await import('node:path');
       const connection = command.optsWithGlobals<ConnectionFlags>();
@@ -25,6 +24,7 @@ export function registerLogout(program: Command, context: CliContext): void {
       const credentials = await loadCredentials({
         cwd: context.cwd,
         env: context.env,
+        fallbackFile: loginCredentialsPath(context.env),
         clientId: connection.clientId,
         clientSecret: connection.clientSecret,
       }).catch(() => undefined);
