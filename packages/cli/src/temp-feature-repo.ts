@@ -33,9 +33,26 @@ export async function createTempFeatureRepo(
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** A valid repository: one namespace, one resolver. */
+/** The `tsconfig.json` `slate init` writes, for repositories the type check should find clean. */
+export const repoTsconfig = `${JSON.stringify({
+  compilerOptions: {
+    target: 'ES2023',
+    lib: ['ES2023'],
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    allowImportingTsExtensions: true,
+    noEmit: true,
+    strict: true,
+    skipLibCheck: true,
+    types: ['node'],
+  },
+  include: ['src/**/*.ts'],
+})}\n`;
+
+/** A valid repository: one namespace, one resolver, its tsconfig. */
 export const validRepoFiles: Readonly<Record<string, string>> = {
   'slate.yaml': 'project: tiny\nentry: src/index.ts\n',
+  'tsconfig.json': repoTsconfig,
   'src/index.ts': [
     "import { features, int, online, string } from '@slate/sdk';",
     "export const User = features('user', { id: int(), name: string() });",

@@ -4,26 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSlateClient } from '@slate/client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTempFeatureRepo, type TempFeatureRepo } from '../temp-feature-repo.ts';
+import { createTempFeatureRepo, repoTsconfig, type TempFeatureRepo } from '../temp-feature-repo.ts';
 import { applyDeployment } from './apply-deployment.ts';
 import { collectProject } from './build-deployment.ts';
 
 const binPath = fileURLToPath(new URL('../../bin/slate.js', import.meta.url));
-
-const tsconfig = JSON.stringify({
-  compilerOptions: {
-    target: 'ES2023',
-    lib: ['ES2023'],
-    module: 'NodeNext',
-    moduleResolution: 'NodeNext',
-    allowImportingTsExtensions: true,
-    noEmit: true,
-    strict: true,
-    skipLibCheck: true,
-    types: ['node'],
-  },
-  include: ['src/**/*.ts'],
-});
 
 /** The resolver returns a number for a string feature: it loads, collects and passes the graph lint. */
 const wrongReturn = [
@@ -47,7 +32,7 @@ async function repoWith(index: string, withTsconfig = true): Promise<TempFeature
   const repo = await createTempFeatureRepo({
     'slate.yaml': 'project: typed\nentry: src/index.ts\n',
     'src/index.ts': index,
-    ...(withTsconfig ? { 'tsconfig.json': tsconfig } : {}),
+    ...(withTsconfig ? { 'tsconfig.json': repoTsconfig } : {}),
   });
   repos.push(repo);
   return repo;
