@@ -107,6 +107,9 @@ async function compile(
   // Several CLI processes may check one repository at once: each cache file is replaced whole.
   const host = ts.createIncrementalCompilerHost(options);
   host.writeFile = (path, text) => writeAtomically(path, text);
+  // Relative paths and the default type roots (node_modules/@types) are the repository's, wherever the
+  // CLI runs from (`slate up --project <dir>` runs elsewhere).
+  host.getCurrentDirectory = () => config.dir;
   const program = ts.createIncrementalProgram({
     rootNames,
     options,
