@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REPOSITORY_TSCONFIG } from './init/repository-template.ts';
 
 /** The monorepo's root, whose `node_modules/@slate` holds the workspace packages. */
 export const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -34,20 +35,7 @@ export async function createTempFeatureRepo(
 }
 
 /** The `tsconfig.json` `slate init` writes, for repositories the type check should find clean. */
-export const repoTsconfig = `${JSON.stringify({
-  compilerOptions: {
-    target: 'ES2023',
-    lib: ['ES2023'],
-    module: 'NodeNext',
-    moduleResolution: 'NodeNext',
-    allowImportingTsExtensions: true,
-    noEmit: true,
-    strict: true,
-    skipLibCheck: true,
-    types: ['node'],
-  },
-  include: ['src/**/*.ts'],
-})}\n`;
+export const repoTsconfig = `${JSON.stringify(REPOSITORY_TSCONFIG)}\n`;
 
 /** A valid repository: one namespace, one resolver, its tsconfig. */
 export const validRepoFiles: Readonly<Record<string, string>> = {

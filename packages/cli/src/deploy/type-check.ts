@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import type { LintIssue } from '@slate/graph';
 import type TypeScript from 'typescript';
+import { REPOSITORY_COMPILER_OPTIONS } from '../init/repository-template.ts';
 import type { LoadedProjectConfig } from '../project-config.ts';
 
 /**
@@ -31,18 +32,6 @@ export interface TypeCheckResult {
   /** Whether the repository has its own tsconfig.json (otherwise Slate's defaults were used). */
   readonly ownConfig: boolean;
 }
-
-/** What a repository without a tsconfig.json is checked with: what `slate init` writes. */
-const DEFAULT_OPTIONS = {
-  target: 'ES2023',
-  lib: ['ES2023'],
-  module: 'NodeNext',
-  moduleResolution: 'NodeNext',
-  allowImportingTsExtensions: true,
-  noEmit: true,
-  strict: true,
-  skipLibCheck: true,
-} as const;
 
 /** At most this many type errors are listed; the rest are counted in one more issue. */
 const MAX_REPORTED = 50;
@@ -82,7 +71,7 @@ async function compile(
     ? readOwnConfig(ts, configPath, config.dir)
     : {
         ...ts.convertCompilerOptionsFromJson(
-          { ...DEFAULT_OPTIONS, types: nodeTypesIn(config.dir) },
+          { ...REPOSITORY_COMPILER_OPTIONS, types: nodeTypesIn(config.dir) },
           config.dir,
         ),
         fileNames: [],

@@ -3,6 +3,25 @@
  * and shows each part a feature engineer edits next (feature classes, a resolver, a resolver's unit test).
  */
 
+/**
+ * The compiler options of a feature repository: what `slate init` writes in `tsconfig.json`, and what the
+ * type check uses for a repository without one (types of Node only when it has them).
+ */
+export const REPOSITORY_COMPILER_OPTIONS = {
+  target: 'ES2023',
+  lib: ['ES2023'],
+  module: 'NodeNext',
+  moduleResolution: 'NodeNext',
+  allowImportingTsExtensions: true,
+  noEmit: true,
+  strict: true,
+  skipLibCheck: true,
+  types: ['node'],
+} as const;
+
+/** `slate init`'s `tsconfig.json`. */
+export const REPOSITORY_TSCONFIG = { compilerOptions: REPOSITORY_COMPILER_OPTIONS, include: ['src/**/*.ts'] };
+
 /** A project name as `slate.yaml` and the metadata plane accept it: lowercase, digits, `-` and `_`. */
 export function projectNameOf(folderName: string): string {
   const name = folderName
@@ -41,24 +60,7 @@ entry: src/index.ts
       null,
       2,
     )}\n`,
-    'tsconfig.json': `${JSON.stringify(
-      {
-        compilerOptions: {
-          target: 'ES2023',
-          lib: ['ES2023'],
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          allowImportingTsExtensions: true,
-          noEmit: true,
-          strict: true,
-          skipLibCheck: true,
-          types: ['node'],
-        },
-        include: ['src/**/*.ts'],
-      },
-      null,
-      2,
-    )}\n`,
+    'tsconfig.json': `${JSON.stringify(REPOSITORY_TSCONFIG, null, 2)}\n`,
     '.gitignore': 'node_modules/\n.slate/\n*.parquet\n',
     'src/features.ts': `import { features, float, int, string } from '@slate/sdk';
 
