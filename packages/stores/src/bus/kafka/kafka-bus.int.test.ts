@@ -7,6 +7,7 @@ import {
   startKafkaMockCluster,
   unlessCi,
 } from '@slate/testing';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusConsumer, BusMessage } from '../bus.ts';
 import { runBusConformance } from '../bus-conformance.ts';
@@ -143,15 +144,90 @@ describe.skipIf(unavailable !== undefined)(`createKafkaBus (${unavailable ?? tar
       await bus.close();
     }
   }, 90_000);
+  it('acknowledges across a rebalance: no error, every message processed, committed offsets exact', async () => {
+    const timing = cluster
+      ? { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000, maxWaitMs: 500 }
+      : undefined;
+    const bus = createKafkaBus({
+      brokers,
+      topicPrefix,
+      partitions: 4,
+      idempotent: cluster === undefined,
+      consumerTiming: timing,
+    });
+    await bus.init();
+    const kafka = new Kafka({ brokers: [...brokers], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const topic = `rebalance-ack-${randomUUID()}`;
+      const group = `g-${randomUUID()}`;
+      const count = 80;
+      const offsets = await bus.publish(
+        topic,
+        Array.from({ length: count }, (_, i) => ({ key: `k${i}`, value: String(i) })),
+      );
+      // What each partition's committed offset must end at: one past its last message, from the publish.
+      const expectedCommits = new Map<number, number>();
+      for (const offset of offsets) {
+        const [partition, at] = offset.split(':').map(Number) as [number, number];
+        expectedCommits.set(partition, Math.max(expectedCommits.get(partition) ?? 0, at + 1));
+      }
+      expect(expectedCommits.size).toBe(4);
+
+      // The first consumer holds every message, unacknowledged, when the second joins the group.
+      const first = bus.consumer({ topic, group, name: 'first' });
+      const held: BusMessage[] = [];
+      const deadline = Date.now() + 30_000;
+      while (held.length < count && Date.now() < deadline)
+        held.push(...(await first.poll({ max: count, waitMs: 1_000 })));
+      expect(held).toHaveLength(count);
+      const processed = new Set<string>(held.map((m) => m.value));
+
+      const second = bus.consumer({ topic, group, name: 'second' });
+      const secondDone = pollUntilQuiet(second);
+      // The first acknowledges what it holds a few at a time while the group rebalances around it: every
+      // acknowledgement must complete (committed, or its partition revoked), none fail.
+      const failures: string[] = [];
+      for (let i = 0; i < held.length; i += 2) {
+        await first.ack(held.slice(i, i + 2)).catch((error: unknown) => failures.push(String(error)));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const toSecond = await secondDone;
+      // Whatever the first still owns and had not acknowledged (nothing, unless re-fetched) comes now.
+      const toFirst = await pollUntilQuiet(first, { mayBeEmpty: true });
+      for (const message of [...toSecond, ...toFirst]) processed.add(message.value);
+      expect(failures).toEqual([]);
+      expect(toSecond.length).toBeGreaterThan(0);
+      // At least once: every message processed by one consumer or the other.
+      expect([...processed].map(Number).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: count }, (_, i) => i),
+      );
+      await first.close();
+      await second.close();
+      // Read back from the cluster, not from the bus: each partition committed past its last message.
+      const committed = await admin.fetchOffsets({ groupId: group, topics: [`${topicPrefix}${topic}`] });
+      const byPartition = new Map(
+        committed[0]!.partitions.map((p) => [p.partition, Number(p.offset)] as const),
+      );
+      expect(Object.fromEntries(byPartition)).toEqual(Object.fromEntries(expectedCommits));
+    } finally {
+      await admin.disconnect();
+      await bus.close();
+    }
+  }, 120_000);
 });
 
-/** Polls (acknowledging) until a message has come and then 3 s pass without one, or 60 s in all. */
-async function pollUntilQuiet(consumer: BusConsumer): Promise<BusMessage[]> {
+/**
+ * Polls (acknowledging) until a message has come and then 3 s pass without one, or 60 s in all; with
+ * `mayBeEmpty`, until 3 s pass without a message at all.
+ */
+async function pollUntilQuiet(consumer: BusConsumer, { mayBeEmpty = false } = {}): Promise<BusMessage[]> {
   const out: BusMessage[] = [];
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     const batch = await consumer.poll({ max: 100, waitMs: 3_000 });
-    if (batch.length === 0 && out.length > 0) break;
+    if (batch.length === 0 && (out.length > 0 || mayBeEmpty)) break;
     out.push(...batch);
     await consumer.ack(batch);
   }

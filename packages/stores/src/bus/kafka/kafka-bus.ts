@@ -14,6 +14,7 @@ import {
   type PollOptions,
 } from '../bus.ts';
 import { busClosed, checkBusName, checkMessages, waitFor } from '../bus-input.ts';
+import { createKafkaPartitionOffsets } from './kafka-partition-offsets.ts';
 
 // kafkajs is CommonJS and spreads its error classes into its exports, which Node's named-export
 // detection cannot see.
@@ -56,6 +57,11 @@ export interface KafkaBusOptions {
     readonly heartbeatIntervalMs?: number;
     /** Longest a fetch waits on the broker for data (and so the longest `close` waits). kafkajs default 5 s. */
     readonly maxWaitMs?: number;
+    /**
+     * How long an acknowledgement refused by a rebalance waits for this consumer to rejoin the group before
+     * it fails (`KAFKA_REJOIN_TIMEOUT`). Default 60 s (kafkajs's rebalance timeout).
+     */
+    readonly rejoinWaitMs?: number;
   };
 }
 
@@ -69,7 +75,12 @@ const TIME_HEADER = 'slate-published-at';
  * `SlateError` `KAFKA_TOPIC_UNAVAILABLE`/`KAFKA_TOPIC_PARTITIONS`); a message goes to partition
  * `crc32(key) % partitions`, which is what keeps a key in order. Offsets are `partition:offset`.
  * Consumers fetch into a bounded buffer (backpressure: fetching pauses while it is full) and commit, on
- * `ack`, the offset below which everything is acknowledged, per partition. Unlike the other backends a
+ * `ack`, the offset below which everything is acknowledged, per partition. A rebalance never fails an
+ * `ack`: a commit the group refuses while it rebalances is sent again under the new generation once this
+ * consumer has rejoined, if the partition is still its own, and dropped if the partition moved (its new
+ * owner restarts from the committed offset, so those messages are delivered again: at least once);
+ * `ack` resolves when the commit is durable or the partition is known revoked, and waits at most
+ * `consumerTiming.rejoinWaitMs` for the rejoin. Unlike the other backends a
  * group is split among its consumers by partition, not by message, and idle deliveries are not handed to
  * another consumer (`redeliversIdle: false`): a crashed consumer's messages come back after the group
  * rebalances. `seek` needs the group to have no running consumer (Kafka's rule for setting offsets; a
@@ -277,13 +288,14 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       deliveryCounts.set(countsKey, counts);
       const buffer: Omit<BusMessage, 'deliveries'>[] = [];
       const retry: Omit<BusMessage, 'deliveries'>[] = [];
-      /** Per partition: offsets delivered and not acknowledged, and acknowledged ones above the commit. */
-      const inFlight = new Map<number, Set<bigint>>();
-      const acked = new Map<number, Set<bigint>>();
-      const committed = new Map<number, bigint>();
+      let kafkaConsumer: Consumer | undefined;
+      const offsets = createKafkaPartitionOffsets({
+        commit: (partition, offset) =>
+          kafkaConsumer!.commitOffsets([{ topic: name(topic), partition, offset: String(offset) }]),
+        rejoinWaitMs: options.consumerTiming?.rejoinWaitMs,
+      });
       let wake: (() => void) | undefined;
       let drained: (() => void) | undefined;
-      let kafkaConsumer: Consumer | undefined;
       /** Bumped on every rebalance; a batch fetched before one stops buffering. */
       let generation = 0;
       let started: Promise<void> | undefined;
@@ -301,16 +313,13 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
         // hands the others to other consumers: what was buffered (or given back) goes, and so does the
         // state of partitions no longer ours, so nothing is delivered twice from here or committed for a
         // partition another consumer owns. Delivered and unacknowledged messages stay with the caller;
-        // re-fetched copies of those, and of acknowledged ones above the commit, are skipped.
+        // re-fetched copies of those, and of acknowledged ones above the commit, are skipped; commits
+        // refused by the rebalance are sent again now, under the new generation (kafka-partition-offsets.ts).
         kafkaConsumer.on(kafkaConsumer.events.GROUP_JOIN, ({ payload }) => {
           generation++;
-          const assigned = new Set(payload.memberAssignment[name(topic)] ?? []);
           buffer.length = 0;
           retry.length = 0;
-          committed.clear();
-          for (const state of [inFlight, acked]) {
-            for (const partition of state.keys()) if (!assigned.has(partition)) state.delete(partition);
-          }
+          offsets.assign(payload.memberAssignment[name(topic)] ?? [], payload.memberId);
         });
         await kafkaConsumer.run({
           autoCommit: false,
@@ -319,11 +328,8 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
             const batchGeneration = generation;
             for (const message of batch.messages) {
               if (batchGeneration !== generation) return;
-              if (!committed.has(batch.partition)) committed.set(batch.partition, BigInt(message.offset));
               resolveOffset(message.offset);
-              const offset = BigInt(message.offset);
-              if (inFlight.get(batch.partition)?.has(offset) || acked.get(batch.partition)?.has(offset))
-                continue;
+              if (offsets.fetched(batch.partition, BigInt(message.offset))) continue;
               const headers = Object.fromEntries(
                 Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v ?? '')]),
               );
@@ -351,27 +357,13 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
         });
       };
 
-      const commit = async (partition: number) => {
-        const done = acked.get(partition) ?? new Set();
-        let next = committed.get(partition);
-        if (next === undefined) return;
-        while (done.delete(next)) next++;
-        committed.set(partition, next);
-        await kafkaConsumer!.commitOffsets([{ topic: name(topic), partition, offset: String(next) }]);
-      };
-
       const acknowledge = async (messages: readonly BusMessage[]) => {
-        const touched = new Set<number>();
-        for (const message of messages) {
-          const { partition, offset } = parseOffset(message.offset);
-          inFlight.get(partition)?.delete(BigInt(offset));
-          const set = acked.get(partition) ?? new Set<bigint>();
-          set.add(BigInt(offset));
-          acked.set(partition, set);
+        const positions = messages.map((message) => {
           counts.delete(message.offset);
-          touched.add(partition);
-        }
-        await Promise.all([...touched].map(commit));
+          const { partition, offset } = parseOffset(message.offset);
+          return { partition, offset: BigInt(offset) };
+        });
+        await offsets.acknowledge(positions);
       };
 
       const moveToDeadLetter = async (messages: readonly BusMessage[], reason: string) => {
@@ -415,9 +407,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
               }
               counts.set(next.offset, deliveries);
               const { partition, offset } = parseOffset(next.offset);
-              const set = inFlight.get(partition) ?? new Set<bigint>();
-              set.add(BigInt(offset));
-              inFlight.set(partition, set);
+              offsets.delivered(partition, BigInt(offset));
               out.push(message);
             }
             if (buffer.length < bufferSize) drained?.();
@@ -437,7 +427,8 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
         async nack(messages) {
           for (const message of messages) {
             const { partition, offset } = parseOffset(message.offset);
-            inFlight.get(partition)?.delete(BigInt(offset));
+            // A partition revoked since is redelivered by its new owner, not here.
+            if (!offsets.released(partition, BigInt(offset))) continue;
             const { deliveries: _deliveries, ...rest } = message;
             retry.push(rest);
           }
@@ -450,6 +441,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
           open = false;
           consumers.delete(consumer);
           drained?.();
+          offsets.close();
           await kafkaConsumer?.disconnect();
         },
       };
