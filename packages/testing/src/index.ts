@@ -4,6 +4,7 @@ export {
   kafkaMockClusterUnavailable,
   startKafkaMockCluster,
 } from './kafka-mock-cluster.ts';
+export { type KafkaMockFront, type KafkaMockFrontOptions, startKafkaMockFront } from './kafka-mock-front.ts';
 export { freePort } from './ports.ts';
 export {
   type OwnRedisServer,

@@ -18,6 +18,14 @@ export interface KafkaMockFront {
   close(): Promise<void>;
 }
 
+export interface KafkaMockFrontOptions {
+  /**
+   * Sees each response frame (4-byte size, 4-byte correlation id, body) after the front's own
+   * corrections, and may edit it in place: how a test makes a broker answer with an error it chooses.
+   */
+  readonly onResponse?: (frame: Buffer, apiKey: number, apiVersion: number) => void;
+}
+
 /**
  * Puts a byte-for-byte TCP forwarder in front of each mock broker that corrects two things in responses,
  * in place (the frames keep their length): ApiVersions (v0–v2) advertise at most the versions the mock
@@ -25,7 +33,10 @@ export interface KafkaMockFront {
  * client that bootstraps through a front keeps talking through fronts. Every other byte passes through
  * untouched.
  */
-export async function startKafkaMockFront(brokers: readonly string[]): Promise<KafkaMockFront> {
+export async function startKafkaMockFront(
+  brokers: readonly string[],
+  options: KafkaMockFrontOptions = {},
+): Promise<KafkaMockFront> {
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
   const portMap = new Map<number, number>();
@@ -54,6 +65,7 @@ export async function startKafkaMockFront(brokers: readonly string[]): Promise<K
           if (request) {
             pending.delete(frame.readInt32BE(4));
             rewriteResponse(frame, request.apiKey, request.apiVersion, portMap);
+            options.onResponse?.(frame, request.apiKey, request.apiVersion);
           }
           client.write(frame);
         }),

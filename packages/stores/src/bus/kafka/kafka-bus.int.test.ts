@@ -5,6 +5,7 @@ import {
   type KafkaMockCluster,
   kafkaMockClusterUnavailable,
   startKafkaMockCluster,
+  startKafkaMockFront,
   unlessCi,
 } from '@slate/testing';
 import { Kafka, logLevel } from 'kafkajs';
@@ -216,6 +217,55 @@ describe.skipIf(unavailable !== undefined)(`createKafkaBus (${unavailable ?? tar
       await bus.close();
     }
   }, 120_000);
+
+  // kafkajs restarts a consumer only after errors it calls retriable; the mock's coordinator answered a
+  // SyncGroup with INVALID_REQUEST while a SIGKILLed member's session expired, and the group stopped being
+  // read. A front between the bus and the mock makes the first SyncGroup answer so.
+  it.skipIf(envBrokers.length > 0)(
+    'keeps consuming after the group coordinator answers with an error kafkajs does not retry',
+    async () => {
+      const SYNC_GROUP = 14;
+      const INVALID_REQUEST = 42;
+      let injected = 0;
+      const faulty = await startKafkaMockFront(brokers, {
+        onResponse: (frame, apiKey, apiVersion) => {
+          // SyncGroup v1–v3: correlation id, throttle_time_ms int32, then error_code int16 at byte 12.
+          if (apiKey !== SYNC_GROUP || apiVersion < 1 || apiVersion > 3 || injected > 0) return;
+          frame.writeInt16BE(INVALID_REQUEST, 12);
+          injected++;
+        },
+      });
+      const bus = createKafkaBus({
+        brokers: faulty.brokers,
+        topicPrefix,
+        idempotent: false,
+        consumerTiming: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000, maxWaitMs: 500 },
+      });
+      await bus.init();
+      try {
+        const topic = `coordinator-fault-${randomUUID()}`;
+        const count = 20;
+        await bus.publish(
+          topic,
+          Array.from({ length: count }, (_, i) => ({ key: `k${i}`, value: String(i) })),
+        );
+        const consumer = bus.consumer({ topic, group: `g-${randomUUID()}` });
+        const received = new Set<number>();
+        const deadline = Date.now() + 45_000;
+        while (received.size < count && Date.now() < deadline) {
+          const batch = await consumer.poll({ max: count, waitMs: 1_000 });
+          for (const message of batch) received.add(Number(message.value));
+          await consumer.ack(batch);
+        }
+        expect(injected).toBe(1);
+        expect([...received].sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, i) => i));
+      } finally {
+        await bus.close();
+        await faulty.close();
+      }
+    },
+    60_000,
+  );
 });
 
 /**

@@ -25,6 +25,17 @@ function failedWith(error: unknown, type: abstract new (...args: never[]) => Err
   return error instanceof type || (error instanceof Error && error.cause instanceof type);
 }
 
+/**
+ * A commit while this consumer's member has left the group and a new one is joining: the group no longer
+ * knows the member, so it is refused like any commit from a dropped member (`UNKNOWN_MEMBER_ID`) and waits
+ * for the join (kafka-partition-offsets.ts).
+ */
+function memberGone(): Error {
+  return Object.assign(new Error('the consumer left its group and is joining again'), {
+    type: 'UNKNOWN_MEMBER_ID',
+  });
+}
+
 /** Options for `createKafkaBus`, as the seed product's background-persistence install configures Kafka. */
 export interface KafkaBusOptions {
   readonly brokers: readonly string[];
@@ -290,8 +301,10 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       const retry: Omit<BusMessage, 'deliveries'>[] = [];
       let kafkaConsumer: Consumer | undefined;
       const offsets = createKafkaPartitionOffsets({
-        commit: (partition, offset) =>
-          kafkaConsumer!.commitOffsets([{ topic: name(topic), partition, offset: String(offset) }]),
+        commit: async (partition, offset) => {
+          if (memberLost) throw memberGone();
+          await kafkaConsumer!.commitOffsets([{ topic: name(topic), partition, offset: String(offset) }]);
+        },
         rejoinWaitMs: options.consumerTiming?.rejoinWaitMs,
       });
       let wake: (() => void) | undefined;
@@ -301,11 +314,16 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       let started: Promise<void> | undefined;
       let open = true;
 
-      const start = async () => {
-        await ensureTopic(topic);
-        kafkaConsumer = kafka.consumer({ groupId: group, ...consumerTiming });
-        await kafkaConsumer.connect();
-        await kafkaConsumer.subscribe({
+      /** Set while this consumer's group member is gone (kafkajs gave up) and a new one is joining. */
+      let memberLost = false;
+      let rejoins = 0;
+      let rejoinTimer: NodeJS.Timeout | undefined;
+
+      const join = async () => {
+        const instance = kafka.consumer({ groupId: group, ...consumerTiming });
+        kafkaConsumer = instance;
+        await instance.connect();
+        await instance.subscribe({
           topic: name(topic),
           fromBeginning: (consumerOptions.from ?? 'earliest') === 'earliest',
         });
@@ -315,13 +333,25 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
         // partition another consumer owns. Delivered and unacknowledged messages stay with the caller;
         // re-fetched copies of those, and of acknowledged ones above the commit, are skipped; commits
         // refused by the rebalance are sent again now, under the new generation (kafka-partition-offsets.ts).
-        kafkaConsumer.on(kafkaConsumer.events.GROUP_JOIN, ({ payload }) => {
+        instance.on(instance.events.GROUP_JOIN, ({ payload }) => {
           generation++;
+          memberLost = false;
+          rejoins = 0;
           buffer.length = 0;
           retry.length = 0;
           offsets.assign(payload.memberAssignment[name(topic)] ?? [], payload.memberId);
         });
-        await kafkaConsumer.run({
+        // kafkajs restarts a consumer only after an error it calls retriable. Any other (a coordinator
+        // answering a SyncGroup with INVALID_REQUEST while a dead member's session expires, say) leaves it
+        // disconnected for good, and the group would stop being read. An open bus consumer never stops:
+        // it joins again as a new member, after 1, 2, 4… up to 30 s, and its partitions restart from the
+        // group's committed offsets (at least once, like any rebalance).
+        instance.on(instance.events.CRASH, ({ payload }) => {
+          if (payload.restart || instance !== kafkaConsumer) return;
+          memberLost = true;
+          rejoinLater();
+        });
+        await instance.run({
           autoCommit: false,
           eachBatchAutoResolve: false,
           eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning }) => {
@@ -355,6 +385,27 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
             await heartbeat();
           },
         });
+      };
+
+      const rejoinLater = () => {
+        if (!open) return;
+        generation++;
+        buffer.length = 0;
+        retry.length = 0;
+        const delayMs = Math.min(30_000, 1_000 * 2 ** rejoins++);
+        rejoinTimer = setTimeout(() => {
+          rejoinTimer = undefined;
+          if (!open) return;
+          join().catch(async () => {
+            await kafkaConsumer?.disconnect().catch(() => {});
+            rejoinLater();
+          });
+        }, delayMs);
+      };
+
+      const start = async () => {
+        await ensureTopic(topic);
+        await join();
       };
 
       const acknowledge = async (messages: readonly BusMessage[]) => {
@@ -439,6 +490,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
         async close() {
           if (!open) return;
           open = false;
+          clearTimeout(rejoinTimer);
           consumers.delete(consumer);
           drained?.();
           offsets.close();
