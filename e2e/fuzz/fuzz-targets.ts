@@ -24,6 +24,11 @@ export interface FuzzRoute {
   readonly binarySeed?: Buffer;
   /** Headers of a caller allowed on the route (bearer token, registration token, data-plane token). */
   readonly auth: Readonly<Record<string, string>>;
+  /**
+   * A signed-in user's session cookie, for the API host's forwarded routes (the web playground's way in):
+   * sent with a CSRF header and an `X-Chalk-Env-Id` that are each valid, missing or hostile.
+   */
+  readonly sessionAuth?: Readonly<Record<string, string>>;
 }
 
 export interface FuzzTargets {

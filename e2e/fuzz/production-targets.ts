@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type { DataPlane } from '@slate/data-plane';
 import type { MetadataPlane } from '@slate/metadata-plane';
 import { freePort } from '@slate/testing';
@@ -76,6 +77,24 @@ export async function createProductionTargets(
       if (Date.now() > deadline) throw new Error(`not served through the API host: ${text}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    // A member of acme with a session as a sign-in leaves one (only the cookie's sha256 is stored).
+    const session = randomBytes(24).toString('base64url');
+    await metadata.services.db
+      .insertInto('users')
+      .values({ id: 'u_fuzz', email: 'fuzz@example.com', name: 'Fuzz' })
+      .execute();
+    await metadata.services.db
+      .insertInto('team_members')
+      .values({ user_id: 'u_fuzz', team_id: 'acme', role: 'developer' })
+      .execute();
+    await metadata.services.db
+      .insertInto('sessions')
+      .values({
+        id_hash: createHash('sha256').update(session).digest('hex'),
+        user_id: 'u_fuzz',
+        expires_at: new Date(Date.now() + 24 * 3_600_000),
+      })
+      .execute();
     const routes: FuzzRoute[] = FORWARDED_ROUTES.map((route) => {
       const seed = bodySeeds[route.url];
       return {
@@ -86,6 +105,7 @@ export async function createProductionTargets(
         query: [],
         ...(Buffer.isBuffer(seed) ? { binarySeed: seed } : { bodySeed: seed ?? {} }),
         auth,
+        sessionAuth: { cookie: `slate_session=${session}` },
       };
     });
     return {

@@ -237,6 +237,32 @@ function jsonBody(valid: fc.Arbitrary<unknown>): fc.Arbitrary<string> {
   );
 }
 
+/** A header value as a client can send one: printable ASCII (Node refuses control characters itself). */
+const headerValue = fc.stringMatching(/^[\x20-\x7e]{0,64}$/);
+
+/**
+ * A session cookie (or a forged one) with the CSRF header and the environment header each valid, absent
+ * or hostile: the cookie path of the forwarded routes mints a user token only for a valid combination.
+ */
+function sessionHeaders(session: Readonly<Record<string, string>>): fc.Arbitrary<Record<string, string>> {
+  const optional = (valid: string) =>
+    fc.oneof(fc.constant(valid), fc.constant(undefined), headerValue, fc.constantFrom('', '0', 'true'));
+  return fc
+    .tuple(
+      fc.oneof(
+        { weight: 4, arbitrary: fc.constant(session) },
+        { weight: 1, arbitrary: headerValue.map((v) => ({ cookie: `slate_session=${v}` })) },
+      ),
+      optional('1'),
+      fc.oneof(optional('dev'), fc.constantFrom('prod', 'other-team-env', '../dev', 'dev,dev')),
+    )
+    .map(([cookie, csrf, environment]) => ({
+      ...cookie,
+      ...(csrf === undefined ? {} : { 'x-slate-csrf': csrf }),
+      ...(environment === undefined ? {} : { 'x-chalk-env-id': environment }),
+    }));
+}
+
 function requestFor(route: FuzzRoute, ids: readonly string[]): fc.Arbitrary<FuzzRequest> {
   const path = fc.tuple(...route.params.map(() => segment(ids))).map((values) => {
     let url = route.url;
@@ -252,6 +278,7 @@ function requestFor(route: FuzzRoute, ids: readonly string[]): fc.Arbitrary<Fuzz
       weight: 1,
       arbitrary: fc.constantFrom({ authorization: 'Bearer x.y.z' }, { authorization: 'Basic Og==' }),
     },
+    ...(route.sessionAuth ? [{ weight: 4, arbitrary: sessionHeaders(route.sessionAuth) }] : []),
   );
   const hasBody = route.method !== 'GET';
   let body: fc.Arbitrary<{ payload?: string | Buffer; contentType?: string }>;
