@@ -219,7 +219,7 @@ describe.skipIf(unavailable !== undefined)(`createKafkaBus (${unavailable ?? tar
   }, 120_000);
 
   // kafkajs restarts a consumer only after errors it calls retriable; the mock's coordinator answered a
-  // SyncGroup with INVALID_REQUEST while a SIGKILLed member's session expired, and the group stopped being
+  // SyncGroup with INVALID_REQUEST as new replicas joined a rebalancing group, and it stopped being
   // read. A front between the bus and the mock makes the first SyncGroup answer so.
   it.skipIf(envBrokers.length > 0)(
     'keeps consuming after the group coordinator answers with an error kafkajs does not retry',

@@ -342,7 +342,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
           offsets.assign(payload.memberAssignment[name(topic)] ?? [], payload.memberId);
         });
         // kafkajs restarts a consumer only after an error it calls retriable. Any other (a coordinator
-        // answering a SyncGroup with INVALID_REQUEST while a dead member's session expires, say) leaves it
+        // answering a SyncGroup with INVALID_REQUEST during a rebalance, say) leaves it
         // disconnected for good, and the group would stop being read. An open bus consumer never stops:
         // it joins again as a new member, after 1, 2, 4… up to 30 s, and its partitions restart from the
         // group's committed offsets (at least once, like any rebalance).
