@@ -50,11 +50,15 @@ const ratio =
     const d = bottom(acc);
     return d > 0 ? top(acc) / d : null;
   };
+/** The number of sampled values: the sketch's total (stream lag is sampled per batch, not per message). */
+const samples = (acc: MetricAccumulator): number =>
+  acc.hist ? Object.values(acc.hist).reduce((n, c) => n + c, 0) : acc.count;
 const distribution = (acc: MetricAccumulator, aggregation: MetricAggregation): number | null => {
-  if (acc.count === 0) return null;
+  const n = samples(acc);
+  if (n === 0) return null;
   switch (aggregation) {
     case 'mean':
-      return acc.sum / acc.count;
+      return acc.sum / n;
     case 'min':
       return acc.min;
     case 'max':

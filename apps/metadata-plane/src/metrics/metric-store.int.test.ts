@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { createMetricRollups, registerDataPlane } from '@slate/data-plane';
 import { logHistogramKey, type MetricRollupPoint } from '@slate/graph';
-import { requireService, testServices } from '@slate/testing';
+import { freePort, requireService, testServices } from '@slate/testing';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -253,5 +254,62 @@ describe.skipIf(!reachable)('metric rollups store (PostgreSQL)', () => {
     const own = await call('GET', url('gxprod'), other);
     expect(own.status).toBe(200);
     expect((own.body.series as { values: number[] }[])[0]!.values.every((v) => v === 0)).toBe(true);
+  });
+
+  it("counts a data plane's report once when its answer was lost and the rollups sent it again", async () => {
+    const port = await freePort();
+    await plane.listen({ port });
+    const client = await registerDataPlane({
+      metadataPlaneUrl: `http://127.0.0.1:${port}`,
+      registrationToken: 'registration-token-for-tests',
+      name: 'north',
+      publicUrl: 'http://north.test',
+    });
+    const creator = await serviceToken('dev', ['environment.create']);
+    const created = await call('POST', '/v1/environments', creator, {
+      id: 'north1',
+      name: 'North',
+      project_id: 'web',
+      data_plane_id: client.id,
+    });
+    expect(created.body.data_plane_id).toBe(client.id);
+    let clock = base + 30 * MINUTE;
+    let attempts = 0;
+    const rollups = createMetricRollups({ now: () => clock });
+    rollups.start(async (r) => {
+      attempts++;
+      const outcome = await client.reportMetrics!(r);
+      // The metadata plane stored the first delivery, but its answer never reached the data plane.
+      if (attempts === 1) throw new Error('connection reset');
+      return outcome;
+    }, client.instanceId);
+    const runtime = rollups.instrumentRuntime(
+      {
+        call: async (request: { resolver: string }) => [
+          { ok: request.resolver !== 'user.broken', outputs: {} },
+        ],
+        close: async () => {},
+      } as never,
+      'north1',
+    );
+    for (let i = 0; i < 7; i++)
+      await runtime.call({ resolver: 'user.get_score' } as never, undefined as never);
+    for (let i = 0; i < 2; i++) await runtime.call({ resolver: 'user.broken' } as never, undefined as never);
+    clock += MINUTE;
+    await rollups.flush();
+    expect(rollups.stats().buffered).toBeGreaterThan(0); // kept after the lost answer
+    await rollups.flush();
+    expect(attempts).toBe(2);
+    expect(rollups.stats()).toMatchObject({ buffered: 0, dropped: 0 });
+    const series = await call(
+      'GET',
+      `/v1/environments/north1/metrics/series?metric=resolver_count&window=1h&group_by=name&from=${new Date(base).toISOString()}&to=${new Date(base + HOUR).toISOString()}`,
+      await serviceToken('north1', ['monitoring.read']),
+    );
+    expect(series.status).toBe(200);
+    expect(series.body.series).toEqual([
+      { name: 'user.get_score', values: [7] },
+      { name: 'user.broken', values: [2] },
+    ]);
   });
 });
