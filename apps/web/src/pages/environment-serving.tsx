@@ -18,12 +18,11 @@ const REFRESH_MS = 30_000;
 
 const COLORS = { blue: '#3b6ea8', orange: '#c8772a', red: '#c0392b', green: '#2e8b57' };
 
-const perSecond = (v: number) =>
-  (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toPrecision(2)).concat('/s');
+/** Up to 3 significant digits, without trailing zeros after the point (`0.12`, `750`, `2.5`). */
+const short = (v: number) => String(Number(v.toPrecision(3)));
+const perSecond = (v: number) => `${v === 0 ? '0' : v >= 100 ? v.toFixed(0) : short(v)}/s`;
 const duration = (seconds: number) =>
-  seconds >= 1
-    ? `${seconds.toFixed(seconds >= 10 ? 0 : 1)} s`
-    : `${(seconds * 1000).toPrecision(3).replace(/\.?0+$/, '')} ms`;
+  seconds >= 1 ? `${short(seconds)} s` : `${seconds === 0 ? '0' : short(seconds * 1000)} ms`;
 const percent = (ratio: number) => `${(ratio * 100).toFixed(ratio >= 0.1 || ratio === 0 ? 0 : 1)} %`;
 
 /**
@@ -68,7 +67,7 @@ export function ServingSection({ env }: { env: Environment }) {
   return (
     <div className="stack-lg">
       <section className="card card-pad" aria-label="Serving">
-        <div className="card-header">
+        <div className="serving-header">
           <h3 className="card-title">Serving</h3>
           <div className="inline-gap">
             <label className="inline-gap small">
