@@ -209,7 +209,8 @@ export function createMetricRollups(
     if (value > series.max) series.max = value;
     if (sketch) {
       const key = logHistogramKey(value);
-      const hist = (series.hist ??= {});
+      if (series.hist === null) series.hist = {};
+      const hist = series.hist;
       hist[key] = (hist[key] ?? 0) + 1;
     }
   };

@@ -116,6 +116,9 @@ export function ServingSection({ env }: { env: Environment }) {
   );
 }
 
+/** The values of a series without group-by (a bucket row of nulls when the answer has none). */
+const values = (s: MetricSeries) => s.series[0]?.values ?? s.timestamps.map(() => null);
+
 function ServingCharts({
   names,
   qps,
@@ -125,7 +128,6 @@ function ServingCharts({
   hits,
   queryName,
 }: Record<'names' | 'qps' | 'p50' | 'p99' | 'errors' | 'hits', MetricSeries> & { queryName: string }) {
-  const values = (s: MetricSeries) => s.series[0]?.values ?? s.timestamps.map(() => null);
   const total = names.series
     .filter((s) => !queryName || s.name === queryName)
     .reduce((n, s) => n + s.values.reduce<number>((a, v) => a + (v ?? 0), 0), 0);
