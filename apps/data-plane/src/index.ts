@@ -21,6 +21,12 @@ export { OnlineQueryRequestSchema, type OnlineQueryResponse } from './http/onlin
 export { createDataPlaneServer, type DataPlaneServerOptions } from './http/server.ts';
 export { createDataPlaneMetrics, type DataPlaneMetrics } from './observability/data-plane-metrics.ts';
 export {
+  createMetricRollups,
+  DEFAULT_METRIC_OUTBOX,
+  type MetricRollupStats,
+  type MetricRollups,
+} from './observability/metric-rollups.ts';
+export {
   createDataPlaneRuns,
   type DataPlaneRuns,
   type DataPlaneRunsOptions,

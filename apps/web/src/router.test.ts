@@ -9,6 +9,7 @@ describe('router', () => {
       { kind: 'environment', id: 'env 1', tab: 'deployments' },
       { kind: 'environment', id: 'env_1', tab: 'catalog' },
       { kind: 'environment', id: 'env_1', tab: 'schedules' },
+      { kind: 'environment', id: 'env_1', tab: 'serving' },
       { kind: 'tokens', environmentId: 'env_1' },
       { kind: 'audit-log' },
       { kind: 'query', environmentId: 'env_1' },

@@ -32,6 +32,7 @@ export {
 export { type FeatureIndex, indexFeatures, type ResolvedFeature, windowSuffix } from './feature-index.ts';
 export * from './graph-artifact.ts';
 export { type LintIssue, lintGraph } from './lint-graph.ts';
+export * from './metric-rollups.ts';
 export { RUN_STATUSES, type RunStatus, SCHEDULE_KINDS, type ScheduleKind } from './run-status.ts';
 export {
   createSerialTicker,
