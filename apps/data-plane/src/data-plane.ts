@@ -16,11 +16,13 @@ import { createConcurrencyLimiter } from './http/concurrency-limit.ts';
 import { createOnlineStoreFeatureWriter } from './http/feature-writer.ts';
 import { createDataPlaneServer } from './http/server.ts';
 import { createDataPlaneMetrics, type DataPlaneMetrics } from './observability/data-plane-metrics.ts';
+import { createMetricRollups, type MetricRollups } from './observability/metric-rollups.ts';
 import { createDataPlaneOffline, type DataPlaneOfflineConfig } from './offline/data-plane-offline.ts';
 import { createBusFeatureWriter } from './persistence/bus-feature-writer.ts';
 import { createResultPublisher } from './persistence/result-publisher.ts';
 import { DATA_PLANE_ROLES, type DataPlaneRole } from './roles.ts';
 import { createDataPlaneRuns } from './runs/data-plane-runs.ts';
+import type { RunRecord } from './runs/run-record.ts';
 import { pullTriggers, type TriggerPuller, triggerHandler } from './runs/run-trigger-consumer.ts';
 import { createScheduledQueryRunner } from './scheduled-queries/scheduled-query-runner.ts';
 import { createDataSourceRegistry, type DataSourceConfig } from './sources/data-sources.ts';
@@ -62,6 +64,8 @@ export interface DataPlaneConfig {
   readonly logger?: Logger;
   /** How often usage (queries, rows, resolver seconds per environment) is reported (default 60 s). */
   readonly usageReportIntervalMs?: number;
+  /** How often finished minutes of metric rollups are sent to the metadata plane (default 30 s). */
+  readonly metricReportIntervalMs?: number;
   /** Background persistence and offline queries (result bus + offline store); off when absent. */
   readonly offline?: DataPlaneOfflineConfig;
   /**
@@ -102,6 +106,8 @@ export interface DataPlane {
   readonly app: FastifyInstance;
   /** The query server's metrics (also served, without auth, by the metrics listener `main` starts). */
   readonly metrics: DataPlaneMetrics;
+  /** Per-minute metric rollups reported to the metadata plane. */
+  readonly rollups: MetricRollups;
   /**
    * Registers with the metadata plane, starts reconciling and starts its roles; with the `query` role,
    * listens (resolves once listening).
@@ -169,9 +175,39 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       chunkSize: config.runs?.chunkSize,
       recoverIntervalMs: Math.min(15_000, (config.runs?.staleAfterMs ?? 60_000) / 2),
       logger,
-      onRun: (record) => batchStatus.run(record),
+      onRun: (record) => {
+        batchStatus.run(record);
+        observeRunOutcome(record);
+      },
     });
   const usage = createUsageMeter({ logger, intervalMs: config.usageReportIntervalMs });
+  // Per-minute rollups reported to the metadata plane (issue 17): queries, resolvers, features, streams, runs.
+  const rollups = createMetricRollups({ logger, intervalMs: config.metricReportIntervalMs });
+  // A run counts once, when it is first seen finished (a record is saved several times); the set is bounded.
+  const finishedRuns = new Set<string>();
+  const observeRunOutcome = (record: RunRecord) => {
+    if (record.status === 'received' || record.status === 'running' || finishedRuns.has(record.id)) return;
+    finishedRuns.add(record.id);
+    if (finishedRuns.size > 10_000) finishedRuns.delete(finishedRuns.values().next().value as string);
+    const seconds =
+      record.started_at && record.finished_at
+        ? (Date.parse(record.finished_at) - Date.parse(record.started_at)) / 1000
+        : null;
+    const ok = record.status === 'succeeded';
+    rollups.observeOutcome(record.environment, 'run', record.resolver_fqn, ok, seconds);
+    if (record.trigger === 'CRON')
+      rollups.observeOutcome(record.environment, 'schedule', record.resolver_fqn, ok, seconds);
+  };
+  const streamMetrics: typeof metrics = {
+    ...metrics,
+    observeStream(resolver, counts, lagSeconds, environment) {
+      metrics.observeStream(resolver, counts, lagSeconds);
+      if (environment === undefined) return;
+      let messages = 0;
+      for (const n of Object.values(counts)) messages += n ?? 0;
+      rollups.observeStream(environment, resolver, messages, counts.dead_letter ?? 0, lagSeconds);
+    },
+  };
   // Streaming resolvers consume their topics on the same bus and publish to the result bus.
   const streams =
     config.offline && has('streaming')
@@ -186,7 +222,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
             config.offline.bus.capabilities.shared && config.offline.bus.capabilities.redeliversIdle
               ? (key, ttlSeconds) => claimJob(key, ttlSeconds)
               : undefined,
-          metrics,
+          metrics: streamMetrics,
           logger,
         })
       : undefined;
@@ -271,6 +307,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
   return {
     app,
     metrics,
+    rollups,
     async start(listen) {
       const control = await registerDataPlane({
         metadataPlaneUrl: config.metadataPlaneUrl,
@@ -291,15 +328,22 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
         bundleDir: join(config.stateDir, 'bundles'),
         workers: config.workers,
         instrumentRuntime: (runtime, environmentId) =>
-          usage.instrumentRuntime(metrics.instrumentRuntime(runtime), environmentId),
+          rollups.instrumentRuntime(
+            usage.instrumentRuntime(metrics.instrumentRuntime(runtime), environmentId),
+            environmentId,
+          ),
         sqlSources,
       });
-      const metered = usage.wrapLoader(loadDeployment);
+      const metered = rollups.wrapLoader(usage.wrapLoader(loadDeployment));
       const load = offline ? offline.wrapLoader(metered) : metered;
       offline?.start();
       runs?.start();
       streams?.start();
       usage.start((report) => control.reportUsage?.(report) ?? Promise.resolve());
+      rollups.start(
+        (report) => control.reportMetrics?.(report) ?? Promise.resolve(undefined),
+        control.instanceId,
+      );
       batchStatus.bind({
         status: (report) => control.reportBatchStatus?.(report) ?? Promise.resolve(),
         report: (report) => control.reportBatchReport?.(report) ?? Promise.resolve(),
@@ -394,6 +438,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       await app.close();
       await offline?.close();
       await usage.stop();
+      await rollups.stop();
       await batchStatus.flush();
       await served.close();
       await dataSources.close();

@@ -71,3 +71,9 @@ export {
   type StreamConsumers,
   type StreamConsumersOptions,
 } from './streaming/stream-consumers.ts';
+export {
+  createMetricRollups,
+  DEFAULT_METRIC_OUTBOX,
+  type MetricRollups,
+  type MetricRollupStats,
+} from './observability/metric-rollups.ts';

@@ -50,7 +50,7 @@ import type { DataSourceConfig } from './sources/data-sources.ts';
  * - `SLATE_OFFLINE_MEMORY_LIMIT` (default 512MB) and `SLATE_OFFLINE_THREADS` (default 1): the offline store's
  *   DuckDB memory limit (it spills past it under the state dir) and threads (ADR 0007);
  * - `SLATE_STATE_DIR` (bundle cache, default `.slate/data-plane`), `SLATE_WORKERS` (resolver threads per
- *   deployment, default 2, at most the machine's cores), `SLATE_USAGE_REPORT_INTERVAL_MS` (default 60 000), `PORT` (default 4001), `HOST` (default 0.0.0.0), `LOG_LEVEL`;
+ *   deployment, default 2, at most the machine's cores), `SLATE_USAGE_REPORT_INTERVAL_MS` (default 60 000), `SLATE_METRIC_REPORT_INTERVAL_MS` (default 30 000), `PORT` (default 4001), `HOST` (default 0.0.0.0), `LOG_LEVEL`;
  * - `SLATE_METRICS_PORT` (default 9464): `GET /metrics` for Prometheus, without auth, on `HOST`; keep the port
  *   internal. It must differ from `PORT` (the process refuses to start otherwise: the API needs a token there);
  * - `SLATE_RUN_HEARTBEAT_MS` (default 10 000) and `SLATE_RUN_STALE_AFTER_MS` (default 60 000): how often a
@@ -94,6 +94,7 @@ const EnvSchema = z.object({
   SLATE_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
   SLATE_QUERY_PROCESSES: z.coerce.number().int().min(1).max(MAX_QUERY_PROCESSES).default(1),
   SLATE_USAGE_REPORT_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  SLATE_METRIC_REPORT_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   PORT: z.coerce.number().int().min(0).max(65535).default(4001),
   SLATE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_METRICS_PORT),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -157,6 +158,7 @@ async function main(): Promise<void> {
     stateDir: env.SLATE_STATE_DIR,
     workers: env.SLATE_WORKERS,
     usageReportIntervalMs: env.SLATE_USAGE_REPORT_INTERVAL_MS,
+    metricReportIntervalMs: env.SLATE_METRIC_REPORT_INTERVAL_MS,
     logger,
     offline: {
       bus,

@@ -64,6 +64,23 @@ export {
   MetadataPlaneConfigSchema,
   type MetadataPlaneServices,
 } from './metadata-plane.ts';
+export {
+  METRIC_AGGREGATIONS,
+  METRIC_NAMES,
+  METRICS,
+  type MetricAggregation,
+  type MetricName,
+} from './metrics/metric-catalog.ts';
+export {
+  createMetricStore,
+  DEFAULT_METRIC_RETENTION,
+  type MetricReportOutcome,
+  type MetricRetention,
+  type MetricStore,
+  type SeriesQuery,
+  SeriesQuerySchema,
+  type SeriesResult,
+} from './metrics/metric-store.ts';
 export type { Page } from './pagination.ts';
 export { SEALED_BOX_VERSION, sealToPublicKey, X25519_PUBLIC_KEY } from './secrets/sealed-box.ts';
 export type { DesiredSecret, SecretView } from './secrets/secrets.ts';

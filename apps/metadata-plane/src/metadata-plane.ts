@@ -36,6 +36,7 @@ import { createMetadataGrpcServer, grpcOriginWithPort } from './grpc/metadata-gr
 import type { Router } from './http/router.ts';
 import { buildHttpApp } from './http/server.ts';
 import { createLogger } from './logger.ts';
+import { createMetricStore, type MetricStore } from './metrics/metric-store.ts';
 import { createScheduleScheduler, type ScheduleScheduler } from './schedules/schedule-scheduler.ts';
 import { startTriggerDispatch } from './schedules/trigger-dispatch.ts';
 import { applySeed, parseSeed, type SeedResult } from './seed/seed.ts';
@@ -157,6 +158,8 @@ export interface MetadataPlaneServices {
   readonly queues: Readonly<Record<QueueName, Queue>>;
   /** The cron scheduler (`tick()` runs one pass at the injected clock's time). */
   readonly schedules: ScheduleScheduler;
+  /** Metric rollups: record data planes' reports, read series, prune past retention. */
+  readonly metrics: MetricStore;
 }
 
 export interface MetadataPlane {
@@ -263,6 +266,17 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
       logger,
     });
     undo.push(() => triggerDispatch.stop());
+    // Metric rollups past retention go every 10 minutes (every replica may prune: deletes are idempotent).
+    const metricStore = createMetricStore(db, { now: () => now().getTime() });
+    const metricPruner = setInterval(
+      () =>
+        void metricStore
+          .prune()
+          .catch((err: unknown) => logger.warn({ err: String(err) }, 'metric retention pass failed')),
+      10 * 60_000,
+    );
+    metricPruner.unref();
+    undo.push(async () => clearInterval(metricPruner));
     const ctx: MetadataPlaneContext = {
       db,
       keys,
@@ -319,6 +333,7 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
       },
       queues,
       schedules: scheduler,
+      metrics: metricStore,
     };
     if (parsed.seed !== undefined) {
       const result = await services.applySeed(parsed.seed);
@@ -368,6 +383,7 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
         await batchReportWorker.stop();
         await scheduler.stop();
         await triggerDispatch.stop();
+        clearInterval(metricPruner);
         if (!parsed.queues) await broker.close();
         await database.close();
       },

@@ -1,4 +1,4 @@
-import { GraphArtifactSchema, SlateError } from '@slate/graph';
+import { GraphArtifactSchema, type MetricReport, SlateError } from '@slate/graph';
 import { z } from 'zod';
 import type { BatchReport, BatchStatusReport } from './batch-status-reporter.ts';
 import { type DataPlaneKey, loadDataPlaneKeyFile, loadOrCreateDataPlaneKey } from './data-plane-key.ts';
@@ -64,6 +64,8 @@ export interface ControlPlaneClient {
   heartbeat?(): Promise<void>;
   /** Reports usage counters; `report_id` makes a retried report count once. */
   reportUsage?(report: UsageReport): Promise<void>;
+  /** Reports closed minutes of metric rollups; a retried report counts once per source and minute. */
+  reportMetrics?(report: MetricReport): Promise<MetricReportOutcome>;
   /** Reports the status of an offline query or a run (the metadata plane's `batch-status` queue). */
   reportBatchStatus?(report: BatchStatusReport): Promise<void>;
   /** Sends the final report of a finished offline query or run (the metadata plane's `batch-report` queue). */
@@ -110,6 +112,15 @@ export interface TriggerAck {
   readonly operation_id?: string | null;
   readonly error?: string | null;
 }
+
+/** What the metadata plane did with a metric report's points. */
+const MetricReportOutcomeSchema = z.object({
+  recorded: z.number(),
+  duplicates: z.number(),
+  ignored: z.number(),
+  stale: z.number(),
+});
+export type MetricReportOutcome = z.infer<typeof MetricReportOutcomeSchema>;
 
 /** Usage counters since the previous report, per environment and the instant they happened in. */
 export interface UsageReport {
@@ -195,6 +206,9 @@ export async function registerDataPlane(options: {
     },
     async reportUsage(report) {
       await send(`${base}/v1/data-plane/usage`, token, report);
+    },
+    async reportMetrics(report) {
+      return MetricReportOutcomeSchema.parse(await send(`${base}/v1/data-plane/metrics`, token, report));
     },
     async reportBatchStatus(report) {
       await send(`${base}/v1/data-plane/batch-status`, token, report);

@@ -25,12 +25,13 @@ export interface DataPlaneMetrics {
    * Records a streaming resolver's consumed batch: messages by outcome (`success`, `skipped`, `late`,
    * `dead_letter`) and the consumer's lag, seconds from the newest message's publication to its processing
    * (0 when the consumer is caught up), as `stream_messages` and `stream_consumer_lag_seconds` (label
-   * `resolver`).
+   * `resolver`). `environment` is for the per-minute rollups (Prometheus labels do not carry it).
    */
   observeStream(
     resolver: string,
     counts: Readonly<Partial<Record<StreamOutcome, number>>>,
     lagSeconds: number,
+    environment?: string,
   ): void;
   /**
    * Exports a result publisher's levels and counts, read at scrape time: `result_publisher_queued_messages`,

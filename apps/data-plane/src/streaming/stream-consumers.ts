@@ -70,6 +70,7 @@ export interface StreamConsumersOptions {
       resolver: string,
       counts: Readonly<Partial<Record<StreamOutcome, number>>>,
       lagSeconds: number,
+      environment?: string,
     ): void;
   };
   readonly logger?: Logger;
@@ -198,7 +199,7 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
             signal: abort.signal,
           });
           if (messages.length === 0) {
-            options.metrics?.observeStream(fqn, {}, 0);
+            options.metrics?.observeStream(fqn, {}, 0, environment);
             continue;
           }
           const handled = await options.served.withEngine(environment, (deployment) =>
@@ -274,7 +275,7 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
       );
     });
     if (results.length > 0) await options.bus.publish(resultTopic, results);
-    await settleBatch(fqn, consumer, messages, dead, {
+    await settleBatch(environment, fqn, consumer, messages, dead, {
       success: fresh.length - skipped - dead.length,
       skipped,
       late,
@@ -305,6 +306,7 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
    * acknowledges the rest and records the batch's counts and the stream's lag.
    */
   const settleBatch = async (
+    environment: string,
     fqn: string,
     consumer: BusConsumer,
     messages: readonly BusMessage[],
@@ -320,6 +322,7 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
       fqn,
       { ...counts, dead_letter: dead.length },
       Math.max(0, (clock() - newest) / 1000),
+      environment,
     );
   };
 
@@ -374,7 +377,7 @@ export function createStreamConsumers(options: StreamConsumersOptions): StreamCo
     );
     if (results.length > 0) await options.bus.publish(resultTopic, results);
     await result.commit();
-    await settleBatch(spec.fqn, consumer, messages, dead, {
+    await settleBatch(environment, spec.fqn, consumer, messages, dead, {
       success: result.applied,
       skipped,
       late: late + result.late,

@@ -36,6 +36,8 @@ export interface Database {
   batch_reports: BatchReportsTable;
   schedules: SchedulesTable;
   schedule_deliveries: ScheduleDeliveriesTable;
+  metric_points: MetricPointsTable;
+  metric_receipts: MetricReceiptsTable;
   metric_checks: MetricChecksTable;
   incidents: IncidentsTable;
   alert_routes: AlertRoutesTable;
@@ -320,4 +322,30 @@ export interface ScheduleDeliveriesTable {
   operation_id: string | null;
   created_at: Timestamp;
   finished_at: Timestamp | null;
+}
+
+export interface MetricPointsTable {
+  environment_id: string;
+  resolution: '1m' | '1h';
+  kind: string;
+  name: string;
+  bucket: Timestamp;
+  count: number;
+  errors: number;
+  nulls: number;
+  hits: number;
+  misses: number;
+  sum: number;
+  min: number | null;
+  max: number | null;
+  hist: Json<Record<string, number>> | null;
+}
+
+export interface MetricReceiptsTable {
+  source: string;
+  environment_id: string;
+  kind: string;
+  name: string;
+  minute: Timestamp;
+  received_at: CreatedAt;
 }

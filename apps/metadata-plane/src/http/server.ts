@@ -17,6 +17,7 @@ import { batchRoutes } from './routes/batch-routes.ts';
 import { catalogRoutes } from './routes/catalog-routes.ts';
 import { dataPlaneRoutes } from './routes/data-plane-routes.ts';
 import { deploymentRoutes } from './routes/deployment-routes.ts';
+import { metricRoutes } from './routes/metric-routes.ts';
 import { secretRoutes } from './routes/secret-routes.ts';
 import { systemRoutes } from './routes/system-routes.ts';
 import { teamRoutes } from './routes/team-routes.ts';
@@ -111,6 +112,7 @@ export async function buildHttpApp(
   teamRoutes(router, ctx);
   secretRoutes(router, ctx);
   usageRoutes(router, ctx);
+  metricRoutes(router, ctx);
   batchRoutes(router, ctx);
   scheduleRoutes(router, ctx);
   logoutRoutes(router, ctx);
