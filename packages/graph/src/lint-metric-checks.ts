@@ -28,17 +28,20 @@ export function lintMetricChecks(artifact: GraphArtifact, index: FeatureIndex, r
   const known: Record<MetricDimension, (value: string) => boolean> = {
     resolver: (value) => resolvers.includes(value),
     feature: (value) => index.resolve(value) !== undefined || index.windows(value) !== undefined,
-    query_name: (value) => queries.includes(value),
+    query_name: (value) => queries.includes(value) || value === 'Unnamed',
+    schedule_kind: (value) => value === 'resolver' || value === 'query',
   };
   const candidates: Record<MetricDimension, () => readonly string[]> = {
     resolver: () => resolvers,
     feature: () => [...index.features.keys()],
     query_name: () => queries,
+    schedule_kind: () => ['resolver', 'query'],
   };
-  const unknownCode = {
+  const unknownCode: Record<MetricDimension, string> = {
     resolver: 'UNKNOWN_RESOLVER',
     feature: 'UNKNOWN_FEATURE',
     query_name: 'UNKNOWN_QUERY',
+    schedule_kind: 'INVALID_FILTER',
   };
   const names = new Set<string>();
   const checkWindow = (
@@ -69,7 +72,14 @@ export function lintMetricChecks(artifact: GraphArtifact, index: FeatureIndex, r
       if (defined.has(series.name))
         report('error', 'UNKNOWN_SERIES', `${label}: two series are named '${series.name}'`, chart.source);
       defined.add(series.name);
-      const dimension = METRIC_KINDS[series.metric];
+      const { dimension, windowFunctions } = METRIC_KINDS[series.metric];
+      if (!(windowFunctions as readonly string[]).includes(series.windowFunction))
+        report(
+          'error',
+          'INVALID_WINDOW_FUNCTION',
+          `${label}: series '${series.name}' (${series.metric}) takes ${windowFunctions.join(', ')}, not ${series.windowFunction}`,
+          chart.source,
+        );
       for (const [key, values] of Object.entries(series.filters) as [MetricDimension, string[]][]) {
         if (key !== dimension) {
           report(

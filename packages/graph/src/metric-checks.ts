@@ -7,41 +7,58 @@ import { SourceLocationSchema } from './source-location-schema.ts';
  * The metadata plane evaluates them on the `metric-check-trigger` queue.
  */
 
+const COUNTS = ['sum', 'rate'] as const;
+const RATIO = ['ratio'] as const;
+const QUANTILES = ['p50', 'p75', 'p95', 'p99', 'mean', 'min', 'max'] as const;
+
 /**
- * Metric kinds a series reads (a subset of Chalk's `MetricKind`, named in snake case), with the dimension
- * each may be filtered and grouped by. Counts and error counts are per-minute sums; `*_latency` are seconds;
- * ratios lie in [0, 1].
+ * Metric kinds a series reads (the metadata plane's metric catalog, after the seed product's `MetricKind`s),
+ * each with the dimension it is filtered and grouped by and its window functions (the first is the
+ * default). Counts are sums over the window (`rate`: per second); `*_rate` and `*_ratio` lie in [0, 1];
+ * latency and lag are seconds.
  */
 export const METRIC_KINDS = {
-  query_count: 'query_name',
-  query_error_count: 'query_name',
-  query_error_ratio: 'query_name',
-  query_latency: 'query_name',
-  resolver_count: 'resolver',
-  resolver_error_count: 'resolver',
-  resolver_error_ratio: 'resolver',
-  resolver_latency: 'resolver',
-  feature_request_count: 'feature',
-  feature_null_ratio: 'feature',
-  feature_value: 'feature',
-  stream_lag: 'resolver',
-  cron_count: 'resolver',
-  cron_error_count: 'resolver',
-  online_store_hit_ratio: 'feature',
-} as const satisfies Record<string, MetricDimension>;
+  query_count: { dimension: 'query_name', windowFunctions: COUNTS },
+  query_latency: { dimension: 'query_name', windowFunctions: QUANTILES },
+  query_errors: { dimension: 'query_name', windowFunctions: COUNTS },
+  query_error_rate: { dimension: 'query_name', windowFunctions: RATIO },
+  query_cache_hit_rate: { dimension: 'query_name', windowFunctions: RATIO },
+  resolver_count: { dimension: 'resolver', windowFunctions: COUNTS },
+  resolver_latency: { dimension: 'resolver', windowFunctions: QUANTILES },
+  resolver_errors: { dimension: 'resolver', windowFunctions: COUNTS },
+  resolver_error_rate: { dimension: 'resolver', windowFunctions: RATIO },
+  feature_request_count: { dimension: 'feature', windowFunctions: COUNTS },
+  feature_error_rate: { dimension: 'feature', windowFunctions: RATIO },
+  feature_null_ratio: { dimension: 'feature', windowFunctions: RATIO },
+  feature_value: { dimension: 'feature', windowFunctions: ['mean', 'min', 'max'] },
+  online_store_hits: { dimension: 'feature', windowFunctions: COUNTS },
+  online_store_misses: { dimension: 'feature', windowFunctions: COUNTS },
+  online_store_hit_rate: { dimension: 'feature', windowFunctions: RATIO },
+  stream_message_count: { dimension: 'resolver', windowFunctions: COUNTS },
+  stream_errors: { dimension: 'resolver', windowFunctions: COUNTS },
+  stream_lag: { dimension: 'resolver', windowFunctions: ['max', 'mean', 'p50', 'p75', 'p95', 'p99', 'min'] },
+  run_count: { dimension: 'resolver', windowFunctions: COUNTS },
+  run_errors: { dimension: 'resolver', windowFunctions: COUNTS },
+  run_error_rate: { dimension: 'resolver', windowFunctions: RATIO },
+  run_latency: { dimension: 'resolver', windowFunctions: QUANTILES },
+  schedule_count: { dimension: 'schedule_kind', windowFunctions: COUNTS },
+  schedule_errors: { dimension: 'schedule_kind', windowFunctions: COUNTS },
+  schedule_error_rate: { dimension: 'schedule_kind', windowFunctions: RATIO },
+} as const satisfies Record<string, { dimension: MetricDimension; windowFunctions: readonly WindowFunction[] }>;
 export type MetricKind = keyof typeof METRIC_KINDS;
 export const MetricKindSchema = z.enum(Object.keys(METRIC_KINDS) as [MetricKind, ...MetricKind[]]);
 
-/** What a series can be filtered and grouped by. */
-export const METRIC_DIMENSIONS = ['query_name', 'resolver', 'feature'] as const;
+/** What a series can be filtered and grouped by (`schedule_kind`: `resolver` or `query`). */
+export const METRIC_DIMENSIONS = ['query_name', 'resolver', 'feature', 'schedule_kind'] as const;
 export type MetricDimension = (typeof METRIC_DIMENSIONS)[number];
 export const MetricDimensionSchema = z.enum(METRIC_DIMENSIONS);
 
 /**
- * How a series reduces a window of per-minute points to one value per group (Chalk's `window_function`):
- * `count` and `sum` add, `mean` weights by count, `min`/`max`, and latency quantiles `p50`…`p99`.
+ * How a series reduces its window to one value per group (Chalk's `window_function`): `sum`, `rate` (per
+ * second), `ratio` (of the kind's counters over the whole window), `mean`, `min`, `max` and the quantiles
+ * `p50`…`p99` of the merged latency sketch.
  */
-export const WINDOW_FUNCTIONS = ['sum', 'count', 'mean', 'min', 'max', 'p50', 'p75', 'p95', 'p99'] as const;
+export const WINDOW_FUNCTIONS = ['sum', 'rate', 'ratio', 'mean', 'min', 'max', 'p50', 'p75', 'p95', 'p99'] as const;
 export type WindowFunction = (typeof WINDOW_FUNCTIONS)[number];
 
 const checkName = z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'letters, digits, _ . and -, at most 100');
@@ -54,7 +71,7 @@ export const MetricSeriesSpecSchema = z.object({
   /** Only points whose dimension is one of these (resolver FQNs, feature FQNs or query names). */
   filters: z.partialRecord(MetricDimensionSchema, z.array(z.string().min(1)).min(1)).default({}),
   /** One value per distinct value of these dimensions (none: one value for everything that matched). */
-  groupBy: z.array(MetricDimensionSchema).max(3).default([]),
+  groupBy: z.array(MetricDimensionSchema).max(1).default([]),
 });
 export type MetricSeriesSpec = z.infer<typeof MetricSeriesSpecSchema>;
 

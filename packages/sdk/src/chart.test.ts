@@ -17,7 +17,7 @@ const codes = (exports: Record<string, unknown>) =>
 describe('charts and drift checks as code', () => {
   it('ship in the artifact with resolver objects named by their export', () => {
     const errors = chart({ name: 'score-errors', window: '5m' })
-      .withSeries(series('resolver_error_count', { name: 'failed', where: getScore }))
+      .withSeries(series('resolver_errors', { name: 'failed', where: getScore }))
       .withSeries(series('resolver_count', { name: 'calls', where: 'getScore' }))
       .withFormula('rate', 'ratio', ['failed', 'calls'])
       .withTrigger({
@@ -44,7 +44,7 @@ describe('charts and drift checks as code', () => {
         series: [
           {
             name: 'failed',
-            metric: 'resolver_error_count',
+            metric: 'resolver_errors',
             windowFunction: 'sum',
             filters: { resolver: ['getScore'] },
             groupBy: [],
@@ -88,7 +88,7 @@ describe('charts and drift checks as code', () => {
   it('lints unknown resolvers and features, wrong dimensions, bad windows, unknown series and non-numeric drift', () => {
     const base = { Account, getScore };
     const unknownResolver = chart({ name: 'a', window: '5m' }).withSeries(
-      series('resolver_error_count', { name: 's', where: 'getScor' }),
+      series('resolver_errors', { name: 's', where: 'getScor' }),
     );
     expect(codes({ ...base, unknownResolver })).toEqual(['UNKNOWN_RESOLVER']);
     const unknownFeature = chart({ name: 'b', window: '5m' }).withSeries(

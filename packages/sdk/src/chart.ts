@@ -36,7 +36,7 @@ export interface SeriesDefinition {
 export interface SeriesOptions {
   /** How formulas and the trigger refer to it. */
   readonly name: string;
-  /** Default: `sum` for counts, `mean` for ratios, lag and values, `p95` for latency. */
+  /** Default: the metric kind's first (`sum` for counts, `ratio` for rates, `p50` for latency). */
   readonly windowFunction?: WindowFunction;
   /** Keep only the points of these resolvers / features / query names (by the metric kind's dimension). */
   readonly where?: MetricSubject | readonly MetricSubject[];
@@ -44,28 +44,25 @@ export interface SeriesOptions {
   readonly groupBy?: boolean;
 }
 
-const defaultWindowFunction = (metric: MetricKind): WindowFunction =>
-  metric.endsWith('_latency') ? 'p95' : metric.endsWith('_count') ? 'sum' : 'mean';
-
 /**
  * A series over a metric kind (Chalk's `Series.*_metric(...).where(...)`): filtered to some resolvers,
  * features or query names, reduced over the chart's window by `windowFunction`.
  *
  * @example
- * const errors = series('resolver_error_ratio', { name: 'errors', where: getRiskScore });
+ * const errors = series('resolver_error_rate', { name: 'errors', where: getRiskScore });
  */
 export function series(metric: MetricKind, options: SeriesOptions): SeriesDefinition {
   if (!(metric in METRIC_KINDS))
     throw new SlateError('input', 'INVALID_CHART', `unknown metric kind '${metric}'`, {
       kinds: Object.keys(METRIC_KINDS),
     });
-  const dimension = METRIC_KINDS[metric];
+  const { dimension, windowFunctions } = METRIC_KINDS[metric];
   const where =
     options.where === undefined ? [] : Array.isArray(options.where) ? options.where : [options.where];
   return Object.freeze({
     name: options.name,
     metric,
-    windowFunction: options.windowFunction ?? defaultWindowFunction(metric),
+    windowFunction: options.windowFunction ?? windowFunctions[0],
     filters: where.length > 0 ? { [dimension]: [...where] } : {},
     groupBy: options.groupBy ? [dimension] : [],
   });
@@ -163,7 +160,7 @@ function makeChart(draft: ChartDraft): Chart {
  * @throws SlateError `INVALID_CHART` (input) for a window that is not a duration.
  * @example
  * export const riskErrors = chart({ name: 'risk-errors', window: '5m' })
- *   .withSeries(series('resolver_error_ratio', { name: 'errors', where: getRiskScore }))
+ *   .withSeries(series('resolver_error_rate', { name: 'errors', where: getRiskScore }))
  *   .withTrigger({ name: 'risk-failing', series: 'errors', threshold: 0.1, severity: 'critical', owner: 'risk' });
  */
 export function chart(options: ChartOptions): Chart {
