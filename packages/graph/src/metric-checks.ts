@@ -44,7 +44,10 @@ export const METRIC_KINDS = {
   schedule_count: { dimension: 'schedule_kind', windowFunctions: COUNTS },
   schedule_errors: { dimension: 'schedule_kind', windowFunctions: COUNTS },
   schedule_error_rate: { dimension: 'schedule_kind', windowFunctions: RATIO },
-} as const satisfies Record<string, { dimension: MetricDimension; windowFunctions: readonly WindowFunction[] }>;
+} as const satisfies Record<
+  string,
+  { dimension: MetricDimension; windowFunctions: readonly WindowFunction[] }
+>;
 export type MetricKind = keyof typeof METRIC_KINDS;
 export const MetricKindSchema = z.enum(Object.keys(METRIC_KINDS) as [MetricKind, ...MetricKind[]]);
 
@@ -58,7 +61,18 @@ export const MetricDimensionSchema = z.enum(METRIC_DIMENSIONS);
  * second), `ratio` (of the kind's counters over the whole window), `mean`, `min`, `max` and the quantiles
  * `p50`…`p99` of the merged latency sketch.
  */
-export const WINDOW_FUNCTIONS = ['sum', 'rate', 'ratio', 'mean', 'min', 'max', 'p50', 'p75', 'p95', 'p99'] as const;
+export const WINDOW_FUNCTIONS = [
+  'sum',
+  'rate',
+  'ratio',
+  'mean',
+  'min',
+  'max',
+  'p50',
+  'p75',
+  'p95',
+  'p99',
+] as const;
 export type WindowFunction = (typeof WINDOW_FUNCTIONS)[number];
 
 const checkName = z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'letters, digits, _ . and -, at most 100');

@@ -6,7 +6,13 @@ import type { MetadataPlaneContext } from '../context.ts';
 import { defineRoute } from '../http/route.ts';
 import type { Router } from '../http/router.ts';
 import { alertRequest, sendAlertRequest } from './alert-payloads.ts';
-import { CreateRouteBodySchema, createRoute, deleteRoute, listRoutes, openRouteTarget } from './alert-routes.ts';
+import {
+  CreateRouteBodySchema,
+  createRoute,
+  deleteRoute,
+  listRoutes,
+  openRouteTarget,
+} from './alert-routes.ts';
 import { ackIncident, listIncidents } from './incidents.ts';
 
 const EnvParams = z.object({ id: z.string().min(1) });
@@ -16,8 +22,16 @@ const IdParams = z.object({ id: z.string().min(1), item: z.string().min(1).max(1
  * Incidents (list, acknowledge), alert routes per owner (create: the target written once and never shown
  * back; list; delete; send a test alert) and dead-lettered deliveries of an environment.
  */
-export function monitoringRoutes(router: Router, ctx: MetadataPlaneContext, kek: KeyEncryptionKeyProvider): void {
-  const environment = async (principal: Parameters<typeof assertCan>[0], id: string, permission: 'monitoring.read' | 'monitoring.create') => {
+export function monitoringRoutes(
+  router: Router,
+  ctx: MetadataPlaneContext,
+  kek: KeyEncryptionKeyProvider,
+): void {
+  const environment = async (
+    principal: Parameters<typeof assertCan>[0],
+    id: string,
+    permission: 'monitoring.read' | 'monitoring.create',
+  ) => {
     const env = await getEnvironment(ctx.db, id);
     assertCan(principal, permission, { teamId: env.team_id, environmentId: env.id });
     return env;
@@ -26,7 +40,8 @@ export function monitoringRoutes(router: Router, ctx: MetadataPlaneContext, kek:
     defineRoute({
       method: 'GET',
       url: '/v1/environments/:id/incidents',
-      summary: 'Incidents opened by alert triggers and drift checks, newest first, with the series that fired',
+      summary:
+        'Incidents opened by alert triggers and drift checks, newest first, with the series that fired',
       auth: { kind: 'principal', permission: 'monitoring.read' },
       params: EnvParams,
       query: z.object({

@@ -42,7 +42,12 @@ export interface Monitoring {
  */
 export function startMonitoring(options: MonitoringOptions): Monitoring {
   const queue = options.queue as Queue<MetricCheckMessage>;
-  const tick = createMetricCheckScheduler({ db: options.db, queue, clock: options.clock, logger: options.logger });
+  const tick = createMetricCheckScheduler({
+    db: options.db,
+    queue,
+    clock: options.clock,
+    logger: options.logger,
+  });
   const evaluate = createMetricCheckEvaluator({
     db: options.db,
     reader: createRollupMetricReader(options.db),
@@ -71,7 +76,9 @@ export function startMonitoring(options: MonitoringOptions): Monitoring {
     timer = setInterval(() => {
       scheduling = scheduling
         .then(tick)
-        .catch((error: unknown) => options.logger?.warn({ err: String(error) }, 'check scheduler pass failed'));
+        .catch((error: unknown) =>
+          options.logger?.warn({ err: String(error) }, 'check scheduler pass failed'),
+        );
     }, options.intervalMs ?? 1_000);
     timer.unref();
     delivery.start();

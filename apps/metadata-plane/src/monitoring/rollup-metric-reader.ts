@@ -31,7 +31,10 @@ export function createRollupMetricReader(db: Kysely<Database>): MetricReader {
       if (names.length > 0) select = select.where('name', 'in', names);
       const rows = await select.orderBy('bucket').execute();
       const dimension = query.groupBy[0] as MetricDimension | undefined;
-      const groups = new Map<string, { window: MetricAccumulator; minutes: Map<number, MetricAccumulator> }>();
+      const groups = new Map<
+        string,
+        { window: MetricAccumulator; minutes: Map<number, MetricAccumulator> }
+      >();
       for (const row of rows) {
         const key = dimension ? row.name : '';
         const acc: MetricAccumulator = {
@@ -48,7 +51,17 @@ export function createRollupMetricReader(db: Kysely<Database>): MetricReader {
         let group = groups.get(key);
         if (!group) {
           group = {
-            window: { count: 0, errors: 0, nulls: 0, hits: 0, misses: 0, sum: 0, min: null, max: null, hist: null },
+            window: {
+              count: 0,
+              errors: 0,
+              nulls: 0,
+              hits: 0,
+              misses: 0,
+              sum: 0,
+              min: null,
+              max: null,
+              hist: null,
+            },
             minutes: new Map(),
           };
           groups.set(key, group);
