@@ -250,6 +250,11 @@ const ENDPOINTS: Record<string, { permission: string; method: string; url: strin
     method: 'GET',
     url: `/v1/environments/dev/usage?from=${encodeURIComponent(FROM)}&to=${encodeURIComponent(TO)}`,
   },
+  'GET /v1/environments/:id/metrics/series': {
+    permission: 'monitoring.read',
+    method: 'GET',
+    url: `/v1/environments/dev/metrics/series?metric=query_count&window=1h&from=${encodeURIComponent(FROM)}&to=${encodeURIComponent(TO)}`,
+  },
 };
 
 /** Mutating routes that are deliberately not audited (telemetry arriving every few seconds). */
@@ -259,6 +264,7 @@ const UNAUDITED = [
   'POST /v1/data-plane/batch-report',
   'POST /v1/data-plane/heartbeat',
   'POST /v1/data-plane/usage',
+  'POST /v1/data-plane/metrics',
   'POST /v1/data-plane/triggers/lease',
   'POST /v1/data-plane/triggers/ack',
   'POST /v1/data-plane/leases/claim',
@@ -342,6 +348,7 @@ export function runAccessSuite(label: string, factory: DatabaseFactory): void {
           'POST /v1/data-plane/status',
           'POST /v1/data-plane/heartbeat',
           'POST /v1/data-plane/usage',
+          'POST /v1/data-plane/metrics',
           'POST /v1/data-plane/batch-status',
           'POST /v1/data-plane/triggers/lease',
           'POST /v1/data-plane/triggers/ack',

@@ -1,7 +1,7 @@
 import { type AnchorHTMLAttributes, type MouseEvent, useSyncExternalStore } from 'react';
 
 /** The sections of an environment's page. */
-export type EnvironmentTab = 'deployments' | 'catalog' | 'schedules';
+export type EnvironmentTab = 'deployments' | 'catalog' | 'schedules' | 'serving';
 
 /** The sections of a team's administration page. */
 export type TeamTab = 'projects' | 'members' | 'roles';
@@ -38,6 +38,7 @@ export function parseRoute(pathname: string, search = ''): Route {
       return { kind: 'environment', id: second, tab: 'deployments' };
     if (third === 'catalog') return { kind: 'environment', id: second, tab: 'catalog' };
     if (third === 'schedules') return { kind: 'environment', id: second, tab: 'schedules' };
+    if (third === 'serving') return { kind: 'environment', id: second, tab: 'serving' };
     if (third === 'tokens') return { kind: 'tokens', environmentId: second };
     if (third === 'secrets') return { kind: 'secrets', environmentId: second };
     if (third === 'query') return { kind: 'query', environmentId: second };

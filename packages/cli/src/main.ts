@@ -12,6 +12,7 @@ import { registerInit } from './commands/init.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerLogout } from './commands/logout.ts';
+import { registerMetrics } from './commands/metrics.ts';
 import { registerOfflineQuery } from './commands/offline-query.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerRuns } from './commands/runs.ts';
@@ -42,6 +43,7 @@ export const commands: readonly CommandRegistration[] = [
   registerDatasets,
   registerLint,
   registerDeployments,
+  registerMetrics,
   registerRuns,
   registerSchedules,
   registerSecrets,

@@ -67,6 +67,12 @@ export type {
   EnvironmentGraph,
   UploadFeaturesResponse,
 } from './features-api.ts';
+export {
+  type MetricSeries,
+  type MetricSeriesRequest,
+  MetricSeriesSchema,
+  metricSeriesQuery,
+} from './metrics-api.ts';
 export type {
   OfflineQueryError,
   OfflineQueryRequest,

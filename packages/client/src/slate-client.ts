@@ -14,6 +14,12 @@ import {
 } from './features-api.ts';
 import { errorFromNetwork, errorFromResponse } from './http-error.ts';
 import {
+  type MetricSeries,
+  type MetricSeriesRequest,
+  MetricSeriesSchema,
+  metricSeriesQuery,
+} from './metrics-api.ts';
+import {
   type OnlineQueryRequest,
   OnlineQueryResponseSchema,
   type OnlineQueryResult,
@@ -305,6 +311,14 @@ export interface SlateClient {
    * const paused = schedules.filter((s) => s.state === 'PAUSE');
    */
   listSchedules(options?: EnvironmentCallOptions): Promise<Schedule[]>;
+  /**
+   * `GET /v1/environments/:id/metrics/series`: a metric of the environment over time, from the per-minute
+   * rollups data planes report (needs `monitoring.read`).
+   * @example
+   * const p99 = await client.getMetricSeries({ metric: 'query_latency', aggregation: 'p99', window: '5m',
+   *   from: new Date(Date.now() - 3_600_000), to: new Date() });
+   */
+  getMetricSeries(request: MetricSeriesRequest, options?: EnvironmentCallOptions): Promise<MetricSeries>;
   /**
    * `POST …/schedules/:kind/:name/pause`: the schedule fires nothing until resumed (at most one due time the
    * scheduler was already firing may still fire). Pausing a paused schedule changes nothing. Needs
@@ -792,6 +806,16 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
           ...callOptions,
         });
       return call({ method: 'GET', target: 'query', path, schema: IncrementalStateSchema, ...callOptions });
+    },
+
+    async getMetricSeries(request, callOptions = {}) {
+      return call({
+        method: 'GET',
+        target: 'api',
+        path: `${await environmentPath(callOptions)}/metrics/series?${metricSeriesQuery(request)}`,
+        schema: MetricSeriesSchema,
+        signal: callOptions.signal,
+      });
     },
 
     async listSchedules(callOptions = {}) {

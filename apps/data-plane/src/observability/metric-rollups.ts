@@ -104,7 +104,7 @@ export function createMetricRollups(
   let timer: NodeJS.Timeout | undefined;
   let sending: Promise<void> = Promise.resolve();
 
-  const seriesOf = (environment: string, kind: MetricRollupKind, name: string): Series => {
+  const namesOf = (environment: string, kind: MetricRollupKind): Map<string, Series> => {
     let kinds = environments.get(environment);
     if (!kinds) {
       kinds = new Map();
@@ -115,6 +115,18 @@ export function createMetricRollups(
       names = new Map();
       kinds.set(kind, names);
     }
+    return names;
+  };
+
+  const seriesOf = (environment: string, kind: MetricRollupKind, name: string): Series =>
+    seriesIn(namesOf(environment, kind), environment, kind, name);
+
+  const seriesIn = (
+    names: Map<string, Series>,
+    environment: string,
+    kind: MetricRollupKind,
+    name: string,
+  ): Series => {
     let series = names.get(name);
     if (series === undefined) {
       // Names come from clients (query names): past the cap they share one series.
@@ -208,12 +220,17 @@ export function createMetricRollups(
     seconds: number,
     result: EngineResult,
   ) => {
-    const query = current(environment, 'query', queryName || 'Unnamed');
+    // One clock read and one map walk per query; each feature is then one map lookup (the hot path).
+    const minute = Math.floor(now() / 60_000);
+    const query = seriesOf(environment, 'query', queryName || 'Unnamed');
+    if (query.minute !== minute) roll(query, minute);
     query.count++;
     if (result.errors.length > 0) query.errors++;
     observeValue(query, seconds, true);
+    const features = namesOf(environment, 'feature');
     for (const column of result.columns) {
-      const feature = current(environment, 'feature', column.fqn);
+      const feature = features.get(column.fqn) ?? seriesIn(features, environment, 'feature', column.fqn);
+      if (feature.minute !== minute) roll(feature, minute);
       const { values, errors, cacheHits } = column;
       let hits = 0;
       for (let row = 0; row < values.length; row++) {

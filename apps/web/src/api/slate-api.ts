@@ -12,6 +12,8 @@ import type {
   DeploymentDetail,
   Environment,
   Me,
+  MetricSeries,
+  MetricSeriesQuery,
   Page,
   PageQuery,
   Project,
@@ -46,6 +48,8 @@ export interface SlateApi extends QueryApi {
   revokeToken(id: string): Promise<unknown>;
   dataPlanes(page?: PageQuery, signal?: AbortSignal): Promise<Page<DataPlane>>;
   usage(environmentId: string, range: { from: string; to: string }, signal?: AbortSignal): Promise<Usage>;
+  /** A metric of the environment over time, from the per-minute rollups (`monitoring.read`). */
+  metricSeries(environmentId: string, query: MetricSeriesQuery, signal?: AbortSignal): Promise<MetricSeries>;
   jobs(environmentId: string, page?: PageQuery, signal?: AbortSignal): Promise<Page<BatchJob>>;
   job(environmentId: string, operationId: string, signal?: AbortSignal): Promise<BatchJobDetail>;
   /** Cron resolvers and scheduled queries with state and next/last fire (needs `cron.read`). */
@@ -102,6 +106,11 @@ export function createSlateApi(http: HttpClient): SlateApi {
     dataPlanes: (p, signal) => http.request('GET', '/v1/data-planes', { query: page(p), signal }),
     usage: (environmentId, range, signal) =>
       http.request('GET', `/v1/environments/${enc(environmentId)}/usage`, { query: range, signal }),
+    metricSeries: (environmentId, query, signal) =>
+      http.request('GET', `/v1/environments/${enc(environmentId)}/metrics/series`, {
+        query: { ...query },
+        signal,
+      }),
     jobs: (environmentId, p, signal) =>
       http.request('GET', `/v1/environments/${enc(environmentId)}/jobs`, { query: page(p), signal }),
     job: (environmentId, operationId, signal) =>

@@ -216,6 +216,29 @@ export interface DataPlaneInstance {
   readonly registered_at: string;
 }
 
+/** A series request: metric, `[from, to)`, window (`1m`, `5m`, `1h`), aggregation, one name, group by name. */
+export interface MetricSeriesQuery {
+  readonly metric: string;
+  readonly from: string;
+  readonly to: string;
+  readonly window?: string;
+  readonly aggregation?: string;
+  readonly name?: string;
+  readonly group_by?: 'name';
+}
+
+/** Bucket starts (epoch seconds) and one value per bucket per series (`null`: nothing measured). */
+export interface MetricSeries {
+  readonly metric: string;
+  readonly aggregation: string;
+  readonly window_seconds: number;
+  readonly resolution: string;
+  readonly from: string;
+  readonly to: string;
+  readonly timestamps: readonly number[];
+  readonly series: readonly { readonly name: string | null; readonly values: readonly (number | null)[] }[];
+}
+
 /** An environment's metered usage per UTC hour (hours without usage are absent). */
 export interface Usage {
   readonly environment_id: string;

@@ -17,6 +17,7 @@ import { useResource } from '../hooks/use-resource.ts';
 import { type EnvironmentTab, Link } from '../router.tsx';
 import { statusCategory } from '../status.ts';
 import { SchedulesSection } from './environment-schedules.tsx';
+import { ServingSection } from './environment-serving.tsx';
 
 /** While a deployment is rolling out, re-read the history this often. */
 const POLL_MS = 4_000;
@@ -122,11 +123,20 @@ function EnvironmentView({
         >
           Schedules
         </Link>
+        <Link
+          to={{ kind: 'environment', id: env.id, tab: 'serving' }}
+          className="tab"
+          aria-current={tab === 'serving' ? 'page' : undefined}
+        >
+          Serving
+        </Link>
       </nav>
       {tab === 'deployments' ? (
         <DeploymentsSection env={env} list={deployments} onChanged={onChanged} />
       ) : tab === 'schedules' ? (
         <SchedulesSection env={env} />
+      ) : tab === 'serving' ? (
+        <ServingSection env={env} />
       ) : (
         <CatalogSection environmentId={env.id} activeId={env.active_deployment_id} />
       )}

@@ -233,7 +233,7 @@ function ActiveDeployment({
   );
 }
 
-function DataPlanesCard({ dataPlanes }: { dataPlanes: DataPlane[] | null }) {
+export function DataPlanesCard({ dataPlanes }: { dataPlanes: DataPlane[] | null }) {
   return (
     <section className="stack" aria-label="Data planes">
       <h2 className="section-title">Data planes</h2>
