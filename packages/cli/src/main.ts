@@ -12,6 +12,7 @@ import { registerInit } from './commands/init.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerLogout } from './commands/logout.ts';
+import { registerAlerts } from './commands/alerts.ts';
 import { registerMetrics } from './commands/metrics.ts';
 import { registerOfflineQuery } from './commands/offline-query.ts';
 import { registerQuery } from './commands/query.ts';
@@ -43,6 +44,7 @@ export const commands: readonly CommandRegistration[] = [
   registerDatasets,
   registerLint,
   registerDeployments,
+  registerAlerts,
   registerMetrics,
   registerRuns,
   registerSchedules,

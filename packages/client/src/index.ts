@@ -147,3 +147,4 @@ export {
   FAILED_DEPLOYMENT_STATUSES,
   type WhoAmI,
 } from './wire.ts';
+export { ackIncident, type Incident, IncidentSchema, listIncidents } from './alerts-api.ts';
