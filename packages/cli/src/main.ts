@@ -1,6 +1,7 @@
 import { type ErrorKind, SlateError } from '@slate/graph';
 import { Command, CommanderError } from 'commander';
 import { type CliContext, processCliContext } from './cli-context.ts';
+import { registerAlerts } from './commands/alerts.ts';
 import { registerApply } from './commands/apply.ts';
 import { registerCodegen } from './commands/codegen.ts';
 import { registerDatasets } from './commands/datasets.ts';
@@ -12,7 +13,6 @@ import { registerInit } from './commands/init.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerLogout } from './commands/logout.ts';
-import { registerAlerts } from './commands/alerts.ts';
 import { registerMetrics } from './commands/metrics.ts';
 import { registerOfflineQuery } from './commands/offline-query.ts';
 import { registerQuery } from './commands/query.ts';

@@ -54,7 +54,11 @@ export async function listIncidents(
 }
 
 /** Acknowledges an incident (it stays open until its trigger clears). @throws SlateError not_found. */
-export async function ackIncident(client: SlateClient, id: string, options: EnvOptions = {}): Promise<Incident> {
+export async function ackIncident(
+  client: SlateClient,
+  id: string,
+  options: EnvOptions = {},
+): Promise<Incident> {
   return client.request({
     method: 'POST',
     target: 'api',

@@ -26,7 +26,11 @@ export function registerAlerts(program: Command, context: CliContext): void {
     .action(async (flags: ListFlags, command: Command) => {
       const limit = Number(flags.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 500)
-        throw new SlateError('input', 'INVALID_INPUT', `--limit must be a whole number from 1 to 500, not ${flags.limit}`);
+        throw new SlateError(
+          'input',
+          'INVALID_INPUT',
+          `--limit must be a whole number from 1 to 500, not ${flags.limit}`,
+        );
       const client = await clientForCommand(command, context);
       const items = await listIncidents(client, { ...(flags.all ? {} : { status: 'open' }), limit });
       if (flags.json) return printJson(context, items);
@@ -41,7 +45,10 @@ export function registerAlerts(program: Command, context: CliContext): void {
       const client = await clientForCommand(command, context);
       const incident = await ackIncident(client, id);
       if (flags.json) return printJson(context, incident);
-      printLine(context, `▸ ${incident.id} acknowledged by ${incident.acked_by ?? 'you'} (${incident.status})`);
+      printLine(
+        context,
+        `▸ ${incident.id} acknowledged by ${incident.acked_by ?? 'you'} (${incident.status})`,
+      );
     });
 }
 
