@@ -255,6 +255,42 @@ const ENDPOINTS: Record<string, { permission: string; method: string; url: strin
     method: 'GET',
     url: `/v1/environments/dev/metrics/series?metric=query_count&window=1h&from=${encodeURIComponent(FROM)}&to=${encodeURIComponent(TO)}`,
   },
+  'GET /v1/environments/:id/incidents': {
+    permission: 'monitoring.read',
+    method: 'GET',
+    url: '/v1/environments/dev/incidents',
+  },
+  'POST /v1/environments/:id/incidents/:item/ack': {
+    permission: 'monitoring.create',
+    method: 'POST',
+    url: '/v1/environments/dev/incidents/inc_none/ack',
+  },
+  'GET /v1/environments/:id/alert-routes': {
+    permission: 'monitoring.read',
+    method: 'GET',
+    url: '/v1/environments/dev/alert-routes',
+  },
+  'POST /v1/environments/:id/alert-routes': {
+    permission: 'monitoring.create',
+    method: 'POST',
+    url: '/v1/environments/dev/alert-routes',
+    body: {},
+  },
+  'DELETE /v1/environments/:id/alert-routes/:item': {
+    permission: 'monitoring.create',
+    method: 'DELETE',
+    url: '/v1/environments/dev/alert-routes/route_none',
+  },
+  'POST /v1/environments/:id/alert-routes/:item/test': {
+    permission: 'monitoring.create',
+    method: 'POST',
+    url: '/v1/environments/dev/alert-routes/route_none/test',
+  },
+  'GET /v1/environments/:id/alert-deliveries': {
+    permission: 'monitoring.read',
+    method: 'GET',
+    url: '/v1/environments/dev/alert-deliveries',
+  },
 };
 
 /** Mutating routes that are deliberately not audited (telemetry arriving every few seconds). */

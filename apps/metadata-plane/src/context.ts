@@ -1,5 +1,6 @@
 import type { ObjectStore } from '@slate/stores';
 import type { Kysely } from 'kysely';
+import type { KeyEncryptionKeyProvider } from './auth/key-encryption.ts';
 import type { KeyRing } from './auth/key-ring.ts';
 import type { OidcLogin } from './auth/oidc.ts';
 import type { BatchStatusMessage } from './batch/batch-jobs.ts';
@@ -33,4 +34,6 @@ export interface MetadataPlaneContext {
   /** A data plane without a heartbeat for this long is reported unhealthy. */
   readonly heartbeatTimeoutMs: number;
   readonly oidc: OidcLogin;
+  /** Seals secrets the metadata plane itself must open (alert route targets) in AES-256-GCM envelopes. */
+  readonly keyEncryption: KeyEncryptionKeyProvider;
 }

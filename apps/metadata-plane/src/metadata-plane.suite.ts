@@ -171,6 +171,8 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0008-signing-key-envelopes',
             '0009-deployment-graph-as-json',
             '0010-deployment-apply-marks',
+            '0011-metric-rollups-mon1',
+            '0012-alerts-mon3',
           ]);
           expect((await migrateToLatest(db)).results).toEqual([]);
           const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(
@@ -187,6 +189,8 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0008-signing-key-envelopes',
             '0009-deployment-graph-as-json',
             '0010-deployment-apply-marks',
+            '0011-metric-rollups-mon1',
+            '0012-alerts-mon3',
           ]);
         } finally {
           await close();

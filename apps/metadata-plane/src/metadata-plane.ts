@@ -37,6 +37,7 @@ import type { Router } from './http/router.ts';
 import { buildHttpApp } from './http/server.ts';
 import { createLogger } from './logger.ts';
 import { createMetricStore, type MetricStore } from './metrics/metric-store.ts';
+import { type Monitoring, startMonitoring } from './monitoring/monitoring.ts';
 import { createScheduleScheduler, type ScheduleScheduler } from './schedules/schedule-scheduler.ts';
 import { startTriggerDispatch } from './schedules/trigger-dispatch.ts';
 import { applySeed, parseSeed, type SeedResult } from './seed/seed.ts';
@@ -158,6 +159,8 @@ export interface MetadataPlaneServices {
   readonly queues: Readonly<Record<QueueName, Queue>>;
   /** The cron scheduler (`tick()` runs one pass at the injected clock's time). */
   readonly schedules: ScheduleScheduler;
+  /** Alerts as code: `schedule()` / `drain()` / `deliver()` run one pass each (tests). */
+  readonly monitoring: Monitoring;
   /** Metric rollups: record data planes' reports, read series, prune past retention. */
   readonly metrics: MetricStore;
 }
@@ -311,7 +314,20 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
       },
       heartbeatTimeoutMs: parsed.heartbeatTimeoutSeconds * 1000,
       oidc: createOidcLogin(db, apiServer, parsed.oidcProviders as OidcProviderConfig[]),
+      keyEncryption: kek,
     };
+    // Alerts as code: checks on `metric-check-trigger`, incidents, delivery (runs with the scheduler).
+    const monitoring = startMonitoring({
+      db,
+      queue: queues['metric-check-trigger'],
+      kek,
+      clock: now,
+      linkBase: apiServer,
+      enabled: parsed.scheduler.enabled,
+      intervalMs: parsed.scheduler.intervalMs,
+      logger,
+    });
+    undo.push(() => monitoring.stop());
     const services: MetadataPlaneServices = {
       db,
       applySeed: async (document) => {
@@ -333,6 +349,7 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
       },
       queues,
       schedules: scheduler,
+      monitoring,
       metrics: metricStore,
     };
     if (parsed.seed !== undefined) {
@@ -382,6 +399,7 @@ export async function createMetadataPlane(config: MetadataPlaneConfig): Promise<
         await batchStatusWorker.stop();
         await batchReportWorker.stop();
         await scheduler.stop();
+        await monitoring.stop();
         await triggerDispatch.stop();
         clearInterval(metricPruner);
         if (!parsed.queues) await broker.close();

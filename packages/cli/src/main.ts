@@ -1,6 +1,7 @@
 import { type ErrorKind, SlateError } from '@slate/graph';
 import { Command, CommanderError } from 'commander';
 import { type CliContext, processCliContext } from './cli-context.ts';
+import { registerAlerts } from './commands/alerts.ts';
 import { registerApply } from './commands/apply.ts';
 import { registerCodegen } from './commands/codegen.ts';
 import { registerDatasets } from './commands/datasets.ts';
@@ -43,6 +44,7 @@ export const commands: readonly CommandRegistration[] = [
   registerDatasets,
   registerLint,
   registerDeployments,
+  registerAlerts,
   registerMetrics,
   registerRuns,
   registerSchedules,

@@ -24,6 +24,7 @@ export {
   type Team,
   TeamSchema,
 } from './admin-api.ts';
+export { ackIncident, type Incident, IncidentSchema, listIncidents } from './alerts-api.ts';
 export { sha256Hex, toBase64 } from './bytes.ts';
 export {
   type DeploymentRollout,

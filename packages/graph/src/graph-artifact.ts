@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { type ExprNode, ExprNodeSchema } from './expression.ts';
+import { ChartSpecSchema, DriftCheckSpecSchema } from './metric-checks.ts';
+import { SourceLocationSchema } from './source-location-schema.ts';
 
 /**
  * The versioned JSON form of a feature graph: what `slate apply` uploads with each deployment and what
@@ -40,9 +42,7 @@ export const DTypeSchema: z.ZodType<DType> = z.lazy(() =>
   ]),
 );
 
-/** Where in the user's source a definition stands, for lint messages. */
-export const SourceLocationSchema = z.object({ file: z.string(), line: z.number().int().nonnegative() });
-export type SourceLocation = z.infer<typeof SourceLocationSchema>;
+export { type SourceLocation, SourceLocationSchema } from './source-location-schema.ts';
 
 const featureName = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lowercase letters, digits and _');
 
@@ -334,5 +334,9 @@ export const GraphArtifactSchema = z.object({
   namedQueries: z.array(NamedQuerySpecSchema).default([]),
   /** Absent in artifacts from before scheduled queries: read it as `[]`. */
   scheduledQueries: z.array(ScheduledQuerySpecSchema).optional(),
+  /** Charts and their alert triggers (absent in older artifacts: read it as `[]`). */
+  charts: z.array(ChartSpecSchema).optional(),
+  /** Feature drift checks (absent in older artifacts: read it as `[]`). */
+  driftChecks: z.array(DriftCheckSpecSchema).optional(),
 });
 export type GraphArtifact = z.infer<typeof GraphArtifactSchema>;

@@ -3,6 +3,7 @@ import { type ExprNode, expressionReads, formatExpression } from './expression.t
 import { assignable, inferExpressionType } from './expression-types.ts';
 import { type FeatureIndex, indexFeatures } from './feature-index.ts';
 import type { FeatureSpec, GraphArtifact, SourceLocation } from './graph-artifact.ts';
+import { lintMetricChecks } from './lint-metric-checks.ts';
 
 /** One finding of `lintGraph`; `error`s block a deployment. */
 export interface LintIssue {
@@ -32,7 +33,8 @@ const reservedName = (name: string) => name.startsWith('chalk_') || name.include
  * types; expressions applying operators to the wrong types or producing a value of another type than their
  * feature), `CYCLE` (resolvers or expressions depending on themselves), `AMBIGUOUS_RESOLVER` (two resolvers
  * of the same kind produce a feature in exactly the same scope), `RESERVED_NAME`, `INVALID_DURATION`
- * (named-query staleness), `INVALID_DATAFRAME_RESOLVER`, `INVALID_VERSION`, `DUPLICATE_*`. Returns every
+ * (named-query staleness), `INVALID_DATAFRAME_RESOLVER`, `INVALID_VERSION`, `DUPLICATE_*`, and those of
+ * charts and drift checks (`lintMetricChecks`: `UNKNOWN_RESOLVER`, `INVALID_WINDOW`, …). Returns every
  * issue (never throws); messages start with `file:line` when the definition's location is known.
  *
  * @example
@@ -157,6 +159,7 @@ export function lintGraph(artifact: GraphArtifact): LintIssue[] {
 
   lintAmbiguity(artifact, index, report);
   lintNamedQueries(artifact, index, report);
+  lintMetricChecks(artifact, index, report);
   reportCycles(producers, report);
   return issues;
 }

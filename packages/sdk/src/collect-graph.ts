@@ -13,6 +13,14 @@ import {
   SlateError,
   windowSuffix,
 } from '@slate/graph';
+import {
+  type ChartDraft,
+  chartDraft,
+  driftCheckSpec,
+  isChart,
+  isDriftCheck,
+  type MetricSubject,
+} from './chart.ts';
 import { type ClassTable, resolveExpression } from './expressions/resolve-expression.ts';
 import {
   type AnyFeatureClass,
@@ -104,8 +112,15 @@ export function collectGraph(
   const namedQueries: GraphArtifact['namedQueries'] = [];
   const scheduledQueries: NonNullable<GraphArtifact['scheduledQueries']> = [];
   const sqlDeclarations: [string, ReturnType<typeof sqlResolverDeclaration>][] = [];
+  // Charts name resolvers by their exported objects: FQNs are known once every resolver is collected.
+  const resolverObjects = new Map<unknown, string>();
+  const charts: ChartDraft[] = [];
+  const driftChecks: NonNullable<GraphArtifact['driftChecks']> = [];
   for (const [exportName, value] of Object.entries(exports)) {
+    const before = resolvers.length;
     if (isFeatureClass(value)) addClass(value);
+    else if (isChart(value)) charts.push(chartDraft(value));
+    else if (isDriftCheck(value)) driftChecks.push(driftCheckSpec(value));
     else if (isResolver(value)) {
       const spec = resolverSpec(exportName, resolverInternals(value));
       if (functions.has(spec.fqn)) {
@@ -169,6 +184,7 @@ export function collectGraph(
         owner: query.owner,
       });
     }
+    if (resolvers.length > before) resolverObjects.set(value, resolvers.at(-1)!.fqn);
   }
 
   for (const file of options.sqlFiles ?? [])
@@ -214,6 +230,8 @@ export function collectGraph(
     resolvers,
     namedQueries,
     ...(scheduledQueries.length > 0 ? { scheduledQueries } : {}),
+    ...(charts.length > 0 ? { charts: charts.map((c) => chartSpec(c, resolverObjects)) } : {}),
+    ...(driftChecks.length > 0 ? { driftChecks } : {}),
   };
   const parsed = GraphArtifactSchema.safeParse(draft);
   if (!parsed.success) {
@@ -236,6 +254,45 @@ export function collectGraph(
       );
   }
   return { artifact: parsed.data, functions };
+}
+
+/** Names a series filter's subject: a resolver object by its FQN, a feature reference by its FQN. */
+function subjectName(
+  subject: MetricSubject,
+  resolverObjects: ReadonlyMap<unknown, string>,
+  chart: ChartDraft,
+): string {
+  if (typeof subject === 'string') return subject;
+  const fqn = resolverObjects.get(subject);
+  if (fqn !== undefined) return fqn;
+  if ('fqn' in subject && typeof subject.fqn === 'string') return subject.fqn;
+  throw new SlateError(
+    'input',
+    'INVALID_GRAPH',
+    `chart '${chart.name}' refers to a resolver that is not exported (export it, or name it by its FQN)`,
+    { source: chart.source },
+  );
+}
+
+function chartSpec(chart: ChartDraft, resolverObjects: ReadonlyMap<unknown, string>) {
+  const name = (subject: MetricSubject) => subjectName(subject, resolverObjects, chart);
+  return {
+    name: chart.name,
+    windowS: chart.windowS,
+    everyS: chart.everyS,
+    series: chart.series.map((s) => ({
+      name: s.name,
+      metric: s.metric,
+      windowFunction: s.windowFunction,
+      filters: Object.fromEntries(Object.entries(s.filters).map(([key, values]) => [key, values.map(name)])),
+      groupBy: [...s.groupBy],
+    })),
+    formulas: chart.formulas.map((f) => ({ ...f, operands: [...f.operands] })),
+    ...(chart.trigger ? { trigger: { ...chart.trigger } } : {}),
+    links: chart.links.map(name),
+    description: chart.description,
+    source: chart.source,
+  };
 }
 
 function namespaceSpec(internals: FeatureClassInternals, classes: ClassTable): NamespaceSpec {

@@ -1,3 +1,18 @@
+export {
+  type Chart,
+  type ChartOptions,
+  chart,
+  type DriftCheck,
+  type DriftCheckOptions,
+  driftCheck,
+  isChart,
+  isDriftCheck,
+  type MetricSubject,
+  type SeriesDefinition,
+  type SeriesOptions,
+  series,
+  type TriggerOptions,
+} from './chart.ts';
 export { type CollectedGraph, collectGraph, type ResolverFunction } from './collect-graph.ts';
 export type { Expr, Operand, Ref, Rows } from './expressions/expr.ts';
 export { F } from './expressions/functions.ts';

@@ -11,6 +11,7 @@ import * as signingKeyEnvelopes from './migrations/0008-signing-key-envelopes.ts
 import * as deploymentGraphAsJson from './migrations/0009-deployment-graph-as-json.ts';
 import * as deploymentApplyMarks from './migrations/0010-deployment-apply-marks.ts';
 import * as metricRollupsMon1 from './migrations/0011-metric-rollups-mon1.ts';
+import * as alerts from './migrations/0012-alerts-mon3.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order. Names are the file names; add new ones at the end, never edit old ones. */
@@ -26,6 +27,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   '0009-deployment-graph-as-json': deploymentGraphAsJson,
   '0010-deployment-apply-marks': deploymentApplyMarks,
   '0011-metric-rollups-mon1': metricRollupsMon1,
+  '0012-alerts-mon3': alerts,
 };
 
 /**

@@ -1,4 +1,10 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type {
+  AlertDeliveriesTable,
+  AlertRoutesTable,
+  IncidentsTable,
+  MetricChecksTable,
+} from '../monitoring/monitoring-schema.ts';
 
 /**
  * Kysely table types for the metadata plane's PostgreSQL schema (see `migrations/`). Timestamps are
@@ -32,6 +38,10 @@ export interface Database {
   schedule_deliveries: ScheduleDeliveriesTable;
   metric_points: MetricPointsTable;
   metric_receipts: MetricReceiptsTable;
+  metric_checks: MetricChecksTable;
+  incidents: IncidentsTable;
+  alert_routes: AlertRoutesTable;
+  alert_deliveries: AlertDeliveriesTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;

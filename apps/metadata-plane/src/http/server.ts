@@ -9,6 +9,7 @@ import { recordAudit } from '../audit/audit-log.ts';
 import { principalLabel } from '../auth/principal.ts';
 import type { MetadataPlaneContext } from '../context.ts';
 import { type ForwardingOptions, mountForwardedRoutes } from '../forwarding/forwarded-routes.ts';
+import { monitoringRoutes } from '../monitoring/monitoring-routes.ts';
 import { scheduleRoutes } from '../schedules/schedule-routes.ts';
 import type { SlateRouteConfig } from './route.ts';
 import { createRouter, type Router } from './router.ts';
@@ -115,6 +116,7 @@ export async function buildHttpApp(
   metricRoutes(router, ctx);
   batchRoutes(router, ctx);
   scheduleRoutes(router, ctx);
+  monitoringRoutes(router, ctx, ctx.keyEncryption);
   logoutRoutes(router, ctx);
   oidcRoutes(router, ctx);
   if (ctx.mode === 'embedded') localLoginRoutes(router, ctx);
