@@ -12,7 +12,8 @@ import { collectGraph } from '@slate/sdk';
 import { createRedisOnlineStore } from '@slate/stores';
 import { freePort } from '@slate/testing';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
-import { type OnlineQueryCall, runFeatherQueries } from '../../apps/data-plane/src/http/feather-query.ts';
+import { runFeatherQueries } from '../../apps/data-plane/src/http/feather-query.ts';
+import type { OnlineQueryCall } from '../../apps/data-plane/src/http/online-query.ts';
 import { startRedis } from './processes.ts';
 import * as repo from './repo.ts';
 
