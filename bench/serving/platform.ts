@@ -150,7 +150,9 @@ export async function startPlatform(options: {
     },
     work,
   );
-  await waitHealthy(metadataPlane, `${apiServer}/healthz`);
+  // A fresh embedded metadata plane (PGlite, migrations, seed) takes ~16 s of CPU: at a load average of 20–30
+  // on 2 cores that is minutes of wall time, so it gets longer than the default 2 minutes.
+  await waitHealthy(metadataPlane, `${apiServer}/healthz`, 600_000);
   // The chart's default layout (`layout: split`): the query server is its own process (the one measured);
   // the persistence role, which drains every query's result message from the bus, runs beside it.
   const dataPlaneEnv = (role: string, port: number, metricsPort: number) => ({

@@ -11,7 +11,7 @@ import {
   type ResolverRuntime,
 } from '../runtime/resolver-runtime.ts';
 import { coerceValue, primitiveTypeOf, toJsonValue } from '../values.ts';
-import { answerSingleRow, singleRowKey, singleRowKeys, singleRowPlanOf } from './single-row-plan.ts';
+import { answerCompiledRows, compiledRowKeys, compiledRowReads, singleRowPlanOf } from './single-row-plan.ts';
 
 /** What executing a plan needs besides the plan and the query. */
 export interface ExecutionDeps {
@@ -791,13 +791,13 @@ export async function executeQuery(
     deps.singleRowPlans !== false && deps.onlineStore
       ? singleRowPlanOf(plan, deps.planner.index, cacheReadsOf(plan))
       : undefined;
-  const pkey = single && singleRowKey(single, query.inputs);
-  if (single && pkey !== undefined) {
+  const pkeys = single && compiledRowKeys(single, query.inputs);
+  if (single && pkeys !== undefined) {
     // The one read the general executor would make, then either the answer straight from it or, when a
     // step must compute, the general executor over the values already read (same query time).
     const now = query.now ?? new Date();
-    const stored = await deps.onlineStore!.get(deps.environment, singleRowKeys(single, pkey));
-    const answer = answerSingleRow(single, plan, pkey, stored, now.getTime());
+    const stored = await deps.onlineStore!.get(deps.environment, compiledRowReads(single, pkeys));
+    const answer = answerCompiledRows(single, plan, pkeys, stored, now.getTime());
     if (answer) return { ...answer, planCacheHit: cacheHit };
     return {
       ...(await executePlan(plan, { ...query, now }, deps, prefetched, stored)),

@@ -35,7 +35,10 @@ interface Case {
   readonly stored: readonly StoredCase[];
   readonly outputs: readonly number[];
   readonly askId: boolean;
-  readonly input: unknown;
+  /** One row per input (a bulk query when several). */
+  readonly inputs: readonly unknown[];
+  /** Entity ids (1–5) whose stored values are absent, so rows of one query differ in freshness. */
+  readonly absentIds: readonly number[];
 }
 
 const builder = (type: FieldType) =>
@@ -126,9 +129,16 @@ const caseArbitrary: fc.Arbitrary<Case> = fc
         .map((entries) => entries.filter((entry): entry is StoredCase => entry !== null)),
       outputs: fc.array(fc.integer({ min: 0, max: fields.length - 1 }), { minLength: 1, maxLength: 10 }),
       askId: fc.boolean(),
-      input: fc.oneof(
-        { weight: 8, arbitrary: fc.integer({ min: 1, max: 5 }) },
-        { weight: 1, arbitrary: fc.constantFrom('3', 'x', null, 2.5, true) },
+      inputs: fc.array(
+        fc.oneof(
+          { weight: 16, arbitrary: fc.integer({ min: 1, max: 5 }) },
+          { weight: 1, arbitrary: fc.constantFrom('3', 'x', null, 2.5, true) },
+        ),
+        { minLength: 1, maxLength: 4 },
+      ),
+      absentIds: fc.oneof(
+        { weight: 3, arbitrary: fc.constant([]) },
+        { weight: 1, arbitrary: fc.uniqueArray(fc.integer({ min: 1, max: 5 }), { maxLength: 2 }) },
       ),
     }),
   );
@@ -139,13 +149,15 @@ async function storeOf(c: Case): Promise<OnlineStore> {
   await store.init();
   const entries: OnlineEntry[] = [];
   for (let id = 1; id <= 5; id++)
-    for (const s of c.stored)
+    for (const s of c.stored) {
+      if (c.absentIds.includes(id)) continue;
       entries.push({
         feature: `ent.f${s.field}`,
         pkey: id,
         value: jsonValueOf(c.fields[s.field]!.type, id, s.field, s.foreign),
         observedAt: NOW - s.ageMinutes * 60_000,
       });
+    }
   await store.set('env', entries);
   return store;
 }
@@ -173,7 +185,7 @@ async function answer(
     singleRowPlans,
   });
   const outputs = [...(c.askId ? ['ent.id'] : []), ...c.outputs.map((n) => `ent.f${n}`)];
-  const result = await engine.query({ inputs: { 'ent.id': [c.input] }, outputs, now: new Date(NOW) });
+  const result = await engine.query({ inputs: { 'ent.id': [...c.inputs] }, outputs, now: new Date(NOW) });
   const { plan } = engine.planner.plan({
     inputs: ['ent.id'],
     outputs,
@@ -186,9 +198,10 @@ async function answer(
   return { result, reads, compiled };
 }
 
-describe('compiled single-row plans', () => {
+describe('compiled primary-key plans (one row or many)', () => {
   it('answer exactly what the general executor answers, on random graphs, stored values and inputs', async () => {
     let compiledAnswers = 0;
+    let compiledBulkAnswers = 0;
     await fc.assert(
       fc.asyncProperty(caseArbitrary, async (c) => {
         const general = await answer(c, false);
@@ -199,14 +212,18 @@ describe('compiled single-row plans', () => {
         // The compiled form answers when the plan compiles and every value it reads is fresh: no resolver
         // ran, so every step's output is a hit.
         const everyStepHit = fast.result.columns.every(
-          (column) => column.cacheHits[0] || column.resolver === null,
+          (column) => column.cacheHits.every(Boolean) || column.resolver === null,
         );
-        if (fast.compiled && everyStepHit && fast.result.errors.length === 0) compiledAnswers++;
+        if (fast.compiled && everyStepHit && fast.result.errors.length === 0) {
+          compiledAnswers++;
+          if (c.inputs.length > 1) compiledBulkAnswers++;
+        }
       }),
-      { numRuns: 120 },
+      { numRuns: 150 },
     );
-    // The property must have exercised the compiled path, not only fallbacks.
+    // The property must have exercised the compiled path, one-row and bulk, not only fallbacks.
     expect(compiledAnswers).toBeGreaterThan(20);
+    expect(compiledBulkAnswers).toBeGreaterThan(10);
   }, 180_000);
 
   it('answers an all-hit query from the store without running a resolver, with the stored values', async () => {
@@ -222,7 +239,8 @@ describe('compiled single-row plans', () => {
       ],
       outputs: [1, 0],
       askId: true,
-      input: 3,
+      inputs: [3],
+      absentIds: [],
     };
     const { result } = await answer(c, true);
     expect(result.columns.map((column) => [column.fqn, column.values[0], column.cacheHits[0]])).toEqual([
@@ -232,5 +250,35 @@ describe('compiled single-row plans', () => {
     ]);
     expect(result.columns[1]!.observedAt[0]).toBe(NOW - 2 * 60_000);
     expect(result.errors).toEqual([]);
+  });
+});
+
+describe('compiled primary-key plans over several rows', () => {
+  it('answers each row with its own entity’s stored values, in row order, repeated keys included', async () => {
+    const c: Case = {
+      resolvers: 1,
+      fields: [
+        { type: 'int', staleness: 'infinity', withDefault: false, resolver: 0 },
+        { type: 'float', staleness: '1h', withDefault: false, resolver: 0 },
+      ],
+      stored: [
+        { field: 0, ageMinutes: 1, foreign: false },
+        { field: 1, ageMinutes: 3, foreign: false },
+      ],
+      outputs: [1, 0],
+      askId: true,
+      inputs: [4, 2, 4],
+      absentIds: [],
+    };
+    const { result, compiled } = await answer(c, true);
+    expect(compiled).toBe(true);
+    expect(result.rowCount).toBe(3);
+    expect(result.columns.map((column) => [column.fqn, column.values])).toEqual([
+      ['ent.id', [4, 2, 4]],
+      ['ent.f1', [4 * 0.5 + 1, 2 * 0.5 + 1, 4 * 0.5 + 1]],
+      ['ent.f0', [4 * 10 + 0, 2 * 10 + 0, 4 * 10 + 0]],
+    ]);
+    expect(result.columns[1]!.observedAt).toEqual([NOW - 3 * 60_000, NOW - 3 * 60_000, NOW - 3 * 60_000]);
+    expect(result.columns[1]!.cacheHits).toEqual([true, true, true]);
   });
 });
