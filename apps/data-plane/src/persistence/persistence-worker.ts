@@ -1,8 +1,7 @@
-import { context } from '@opentelemetry/api';
 import type { Bus, BusConsumer, BusMessage } from '@slate/stores';
 import type { Logger } from 'pino';
 import { startBatchSpans } from '../observability/tracing/traced-batch.ts';
-import type { Tracing } from '../observability/tracing/tracing.ts';
+import { runTraced, type Tracing } from '../observability/tracing/tracing.ts';
 import { parseResultMessage, RESULT_BUS_TOPIC } from './result-message.ts';
 import type { PersistenceWriter, ReceivedResult } from './writers/writer.ts';
 
@@ -157,7 +156,7 @@ export function createPersistenceWorker(options: PersistenceWorkerOptions): Pers
       for (const writer of options.writers) await writer.write(taken.batch, controller.signal);
     };
     try {
-      await (spans ? context.with(spans.context, writeAll) : writeAll());
+      await (spans ? runTraced(spans.context, writeAll) : writeAll());
       spans?.end();
       await options.beforeAck?.(taken.batch);
       return undefined;

@@ -1,6 +1,6 @@
-import { context, SpanKind, trace } from '@opentelemetry/api';
+import { SpanKind, trace } from '@opentelemetry/api';
 import type { QueryGateway } from '../../gateway/query-gateway.ts';
-import { failSpan, type Tracing } from './tracing.ts';
+import { failSpan, runTraced, type Tracing } from './tracing.ts';
 
 /** Name of the span of one served request (an online query, a bulk query, an upload). */
 export const QUERY_SPAN = 'slate.query';
@@ -33,28 +33,26 @@ export function tracedGateway(gateway: QueryGateway, tracing: Tracing): QueryGat
         return gateway.serve(request, permission, (scope) => work({ ...scope, traceId }));
       const path = (request as { readonly url?: unknown }).url;
       if (typeof path === 'string') span.setAttribute('url.path', path.split('?')[0]!);
-      return context
-        .with(trace.setSpan(parent, span), () =>
-          gateway.serve(request, permission, (scope) => {
-            span.setAttributes({
-              'slate.environment.id': scope.environment.id,
-              'slate.deployment.id': scope.deployment.id,
-              ...(scope.principal.subject ? { 'enduser.id': scope.principal.subject } : {}),
-            });
-            return work({ ...scope, traceId });
-          }),
-        )
-        .then(
-          (answer) => {
-            span.end();
-            return answer;
-          },
-          (thrown: unknown) => {
-            failSpan(span, thrown);
-            span.end();
-            throw thrown;
-          },
-        );
+      return runTraced(trace.setSpan(parent, span), () =>
+        gateway.serve(request, permission, (scope) => {
+          span.setAttributes({
+            'slate.environment.id': scope.environment.id,
+            'slate.deployment.id': scope.deployment.id,
+            ...(scope.principal.subject ? { 'enduser.id': scope.principal.subject } : {}),
+          });
+          return work({ ...scope, traceId });
+        }),
+      ).then(
+        (answer) => {
+          span.end();
+          return answer;
+        },
+        (thrown: unknown) => {
+          failSpan(span, thrown);
+          span.end();
+          throw thrown;
+        },
+      );
     },
   };
 }

@@ -31,7 +31,10 @@ export function tracedRuntime(runtime: ResolverRuntime, tracer: Tracer): Resolve
             if (outcome.timedOut) timedOut++;
             message ??= `${outcome.error.kind}: ${outcome.error.message}`;
           }
-          span.setAttributes({ 'slate.resolver.failed_rows': failed, 'slate.resolver.timed_out_rows': timedOut });
+          span.setAttributes({
+            'slate.resolver.failed_rows': failed,
+            'slate.resolver.timed_out_rows': timedOut,
+          });
           if (message !== undefined) span.setStatus({ code: 2, message });
         },
       ),

@@ -77,7 +77,11 @@ export function tracedOfflineStore(store: OfflineStore, tracer: Tracer): Offline
       childSpan(
         tracer,
         'slate.offline_store.append_records',
-        { ...env(environment), 'slate.offline_store.table': table, 'slate.offline_store.batches': batches.length },
+        {
+          ...env(environment),
+          'slate.offline_store.table': table,
+          'slate.offline_store.batches': batches.length,
+        },
         () => store.appendRecords(environment, table, batches, signal),
       ),
     readRecords: (environment, table, signal) =>
@@ -97,6 +101,8 @@ export function tracedOfflineStore(store: OfflineStore, tracer: Tracer): Offline
     scan: (environment, options) =>
       childSpan(tracer, 'slate.offline_store.scan', env(environment), () => store.scan(environment, options)),
     compact: (environment, signal) =>
-      childSpan(tracer, 'slate.offline_store.compact', env(environment), () => store.compact(environment, signal)),
+      childSpan(tracer, 'slate.offline_store.compact', env(environment), () =>
+        store.compact(environment, signal),
+      ),
   };
 }

@@ -67,7 +67,9 @@ export function tracingConfigFromEnv(env: Env): TracingConfig | undefined {
   const endpoint = signal || `${base!.replace(/\/+$/, '')}/v1/traces`;
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim();
   if (protocol === 'grpc')
-    throw invalid('OTLP over gRPC is not exported: set OTEL_EXPORTER_OTLP_PROTOCOL to http/protobuf or http/json');
+    throw invalid(
+      'OTLP over gRPC is not exported: set OTEL_EXPORTER_OTLP_PROTOCOL to http/protobuf or http/json',
+    );
   const sampler = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase() || undefined;
   const ratioText = env.OTEL_TRACES_SAMPLER_ARG?.trim();
   const ratio = ratioText ? Number(ratioText) : undefined;

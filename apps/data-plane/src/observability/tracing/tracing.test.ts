@@ -96,7 +96,12 @@ describe('createTracing', () => {
     );
     const root = tracing.tracer.startSpan('root', {}, tracing.extract({}));
     const garbage = tracing.tracer.startSpan('garbage', {}, tracing.extract({ traceparent: 'not-a-trace' }));
-    expect([sampled, unsampled, root, garbage].map((s) => s.isRecording())).toEqual([true, false, false, false]);
+    expect([sampled, unsampled, root, garbage].map((s) => s.isRecording())).toEqual([
+      true,
+      false,
+      false,
+      false,
+    ]);
     // A span that is not recorded still has a trace id (include_meta returns it): the parent's, or a new one.
     expect(unsampled.spanContext().traceId).toBe(unsampledTrace);
     expect(root.spanContext().traceId).toMatch(/^[0-9a-f]{32}$/);
