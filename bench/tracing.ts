@@ -112,7 +112,10 @@ async function measureMode(mode: Mode): Promise<number> {
         ? createTracing({ endpoint: receiver.url, ratio: 0 })
         : createTracing({ endpoint: receiver.url, sampler: 'always_on', scheduledDelayMs: 200 });
   const server = await serverFor(tracing);
-  const payload = JSON.stringify({ inputs: { 'live_entity.id': 7, 'cached_entity.id': 7 }, outputs: OUTPUTS });
+  const payload = JSON.stringify({
+    inputs: { 'live_entity.id': 7, 'cached_entity.id': 7 },
+    outputs: OUTPUTS,
+  });
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   const queries = async (count: number, extra: Record<string, string> = {}) => {
     let next = 0;

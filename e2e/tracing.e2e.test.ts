@@ -141,7 +141,11 @@ describe('tracing', () => {
       { traceparent: `00-${unsampledTrace}-${hex(8)}-00` },
     );
     expect(unsampled.meta.trace_id).toBe(unsampledTrace);
-    const untraced = await query({ inputs: { 'account.id': 4 }, outputs: ['account.doubled'], include_meta: true });
+    const untraced = await query({
+      inputs: { 'account.id': 4 },
+      outputs: ['account.doubled'],
+      include_meta: true,
+    });
     expect(untraced.meta.trace_id).toMatch(/^[0-9a-f]{32}$/);
 
     const traceId = hex(16);

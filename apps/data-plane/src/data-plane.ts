@@ -137,9 +137,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
   const onlineStore = tracing ? tracedOnlineStore(config.onlineStore, tracing.tracer) : config.onlineStore;
   const offlineStore =
     config.offline &&
-    (tracing
-      ? tracedOfflineStore(config.offline.offlineStore, tracing.tracer)
-      : config.offline.offlineStore);
+    (tracing ? tracedOfflineStore(config.offline.offlineStore, tracing.tracer) : config.offline.offlineStore);
   const roles = config.roles ?? new Set(DATA_PLANE_ROLES);
   const has = (role: DataPlaneRole) => roles.has(role);
   // Persistence alone needs no deployment: it only moves the result bus into the stores.

@@ -55,7 +55,9 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       exports.push({ path: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks) });
-      response.writeHead(200, { 'content-type': String(request.headers['content-type'] ?? 'application/json') });
+      response.writeHead(200, {
+        'content-type': String(request.headers['content-type'] ?? 'application/json'),
+      });
       // An empty ExportTraceServiceResponse: `{}` in JSON, zero bytes in protobuf.
       response.end(String(request.headers['content-type']).includes('json') ? '{}' : '');
     });
@@ -110,7 +112,8 @@ function decodeJsonExport(text: string): ReceivedSpan[] {
 
 function attributesOf(list: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const entry of (list as Json[] | undefined) ?? []) out[String(entry.key)] = anyValue(entry.value as Json);
+  for (const entry of (list as Json[] | undefined) ?? [])
+    out[String(entry.key)] = anyValue(entry.value as Json);
   return out;
 }
 

@@ -18,8 +18,6 @@ export interface QueryScope {
   readonly environment: ServedEnvironment;
   readonly deployment: ServedDeployment;
   readonly headers: QueryHeaders;
-  /** The request's trace id (32 hex), when the data plane traces (`tracedGateway`): `include_meta`'s `trace_id`. */
-  readonly traceId?: string;
 }
 
 /**

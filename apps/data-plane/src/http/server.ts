@@ -245,7 +245,7 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
     // The everyday shapes skip zod (same answers and errors: online-query-request.test.ts).
     const body = parseOnlineQueryRequest(request.body);
     if (body.branch_id) throw branchError(body.branch_id);
-    const text = await serve(request, 'query.online', async ({ environment, deployment, headers, traceId }) => {
+    const text = await serve(request, 'query.online', async ({ environment, deployment, headers }) => {
       const started = performance.now();
       const answer = await runOnlineQuery(body, {
         environment,
@@ -254,7 +254,7 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
         deadline: headers.deadline,
         stackTraces: options.stackTraces,
         queryName: headers.queryName,
-        traceId,
+        traceId: headers.traceId,
       });
       logQuery(request, 'online query', deployment, {
         queryId: answer.queryId,
@@ -379,7 +379,7 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
 
     binary.post('/v1/query/feather', async (request, reply) => {
       const body = nonEmptyBody(request, 'feather request');
-      const answer = await serve(request, 'query.online', async ({ environment, deployment, headers, traceId }) => {
+      const answer = await serve(request, 'query.online', async ({ environment, deployment, headers }) => {
         const started = performance.now();
         const answered = await runFeatherQueries(
           body,
@@ -390,7 +390,7 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
             deadline: headers.deadline,
             stackTraces: options.stackTraces,
             queryName: headers.queryName,
-            traceId,
+            traceId: headers.traceId,
           },
           { maxRows },
         );

@@ -107,7 +107,14 @@ describe('persistence worker tracing', () => {
     let written = 0;
     const worker = createPersistenceWorker({
       bus,
-      writers: [{ name: 'count', write: async (batch) => void (written += batch.length) }],
+      writers: [
+        {
+          name: 'count',
+          write: async (batch) => {
+            written += batch.length;
+          },
+        },
+      ],
       lingerMs: 50,
       tracing,
     });

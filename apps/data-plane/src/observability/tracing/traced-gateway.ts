@@ -8,7 +8,7 @@ export const QUERY_SPAN = 'slate.query';
 /**
  * Wraps the gateway so that every request it serves, over HTTP or gRPC, is a `slate.query` server span that
  * continues the client's trace (`traceparent` in the HTTP headers or the gRPC metadata) and is the parent of
- * the plan, resolver and store spans made while it runs. The trace id reaches the work as `scope.traceId`
+ * the plan, resolver and store spans made while it runs. The trace id reaches the work as `scope.headers.traceId`
  * (the `trace_id` of `include_meta`), sampled or not. An unsampled request starts no context: the spans
  * below check for a recorded parent, so they cost nothing either.
  *
@@ -30,7 +30,9 @@ export function tracedGateway(gateway: QueryGateway, tracing: Tracing): QueryGat
       );
       const traceId = span.spanContext().traceId;
       if (!span.isRecording())
-        return gateway.serve(request, permission, (scope) => work({ ...scope, traceId }));
+        return gateway.serve(request, permission, (scope) =>
+          work({ ...scope, headers: { ...scope.headers, traceId } }),
+        );
       const path = (request as { readonly url?: unknown }).url;
       if (typeof path === 'string') span.setAttribute('url.path', path.split('?')[0]!);
       return runTraced(trace.setSpan(parent, span), () =>
@@ -40,7 +42,7 @@ export function tracedGateway(gateway: QueryGateway, tracing: Tracing): QueryGat
             'slate.deployment.id': scope.deployment.id,
             ...(scope.principal.subject ? { 'enduser.id': scope.principal.subject } : {}),
           });
-          return work({ ...scope, traceId });
+          return work({ ...scope, headers: { ...scope.headers, traceId } });
         }),
       ).then(
         (answer) => {

@@ -1,5 +1,5 @@
-import type { ResolverRuntime } from '@slate/engine';
 import type { Tracer } from '@opentelemetry/api';
+import type { ResolverRuntime } from '@slate/engine';
 import { childSpan } from './tracing.ts';
 
 /** Name of the span of one resolver call (all its rows). */

@@ -117,7 +117,12 @@ export function packResults(results: readonly ResultMessage[]): ResultsMessage {
     outcomes.push(ok ? null : result.outcomes);
     if (result.timing) timed = true;
   }
-  const message: ResultsMessage = { type: 'results', ids: results.map((result) => result.id), outputs, outcomes };
+  const message: ResultsMessage = {
+    type: 'results',
+    ids: results.map((result) => result.id),
+    outputs,
+    outcomes,
+  };
   return timed ? { ...message, timings: results.map((result) => result.timing ?? null) } : message;
 }
 

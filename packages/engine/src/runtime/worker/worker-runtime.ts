@@ -16,10 +16,10 @@ import {
   packCalls,
   type ResultMessage,
   unpackResults,
-  type WorkerTiming,
   type WorkerData,
   type WorkerReply,
   type WorkerRequest,
+  type WorkerTiming,
 } from './worker-protocol.ts';
 
 export interface WorkerRuntimeOptions {
