@@ -202,7 +202,10 @@ async function main(): Promise<void> {
   onSignal(logger, async () => {
     await metricsServer.close();
     await dataPlane.close();
-    await tracing?.shutdown();
+    // Spans that cannot be exported (the collector is gone) must not fail the shutdown.
+    await tracing
+      ?.shutdown()
+      .catch((err: unknown) => logger.warn({ err }, 'the last spans could not be exported'));
     await closeStores();
   });
 }
