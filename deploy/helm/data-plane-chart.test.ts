@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { tracingConfigFromEnv } from '../../apps/data-plane/src/observability/tracing/tracing-config.ts';
 import {
   containerOf,
   envEntry,
@@ -197,6 +198,30 @@ describe.skipIf(!helm)('slate-data-plane', () => {
         { parameter: 'password', name: 'slate-bus-redis', key: 'password' },
       ],
     });
+  });
+
+  it('sets OTLP tracing on every role as the data plane reads it, and nothing without an endpoint', () => {
+    for (const role of ROLES) {
+      const container = containerOf(findManifest(all, 'Deployment', `slate-dp-${role}`));
+      const env = envOf(container);
+      expect(envEntry(container, 'OTEL_EXPORTER_OTLP_HEADERS').valueFrom).toEqual({
+        secretKeyRef: { name: 'slate-otlp', key: 'headers' },
+      });
+      // What apps/data-plane/src/main.ts makes of these variables (the secret's headers aside).
+      const plain = Object.fromEntries(
+        Object.entries(env).filter(([name, value]) => name.startsWith('OTEL_') && typeof value === 'string'),
+      );
+      expect(tracingConfigFromEnv(plain)).toMatchObject({
+        endpoint: 'http://otel-collector.observability:4318/v1/traces',
+        protocol: 'http/json',
+        sampler: 'parentbased_traceidratio',
+        ratio: 0.05,
+        serviceName: 'slate-dp-east',
+        resourceAttributes: { 'deployment.environment': 'prod', team: 'ml platform' },
+      });
+    }
+    for (const doc of manifestsOf(one, 'Deployment'))
+      expect(Object.keys(envOf(containerOf(doc))).filter((name) => name.startsWith('OTEL_'))).toEqual([]);
   });
 
   it('sets the Redis bus and online store as @slate/stores reads them', () => {

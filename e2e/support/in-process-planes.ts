@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDataPlane, type DataPlane } from '@slate/data-plane';
+import { createDataPlane, type DataPlane, type DataPlaneConfig } from '@slate/data-plane';
 import { createMetadataPlane, type MetadataPlane, type MetadataPlaneConfig } from '@slate/metadata-plane';
 import { collectGraph } from '@slate/sdk';
 import { createLocalObjectStore, createMemoryOnlineStore } from '@slate/stores';
@@ -32,6 +32,8 @@ export interface InProcessPlanesOptions {
   readonly dataPlaneGrpcPort?: number;
   /** The metadata plane's `grpc` settings (its gRPC server is started by the caller, `listenGrpc`). */
   readonly metadataGrpc?: MetadataPlaneConfig['grpc'];
+  /** More data-plane settings (background persistence, tracing). */
+  readonly dataPlaneExtra?: Partial<Pick<DataPlaneConfig, 'offline' | 'tracing'>>;
 }
 
 /** Both planes, listening; `close` closes the data plane, then the metadata plane. */
@@ -90,6 +92,7 @@ export async function startInProcessPlanes(options: InProcessPlanesOptions): Pro
       workers: 1,
       ...(options.dataPlaneGrpcPort === undefined ? {} : { grpc: { port: options.dataPlaneGrpcPort } }),
       logger: pino({ level: 'silent' }),
+      ...options.dataPlaneExtra,
     });
     await dataPlane.start({ port: dpPort });
     await dataPlane.ready();

@@ -17,6 +17,10 @@ import { createOnlineStoreFeatureWriter } from './http/feature-writer.ts';
 import { createDataPlaneServer } from './http/server.ts';
 import { createDataPlaneMetrics, type DataPlaneMetrics } from './observability/data-plane-metrics.ts';
 import { createMetricRollups, type MetricRollups } from './observability/metric-rollups.ts';
+import { tracedGateway } from './observability/tracing/traced-gateway.ts';
+import { tracedRuntime } from './observability/tracing/traced-runtime.ts';
+import { tracedOfflineStore, tracedOnlineStore } from './observability/tracing/traced-stores.ts';
+import type { Tracing } from './observability/tracing/tracing.ts';
 import { createDataPlaneOffline, type DataPlaneOfflineConfig } from './offline/data-plane-offline.ts';
 import { createBusFeatureWriter } from './persistence/bus-feature-writer.ts';
 import { createResultPublisher } from './persistence/result-publisher.ts';
@@ -100,6 +104,13 @@ export interface DataPlaneConfig {
    * auth, per-environment concurrency cap and engines; off when absent.
    */
   readonly grpc?: { readonly port: number; readonly host?: string };
+  /**
+   * OpenTelemetry tracing (`createTracing`, configured by `tracingConfigFromEnv`): queries over HTTP and gRPC
+   * continue the client's `traceparent` with spans for the query, its plan, each resolver call (and its time
+   * in the worker thread) and the stores; the context goes out on the result bus to the persistence worker.
+   * Off when absent. It belongs to the caller, who shuts it down after `close`.
+   */
+  readonly tracing?: Tracing;
 }
 
 export interface DataPlane {
@@ -127,6 +138,12 @@ export interface DataPlane {
  */
 export function createDataPlane(config: DataPlaneConfig): DataPlane {
   const logger = config.logger ?? createRedactingLogger({ name: 'data-plane' });
+  const tracing = config.tracing;
+  // Store calls are spans only under a recorded (sampled) span: wrapping costs an unsampled call one lookup.
+  const onlineStore = tracing ? tracedOnlineStore(config.onlineStore, tracing.tracer) : config.onlineStore;
+  const offlineStore =
+    config.offline &&
+    (tracing ? tracedOfflineStore(config.offline.offlineStore, tracing.tracer) : config.offline.offlineStore);
   const roles = config.roles ?? new Set(DATA_PLANE_ROLES);
   const has = (role: DataPlaneRole) => roles.has(role);
   // Persistence alone needs no deployment: it only moves the result bus into the stores.
@@ -214,7 +231,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       ? createStreamConsumers({
           served,
           bus: config.offline.bus,
-          stateStore: config.onlineStore,
+          stateStore: onlineStore,
           name: consumerName,
           // A bus that hands any message to any consumer of a group (Redis Streams) does not keep an entity
           // on one replica; Kafka's partitions do. There, a windowed stream is leased to one replica.
@@ -231,21 +248,22 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
   // go straight to the online store.
   const featureWriter = config.offline
     ? createBusFeatureWriter(config.offline.bus, {
-        onlineStore: config.onlineStore,
+        onlineStore,
         onOnlineWriteError: (error) =>
           logger.warn(
             { err: error },
             'an upload is on the result bus but not yet online: persistence will write it',
           ),
       })
-    : createOnlineStoreFeatureWriter(config.onlineStore);
+    : createOnlineStoreFeatureWriter(onlineStore);
   // HTTP and gRPC share one gateway: one auth path and one in-flight cap per environment over both.
-  const gateway = createQueryGateway({
+  const untracedGateway = createQueryGateway({
     served,
     verifier,
     limiter: createConcurrencyLimiter({ maxInFlight: 512 }),
     featureWriter,
   });
+  const gateway = tracing ? tracedGateway(untracedGateway, tracing) : untracedGateway;
   const app = createDataPlaneServer({
     served,
     verifier,
@@ -270,19 +288,24 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
   const offline =
     config.offline &&
     createDataPlaneOffline(
-      { ...config.offline, runWorker: (config.offline.runWorker ?? true) && has('persistence') },
+      {
+        ...config.offline,
+        offlineStore: offlineStore ?? config.offline.offlineStore,
+        runWorker: (config.offline.runWorker ?? true) && has('persistence'),
+      },
       {
         served,
         workerName: consumerName,
         recover: has('jobs'),
         claim: (key, ttlSeconds) => claimJob(key, ttlSeconds),
-        onlineStore: config.onlineStore,
+        onlineStore,
         objectStore: config.objectStore,
         logger,
         onRevision: (record) => batchStatus.revision(record),
         sqlSources: (environment) => sqlSources(environment),
         metrics,
         apiHostUrl: config.issuer ?? config.metadataPlaneUrl,
+        tracing,
       },
     );
   if (offline) void app.register(offline.routes);
@@ -292,9 +315,9 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
     offline &&
     createScheduledQueryRunner({
       served,
-      offlineStore: config.offline.offlineStore,
+      offlineStore: offlineStore ?? config.offline.offlineStore,
       offlineQueries: offline.service,
-      publisher: createResultPublisher(config.offline.bus, { logger }),
+      publisher: createResultPublisher(config.offline.bus, { logger, headers: tracing?.inject }),
       objectStore: config.objectStore,
       // The replica finishing a scheduled query holds its lease; a `jobs` replica finishes it when it stops.
       claim: (key, ttlSeconds) => claimJob(key, ttlSeconds),
@@ -324,15 +347,18 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
       if (claimLease) claimJob = async (key, ttlSeconds) => (await claimLease(key, ttlSeconds)).granted;
       const loadDeployment = createDeploymentLoader({
         objectStore: config.objectStore,
-        onlineStore: config.onlineStore,
+        onlineStore,
         bundleDir: join(config.stateDir, 'bundles'),
         workers: config.workers,
-        instrumentRuntime: (runtime, environmentId) =>
-          rollups.instrumentRuntime(
+        instrumentRuntime: (runtime, environmentId) => {
+          const instrumented = rollups.instrumentRuntime(
             usage.instrumentRuntime(metrics.instrumentRuntime(runtime), environmentId),
             environmentId,
-          ),
+          );
+          return tracing ? tracedRuntime(instrumented, tracing.tracer) : instrumented;
+        },
         sqlSources,
+        tracer: tracing?.tracer,
       });
       const metered = rollups.wrapLoader(usage.wrapLoader(loadDeployment));
       const load = offline ? offline.wrapLoader(metered) : metered;

@@ -27,6 +27,20 @@ export {
   type MetricRollups,
 } from './observability/metric-rollups.ts';
 export {
+  PERSISTENCE_BATCH_SPAN,
+  PERSISTENCE_MESSAGE_SPAN,
+  startBatchSpans,
+} from './observability/tracing/traced-batch.ts';
+export { QUERY_SPAN, tracedGateway } from './observability/tracing/traced-gateway.ts';
+export { RESOLVER_SPAN, tracedRuntime } from './observability/tracing/traced-runtime.ts';
+export { tracedOfflineStore, tracedOnlineStore } from './observability/tracing/traced-stores.ts';
+export { createTracing, type Tracing, type TracingOptions } from './observability/tracing/tracing.ts';
+export {
+  type TracingConfig,
+  TracingConfigSchema,
+  tracingConfigFromEnv,
+} from './observability/tracing/tracing-config.ts';
+export {
   createDataPlaneRuns,
   type DataPlaneRuns,
   type DataPlaneRunsOptions,

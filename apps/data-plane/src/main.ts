@@ -20,6 +20,8 @@ import {
 } from '@slate/stores';
 import { z } from 'zod';
 import { createDataPlane } from './data-plane.ts';
+import { createTracing } from './observability/tracing/tracing.ts';
+import { tracingConfigFromEnv } from './observability/tracing/tracing-config.ts';
 import { checkQueryProcesses, MAX_QUERY_PROCESSES, superviseQueryProcesses } from './query-processes.ts';
 import { parseRoles } from './roles.ts';
 import type { DataSourceConfig } from './sources/data-sources.ts';
@@ -63,7 +65,12 @@ import type { DataSourceConfig } from './sources/data-sources.ts';
  * - `SLATE_GRPC_PORT`: the gRPC query API's port (`chalk.engine.v1.QueryService`, default 4002; `off` disables
  *   it), on `HOST` like the HTTP API;
  * - `SLATE_TRIGGERS`: `metadata-plane` (default: lease the metadata plane scheduler's cron-resolver and
- *   scheduled-query triggers over HTTP) or `local` (this data plane fires cron resolvers itself).
+ *   scheduled-query triggers over HTTP) or `local` (this data plane fires cron resolvers itself);
+ * - tracing, with the OpenTelemetry SDK's own variables: `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+ *   `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) turns OTLP/HTTP export on, `OTEL_EXPORTER_OTLP_PROTOCOL`
+ *   (`http/protobuf`, default, or `http/json`), `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_TRACES_SAMPLER` (default
+ *   `parentbased_traceidratio`) and `OTEL_TRACES_SAMPLER_ARG` (default 0.01), `OTEL_SERVICE_NAME`,
+ *   `OTEL_RESOURCE_ATTRIBUTES` (see observability/tracing/tracing-config.ts).
  */
 const EnvSchema = z.object({
   SLATE_ROLE: z
@@ -128,6 +135,22 @@ async function main(): Promise<void> {
   // The primary of several query processes only supervises them (query-processes.ts).
   if (superviseQueryProcesses(processes, (message, fields) => logger.info(fields ?? {}, message))) return;
   const processMetrics = createProcessMetrics();
+  // OTLP tracing from the OpenTelemetry SDK's standard variables (OTEL_EXPORTER_OTLP_ENDPOINT, ...).
+  const tracingConfig = tracingConfigFromEnv(process.env);
+  const version = process.env.SLATE_VERSION ?? process.env.npm_package_version;
+  const tracing =
+    tracingConfig &&
+    createTracing(tracingConfig, { instanceId: env.SLATE_INSTANCE_ID ?? hostname(), version });
+  if (tracingConfig)
+    logger.info(
+      {
+        endpoint: tracingConfig.endpoint,
+        protocol: tracingConfig.protocol,
+        sampler: tracingConfig.sampler,
+        ratio: tracingConfig.ratio,
+      },
+      'exporting traces over OTLP',
+    );
   const objectStore = createObjectStore(objectStoreConfigFromEnv(process.env, '.slate/objects'));
   const onlineStore = createOnlineStore(onlineStoreConfigFromEnv(process.env));
   const bus = createBus(busConfigFromEnv(process.env, join(env.SLATE_STATE_DIR, 'bus')));
@@ -147,7 +170,7 @@ async function main(): Promise<void> {
     name: env.SLATE_DATA_PLANE_NAME,
     instanceId: env.SLATE_INSTANCE_ID,
     roles: env.SLATE_ROLE,
-    version: process.env.SLATE_VERSION ?? process.env.npm_package_version,
+    version,
     keyFile: env.SLATE_DATA_PLANE_KEY_FILE,
     publicUrl: env.SLATE_PUBLIC_URL ?? `http://${hostname()}:${env.PORT}`,
     metadataPlaneUrl: env.SLATE_METADATA_PLANE_URL,
@@ -174,12 +197,17 @@ async function main(): Promise<void> {
       chunkSize: env.SLATE_RUN_CHUNK_SIZE,
     },
     grpc: env.SLATE_GRPC_PORT === 'off' ? undefined : { port: env.SLATE_GRPC_PORT, host: env.HOST },
+    tracing,
   });
   await dataPlane.start({ port: env.PORT, host: env.HOST });
   const metricsServer = await listenForMetrics(env, [processMetrics, dataPlane.metrics.registry]);
   onSignal(logger, async () => {
     await metricsServer.close();
     await dataPlane.close();
+    // Spans that cannot be exported (the collector is gone) must not fail the shutdown.
+    await tracing
+      ?.shutdown()
+      .catch((err: unknown) => logger.warn({ err }, 'the last spans could not be exported'));
     await closeStores();
   });
 }

@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { GraphArtifact } from '@slate/graph';
 import type { OnlineStore } from '@slate/stores';
 import { executeQuery } from './execute/executor.ts';
@@ -5,6 +6,7 @@ import { createPlanner, type Planner } from './plan/planner.ts';
 import type { EngineQuery, EngineResult } from './query.ts';
 import { rewriteRelationOutputs } from './relation-outputs.ts';
 import type { ResolverRuntime } from './runtime/resolver-runtime.ts';
+import { tracedPlanner } from './trace/traced-planner.ts';
 
 export interface EngineOptions {
   readonly graph: GraphArtifact;
@@ -23,6 +25,11 @@ export interface EngineOptions {
    * (default true; the result is the general executor's, property-tested).
    */
   readonly singleRowPlans?: boolean;
+  /**
+   * Records planning as a `slate.plan` span under the caller's active span, when that one is recorded (a
+   * sampled query); without a tracer the engine does no tracing work at all.
+   */
+  readonly tracer?: Tracer;
 }
 
 /** One deployment's query engine in one environment. */
@@ -52,11 +59,12 @@ export interface Engine {
  * const result = await engine.query({ inputs: { 'user.id': [1] }, outputs: ['user.name'] });
  */
 export function createEngine(options: EngineOptions): Engine {
-  const planner = createPlanner(options.graph, {
+  const untraced = createPlanner(options.graph, {
     environment: options.environment,
     environmentNames: options.environmentNames,
     cacheSize: options.planCacheSize,
   });
+  const planner = options.tracer ? tracedPlanner(untraced, options.tracer) : untraced;
   const deps = {
     planner,
     runtime: options.runtime,

@@ -39,5 +39,11 @@ export {
   type SqlSources,
   scanSqlResolver,
 } from './runtime/sql/sql-runtime.ts';
-export { createWorkerRuntime, type WorkerRuntimeOptions } from './runtime/worker/worker-runtime.ts';
+export {
+  createWorkerRuntime,
+  WORKER_SPAN,
+  type WorkerRuntimeOptions,
+} from './runtime/worker/worker-runtime.ts';
+export { PLAN_SPAN, tracedPlanner } from './trace/traced-planner.ts';
+export { traceparentOf } from './trace/traceparent.ts';
 export { coerceValue, primitiveTypeOf, toJsonValue } from './values.ts';

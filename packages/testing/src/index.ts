@@ -5,6 +5,12 @@ export {
   startKafkaMockCluster,
 } from './kafka-mock-cluster.ts';
 export { type KafkaMockFront, type KafkaMockFrontOptions, startKafkaMockFront } from './kafka-mock-front.ts';
+export {
+  type OtlpReceiver,
+  type ReceivedExport,
+  type ReceivedSpan,
+  startOtlpReceiver,
+} from './otlp-receiver.ts';
 export { freePort } from './ports.ts';
 export {
   type OwnRedisServer,

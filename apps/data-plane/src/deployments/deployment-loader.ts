@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Tracer } from '@opentelemetry/api';
 import {
   createEngine,
   createSqlRuntime,
@@ -39,6 +40,8 @@ export interface DeploymentLoaderOptions {
     environment: { id: string; name: string },
     secrets: Readonly<Record<string, string>>,
   ) => SqlSources;
+  /** Traces planning and carries traced resolver calls into the worker threads (see `createWorkerRuntime`). */
+  readonly tracer?: Tracer;
 }
 
 /**
@@ -55,6 +58,7 @@ export function createDeploymentLoader(options: DeploymentLoaderOptions): Deploy
       secrets,
       workers: options.workers,
       memoryLimitMb: options.memoryLimitMb,
+      tracer: options.tracer,
     });
     // SQL resolvers run their queries here against the environment's data sources; the rest in workers.
     const resolverRuntime = deployment.graph.resolvers.some((resolver) => resolver.sql)
@@ -74,6 +78,7 @@ export function createDeploymentLoader(options: DeploymentLoaderOptions): Deploy
       environment: environment.id,
       environmentNames: [environment.name],
       deploymentId: deployment.id,
+      tracer: options.tracer,
     });
     for (const query of deployment.graph.namedQueries)
       engine.prepare(query.inputs, query.outputs, query.tags);

@@ -183,9 +183,12 @@ export function metaToProto(meta: Record<string, unknown>): OnlineQueryMetadata 
         ? create(QueryExplainInfoSchema, { planString: meta.explain_output })
         : undefined,
     metadata,
-    additionalMetadata:
-      typeof meta.missed_plan_cache === 'boolean'
+    // The proto has no field of its own for these: they travel in `additional_metadata`.
+    additionalMetadata: {
+      ...(typeof meta.missed_plan_cache === 'boolean'
         ? { missed_plan_cache: toProtoValue(meta.missed_plan_cache) }
-        : {},
+        : {}),
+      ...(typeof meta.trace_id === 'string' ? { trace_id: toProtoValue(meta.trace_id) } : {}),
+    },
   });
 }

@@ -280,6 +280,7 @@ function callOf(scope: QueryScope, context: HandlerContext): OnlineQueryCall {
     deadline: deadlines.length > 0 ? Math.min(...deadlines) : undefined,
     queryName: scope.headers.queryName,
     signal: context.signal,
+    traceId: scope.headers.traceId,
   };
 }
 

@@ -74,6 +74,8 @@ export interface OnlineQueryCall {
   readonly signal?: AbortSignal;
   /** How resolver errors' stack traces leave the data plane (default `off`). */
   readonly stackTraces?: StackTraceMode;
+  /** The request's trace id, returned as `meta.trace_id` (null when the data plane does not trace). */
+  readonly traceId?: string;
 }
 
 /**
@@ -184,6 +186,7 @@ export function queryMeta(
     query_hash: run.result.queryHash,
     missed_plan_cache: !run.result.planCacheHit,
     explain_output: request.explain ? run.result.explain : null,
+    trace_id: call.traceId ?? null,
     ...(request.meta ? { metadata: request.meta } : {}),
   };
 }

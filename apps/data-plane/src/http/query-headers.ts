@@ -6,6 +6,11 @@ export interface QueryHeaders {
   readonly deadline?: number;
   /** `X-Chalk-Query-Name`: the named query to run when the body names none. */
   readonly queryName?: string;
+  /**
+   * The trace the request belongs to (32 hex): its `traceparent`'s, or a new one. Set by `tracedGateway`
+   * when the data plane traces; `include_meta` returns it as `trace_id`.
+   */
+  readonly traceId?: string;
 }
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;

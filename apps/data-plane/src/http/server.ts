@@ -254,6 +254,7 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
         deadline: headers.deadline,
         stackTraces: options.stackTraces,
         queryName: headers.queryName,
+        traceId: headers.traceId,
       });
       logQuery(request, 'online query', deployment, {
         queryId: answer.queryId,
@@ -389,6 +390,7 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
             deadline: headers.deadline,
             stackTraces: options.stackTraces,
             queryName: headers.queryName,
+            traceId: headers.traceId,
           },
           { maxRows },
         );

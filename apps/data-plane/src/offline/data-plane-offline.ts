@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { DeploymentLoader } from '../deployments/deployment-loader.ts';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import type { DataPlaneMetrics } from '../observability/data-plane-metrics.ts';
+import type { Tracing } from '../observability/tracing/tracing.ts';
 import { createPersistenceWorker, type PersistenceWorker } from '../persistence/persistence-worker.ts';
 import { createPersistenceWriters } from '../persistence/persistence-writers.ts';
 import { publishingEngine } from '../persistence/publishing-engine.ts';
@@ -83,11 +84,20 @@ export function createDataPlaneOffline(
     apiHostUrl?: string;
     /** Where the result publisher's queue level, sheds and drops are exported. */
     metrics?: DataPlaneMetrics;
+    /**
+     * Traced queries' context goes out in their result messages' headers, and the persistence worker's
+     * batches continue it. Off when absent.
+     */
+    tracing?: Tracing;
   },
 ): DataPlaneOffline {
   // Every online query publishes its query-log message here: lingering 5 ms lets a busy server send the
   // messages of many queries in one bus write (one Redis pipeline) instead of one or two per write.
-  const publisher = createResultPublisher(config.bus, { logger: deps.logger, lingerMs: 5 });
+  const publisher = createResultPublisher(config.bus, {
+    logger: deps.logger,
+    lingerMs: 5,
+    headers: deps.tracing?.inject,
+  });
   deps.metrics?.watchResultPublisher(() => publisher.stats());
   const service = createOfflineQueryService({
     served: deps.served,
@@ -137,6 +147,7 @@ export function createDataPlaneOffline(
         // one query's message each (about 1 kB for the quickstart).
         batchMessages: 4_000,
         logger: deps.logger,
+        tracing: deps.tracing,
         writers: createPersistenceWriters({
           onlineStore: deps.onlineStore,
           offlineStore: config.offlineStore,

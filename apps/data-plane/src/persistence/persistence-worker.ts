@@ -1,5 +1,7 @@
 import type { Bus, BusConsumer, BusMessage } from '@slate/stores';
 import type { Logger } from 'pino';
+import { startBatchSpans } from '../observability/tracing/traced-batch.ts';
+import { runTraced, type Tracing } from '../observability/tracing/tracing.ts';
 import { parseResultMessage, RESULT_BUS_TOPIC } from './result-message.ts';
 import type { PersistenceWriter, ReceivedResult } from './writers/writer.ts';
 
@@ -32,6 +34,11 @@ export interface PersistenceWorkerOptions {
   /** Wait after a failed batch before the next, doubling up to 30 s. Default 500 ms. */
   readonly retryDelayMs?: number;
   readonly logger?: Logger;
+  /**
+   * Traces each batch: a `slate.persistence.batch` span continuing the trace its messages carry in their
+   * headers (see `startBatchSpans`), with the writers' store calls as children. Off when absent.
+   */
+  readonly tracing?: Pick<Tracing, 'tracer' | 'extract'>;
   /** Test seam: runs after the writers and before the acknowledgement. */
   readonly beforeAck?: (batch: readonly ReceivedResult[]) => Promise<void> | void;
 }
@@ -142,11 +149,19 @@ export function createPersistenceWorker(options: PersistenceWorkerOptions): Pers
           options.logger?.warn({ err: error }, 'could not extend a batch in progress'),
         );
     }, extendEveryMs);
-    try {
+    const spans = options.tracing
+      ? startBatchSpans(options.tracing, taken.valid, options.topic ?? RESULT_BUS_TOPIC)
+      : undefined;
+    const writeAll = async () => {
       for (const writer of options.writers) await writer.write(taken.batch, controller.signal);
+    };
+    try {
+      await (spans ? runTraced(spans.context, writeAll) : writeAll());
+      spans?.end();
       await options.beforeAck?.(taken.batch);
       return undefined;
     } catch (error) {
+      spans?.end(error);
       return { error };
     } finally {
       clearInterval(keepAlive);

@@ -28,6 +28,11 @@ export interface ResultPublisherOptions {
   /** Wait before retrying a failed batch, doubled per attempt. Default 200 ms. */
   readonly retryDelayMs?: number;
   readonly logger?: Logger;
+  /**
+   * Headers for the message published now, read in the publishing caller's context: the trace context of a
+   * traced query (`Tracing.inject`), so the persistence worker continues its trace. `undefined`: none.
+   */
+  readonly headers?: () => Readonly<Record<string, string>> | undefined;
 }
 
 /** Counters and levels of a publisher, for metrics and tests. */
@@ -183,10 +188,12 @@ export function createResultPublisher(bus: Bus, options: ResultPublisherOptions 
       if (closed)
         throw new SlateError('unavailable', 'RESULT_PUBLISHER_CLOSED', 'the result publisher is closed');
       publishOptions.signal?.throwIfAborted();
+      const headers = options.headers?.();
       const outgoing: OutgoingMessage = {
         key: message.environment,
         value: JSON.stringify(message),
         id: message.operationId,
+        ...(headers ? { headers } : {}),
       };
       const bytes = outgoing.value.length;
       // Arrival order: while others wait, a newcomer queues behind them even if its message would fit.

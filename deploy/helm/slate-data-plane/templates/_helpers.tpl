@@ -125,6 +125,41 @@ dict root entry.
   value: {{ ternary ($v.grpc.port | int | toString) "off" (and .entry.http $v.grpc.enabled) | quote }}
 {{- end -}}
 
+{{/*
+OpenTelemetry tracing for every role (observability/tracing/tracing-config.ts reads the SDK's standard
+variables): nothing at all while `tracing.endpoint` is empty.
+*/}}
+{{- define "slate-dp.tracingEnv" -}}
+{{- $t := .Values.tracing | default dict -}}
+{{- if $t.endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ $t.endpoint | toString | trimSuffix "/" | quote }}
+- name: OTEL_EXPORTER_OTLP_PROTOCOL
+  value: {{ $t.protocol | default "http/protobuf" | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ $t.sampler | default "parentbased_traceidratio" | quote }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ $t.samplerArg | default "0.01" | toString | quote }}
+{{- with $t.serviceName }}
+- name: OTEL_SERVICE_NAME
+  value: {{ . | quote }}
+{{- end }}
+{{- with $t.resourceAttributes }}
+{{- $pairs := list }}
+{{- range $k, $val := . }}
+{{- $pairs = append $pairs (printf "%s=%s" $k ($val | toString | urlquery | replace "+" "%20")) }}
+{{- end }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ join "," $pairs | quote }}
+{{- end }}
+{{- if and $t.headersSecret $t.headersSecret.name }}
+- name: OTEL_EXPORTER_OTLP_HEADERS
+  valueFrom:
+    secretKeyRef: { name: {{ $t.headersSecret.name }}, key: {{ $t.headersSecret.key | default "headers" }} }
+{{- end }}
+{{- end }}
+{{- end -}}
+
 {{/* What the roles that run resolvers read besides (apps/data-plane/src/main.ts). dict root cfg. */}}
 {{- define "slate-dp.runtimeEnv" -}}
 {{- $v := .root.Values -}}

@@ -2,7 +2,7 @@
  * A resolver worker: loads one deployment's bundle and calls its resolvers on request. Runs in a worker
  * thread so that a resolver which loops, leaks or exits takes down only this thread.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { collectGraph } from '@slate/sdk';
 import { callResolver } from '../call-resolver.ts';
 import { describeException } from '../resolver-runtime.ts';
@@ -50,6 +50,8 @@ function reply(result: ResultMessage): void {
 try {
   const { functions } = collectGraph(await import(bundleUrl));
   const run = async (call: CallMessage) => {
+    // A traced call is timed here, on the worker's own clock (the thread hop and any queueing excluded).
+    const start = call.traceparent === undefined ? 0 : performance.timeOrigin + performance.now();
     const fn = functions.get(call.resolver);
     const outcomes = fn
       ? await callResolver(fn, call.rows, call.context, secretMap)
@@ -61,7 +63,11 @@ try {
             stacktrace: '',
           },
         }));
-    reply({ id: call.id, outcomes });
+    if (call.traceparent === undefined) reply({ id: call.id, outcomes });
+    else {
+      const end = performance.timeOrigin + performance.now();
+      reply({ id: call.id, outcomes, timing: { start, end, thread: threadId } });
+    }
   };
   port.on('message', (request: WorkerRequest) => {
     if (request.type === 'ping') {

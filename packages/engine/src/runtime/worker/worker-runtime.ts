@@ -1,7 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { type Context, context, type Tracer, trace } from '@opentelemetry/api';
 import { SlateError } from '@slate/graph';
+import { traceparentOf } from '../../trace/traceparent.ts';
 import { withTimeout } from '../call-resolver.ts';
 import type {
   ResolverCall,
@@ -17,6 +19,7 @@ import {
   type WorkerData,
   type WorkerReply,
   type WorkerRequest,
+  type WorkerTiming,
 } from './worker-protocol.ts';
 
 export interface WorkerRuntimeOptions {
@@ -29,7 +32,16 @@ export interface WorkerRuntimeOptions {
   readonly secrets?: Readonly<Record<string, string>>;
   /** How long a worker may stay unresponsive after a timeout before it is replaced (default 250 ms). */
   readonly livenessGraceMs?: number;
+  /**
+   * Carries a recorded (sampled) caller span into the worker: the call goes with its `traceparent`, the
+   * worker times it on its thread, and a `slate.resolver.worker` child span is recorded from that timing.
+   * Without a tracer, or for an unsampled call, nothing is added to the messages.
+   */
+  readonly tracer?: Tracer;
 }
+
+/** Name of the span recorded for the part of a resolver call spent in its worker thread. */
+export const WORKER_SPAN = 'slate.resolver.worker';
 
 /**
  * How a resolver worker starts. Compiled (`npm run build`), this module is part of a bundle one folder below
@@ -67,7 +79,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
   let closed = false;
 
   const spawn = (index: number): Promise<PooledWorker> =>
-    startWorker(data, options.memoryLimitMb ?? 512, () => {
+    startWorker(data, options.memoryLimitMb ?? 512, options.tracer, () => {
       // Replace a dead worker unless the pool is closing; failures to restart surface on the next call.
       if (!closed)
         spawn(index).then(
@@ -166,7 +178,12 @@ function isEvicted(outcomes: readonly ResolverOutcome[]): boolean {
   return first !== undefined && !first.ok && first.error.kind === EVICTED;
 }
 
-function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => void): Promise<PooledWorker> {
+function startWorker(
+  data: WorkerData,
+  memoryLimitMb: number,
+  tracer: Tracer | undefined,
+  onDeath: () => void,
+): Promise<PooledWorker> {
   const worker = new Worker(workerEntry.script, {
     eval: workerEntry.eval,
     workerData: data,
@@ -174,6 +191,31 @@ function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => voi
   });
   const pending = new Map<number, (result: ResultMessage | null) => void>();
   const failPending = new Map<number, (error: ResolverException) => void>();
+  // Calls sent with a traceparent: the caller's context and resolver, until their result comes back.
+  const traced = new Map<number, { readonly context: Context; readonly resolver: string }>();
+  const traceparentFor = (id: number, resolver: string): string | undefined => {
+    const active = context.active();
+    const span = trace.getSpan(active);
+    if (!span?.isRecording()) return undefined;
+    traced.set(id, { context: active, resolver });
+    return traceparentOf(span.spanContext());
+  };
+  const recordWorkerSpan = (id: number, timing: WorkerTiming | undefined) => {
+    const call = traced.get(id);
+    if (!call) return;
+    traced.delete(id);
+    if (!timing || !tracer) return;
+    tracer
+      .startSpan(
+        WORKER_SPAN,
+        {
+          startTime: timing.start,
+          attributes: { 'slate.resolver.fqn': call.resolver, 'thread.id': timing.thread },
+        },
+        call.context,
+      )
+      .end(timing.end);
+  };
   let nextId = 1;
   let alive = true;
   // Calls made in the same tick go to the worker as one message (see `WorkerRequest`).
@@ -205,6 +247,7 @@ function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => voi
     for (const fail of failPending.values()) fail(error);
     pending.clear();
     failPending.clear();
+    traced.clear();
     onDeath();
   };
 
@@ -225,16 +268,16 @@ function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => voi
           }),
         );
       const id = nextId++;
+      const traceparent = tracer ? traceparentFor(id, request.resolver) : undefined;
       return new Promise<ResolverOutcome[]>((resolve) => {
         pending.set(id, (result) => resolve(result ? [...result.outcomes] : []));
-        failPending.set(id, (error) => resolve(failAll(request.rows.length, error)));
-        if (outbox.length === 0) queueMicrotask(flush);
-        outbox.push({
-          id,
-          resolver: request.resolver,
-          rows: request.rows,
-          context: request.context,
+        failPending.set(id, (error) => {
+          traced.delete(id);
+          resolve(failAll(request.rows.length, error));
         });
+        if (outbox.length === 0) queueMicrotask(flush);
+        const call = { id, resolver: request.resolver, rows: request.rows, context: request.context };
+        outbox.push(traceparent === undefined ? call : { ...call, traceparent });
       });
     },
     ping(graceMs) {
@@ -286,6 +329,7 @@ function startWorker(data: WorkerData, memoryLimitMb: number, onDeath: () => voi
           const settle = pending.get(one.id);
           pending.delete(one.id);
           failPending.delete(one.id);
+          if (traced.size > 0) recordWorkerSpan(one.id, 'timing' in one ? one.timing : undefined);
           settle?.(one);
         }
       }
