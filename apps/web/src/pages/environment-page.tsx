@@ -128,7 +128,7 @@ function EnvironmentView({
       ) : tab === 'schedules' ? (
         <SchedulesSection env={env} />
       ) : (
-        <CatalogSection environmentId={env.id} activeId={env.active_deployment_id} />
+        <CatalogSection environmentId={env.id} activeId={env.active_deployment_id ?? null} />
       )}
     </>
   );
@@ -204,7 +204,7 @@ function DeploymentsSection({
         </div>
         <DeploymentsTable
           deployments={list.items.slice(0, shown)}
-          activeId={env.active_deployment_id}
+          activeId={env.active_deployment_id ?? null}
           onRollback={setTarget}
         />
         {(shown < list.items.length || list.hasMore) && (

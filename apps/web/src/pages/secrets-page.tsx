@@ -74,7 +74,7 @@ export function SecretsPage({ environmentId }: { environmentId: string | null })
 
 function Secrets({ env }: { env: Environment }) {
   const api = useApi();
-  const perms = useTeamPermissions(env.team_id);
+  const perms = useTeamPermissions(env.team_id ?? undefined);
   const [list, reload] = useResource((signal) => api.admin.secrets(env.id, signal), [api, env.id]);
   const [deleting, setDeleting] = useState<Secret | null>(null);
   const [replacing, setReplacing] = useState<string | null>(null);

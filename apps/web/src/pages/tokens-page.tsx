@@ -63,7 +63,7 @@ export function TokensPage({ environmentId }: { environmentId: string | null }) 
         <EmptyState title="No environments">Tokens belong to an environment; there is none yet.</EmptyState>
       )}
       {environmentId && envs.status === 'ready' && envs.data.environments.length > 0 && (
-        <Tokens key={environmentId} environmentId={environmentId} teamId={env?.team_id} />
+        <Tokens key={environmentId} environmentId={environmentId} teamId={env?.team_id ?? undefined} />
       )}
     </>
   );

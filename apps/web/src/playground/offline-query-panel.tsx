@@ -5,9 +5,9 @@ import type {
   OfflineQueryStatusReport,
 } from '@slate/client';
 import { type ChangeEvent, type FormEvent, useEffect, useId, useMemo, useState } from 'react';
-import type { Graph } from '../api/index.ts';
+import type { GraphArtifact } from '../api/index.ts';
 import { useApi } from '../api-context.tsx';
-import { createGraphIndex } from '../catalog/graph-index.ts';
+import { createGraphIndex, dtypeOf } from '../catalog/graph-index.ts';
 import { ErrorState } from '../components/states.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { plural } from '../format.ts';
@@ -50,7 +50,7 @@ export function OfflineQueryPanel({
   initialOutputs,
 }: {
   environmentId: string;
-  graph: Graph;
+  graph: GraphArtifact;
   initialOutputs: readonly string[];
 }) {
   const api = useApi();
@@ -71,7 +71,7 @@ export function OfflineQueryPanel({
     try {
       return tableToOfflineInput(parseTable(tableText), (fqn) => {
         const entry = index.feature(fqn);
-        return entry ? (entry.feature.dtype ?? undefined) : null;
+        return entry ? dtypeOf(entry.feature) : null;
       });
     } catch (error) {
       return { ok: false, errors: [error instanceof Error ? error.message : String(error)] };
