@@ -20,6 +20,11 @@ import { SchedulesSection } from './environment-schedules.tsx';
 
 /** While a deployment is rolling out, re-read the history this often. */
 const POLL_MS = 4_000;
+/**
+ * Otherwise this often, so a deployment made elsewhere (`slate apply`, CI) shows up without a reload; only
+ * while the tab is visible, and at once when it becomes visible again.
+ */
+const IDLE_POLL_MS = 10_000;
 /** The chart uses every loaded deployment; the table shows this many more at a time. */
 const ROWS_STEP = 20;
 
@@ -55,12 +60,17 @@ function EnvironmentView({
 
   const { reload } = deployments;
   useEffect(() => {
-    if (!rollingOut) return;
-    const timer = setInterval(() => {
+    const refresh = () => {
+      if (document.visibilityState === 'hidden') return;
       reload();
       onChanged();
-    }, POLL_MS);
-    return () => clearInterval(timer);
+    };
+    const timer = setInterval(refresh, rollingOut ? POLL_MS : IDLE_POLL_MS);
+    document.addEventListener('visibilitychange', refresh);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', refresh);
+    };
   }, [rollingOut, reload, onChanged]);
 
   return (

@@ -11,6 +11,7 @@ import { createGraphIndex, dtypeOf } from '../catalog/graph-index.ts';
 import { ErrorState } from '../components/states.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { plural } from '../format.ts';
+import { parquetPartsToCsv } from './csv-export.ts';
 import { type OfflineInput, parseTable, tableToOfflineInput } from './input-values.ts';
 import { formatValue } from './online-query-result.tsx';
 import { OutputPicker } from './output-picker.tsx';
@@ -333,6 +334,11 @@ function OfflineRun({
                 Download Parquet{run.result.urls.length > 1 ? ` (part ${i + 1})` : ''}
               </a>
             ))}
+            <CsvDownload
+              environmentId={environmentId}
+              revisionId={run.revisionId}
+              parts={run.result.urls.length}
+            />
           </div>
         )}
       </div>
@@ -400,4 +406,51 @@ function Preview({ environmentId, revisionId }: { environmentId: string; revisio
 function formatCell(value: unknown): string {
   if (value instanceof Date) return value.toISOString();
   return formatValue(value);
+}
+
+/**
+ * "Download CSV": reads every part (through the API host, with the session), converts them in the page and
+ * saves `<revision>.csv`. Refused above `MAX_CSV_ROWS` rows, with the reason.
+ */
+function CsvDownload({
+  environmentId,
+  revisionId,
+  parts,
+}: {
+  environmentId: string;
+  revisionId: string;
+  parts: number;
+}) {
+  const api = useApi();
+  const [state, setState] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
+  const download = async () => {
+    setState({ busy: true, error: null });
+    try {
+      const bytes = await Promise.all(
+        Array.from({ length: parts }, (_, i) => api.offlineQueryPart(environmentId, revisionId, i)),
+      );
+      const url = URL.createObjectURL(new Blob([await parquetPartsToCsv(bytes)], { type: 'text/csv' }));
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = `${revisionId}.csv`;
+      link.click();
+      // The browser has taken the file by the next task; the object URL would otherwise live with the page.
+      setTimeout(() => URL.revokeObjectURL(url), 0);
+      setState({ busy: false, error: null });
+    } catch (error) {
+      setState({ busy: false, error: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  return (
+    <>
+      <button type="button" className="button" onClick={download} disabled={state.busy}>
+        {state.busy ? 'Preparing CSV…' : 'Download CSV'}
+      </button>
+      {state.error && (
+        <span className="form-error" role="alert">
+          {state.error}
+        </span>
+      )}
+    </>
+  );
 }
