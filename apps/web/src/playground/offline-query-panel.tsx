@@ -375,7 +375,7 @@ function Preview({ environmentId, revisionId }: { environmentId: string; revisio
         First {plural(rows.length, 'row')} of part 1 ({totalRows.toLocaleString()} in it)
       </p>
       <div className="table-wrap">
-        <table className="table table-compact">
+        <table className="table table-compact preview-table">
           <thead>
             <tr>
               {columns.map((c) => (
