@@ -1,21 +1,26 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createMetadataPlane, type MetadataPlane } from '@slate/metadata-plane';
-import { createLocalObjectStore } from '@slate/stores';
-import { freePort, unlessCi } from '@slate/testing';
-import { pino } from 'pino';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { join } from 'node:path';
+import { unlessCi } from '@slate/testing';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWebUi } from './build-web-ui.ts';
-import { chromiumUnavailable, launchChromium } from './chromium.ts';
+import {
+  apiAsSession,
+  type BrowserHarness,
+  buildWebUi,
+  chromiumUnavailable,
+  DESKTOP,
+  PHONE,
+  sessionCookie as sessionCookieAt,
+  signInWithEmail,
+  startBrowserHarness,
+  startUiPlane,
+  teamSeed,
+  type UiPlane,
+  type Viewport,
+} from './support/index.ts';
 
-/** Where the screenshots go, for a person to look at (git-ignored). */
-const SCREENSHOTS = resolve(import.meta.dirname, '../../apps/web/screenshots/admin');
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const REGISTRATION = 'browser-admin-registration-token';
 /** Any 32 bytes are an X25519 public key; the test never needs to open what is sealed to it. */
 const DATA_PLANE_KEY = 'hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo';
 /** The secret the test types; it must never come back from the server or stay in the page. */
@@ -61,41 +66,17 @@ function graph(features: number) {
 
 describe.skipIf(chromiumMissing !== undefined)('administration in Chromium', () => {
   let work: string;
-  let browser: Browser;
-  let plane: MetadataPlane;
+  let harness: BrowserHarness;
+  let ui: UiPlane;
   let url: string;
   let dataPlaneToken: string;
   const deployments: string[] = [];
-  const pageErrors: string[] = [];
   /** Every API answer any page received, to check the secret never came back. */
   const apiBodies: string[] = [];
 
-  /** Calls the API as `cookie`'s session (the CSRF header marks it as the app's own script). */
-  async function api(method: string, path: string, cookie: string | null, body?: unknown) {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: {
-        ...(cookie ? { cookie, 'x-slate-csrf': '1' } : {}),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, text, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  }
-
-  async function sessionCookie(email: string): Promise<string> {
-    const res = await fetch(`${url}/v1/auth/local-login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-slate-csrf': '1' },
-      body: JSON.stringify({ email }),
-    });
-    expect(res.status).toBe(200);
-    return res.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; ');
-  }
+  const api = (method: string, path: string, cookie: string | null, body?: unknown) =>
+    apiAsSession(url, method, path, cookie, body);
+  const sessionCookie = (email: string) => sessionCookieAt(url, email);
 
   /** A data plane's status report: it now serves `deploymentId` (which makes that deployment SUCCESS). */
   async function serve(deploymentId: string) {
@@ -113,34 +94,22 @@ describe.skipIf(chromiumMissing !== undefined)('administration in Chromium', () 
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'slate-browser-admin-'));
-    await mkdir(SCREENSHOTS, { recursive: true });
     const webRoot = join(work, 'web');
     await buildWebUi(webRoot);
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    const objectStore = createLocalObjectStore({ root: join(work, 'objects') });
-    await objectStore.init();
-    plane = await createMetadataPlane({
+    ui = await startUiPlane({
       mode: 'embedded',
-      database: { type: 'pglite' },
-      objectStore,
-      apiServer: url,
-      registrationToken: REGISTRATION,
-      seed: {
-        teams: [{ id: 'acme', name: 'Acme' }],
-        projects: [{ id: 'fraud', name: 'Fraud', team_id: 'acme' }],
-        environments: [{ id: 'dev', name: 'Dev', project_id: 'fraud', team_id: 'acme' }],
-        team_invites: [{ id: 'invite-1', team: 'acme', email: 'owner@acme.test', role: 'owner' }],
-      },
       webRoot,
-      scheduler: { enabled: false },
-      logger: pino({ level: 'silent' }),
+      objectsRoot: join(work, 'objects'),
+      seed: teamSeed({
+        environment: { id: 'dev', name: 'Dev' },
+        invite: { email: 'owner@acme.test', role: 'owner' },
+      }),
     });
-    await plane.listen({ host: '127.0.0.1', port });
+    url = ui.url;
     // A data plane registers (secrets are sealed to its key) and is given the environment.
     const registered = await fetch(`${url}/v1/data-planes/register`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${REGISTRATION}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${ui.registrationToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'east', url: 'http://127.0.0.1:9', public_key: DATA_PLANE_KEY }),
     });
     expect(registered.status).toBe(200);
@@ -160,45 +129,19 @@ describe.skipIf(chromiumMissing !== undefined)('administration in Chromium', () 
       deployments.push(created.json.id as string);
       await serve(created.json.id as string);
     }
-    browser = await launchChromium();
+    harness = await startBrowserHarness('admin');
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await plane?.close();
+    await harness?.close();
+    await ui?.close();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  async function open(viewport = DESKTOP): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({
-      viewport,
-      ...(viewport === PHONE ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}),
-    });
-    await context.route(
-      (u) => !['127.0.0.1', 'localhost'].includes(u.hostname),
-      (route) => route.abort(),
-    );
-    // Beside the rest of `npm test` on two loaded cores a first page load took over 30 s (Playwright's default).
-    context.setDefaultTimeout(90_000);
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
-    page.on('response', async (response) => {
-      if (!new URL(response.url()).pathname.startsWith('/v1/')) return;
-      apiBodies.push(await response.text().catch(() => ''));
-    });
-    return { context, page };
-  }
-
-  async function signIn(page: Page, email: string, at = '/'): Promise<void> {
-    await page.goto(`${url}${at}`);
-    await page.getByRole('textbox', { name: 'Email' }).fill(email);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  }
-
-  async function shoot(page: Page, name: string): Promise<void> {
-    await page.waitForLoadState('networkidle');
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  }
+  const open = (viewport: Viewport = DESKTOP) =>
+    harness.open({ viewport, onApiBody: (body) => apiBodies.push(body) });
+  const signIn = (page: Page, email: string, at = '/') => signInWithEmail(page, url, email, at);
+  const shoot = (page: Page, name: string) => harness.shoot(page, name);
 
   it('sets a secret that is never shown back: not in the page, not in any API answer', async () => {
     const { context, page } = await open();
@@ -347,6 +290,6 @@ describe.skipIf(chromiumMissing !== undefined)('administration in Chromium', () 
   }, 300_000);
 
   it('raised no uncaught error in any page', () => {
-    expect(pageErrors).toEqual([]);
+    expect(harness.pageErrors).toEqual([]);
   });
 });

@@ -4,73 +4,64 @@
  * store) with a deployed feature repository. The page signs in with the embedded email form; its queries
  * go through the API host with that session.
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createDataPlane, type DataPlane } from '@slate/data-plane';
-import { createMetadataPlane, type MetadataPlane } from '@slate/metadata-plane';
-import {
-  createLocalObjectStore,
-  createLogBus,
-  createMemoryOnlineStore,
-  createParquetOfflineStore,
-} from '@slate/stores';
+import { createLogBus, createMemoryOnlineStore, createParquetOfflineStore } from '@slate/stores';
 import { freePort, unlessCi } from '@slate/testing';
 import { decompress } from 'fzstd';
 import { parquetReadObjects } from 'hyparquet';
 import { pino } from 'pino';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as repo from '../forwarding/forwarding-repo.ts';
 import { deployRepository } from '../support/in-process-planes.ts';
 import { until } from '../support/index.ts';
-import { buildWebUi } from './build-web-ui.ts';
-import { chromiumUnavailable, launchChromium } from './chromium.ts';
+import {
+  type BrowserHarness,
+  buildWebUi,
+  chromiumUnavailable,
+  DESKTOP,
+  PHONE,
+  signInWithEmail,
+  startBrowserHarness,
+  startUiPlane,
+  teamSeed,
+  type UiPlane,
+  VIEWPORTS,
+  type Viewport,
+} from './support/index.ts';
 
-/** Where the screenshots go, for a person to look at (git-ignored). */
-const SCREENSHOTS = resolve(import.meta.dirname, '../../apps/web/screenshots/playground');
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const REGISTRATION = 'playground-browser-registration-token';
 const OWNER = 'owner@acme.test';
 
 const chromiumMissing = unlessCi(chromiumUnavailable());
 
 describe.skipIf(chromiumMissing !== undefined)('the query playground in Chromium', () => {
   let work: string;
-  let browser: Browser;
-  let plane: MetadataPlane;
+  let harness: BrowserHarness;
+  let ui: UiPlane;
   let dataPlane: DataPlane;
   let closeStores: () => Promise<void>;
   let api: string;
-  const pageErrors: string[] = [];
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'slate-playground-'));
-    await mkdir(SCREENSHOTS, { recursive: true });
     const webRoot = join(work, 'web');
     await buildWebUi(webRoot);
-    const [mpPort, dpPort] = [await freePort(), await freePort()];
-    api = `http://127.0.0.1:${mpPort}`;
-    const objectStore = createLocalObjectStore({ root: join(work, 'objects') });
-    await objectStore.init();
-    plane = await createMetadataPlane({
+    ui = await startUiPlane({
       mode: 'embedded',
-      database: { type: 'pglite' },
-      objectStore,
-      apiServer: api,
-      registrationToken: REGISTRATION,
-      seed: {
-        teams: [{ id: 'acme', name: 'Acme' }],
-        projects: [{ id: 'web', name: 'Web', team_id: 'acme' }],
-        environments: [{ id: 'dev', name: 'Dev', project_id: 'web', team_id: 'acme' }],
-        team_invites: [{ id: 'invite-1', team: 'acme', email: OWNER, role: 'owner' }],
-      },
       webRoot,
-      scheduler: { enabled: false },
-      logger: pino({ level: 'silent' }),
+      objectsRoot: join(work, 'objects'),
+      seed: teamSeed({
+        project: { id: 'web', name: 'Web' },
+        environment: { id: 'dev', name: 'Dev' },
+        invite: { email: OWNER, role: 'owner' },
+      }),
     });
-    await plane.listen({ host: '127.0.0.1', port: mpPort });
+    api = ui.url;
+    const objectStore = ui.objectStore;
+    const plane = ui.plane;
     const onlineStore = createMemoryOnlineStore();
     await onlineStore.init();
     const offlineStore = createParquetOfflineStore({ objectStore, threads: 1 });
@@ -81,11 +72,12 @@ describe.skipIf(chromiumMissing !== undefined)('the query playground in Chromium
       await offlineStore.close();
       await bus.close();
     };
+    const dpPort = await freePort();
     dataPlane = createDataPlane({
       name: 'east',
       publicUrl: `http://127.0.0.1:${dpPort}`,
       metadataPlaneUrl: api,
-      registrationToken: REGISTRATION,
+      registrationToken: ui.registrationToken,
       objectStore,
       onlineStore,
       offline: { bus, offlineStore },
@@ -133,47 +125,29 @@ describe.skipIf(chromiumMissing !== undefined)('the query playground in Chromium
       'the deployment answering through the API host',
       { timeoutMs: 60_000, intervalMs: 200 },
     );
-    browser = await launchChromium();
+    harness = await startBrowserHarness('playground');
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
+    await harness?.close();
     await dataPlane?.close();
     await closeStores?.();
-    await plane?.close();
+    await ui?.close();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  /** A signed-in browser at desktop or phone size; only local hosts are reachable. */
-  async function signedIn(viewport = DESKTOP): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({
-      viewport,
-      acceptDownloads: true,
-      ...(viewport === PHONE ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}),
-    });
-    await context.route(
-      (url) => !['127.0.0.1', 'localhost'].includes(url.hostname),
-      (route) => route.abort(),
-    );
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
-    await page.goto(`${api}/`);
-    await page.getByRole('textbox', { name: 'Email' }).fill(OWNER);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await page.getByRole('heading', { name: 'Environments', level: 1 }).waitFor();
-    return { context, page };
+  /** A signed-in browser at desktop or phone size. */
+  async function signedIn(viewport: Viewport = DESKTOP) {
+    const opened = await harness.open({ viewport, acceptDownloads: true });
+    await signInWithEmail(opened.page, api, OWNER);
+    await opened.page.getByRole('heading', { name: 'Environments', level: 1 }).waitFor();
+    return opened;
   }
 
-  async function shoot(page: Page, name: string): Promise<void> {
-    await page.waitForLoadState('networkidle');
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  }
+  const shoot = (page: Page, name: string) => harness.shoot(page, name);
 
   it('runs an online query: completed output, typed input, the value the resolver computes', async () => {
-    for (const [viewport, size] of [
-      [DESKTOP, 'desktop'],
-      [PHONE, 'phone'],
-    ] as const) {
+    for (const [viewport, size] of VIEWPORTS) {
       const { context, page } = await signedIn(viewport);
       // From the environment's page, as a person gets there.
       await page.goto(`${api}/environments/dev`);
@@ -202,7 +176,7 @@ describe.skipIf(chromiumMissing !== undefined)('the query playground in Chromium
       await shoot(page, `online-${size}`);
       await context.close();
     }
-    expect(pageErrors).toEqual([]);
+    expect(harness.pageErrors).toEqual([]);
   }, 240_000);
 
   it('shows the engine’s error on the row of an output the deployment does not define', async () => {
@@ -275,10 +249,7 @@ describe.skipIf(chromiumMissing !== undefined)('the query playground in Chromium
   }, 240_000);
 
   it('links catalog rows to feature and resolver pages with their lineage', async () => {
-    for (const [viewport, size] of [
-      [DESKTOP, 'desktop'],
-      [PHONE, 'phone'],
-    ] as const) {
+    for (const [viewport, size] of VIEWPORTS) {
       const { context, page } = await signedIn(viewport);
       await page.goto(`${api}/environments/dev/catalog`);
       // The feature `account.doubled` (its row in the namespace's table; the resolver is also `doubled`).
@@ -305,6 +276,6 @@ describe.skipIf(chromiumMissing !== undefined)('the query playground in Chromium
       await shoot(page, `catalog-${size}`);
       await context.close();
     }
-    expect(pageErrors).toEqual([]);
+    expect(harness.pageErrors).toEqual([]);
   }, 240_000);
 });

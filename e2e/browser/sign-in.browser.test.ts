@@ -1,20 +1,25 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createMetadataPlane, type MetadataPlane } from '@slate/metadata-plane';
-import { createLocalObjectStore } from '@slate/stores';
+import { join } from 'node:path';
 import { freePort, unlessCi } from '@slate/testing';
-import { pino } from 'pino';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWebUi } from './build-web-ui.ts';
-import { chromiumUnavailable, launchChromium } from './chromium.ts';
-import { startTestIdentityProvider, type TestIdentityProvider } from './test-identity-provider.ts';
+import {
+  type BrowserHarness,
+  buildWebUi,
+  chromiumUnavailable,
+  DESKTOP,
+  fillEmailSignIn,
+  startBrowserHarness,
+  startTestIdentityProvider,
+  startUiPlane,
+  type TestIdentityProvider,
+  teamSeed,
+  type UiPlane,
+  VIEWPORTS,
+  type Viewport,
+} from './support/index.ts';
 
-/** Where the screenshots go, for a person to look at (git-ignored). */
-const SCREENSHOTS = resolve(import.meta.dirname, '../../apps/web/screenshots/sign-in');
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 const DAY_MS = 24 * 3600 * 1000;
 /** Sessions last 7 days (`SESSION_TTL_MS`); the clock jumps past that. */
 const PAST_SESSION_LIFETIME_MS = 8 * DAY_MS;
@@ -23,137 +28,56 @@ const PAST_SESSION_LIFETIME_MS = 8 * DAY_MS;
 
 const chromiumMissing = unlessCi(chromiumUnavailable());
 
-/** A metadata plane serving the built UI, on a clock the test can move forward. */
-interface RunningPlane {
-  readonly url: string;
-  readonly plane: MetadataPlane;
-  advanceClock(ms: number): void;
-}
-
-async function startPlane(options: {
-  mode: 'embedded' | 'production';
-  port: number;
-  webRoot: string;
-  objectsRoot: string;
-  seed: unknown;
-  oidc?: TestIdentityProvider;
-}): Promise<RunningPlane> {
-  const url = `http://127.0.0.1:${options.port}`;
-  let offset = 0;
-  const objectStore = createLocalObjectStore({ root: options.objectsRoot });
-  await objectStore.init();
-  const plane = await createMetadataPlane({
-    mode: options.mode,
-    database: { type: 'pglite' },
-    objectStore,
-    apiServer: url,
-    registrationToken: 'browser-tests-registration-token',
-    seed: options.seed,
-    webRoot: options.webRoot,
-    now: () => new Date(Date.now() + offset),
-    scheduler: { enabled: false },
-    oidcProviders: options.oidc
-      ? [
-          {
-            id: 'corp',
-            name: 'Corp SSO',
-            issuer: options.oidc.issuer,
-            clientId: options.oidc.clientId,
-            clientSecret: options.oidc.clientSecret,
-            allowInsecure: true,
-          },
-        ]
-      : [],
-    logger: pino({ level: 'silent' }),
-  });
-  await plane.listen({ host: '127.0.0.1', port: options.port });
-  return {
-    url,
-    plane,
-    advanceClock: (ms) => {
-      offset += ms;
-    },
-  };
-}
-
-function seed(environment: { id: string; name: string }, invite: { email: string; role: string }) {
-  return {
-    teams: [{ id: 'acme', name: 'Acme' }],
-    projects: [{ id: 'fraud', name: 'Fraud', team_id: 'acme' }],
-    environments: [{ ...environment, project_id: 'fraud', team_id: 'acme' }],
-    team_invites: [{ id: 'invite-1', team: 'acme', ...invite }],
-  };
-}
-
 describe.skipIf(chromiumMissing !== undefined)('sign-in in Chromium', () => {
   let work: string;
-  let browser: Browser;
+  let harness: BrowserHarness;
   let idp: TestIdentityProvider;
-  let embedded: RunningPlane;
-  let production: RunningPlane;
-  const pageErrors: string[] = [];
+  let embedded: UiPlane;
+  let production: UiPlane;
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'slate-browser-'));
-    await mkdir(SCREENSHOTS, { recursive: true });
     const webRoot = join(work, 'web');
     await buildWebUi(webRoot);
-    const [embeddedPort, productionPort, idpPort] = [await freePort(), await freePort(), await freePort()];
+    const [productionPort, idpPort] = [await freePort(), await freePort()];
     idp = startTestIdentityProvider({
       port: idpPort,
       redirectUris: [`http://127.0.0.1:${productionPort}/v1/auth/oidc/corp/callback`],
     });
-    embedded = await startPlane({
+    embedded = await startUiPlane({
       mode: 'embedded',
-      port: embeddedPort,
       webRoot,
       objectsRoot: join(work, 'objects-embedded'),
-      seed: seed({ id: 'dev', name: 'Dev' }, { email: 'owner@acme.test', role: 'owner' }),
+      seed: teamSeed({
+        environment: { id: 'dev', name: 'Dev' },
+        invite: { email: 'owner@acme.test', role: 'owner' },
+      }),
     });
-    production = await startPlane({
+    production = await startUiPlane({
       mode: 'production',
       port: productionPort,
       webRoot,
       objectsRoot: join(work, 'objects-production'),
-      seed: seed({ id: 'prod', name: 'Prod' }, { email: 'carol@acme.test', role: 'developer' }),
+      seed: teamSeed({
+        environment: { id: 'prod', name: 'Prod' },
+        invite: { email: 'carol@acme.test', role: 'developer' },
+      }),
       oidc: idp,
     });
-    browser = await launchChromium();
+    harness = await startBrowserHarness('sign-in');
   }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await embedded?.plane.close();
-    await production?.plane.close();
+    await harness?.close();
+    await embedded?.close();
+    await production?.close();
     await idp?.close();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  /** A fresh browser profile (no cookies) at desktop or phone size; only local hosts are reachable. */
-  async function open(viewport = DESKTOP): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({
-      viewport,
-      ...(viewport === PHONE ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}),
-    });
-    // The identity provider's pages import a web font; nothing here may depend on the internet.
-    await context.route(
-      (url) => !['127.0.0.1', 'localhost'].includes(url.hostname),
-      (route) => route.abort(),
-    );
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
-    return { context, page };
-  }
-
-  async function shoot(page: Page, name: string): Promise<void> {
-    await page.waitForLoadState('networkidle');
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  }
-
-  async function signInWithEmail(page: Page, email: string): Promise<void> {
-    await page.getByRole('textbox', { name: 'Email' }).fill(email);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  }
+  const open = (viewport: Viewport = DESKTOP) => harness.open({ viewport });
+  const shoot = (page: Page, name: string) => harness.shoot(page, name);
+  const signInWithEmail = fillEmailSignIn;
 
   /**
    * Clicks through the identity provider's own pages (login, then consent the first time) until the
@@ -182,10 +106,7 @@ describe.skipIf(chromiumMissing !== undefined)('sign-in in Chromium', () => {
 
   describe('embedded mode (slate up)', () => {
     it('shows only the email form, signs a member in, and lands in their team', async () => {
-      for (const [viewport, size] of [
-        [DESKTOP, 'desktop'],
-        [PHONE, 'phone'],
-      ] as const) {
+      for (const [viewport, size] of VIEWPORTS) {
         const { context, page } = await open(viewport);
         await page.goto(`${embedded.url}/`);
         await page.getByRole('textbox', { name: 'Email' }).waitFor();
@@ -251,10 +172,7 @@ describe.skipIf(chromiumMissing !== undefined)('sign-in in Chromium', () => {
 
   describe('production mode with an OIDC provider', () => {
     it('offers the provider and no email form', async () => {
-      for (const [viewport, size] of [
-        [DESKTOP, 'desktop'],
-        [PHONE, 'phone'],
-      ] as const) {
+      for (const [viewport, size] of VIEWPORTS) {
         const { context, page } = await open(viewport);
         await page.goto(`${production.url}/`);
         await page.getByRole('link', { name: 'Continue with Corp SSO' }).waitFor();
@@ -265,10 +183,7 @@ describe.skipIf(chromiumMissing !== undefined)('sign-in in Chromium', () => {
     }, 90_000);
 
     it('signs an invited user in through the provider, into their team, back at the page they opened', async () => {
-      for (const [viewport, size] of [
-        [DESKTOP, 'desktop'],
-        [PHONE, 'phone'],
-      ] as const) {
+      for (const [viewport, size] of VIEWPORTS) {
         const { context, page } = await open(viewport);
         await page.goto(`${production.url}/environments/prod/catalog`);
         await page.getByRole('link', { name: 'Continue with Corp SSO' }).click();
@@ -329,6 +244,6 @@ describe.skipIf(chromiumMissing !== undefined)('sign-in in Chromium', () => {
   });
 
   it('raised no uncaught error in any page', () => {
-    expect(pageErrors).toEqual([]);
+    expect(harness.pageErrors).toEqual([]);
   });
 });

@@ -16,6 +16,8 @@ export interface SlateUpOptions {
    * side by side and its production ports (4002, 4003) may be taken.
    */
   readonly grpc?: { readonly port: number; readonly dataPlanePort: number };
+  /** The built web UI to serve (`--web-root`; default apps/web/dist when built). */
+  readonly webRoot?: string;
   /** Node arguments before the CLI's entry point (e.g. `--import` a probe). */
   readonly nodeArgs?: readonly string[];
   /** Variables added to the group's environment. */
@@ -59,6 +61,7 @@ export async function startSlateUp(group: ProcessGroup, options: SlateUpOptions)
             String(options.grpc.dataPlanePort),
           ]
         : ['--data-plane-grpc-port', 'off']),
+      ...(options.webRoot ? ['--web-root', options.webRoot] : []),
     ],
     options.env,
   );

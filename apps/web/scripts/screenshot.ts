@@ -4,8 +4,8 @@
  *   node --import tsx apps/web/scripts/screenshot.ts [--url http://127.0.0.1:4173] [--out apps/web/screenshots]
  *     [--email owner@example.com] [--chromium /usr/bin/chromium]
  *
- * Point `--url` at `vite preview` (which proxies /v1 to the metadata plane or to scripts/fake-api.ts) or at
- * a metadata plane serving the built app. Signs in, walks the pages, and writes one PNG per page at desktop
+ * Point `--url` at `slate up` (it serves the built app; the examples' seed invites owner@example.com) or at
+ * `vite preview`, which proxies /v1 to it. Signs in, walks the pages, and writes one PNG per page at desktop
  * width plus a few at phone width. Needs Debian's chromium (`apt-get install -y chromium`).
  */
 import { mkdir } from 'node:fs/promises';

@@ -13,7 +13,7 @@ describe('format', () => {
     expect(formatDType({ type: 'list', of: { type: 'string' } })).toBe('list[string]');
     expect(formatDType({ type: 'vector', dimensions: 64 })).toBe('vector[64]');
     expect(formatDType({ type: 'enum', values: ['a', 'b'] })).toBe('enum(a | b)');
-    expect(formatDType('int')).toBe('int');
+    expect(formatDType({ type: 'struct', fields: { a: { type: 'int' } } })).toBe('struct{a}');
   });
 
   it('formats relative times', () => {

@@ -63,29 +63,26 @@ export function formatStaleness(seconds: number | null | undefined): string {
   return parts.join(' ');
 }
 
-/** `{type: 'list', of: {type: 'int'}}` → `list[int]`; strings pass through. */
+/** `{type: 'list', of: {type: 'int'}}` → `list[int]`. */
 export function formatDType(dtype: DType | undefined): string {
   if (dtype === undefined) return '';
-  if (typeof dtype === 'string') return dtype;
-  const t = dtype.type;
-  const inner = (key: string) => formatDType(dtype[key] as DType | undefined);
-  switch (t) {
+  switch (dtype.type) {
     case 'list':
     case 'set':
-      return `${t}[${inner('of')}]`;
+      return `${dtype.type}[${formatDType(dtype.of)}]`;
     case 'vector':
-      return `vector[${String(dtype.dimensions)}]`;
+      return `vector[${dtype.dimensions}]`;
     case 'enum':
-      return `enum(${(dtype.values as string[] | undefined)?.join(' | ') ?? ''})`;
+      return `enum(${dtype.values.join(' | ')})`;
     case 'struct':
-      return `struct{${Object.keys((dtype.fields as object | undefined) ?? {}).join(', ')}}`;
+      return `struct{${Object.keys(dtype.fields).join(', ')}}`;
     default:
-      return t;
+      return dtype.type;
   }
 }
 
 export function fqnOf(io: ResolverInput | ResolverOutput): string {
-  return typeof io === 'string' ? io : io.fqn;
+  return io.fqn;
 }
 
 /** First 7 characters of a commit, the way git prints it. */

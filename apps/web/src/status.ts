@@ -22,8 +22,9 @@ const CATEGORY: Readonly<Record<string, StatusCategory>> = {
   UNKNOWN: 'inactive',
 };
 
-export function statusCategory(status: DeploymentStatus): StatusCategory {
-  return CATEGORY[status] ?? 'inactive';
+/** A status's category; a status this UI does not know (a newer server's, a job's) is `inactive`. */
+export function statusCategory(status: string): StatusCategory {
+  return CATEGORY[status as DeploymentStatus] ?? 'inactive';
 }
 
 /** Bottom-to-top stacking order in charts, with labels and colours shared by badges and legends. */
@@ -35,7 +36,7 @@ export const STATUS_CATEGORIES: readonly { key: StatusCategory; label: string; c
 ];
 
 /** "BOOT_ERRORS" → "Boot errors". */
-export function statusLabel(status: DeploymentStatus): string {
+export function statusLabel(status: string): string {
   const s = status.toLowerCase().replaceAll('_', ' ');
   return s.charAt(0).toUpperCase() + s.slice(1);
 }

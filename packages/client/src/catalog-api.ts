@@ -11,6 +11,9 @@ export const EnvironmentSchema = z.looseObject({
   team_id: z.string().nullish(),
   active_deployment_id: z.string().nullish(),
   desired_deployment_id: z.string().nullish(),
+  /** The data plane that serves it (null until one is assigned). */
+  data_plane_id: z.string().nullish(),
+  created_at: z.string().nullish(),
 });
 export type Environment = z.infer<typeof EnvironmentSchema>;
 

@@ -1,3 +1,14 @@
+/** The feature graph's types, as a deployment's detail carries it (defined in `@slate/graph`). */
+export type {
+  DType,
+  FeatureSpec,
+  GraphArtifact,
+  NamespaceSpec,
+  ResolverInput,
+  ResolverOutput,
+  ResolverSpec,
+  SourceLocation,
+} from '@slate/graph';
 export {
   type AuditEntry,
   AuditEntrySchema,
@@ -37,6 +48,30 @@ export {
   listEnvironments,
 } from './catalog-api.ts';
 export {
+  type AuthProviders,
+  AuthProvidersSchema,
+  type BatchJobDetail,
+  BatchJobDetailSchema,
+  type BatchReport,
+  BatchReportSchema,
+  type CreatedToken,
+  CreatedTokenSchema,
+  type CreateTokenInput,
+  type DataPlane,
+  type DataPlaneInstance,
+  DataPlaneInstanceSchema,
+  DataPlaneSchema,
+  type DeploymentDetail,
+  type Me,
+  MeSchema,
+  type Page,
+  type PageQuery,
+  type ServiceToken,
+  ServiceTokenSchema,
+  type Usage,
+  UsageSchema,
+} from './console-wire.ts';
+export {
   type CredentialOverrides,
   type Credentials,
   type CredentialsFile,
@@ -70,6 +105,7 @@ export type {
 } from './features-api.ts';
 export {
   type MetricSeries,
+  type MetricSeriesQuery,
   type MetricSeriesRequest,
   MetricSeriesSchema,
   metricSeriesQuery,

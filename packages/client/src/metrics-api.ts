@@ -16,6 +16,17 @@ export interface MetricSeriesRequest {
   readonly groupBy?: 'name';
 }
 
+/** The same request as the route's query string takes it (what a browser sends as is). */
+export interface MetricSeriesQuery {
+  readonly metric: string;
+  readonly from: string;
+  readonly to: string;
+  readonly window?: string;
+  readonly aggregation?: string;
+  readonly name?: string;
+  readonly group_by?: 'name';
+}
+
 /** A series answer: bucket starts (epoch seconds) and one value per bucket per group (`null`: nothing measured). */
 export const MetricSeriesSchema = z.looseObject({
   metric: z.string(),

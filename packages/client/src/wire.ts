@@ -42,6 +42,15 @@ export const DeploymentSchema = z.looseObject({
   activated_at: z.string().nullish(),
   active: z.boolean().nullish(),
   desired: z.boolean().nullish(),
+  /** Counts of its graph, when the server includes them. */
+  graph_summary: z
+    .looseObject({
+      namespaces: z.number(),
+      features: z.number(),
+      resolvers: z.number(),
+      named_queries: z.number().optional(),
+    })
+    .optional(),
 });
 export type Deployment = z.infer<typeof DeploymentSchema>;
 

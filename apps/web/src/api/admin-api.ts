@@ -5,9 +5,12 @@ import type {
   CreateProjectInput,
   CreateTeamInput,
   CustomRoleInput,
+  Environment,
   Invite,
   InviteInput,
   Member,
+  Page,
+  PageQuery,
   Project,
   Role,
   RotatedToken,
@@ -15,7 +18,6 @@ import type {
   Team,
 } from '@slate/client';
 import type { HttpClient } from './http-client.ts';
-import type { Environment, Page, PageQuery } from './types.ts';
 
 /**
  * The administration endpoints the web app calls: teams, projects, environments, members, invites,

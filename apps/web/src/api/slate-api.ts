@@ -1,6 +1,3 @@
-import { type AdminApi, createAdminApi } from './admin-api.ts';
-import type { HttpClient } from './http-client.ts';
-import { createQueryApi, type QueryApi } from './query-api.ts';
 import type {
   AuthProviders,
   BatchJob,
@@ -22,7 +19,10 @@ import type {
   ServiceToken,
   Team,
   Usage,
-} from './types.ts';
+} from '@slate/client';
+import { type AdminApi, createAdminApi } from './admin-api.ts';
+import type { HttpClient } from './http-client.ts';
+import { createQueryApi, type QueryApi } from './query-api.ts';
 
 /**
  * Every endpoint the web app calls, typed: the metadata plane's, and the data-plane routes it forwards

@@ -1,6 +1,6 @@
 import './catalog.css';
 import { useMemo } from 'react';
-import type { Environment, Graph } from '../api/index.ts';
+import type { Environment, GraphArtifact } from '../api/index.ts';
 import { useApi } from '../api-context.tsx';
 import { PageHeader } from '../components/page-header.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
@@ -48,7 +48,7 @@ function EntryView({
   fqn,
 }: {
   env: Environment;
-  graph: Graph | null;
+  graph: GraphArtifact | null;
   kind: 'feature' | 'resolver';
   fqn: string;
 }) {

@@ -1,4 +1,4 @@
-import type { Deployment, Graph } from '../api/index.ts';
+import type { Deployment, GraphArtifact } from '../api/index.ts';
 import { useApi } from '../api-context.tsx';
 import { RelativeTime } from '../components/relative-time.tsx';
 import { ErrorState, Loading } from '../components/states.tsx';
@@ -26,7 +26,7 @@ export function EntryVersions({
       const page = await api.deployments(environmentId, { limit: VERSION_HISTORY_DEPTH }, signal);
       const details = await Promise.all(page.items.map((d) => api.deployment(d.id, signal)));
       const history = details
-        .filter((d): d is typeof d & { graph: Graph } => d.graph !== undefined)
+        .filter((d): d is typeof d & { graph: GraphArtifact } => d.graph !== undefined)
         .map((d) => ({ deployment: d as Deployment, graph: d.graph }));
       return {
         versions: versionsOf(history, kind, fqn),

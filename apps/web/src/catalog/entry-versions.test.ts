@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Deployment, Graph } from '../api/index.ts';
+import type { Deployment } from '../api/index.ts';
+import { graphFixture } from '../test-support/graph-fixture.ts';
 import { versionsOf } from './entry-versions.ts';
 
 const deployment = (id: string): Deployment => ({
@@ -11,21 +12,22 @@ const deployment = (id: string): Deployment => ({
   error: null,
   git: null,
 });
-const graphWith = (description: string | null, line = 1): Graph => ({
-  namespaces: [
-    {
-      name: 'user',
-      primaryKey: 'user.id',
-      features: [
-        { fqn: 'user.id', kind: 'scalar' },
-        ...(description === null
-          ? []
-          : [{ fqn: 'user.name', kind: 'scalar', description, source: { file: 'a.ts', line } }]),
-      ],
-    },
-  ],
-  resolvers: [],
-});
+const graphWith = (description: string | null, line = 1) =>
+  graphFixture({
+    namespaces: [
+      {
+        name: 'user',
+        primaryKey: 'user.id',
+        features: [
+          { fqn: 'user.id', kind: 'scalar' },
+          ...(description === null
+            ? []
+            : [{ fqn: 'user.name', kind: 'scalar', description, source: { file: 'a.ts', line } }]),
+        ],
+      },
+    ],
+    resolvers: [],
+  });
 
 describe('versionsOf', () => {
   it('lists the deployments where the definition was added, changed or removed, newest first', () => {

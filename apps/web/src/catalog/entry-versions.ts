@@ -1,4 +1,4 @@
-import type { Deployment, Graph } from '../api/index.ts';
+import type { Deployment, GraphArtifact } from '../api/index.ts';
 
 /** How a definition differs from the one in the deployment before it. */
 export type VersionChange = 'added' | 'changed' | 'removed';
@@ -10,7 +10,7 @@ export interface EntryVersion {
 }
 
 /** The definition of `fqn` in a graph (a feature or a resolver), or undefined when the graph lacks it. */
-export function definitionIn(graph: Graph, kind: 'feature' | 'resolver', fqn: string): unknown {
+export function definitionIn(graph: GraphArtifact, kind: 'feature' | 'resolver', fqn: string): unknown {
   if (kind === 'resolver') return graph.resolvers.find((r) => r.fqn === fqn);
   for (const namespace of graph.namespaces) {
     const feature = namespace.features.find((f) => f.fqn === fqn);
@@ -46,7 +46,7 @@ function fingerprint(definition: unknown): string | undefined {
  * versionsOf([{ deployment: d2, graph: g2 }, { deployment: d1, graph: g1 }], 'feature', 'user.name');
  */
 export function versionsOf(
-  history: readonly { readonly deployment: Deployment; readonly graph: Graph }[],
+  history: readonly { readonly deployment: Deployment; readonly graph: GraphArtifact }[],
   kind: 'feature' | 'resolver',
   fqn: string,
 ): EntryVersion[] {

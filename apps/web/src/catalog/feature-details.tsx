@@ -40,7 +40,7 @@ export function FeatureDetails({
               <code className="dtype">{formatDType(feature.dtype) || feature.kind}</code>
             ),
             'Primary key': feature.fqn === namespace.primaryKey ? 'yes' : null,
-            Nullable: feature.nullable ? 'yes' : null,
+            Nullable: feature.kind === 'scalar' && feature.nullable ? 'yes' : null,
             Owner: feature.owner ?? namespace.owner ?? <span className="muted">—</span>,
             Tags:
               (feature.tags?.length ?? 0) > 0 ? (
@@ -51,10 +51,11 @@ export function FeatureDetails({
             'Max staleness':
               relationship && feature.kind === 'has_one' ? null : formatStaleness(feature.maxStalenessS),
             Versions:
-              feature.versions && feature.versions > 1
+              feature.kind === 'scalar' && feature.versions && feature.versions > 1
                 ? `${feature.versions} (address as ${feature.fqn}@N)`
                 : null,
-            'Computed by': feature.expression ? 'an expression (no resolver)' : null,
+            'Computed by':
+              feature.kind === 'scalar' && feature.expression ? 'an expression (no resolver)' : null,
             Source: <SourceRef source={feature.source} />,
             'Resolved by': (
               <ResolverLinks

@@ -1,4 +1,4 @@
-import type { FeatureSpec, Graph, NamespaceSpec, ResolverSpec } from '../api/index.ts';
+import type { DType, FeatureSpec, GraphArtifact, NamespaceSpec, ResolverSpec } from '../api/index.ts';
 import { fqnOf } from '../format.ts';
 
 /** What a resolver is, as people name it: the planner's `kind` says only where it may run. */
@@ -41,7 +41,7 @@ export interface IndexedFeature {
 
 /** Look-ups over one deployment's graph, built once per graph. */
 export interface GraphIndex {
-  readonly graph: Graph;
+  readonly graph: GraphArtifact;
   feature(fqn: string): IndexedFeature | undefined;
   resolver(fqn: string): ResolverSpec | undefined;
   /** Resolvers that output `fqn`. */
@@ -54,9 +54,17 @@ export interface GraphIndex {
 
 /** The feature FQNs a resolver input brings in: the input itself and, for a has-many, the rows' fields. */
 export function inputFqns(input: ResolverSpec['inputs'][number]): string[] {
-  if (typeof input === 'string') return [input];
-  const rows = (input as { features?: readonly string[] }).features ?? [];
-  return [input.fqn, ...rows];
+  return input.type === 'has_many' ? [input.fqn, ...input.features] : [input.fqn];
+}
+
+/** A feature's value type: scalars have one; a relationship (`has_one`/`has_many`) has none. */
+export function dtypeOf(feature: FeatureSpec): DType | undefined {
+  return feature.kind === 'scalar' ? feature.dtype : undefined;
+}
+
+/** {@link dtypeOf} of an index entry, `undefined` when the feature is not in the graph. */
+export function dtypeOfEntry(entry: { readonly feature: FeatureSpec } | undefined): DType | undefined {
+  return entry ? dtypeOf(entry.feature) : undefined;
 }
 
 /** A feature's base FQN without a version suffix (`user.score@2` → `user.score`). */
@@ -72,7 +80,7 @@ export function baseFqn(fqn: string): string {
  * const index = createGraphIndex(graph);
  * index.producers('user.name').map((r) => r.fqn);
  */
-export function createGraphIndex(graph: Graph): GraphIndex {
+export function createGraphIndex(graph: GraphArtifact): GraphIndex {
   const features = new Map<string, IndexedFeature>();
   const ordered: IndexedFeature[] = [];
   for (const namespace of graph.namespaces) {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Graph } from '../api/index.ts';
+import { graphFixture } from '../test-support/graph-fixture.ts';
 import { createGraphIndex, resolverKind, resolverKindLabel } from './graph-index.ts';
 import { featureLineage, layoutLineage, MAX_NODES_PER_COLUMN, resolverLineage } from './lineage.ts';
 
-const graph: Graph = {
+const graph = graphFixture({
   namespaces: [
     {
       name: 'user',
@@ -33,7 +33,7 @@ const graph: Graph = {
     { fqn: 'names_stream', kind: 'online', inputs: [], outputs: ['user.name'], stream: { topic: 'names' } },
     { fqn: 'nightly', kind: 'offline', inputs: [], outputs: ['user.name'], cron: '0 3 * * *' },
   ],
-};
+});
 
 describe('resolver kinds', () => {
   it('tells streaming, SQL and cron resolvers apart from plain online ones', () => {
@@ -71,15 +71,15 @@ describe('lineage', () => {
   });
 
   it('folds a crowded column into "+N more"', () => {
-    const many: Graph = {
+    const many = graphFixture({
       namespaces: [{ name: 'x', primaryKey: 'x.id', features: [{ fqn: 'x.id', kind: 'scalar' }] }],
       resolvers: Array.from({ length: 12 }, (_, i) => ({
         fqn: `r${i}`,
-        kind: 'online',
+        kind: 'online' as const,
         inputs: ['x.id'],
         outputs: [`x.f${i}`],
       })),
-    };
+    });
     const lineage = featureLineage(createGraphIndex(many), 'x.id');
     const consumers = lineage.columns[1]!;
     expect(consumers).toHaveLength(MAX_NODES_PER_COLUMN);

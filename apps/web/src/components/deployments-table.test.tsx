@@ -1,9 +1,9 @@
 import { fireEvent, render, screen, within } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
-import type { Deployment } from '../api/index.ts';
+import type { Deployment, DeploymentStatus } from '../api/index.ts';
 import { DeploymentsTable } from './deployments-table.tsx';
 
-function deployment(id: string, status: string, extra: Partial<Deployment> = {}): Deployment {
+function deployment(id: string, status: DeploymentStatus, extra: Partial<Deployment> = {}): Deployment {
   return {
     id,
     environment_id: 'env_1',

@@ -20,7 +20,7 @@ export function EnvironmentPicker({
       <select value={value ?? ''} onChange={(e) => navigate(hrefOf(e.target.value))}>
         {environments.map((e) => (
           <option key={e.id} value={e.id}>
-            {projectName(e.project_id)} / {e.name}
+            {projectName(e.project_id ?? '')} / {e.name}
           </option>
         ))}
       </select>

@@ -1,5 +1,5 @@
 import { useDeferredValue, useMemo, useState } from 'react';
-import type { FeatureSpec, Graph, NamespaceSpec, ResolverSpec } from '../api/index.ts';
+import type { FeatureSpec, GraphArtifact, NamespaceSpec, ResolverSpec } from '../api/index.ts';
 import { resolverKindLabel } from '../catalog/graph-index.ts';
 import { formatDType, formatStaleness, fqnOf, plural } from '../format.ts';
 import { Link } from '../router.tsx';
@@ -7,7 +7,7 @@ import { EmptyState } from './states.tsx';
 import { Tags } from './tags.tsx';
 
 /** The feature graph of a deployment: namespaces with their features, then resolvers, filterable by text. */
-export function FeatureCatalog({ graph, environmentId }: { graph: Graph; environmentId: string }) {
+export function FeatureCatalog({ graph, environmentId }: { graph: GraphArtifact; environmentId: string }) {
   const [query, setQuery] = useState('');
   const q = useDeferredValue(query.trim().toLowerCase());
 

@@ -55,7 +55,7 @@ export function JobsTable({
                   {job.error && <div className="cell-error">{job.error}</div>}
                 </td>
                 <td className="hide-sm">
-                  {job.progress === null ? '—' : `${Math.round(job.progress * 100)}%`}
+                  {job.progress == null ? '—' : `${Math.round(job.progress * 100)}%`}
                 </td>
                 <td>
                   <RelativeTime iso={job.updated_at} />

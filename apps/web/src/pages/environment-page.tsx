@@ -21,6 +21,11 @@ import { ServingSection } from './environment-serving.tsx';
 
 /** While a deployment is rolling out, re-read the history this often. */
 const POLL_MS = 4_000;
+/**
+ * Otherwise this often, so a deployment made elsewhere (`slate apply`, CI) shows up without a reload; only
+ * while the tab is visible, and at once when it becomes visible again.
+ */
+const IDLE_POLL_MS = 10_000;
 /** The chart uses every loaded deployment; the table shows this many more at a time. */
 const ROWS_STEP = 20;
 
@@ -56,12 +61,17 @@ function EnvironmentView({
 
   const { reload } = deployments;
   useEffect(() => {
-    if (!rollingOut) return;
-    const timer = setInterval(() => {
+    const refresh = () => {
+      if (document.visibilityState === 'hidden') return;
       reload();
       onChanged();
-    }, POLL_MS);
-    return () => clearInterval(timer);
+    };
+    const timer = setInterval(refresh, rollingOut ? POLL_MS : IDLE_POLL_MS);
+    document.addEventListener('visibilitychange', refresh);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', refresh);
+    };
   }, [rollingOut, reload, onChanged]);
 
   return (
@@ -138,7 +148,7 @@ function EnvironmentView({
       ) : tab === 'serving' ? (
         <ServingSection env={env} />
       ) : (
-        <CatalogSection environmentId={env.id} activeId={env.active_deployment_id} />
+        <CatalogSection environmentId={env.id} activeId={env.active_deployment_id ?? null} />
       )}
     </>
   );
@@ -214,7 +224,7 @@ function DeploymentsSection({
         </div>
         <DeploymentsTable
           deployments={list.items.slice(0, shown)}
-          activeId={env.active_deployment_id}
+          activeId={env.active_deployment_id ?? null}
           onRollback={setTarget}
         />
         {(shown < list.items.length || list.hasMore) && (

@@ -70,12 +70,12 @@ function CatalogView({ catalog }: { catalog: Catalog }) {
   const planes = new Map((dataPlanes ?? []).map((p) => [p.id, p]));
   // Environments whose team or project is not in the lists (a race, or a token scoped to one environment)
   // still show, under a placeholder, rather than disappear.
-  const teamIds = unique([...teams.map((t) => t.id), ...environments.map((e) => e.team_id)]);
+  const teamIds = unique([...teams.map((t) => t.id), ...environments.map((e) => e.team_id ?? '')]);
   return (
     <div className="stack-lg">
       {teamIds.map((teamId) => {
         const team = teams.find((t) => t.id === teamId);
-        const teamEnvs = environments.filter((e) => e.team_id === teamId);
+        const teamEnvs = environments.filter((e) => (e.team_id ?? '') === teamId);
         const projectIds = unique([
           ...projects.filter((p) => p.team_id === teamId).map((p) => p.id),
           ...teamEnvs.map((e) => e.project_id),

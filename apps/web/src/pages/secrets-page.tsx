@@ -7,6 +7,7 @@ import { EnvironmentPicker } from '../components/environment-picker.tsx';
 import { useAction } from '../components/inline-forms.tsx';
 import { PageHeader } from '../components/page-header.tsx';
 import { RelativeTime } from '../components/relative-time.tsx';
+import { listState, TableCard } from '../components/resource-table.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { useResource } from '../hooks/use-resource.ts';
 import { useTeamPermissions } from '../hooks/use-team-permissions.ts';
@@ -74,7 +75,7 @@ export function SecretsPage({ environmentId }: { environmentId: string | null })
 
 function Secrets({ env }: { env: Environment }) {
   const api = useApi();
-  const perms = useTeamPermissions(env.team_id);
+  const perms = useTeamPermissions(env.team_id ?? undefined);
   const [list, reload] = useResource((signal) => api.admin.secrets(env.id, signal), [api, env.id]);
   const [deleting, setDeleting] = useState<Secret | null>(null);
   const [replacing, setReplacing] = useState<string | null>(null);
@@ -96,70 +97,36 @@ function Secrets({ env }: { env: Environment }) {
           </p>
         )
       )}
-      <section className="card" aria-label="Secrets">
-        <div className="card-header">
-          <h3 className="card-title">Secrets in {env.name}</h3>
-        </div>
-        {list.status === 'loading' && <Loading />}
-        {list.status === 'error' && <ErrorState error={list.error} onRetry={reload} />}
-        {list.status === 'ready' && list.data.items.length === 0 && (
-          <p className="card-empty muted">No secrets in this environment.</p>
-        )}
-        {list.status === 'ready' && list.data.items.length > 0 && (
-          <div className="table-wrap">
-            <table className="table table-stack">
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Value</th>
-                  <th className="hide-sm">Updated by</th>
-                  <th>Updated</th>
-                  <th>
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((s) => (
-                  <tr key={s.name}>
-                    <td>
-                      <code className="strong">{s.name}</code>
-                    </td>
-                    <td className="muted" title="Secret values are write-only">
-                      ••••••••
-                    </td>
-                    <td className="hide-sm small mono">{s.updated_by}</td>
-                    <td className="small nowrap">
-                      <RelativeTime iso={s.updated_at} />
-                    </td>
-                    <td className="cell-action">
-                      {canWrite && (
-                        <span className="inline-gap">
-                          <button
-                            type="button"
-                            className="button button-small"
-                            onClick={() => setReplacing(s.name)}
-                          >
-                            Replace
-                          </button>
-                          <button
-                            type="button"
-                            className="button button-small button-danger-quiet"
-                            aria-label={`Delete ${s.name}`}
-                            onClick={() => setDeleting(s)}
-                          >
-                            Delete
-                          </button>
-                        </span>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-      </section>
+      <TableCard
+        label="Secrets"
+        title={`Secrets in ${env.name}`}
+        state={listState(list, reload, (data) => data.items)}
+        rowKey={(s) => s.name}
+        empty="No secrets in this environment."
+        columns={[
+          { header: 'Name', cell: (s) => <code className="strong">{s.name}</code> },
+          {
+            header: 'Value',
+            cell: () => <span title="Secret values are write-only">••••••••</span>,
+            className: 'muted',
+          },
+          { header: 'Updated by', cell: (s) => s.updated_by, className: 'hide-sm small mono' },
+          { header: 'Updated', cell: (s) => <RelativeTime iso={s.updated_at} />, className: 'small nowrap' },
+        ]}
+        actions={
+          canWrite
+            ? [
+                { label: 'Replace', onClick: (s) => setReplacing(s.name) },
+                {
+                  label: 'Delete',
+                  tone: 'danger',
+                  ariaLabel: (s) => `Delete ${s.name}`,
+                  onClick: (s) => setDeleting(s),
+                },
+              ]
+            : []
+        }
+      />
       {deleting && (
         <ConfirmDialog
           title={`Delete the secret ${deleting.name}?`}

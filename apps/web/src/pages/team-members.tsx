@@ -5,6 +5,7 @@ import { useApi } from '../api-context.tsx';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { messageOf, useAction } from '../components/inline-forms.tsx';
 import { RelativeTime } from '../components/relative-time.tsx';
+import { DataTable } from '../components/resource-table.tsx';
 import { ErrorState, Loading } from '../components/states.tsx';
 import { Pill } from '../components/status-badge.tsx';
 import { useResource } from '../hooks/use-resource.ts';
@@ -64,16 +65,12 @@ export function TeamMembers({
           <h3 className="card-title">Invites</h3>
           <span className="muted small">{pending.length} pending</span>
         </div>
-        {data.data.invites.length === 0 ? (
-          <p className="card-empty muted">No invites.</p>
-        ) : (
-          <InvitesTable
-            invites={data.data.invites}
-            roles={roles}
-            canWithdraw={perms.can('team.add')}
-            onChanged={reload}
-          />
-        )}
+        <InvitesTable
+          invites={data.data.invites}
+          roles={roles}
+          canWithdraw={perms.can('team.add')}
+          onChanged={reload}
+        />
       </section>
     </div>
   );
@@ -198,68 +195,63 @@ function MembersTable({
           {error}
         </div>
       )}
-      <div className="table-wrap">
-        <table className="table table-stack">
-          <thead>
-            <tr>
-              <th>Member</th>
-              <th>Team role</th>
-              <th className="hide-sm">Environment roles</th>
-              <th>
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {members.map((m) => {
-              const self = m.user_id === me.user.id;
-              return (
-                <tr key={m.user_id}>
-                  <td>
-                    <span className="strong">{m.name || m.email}</span>
-                    {self && <span className="muted small"> (you)</span>}
-                    <div className="muted small">{m.email}</div>
-                  </td>
-                  <td>
-                    {canAdmin && !self ? (
-                      <RoleSelect
-                        value={m.role}
-                        roles={roles}
-                        label={`Role of ${m.email}`}
-                        onChange={(role) => void changeRole(m, role)}
-                      />
-                    ) : (
-                      <Pill>{roleName(m.role, roles)}</Pill>
-                    )}
-                  </td>
-                  <td className="hide-sm small">
-                    {m.environment_roles.length === 0 ? (
-                      <span className="muted">—</span>
-                    ) : (
-                      m.environment_roles.map((r) => (
-                        <div key={r.environment_id}>
-                          {envName(r.environment_id)}: {roleName(r.role, roles)}
-                        </div>
-                      ))
-                    )}
-                  </td>
-                  <td className="cell-action">
-                    {canAdmin && !self && (
-                      <button
-                        type="button"
-                        className="button button-small button-danger-quiet"
-                        onClick={() => setRemoving(m)}
-                      >
-                        Remove
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        rows={members}
+        rowKey={(m) => m.user_id}
+        empty="No members."
+        columns={[
+          {
+            header: 'Member',
+            cell: (m) => (
+              <>
+                <span className="strong">{m.name || m.email}</span>
+                {m.user_id === me.user.id && <span className="muted small"> (you)</span>}
+                <div className="muted small">{m.email}</div>
+              </>
+            ),
+          },
+          {
+            header: 'Team role',
+            cell: (m) =>
+              canAdmin && m.user_id !== me.user.id ? (
+                <RoleSelect
+                  value={m.role}
+                  roles={roles}
+                  label={`Role of ${m.email}`}
+                  onChange={(role) => void changeRole(m, role)}
+                />
+              ) : (
+                <Pill>{roleName(m.role, roles)}</Pill>
+              ),
+          },
+          {
+            header: 'Environment roles',
+            className: 'hide-sm small',
+            cell: (m) =>
+              m.environment_roles.length === 0 ? (
+                <span className="muted">—</span>
+              ) : (
+                m.environment_roles.map((r) => (
+                  <div key={r.environment_id}>
+                    {envName(r.environment_id)}: {roleName(r.role, roles)}
+                  </div>
+                ))
+              ),
+          },
+        ]}
+        actions={
+          canAdmin
+            ? [
+                {
+                  label: 'Remove',
+                  tone: 'danger',
+                  onClick: setRemoving,
+                  hidden: (m) => m.user_id === me.user.id,
+                },
+              ]
+            : []
+        }
+      />
       {removing && (
         <ConfirmDialog
           title={`Remove ${removing.email}?`}
@@ -303,55 +295,49 @@ function InvitesTable({
   const api = useApi();
   const withdraw = useAction();
   return (
-    <div className="table-wrap">
+    <>
       {withdraw.error && (
         <div className="form-error card-pad" role="alert">
           {withdraw.error}
         </div>
       )}
-      <table className="table table-stack">
-        <thead>
-          <tr>
-            <th>Email</th>
-            <th>Role</th>
-            <th>Status</th>
-            <th className="hide-sm">Invited</th>
-            <th>
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {invites.map((i) => (
-            <tr key={i.id} className={i.accepted_at ? 'row-muted' : undefined}>
-              <td className="strong">{i.email}</td>
-              <td>{roleName(i.role, roles)}</td>
-              <td>
-                {i.accepted_at ? <Pill tone="success">Accepted</Pill> : <Pill tone="progress">Pending</Pill>}
-              </td>
-              <td className="hide-sm small nowrap">
-                <RelativeTime iso={i.created_at} />
-              </td>
-              <td className="cell-action">
-                {canWithdraw && !i.accepted_at && (
-                  <button
-                    type="button"
-                    className="button button-small button-danger-quiet"
-                    aria-label={`Withdraw the invite of ${i.email}`}
-                    disabled={withdraw.busy}
-                    onClick={async () => {
-                      if (await withdraw.run(() => api.admin.withdrawInvite(i.id).then(() => undefined)))
-                        onChanged();
-                    }}
-                  >
-                    Withdraw
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+      <DataTable
+        rows={invites}
+        rowKey={(i) => i.id}
+        empty="No invites."
+        rowClassName={(i) => (i.accepted_at ? 'row-muted' : undefined)}
+        columns={[
+          { header: 'Email', className: 'strong', cell: (i) => i.email },
+          { header: 'Role', cell: (i) => roleName(i.role, roles) },
+          {
+            header: 'Status',
+            cell: (i) =>
+              i.accepted_at ? <Pill tone="success">Accepted</Pill> : <Pill tone="progress">Pending</Pill>,
+          },
+          {
+            header: 'Invited',
+            className: 'hide-sm small nowrap',
+            cell: (i) => <RelativeTime iso={i.created_at} />,
+          },
+        ]}
+        actions={
+          canWithdraw
+            ? [
+                {
+                  label: 'Withdraw',
+                  tone: 'danger',
+                  ariaLabel: (i) => `Withdraw the invite of ${i.email}`,
+                  hidden: (i) => i.accepted_at !== null,
+                  disabled: () => withdraw.busy,
+                  onClick: async (i) => {
+                    if (await withdraw.run(() => api.admin.withdrawInvite(i.id).then(() => undefined)))
+                      onChanged();
+                  },
+                },
+              ]
+            : []
+        }
+      />
+    </>
   );
 }

@@ -4,8 +4,10 @@ import type { Team } from '../api/index.ts';
 import { useApi } from '../api-context.tsx';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { useAction } from '../components/inline-forms.tsx';
+import { DataTable } from '../components/resource-table.tsx';
 import { ErrorState, Loading } from '../components/states.tsx';
 import { Pill } from '../components/status-badge.tsx';
+import { Tags } from '../components/tags.tsx';
 import type { TeamPermissions } from '../hooks/use-team-permissions.ts';
 import { allPermissions, permissionsOfRole } from '../permissions.ts';
 
@@ -48,55 +50,36 @@ export function TeamRoles({ team, perms }: { team: Team; perms: TeamPermissions 
           </div>
         ))}
       <section className="card" aria-label="Roles">
-        <div className="table-wrap">
-          <table className="table table-stack">
-            <thead>
-              <tr>
-                <th>Role</th>
-                <th>Permissions</th>
-                <th>
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {roles.map((r) => (
-                <tr key={r.id}>
-                  <td>
-                    <span className="strong">{r.name}</span>{' '}
-                    {r.built_in ? <Pill>built-in</Pill> : <Pill tone="success">custom</Pill>}
-                    {r.description && <div className="muted small">{r.description}</div>}
-                  </td>
-                  <td className="cell-wide">
-                    <span className="tags">
-                      {r.permissions.map((p) => (
-                        <span key={p} className="tag mono">
-                          {p}
-                        </span>
-                      ))}
-                    </span>
-                  </td>
-                  <td className="cell-action">
-                    {canAdmin && !r.built_in && (
-                      <span className="inline-gap">
-                        <button type="button" className="button button-small" onClick={() => setEditing(r)}>
-                          Edit
-                        </button>
-                        <button
-                          type="button"
-                          className="button button-small button-danger-quiet"
-                          onClick={() => setDeleting(r)}
-                        >
-                          Delete
-                        </button>
-                      </span>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          rows={roles}
+          rowKey={(r) => r.id}
+          empty="No roles."
+          columns={[
+            {
+              header: 'Role',
+              cell: (r) => (
+                <>
+                  <span className="strong">{r.name}</span>{' '}
+                  {r.built_in ? <Pill>built-in</Pill> : <Pill tone="success">custom</Pill>}
+                  {r.description && <div className="muted small">{r.description}</div>}
+                </>
+              ),
+            },
+            {
+              header: 'Permissions',
+              className: 'cell-wide',
+              cell: (r) => <Tags tags={r.permissions} mono />,
+            },
+          ]}
+          actions={
+            canAdmin
+              ? [
+                  { label: 'Edit', onClick: setEditing, hidden: (r) => r.built_in },
+                  { label: 'Delete', tone: 'danger', onClick: setDeleting, hidden: (r) => r.built_in },
+                ]
+              : []
+          }
+        />
       </section>
       {deleting && (
         <ConfirmDialog

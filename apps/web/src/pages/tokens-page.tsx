@@ -5,8 +5,10 @@ import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { EnvironmentPicker } from '../components/environment-picker.tsx';
 import { PageHeader } from '../components/page-header.tsx';
 import { RelativeTime } from '../components/relative-time.tsx';
+import { DataTable, pagedListState, TableCard } from '../components/resource-table.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { Pill } from '../components/status-badge.tsx';
+import { Tags } from '../components/tags.tsx';
 import { TokenCreatedPanel } from '../components/token-created-panel.tsx';
 import { usePagedList } from '../hooks/use-paged-list.ts';
 import { useResource } from '../hooks/use-resource.ts';
@@ -63,7 +65,7 @@ export function TokensPage({ environmentId }: { environmentId: string | null }) 
         <EmptyState title="No environments">Tokens belong to an environment; there is none yet.</EmptyState>
       )}
       {environmentId && envs.status === 'ready' && envs.data.environments.length > 0 && (
-        <Tokens key={environmentId} environmentId={environmentId} teamId={env?.team_id} />
+        <Tokens key={environmentId} environmentId={environmentId} teamId={env?.team_id ?? undefined} />
       )}
     </>
   );
@@ -135,30 +137,22 @@ function Tokens({ environmentId, teamId }: { environmentId: string; teamId: stri
           />
         )
       )}
-      <section className="card" aria-label="Tokens">
-        <div className="card-header">
-          <h3 className="card-title">Tokens</h3>
-        </div>
-        {tokens.status === 'loading' && <Loading />}
-        {tokens.status === 'error' && <ErrorState error={tokens.error} onRetry={tokens.reload} />}
-        {tokens.status === 'ready' && tokens.items.length === 0 && (
-          <p className="card-empty muted">No service tokens in this environment yet.</p>
-        )}
-        {tokens.status === 'ready' && tokens.items.length > 0 && (
-          <TokensTable
-            tokens={tokens.items}
-            onRevoke={canWrite ? setRevoking : undefined}
-            onRotate={canWrite ? setRotating : undefined}
-          />
-        )}
-        {tokens.hasMore && (
-          <div className="card-footer">
+      <TableCard
+        label="Tokens"
+        title="Tokens"
+        state={pagedListState(tokens)}
+        {...tokenTable({
+          onRevoke: canWrite ? setRevoking : undefined,
+          onRotate: canWrite ? setRotating : undefined,
+        })}
+        footer={
+          tokens.hasMore && (
             <button type="button" className="button" onClick={tokens.loadMore} disabled={tokens.loadingMore}>
               Load more
             </button>
-          </div>
-        )}
-      </section>
+          )
+        }
+      />
       {rotating && (
         <ConfirmDialog
           title={`Rotate “${rotating.name}”?`}
@@ -200,6 +194,68 @@ function Tokens({ environmentId, teamId }: { environmentId: string; teamId: stri
   );
 }
 
+/** The token list's columns and actions (rotate and revoke only when given, never on a revoked token). */
+function tokenTable({
+  onRevoke,
+  onRotate,
+}: {
+  onRevoke?: ((t: ServiceToken) => void) | undefined;
+  onRotate?: ((t: ServiceToken) => void) | undefined;
+}) {
+  const revoked = (t: ServiceToken) => t.revoked_at !== null;
+  return {
+    rowKey: (t: ServiceToken) => t.id,
+    empty: 'No service tokens in this environment yet.',
+    rowClassName: (t: ServiceToken) => (t.revoked_at ? 'row-muted' : undefined),
+    columns: [
+      {
+        header: 'Name',
+        cell: (t: ServiceToken) => (
+          <>
+            <span className="strong">{t.name}</span>
+            <div className="muted small mono">{t.client_id}</div>
+          </>
+        ),
+      },
+      {
+        header: 'Permissions',
+        className: 'cell-wide',
+        cell: (t: ServiceToken) => <Tags tags={t.permissions} mono />,
+      },
+      {
+        header: 'Created',
+        className: 'hide-sm small nowrap',
+        cell: (t: ServiceToken) => <RelativeTime iso={t.created_at} />,
+      },
+      {
+        header: 'Last used',
+        className: 'small nowrap',
+        cell: (t: ServiceToken) =>
+          t.last_used_at ? <RelativeTime iso={t.last_used_at} /> : <span className="muted">Never</span>,
+      },
+    ],
+    trailing: (t: ServiceToken) =>
+      t.revoked_at ? (
+        <span title={`Revoked ${t.revoked_at}`}>
+          <Pill>Revoked</Pill>
+        </span>
+      ) : null,
+    actions: [
+      ...(onRotate
+        ? [
+            {
+              label: 'Rotate',
+              ariaLabel: (t: ServiceToken) => `Rotate ${t.name}`,
+              onClick: onRotate,
+              hidden: revoked,
+            },
+          ]
+        : []),
+      ...(onRevoke ? [{ label: 'Revoke', tone: 'danger' as const, onClick: onRevoke, hidden: revoked }] : []),
+    ],
+  };
+}
+
 /** The token list; exported for tests. */
 export function TokensTable({
   tokens,
@@ -212,81 +268,7 @@ export function TokensTable({
   /** Absent: no rotate button. */
   onRotate?: (t: ServiceToken) => void;
 }) {
-  return (
-    <div className="table-wrap">
-      <table className="table table-stack">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Permissions</th>
-            <th className="hide-sm">Created</th>
-            <th>Last used</th>
-            <th>
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {tokens.map((t) => (
-            <tr key={t.id} className={t.revoked_at ? 'row-muted' : undefined}>
-              <td>
-                <span className="strong">{t.name}</span>
-                <div className="muted small mono">{t.client_id}</div>
-              </td>
-              <td className="cell-wide">
-                <span className="tags">
-                  {t.permissions.map((p) => (
-                    <span key={p} className="tag mono">
-                      {p}
-                    </span>
-                  ))}
-                </span>
-              </td>
-              <td className="hide-sm small nowrap">
-                <RelativeTime iso={t.created_at} />
-              </td>
-              <td className="small nowrap">
-                {t.last_used_at ? (
-                  <RelativeTime iso={t.last_used_at} />
-                ) : (
-                  <span className="muted">Never</span>
-                )}
-              </td>
-              <td className="cell-action">
-                {t.revoked_at ? (
-                  <span title={`Revoked ${t.revoked_at}`}>
-                    <Pill>Revoked</Pill>
-                  </span>
-                ) : (
-                  <span className="inline-gap">
-                    {onRotate && (
-                      <button
-                        type="button"
-                        className="button button-small"
-                        aria-label={`Rotate ${t.name}`}
-                        onClick={() => onRotate(t)}
-                      >
-                        Rotate
-                      </button>
-                    )}
-                    {onRevoke && (
-                      <button
-                        type="button"
-                        className="button button-small button-danger-quiet"
-                        onClick={() => onRevoke(t)}
-                      >
-                        Revoke
-                      </button>
-                    )}
-                  </span>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
+  return <DataTable rows={tokens} {...tokenTable({ onRevoke, onRotate })} />;
 }
 
 function CreateTokenForm({

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { DType } from '../api/index.ts';
 import { parseInputValue, parseTable, tableToOfflineInput } from './input-values.ts';
 
 describe('parseInputValue', () => {
@@ -53,7 +54,7 @@ describe('parseTable', () => {
 });
 
 describe('tableToOfflineInput', () => {
-  const dtypes: Record<string, { type: string }> = {
+  const dtypes: Record<string, DType> = {
     'user.id': { type: 'int' },
     'user.name': { type: 'string' },
   };

@@ -6,8 +6,7 @@ export type ParsedValue =
   | { readonly ok: true; readonly value: JsonValue }
   | { readonly ok: false; readonly error: string };
 
-const typeOf = (dtype: DType | undefined): string =>
-  dtype === undefined ? 'string' : typeof dtype === 'string' ? dtype : dtype.type;
+const typeOf = (dtype: DType | undefined): string => (dtype === undefined ? 'string' : dtype.type);
 
 /**
  * Reads `text` as a value of `dtype`: integers and floats as numbers, booleans from true/false/1/0,

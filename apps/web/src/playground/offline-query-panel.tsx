@@ -5,12 +5,13 @@ import type {
   OfflineQueryStatusReport,
 } from '@slate/client';
 import { type ChangeEvent, type FormEvent, useEffect, useId, useMemo, useState } from 'react';
-import type { Graph } from '../api/index.ts';
+import type { GraphArtifact } from '../api/index.ts';
 import { useApi } from '../api-context.tsx';
-import { createGraphIndex } from '../catalog/graph-index.ts';
+import { createGraphIndex, dtypeOf } from '../catalog/graph-index.ts';
 import { ErrorState } from '../components/states.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { plural } from '../format.ts';
+import { parquetPartsToCsv } from './csv-export.ts';
 import { type OfflineInput, parseTable, tableToOfflineInput } from './input-values.ts';
 import { formatValue } from './online-query-result.tsx';
 import { OutputPicker } from './output-picker.tsx';
@@ -50,7 +51,7 @@ export function OfflineQueryPanel({
   initialOutputs,
 }: {
   environmentId: string;
-  graph: Graph;
+  graph: GraphArtifact;
   initialOutputs: readonly string[];
 }) {
   const api = useApi();
@@ -71,7 +72,7 @@ export function OfflineQueryPanel({
     try {
       return tableToOfflineInput(parseTable(tableText), (fqn) => {
         const entry = index.feature(fqn);
-        return entry ? (entry.feature.dtype ?? undefined) : null;
+        return entry ? dtypeOf(entry.feature) : null;
       });
     } catch (error) {
       return { ok: false, errors: [error instanceof Error ? error.message : String(error)] };
@@ -333,6 +334,11 @@ function OfflineRun({
                 Download Parquet{run.result.urls.length > 1 ? ` (part ${i + 1})` : ''}
               </a>
             ))}
+            <CsvDownload
+              environmentId={environmentId}
+              revisionId={run.revisionId}
+              parts={run.result.urls.length}
+            />
           </div>
         )}
       </div>
@@ -369,7 +375,7 @@ function Preview({ environmentId, revisionId }: { environmentId: string; revisio
         First {plural(rows.length, 'row')} of part 1 ({totalRows.toLocaleString()} in it)
       </p>
       <div className="table-wrap">
-        <table className="table table-compact">
+        <table className="table table-compact preview-table">
           <thead>
             <tr>
               {columns.map((c) => (
@@ -400,4 +406,51 @@ function Preview({ environmentId, revisionId }: { environmentId: string; revisio
 function formatCell(value: unknown): string {
   if (value instanceof Date) return value.toISOString();
   return formatValue(value);
+}
+
+/**
+ * "Download CSV": reads every part (through the API host, with the session), converts them in the page and
+ * saves `<revision>.csv`. Refused above `MAX_CSV_ROWS` rows, with the reason.
+ */
+function CsvDownload({
+  environmentId,
+  revisionId,
+  parts,
+}: {
+  environmentId: string;
+  revisionId: string;
+  parts: number;
+}) {
+  const api = useApi();
+  const [state, setState] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
+  const download = async () => {
+    setState({ busy: true, error: null });
+    try {
+      const bytes = await Promise.all(
+        Array.from({ length: parts }, (_, i) => api.offlineQueryPart(environmentId, revisionId, i)),
+      );
+      const url = URL.createObjectURL(new Blob([await parquetPartsToCsv(bytes)], { type: 'text/csv' }));
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = `${revisionId}.csv`;
+      link.click();
+      // The browser has taken the file by the next task; the object URL would otherwise live with the page.
+      setTimeout(() => URL.revokeObjectURL(url), 0);
+      setState({ busy: false, error: null });
+    } catch (error) {
+      setState({ busy: false, error: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  return (
+    <>
+      <button type="button" className="button" onClick={download} disabled={state.busy}>
+        {state.busy ? 'Preparing CSV…' : 'Download CSV'}
+      </button>
+      {state.error && (
+        <span className="form-error" role="alert">
+          {state.error}
+        </span>
+      )}
+    </>
+  );
 }

@@ -1,11 +1,12 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
-import { createHttpClient, createSlateApi, type Graph } from '../api/index.ts';
+import { createHttpClient, createSlateApi } from '../api/index.ts';
 import { ApiProvider } from '../api-context.tsx';
 import { createFakeServer } from '../test-support/fake-server.ts';
+import { graphFixture } from '../test-support/graph-fixture.ts';
 import { OnlineQueryPanel } from './online-query-panel.tsx';
 
-const graph: Graph = {
+const graph = graphFixture({
   namespaces: [
     {
       name: 'user',
@@ -18,7 +19,7 @@ const graph: Graph = {
     },
   ],
   resolvers: [{ fqn: 'get_name', kind: 'online', inputs: ['user.id'], outputs: ['user.name', 'user.score'] }],
-};
+});
 
 describe('OnlineQueryPanel', () => {
   it('sends typed inputs for the outputs’ primary key, with the session’s headers, and shows values and per-feature errors', async () => {

@@ -1,8 +1,8 @@
 import type { JsonValue, OnlineQueryRequest, OnlineQueryResponse } from '@slate/client';
 import { type FormEvent, useId, useMemo, useState } from 'react';
-import type { Graph } from '../api/index.ts';
+import type { GraphArtifact } from '../api/index.ts';
 import { useApi } from '../api-context.tsx';
-import { createGraphIndex } from '../catalog/graph-index.ts';
+import { createGraphIndex, dtypeOfEntry } from '../catalog/graph-index.ts';
 import { CopyButton } from '../components/copy-button.tsx';
 import { ErrorState } from '../components/states.tsx';
 import { formatDType } from '../format.ts';
@@ -27,7 +27,7 @@ export function OnlineQueryPanel({
   initialOutputs,
 }: {
   environmentId: string;
-  graph: Graph;
+  graph: GraphArtifact;
   initialOutputs: readonly string[];
 }) {
   const api = useApi();
@@ -52,7 +52,7 @@ export function OnlineQueryPanel({
 
   const parsed = inputs.map((fqn) => ({
     fqn,
-    result: parseInputValue(values[fqn] ?? '', index.feature(fqn)?.feature.dtype),
+    result: parseInputValue(values[fqn] ?? '', dtypeOfEntry(index.feature(fqn))),
   }));
   const inputErrors = parsed.filter((p) => !p.result.ok);
   const request: OnlineQueryRequest = {
@@ -91,7 +91,7 @@ export function OnlineQueryPanel({
           )}
           <div className="input-grid">
             {parsed.map(({ fqn, result }) => {
-              const dtype = index.feature(fqn)?.feature.dtype;
+              const dtype = dtypeOfEntry(index.feature(fqn));
               return (
                 <label key={fqn} className="input-row">
                   <span className="input-name">

@@ -9,7 +9,7 @@ export interface ParquetPreview {
 }
 
 /** The data plane writes ZSTD-compressed parts; hyparquet reads snappy and the uncompressed itself. */
-const COMPRESSORS = { ZSTD: (input: Uint8Array) => decompress(input) };
+export const PARQUET_COMPRESSORS = { ZSTD: (input: Uint8Array) => decompress(input) };
 
 /** Rows shown in the preview at most (the download has them all). */
 export const PREVIEW_ROWS = 50;
@@ -31,7 +31,7 @@ export async function previewParquet(bytes: ArrayBuffer, limit = PREVIEW_ROWS): 
     metadata,
     rowStart: 0,
     rowEnd: Math.min(limit, totalRows),
-    compressors: COMPRESSORS,
+    compressors: PARQUET_COMPRESSORS,
   });
   return { columns, rows: rows.map(normalizeRow), totalRows };
 }

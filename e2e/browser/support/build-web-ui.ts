@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { build } from 'vite';
 
-const WEB_APP = resolve(import.meta.dirname, '../../apps/web');
+const WEB_APP = resolve(import.meta.dirname, '../../../apps/web');
 
 /**
  * Builds the web UI (`apps/web`, its own vite config) into `outDir`, so a browser suite tests the sources
