@@ -196,6 +196,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
   const featureWriter = config.offline
     ? createBusFeatureWriter(config.offline.bus, {
         onlineStore: config.onlineStore,
+        offlineStore: config.offline.offlineStore,
         onOnlineWriteError: (error) =>
           logger.warn(
             { err: error },

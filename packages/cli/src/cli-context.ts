@@ -20,6 +20,11 @@ export interface CliContext {
    * @throws SlateError `input`/`STDIN_TOO_LARGE` past the limit.
    */
   readonly stdin?: (limitBytes: number) => Promise<string>;
+  /**
+   * Asks a yes/no question on the terminal; absent when there is no terminal to ask on (then a command
+   * that needs a confirmation requires `--yes`).
+   */
+  readonly confirm?: (question: string) => Promise<boolean>;
 }
 
 /** The real process: `process.cwd()`, `process.env`, stdout and stderr. */
@@ -46,6 +51,19 @@ export function processCliContext(): CliContext {
       }
       return Buffer.concat(chunks).toString('utf8');
     },
+    ...(process.stdin.isTTY && process.stderr.isTTY
+      ? {
+          confirm: async (question: string) => {
+            const { createInterface } = await import('node:readline/promises');
+            const prompt = createInterface({ input: process.stdin, output: process.stderr });
+            try {
+              return /^y(es)?$/i.test((await prompt.question(question)).trim());
+            } finally {
+              prompt.close();
+            }
+          },
+        }
+      : {}),
   };
 }
 

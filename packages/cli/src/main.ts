@@ -5,6 +5,7 @@ import { registerApply } from './commands/apply.ts';
 import { registerCodegen } from './commands/codegen.ts';
 import { registerDatasets } from './commands/datasets.ts';
 import { registerDelete } from './commands/delete.ts';
+import { registerDrop } from './commands/drop.ts';
 import { registerDeployments } from './commands/deployments.ts';
 import { registerDiff } from './commands/diff.ts';
 import { registerEnv } from './commands/env.ts';
@@ -50,6 +51,7 @@ export const commands: readonly CommandRegistration[] = [
   registerToken,
   registerUpload,
   registerDelete,
+  registerDrop,
   registerCodegen,
   registerLogin,
   registerLogout,

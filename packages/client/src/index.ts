@@ -63,6 +63,8 @@ export {
 export type { BulkQueryRequest, BulkQueryResult, ByteModel } from './feather.ts';
 export type {
   DeleteFeaturesRequest,
+  DropFeaturesRequest,
+  DropFeaturesResponse,
   DeleteFeaturesResponse,
   EnvironmentGraph,
   UploadFeaturesResponse,

@@ -5,6 +5,9 @@ import { sha256Hex, toBase64 } from './bytes.ts';
 import type { BulkQueryRequest, BulkQueryResult } from './feather.ts';
 import {
   type DeleteFeaturesRequest,
+  type DropFeaturesRequest,
+  type DropFeaturesResponse,
+  DropResponseSchema,
   type DeleteFeaturesResponse,
   DeleteResponseSchema,
   type EnvironmentGraph,
@@ -238,6 +241,13 @@ export interface SlateClient {
   ): Promise<UploadFeaturesResponse>;
   /** `DELETE /v1/features/rows`: removes entities' stored values (all of the namespace's features by default). */
   deleteFeatures(request: DeleteFeaturesRequest, options?: CallOptions): Promise<DeleteFeaturesResponse>;
+  /**
+   * `POST /v1/features/drop`: removes every stored value of some features (all entities), online and
+   * offline unless told to keep one; resolves once they are gone. Needs `deploy.create`.
+   * @example
+   * await client.dropFeatures({ features: ['user.risk_score'] });
+   */
+  dropFeatures(request: DropFeaturesRequest, options?: CallOptions): Promise<DropFeaturesResponse>;
   /** `GET /v1/environment/graph`: the features and resolvers of the environment's active deployment. */
   environmentGraph(options?: CallOptions): Promise<EnvironmentGraph>;
   /**
@@ -651,6 +661,21 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
       });
       return parse(UploadResponseSchema, answer, 'POST', answer.url);
     },
+
+    dropFeatures: (request, callOptions = {}) =>
+      call({
+        method: 'POST',
+        target: 'query',
+        path: '/v1/features/drop',
+        body: {
+          features: request.features ?? null,
+          namespace: request.namespace ?? null,
+          retain_offline: request.retainOffline ?? false,
+          retain_online: request.retainOnline ?? false,
+        },
+        schema: DropResponseSchema,
+        signal: callOptions.signal,
+      }),
 
     deleteFeatures: (request, callOptions = {}) =>
       call({
