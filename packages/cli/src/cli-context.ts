@@ -25,6 +25,8 @@ export interface CliContext {
    * that needs a confirmation requires `--yes`).
    */
   readonly confirm?: (question: string) => Promise<boolean>;
+  /** Opens a URL in the user's browser; absent when there is none to open (then URLs are printed). */
+  readonly openUrl?: (url: string) => Promise<boolean>;
 }
 
 /** The real process: `process.cwd()`, `process.env`, stdout and stderr. */
@@ -51,6 +53,12 @@ export function processCliContext(): CliContext {
       }
       return Buffer.concat(chunks).toString('utf8');
     },
+    // A browser only on a desktop: a display on Linux (not over SSH without one), always on macOS/Windows.
+    ...(process.platform === 'darwin' ||
+    process.platform === 'win32' ||
+    ((process.env.DISPLAY || process.env.WAYLAND_DISPLAY) && !process.env.SSH_CONNECTION)
+      ? { openUrl: (url: string) => openInBrowser(url) }
+      : {}),
     ...(process.stdin.isTTY && process.stderr.isTTY
       ? {
           confirm: async (question: string) => {
@@ -65,6 +73,25 @@ export function processCliContext(): CliContext {
         }
       : {}),
   };
+}
+
+/** Starts the platform's URL opener, detached; resolves false when it could not be started. */
+async function openInBrowser(url: string): Promise<boolean> {
+  const { spawn } = await import('node:child_process');
+  const [command, ...args] =
+    process.platform === 'darwin'
+      ? ['open', url]
+      : process.platform === 'win32'
+        ? ['cmd', '/c', 'start', '""', url]
+        : ['xdg-open', url];
+  return new Promise((resolve) => {
+    const child = spawn(command!, args, { stdio: 'ignore', detached: true });
+    child.once('error', () => resolve(false));
+    child.once('spawn', () => {
+      child.unref();
+      resolve(true);
+    });
+  });
 }
 
 /** Connection flags every command accepts; they beat environment variables and `.slate/credentials.json`. */

@@ -17,6 +17,7 @@ import { batchRoutes } from './routes/batch-routes.ts';
 import { catalogRoutes } from './routes/catalog-routes.ts';
 import { dataPlaneRoutes } from './routes/data-plane-routes.ts';
 import { deploymentRoutes } from './routes/deployment-routes.ts';
+import { deviceRoutes } from './routes/device-routes.ts';
 import { secretRoutes } from './routes/secret-routes.ts';
 import { systemRoutes } from './routes/system-routes.ts';
 import { teamRoutes } from './routes/team-routes.ts';
@@ -115,6 +116,7 @@ export async function buildHttpApp(
   scheduleRoutes(router, ctx);
   logoutRoutes(router, ctx);
   oidcRoutes(router, ctx);
+  deviceRoutes(router, ctx);
   if (ctx.mode === 'embedded') localLoginRoutes(router, ctx);
   options.onRoutes?.(router);
   const forwarding = await mountForwardedRoutes(app, ctx, options.forwarding);
