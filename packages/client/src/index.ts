@@ -63,9 +63,9 @@ export {
 export type { BulkQueryRequest, BulkQueryResult, ByteModel } from './feather.ts';
 export type {
   DeleteFeaturesRequest,
+  DeleteFeaturesResponse,
   DropFeaturesRequest,
   DropFeaturesResponse,
-  DeleteFeaturesResponse,
   EnvironmentGraph,
   UploadFeaturesResponse,
 } from './features-api.ts';

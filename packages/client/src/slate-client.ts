@@ -5,11 +5,11 @@ import { sha256Hex, toBase64 } from './bytes.ts';
 import type { BulkQueryRequest, BulkQueryResult } from './feather.ts';
 import {
   type DeleteFeaturesRequest,
+  type DeleteFeaturesResponse,
+  DeleteResponseSchema,
   type DropFeaturesRequest,
   type DropFeaturesResponse,
   DropResponseSchema,
-  type DeleteFeaturesResponse,
-  DeleteResponseSchema,
   type EnvironmentGraph,
   EnvironmentGraphSchema,
   type UploadFeaturesResponse,

@@ -22,13 +22,13 @@ import { tableToInputs } from './arrow-values.ts';
 import { decodeByteModel } from './byte-model.ts';
 import { createConcurrencyLimiter } from './concurrency-limit.ts';
 import { DEFAULT_MAX_FEATHER_ROWS, runFeatherQueries } from './feather-query.ts';
+import { DropFeaturesRequestSchema, featuresToDrop } from './feature-drop.ts';
 import {
   DeleteRowsRequestSchema,
   featureWrites,
   UploadSingleRequestSchema,
   uploadRejected,
 } from './feature-upload.ts';
-import { DropFeaturesRequestSchema, featuresToDrop } from './feature-drop.ts';
 import type { FeatureWriter } from './feature-writer.ts';
 import { introspectGraph } from './graph-introspection.ts';
 import { runOnlineQuery } from './online-query.ts';

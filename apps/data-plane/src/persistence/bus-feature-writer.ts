@@ -128,7 +128,10 @@ export function createBusFeatureWriter(
       if (targets.online && online) await online.dropFeatures(environment, features, signal);
       const offline =
         targets.offline && options.offlineStore
-          ? await options.offlineStore.dropFeatures(environment, features, { insertedBefore: insertedAt, signal })
+          ? await options.offlineStore.dropFeatures(environment, features, {
+              insertedBefore: insertedAt,
+              signal,
+            })
           : null;
       // Then on the bus, so values published before the drop but not persisted yet are erased too: the
       // writers apply the drop after them (the bus keeps one environment's messages in order), and the

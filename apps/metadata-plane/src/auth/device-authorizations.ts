@@ -64,7 +64,9 @@ export async function startDeviceAuthorization(
       { retryAfterS: 60 },
     );
   const deviceCode = randomBytes(32).toString('base64url');
-  const raw = Array.from({ length: 8 }, () => USER_CODE_ALPHABET[randomInt(USER_CODE_ALPHABET.length)]).join('');
+  const raw = Array.from({ length: 8 }, () => USER_CODE_ALPHABET[randomInt(USER_CODE_ALPHABET.length)]).join(
+    '',
+  );
   const userCode = `${raw.slice(0, 4)}-${raw.slice(4)}`;
   await db
     .insertInto('device_authorizations')

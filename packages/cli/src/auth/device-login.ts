@@ -62,7 +62,10 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<DeviceLo
       });
     }
   };
-  const start = await post('/v1/oauth/device/code', { client_id: 'slate-cli', client_name: options.clientName });
+  const start = await post('/v1/oauth/device/code', {
+    client_id: 'slate-cli',
+    client_name: options.clientName,
+  });
   const started = StartedSchema.safeParse(start.body);
   if (!started.success)
     throw new SlateError(
@@ -89,7 +92,11 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<DeviceLo
     if (poll.status === 200) {
       const credentials = CredentialsSchema.safeParse(poll.body);
       if (credentials.success) return credentials.data;
-      throw new SlateError('unavailable', 'BAD_RESPONSE', 'the server answered the login with no credentials');
+      throw new SlateError(
+        'unavailable',
+        'BAD_RESPONSE',
+        'the server answered the login with no credentials',
+      );
     }
     const error = ErrorBodySchema.safeParse(poll.body);
     const code = error.success ? (error.data.error ?? error.data.code?.toLowerCase()) : undefined;
@@ -101,7 +108,11 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<DeviceLo
     if (code === 'access_denied')
       throw new SlateError('authentication', 'LOGIN_DENIED', 'the login was denied in the browser');
     if (code === 'expired_token' || code === 'authorization_pending')
-      throw new SlateError('timeout', 'LOGIN_EXPIRED', 'the login code expired before it was approved: run `slate login` again');
+      throw new SlateError(
+        'timeout',
+        'LOGIN_EXPIRED',
+        'the login code expired before it was approved: run `slate login` again',
+      );
     throw new SlateError(
       'unavailable',
       'DEVICE_LOGIN_FAILED',

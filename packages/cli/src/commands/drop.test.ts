@@ -15,7 +15,7 @@ const slate = (...args: string[]) => runSlate(qs.platform, qs.work, ...args);
 
 beforeAll(async () => {
   qs = await startQuickstartPlatform('slate-drop-cli-');
-}, 180_000);
+}, 420_000);
 afterAll(async () => {
   await qs?.close();
 });

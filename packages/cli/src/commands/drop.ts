@@ -30,7 +30,10 @@ export function registerDrop(program: Command, context: CliContext): void {
     .command('drop')
     .description('delete every stored value of some features (online and offline), for all entities')
     .option('--features <fqns>', 'features, comma-separated or repeated', collect, [])
-    .option('--namespace <name>', 'every feature of this namespace (or the namespace of bare --features names)')
+    .option(
+      '--namespace <name>',
+      'every feature of this namespace (or the namespace of bare --features names)',
+    )
     .option('--retain-offline', 'keep the offline store’s values')
     .option('--retain-online', 'keep the online store’s values')
     .option('-y, --yes', 'do not ask for confirmation')

@@ -259,8 +259,14 @@ export function runOfflineStoreConformance(name: string, options: OfflineStoreCo
       const key = (o: Observation) => `${o.feature}|${o.pkey}|${o.observedAt}|${o.insertedAt}|${o.value}`;
       const scanned = await store.scan(env);
       expect(scanned.map(key).sort()).toEqual(kept.map(key).sort());
-      const spine = { pkeys: ['1', '2', '3', '1'], times: [BASE + DAY, BASE + 2 * DAY, BASE + 3 * DAY, BASE] };
-      const requested: SampledFeature[] = ['user.a', 'user.b', 'account.c'].map((fqn) => ({ fqn, ttlMs: null }));
+      const spine = {
+        pkeys: ['1', '2', '3', '1'],
+        times: [BASE + DAY, BASE + 2 * DAY, BASE + 3 * DAY, BASE],
+      };
+      const requested: SampledFeature[] = ['user.a', 'user.b', 'account.c'].map((fqn) => ({
+        fqn,
+        ttlMs: null,
+      }));
       expect((await store.sample(env, { spine, features: requested })).columns).toEqual(
         pointInTimeOracle(kept, spine, requested),
       );
@@ -276,7 +282,10 @@ export function runOfflineStoreConformance(name: string, options: OfflineStoreCo
       await store.dropFeatures(env, ['user.a']);
       expect((await store.scan(env, { features: ['user.a'] })).length).toBe(0);
       expect((await store.scan(env, { features: ['user.b'] })).map(key).sort()).toEqual(
-        kept.filter((o) => o.feature === 'user.b').map(key).sort(),
+        kept
+          .filter((o) => o.feature === 'user.b')
+          .map(key)
+          .sort(),
       );
       const error = await store.dropFeatures(env, ["bad'; drop"]).catch((e: unknown) => e);
       expect(error).toMatchObject({ kind: 'input' });

@@ -22,7 +22,6 @@ const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
  */
 export async function dropFromFiles(
   deps: CompactionDeps,
-  environment: string,
   manifest: OfflineManifest,
   features: readonly string[],
   insertedBefore: number,
@@ -44,12 +43,13 @@ export async function dropFromFiles(
   for (const [i, file] of candidates.entries()) {
     signal?.throwIfAborted();
     const path = paths[i]!;
-    const [hit, kept, lo, hi, keptFeatures] = await deps.withConnection(async (connection) =>
-      (
-        await connection.runAndReadAll(
-          `SELECT count(*) FILTER (WHERE ${condition})::BIGINT, count(*) FILTER (WHERE NOT (${condition}))::BIGINT, min(epoch_ms(observed_at)) FILTER (WHERE NOT (${condition})), max(epoch_ms(observed_at)) FILTER (WHERE NOT (${condition})), list(DISTINCT feature ORDER BY feature) FILTER (WHERE NOT (${condition})) FROM read_parquet(${quote(path)})`,
-        )
-      ).getRowsJS()[0]!,
+    const [hit, kept, lo, hi, keptFeatures] = await deps.withConnection(
+      async (connection) =>
+        (
+          await connection.runAndReadAll(
+            `SELECT count(*) FILTER (WHERE ${condition})::BIGINT, count(*) FILTER (WHERE NOT (${condition}))::BIGINT, min(epoch_ms(observed_at)) FILTER (WHERE NOT (${condition})), max(epoch_ms(observed_at)) FILTER (WHERE NOT (${condition})), list(DISTINCT feature ORDER BY feature) FILTER (WHERE NOT (${condition})) FROM read_parquet(${quote(path)})`,
+          )
+        ).getRowsJS()[0]!,
     );
     if (Number(hit) === 0) continue;
     erased += Number(hit);

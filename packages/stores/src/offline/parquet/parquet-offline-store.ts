@@ -691,14 +691,7 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
       const run = (writeChains.get(environment) ?? Promise.resolve()).then(async () => {
         for (let attempt = 0; ; attempt++) {
           await manifest.refresh(signal);
-          const result = await dropFromFiles(
-            compaction(),
-            environment,
-            manifest,
-            features,
-            insertedBefore,
-            signal,
-          );
+          const result = await dropFromFiles(compaction(), manifest, features, insertedBefore, signal);
           if (result) return result;
           if (attempt >= 2)
             throw new SlateError(
