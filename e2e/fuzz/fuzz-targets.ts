@@ -198,6 +198,7 @@ const dataPlaneSeeds: Record<string, unknown> = {
   },
   '/v1/upload/single': { inputs: { 'user.id': 7, 'user.name': 'fuzz' } },
   '/v1/features/rows': { namespace: 'user', primary_keys: [1, 2] },
+  '/v1/features/drop': { features: ['user.name'] },
   '/v1/runs/trigger': { resolver_fqn: 'get_user' },
   '/v1/query/feather': Buffer.concat([
     Buffer.from('chal1'),

@@ -249,6 +249,7 @@ export function createDataPlane(config: DataPlaneConfig): DataPlane {
   const featureWriter = config.offline
     ? createBusFeatureWriter(config.offline.bus, {
         onlineStore,
+        offlineStore: config.offline.offlineStore,
         onOnlineWriteError: (error) =>
           logger.warn(
             { err: error },

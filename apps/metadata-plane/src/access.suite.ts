@@ -102,6 +102,17 @@ const TO = NOW.toISOString();
 const ENDPOINTS: Record<string, { permission: string; method: string; url: string; body?: unknown }> = {
   'GET /v1/audit-log': { permission: 'team.admin', method: 'GET', url: '/v1/audit-log?action=tokens.*' },
   'GET /openapi.json': { permission: 'authenticated', method: 'GET', url: '/openapi.json' },
+  'GET /v1/oauth/device': {
+    permission: 'authenticated',
+    method: 'GET',
+    url: '/v1/oauth/device?user_code=BCDF-GHJK',
+  },
+  'POST /v1/oauth/device/decision': {
+    permission: 'authenticated',
+    method: 'POST',
+    url: '/v1/oauth/device/decision',
+    body: { user_code: 'BCDF-GHJK', environment_id: 'dev', approve: false },
+  },
   'POST /v1/environments/:id/tokens': {
     permission: 'tokens.write',
     method: 'POST',
@@ -378,6 +389,8 @@ export function runAccessSuite(label: string, factory: DatabaseFactory): void {
         [
           'GET /healthz',
           'POST /v1/oauth/token',
+          'POST /v1/oauth/device/code',
+          'POST /v1/oauth/device/token',
           'GET /.well-known/jwks.json',
           'POST /v1/data-planes/register',
           'GET /v1/data-plane/desired-state',

@@ -20,6 +20,7 @@ const CatalogEntryPage = lazy(() =>
 );
 const TeamsPage = lazy(() => import('./pages/teams-page.tsx').then((m) => ({ default: m.TeamsPage })));
 const SecretsPage = lazy(() => import('./pages/secrets-page.tsx').then((m) => ({ default: m.SecretsPage })));
+const DevicePage = lazy(() => import('./pages/device-page.tsx').then((m) => ({ default: m.DevicePage })));
 const AuditLogPage = lazy(() =>
   import('./pages/audit-log-page.tsx').then((m) => ({ default: m.AuditLogPage })),
 );
@@ -145,6 +146,8 @@ function Page({ route }: { route: Route }) {
       return <TeamsPage teamId={route.teamId} tab={route.tab} />;
     case 'secrets':
       return <SecretsPage environmentId={route.environmentId} />;
+    case 'device':
+      return <DevicePage code={route.code} />;
     case 'not-found':
       return (
         <EmptyState title="Page not found">

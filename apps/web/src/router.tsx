@@ -20,6 +20,8 @@ export type Route =
   | { readonly kind: 'audit-log' }
   | { readonly kind: 'teams'; readonly teamId: string | null; readonly tab: TeamTab }
   | { readonly kind: 'secrets'; readonly environmentId: string | null }
+  /** Approving a `slate login` from a terminal: `code` prefilled from the link the CLI opened. */
+  | { readonly kind: 'device'; readonly code: string | null }
   | { readonly kind: 'not-found'; readonly path: string };
 
 /** Parses a pathname and search string into a {@link Route}. */
@@ -57,6 +59,7 @@ export function parseRoute(pathname: string, search = ''): Route {
   if (first === 'tokens' && parts.length === 1)
     return { kind: 'tokens', environmentId: params.get('environment') };
   if (first === 'audit-log' && parts.length === 1) return { kind: 'audit-log' };
+  if (first === 'device' && parts.length === 1) return { kind: 'device', code: params.get('code') };
   return { kind: 'not-found', path: pathname };
 }
 
@@ -84,6 +87,8 @@ export function hrefOf(route: Route): string {
       return `/teams/${enc(route.teamId)}${route.tab === 'projects' ? '' : `/${route.tab}`}`;
     case 'secrets':
       return route.environmentId ? `/environments/${enc(route.environmentId)}/secrets` : '/secrets';
+    case 'device':
+      return route.code ? `/device?code=${enc(route.code)}` : '/device';
     case 'not-found':
       return route.path;
   }

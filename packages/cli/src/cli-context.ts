@@ -20,6 +20,13 @@ export interface CliContext {
    * @throws SlateError `input`/`STDIN_TOO_LARGE` past the limit.
    */
   readonly stdin?: (limitBytes: number) => Promise<string>;
+  /**
+   * Asks a yes/no question on the terminal; absent when there is no terminal to ask on (then a command
+   * that needs a confirmation requires `--yes`).
+   */
+  readonly confirm?: (question: string) => Promise<boolean>;
+  /** Opens a URL in the user's browser; absent when there is none to open (then URLs are printed). */
+  readonly openUrl?: (url: string) => Promise<boolean>;
 }
 
 /** The real process: `process.cwd()`, `process.env`, stdout and stderr. */
@@ -46,7 +53,45 @@ export function processCliContext(): CliContext {
       }
       return Buffer.concat(chunks).toString('utf8');
     },
+    // A browser only on a desktop: a display on Linux (not over SSH without one), always on macOS/Windows.
+    ...(process.platform === 'darwin' ||
+    process.platform === 'win32' ||
+    ((process.env.DISPLAY || process.env.WAYLAND_DISPLAY) && !process.env.SSH_CONNECTION)
+      ? { openUrl: (url: string) => openInBrowser(url) }
+      : {}),
+    ...(process.stdin.isTTY && process.stderr.isTTY
+      ? {
+          confirm: async (question: string) => {
+            const { createInterface } = await import('node:readline/promises');
+            const prompt = createInterface({ input: process.stdin, output: process.stderr });
+            try {
+              return /^y(es)?$/i.test((await prompt.question(question)).trim());
+            } finally {
+              prompt.close();
+            }
+          },
+        }
+      : {}),
   };
+}
+
+/** Starts the platform's URL opener, detached; resolves false when it could not be started. */
+async function openInBrowser(url: string): Promise<boolean> {
+  const { spawn } = await import('node:child_process');
+  const [command, ...args] =
+    process.platform === 'darwin'
+      ? ['open', url]
+      : process.platform === 'win32'
+        ? ['cmd', '/c', 'start', '""', url]
+        : ['xdg-open', url];
+  return new Promise((resolve) => {
+    const child = spawn(command!, args, { stdio: 'ignore', detached: true });
+    child.once('error', () => resolve(false));
+    child.once('spawn', () => {
+      child.unref();
+      resolve(true);
+    });
+  });
 }
 
 /** Connection flags every command accepts; they beat environment variables and `.slate/credentials.json`. */

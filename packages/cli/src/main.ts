@@ -8,6 +8,7 @@ import { registerDatasets } from './commands/datasets.ts';
 import { registerDelete } from './commands/delete.ts';
 import { registerDeployments } from './commands/deployments.ts';
 import { registerDiff } from './commands/diff.ts';
+import { registerDrop } from './commands/drop.ts';
 import { registerEnv } from './commands/env.ts';
 import { registerInit } from './commands/init.ts';
 import { registerLint } from './commands/lint.ts';
@@ -54,6 +55,7 @@ export const commands: readonly CommandRegistration[] = [
   registerToken,
   registerUpload,
   registerDelete,
+  registerDrop,
   registerCodegen,
   registerLogin,
   registerLogout,

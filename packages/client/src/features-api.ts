@@ -21,6 +21,30 @@ export interface DeleteFeaturesRequest {
   readonly retainOffline?: boolean;
 }
 
+/** What `dropFeatures` removes: every value of some features (or of a whole namespace). */
+export interface DropFeaturesRequest {
+  /** Features, as FQNs (or names in `namespace`). */
+  readonly features?: readonly string[];
+  /** Every scalar feature of this namespace, when `features` is not given. */
+  readonly namespace?: string;
+  /** Keep the online values (default false). */
+  readonly retainOnline?: boolean;
+  /** Keep the offline values (default false). */
+  readonly retainOffline?: boolean;
+}
+
+/** Answer of `POST /v1/features/drop`. */
+export const DropResponseSchema = z.looseObject({
+  /** The features dropped (FQNs). */
+  features: z.array(z.string()),
+  online: z.boolean(),
+  /** Whether the offline store was reached (false: retained, or no offline store on that data plane). */
+  offline: z.boolean(),
+  offline_rows: z.number().nullable(),
+  errors: z.array(z.unknown()).nullish(),
+});
+export type DropFeaturesResponse = z.infer<typeof DropResponseSchema>;
+
 export const DeleteResponseSchema = z.looseObject({ errors: z.array(z.unknown()).nullish() });
 export type DeleteFeaturesResponse = z.infer<typeof DeleteResponseSchema>;
 

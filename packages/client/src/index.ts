@@ -100,6 +100,8 @@ export type { BulkQueryRequest, BulkQueryResult, ByteModel } from './feather.ts'
 export type {
   DeleteFeaturesRequest,
   DeleteFeaturesResponse,
+  DropFeaturesRequest,
+  DropFeaturesResponse,
   EnvironmentGraph,
   UploadFeaturesResponse,
 } from './features-api.ts';

@@ -7,6 +7,9 @@ import {
   type DeleteFeaturesRequest,
   type DeleteFeaturesResponse,
   DeleteResponseSchema,
+  type DropFeaturesRequest,
+  type DropFeaturesResponse,
+  DropResponseSchema,
   type EnvironmentGraph,
   EnvironmentGraphSchema,
   type UploadFeaturesResponse,
@@ -244,6 +247,13 @@ export interface SlateClient {
   ): Promise<UploadFeaturesResponse>;
   /** `DELETE /v1/features/rows`: removes entities' stored values (all of the namespace's features by default). */
   deleteFeatures(request: DeleteFeaturesRequest, options?: CallOptions): Promise<DeleteFeaturesResponse>;
+  /**
+   * `POST /v1/features/drop`: removes every stored value of some features (all entities), online and
+   * offline unless told to keep one; resolves once they are gone. Needs `deploy.create`.
+   * @example
+   * await client.dropFeatures({ features: ['user.risk_score'] });
+   */
+  dropFeatures(request: DropFeaturesRequest, options?: CallOptions): Promise<DropFeaturesResponse>;
   /** `GET /v1/environment/graph`: the features and resolvers of the environment's active deployment. */
   environmentGraph(options?: CallOptions): Promise<EnvironmentGraph>;
   /**
@@ -665,6 +675,21 @@ export function createSlateClient(options: SlateClientOptions): SlateClient {
       });
       return parse(UploadResponseSchema, answer, 'POST', answer.url);
     },
+
+    dropFeatures: (request, callOptions = {}) =>
+      call({
+        method: 'POST',
+        target: 'query',
+        path: '/v1/features/drop',
+        body: {
+          features: request.features ?? null,
+          namespace: request.namespace ?? null,
+          retain_offline: request.retainOffline ?? false,
+          retain_online: request.retainOnline ?? false,
+        },
+        schema: DropResponseSchema,
+        signal: callOptions.signal,
+      }),
 
     deleteFeatures: (request, callOptions = {}) =>
       call({

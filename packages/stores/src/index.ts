@@ -33,6 +33,8 @@ export { createS3ObjectStore, type S3ObjectStoreOptions } from './object/s3/s3-o
 export { scopeObjectStore } from './object/scoped-object-store.ts';
 export type {
   CompactionResult,
+  DropOptions,
+  DropResult,
   Observation,
   OfflineBatch,
   OfflineStore,

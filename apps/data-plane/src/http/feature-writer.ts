@@ -43,6 +43,24 @@ export interface FeatureWriter {
     targets: StoreTargets,
     signal?: AbortSignal,
   ): Promise<void>;
+  /**
+   * Deletes every value of `features` (all primary keys) from the targeted stores it can reach, and
+   * resolves once they are gone there: `offlineRows` is the number of offline observations erased, `null`
+   * when the offline store is out of this writer's reach.
+   */
+  drop(
+    environment: string,
+    features: readonly string[],
+    targets: StoreTargets,
+    signal?: AbortSignal,
+  ): Promise<DropOutcome>;
+}
+
+/** What `FeatureWriter.drop` did. */
+export interface DropOutcome {
+  readonly online: boolean;
+  /** Offline observations erased; `null` when the offline store was not targeted or not reachable. */
+  readonly offlineRows: number | null;
 }
 
 /**
@@ -63,6 +81,10 @@ export function createOnlineStoreFeatureWriter(store: OnlineStore): FeatureWrite
     },
     async delete(environment, keys, targets, signal) {
       if (targets.online && keys.length > 0) await store.delete(environment, keys, signal);
+    },
+    async drop(environment, features, targets, signal) {
+      if (targets.online && features.length > 0) await store.dropFeatures(environment, features, signal);
+      return { online: targets.online, offlineRows: null };
     },
   };
 }

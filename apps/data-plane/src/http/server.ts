@@ -22,6 +22,7 @@ import { tableToInputs } from './arrow-values.ts';
 import { decodeByteModel } from './byte-model.ts';
 import { createConcurrencyLimiter } from './concurrency-limit.ts';
 import { DEFAULT_MAX_FEATHER_ROWS, runFeatherQueries } from './feather-query.ts';
+import { DropFeaturesRequestSchema, featuresToDrop } from './feature-drop.ts';
 import {
   DeleteRowsRequestSchema,
   featureWrites,
@@ -329,6 +330,30 @@ export function createDataPlaneServer(options: DataPlaneServerOptions): FastifyI
       });
       request.log.info({ namespace: namespace.name, rows: body.primary_keys.length }, 'feature rows deleted');
       return { errors: [] };
+    });
+  });
+
+  // `slate drop`: every value of some features, online and offline. Wiping a feature is a deployer's act,
+  // not a querier's: it needs `deploy.create`, where deleting some entities' rows needs `query.online`.
+  app.post('/v1/features/drop', async (request) => {
+    const body = DropFeaturesRequestSchema.parse(request.body);
+    return serve(request, 'deploy.create', async ({ environment, deployment, principal }) => {
+      const features = featuresToDrop(deployment.engine.planner.index, body);
+      const outcome = await writerOf().drop(environment.id, features, {
+        online: !body.retain_online,
+        offline: !body.retain_offline,
+      });
+      request.log.info(
+        { principal: principal.subject, environment: environment.id, features, ...outcome },
+        'feature values dropped',
+      );
+      return {
+        features,
+        online: outcome.online,
+        offline: outcome.offlineRows !== null,
+        offline_rows: outcome.offlineRows,
+        errors: [],
+      };
     });
   });
 

@@ -69,6 +69,7 @@ function stalledOfflineStore() {
     readRecords: (...args) => offline.readRecords(...args),
     scan: (...args) => offline.scan(...args),
     compact: (...args) => offline.compact(...args),
+    dropFeatures: (...args) => offline.dropFeatures(...args),
     sample: async (...args) => {
       entered();
       await released;

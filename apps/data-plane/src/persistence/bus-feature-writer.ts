@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { SlateError } from '@slate/graph';
-import type { Bus, OnlineStore } from '@slate/stores';
+import type { Bus, OfflineStore, OnlineStore } from '@slate/stores';
 import type { FeatureWriter } from '../http/feature-writer.ts';
 import { RESULT_BUS_TOPIC, type ResultMessageInput } from './result-message.ts';
 
@@ -33,6 +33,11 @@ export function createBusFeatureWriter(
     onlineStore?: OnlineStore;
     /** An online-store write that failed after the bus took the upload (which was acknowledged anyway). */
     onOnlineWriteError?: (error: unknown) => void;
+    /**
+     * Dropped from directly too, besides the bus (the same instance as background persistence's, so the
+     * drop waits for its writes and merges in progress): a drop's answer then means the values are gone.
+     */
+    offlineStore?: OfflineStore;
   } = {},
 ): FeatureWriter {
   const topic = options.topic ?? RESULT_BUS_TOPIC;
@@ -113,6 +118,40 @@ export function createBusFeatureWriter(
       );
       const stringKeys = keys.map((k) => ({ feature: k.feature, pkey: String(k.pkey) }));
       await writeOnline((store) => store.delete(environment, stringKeys, signal));
+    },
+    async drop(environment, features, targets, signal) {
+      if (features.length === 0 || (!targets.online && !targets.offline))
+        return { online: false, offlineRows: null };
+      // At once first, so the answer means "gone" and counts what was erased (unlike a write, a failure
+      // here is the caller's to see: a drop is idempotent, so running it again is safe).
+      const insertedAt = Date.now();
+      if (targets.online && online) await online.dropFeatures(environment, features, signal);
+      const offline =
+        targets.offline && options.offlineStore
+          ? await options.offlineStore.dropFeatures(environment, features, {
+              insertedBefore: insertedAt,
+              signal,
+            })
+          : null;
+      // Then on the bus, so values published before the drop but not persisted yet are erased too: the
+      // writers apply the drop after them (the bus keeps one environment's messages in order), and the
+      // offline writer drops only what was inserted up to `insertedAt`, so this message replayed later never
+      // erases newer values offline.
+      await publish(
+        {
+          version: 1,
+          environment,
+          operationId: randomUUID(),
+          operationKind: 'UPLOAD_FEATURES',
+          deploymentId: null,
+          insertedAt,
+          writeOnline: targets.online,
+          writeOffline: targets.offline,
+          drops: [...features],
+        },
+        signal,
+      );
+      return { online: targets.online, offlineRows: offline ? offline.rows : null };
     },
   };
 }

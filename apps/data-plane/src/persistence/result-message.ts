@@ -68,6 +68,11 @@ export const ResultMessageSchema = z.object({
   writeOffline: z.boolean(),
   /** Online keys to delete (feature deletes). */
   deletes: z.array(z.object({ feature: z.string(), pkey: z.string() })).default([]),
+  /**
+   * Features whose every value is dropped (`slate drop`): online when `writeOnline`, offline (observations
+   * inserted at or before `insertedAt`) when `writeOffline`.
+   */
+  drops: z.array(z.string().min(1)).default([]),
   queryLog: QueryLogEntrySchema.optional(),
   usage: UsageEventSchema.optional(),
 });

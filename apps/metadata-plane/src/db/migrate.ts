@@ -12,6 +12,7 @@ import * as deploymentGraphAsJson from './migrations/0009-deployment-graph-as-js
 import * as deploymentApplyMarks from './migrations/0010-deployment-apply-marks.ts';
 import * as metricRollupsMon1 from './migrations/0011-metric-rollups-mon1.ts';
 import * as alerts from './migrations/0012-alerts-mon3.ts';
+import * as deviceAuthorizations from './migrations/0011-device-authorizations-cli2.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order. Names are the file names; add new ones at the end, never edit old ones. */
@@ -28,6 +29,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   '0010-deployment-apply-marks': deploymentApplyMarks,
   '0011-metric-rollups-mon1': metricRollupsMon1,
   '0012-alerts-mon3': alerts,
+  '0011-device-authorizations-cli2': deviceAuthorizations,
 };
 
 /**

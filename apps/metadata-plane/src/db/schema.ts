@@ -35,6 +35,7 @@ export interface Database {
   batch_jobs: BatchJobsTable;
   batch_reports: BatchReportsTable;
   schedules: SchedulesTable;
+  device_authorizations: DeviceAuthorizationsTable;
   schedule_deliveries: ScheduleDeliveriesTable;
   metric_points: MetricPointsTable;
   metric_receipts: MetricReceiptsTable;
@@ -99,6 +100,22 @@ export interface TeamInvitesTable {
   role: string;
   accepted_at: Timestamp | null;
   created_at: CreatedAt;
+}
+
+/** An RFC 8628 device authorization (`slate login`); codes only as sha256 hashes. */
+export interface DeviceAuthorizationsTable {
+  id: string;
+  device_code_hash: string;
+  user_code_hash: string;
+  client_name: string;
+  status: 'pending' | 'approved' | 'denied' | 'consumed';
+  interval_s: number;
+  last_polled_at: Timestamp | null;
+  user_id: string | null;
+  environment_id: string | null;
+  permissions: Json<string[]> | null;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
 }
 
 export interface ServiceTokensTable {

@@ -23,6 +23,7 @@ export const FORWARDED_ROUTES: readonly {
   { method: 'POST', url: '/v1/upload_features/multi' },
   { method: 'POST', url: '/v1/upload/single' },
   { method: 'DELETE', url: '/v1/features/rows' },
+  { method: 'POST', url: '/v1/features/drop' },
   { method: 'GET', url: '/v1/environment/graph' },
   { method: 'GET', url: '/v1/deployments/:id/graph' },
   { method: 'POST', url: '/v1/runs/trigger' },

@@ -19,6 +19,7 @@ import { catalogRoutes } from './routes/catalog-routes.ts';
 import { dataPlaneRoutes } from './routes/data-plane-routes.ts';
 import { deploymentRoutes } from './routes/deployment-routes.ts';
 import { metricRoutes } from './routes/metric-routes.ts';
+import { deviceRoutes } from './routes/device-routes.ts';
 import { secretRoutes } from './routes/secret-routes.ts';
 import { systemRoutes } from './routes/system-routes.ts';
 import { teamRoutes } from './routes/team-routes.ts';
@@ -119,6 +120,7 @@ export async function buildHttpApp(
   monitoringRoutes(router, ctx, ctx.keyEncryption);
   logoutRoutes(router, ctx);
   oidcRoutes(router, ctx);
+  deviceRoutes(router, ctx);
   if (ctx.mode === 'embedded') localLoginRoutes(router, ctx);
   options.onRoutes?.(router);
   const forwarding = await mountForwardedRoutes(app, ctx, options.forwarding);

@@ -35,6 +35,14 @@ export interface SlateApi extends QueryApi {
   authProviders(signal?: AbortSignal): Promise<AuthProviders>;
   localLogin(email: string): Promise<unknown>;
   logout(): Promise<unknown>;
+  /** The pending `slate login` a user code names (RFC 8628 device grant). */
+  deviceLogin(userCode: string, signal?: AbortSignal): Promise<{ client_name: string; expires_at: string }>;
+  /** Approves (or denies) a pending `slate login` for one environment. */
+  decideDeviceLogin(input: {
+    user_code: string;
+    environment_id: string;
+    approve: boolean;
+  }): Promise<{ approved: boolean; environment_id: string; permissions: string[] }>;
   me(signal?: AbortSignal): Promise<Me>;
   teams(page?: PageQuery, signal?: AbortSignal): Promise<Page<Team>>;
   projects(page?: PageQuery, signal?: AbortSignal): Promise<Page<Project>>;
@@ -86,6 +94,9 @@ export function createSlateApi(http: HttpClient): SlateApi {
     authProviders: (signal) => http.request('GET', '/v1/auth/providers', { signal }),
     localLogin: (email) => http.request('POST', '/v1/auth/local-login', { body: { email } }),
     logout: () => http.request('POST', '/v1/auth/logout'),
+    deviceLogin: (userCode, signal) =>
+      http.request('GET', '/v1/oauth/device', { query: { user_code: userCode }, signal }),
+    decideDeviceLogin: (input) => http.request('POST', '/v1/oauth/device/decision', { body: input }),
     me: (signal) => http.request('GET', '/v1/me', { signal }),
     teams: (p, signal) => http.request('GET', '/v1/teams', { query: page(p), signal }),
     projects: (p, signal) => http.request('GET', '/v1/projects', { query: page(p), signal }),

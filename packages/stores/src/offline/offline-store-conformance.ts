@@ -230,6 +230,67 @@ export function runOfflineStoreConformance(name: string, options: OfflineStoreCo
       });
     }
 
+    it('drops every observation of some features inserted up to a time, at once, and nothing else', async () => {
+      const random = seededRandom(7);
+      const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
+      const other = `env-${randomUUID().slice(0, 8)}`;
+      const all: Observation[] = [];
+      let insertedAt = BASE;
+      for (let batch = 0; batch < 5; batch++) {
+        const observations: Observation[] = Array.from({ length: 30 }, () => ({
+          feature: pick(['user.a', 'user.b', 'account.c']),
+          pkey: pick(['1', '2', '3']),
+          value: Math.round(random() * 1000),
+          observedAt: BASE + Math.floor(random() * 8) * (DAY / 4),
+          insertedAt: insertedAt++,
+        }));
+        all.push(...observations);
+        await store.write(env, [{ id: `drop-${batch}`, observations }]);
+        await store.write(other, [{ id: `drop-${batch}`, observations }]);
+      }
+      await store.compact(env);
+      // Values inserted after the cut (the last batch) survive: a replayed drop never erases later writes.
+      const cut = BASE + 4 * 30 - 1;
+      const dropped = (o: Observation) => ['user.a', 'account.c'].includes(o.feature) && o.insertedAt <= cut;
+      const kept = all.filter((o) => !dropped(o));
+      const result = await store.dropFeatures(env, ['user.a', 'account.c'], { insertedBefore: cut });
+      expect(result.rows).toBe(all.length - kept.length);
+      expect(result.rows).toBeGreaterThan(0);
+      const key = (o: Observation) => `${o.feature}|${o.pkey}|${o.observedAt}|${o.insertedAt}|${o.value}`;
+      const scanned = await store.scan(env);
+      expect(scanned.map(key).sort()).toEqual(kept.map(key).sort());
+      const spine = {
+        pkeys: ['1', '2', '3', '1'],
+        times: [BASE + DAY, BASE + 2 * DAY, BASE + 3 * DAY, BASE],
+      };
+      const requested: SampledFeature[] = ['user.a', 'user.b', 'account.c'].map((fqn) => ({
+        fqn,
+        ttlMs: null,
+      }));
+      expect((await store.sample(env, { spine, features: requested })).columns).toEqual(
+        pointInTimeOracle(kept, spine, requested),
+      );
+      // Another environment keeps everything; a second drop finds nothing; a later compaction keeps the drop.
+      expect(await store.scan(other)).toHaveLength(all.length);
+      expect(await store.dropFeatures(env, ['user.a', 'account.c'], { insertedBefore: cut })).toEqual({
+        rows: 0,
+        files: 0,
+      });
+      await store.compact(env);
+      expect((await store.scan(env)).map(key).sort()).toEqual(kept.map(key).sort());
+      // Without a time, everything of the feature goes.
+      await store.dropFeatures(env, ['user.a']);
+      expect((await store.scan(env, { features: ['user.a'] })).length).toBe(0);
+      expect((await store.scan(env, { features: ['user.b'] })).map(key).sort()).toEqual(
+        kept
+          .filter((o) => o.feature === 'user.b')
+          .map(key)
+          .sort(),
+      );
+      const error = await store.dropFeatures(env, ["bad'; drop"]).catch((e: unknown) => e);
+      expect(error).toMatchObject({ kind: 'input' });
+    });
+
     it('appends record-table rows idempotently by batch id and reads them back in commit order', async () => {
       expect(await store.appendRecords(env, 'query_log', [{ id: 'q1', rows: [{ a: 1 }, { a: 2 }] }])).toBe(1);
       expect(

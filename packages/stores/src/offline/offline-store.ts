@@ -43,6 +43,30 @@ export interface OfflineStore {
   scan(environment: string, options?: ScanOptions): Promise<StoredObservation[]>;
   /** Merges small files; readers are never shown a half-compacted state. */
   compact(environment: string, signal?: AbortSignal): Promise<CompactionResult>;
+  /**
+   * Erases every observation of the given features (all primary keys, all times) inserted at or before
+   * `insertedBefore` (epoch ms; default: now), at once: readers see all of them or none of them gone.
+   * Idempotent, and values inserted after `insertedBefore` are kept, so replaying a drop (a redelivered
+   * bus message) never erases later writes. Record tables are not touched.
+   *
+   * @throws SlateError `input`/`INVALID_FEATURE` for a malformed feature name.
+   */
+  dropFeatures(environment: string, features: readonly string[], options?: DropOptions): Promise<DropResult>;
+}
+
+/** Options of `OfflineStore.dropFeatures`. */
+export interface DropOptions {
+  /** Only observations inserted at or before this time (epoch ms) are erased; default: now. */
+  readonly insertedBefore?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** What `OfflineStore.dropFeatures` erased. */
+export interface DropResult {
+  /** Observations erased. */
+  readonly rows: number;
+  /** Data files rewritten (or removed, when every row went). */
+  readonly files: number;
 }
 
 export interface OfflineStoreCapabilities {

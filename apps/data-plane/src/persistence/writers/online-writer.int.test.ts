@@ -50,6 +50,7 @@ describe.skipIf(!reachable)('createOnlineWriter (Redis)', () => {
         operationKind: 'UPLOAD_FEATURES',
         deploymentId: null,
         insertedAt: m,
+        drops: [],
         // Runs of up to 19 messages × 800 values between deletes, over 8,000 keys per environment: one store
         // call holds more than one script run (5,000 distinct keys), and keys repeat within a run and across
         // runs, with backdated values and ties.

@@ -16,6 +16,7 @@ const message = (id: string, patch: Partial<ResultMessage>) => ({
     writeOnline: true,
     writeOffline: false,
     deletes: [],
+    drops: [],
     ...patch,
   },
 });
@@ -44,6 +45,24 @@ describe('createOnlineWriter', () => {
       { value: 'tie-later', observedAt: 10 },
       null,
       { value: 'after-delete', observedAt: 1 },
+    ]);
+  });
+
+  it('drops every value of a feature in message order: before the drop gone, after it kept', async () => {
+    const store = createMemoryOnlineStore();
+    await store.init();
+    const other = { feature: 'user.email', pkey: '1', value: 'a@b', observedAt: 1, resolver: null };
+    await createOnlineWriter(store).write([
+      message('a', { values: [value('1', 'one', 10), value('2', 'two', 10), other] }),
+      message('b', { drops: ['user.name'] }),
+      message('c', { values: [value('3', 'after-drop', 1)] }),
+    ]);
+    const keys = ['1', '2', '3'].map((pkey) => ({ feature: 'user.name', pkey }));
+    expect(await store.get('prod', [...keys, { feature: 'user.email', pkey: '1' }])).toEqual([
+      null,
+      null,
+      { value: 'after-drop', observedAt: 1 },
+      { value: 'a@b', observedAt: 1 },
     ]);
   });
 

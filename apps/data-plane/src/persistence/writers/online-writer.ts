@@ -2,7 +2,7 @@ import type { OnlineEntry, OnlineStore } from '@slate/stores';
 import type { PersistenceWriter, ReceivedResult } from './writer.ts';
 
 /**
- * The online writer: values of messages marked `writeOnline` into the online store, and their deletes.
+ * The online writer: values of messages marked `writeOnline` into the online store, and their deletes and drops.
  * Idempotent without bookkeeping: the store keeps the newest `observedAt`, so a replayed value never
  * overwrites a newer one, and re-applying the same value leaves the same state. The values of a run of
  * messages without deletes go to the store in one `set` per environment, in message order (the store
@@ -27,6 +27,10 @@ export function createOnlineWriter(store: OnlineStore): PersistenceWriter {
         if (message.deletes.length > 0) {
           await flush();
           await store.delete(message.environment, message.deletes, signal);
+        }
+        if (message.drops.length > 0) {
+          await flush();
+          await store.dropFeatures(message.environment, message.drops, signal);
         }
         if (message.values.length === 0) continue;
         let entries = pending.get(message.environment);

@@ -7,6 +7,8 @@ import { SlateError } from '@slate/graph';
 import type { ObjectStore } from '../../object/object-store.ts';
 import type {
   CompactionResult,
+  DropOptions,
+  DropResult,
   OfflineBatch,
   OfflineStore,
   RecordBatch,
@@ -24,6 +26,7 @@ import {
   mergeFiles,
   partitionOf,
 } from './offline-compaction.ts';
+import { dropFromFiles } from './offline-drop.ts';
 import { type DataFile, OfflineManifest } from './offline-manifest.ts';
 
 /** Options for `createParquetOfflineStore`. */
@@ -671,6 +674,32 @@ export function createParquetOfflineStore(options: ParquetOfflineStoreOptions): 
           written += 1;
         }
         return { merged, written };
+      });
+      writeChains.set(
+        environment,
+        run.catch(() => {}),
+      );
+      return run;
+    },
+    async dropFeatures(environment, features, dropOptions: DropOptions = {}): Promise<DropResult> {
+      features.forEach(checkFeature);
+      const { signal } = dropOptions;
+      const insertedBefore = dropOptions.insertedBefore ?? Date.now();
+      const manifest = manifestOf(environment);
+      if (features.length === 0) return { rows: 0, files: 0 };
+      // In the environment's write turn: a write or merge of this process never races the rewrite.
+      const run = (writeChains.get(environment) ?? Promise.resolve()).then(async () => {
+        for (let attempt = 0; ; attempt++) {
+          await manifest.refresh(signal);
+          const result = await dropFromFiles(compaction(), manifest, features, insertedBefore, signal);
+          if (result) return result;
+          if (attempt >= 2)
+            throw new SlateError(
+              'unavailable',
+              'OFFLINE_FILE_MISSING',
+              'offline store files kept disappearing during the drop (another process compacting): retry',
+            );
+        }
       });
       writeChains.set(
         environment,
