@@ -21,3 +21,10 @@ export {
   unlessCi,
 } from './services.ts';
 export { helmBinary } from './tools.ts';
+export {
+  failingOnnxModel,
+  type LinearModelOptions,
+  linearOnnxModel,
+  type MlpModelOptions,
+  mlpOnnxModel,
+} from './onnx-models.ts';
