@@ -3,6 +3,7 @@ import { requireService, testServices } from '@slate/testing';
 import pg from 'pg';
 import { describe, it } from 'vitest';
 import { runAccessSuite } from './access.suite.ts';
+import { runModelsSuite } from './models/models.suite.ts';
 import { runReplicasSuite } from './data-planes/replicas.suite.ts';
 import { type DatabaseFactory, runMetadataPlaneSuite } from './metadata-plane.suite.ts';
 import { runOidcSuite } from './oidc.suite.ts';
@@ -43,6 +44,7 @@ if (reachable) {
   };
   runMetadataPlaneSuite('PostgreSQL', postgres);
   runAccessSuite('PostgreSQL', postgres);
+  runModelsSuite('PostgreSQL', postgres);
   runSecretsSuite('PostgreSQL', postgres);
   runOidcSuite('PostgreSQL', postgres);
   runUsageSuite('PostgreSQL', postgres);

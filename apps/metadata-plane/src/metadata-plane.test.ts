@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAccessSuite } from './access.suite.ts';
+import { runModelsSuite } from './models/models.suite.ts';
 import { runReplicasSuite } from './data-planes/replicas.suite.ts';
 import { type DatabaseFactory, runMetadataPlaneSuite } from './metadata-plane.suite.ts';
 import { runOidcSuite } from './oidc.suite.ts';
@@ -21,6 +22,7 @@ const pglite: DatabaseFactory = {
 };
 runMetadataPlaneSuite('PGlite', pglite);
 runAccessSuite('PGlite', pglite);
+runModelsSuite('PGlite', pglite);
 runSecretsSuite('PGlite', pglite);
 runOidcSuite('PGlite', pglite);
 runUsageSuite('PGlite', pglite);

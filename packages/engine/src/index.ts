@@ -41,3 +41,6 @@ export {
 } from './runtime/sql/sql-runtime.ts';
 export { createWorkerRuntime, type WorkerRuntimeOptions } from './runtime/worker/worker-runtime.ts';
 export { coerceValue, primitiveTypeOf, toJsonValue } from './values.ts';
+export { createModelHost, type ModelHost, type ModelHostOptions } from './models/model-host.ts';
+export { type LoadedModel, loadOnnxModel } from './models/onnx-model.ts';
+export type { WorkerModels } from './runtime/worker/worker-protocol.ts';

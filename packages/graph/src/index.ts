@@ -40,3 +40,21 @@ export {
   nextFireTime,
   type SerialTicker,
 } from './schedule.ts';
+export {
+  MODEL_ELEMENT_TYPES,
+  MODEL_PART_MAX_BYTES,
+  ModelAliasSchema,
+  type ModelElementType,
+  ModelNameSchema,
+  type ModelRef,
+  ModelRefSchema,
+  modelPartKey,
+  modelRefKey,
+  type ModelSignature,
+  ModelSignatureSchema,
+  type ModelTensor,
+  ModelTensorSchema,
+  type PinnedModel,
+  PinnedModelSchema,
+  Sha256Schema,
+} from './model-signature.ts';

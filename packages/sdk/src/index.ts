@@ -99,3 +99,13 @@ export {
   type WindowedStreamResolver,
   windowedStream,
 } from './windowed-stream.ts';
+export {
+  installModelProvider,
+  isModelHandle,
+  type ModelHandle,
+  type ModelOutputRow,
+  type ModelProvider,
+  type ModelRow,
+  model,
+  type Prediction,
+} from './model.ts';

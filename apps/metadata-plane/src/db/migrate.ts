@@ -10,6 +10,7 @@ import * as dataPlaneInstances from './migrations/0007-data-plane-instances.ts';
 import * as signingKeyEnvelopes from './migrations/0008-signing-key-envelopes.ts';
 import * as deploymentGraphAsJson from './migrations/0009-deployment-graph-as-json.ts';
 import * as deploymentApplyMarks from './migrations/0010-deployment-apply-marks.ts';
+import * as modelsRegistry from './migrations/0011-models-registry.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order. Names are the file names; add new ones at the end, never edit old ones. */
@@ -24,6 +25,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   '0008-signing-key-envelopes': signingKeyEnvelopes,
   '0009-deployment-graph-as-json': deploymentGraphAsJson,
   '0010-deployment-apply-marks': deploymentApplyMarks,
+  '0011-models-registry': modelsRegistry,
 };
 
 /**

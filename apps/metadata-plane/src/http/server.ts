@@ -10,6 +10,7 @@ import { principalLabel } from '../auth/principal.ts';
 import type { MetadataPlaneContext } from '../context.ts';
 import { type ForwardingOptions, mountForwardedRoutes } from '../forwarding/forwarded-routes.ts';
 import { scheduleRoutes } from '../schedules/schedule-routes.ts';
+import { modelRoutes } from './routes/model-routes.ts';
 import type { SlateRouteConfig } from './route.ts';
 import { createRouter, type Router } from './router.ts';
 import { localLoginRoutes, logoutRoutes, oidcRoutes } from './routes/auth-routes.ts';
@@ -67,6 +68,10 @@ export async function buildHttpApp(
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(String(body))));
   });
+  // Model artifact parts (`PUT /v1/environments/:id/model-parts/:sha256`): raw bytes, bounded by the route's bodyLimit.
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => {
+    done(null, body);
+  });
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -113,6 +118,7 @@ export async function buildHttpApp(
   usageRoutes(router, ctx);
   batchRoutes(router, ctx);
   scheduleRoutes(router, ctx);
+  modelRoutes(router, ctx);
   logoutRoutes(router, ctx);
   oidcRoutes(router, ctx);
   if (ctx.mode === 'embedded') localLoginRoutes(router, ctx);
