@@ -53,12 +53,12 @@ describe('model host', () => {
     const lin = await host.predict(ref('lin'), rows);
     expect(lin.version).toBe(3);
     const byHand = rows.map(({ x }) => 0.5 * x[0]! - 2 * x[1]! + 1);
-    lin.rows.forEach((row, i) => expect(row.y as number).toBeCloseTo(byHand[i]!, 5));
+    for (const [i, row] of lin.rows.entries()) expect(row.y as number).toBeCloseTo(byHand[i]!, 5);
 
     const logit = await host.predict(ref('logit'), rows);
-    logit.rows.forEach((row, i) =>
-      expect(row.y as number).toBeCloseTo(sigmoid(0.25 * rows[i]!.x[0]! + 0.75 * rows[i]!.x[1]! - 1), 5),
-    );
+    for (const [i, row] of logit.rows.entries()) {
+      expect(row.y as number).toBeCloseTo(sigmoid(0.25 * rows[i]!.x[0]! + 0.75 * rows[i]!.x[1]! - 1), 5);
+    }
 
     const mlp = await host.predict(ref('mlp'), rows);
     mlp.rows.forEach((row, i) => {
@@ -72,7 +72,7 @@ describe('model host', () => {
     const { host, reads } = hostOf({ 'lin@production': [pinned('lin', 1, LINEAR), LINEAR] });
     const calls = Array.from({ length: 50 }, (_, i) => host.predict(ref('lin'), [{ x: [i, 1] }]));
     const results = await Promise.all(calls);
-    results.forEach((r, i) => expect(r.rows[0]!.y as number).toBeCloseTo(0.5 * i - 2 + 1, 5));
+    for (const [i, r] of results.entries()) expect(r.rows[0]!.y as number).toBeCloseTo(0.5 * i - 2 + 1, 5);
     await host.predict(ref('lin'), [{ x: [0, 0] }]);
     expect(reads).toEqual(['lin']);
     expect(host.stats()).toEqual({ runs: 2, rows: 51 });
@@ -95,7 +95,7 @@ describe('model host', () => {
 
   it('refuses a corrupted artifact at load with MODEL_ARTIFACT_CORRUPT, and names unknown models', async () => {
     const tampered = Uint8Array.from(LINEAR);
-    tampered[tampered.length - 1] ^= 0xff;
+    tampered[tampered.length - 1] = tampered[tampered.length - 1]! ^ 0xff;
     host = createModelHost({
       models: { 'lin@production': pinned('lin', 1, LINEAR) },
       readArtifact: async () => tampered,

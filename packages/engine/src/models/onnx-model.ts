@@ -70,7 +70,9 @@ export async function loadOnnxModel(pinned: PinnedModel, bytes: Uint8Array): Pro
   }
   const where = `${pinned.name} v${pinned.version}`;
   const check = (rows: readonly ModelRow[]) => {
-    for (const spec of pinned.inputs) rows.forEach((row, i) => flatValue(spec, row, i, where));
+    for (const spec of pinned.inputs) {
+      for (const [i, row] of rows.entries()) flatValue(spec, row, i, where);
+    }
   };
   return {
     name: pinned.name,
