@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type ExprNode, ExprNodeSchema } from './expression.ts';
+import { ModelRefSchema, PinnedModelSchema } from './model-signature.ts';
 
 /**
  * The versioned JSON form of a feature graph: what `slate apply` uploads with each deployment and what
@@ -334,5 +335,12 @@ export const GraphArtifactSchema = z.object({
   namedQueries: z.array(NamedQuerySpecSchema).default([]),
   /** Absent in artifacts from before scheduled queries: read it as `[]`. */
   scheduledQueries: z.array(ScheduledQuerySpecSchema).optional(),
+  /** The registered models the repository's resolvers call (its exported `model()` handles). */
+  models: z.array(ModelRefSchema).optional(),
+  /**
+   * The versions those references named when the deployment was made, set by the metadata plane (what a
+   * client sends here is replaced): the deployment runs exactly these, whatever the aliases do later.
+   */
+  pinnedModels: z.array(PinnedModelSchema).optional(),
 });
 export type GraphArtifact = z.infer<typeof GraphArtifactSchema>;

@@ -32,14 +32,6 @@ export {
 export { type FeatureIndex, indexFeatures, type ResolvedFeature, windowSuffix } from './feature-index.ts';
 export * from './graph-artifact.ts';
 export { type LintIssue, lintGraph } from './lint-graph.ts';
-export { RUN_STATUSES, type RunStatus, SCHEDULE_KINDS, type ScheduleKind } from './run-status.ts';
-export {
-  createSerialTicker,
-  type DueFireTimes,
-  dueFireTimes,
-  nextFireTime,
-  type SerialTicker,
-} from './schedule.ts';
 export {
   MODEL_ELEMENT_TYPES,
   MODEL_PART_MAX_BYTES,
@@ -48,13 +40,21 @@ export {
   ModelNameSchema,
   type ModelRef,
   ModelRefSchema,
-  modelPartKey,
-  modelRefKey,
   type ModelSignature,
   ModelSignatureSchema,
   type ModelTensor,
   ModelTensorSchema,
+  modelPartKey,
+  modelRefKey,
   type PinnedModel,
   PinnedModelSchema,
   Sha256Schema,
 } from './model-signature.ts';
+export { RUN_STATUSES, type RunStatus, SCHEDULE_KINDS, type ScheduleKind } from './run-status.ts';
+export {
+  createSerialTicker,
+  type DueFireTimes,
+  dueFireTimes,
+  nextFireTime,
+  type SerialTicker,
+} from './schedule.ts';

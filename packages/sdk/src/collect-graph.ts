@@ -5,6 +5,8 @@ import {
   type GraphArtifact,
   GraphArtifactSchema,
   inferExpressionType,
+  type ModelRef,
+  modelRefKey,
   type NamespaceSpec,
   nextFireTime,
   parseDuration,
@@ -22,6 +24,7 @@ import {
   isRelationField,
 } from './feature-class.ts';
 import { isScalarField } from './fields.ts';
+import { isModelHandle } from './model.ts';
 import { isNamedQuery, namedQueryOptions } from './named-query.ts';
 import { isResolver, type ResolverContext, resolverInternals } from './resolver.ts';
 import { isScheduledQuery, scheduledQuerySpec } from './scheduled-query.ts';
@@ -104,8 +107,10 @@ export function collectGraph(
   const namedQueries: GraphArtifact['namedQueries'] = [];
   const scheduledQueries: NonNullable<GraphArtifact['scheduledQueries']> = [];
   const sqlDeclarations: [string, ReturnType<typeof sqlResolverDeclaration>][] = [];
+  const models = new Map<string, ModelRef>();
   for (const [exportName, value] of Object.entries(exports)) {
-    if (isFeatureClass(value)) addClass(value);
+    if (isModelHandle(value)) models.set(modelRefKey(value.ref), value.ref);
+    else if (isFeatureClass(value)) addClass(value);
     else if (isResolver(value)) {
       const spec = resolverSpec(exportName, resolverInternals(value));
       if (functions.has(spec.fqn)) {
@@ -214,6 +219,7 @@ export function collectGraph(
     resolvers,
     namedQueries,
     ...(scheduledQueries.length > 0 ? { scheduledQueries } : {}),
+    ...(models.size > 0 ? { models: [...models.values()] } : {}),
   };
   const parsed = GraphArtifactSchema.safeParse(draft);
   if (!parsed.success) {
