@@ -12,6 +12,7 @@ import { registerInit } from './commands/init.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerLogout } from './commands/logout.ts';
+import { registerModels } from './commands/models.ts';
 import { registerOfflineQuery } from './commands/offline-query.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerRuns } from './commands/runs.ts';
@@ -45,6 +46,7 @@ export const commands: readonly CommandRegistration[] = [
   registerRuns,
   registerSchedules,
   registerSecrets,
+  registerModels,
   registerWhoAmI,
   registerEnv,
   registerToken,

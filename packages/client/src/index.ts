@@ -141,3 +141,17 @@ export {
   FAILED_DEPLOYMENT_STATUSES,
   type WhoAmI,
 } from './wire.ts';
+export {
+  type AliasMove,
+  downloadModelPart,
+  getModelVersion,
+  listModels,
+  listModelVersions,
+  type Model,
+  type ModelCallOptions,
+  type ModelVersion,
+  promoteModel,
+  type RegisterModelVersion,
+  registerModelVersion,
+  uploadModelPart,
+} from './models-api.ts';

@@ -88,20 +88,26 @@ export function model<I extends ModelRow = ModelRow, O extends ModelOutputRow = 
   const ref = parsed.data;
   const predictWithVersion = async (rows: readonly I[]) =>
     (await provider().predict(ref, rows)) as unknown as Prediction<O>;
-  return {
+  const handle: ModelHandle<I, O> = {
     kind: 'model',
     ref,
     predictWithVersion,
     predict: async (rows) => (await predictWithVersion(rows)).rows,
   };
+  handles.add(handle);
+  return handle;
 }
+
+/**
+ * Handles made by `model()`: recognised by identity, never by reading properties (feature classes throw on
+ * unknown ones); one set per realm, shared by every copy of this module (a bundle carries its own).
+ */
+const HANDLES = Symbol.for('slate.modelHandles');
+const realm = globalThis as Record<symbol, unknown>;
+if (!(realm[HANDLES] instanceof WeakSet)) realm[HANDLES] = new WeakSet<object>();
+const handles = realm[HANDLES] as WeakSet<object>;
 
 /** Whether `value` is a handle made by `model()`. */
 export function isModelHandle(value: unknown): value is ModelHandle {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { kind?: unknown }).kind === 'model' &&
-    typeof (value as { predict?: unknown }).predict === 'function'
-  );
+  return typeof value === 'object' && value !== null && handles.has(value);
 }

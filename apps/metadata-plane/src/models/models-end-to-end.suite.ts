@@ -204,14 +204,17 @@ export function runModelsEndToEndSuite(label: string, factory: DatabaseFactory):
           }
         }),
       );
-      const second = await deploy();
-      expect(second.status).toBe(201);
-      await eventually(async () => {
-        const got = await score(3, 2);
-        return got.value !== undefined && Math.abs(got.value - byV2(3, 2)) < 1e-5 ? true : undefined;
-      }, 60_000);
-      stop = true;
-      await load;
+      try {
+        const second = await deploy();
+        expect(second.status).toBe(201);
+        await eventually(async () => {
+          const got = await score(3, 2);
+          return got.value !== undefined && Math.abs(got.value - byV2(3, 2)) < 1e-5 ? true : undefined;
+        }, 120_000);
+      } finally {
+        stop = true;
+        await load;
+      }
       const failed = outcomes.filter(
         (o) =>
           o.status !== 200 ||
@@ -221,6 +224,6 @@ export function runModelsEndToEndSuite(label: string, factory: DatabaseFactory):
       );
       expect(outcomes.length).toBeGreaterThan(0);
       expect(failed).toEqual([]);
-    });
+    }, 300_000);
   });
 }
