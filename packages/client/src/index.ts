@@ -67,6 +67,20 @@ export type {
   EnvironmentGraph,
   UploadFeaturesResponse,
 } from './features-api.ts';
+export {
+  type AliasMove,
+  downloadModelPart,
+  getModelVersion,
+  listModels,
+  listModelVersions,
+  type Model,
+  type ModelCallOptions,
+  type ModelVersion,
+  promoteModel,
+  type RegisterModelVersion,
+  registerModelVersion,
+  uploadModelPart,
+} from './models-api.ts';
 export type {
   OfflineQueryError,
   OfflineQueryRequest,
@@ -141,17 +155,3 @@ export {
   FAILED_DEPLOYMENT_STATUSES,
   type WhoAmI,
 } from './wire.ts';
-export {
-  type AliasMove,
-  downloadModelPart,
-  getModelVersion,
-  listModels,
-  listModelVersions,
-  type Model,
-  type ModelCallOptions,
-  type ModelVersion,
-  promoteModel,
-  type RegisterModelVersion,
-  registerModelVersion,
-  uploadModelPart,
-} from './models-api.ts';

@@ -6,6 +6,8 @@ export {
   ExpressionError,
   type ExpressionScope,
 } from './expressions/compile-expression.ts';
+export { createModelHost, type ModelHost, type ModelHostOptions } from './models/model-host.ts';
+export { type LoadedModel, loadOnnxModel } from './models/onnx-model.ts';
 export type {
   HasManySubquery,
   Plan,
@@ -39,8 +41,6 @@ export {
   type SqlSources,
   scanSqlResolver,
 } from './runtime/sql/sql-runtime.ts';
+export type { WorkerModels } from './runtime/worker/worker-protocol.ts';
 export { createWorkerRuntime, type WorkerRuntimeOptions } from './runtime/worker/worker-runtime.ts';
 export { coerceValue, primitiveTypeOf, toJsonValue } from './values.ts';
-export { createModelHost, type ModelHost, type ModelHostOptions } from './models/model-host.ts';
-export { type LoadedModel, loadOnnxModel } from './models/onnx-model.ts';
-export type { WorkerModels } from './runtime/worker/worker-protocol.ts';

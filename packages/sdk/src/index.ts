@@ -32,6 +32,16 @@ export {
   struct,
   vector,
 } from './fields.ts';
+export {
+  installModelProvider,
+  isModelHandle,
+  type ModelHandle,
+  type ModelOutputRow,
+  type ModelProvider,
+  type ModelRow,
+  model,
+  type Prediction,
+} from './model.ts';
 export { type NamedQuery, type NamedQueryOptions, namedQuery } from './named-query.ts';
 export {
   type BatchResolverOptions,
@@ -99,13 +109,3 @@ export {
   type WindowedStreamResolver,
   windowedStream,
 } from './windowed-stream.ts';
-export {
-  installModelProvider,
-  isModelHandle,
-  type ModelHandle,
-  type ModelOutputRow,
-  type ModelProvider,
-  type ModelRow,
-  model,
-  type Prediction,
-} from './model.ts';

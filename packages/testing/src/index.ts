@@ -5,6 +5,13 @@ export {
   startKafkaMockCluster,
 } from './kafka-mock-cluster.ts';
 export { type KafkaMockFront, type KafkaMockFrontOptions, startKafkaMockFront } from './kafka-mock-front.ts';
+export {
+  failingOnnxModel,
+  type LinearModelOptions,
+  linearOnnxModel,
+  type MlpModelOptions,
+  mlpOnnxModel,
+} from './onnx-models.ts';
 export { freePort } from './ports.ts';
 export {
   type OwnRedisServer,
@@ -21,10 +28,3 @@ export {
   unlessCi,
 } from './services.ts';
 export { helmBinary } from './tools.ts';
-export {
-  failingOnnxModel,
-  type LinearModelOptions,
-  linearOnnxModel,
-  type MlpModelOptions,
-  mlpOnnxModel,
-} from './onnx-models.ts';

@@ -15,7 +15,15 @@ const folder = mkdtempSync(join(tmpdir(), 'slate-models-'));
 let engine: Engine;
 
 const LINEAR = linearOnnxModel({ weights: [0.5, -2], bias: 1 });
-const MLP = mlpOnnxModel({ w1: [[1, -1], [2, 0.5]], b1: [0, 1], w2: [1, 2], b2: -1 });
+const MLP = mlpOnnxModel({
+  w1: [
+    [1, -1],
+    [2, 0.5],
+  ],
+  b1: [0, 1],
+  w2: [1, 2],
+  b2: -1,
+});
 const FAILING = failingOnnxModel(2);
 
 beforeAll(async () => {
@@ -29,7 +37,11 @@ beforeAll(async () => {
   const bundlePath = join(folder, 'bundle.mjs');
   writeFileSync(bundlePath, bundle.outputFiles[0]!.contents);
   const models: [string, PinnedModel, Uint8Array][] = [
-    [modelRefKey({ name: 'fraud_model', alias: 'production' }), pinned('fraud_model', 4, LINEAR, 2, 'production'), LINEAR],
+    [
+      modelRefKey({ name: 'fraud_model', alias: 'production' }),
+      pinned('fraud_model', 4, LINEAR, 2, 'production'),
+      LINEAR,
+    ],
     [modelRefKey({ name: 'risk_model', version: 1 }), pinned('risk_model', 1, MLP), MLP],
     [modelRefKey({ name: 'broken_model', alias: 'production' }), pinned('broken_model', 1, FAILING), FAILING],
   ];
