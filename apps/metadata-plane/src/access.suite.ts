@@ -65,6 +65,8 @@ const ALL = [
   'environment.create',
   'billing.read',
   'infrastructure.read',
+  'models.read',
+  'models.write',
 ];
 const CUSTOM_PERMISSIONS = ['deploy.read', 'query.online', 'secrets.list', 'billing.read'];
 const HOLDS: Record<string, readonly string[]> = {
@@ -86,8 +88,10 @@ const HOLDS: Record<string, readonly string[]> = {
     'monitoring.read',
     'team.list',
     'infrastructure.read',
+    'models.read',
+    'models.write',
   ],
-  viewer: ['deploy.read', 'logs.list', 'monitoring.read', 'cron.read', 'team.list'],
+  viewer: ['deploy.read', 'logs.list', 'monitoring.read', 'cron.read', 'team.list', 'models.read'],
   custom: CUSTOM_PERMISSIONS,
 };
 
@@ -255,6 +259,49 @@ const ENDPOINTS: Record<string, { permission: string; method: string; url: strin
     permission: 'cron.create',
     method: 'POST',
     url: '/v1/environments/dev/schedules/resolver/none/resume',
+  },
+  'PUT /v1/environments/:id/model-parts/:sha256': {
+    permission: 'models.write',
+    method: 'PUT',
+    url: `/v1/environments/dev/model-parts/${'0'.repeat(64)}`,
+    body: {},
+  },
+  'GET /v1/environments/:id/model-parts/:sha256': {
+    permission: 'models.read',
+    method: 'GET',
+    url: `/v1/environments/dev/model-parts/${'0'.repeat(64)}`,
+  },
+  'GET /v1/environments/:id/models': {
+    permission: 'models.read',
+    method: 'GET',
+    url: '/v1/environments/dev/models',
+  },
+  'POST /v1/environments/:id/models/:name/versions': {
+    permission: 'models.write',
+    method: 'POST',
+    url: '/v1/environments/dev/models/matrix/versions',
+    body: {},
+  },
+  'GET /v1/environments/:id/models/:name/versions': {
+    permission: 'models.read',
+    method: 'GET',
+    url: '/v1/environments/dev/models/none/versions',
+  },
+  'GET /v1/environments/:id/models/:name/versions/:version': {
+    permission: 'models.read',
+    method: 'GET',
+    url: '/v1/environments/dev/models/none/versions/production',
+  },
+  'PUT /v1/environments/:id/models/:name/aliases/:alias': {
+    permission: 'models.write',
+    method: 'PUT',
+    url: '/v1/environments/dev/models/none/aliases/production',
+    body: { version: 1 },
+  },
+  'GET /v1/environments/:id/models/:name/alias-history': {
+    permission: 'models.read',
+    method: 'GET',
+    url: '/v1/environments/dev/models/none/alias-history',
   },
   'GET /v1/environments/:id/usage': {
     permission: 'billing.read',

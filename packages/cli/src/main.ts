@@ -15,6 +15,7 @@ import { registerLint } from './commands/lint.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerLogout } from './commands/logout.ts';
 import { registerMetrics } from './commands/metrics.ts';
+import { registerModels } from './commands/models.ts';
 import { registerOfflineQuery } from './commands/offline-query.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerRuns } from './commands/runs.ts';
@@ -50,6 +51,7 @@ export const commands: readonly CommandRegistration[] = [
   registerRuns,
   registerSchedules,
   registerSecrets,
+  registerModels,
   registerWhoAmI,
   registerEnv,
   registerToken,

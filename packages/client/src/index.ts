@@ -112,6 +112,20 @@ export {
   MetricSeriesSchema,
   metricSeriesQuery,
 } from './metrics-api.ts';
+export {
+  type AliasMove,
+  downloadModelPart,
+  getModelVersion,
+  listModels,
+  listModelVersions,
+  type Model,
+  type ModelCallOptions,
+  type ModelVersion,
+  promoteModel,
+  type RegisterModelVersion,
+  registerModelVersion,
+  uploadModelPart,
+} from './models-api.ts';
 export type {
   OfflineQueryError,
   OfflineQueryRequest,

@@ -6,6 +6,8 @@ export {
   ExpressionError,
   type ExpressionScope,
 } from './expressions/compile-expression.ts';
+export { createModelHost, type ModelHost, type ModelHostOptions } from './models/model-host.ts';
+export { type LoadedModel, loadOnnxModel } from './models/onnx-model.ts';
 export type {
   HasManySubquery,
   Plan,
@@ -39,6 +41,7 @@ export {
   type SqlSources,
   scanSqlResolver,
 } from './runtime/sql/sql-runtime.ts';
+export type { WorkerModels } from './runtime/worker/worker-protocol.ts';
 export {
   createWorkerRuntime,
   WORKER_SPAN,

@@ -236,6 +236,14 @@ function inferCall(fn: string, args: ExprType[], errors: string[]): ExprTypeResu
     case 'power':
       numbers(2);
       return result('float');
+    case 'dot':
+    case 'cosine_similarity':
+      expect(0, ['list']);
+      expect(1, ['list']);
+      return result('float');
+    case 'norm':
+      expect(0, ['list']);
+      return result('float');
     case 'greatest':
     case 'least':
     case 'coalesce': {

@@ -99,6 +99,9 @@ export const EXPR_FUNCTIONS = [
   'cast_float',
   'cast_int',
   'cast_string',
+  'dot',
+  'norm',
+  'cosine_similarity',
 ] as const;
 export type ExprFunction = (typeof EXPR_FUNCTIONS)[number];
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type ExprNode, ExprNodeSchema } from './expression.ts';
 import { ChartSpecSchema, DriftCheckSpecSchema } from './metric-checks.ts';
 import { SourceLocationSchema } from './source-location-schema.ts';
+import { ModelRefSchema, PinnedModelSchema } from './model-signature.ts';
 
 /**
  * The versioned JSON form of a feature graph: what `slate apply` uploads with each deployment and what
@@ -338,5 +339,12 @@ export const GraphArtifactSchema = z.object({
   charts: z.array(ChartSpecSchema).optional(),
   /** Feature drift checks (absent in older artifacts: read it as `[]`). */
   driftChecks: z.array(DriftCheckSpecSchema).optional(),
+  /** The registered models the repository's resolvers call (its exported `model()` handles). */
+  models: z.array(ModelRefSchema).optional(),
+  /**
+   * The versions those references named when the deployment was made, set by the metadata plane (what a
+   * client sends here is replaced): the deployment runs exactly these, whatever the aliases do later.
+   */
+  pinnedModels: z.array(PinnedModelSchema).optional(),
 });
 export type GraphArtifact = z.infer<typeof GraphArtifactSchema>;

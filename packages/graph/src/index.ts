@@ -35,6 +35,24 @@ export { ksStatistic } from './ks-statistic.ts';
 export { type LintIssue, lintGraph } from './lint-graph.ts';
 export * from './metric-checks.ts';
 export * from './metric-rollups.ts';
+export {
+  MODEL_ELEMENT_TYPES,
+  MODEL_PART_MAX_BYTES,
+  ModelAliasSchema,
+  type ModelElementType,
+  ModelNameSchema,
+  type ModelRef,
+  ModelRefSchema,
+  type ModelSignature,
+  ModelSignatureSchema,
+  type ModelTensor,
+  ModelTensorSchema,
+  modelPartKey,
+  modelRefKey,
+  type PinnedModel,
+  PinnedModelSchema,
+  Sha256Schema,
+} from './model-signature.ts';
 export { RUN_STATUSES, type RunStatus, SCHEDULE_KINDS, type ScheduleKind } from './run-status.ts';
 export {
   createSerialTicker,

@@ -5,6 +5,8 @@ import {
   type GraphArtifact,
   GraphArtifactSchema,
   inferExpressionType,
+  type ModelRef,
+  modelRefKey,
   type NamespaceSpec,
   nextFireTime,
   parseDuration,
@@ -30,6 +32,7 @@ import {
   isRelationField,
 } from './feature-class.ts';
 import { isScalarField } from './fields.ts';
+import { isModelHandle } from './model.ts';
 import { isNamedQuery, namedQueryOptions } from './named-query.ts';
 import { isResolver, type ResolverContext, resolverInternals } from './resolver.ts';
 import { isScheduledQuery, scheduledQuerySpec } from './scheduled-query.ts';
@@ -116,9 +119,11 @@ export function collectGraph(
   const resolverObjects = new Map<unknown, string>();
   const charts: ChartDraft[] = [];
   const driftChecks: NonNullable<GraphArtifact['driftChecks']> = [];
+  const models = new Map<string, ModelRef>();
   for (const [exportName, value] of Object.entries(exports)) {
     const before = resolvers.length;
-    if (isFeatureClass(value)) addClass(value);
+    if (isModelHandle(value)) models.set(modelRefKey(value.ref), value.ref);
+    else if (isFeatureClass(value)) addClass(value);
     else if (isChart(value)) charts.push(chartDraft(value));
     else if (isDriftCheck(value)) driftChecks.push(driftCheckSpec(value));
     else if (isResolver(value)) {
@@ -232,6 +237,7 @@ export function collectGraph(
     ...(scheduledQueries.length > 0 ? { scheduledQueries } : {}),
     ...(charts.length > 0 ? { charts: charts.map((c) => chartSpec(c, resolverObjects)) } : {}),
     ...(driftChecks.length > 0 ? { driftChecks } : {}),
+    ...(models.size > 0 ? { models: [...models.values()] } : {}),
   };
   const parsed = GraphArtifactSchema.safeParse(draft);
   if (!parsed.success) {

@@ -47,6 +47,16 @@ export {
   struct,
   vector,
 } from './fields.ts';
+export {
+  installModelProvider,
+  isModelHandle,
+  type ModelHandle,
+  type ModelOutputRow,
+  type ModelProvider,
+  type ModelRow,
+  model,
+  type Prediction,
+} from './model.ts';
 export { type NamedQuery, type NamedQueryOptions, namedQuery } from './named-query.ts';
 export {
   type BatchResolverOptions,

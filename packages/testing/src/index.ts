@@ -11,6 +11,13 @@ export {
   type ReceivedSpan,
   startOtlpReceiver,
 } from './otlp-receiver.ts';
+export {
+  failingOnnxModel,
+  type LinearModelOptions,
+  linearOnnxModel,
+  type MlpModelOptions,
+  mlpOnnxModel,
+} from './onnx-models.ts';
 export { freePort } from './ports.ts';
 export {
   type OwnRedisServer,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tracer } from '@opentelemetry/api';
 import {
@@ -9,8 +9,9 @@ import {
   type Engine,
   type ResolverRuntime,
   type SqlSources,
+  type WorkerModels,
 } from '@slate/engine';
-import { SlateError } from '@slate/graph';
+import { modelPartKey, modelRefKey, type PinnedModel, SlateError } from '@slate/graph';
 import type { ObjectStore, OnlineStore } from '@slate/stores';
 import type { DesiredEnvironment } from '../control-plane/control-plane-client.ts';
 
@@ -53,9 +54,11 @@ export interface DeploymentLoaderOptions {
 export function createDeploymentLoader(options: DeploymentLoaderOptions): DeploymentLoader {
   return async (environment, deployment, secrets = {}) => {
     const bundlePath = await fetchBundle(options, deployment.bundle);
+    const models = await fetchModels(options, environment.id, deployment.graph.pinnedModels ?? []);
     const workerRuntime = await createWorkerRuntime({
       bundlePath,
       secrets,
+      ...(models ? { models } : {}),
       workers: options.workers,
       memoryLimitMb: options.memoryLimitMb,
       tracer: options.tracer,
@@ -84,6 +87,73 @@ export function createDeploymentLoader(options: DeploymentLoaderOptions): Deploy
       engine.prepare(query.inputs, query.outputs, query.tags);
     return engine;
   };
+}
+
+/**
+ * Copies the deployment's pinned model artifacts from the `model` bucket into the local cache, one part at
+ * a time (bounded memory), checking the whole sha256 before the file is named by it. Workers check it
+ * again when they load it, so a cached file altered on disk is refused too (`MODEL_ARTIFACT_CORRUPT`).
+ *
+ * @throws SlateError not_found `MODEL_PART_NOT_FOUND`; input `MODEL_ARTIFACT_CORRUPT`.
+ */
+async function fetchModels(
+  options: DeploymentLoaderOptions,
+  environmentId: string,
+  pinned: readonly PinnedModel[],
+): Promise<WorkerModels | undefined> {
+  if (pinned.length === 0) return undefined;
+  const dir = join(options.bundleDir, 'models');
+  await mkdir(dir, { recursive: true });
+  const paths: Record<string, string> = {};
+  for (const model of pinned) {
+    if (!/^[0-9a-f]{64}$/.test(model.sha256)) {
+      throw new SlateError('input', 'MODEL_ARTIFACT_CORRUPT', `bad artifact hash '${model.sha256}'`);
+    }
+    const path = join(dir, `${model.sha256}.onnx`);
+    paths[model.sha256] = path;
+    if (
+      await stat(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      continue;
+    const temporary = `${path}.${process.pid}.tmp`;
+    const hash = createHash('sha256');
+    try {
+      await writeFile(temporary, new Uint8Array());
+      for (const part of model.parts) {
+        const bytes = await options.objectStore.get('model', modelPartKey(environmentId, part.sha256));
+        if (!bytes) {
+          throw new SlateError(
+            'not_found',
+            'MODEL_PART_NOT_FOUND',
+            `part ${part.sha256} of ${model.name} v${model.version} is not in the model bucket`,
+          );
+        }
+        hash.update(bytes);
+        await appendFile(temporary, bytes);
+      }
+      const actual = hash.digest('hex');
+      if (actual !== model.sha256) {
+        throw new SlateError(
+          'input',
+          'MODEL_ARTIFACT_CORRUPT',
+          `the artifact of ${model.name} v${model.version} hashes to ${actual}, not ${model.sha256}`,
+        );
+      }
+      await rename(temporary, path);
+    } finally {
+      await rm(temporary, { force: true });
+    }
+  }
+  const byRef = Object.fromEntries(
+    pinned.map((m) => [
+      modelRefKey(m.alias ? { name: m.name, alias: m.alias } : { name: m.name, version: m.version }),
+      m,
+    ]),
+  );
+  return { pinned: byRef, paths };
 }
 
 async function fetchBundle(

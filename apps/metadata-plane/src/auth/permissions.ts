@@ -27,6 +27,8 @@ export const PERMISSIONS = [
   'environment.create',
   'billing.read',
   'infrastructure.read',
+  'models.read',
+  'models.write',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 export const PermissionSchema = z.enum(PERMISSIONS);
@@ -46,7 +48,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
   owner: new Set(PERMISSIONS),
   admin: new Set(PERMISSIONS),
   developer: new Set<Permission>([
-    ...byPrefix('query.', 'deploy.', 'cron.'),
+    ...byPrefix('query.', 'deploy.', 'cron.', 'models.'),
     'logs.list',
     'secrets.list',
     'tokens.list',
@@ -54,7 +56,14 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
     'team.list',
     'infrastructure.read',
   ]),
-  viewer: new Set<Permission>(['deploy.read', 'logs.list', 'monitoring.read', 'cron.read', 'team.list']),
+  viewer: new Set<Permission>([
+    'deploy.read',
+    'logs.list',
+    'monitoring.read',
+    'cron.read',
+    'team.list',
+    'models.read',
+  ]),
 };
 
 /** Whether `role` names a built-in role (anything else is a custom role id). */

@@ -13,6 +13,7 @@ import * as deploymentApplyMarks from './migrations/0010-deployment-apply-marks.
 import * as metricRollupsMon1 from './migrations/0011-metric-rollups-mon1.ts';
 import * as alerts from './migrations/0012-alerts-mon3.ts';
 import * as deviceAuthorizations from './migrations/0011-device-authorizations-cli2.ts';
+import * as modelsRegistry from './migrations/0011-models-registry.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order. Names are the file names; add new ones at the end, never edit old ones. */
@@ -30,6 +31,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   '0011-metric-rollups-mon1': metricRollupsMon1,
   '0012-alerts-mon3': alerts,
   '0011-device-authorizations-cli2': deviceAuthorizations,
+  '0011-models-registry': modelsRegistry,
 };
 
 /**

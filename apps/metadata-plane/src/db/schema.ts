@@ -43,6 +43,10 @@ export interface Database {
   incidents: IncidentsTable;
   alert_routes: AlertRoutesTable;
   alert_deliveries: AlertDeliveriesTable;
+  models: ModelsTable;
+  model_versions: ModelVersionsTable;
+  model_aliases: ModelAliasesTable;
+  model_alias_history: ModelAliasHistoryTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -365,4 +369,49 @@ export interface MetricReceiptsTable {
   name: string;
   minute: Timestamp;
   received_at: CreatedAt;
+}
+
+export interface ModelsTable {
+  environment_id: string;
+  name: string;
+  description: string | null;
+  created_by: string;
+  created_at: CreatedAt;
+}
+
+export interface ModelVersionsTable {
+  environment_id: string;
+  model_name: string;
+  version: number;
+  format: string;
+  sha256: string;
+  size_bytes: ColumnType<string, number, never>;
+  parts: Json<readonly { sha256: string; size: number }[]>;
+  input_schema: Json<unknown>;
+  output_schema: Json<unknown>;
+  metadata: Json<Record<string, unknown>>;
+  metrics: Json<Record<string, number>>;
+  training_dataset_revision: string | null;
+  created_by: string;
+  created_at: CreatedAt;
+}
+
+export interface ModelAliasesTable {
+  environment_id: string;
+  model_name: string;
+  alias: string;
+  version: number;
+  updated_by: string;
+  updated_at: Timestamp;
+}
+
+export interface ModelAliasHistoryTable {
+  id: Generated<string>;
+  environment_id: string;
+  model_name: string;
+  alias: string;
+  from_version: number | null;
+  to_version: number;
+  moved_by: string;
+  moved_at: Timestamp;
 }

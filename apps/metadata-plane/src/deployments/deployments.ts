@@ -8,6 +8,7 @@ import { bumpEnvironmentRevision } from '../data-planes/data-planes.ts';
 import type { RevisionNotifier } from '../data-planes/revision-notifier.ts';
 import type { Database, DeploymentRow, EnvironmentRow } from '../db/schema.ts';
 import { newDeploymentId, sha256Hex } from '../ids.ts';
+import { pinModels } from '../models/model-registry.ts';
 import { decodeCursor, type Page, type PageQuery, toPage } from '../pagination.ts';
 import { formatPath } from '../seed/seed.ts';
 import type { DeploymentStatus } from './deployment-status.ts';
@@ -109,7 +110,12 @@ export async function createDeployment(
   const env = await getEnvironment(deps.db, environmentId);
   assertCan(principal, 'deploy.create', { teamId: env.team_id, environmentId: env.id });
 
-  const graph = parseGraph(body.graph);
+  // Models are pinned now: an alias moved later reaches this environment only with a new deployment.
+  const declared = parseGraph(body.graph);
+  const graph: GraphArtifact = {
+    ...declared,
+    pinnedModels: declared.models?.length ? await pinModels(deps.db, env.id, declared.models) : undefined,
+  };
   const bundle = Buffer.from(body.bundle_base64, 'base64');
   const actual = sha256Hex(bundle);
   if (actual !== body.source_hash) {

@@ -20,6 +20,7 @@ import { dataPlaneRoutes } from './routes/data-plane-routes.ts';
 import { deploymentRoutes } from './routes/deployment-routes.ts';
 import { metricRoutes } from './routes/metric-routes.ts';
 import { deviceRoutes } from './routes/device-routes.ts';
+import { modelRoutes } from './routes/model-routes.ts';
 import { secretRoutes } from './routes/secret-routes.ts';
 import { systemRoutes } from './routes/system-routes.ts';
 import { teamRoutes } from './routes/team-routes.ts';
@@ -70,6 +71,10 @@ export async function buildHttpApp(
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(String(body))));
   });
+  // Model artifact parts (`PUT /v1/environments/:id/model-parts/:sha256`): raw bytes, bounded by the route's bodyLimit.
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => {
+    done(null, body);
+  });
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -118,6 +123,7 @@ export async function buildHttpApp(
   batchRoutes(router, ctx);
   scheduleRoutes(router, ctx);
   monitoringRoutes(router, ctx, ctx.keyEncryption);
+  modelRoutes(router, ctx);
   logoutRoutes(router, ctx);
   oidcRoutes(router, ctx);
   deviceRoutes(router, ctx);

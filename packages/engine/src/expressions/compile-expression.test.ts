@@ -67,6 +67,22 @@ describe('compileExpression', () => {
     expect(run({ kind: 'call', fn: 'ln', args: [lit(0)] })).toBeNull();
   });
 
+  it('computes dot product, norm and cosine similarity of vectors', () => {
+    const values = { 'e.a': [3, 4, 0], 'e.b': [1, 2, 2], 'e.zero': [0, 0, 0], 'e.short': [1, 2] };
+    const call = (fn: 'dot' | 'norm' | 'cosine_similarity', ...fqns: string[]) =>
+      run({ kind: 'call', fn, args: fqns.map(feature) }, scope(values));
+    // By hand: a·b = 3 + 8 + 0 = 11, |a| = 5, |b| = 3.
+    expect(call('dot', 'e.a', 'e.b')).toBe(11);
+    expect(call('norm', 'e.a')).toBe(5);
+    expect(call('norm', 'e.b')).toBe(3);
+    expect(call('cosine_similarity', 'e.a', 'e.b')).toBeCloseTo(11 / 15, 12);
+    expect(call('cosine_similarity', 'e.a', 'e.a')).toBeCloseTo(1, 12);
+    expect(call('cosine_similarity', 'e.a', 'e.zero')).toBeNull();
+    expect(call('dot', 'e.a', 'e.missing')).toBeNull();
+    expect(() => call('dot', 'e.a', 'e.short')).toThrow(/vectors of one length, got 3 and 2/);
+    expect(() => run({ kind: 'call', fn: 'norm', args: [lit('abc')] })).toThrow(/needs a vector of numbers/);
+  });
+
   it('drops rows whose filter is null, and counts null projections', () => {
     const rows = { 'a.r': [{ v: 1 }, { v: null }, { v: 3 }] };
     const where = bin('gt', { kind: 'column', name: 'v' }, lit(1));

@@ -106,6 +106,21 @@ function num(value: unknown, op: string): number {
   throw new ExpressionError(`${op} needs a number, got ${describe(value)}`);
 }
 
+/** A vector operand: a list of numbers (a `vector(n)` feature, or any numeric list). */
+function vec(value: unknown, op: string): readonly number[] {
+  if (Array.isArray(value) && value.every((v) => typeof v === 'number')) return value as number[];
+  throw new ExpressionError(`${op} needs a vector of numbers, got ${describe(value)}`);
+}
+
+function dot(a: readonly number[], b: readonly number[], op: string): number {
+  if (a.length !== b.length) {
+    throw new ExpressionError(`${op} needs vectors of one length, got ${a.length} and ${b.length}`);
+  }
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
+  return sum;
+}
+
 function bool(value: unknown, op: string): boolean {
   if (typeof value === 'boolean') return value;
   throw new ExpressionError(`${op} needs a boolean, got ${describe(value)}`);
@@ -289,6 +304,18 @@ function scalarFunction(fn: ExprFunction): (values: unknown[]) => unknown {
       return ([v]) => (num(v, fn) <= 0 ? null : Math.log(v as number));
     case 'power':
       return ([base, exponent]) => num(base, fn) ** num(exponent, fn);
+    case 'dot':
+      return ([a, b]) => dot(vec(a, fn), vec(b, fn), fn);
+    case 'norm':
+      return ([v]) => Math.sqrt(dot(vec(v, fn), vec(v, fn), fn));
+    case 'cosine_similarity':
+      return ([a, b]) => {
+        const x = vec(a, fn);
+        const y = vec(b, fn);
+        const norms = Math.sqrt(dot(x, x, fn)) * Math.sqrt(dot(y, y, fn));
+        // The angle with a zero vector is undefined: null, like sqrt of a negative number.
+        return norms === 0 ? null : dot(x, y, fn) / norms;
+      };
     case 'unix_seconds':
       return ([v]) => instant(v, fn) / 1000;
     case 'seconds_between':

@@ -48,6 +48,16 @@ export const F = {
   /** Natural logarithm; `null` for numbers ≤ 0. */
   ln: (value: Operand<number>): Expr<number> => call('ln', value),
   power: (base: Operand<number>, exponent: Operand<number>): Expr<number> => call('power', base, exponent),
+  /** Dot product of two vectors of one length (an error for different lengths). */
+  dot: (a: Operand<readonly number[]>, b: Operand<readonly number[]>): Expr<number> => call('dot', a, b),
+  /** Euclidean (L2) norm of a vector. */
+  norm: (value: Operand<readonly number[]>): Expr<number> => call('norm', value),
+  /**
+   * Cosine similarity `a·b / (|a| |b|)` of two vectors of one length, in [-1, 1]; `null` when either is
+   * the zero vector. The building block of embedding features.
+   */
+  cosineSimilarity: (a: Operand<readonly number[]>, b: Operand<readonly number[]>): Expr<number> =>
+    call('cosine_similarity', a, b),
   /** The largest non-null argument (`null` when all are null). */
   greatest: <T>(...values: Operand<T>[]): Expr<T> => call('greatest', ...values),
   /** The smallest non-null argument (`null` when all are null). */

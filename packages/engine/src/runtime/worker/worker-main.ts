@@ -2,8 +2,10 @@
  * A resolver worker: loads one deployment's bundle and calls its resolvers on request. Runs in a worker
  * thread so that a resolver which loops, leaks or exits takes down only this thread.
  */
+import { readFile } from 'node:fs/promises';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { collectGraph } from '@slate/sdk';
+import { collectGraph, installModelProvider } from '@slate/sdk';
+import { createModelHost } from '../../models/model-host.ts';
 import { callResolver } from '../call-resolver.ts';
 import { describeException } from '../resolver-runtime.ts';
 import {
@@ -17,7 +19,7 @@ import {
 } from './worker-protocol.ts';
 
 const port = parentPort!;
-const { bundleUrl, secrets } = workerData as WorkerData;
+const { bundleUrl, secrets, models } = workerData as WorkerData;
 const secretMap = new Map(Object.entries(secrets));
 
 /** Results finished in the same tick, sent as one message. */
@@ -45,6 +47,21 @@ function flush(): void {
 function reply(result: ResultMessage): void {
   if (outbox.length === 0) queueMicrotask(flush);
   outbox.push(result);
+}
+
+if (models) {
+  // Installed before the bundle loads; each model is read and checked on its first prediction, then kept.
+  installModelProvider(
+    createModelHost({
+      models: models.pinned,
+      maxLoadedBytes: models.maxLoadedBytes,
+      readArtifact: async (pinned) => {
+        const path = models.paths[pinned.sha256];
+        if (!path) throw new Error(`no local copy of the artifact of ${pinned.name} v${pinned.version}`);
+        return readFile(path);
+      },
+    }),
+  );
 }
 
 try {

@@ -1,4 +1,15 @@
+import type { PinnedModel } from '@slate/graph';
 import type { CallContext, ResolverException, ResolverOutcome } from '../resolver-runtime.ts';
+
+/** The deployment's pinned models as a worker loads them. */
+export interface WorkerModels {
+  /** Pinned versions by the reference key resolvers use (`modelRefKey`). */
+  readonly pinned: Readonly<Record<string, PinnedModel>>;
+  /** Local file of each artifact, by sha256 (checked again when loaded). */
+  readonly paths: Readonly<Record<string, string>>;
+  /** Artifact bytes one worker may hold loaded (default 256 MiB). */
+  readonly maxLoadedBytes?: number;
+}
 
 /** What a resolver worker is started with. */
 export interface WorkerData {
@@ -6,6 +17,7 @@ export interface WorkerData {
   readonly bundleUrl: string;
   /** The environment's secrets, decrypted by the data plane; they never leave it. */
   readonly secrets: Readonly<Record<string, string>>;
+  readonly models?: WorkerModels;
 }
 
 /** One resolver call. */

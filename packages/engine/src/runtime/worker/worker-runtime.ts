@@ -17,6 +17,7 @@ import {
   type ResultMessage,
   unpackResults,
   type WorkerData,
+  type WorkerModels,
   type WorkerReply,
   type WorkerRequest,
   type WorkerTiming,
@@ -30,6 +31,8 @@ export interface WorkerRuntimeOptions {
   /** Heap limit per worker; a resolver that leaks past it fails its call and the worker restarts (default 512). */
   readonly memoryLimitMb?: number;
   readonly secrets?: Readonly<Record<string, string>>;
+  /** The deployment's pinned models; each worker loads one on first use and keeps it. */
+  readonly models?: WorkerModels;
   /** How long a worker may stay unresponsive after a timeout before it is replaced (default 250 ms). */
   readonly livenessGraceMs?: number;
   /**
@@ -74,6 +77,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
   const data: WorkerData = {
     bundleUrl: pathToFileURL(options.bundlePath).href,
     secrets: options.secrets ?? {},
+    ...(options.models ? { models: options.models } : {}),
   };
   const slots: PooledWorker[] = [];
   let closed = false;
