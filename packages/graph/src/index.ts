@@ -40,3 +40,11 @@ export {
   nextFireTime,
   type SerialTicker,
 } from './schedule.ts';
+export {
+  changedGroupsQuery,
+  type GroupByQueryParts,
+  groupHighWaterQuery,
+  hasTopLevelGroupBy,
+  SQL_INCREMENTAL_PARAMETERS,
+  splitGroupByQuery,
+} from './sql-query-clauses.ts';

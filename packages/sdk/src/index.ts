@@ -1,3 +1,12 @@
+// The SQL clause helpers live in the graph package, which the engine shares; re-exported for users.
+export {
+  changedGroupsQuery,
+  type GroupByQueryParts,
+  groupHighWaterQuery,
+  hasTopLevelGroupBy,
+  SQL_INCREMENTAL_PARAMETERS,
+  splitGroupByQuery,
+} from '@slate/graph';
 export { type CollectedGraph, collectGraph, type ResolverFunction } from './collect-graph.ts';
 export type { Expr, Operand, Ref, Rows } from './expressions/expr.ts';
 export { F } from './expressions/functions.ts';
@@ -52,17 +61,9 @@ export {
   scheduledQuery,
 } from './scheduled-query.ts';
 export {
-  changedGroupsQuery,
-  type GroupByQueryParts,
-  groupHighWaterQuery,
-  hasTopLevelGroupBy,
-  splitGroupByQuery,
-} from './sql-query-clauses.ts';
-export {
   declareSqlResolver,
   isSqlResolver,
   parseSqlResolverFile,
-  SQL_INCREMENTAL_PARAMETERS,
   type SqlIncrementalOptions,
   type SqlResolver,
   type SqlResolverDeclaration,
