@@ -32,6 +32,14 @@ module.exports = {
       },
     },
     {
+      name: 'scheduling-is-a-leaf',
+      comment:
+        "packages/scheduling holds the loop both planes' schedulers run; it imports no other Slate part.",
+      severity: 'error',
+      from: { path: '^packages/scheduling/src' },
+      to: { path: '^(packages/(?!scheduling/)|apps/)' },
+    },
+    {
       name: 'sdk-only-on-graph',
       comment:
         'What users import to define features must stay small and isomorphic: the SDK never pulls in the ' +

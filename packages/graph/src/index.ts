@@ -5,7 +5,7 @@ export {
   FAILED_DEPLOYMENT_STATUSES,
 } from './deployment-status.ts';
 export { type Duration, parseDuration } from './duration.ts';
-export { type ErrorKind, httpStatusOf, SlateError } from './errors.ts';
+export { type ErrorKind, SlateError } from './errors.ts';
 export {
   AGGREGATE_FUNCTIONS,
   type AggregateFunction,
@@ -33,13 +33,7 @@ export { type FeatureIndex, indexFeatures, type ResolvedFeature, windowSuffix } 
 export * from './graph-artifact.ts';
 export { type LintIssue, lintGraph } from './lint-graph.ts';
 export { RUN_STATUSES, type RunStatus, SCHEDULE_KINDS, type ScheduleKind } from './run-status.ts';
-export {
-  createSerialTicker,
-  type DueFireTimes,
-  dueFireTimes,
-  nextFireTime,
-  type SerialTicker,
-} from './schedule.ts';
+export { type DueFireTimes, dueFireTimes, nextFireTime } from './schedule.ts';
 export {
   changedGroupsQuery,
   type GroupByQueryParts,
