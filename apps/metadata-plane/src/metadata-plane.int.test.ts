@@ -6,8 +6,6 @@ import { runAccessSuite } from './access.suite.ts';
 import { runReplicasSuite } from './data-planes/replicas.suite.ts';
 import { type DatabaseFactory, runMetadataPlaneSuite } from './metadata-plane.suite.ts';
 import { runOidcSuite } from './oidc.suite.ts';
-import { runSecretsSuite } from './secrets.suite.ts';
-import { runUsageSuite } from './usage.suite.ts';
 
 const adminUrl = testServices.postgresUrl;
 const reachable = await requireService('PostgreSQL', adminUrl);
@@ -43,9 +41,7 @@ if (reachable) {
   };
   runMetadataPlaneSuite('PostgreSQL', postgres);
   runAccessSuite('PostgreSQL', postgres);
-  runSecretsSuite('PostgreSQL', postgres);
   runOidcSuite('PostgreSQL', postgres);
-  runUsageSuite('PostgreSQL', postgres);
   runReplicasSuite('PostgreSQL', postgres);
 } else {
   describe('metadata plane (PostgreSQL)', () => {
