@@ -129,7 +129,11 @@ module.exports = {
         'the embedded platform (apps/platform) with a dynamic import, so every other command starts without it.',
       severity: 'error',
       from: { path: '^packages/cli/src', pathNot: TEST_FILES },
-      to: { path: '^(apps/|packages/(stores|engine)/)', dynamic: false, dependencyTypesNot: ['type-only', 'type-import'] },
+      to: {
+        path: '^(apps/|packages/(stores|engine)/)',
+        dynamic: false,
+        dependencyTypesNot: ['type-only', 'type-import'],
+      },
     },
     {
       name: 'cli-reaches-only-the-platform-app',
