@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- alert-checks`: how long the metadata plane takes to evaluate 1,000 alert checks (issue
- * 17, ADR 0020-mon3) on real PostgreSQL (`SLATE_TEST_POSTGRES_URL`, a fresh database). 1,000 charts, each a
+ * 17, ADR 0022) on real PostgreSQL (`SLATE_TEST_POSTGRES_URL`, a fresh database). 1,000 charts, each a
  * trigger on one resolver's error rate over 5 minutes, over 1,000 resolvers with a minute of rollups in each
  * of the last 5 minutes (5,000 points). One scheduler pass enqueues the 1,000 checks on
  * `metric-check-trigger` (pg-boss), then the workers' path receives and evaluates them all (half fire and

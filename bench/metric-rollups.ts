@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- metric-rollups`: what the per-minute metric rollups (issue 17, ADR 0019-mon1) cost per
+ * `npm run bench -- metric-rollups`: what the per-minute metric rollups (issue 17, ADR 0020) cost per
  * online query, with and without them in the same run. The engine is the real one, in process, on the seed
  * product's benchmark shape (100 features of one entity from 25 resolvers): cached (memory online store,
  * every value read from the store) and computed (the 25 resolvers run on every query, in-process runtime).

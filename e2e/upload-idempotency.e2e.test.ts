@@ -12,15 +12,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSlateClient, type SlateClient } from '@slate/client';
+import { CredentialsFileSchema, type Platform, startPlatform } from '@slate/platform';
 import { createLocalObjectStore, createParquetOfflineStore, type OfflineStore } from '@slate/stores';
 import { freePort } from '@slate/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyDeployment } from '../packages/cli/src/deploy/apply-deployment.ts';
-import {
-  CredentialsFileSchema,
-  type Platform,
-  startPlatform,
-} from '../packages/cli/src/up/start-platform.ts';
 
 const repo = new URL('..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'slate-upload-idempotency-'));

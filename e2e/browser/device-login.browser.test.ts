@@ -14,8 +14,8 @@ import { freePort, unlessCi } from '@slate/testing';
 import { pino } from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWebUi } from './build-web-ui.ts';
-import { chromiumUnavailable, launchChromium } from './chromium.ts';
+import { buildWebUi } from './support/build-web-ui.ts';
+import { chromiumUnavailable, launchChromium } from './support/chromium.ts';
 
 const chromiumMissing = unlessCi(chromiumUnavailable());
 

@@ -17,8 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as repo from '../forwarding/forwarding-repo.ts';
 import { deployRepository } from '../support/in-process-planes.ts';
 import { until } from '../support/index.ts';
-import { buildWebUi } from './build-web-ui.ts';
-import { chromiumUnavailable, launchChromium } from './chromium.ts';
+import { buildWebUi } from './support/build-web-ui.ts';
+import { chromiumUnavailable, launchChromium } from './support/chromium.ts';
 
 const SCREENSHOTS = resolve(import.meta.dirname, '../../apps/web/screenshots/serving');
 const DESKTOP = { width: 1280, height: 800 };

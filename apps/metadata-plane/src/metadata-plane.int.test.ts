@@ -6,10 +6,7 @@ import { runAccessSuite } from './access.suite.ts';
 import { runReplicasSuite } from './data-planes/replicas.suite.ts';
 import { type DatabaseFactory, runMetadataPlaneSuite } from './metadata-plane.suite.ts';
 import { runModelsSuite } from './models/models.suite.ts';
-import { runModelsEndToEndSuite } from './models/models-end-to-end.suite.ts';
 import { runOidcSuite } from './oidc.suite.ts';
-import { runSecretsSuite } from './secrets.suite.ts';
-import { runUsageSuite } from './usage.suite.ts';
 
 const adminUrl = testServices.postgresUrl;
 const reachable = await requireService('PostgreSQL', adminUrl);
@@ -46,10 +43,7 @@ if (reachable) {
   runMetadataPlaneSuite('PostgreSQL', postgres);
   runAccessSuite('PostgreSQL', postgres);
   runModelsSuite('PostgreSQL', postgres);
-  runModelsEndToEndSuite('PostgreSQL', postgres);
-  runSecretsSuite('PostgreSQL', postgres);
   runOidcSuite('PostgreSQL', postgres);
-  runUsageSuite('PostgreSQL', postgres);
   runReplicasSuite('PostgreSQL', postgres);
 } else {
   describe('metadata plane (PostgreSQL)', () => {

@@ -171,8 +171,10 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0008-signing-key-envelopes',
             '0009-deployment-graph-as-json',
             '0010-deployment-apply-marks',
-            '0011-metric-rollups-mon1',
-            '0012-alerts-mon3',
+            '0011-metric-rollups',
+            '0012-alerts',
+            '0013-device-authorizations',
+            '0014-models-registry',
           ]);
           expect((await migrateToLatest(db)).results).toEqual([]);
           const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(
@@ -189,8 +191,10 @@ export function runMetadataPlaneSuite(label: string, factory: DatabaseFactory): 
             '0008-signing-key-envelopes',
             '0009-deployment-graph-as-json',
             '0010-deployment-apply-marks',
-            '0011-metric-rollups-mon1',
-            '0012-alerts-mon3',
+            '0011-metric-rollups',
+            '0012-alerts',
+            '0013-device-authorizations',
+            '0014-models-registry',
           ]);
         } finally {
           await close();

@@ -5,10 +5,7 @@ import { runAccessSuite } from './access.suite.ts';
 import { runReplicasSuite } from './data-planes/replicas.suite.ts';
 import { type DatabaseFactory, runMetadataPlaneSuite } from './metadata-plane.suite.ts';
 import { runModelsSuite } from './models/models.suite.ts';
-import { runModelsEndToEndSuite } from './models/models-end-to-end.suite.ts';
 import { runOidcSuite } from './oidc.suite.ts';
-import { runSecretsSuite } from './secrets.suite.ts';
-import { runUsageSuite } from './usage.suite.ts';
 
 const dirs: string[] = [];
 const pglite: DatabaseFactory = {
@@ -24,8 +21,5 @@ const pglite: DatabaseFactory = {
 runMetadataPlaneSuite('PGlite', pglite);
 runAccessSuite('PGlite', pglite);
 runModelsSuite('PGlite', pglite);
-runModelsEndToEndSuite('PGlite', pglite);
-runSecretsSuite('PGlite', pglite);
 runOidcSuite('PGlite', pglite);
-runUsageSuite('PGlite', pglite);
 runReplicasSuite('PGlite', pglite);

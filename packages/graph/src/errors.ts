@@ -9,7 +9,7 @@ export class SlateError extends Error {
   override readonly name = 'SlateError';
 
   constructor(
-    /** The category, which edges map to a status (see `httpStatusOf`). */
+    /** The category, which edges map to a status (`httpStatusOf` in `@slate/http-edge`). */
     readonly kind: ErrorKind,
     /** A stable, upper-snake-case code clients can branch on. */
     readonly code: string,
@@ -33,20 +33,3 @@ export type ErrorKind =
   | 'unavailable'
   | 'timeout'
   | 'internal';
-
-const statusByKind: Record<ErrorKind, number> = {
-  input: 400,
-  authentication: 401,
-  not_allowed: 403,
-  not_found: 404,
-  conflict: 409,
-  rate_limited: 429,
-  unavailable: 503,
-  timeout: 504,
-  internal: 500,
-};
-
-/** The HTTP status for an error kind: the single table every server uses. */
-export function httpStatusOf(kind: ErrorKind): number {
-  return statusByKind[kind];
-}

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { type ExprNode, ExprNodeSchema } from './expression.ts';
 import { ChartSpecSchema, DriftCheckSpecSchema } from './metric-checks.ts';
-import { SourceLocationSchema } from './source-location-schema.ts';
 import { ModelRefSchema, PinnedModelSchema } from './model-signature.ts';
+import { SourceLocationSchema } from './source-location-schema.ts';
 
 /**
  * The versioned JSON form of a feature graph: what `slate apply` uploads with each deployment and what

@@ -5,7 +5,7 @@ export {
   FAILED_DEPLOYMENT_STATUSES,
 } from './deployment-status.ts';
 export { type Duration, parseDuration } from './duration.ts';
-export { type ErrorKind, httpStatusOf, SlateError } from './errors.ts';
+export { type ErrorKind, SlateError } from './errors.ts';
 export {
   AGGREGATE_FUNCTIONS,
   type AggregateFunction,
@@ -54,10 +54,12 @@ export {
   Sha256Schema,
 } from './model-signature.ts';
 export { RUN_STATUSES, type RunStatus, SCHEDULE_KINDS, type ScheduleKind } from './run-status.ts';
+export { type DueFireTimes, dueFireTimes, nextFireTime } from './schedule.ts';
 export {
-  createSerialTicker,
-  type DueFireTimes,
-  dueFireTimes,
-  nextFireTime,
-  type SerialTicker,
-} from './schedule.ts';
+  changedGroupsQuery,
+  type GroupByQueryParts,
+  groupHighWaterQuery,
+  hasTopLevelGroupBy,
+  SQL_INCREMENTAL_PARAMETERS,
+  splitGroupByQuery,
+} from './sql-query-clauses.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSerialTicker, dueFireTimes, nextFireTime } from './schedule.ts';
+import { dueFireTimes, nextFireTime } from './schedule.ts';
 
 describe('nextFireTime', () => {
   it.each([
@@ -40,36 +40,5 @@ describe('dueFireTimes', () => {
   });
   it('fires nothing before the first due time', () => {
     expect(dueFireTimes('1d', at('2026-01-01T00:00:00Z'), at('2026-01-01T23:59:59Z')).due).toEqual([]);
-  });
-});
-
-describe('createSerialTicker', () => {
-  it('never overlaps passes, and a failed timer pass is reported while the next ones go on', async () => {
-    let running = 0;
-    let overlapped = false;
-    let passes = 0;
-    const errors: unknown[] = [];
-    const ticker = createSerialTicker(
-      async () => {
-        overlapped ||= running > 0;
-        running++;
-        passes++;
-        await new Promise((resolve) => setTimeout(resolve, 5));
-        running--;
-        if (passes === 3) throw new Error('pass 3 failed');
-        return passes;
-      },
-      { intervalMs: 1, onError: (error) => errors.push(error) },
-    );
-    // Two manual ticks at once run one after the other.
-    expect(await Promise.all([ticker.tick(), ticker.tick()])).toEqual([1, 2]);
-    ticker.start();
-    while (passes < 5) await new Promise((resolve) => setTimeout(resolve, 5));
-    await ticker.stop();
-    const stoppedAt = passes;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(passes).toBe(stoppedAt);
-    expect(overlapped).toBe(false);
-    expect(errors).toEqual([new Error('pass 3 failed')]);
   });
 });

@@ -1,5 +1,6 @@
-import { httpStatusOf, SlateError } from '@slate/graph';
+import { SlateError } from '@slate/graph';
 import { ZodError } from 'zod';
+import { httpStatusOf } from './http-status.ts';
 
 /** Error body of every endpoint of both planes: Chalk's `{detail, message, trace}` plus Slate's stable `code`. */
 export interface ErrorBody {

@@ -6,6 +6,7 @@ export {
   INTERNAL_CODE,
   toHttpError,
 } from './error-mapper.ts';
+export { httpStatusOf } from './http-status.ts';
 export { type EdgeOptions, installEdge, sendHttpError } from './install-edge.ts';
 export { createRedactingLogger, LOG_REDACT_PATHS, LOG_REDACTION, REDACTED } from './log-redaction.ts';
 export {

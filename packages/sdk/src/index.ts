@@ -1,3 +1,12 @@
+// The SQL clause helpers live in the graph package, which the engine shares; re-exported for users.
+export {
+  changedGroupsQuery,
+  type GroupByQueryParts,
+  groupHighWaterQuery,
+  hasTopLevelGroupBy,
+  SQL_INCREMENTAL_PARAMETERS,
+  splitGroupByQuery,
+} from '@slate/graph';
 export {
   type Chart,
   type ChartOptions,
@@ -77,17 +86,9 @@ export {
   scheduledQuery,
 } from './scheduled-query.ts';
 export {
-  changedGroupsQuery,
-  type GroupByQueryParts,
-  groupHighWaterQuery,
-  hasTopLevelGroupBy,
-  splitGroupByQuery,
-} from './sql-query-clauses.ts';
-export {
   declareSqlResolver,
   isSqlResolver,
   parseSqlResolverFile,
-  SQL_INCREMENTAL_PARAMETERS,
   type SqlIncrementalOptions,
   type SqlResolver,
   type SqlResolverDeclaration,

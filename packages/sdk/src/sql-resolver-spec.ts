@@ -1,7 +1,7 @@
-import { parseDuration, type ResolverSpec, SlateError } from '@slate/graph';
+import { parseDuration, type ResolverSpec, SlateError, SQL_INCREMENTAL_PARAMETERS } from '@slate/graph';
 import type { FeatureClassInternals } from './feature-class.ts';
 import { isScalarField } from './fields.ts';
-import { SQL_INCREMENTAL_PARAMETERS, type SqlResolverDeclaration } from './sql-resolver.ts';
+import type { SqlResolverDeclaration } from './sql-resolver.ts';
 
 /** A column or feature name as the seed product compares them: lower-cased, underscores stripped. */
 export function normalizeColumnName(name: string): string {

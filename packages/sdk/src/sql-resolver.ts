@@ -1,7 +1,12 @@
-import { type Duration, parseDuration, SlateError, type SourceLocation } from '@slate/graph';
+import {
+  type Duration,
+  hasTopLevelGroupBy,
+  parseDuration,
+  SlateError,
+  type SourceLocation,
+} from '@slate/graph';
 import { type AnyFeatureClass, featureClassInternals } from './feature-class.ts';
 import { callerLocation } from './source-location.ts';
-import { hasTopLevelGroupBy } from './sql-query-clauses.ts';
 
 const sqlResolverBrand = Symbol.for('slate.sql-resolver');
 
@@ -64,12 +69,6 @@ export interface SqlIncrementalOptions {
   readonly lookback?: Duration;
   readonly timestamp?: 'feature_time' | 'resolver_execution_time';
 }
-
-/** The query parameters a `parameter`-mode incremental resolver reads (chalk's names). */
-export const SQL_INCREMENTAL_PARAMETERS = [
-  'chalk_incremental_timestamp',
-  'chalk_last_execution_timestamp',
-] as const;
 
 /** A SQL resolver declared with `sqlResolver(...)` or read from a `.sql` file. */
 export interface SqlResolver {

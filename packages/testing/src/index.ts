@@ -6,18 +6,18 @@ export {
 } from './kafka-mock-cluster.ts';
 export { type KafkaMockFront, type KafkaMockFrontOptions, startKafkaMockFront } from './kafka-mock-front.ts';
 export {
-  type OtlpReceiver,
-  type ReceivedExport,
-  type ReceivedSpan,
-  startOtlpReceiver,
-} from './otlp-receiver.ts';
-export {
   failingOnnxModel,
   type LinearModelOptions,
   linearOnnxModel,
   type MlpModelOptions,
   mlpOnnxModel,
 } from './onnx-models.ts';
+export {
+  type OtlpReceiver,
+  type ReceivedExport,
+  type ReceivedSpan,
+  startOtlpReceiver,
+} from './otlp-receiver.ts';
 export { freePort } from './ports.ts';
 export {
   type OwnRedisServer,

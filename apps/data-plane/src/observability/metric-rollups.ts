@@ -28,7 +28,7 @@ export interface MetricRollupStats {
 }
 
 /**
- * Per-minute metric rollups of one data-plane process (issue 17; ADR 0019-mon1-metric-rollups): queries,
+ * Per-minute metric rollups of one data-plane process (issue 17; ADR 0020): queries,
  * resolver calls, feature values, stream batches, runs and scheduled fires, counted into pre-bound
  * accumulators for the current UTC minute, and reported to the metadata plane once the minute is over.
  *

@@ -1,4 +1,5 @@
-import { createSerialTicker, dueFireTimes } from '@slate/graph';
+import { dueFireTimes } from '@slate/graph';
+import { createSerialTicker } from '@slate/scheduling';
 import type { Logger } from 'pino';
 import type { ServedEnvironments } from '../deployments/served-environments.ts';
 import type { RunTriggerMessage } from './run-record.ts';

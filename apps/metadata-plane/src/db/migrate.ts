@@ -10,10 +10,10 @@ import * as dataPlaneInstances from './migrations/0007-data-plane-instances.ts';
 import * as signingKeyEnvelopes from './migrations/0008-signing-key-envelopes.ts';
 import * as deploymentGraphAsJson from './migrations/0009-deployment-graph-as-json.ts';
 import * as deploymentApplyMarks from './migrations/0010-deployment-apply-marks.ts';
-import * as metricRollupsMon1 from './migrations/0011-metric-rollups-mon1.ts';
-import * as alerts from './migrations/0012-alerts-mon3.ts';
-import * as deviceAuthorizations from './migrations/0011-device-authorizations-cli2.ts';
-import * as modelsRegistry from './migrations/0011-models-registry.ts';
+import * as deviceAuthorizations from './migrations/0013-device-authorizations.ts';
+import * as metricRollups from './migrations/0011-metric-rollups.ts';
+import * as modelsRegistry from './migrations/0014-models-registry.ts';
+import * as alerts from './migrations/0012-alerts.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order. Names are the file names; add new ones at the end, never edit old ones. */
@@ -28,10 +28,10 @@ const migrations: Readonly<Record<string, Migration>> = {
   '0008-signing-key-envelopes': signingKeyEnvelopes,
   '0009-deployment-graph-as-json': deploymentGraphAsJson,
   '0010-deployment-apply-marks': deploymentApplyMarks,
-  '0011-metric-rollups-mon1': metricRollupsMon1,
-  '0012-alerts-mon3': alerts,
-  '0011-device-authorizations-cli2': deviceAuthorizations,
-  '0011-models-registry': modelsRegistry,
+  '0011-metric-rollups': metricRollups,
+  '0012-alerts': alerts,
+  '0013-device-authorizations': deviceAuthorizations,
+  '0014-models-registry': modelsRegistry,
 };
 
 /**

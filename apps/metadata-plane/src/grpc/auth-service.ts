@@ -1,8 +1,9 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { ConnectError, type ConnectRouter, createContextKey } from '@connectrpc/connect';
-import { httpStatusOf, SlateError } from '@slate/graph';
+import { SlateError } from '@slate/graph';
 import { AuthService, GetTokenResponseSchema, grpcStatusOf } from '@slate/grpc-api';
+import { httpStatusOf } from '@slate/http-edge';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit-log.ts';

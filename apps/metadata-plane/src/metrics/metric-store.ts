@@ -21,7 +21,7 @@ import {
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 
-/** How long each resolution is kept (ADR 0019-mon1-metric-rollups). */
+/** How long each resolution is kept (ADR 0020). */
 export interface MetricRetention {
   /** Per-minute points; default 2 days. Reports of older minutes are refused (`stale`). */
   readonly minuteMs: number;

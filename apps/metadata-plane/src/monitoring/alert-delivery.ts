@@ -1,4 +1,4 @@
-import { createSerialTicker, type SerialTicker } from '@slate/graph';
+import { createSerialTicker, type SerialTicker } from '@slate/scheduling';
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { KeyEncryptionKeyProvider } from '../auth/key-encryption.ts';

@@ -1,4 +1,5 @@
-import { createSerialTicker, dueFireTimes } from '@slate/graph';
+import { dueFireTimes } from '@slate/graph';
+import { createSerialTicker } from '@slate/scheduling';
 import type { Queue } from '@slate/stores';
 import type { Kysely, Selectable } from 'kysely';
 import type { Logger } from 'pino';

@@ -4,7 +4,6 @@ import pg from 'pg';
 import { describe, it } from 'vitest';
 import type { DatabaseFactory } from '../metadata-plane.suite.ts';
 import { runSchedulesSuite } from './schedules.suite.ts';
-import { runScheduledRunsSuite } from './schedules-end-to-end.suite.ts';
 
 const adminUrl = testServices.postgresUrl;
 const reachable = await requireService('PostgreSQL', adminUrl);
@@ -36,7 +35,6 @@ if (reachable) {
     },
   };
   runSchedulesSuite('PostgreSQL', postgres);
-  runScheduledRunsSuite('PostgreSQL', postgres);
 } else {
   describe('metadata-plane schedules (PostgreSQL)', () => {
     it.skip(`PostgreSQL is not reachable at ${adminUrl}`, () => {});

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseFactory } from '../metadata-plane.suite.ts';
 import { runSchedulesSuite } from './schedules.suite.ts';
-import { runScheduledRunsSuite } from './schedules-end-to-end.suite.ts';
 
 const dirs: string[] = [];
 const pglite: DatabaseFactory = {
@@ -17,4 +16,3 @@ const pglite: DatabaseFactory = {
   },
 };
 runSchedulesSuite('PGlite', pglite);
-runScheduledRunsSuite('PGlite', pglite);

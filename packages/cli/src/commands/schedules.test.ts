@@ -6,11 +6,11 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Platform, startPlatform } from '@slate/platform';
 import { freePort } from '@slate/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { users } from '../../../../examples/quickstart/src/sample-data.ts';
 import { applyDeployment } from '../deploy/apply-deployment.ts';
-import { type Platform, startPlatform } from '../up/start-platform.ts';
 import { runSlate } from './fixtures/run-slate.ts';
 
 const repo = new URL('../../../../', import.meta.url).pathname;

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DataSourceConfig } from '@slate/data-plane';
 import { SlateError } from '@slate/graph';
-import type { OnlineStoreConfig } from '@slate/stores';
+import type { DataSourceConfig, OnlineStoreConfig } from '@slate/platform';
 import type { Command } from 'commander';
 import { type CliContext, printLine } from '../cli-context.ts';
 
@@ -86,11 +85,12 @@ export function registerUp(program: Command, context: CliContext): void {
       );
       const line = (text: string) => printLine(context, text);
 
-      // Loaded on use: both planes and their stores are most of the CLI's code.
+      // Loaded on use: both planes and their stores (the @slate/platform app) are most of the CLI's code, and
+      // an optional peer of the CLI: only `slate up` needs them.
       const [{ createRedactingLogger }, { startPlatform }, { applyDeployment }, { chooseSampleQuery }] =
         await Promise.all([
           import('@slate/http-edge'),
-          import('../up/start-platform.ts'),
+          loadPlatform(),
           import('../deploy/apply-deployment.ts'),
           import('../up/sample-query.ts'),
         ]);
@@ -252,4 +252,23 @@ async function projectDataSources(project: string): Promise<DataSourceConfig[]> 
       typeof source[key] === 'string' ? { [key]: resolve(project, source[key] as string) } : {};
     return { ...source, ...absolute('initFile'), ...absolute('dataDir') } as DataSourceConfig;
   });
+}
+
+/** The embedded platform, or a clear error when the CLI was installed without it (an optional peer). */
+async function loadPlatform(): Promise<typeof import('@slate/platform')> {
+  try {
+    return await import('@slate/platform');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes("'@slate/platform'")) {
+      throw new SlateError(
+        'unavailable',
+        'PLATFORM_NOT_INSTALLED',
+        '`slate up` needs the embedded platform: npm install @slate/platform',
+        undefined,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }

@@ -7,11 +7,11 @@
 import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Platform, startPlatform } from '@slate/platform';
 import { createLocalObjectStore, createParquetOfflineStore, type OfflineStore } from '@slate/stores';
 import { freePort } from '@slate/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyDeployment } from '../deploy/apply-deployment.ts';
-import { type Platform, startPlatform } from '../up/start-platform.ts';
 import { runSlate } from './fixtures/run-slate.ts';
 
 const repo = new URL('../../../../', import.meta.url).pathname;

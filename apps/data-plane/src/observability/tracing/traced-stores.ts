@@ -59,6 +59,10 @@ export function tracedOfflineStore(store: OfflineStore, tracer: Tracer): Offline
     capabilities: store.capabilities,
     init: () => store.init(),
     close: () => store.close(),
+    dropFeatures: (environment, features, options) =>
+      childSpan(tracer, 'slate.offline_store.drop_features', env(environment), () =>
+        store.dropFeatures(environment, features, options),
+      ),
     write: (environment, batches, signal) => {
       let observations = 0;
       for (const batch of batches) observations += batch.observations.length;

@@ -1,4 +1,5 @@
-import { httpStatusOf, SlateError } from '@slate/graph';
+import { SlateError } from '@slate/graph';
+import { httpStatusOf } from '@slate/http-edge';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { recordAudit } from '../../audit/audit-log.ts';

@@ -1,5 +1,4 @@
-import { type ResolverSpec, SlateError } from '@slate/graph';
-import { SQL_INCREMENTAL_PARAMETERS } from '@slate/sdk';
+import { type ResolverSpec, SlateError, SQL_INCREMENTAL_PARAMETERS } from '@slate/graph';
 import {
   bindSqlTemplate,
   compileSqlTemplate,

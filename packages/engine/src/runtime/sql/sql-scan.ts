@@ -1,5 +1,10 @@
-import { type ResolverSpec, SlateError } from '@slate/graph';
-import { changedGroupsQuery, groupHighWaterQuery, SQL_INCREMENTAL_PARAMETERS } from '@slate/sdk';
+import {
+  changedGroupsQuery,
+  groupHighWaterQuery,
+  type ResolverSpec,
+  SlateError,
+  SQL_INCREMENTAL_PARAMETERS,
+} from '@slate/graph';
 import { bindSqlTemplate, compileSqlTemplate, quoteIdentifier, type SqlStatement } from '@slate/stores';
 import type { SqlSources } from './sql-runtime.ts';
 

@@ -9,7 +9,7 @@ const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /**
  * Erases the observations of `features` inserted at or before `insertedBefore` by rewriting the data files
- * that hold them (docs/adr/0019-cli2-drop-feature-values.md): each such file is copied without those rows
+ * that hold them (docs/adr/0024-drop-feature-values.md): each such file is copied without those rows
  * (or simply removed when every row goes), and one commit swaps all the rewritten files for the old ones,
  * so readers see the drop whole or not at all. The old objects are deleted after the commit, as after a
  * merge (a reader holding the old list re-reads the manifest). A rewritten file keeps its compaction level

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 
 /**
- * Metric rollups reported by data planes (ADR 0019-mon1-metric-rollups): one table of points at two
+ * Metric rollups reported by data planes (ADR 0020): one table of points at two
  * resolutions (`1m` kept 2 days, `1h` kept 90 days), and the receipts that make a retried report count once.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {

@@ -9,10 +9,10 @@ import { freePort } from '@slate/testing';
 import { build } from 'esbuild';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseFactory } from '../metadata-plane.suite.ts';
-import { createMetadataPlane, type MetadataPlane } from '../metadata-plane.ts';
-import { createMemoryObjectStore } from '../testing/memory-object-store.ts';
-import { eventually } from '../testing/plane-harness.ts';
+import type { DatabaseFactory } from '../../apps/metadata-plane/src/metadata-plane.suite.ts';
+import { createMetadataPlane, type MetadataPlane } from '../../apps/metadata-plane/src/metadata-plane.ts';
+import { createMemoryObjectStore } from '../../apps/metadata-plane/src/testing/memory-object-store.ts';
+import { eventually } from '../../apps/metadata-plane/src/testing/plane-harness.ts';
 import * as repo from './fixtures/schedule-repo.ts';
 
 const REGISTRATION = 'registration-token-for-tests';

@@ -9,11 +9,11 @@ import { freePort, linearOnnxModel } from '@slate/testing';
 import { build } from 'esbuild';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseFactory } from '../metadata-plane.suite.ts';
-import { createMetadataPlane, type MetadataPlane } from '../metadata-plane.ts';
-import { createMemoryObjectStore } from '../testing/memory-object-store.ts';
-import * as modelRepo from '../testing/model-repo.ts';
-import { eventually } from '../testing/plane-harness.ts';
+import type { DatabaseFactory } from '../../apps/metadata-plane/src/metadata-plane.suite.ts';
+import { createMetadataPlane, type MetadataPlane } from '../../apps/metadata-plane/src/metadata-plane.ts';
+import { createMemoryObjectStore } from '../../apps/metadata-plane/src/testing/memory-object-store.ts';
+import { eventually } from '../../apps/metadata-plane/src/testing/plane-harness.ts';
+import * as modelRepo from './fixtures/model-repo.ts';
 
 const REGISTRATION = 'registration-token-for-tests';
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -144,7 +144,7 @@ export function runModelsEndToEndSuite(label: string, factory: DatabaseFactory):
       });
       token = ((await exchanged.json()) as { access_token: string }).access_token;
       const built = await build({
-        entryPoints: [new URL('../testing/model-repo.ts', import.meta.url).pathname],
+        entryPoints: [new URL('./fixtures/model-repo.ts', import.meta.url).pathname],
         bundle: true,
         platform: 'node',
         format: 'esm',

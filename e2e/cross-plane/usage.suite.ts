@@ -2,10 +2,10 @@ import { registerDataPlane } from '@slate/data-plane';
 import { freePort } from '@slate/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseFactory } from './metadata-plane.suite.ts';
-import { createMetadataPlane, type MetadataPlane } from './metadata-plane.ts';
-import { createMemoryObjectStore } from './testing/memory-object-store.ts';
-import { eventually, harness } from './testing/plane-harness.ts';
+import type { DatabaseFactory } from '../../apps/metadata-plane/src/metadata-plane.suite.ts';
+import { createMetadataPlane, type MetadataPlane } from '../../apps/metadata-plane/src/metadata-plane.ts';
+import { createMemoryObjectStore } from '../../apps/metadata-plane/src/testing/memory-object-store.ts';
+import { eventually, harness } from '../../apps/metadata-plane/src/testing/plane-harness.ts';
 
 /** Usage metering: data planes report counters, stored per hour per environment, read back for charts. */
 export function runUsageSuite(label: string, factory: DatabaseFactory): void {

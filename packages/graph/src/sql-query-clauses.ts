@@ -1,4 +1,10 @@
-import { SlateError } from '@slate/graph';
+import { SlateError } from './errors.ts';
+
+/** The query parameters a `parameter`-mode incremental SQL resolver reads (chalk's names). */
+export const SQL_INCREMENTAL_PARAMETERS = [
+  'chalk_incremental_timestamp',
+  'chalk_last_execution_timestamp',
+] as const;
 
 /** A top-level clause keyword of a SELECT and where it starts in the query text. */
 interface Keyword {

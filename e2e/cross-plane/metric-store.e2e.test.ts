@@ -5,10 +5,10 @@ import { freePort, requireService, testServices } from '@slate/testing';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMetadataPlane, type MetadataPlane } from '../metadata-plane.ts';
-import { createMemoryObjectStore } from '../testing/memory-object-store.ts';
-import { harness } from '../testing/plane-harness.ts';
-import { createMetricStore } from './metric-store.ts';
+import { createMetadataPlane, type MetadataPlane } from '../../apps/metadata-plane/src/metadata-plane.ts';
+import { createMetricStore } from '../../apps/metadata-plane/src/metrics/metric-store.ts';
+import { createMemoryObjectStore } from '../../apps/metadata-plane/src/testing/memory-object-store.ts';
+import { harness } from '../../apps/metadata-plane/src/testing/plane-harness.ts';
 
 const adminUrl = testServices.postgresUrl;
 const reachable = await requireService('PostgreSQL', adminUrl);

@@ -6,8 +6,8 @@ import { createMemoryOnlineStore } from '@slate/stores';
 import { freePort } from '@slate/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMetadataPlane, type MetadataPlane } from '../metadata-plane.ts';
-import { createMemoryObjectStore } from '../testing/memory-object-store.ts';
+import { createMetadataPlane, type MetadataPlane } from '../../apps/metadata-plane/src/metadata-plane.ts';
+import { createMemoryObjectStore } from '../../apps/metadata-plane/src/testing/memory-object-store.ts';
 
 const REGISTRATION = 'registration-token-for-tests';
 const SEED = {

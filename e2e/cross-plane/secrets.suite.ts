@@ -11,11 +11,11 @@ import { build } from 'esbuild';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseFactory } from './metadata-plane.suite.ts';
-import { createMetadataPlane, type MetadataPlane } from './metadata-plane.ts';
-import { createMemoryObjectStore } from './testing/memory-object-store.ts';
-import { eventually } from './testing/plane-harness.ts';
-import * as secretRepo from './testing/secret-repo.ts';
+import type { DatabaseFactory } from '../../apps/metadata-plane/src/metadata-plane.suite.ts';
+import { createMetadataPlane, type MetadataPlane } from '../../apps/metadata-plane/src/metadata-plane.ts';
+import { createMemoryObjectStore } from '../../apps/metadata-plane/src/testing/memory-object-store.ts';
+import { eventually } from '../../apps/metadata-plane/src/testing/plane-harness.ts';
+import * as secretRepo from './fixtures/secret-repo.ts';
 
 const REGISTRATION = 'registration-token-for-tests';
 
@@ -140,7 +140,7 @@ export function runSecretsSuite(label: string, factory: DatabaseFactory): void {
 
     it('delivers a secret to resolvers through context.secret, and a changed one after a reload', async () => {
       const bundle = await build({
-        entryPoints: [new URL('./testing/secret-repo.ts', import.meta.url).pathname],
+        entryPoints: [new URL('./fixtures/secret-repo.ts', import.meta.url).pathname],
         bundle: true,
         platform: 'node',
         format: 'esm',

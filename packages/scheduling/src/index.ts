@@ -1,0 +1,1 @@
+export { createSerialTicker, type SerialTicker } from './serial-ticker.ts';
