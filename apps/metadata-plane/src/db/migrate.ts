@@ -10,10 +10,10 @@ import * as dataPlaneInstances from './migrations/0007-data-plane-instances.ts';
 import * as signingKeyEnvelopes from './migrations/0008-signing-key-envelopes.ts';
 import * as deploymentGraphAsJson from './migrations/0009-deployment-graph-as-json.ts';
 import * as deploymentApplyMarks from './migrations/0010-deployment-apply-marks.ts';
-import * as deviceAuthorizations from './migrations/0013-device-authorizations.ts';
 import * as metricRollups from './migrations/0011-metric-rollups.ts';
-import * as modelsRegistry from './migrations/0014-models-registry.ts';
 import * as alerts from './migrations/0012-alerts.ts';
+import * as deviceAuthorizations from './migrations/0013-device-authorizations.ts';
+import * as modelsRegistry from './migrations/0014-models-registry.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order. Names are the file names; add new ones at the end, never edit old ones. */

@@ -1,19 +1,14 @@
-import { type LogHistogram, logHistogramQuantile, type MetricRollupKind } from '@slate/graph';
+import {
+  type LogHistogram,
+  logHistogramQuantile,
+  type MetricRollupKind,
+  WINDOW_FUNCTIONS,
+  type WindowFunction,
+} from '@slate/graph';
 
 /** How the points of one window are reduced to one value. */
-export const METRIC_AGGREGATIONS = [
-  'sum',
-  'rate',
-  'ratio',
-  'mean',
-  'min',
-  'max',
-  'p50',
-  'p75',
-  'p95',
-  'p99',
-] as const;
-export type MetricAggregation = (typeof METRIC_AGGREGATIONS)[number];
+export const METRIC_AGGREGATIONS = WINDOW_FUNCTIONS;
+export type MetricAggregation = WindowFunction;
 
 /** The merged rollups of one series over one window: sums of counters, extremes, a merged sketch. */
 export interface MetricAccumulator {
@@ -26,6 +21,36 @@ export interface MetricAccumulator {
   min: number | null;
   max: number | null;
   hist: LogHistogram | null;
+}
+
+/** A stored row's counters and sketch as an accumulator (the sketch copied: merging mutates). */
+export function accumulatorOf(row: {
+  count: number;
+  errors: number;
+  nulls: number;
+  hits: number;
+  misses: number;
+  sum: number;
+  min: number | null;
+  max: number | null;
+  hist: LogHistogram | null;
+}): MetricAccumulator {
+  return {
+    count: row.count,
+    errors: row.errors,
+    nulls: row.nulls,
+    hits: row.hits,
+    misses: row.misses,
+    sum: row.sum,
+    min: row.min,
+    max: row.max,
+    hist: row.hist ? { ...row.hist } : null,
+  };
+}
+
+/** The accumulator of a window with nothing in it. */
+export function emptyAccumulator(): MetricAccumulator {
+  return { count: 0, errors: 0, nulls: 0, hits: 0, misses: 0, sum: 0, min: null, max: null, hist: null };
 }
 
 interface MetricDefinition {

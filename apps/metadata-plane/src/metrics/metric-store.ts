@@ -10,6 +10,8 @@ import { type Kysely, sql } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../db/schema.ts';
 import {
+  accumulatorOf,
+  emptyAccumulator,
   METRIC_AGGREGATIONS,
   METRIC_NAMES,
   type MetricAccumulator,
@@ -413,34 +415,6 @@ async function upsertPoints(
       )
       .execute();
   }
-}
-
-function accumulatorOf(row: {
-  count: number;
-  errors: number;
-  nulls: number;
-  hits: number;
-  misses: number;
-  sum: number;
-  min: number | null;
-  max: number | null;
-  hist: LogHistogram | null;
-}): MetricAccumulator {
-  return {
-    count: row.count,
-    errors: row.errors,
-    nulls: row.nulls,
-    hits: row.hits,
-    misses: row.misses,
-    sum: row.sum,
-    min: row.min,
-    max: row.max,
-    hist: row.hist ? { ...row.hist } : null,
-  };
-}
-
-function emptyAccumulator(): MetricAccumulator {
-  return { count: 0, errors: 0, nulls: 0, hits: 0, misses: 0, sum: 0, min: null, max: null, hist: null };
 }
 
 function cloneAccumulator(acc: MetricAccumulator): MetricAccumulator {

@@ -1,7 +1,12 @@
 import type { MetricDimension } from '@slate/graph';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { type MetricAccumulator, metricDefinition } from '../metrics/metric-catalog.ts';
+import {
+  accumulatorOf,
+  emptyAccumulator,
+  type MetricAccumulator,
+  metricDefinition,
+} from '../metrics/metric-catalog.ts';
 import { mergeAccumulator } from '../metrics/metric-store.ts';
 import type { MetricReader, SeriesGroup } from './evaluate-chart.ts';
 
@@ -37,31 +42,11 @@ export function createRollupMetricReader(db: Kysely<Database>): MetricReader {
       >();
       for (const row of rows) {
         const key = dimension ? row.name : '';
-        const acc: MetricAccumulator = {
-          count: row.count,
-          errors: row.errors,
-          nulls: row.nulls,
-          hits: row.hits,
-          misses: row.misses,
-          sum: row.sum,
-          min: row.min,
-          max: row.max,
-          hist: row.hist ? { ...row.hist } : null,
-        };
+        const acc = accumulatorOf(row);
         let group = groups.get(key);
         if (!group) {
           group = {
-            window: {
-              count: 0,
-              errors: 0,
-              nulls: 0,
-              hits: 0,
-              misses: 0,
-              sum: 0,
-              min: null,
-              max: null,
-              hist: null,
-            },
+            window: emptyAccumulator(),
             minutes: new Map(),
           };
           groups.set(key, group);
