@@ -64,11 +64,13 @@ function loadedFiles(entry: string, staticOnly = false): { files: string[]; pack
     if (files.includes(file)) return;
     files.push(file);
     const text = readFileSync(file, 'utf8');
-    const pattern = staticOnly
-      ? /(?:from\s*|^import\s*)"([^"]+)"/gm
-      : /(?:from\s*|import\s*\(?\s*)"([^"]+)"/g;
-    for (const m of text.matchAll(pattern)) {
-      const target = m[1]!;
+    // Whole import and export statements at the start of a line (esbuild writes them so), not any
+    // `from "…"` inside code or strings; with dynamic imports, `import("…")` too.
+    const statements = /^(?:import|export)\b[^;"]*?\bfrom\s*"([^"]+)";|^import\s*"([^"]+)";/gm;
+    const dynamic = /\bimport\(\s*"([^"]+)"\s*\)/g;
+    const matches = [...text.matchAll(statements), ...(staticOnly ? [] : text.matchAll(dynamic))];
+    for (const m of matches) {
+      const target = (m[1] ?? m[2])!;
       if (target.startsWith('.')) visit(resolve(dirname(file), target));
       else
         packages.add(
