@@ -26,7 +26,7 @@ describe('fuzzing both planes (seed 20261207)', () => {
   });
 
   it('answers every generated request without a 5xx, a hang or pollution', { timeout: 240_000 }, async () => {
-    const report = await runFuzz(targets, { seed: 20261207, runs: 900, maxMs: 5_000 });
+    const report = await runFuzz(targets, { seed: 20261207, runs: 1_200, maxMs: 5_000 });
     expect(report.failures).toEqual([]);
     // The generator must reach every route and both outcomes, or it proves nothing.
     expect(report.routesHit).toBe(targets.routes.length);
