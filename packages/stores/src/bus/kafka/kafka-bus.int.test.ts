@@ -131,6 +131,20 @@ describe.skipIf(unavailable !== undefined)(`createKafkaBus (${unavailable ?? tar
       const second = bus.consumer({ topic, group, name: 'second' });
       const toSecond = await pollUntilQuiet(second);
       const toFirst = await pollUntilQuiet(first);
+      // The mock's coordinator sometimes answers a SyncGroup mid-rebalance with INVALID_REQUEST; that member
+      // joins again (kafka-bus.ts) and its partitions come back once the group settles, which can take
+      // longer than pollUntilQuiet's 3 s of quiet: poll both until every message has come, or 60 s pass.
+      const deadline = Date.now() + 60_000;
+      const seen = () => new Set([...toFirst, ...toSecond, taken!].map((m) => m.value)).size;
+      while (seen() < 40 && Date.now() < deadline) {
+        const [a, b] = await Promise.all([
+          first.poll({ max: 100, waitMs: 1_000 }),
+          second.poll({ max: 100, waitMs: 1_000 }),
+        ]);
+        toFirst.push(...a);
+        toSecond.push(...b);
+        await Promise.all([first.ack(a), second.ack(b)]);
+      }
 
       // Each side ends up with whole partitions, and each message once (the one taken before the
       // rebalance may come again from the consumer its partition moved to).
