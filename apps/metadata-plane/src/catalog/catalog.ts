@@ -1,6 +1,7 @@
 import { SlateError } from '@slate/graph';
 import type { Kysely } from 'kysely';
-import type { Principal } from '../auth/principal.ts';
+import type { Permission } from '../auth/permissions.ts';
+import { assertCan, type Principal } from '../auth/principal.ts';
 import type { Database, EnvironmentRow } from '../db/schema.ts';
 import { decodeCursor, type Page, type PageQuery, toPage } from '../pagination.ts';
 
@@ -39,6 +40,21 @@ export async function getEnvironment(db: Kysely<Database>, id: string): Promise<
   const row = await db.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw new SlateError('not_found', 'ENVIRONMENT_NOT_FOUND', `environment ${id} does not exist`);
   return row;
+}
+
+/**
+ * The environment `id`, once `principal` may use `permission` in it.
+ * @throws SlateError('not_found', 'ENVIRONMENT_NOT_FOUND'), or assertCan's refusal
+ */
+export async function getEnvironmentFor(
+  db: Kysely<Database>,
+  principal: Principal,
+  id: string,
+  permission: Permission,
+): Promise<EnvironmentRow> {
+  const env = await getEnvironment(db, id);
+  assertCan(principal, permission, { teamId: env.team_id, environmentId: env.id });
+  return env;
 }
 
 /** The team ids a principal can see: a token's one team, a user's memberships. */

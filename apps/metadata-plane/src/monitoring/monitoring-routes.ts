@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { KeyEncryptionKeyProvider } from '../auth/key-encryption.ts';
-import { assertCan, principalLabel } from '../auth/principal.ts';
-import { getEnvironment } from '../catalog/catalog.ts';
+import { type Principal, principalLabel } from '../auth/principal.ts';
+import { getEnvironmentFor } from '../catalog/catalog.ts';
 import type { MetadataPlaneContext } from '../context.ts';
 import { defineRoute } from '../http/route.ts';
 import type { Router } from '../http/router.ts';
@@ -27,15 +27,11 @@ export function monitoringRoutes(
   ctx: MetadataPlaneContext,
   kek: KeyEncryptionKeyProvider,
 ): void {
-  const environment = async (
-    principal: Parameters<typeof assertCan>[0],
+  const environment = (
+    principal: Principal,
     id: string,
     permission: 'monitoring.read' | 'monitoring.create',
-  ) => {
-    const env = await getEnvironment(ctx.db, id);
-    assertCan(principal, permission, { teamId: env.team_id, environmentId: env.id });
-    return env;
-  };
+  ) => getEnvironmentFor(ctx.db, principal, id, permission);
   router.add(
     defineRoute({
       method: 'GET',

@@ -6,8 +6,8 @@ import {
   SlateError,
 } from '@slate/graph';
 import { z } from 'zod';
-import { assertCan, principalLabel } from '../../auth/principal.ts';
-import { getEnvironment } from '../../catalog/catalog.ts';
+import { type Principal, principalLabel } from '../../auth/principal.ts';
+import { getEnvironmentFor } from '../../catalog/catalog.ts';
 import type { MetadataPlaneContext } from '../../context.ts';
 import { getArtifactPart, putArtifactPart } from '../../models/model-artifacts.ts';
 import {
@@ -42,15 +42,8 @@ const MoveAliasBody = z
  * `MODEL_PART_MAX_BYTES` each), versions with their signature, metadata and metrics, and aliases.
  */
 export function modelRoutes(router: Router, ctx: MetadataPlaneContext): void {
-  const environment = async (
-    principal: Parameters<typeof assertCan>[0],
-    id: string,
-    permission: 'models.read' | 'models.write',
-  ) => {
-    const env = await getEnvironment(ctx.db, id);
-    assertCan(principal, permission, { teamId: env.team_id, environmentId: env.id });
-    return env;
-  };
+  const environment = (principal: Principal, id: string, permission: 'models.read' | 'models.write') =>
+    getEnvironmentFor(ctx.db, principal, id, permission);
 
   router.add(
     defineRoute({
